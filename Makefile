@@ -1,0 +1,48 @@
+# bnconv: the two commands a newcomer needs are `make demo` and `make test`.
+SWIFT ?= swift
+VENV ?= $(HOME)/.cache/bnconv/venv
+PY := $(VENV)/bin/python
+EXAMPLE ?= Tests/Fixtures/keras/example/keras2.h5
+
+.PHONY: deps build release test demo fixtures venv interop bench gen-protos check-protos clean
+
+deps:            ## install missing Debian packages (idempotent)
+	@tools/deps
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product bnconv
+
+test: deps       ## build and run every test
+	tools/gen-protos --check
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: release    ## inspect (and fold) the example model shipped in the repo
+	.build/release/bnconv inspect $(EXAMPLE)
+
+venv: $(VENV)/.ok
+$(VENV)/.ok: tools/fixtures/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r tools/fixtures/requirements.txt
+	touch $@
+
+fixtures: venv   ## regenerate Tests/Fixtures with real Keras/TensorFlow/onnx (needs the venv, ~2.3 GB)
+	$(PY) tools/fixtures/make_fixtures.py --out Tests/Fixtures
+
+interop: venv release  ## load bnconv's outputs in the real frameworks and compare
+	$(PY) tools/interop/run_interop.py --bnconv .build/release/bnconv --fixtures Tests/Fixtures
+
+bench: venv release    ## side-by-side timings (not a test)
+	tools/bench/run --bnconv .build/release/bnconv --python $(PY)
+
+gen-protos:
+	tools/gen-protos
+
+check-protos:
+	tools/gen-protos --check
+
+clean:
+	rm -rf .build
