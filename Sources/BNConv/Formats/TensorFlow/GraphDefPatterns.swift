@@ -168,7 +168,7 @@ struct GraphDefPatterns {
                                             strides: pick(strides), dilations: pick(dilations), padding: padding,
                                             useBias: hasBias, layout: layout))
             // The output-size operand (Shape/StridedSlice/Pack of the input, or a Const) goes with the node.
-            if let sizes = input(i, 0), let closure = exclusiveClosure(of: sizes, reader: i) {
+            if let sizes = input(i, 0), let closure = exclusiveClosure(of: sizes, reader: i, stop: x) {
                 auxiliary += closure
             } else {
                 return nil
@@ -187,14 +187,15 @@ struct GraphDefPatterns {
                              dataFormat: rank == 1 ? TensorFlowOpDefaults.dataFormat : format)
     }
 
-    /// The nodes computing `value` that feed nothing but `reader` (walking up until a node is also
-    /// read elsewhere); nil if that set reaches a Placeholder's position without being exclusive.
-    private func exclusiveClosure(of value: String, reader: Int) -> [Int]? {
+    /// The nodes computing `value` that feed nothing but `reader` (walking up until a value is also
+    /// read elsewhere, or is `stop`, the reader's data input); nil if there are none or the walk
+    /// would take in a Placeholder.
+    private func exclusiveClosure(of value: String, reader: Int, stop: String) -> [Int]? {
         var inside = Set([reader])
         var result = [Int]()
         var stack = [value]
         while let v = stack.popLast() {
-            guard let p = graph.producer(of: v), !inside.contains(p) else { continue }
+            guard v != stop, let p = graph.producer(of: v), !inside.contains(p) else { continue }
             let readers = Set(graph.readers(of: v))
             // Shared with the outside world (e.g. the conv's own data input): stop here.
             if !readers.isSubset(of: inside) { continue }
