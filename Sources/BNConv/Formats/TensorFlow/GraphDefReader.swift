@@ -117,8 +117,9 @@ public enum GraphDefReader {
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let source = GraphDefSource(file: file, bytes: bytes, readNodes: records,
                                     nodeDefNames: Set(graph.nodes.map(\.name)))
-        let model = Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs, nodes: nodes,
-                          values: values, source: source)
+        // Shapes flow from the Placeholders' declared shapes through the modelled ops.
+        let model = ShapeInference.annotate(Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs,
+                                                  nodes: nodes, values: values, source: source))
         do {
             try model.validate()
         } catch let error as ModelError {

@@ -177,4 +177,35 @@ final class GraphDefReaderTests: XCTestCase {
         let missing = TensorFlowFixtures.checkpointError { _ = try GraphDefReader.read(dir.appendingPathComponent("nope.pb").path) }
         XCTAssertEqual(missing?.kind, .cannotOpen)
     }
+
+    /// A custom op between the BN and the output is an opaque node reading and writing TF tensor
+    /// names; its constant operand becomes a Const node with a `value` weight.
+    func testUnknownOpIsKeptOpaque() throws {
+        let message = try ProtobufGraphDef(bytes: try TensorFlowFixtures.bytes("conv_bias_bn"), file: "g")
+        let relu = "conv_bias_bn/re_lu/Relu"
+        message.append(ProtobufNodeDef(name: "custom/k", op: "Const", inputs: [], attributes: [
+            ("dtype", .type(1)), ("value", .tensor(ProtobufTensorProto(dtype: 1, shape: [], floatValues: [2]))),
+        ]))
+        message.append(ProtobufNodeDef(name: "custom", op: "MyCustomOp", inputs: [relu, "custom/k", "^NoOp"], attributes: [
+            ("T", .type(1)),
+        ]))
+        message.setInputs(ofNode: "Identity", to: ["custom", "^NoOp"])
+        let bytes = message.packed()
+        let model = try GraphDefReader.read(bytes: bytes, file: "custom.pb")
+        let custom = try XCTUnwrap(model.node(named: "custom"))
+        XCTAssertEqual(custom.op, .opaque(type: "MyCustomOp"))
+        XCTAssertEqual(custom.inputs, [relu, "custom/k"])
+        let k = try XCTUnwrap(model.node(named: "custom/k"))
+        XCTAssertEqual(k.op, .opaque(type: "Const"))
+        XCTAssertEqual(k.weights.first?.tensor.floats(), [2])
+        XCTAssertEqual(model.outputs, ["Identity"])
+        XCTAssertTrue(try GraphDefWriter.serialize(model, file: "custom.pb") == bytes)
+    }
+
+    /// Shapes are inferred from the Placeholder's declared shape through the modelled ops.
+    func testShapesAreInferred() throws {
+        let model = try GraphDefReader.read(TensorFlowFixtures.graph("conv_transpose_bn"))
+        XCTAssertEqual(model.values["input"]?.shape, [nil, 4, 4, 3])
+        XCTAssertEqual(model.values["Identity"]?.shape, [nil, 8, 8, 4])
+    }
 }
