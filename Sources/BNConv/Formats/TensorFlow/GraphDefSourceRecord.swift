@@ -43,4 +43,9 @@ public struct GraphDefNodeRecord: SourceRecord {
     /// The stored dimensions of each weight's Const, by storage key (a weight tensor may be a
     /// flattened view of it).
     let storedDims: [String: [Int]]
+    /// Each weight as read (shape and layout), by storage key, so the writer can tell a value
+    /// edit from a layout change it cannot express.
+    let readWeights: [String: (shape: [Int], layout: KernelLayout)]
+    /// The op as read; the writer accepts changes of `useBias` only.
+    let readOp: Op
 }
