@@ -347,6 +347,14 @@ struct GraphDefPatterns {
                                    path: .init(constant: i, nodes: [], isShared: (graph.consumers[n.name]?.count ?? 0) > 1),
                                    layout: .vector, flatten: false)]
         case "Identity", "Snapshot", "StopGradient": if inputs.count == 1 { group.op = .identity }
+        case "Cast":
+            // Between float types a Cast passes values on (rounded to the new type): an identity
+            // whose output value carries the new dtype. Other casts stay opaque.
+            if case .type(let from)? = graph.attribute(i, "SrcT"), case .type(let to)? = graph.attribute(i, "DstT"),
+               TensorFlowDataType.dtype(from)?.isFloatingPoint == true, TensorFlowDataType.dtype(to)?.isFloatingPoint == true,
+               inputs.count == 1 {
+                group.op = .identity
+            }
         case "Relu": group.op = .activation(.relu())
         case "Relu6": group.op = .activation(.relu6)
         case "Sigmoid": group.op = .activation(.sigmoid)

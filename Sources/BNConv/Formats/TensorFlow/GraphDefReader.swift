@@ -132,7 +132,7 @@ public enum GraphDefReader {
 
     /// The TensorFlow data type a node produces (`T`, or `dtype` for Const and Placeholder).
     private static func dataTypeOf(_ node: ProtobufNodeDef) -> Int32 {
-        for key in ["T", "dtype"] {
+        for key in ["T", "dtype", "DstT"] {
             if case .type(let t)? = node.attribute(key) { return t }
         }
         return TensorFlowDataType.float

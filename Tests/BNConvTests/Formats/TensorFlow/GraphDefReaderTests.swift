@@ -19,7 +19,7 @@ final class GraphDefReaderTests: XCTestCase {
     /// (each op of these graphs is modelled or absorbed); the model validates.
     func testBatchNormsMatchTensorFlowFacts() throws {
         let cases = try TensorFlowFixtures.cases()
-        XCTAssertEqual(cases.count, 13)
+        XCTAssertEqual(cases.count, 15)
         for name in cases {
             let facts = try TensorFlowFixtures.facts(name)
             let model = try read(name)
@@ -207,5 +207,20 @@ final class GraphDefReaderTests: XCTestCase {
         let model = try GraphDefReader.read(TensorFlowFixtures.graph("conv_transpose_bn"))
         XCTAssertEqual(model.values["input"]?.shape, [nil, 4, 4, 3])
         XCTAssertEqual(model.values["Identity"]?.shape, [nil, 8, 8, 4])
+    }
+
+    /// Half precision: a float16 graph holds half kernels; a mixed_float16 graph reads its float32
+    /// kernel through a Cast, which stays the weight (float32) while the op computes in half.
+    func testHalfPrecisionGraphs() throws {
+        let half = try GraphDefReader.read(TensorFlowFixtures.graph("conv_bn_float16"))
+        XCTAssertEqual(half.nodes.map(\.opName), ["Input", "Identity", "Conv2D", "BatchNormalization", "Identity", "Identity"])
+        XCTAssertEqual(half.nodes[2].weight(.kernel)?.tensor.dtype, .float16)
+        XCTAssertEqual(half.values[half.nodes[2].outputs[0]]?.dtype, .float16)
+        XCTAssertEqual(half.values["Identity"]?.dtype, .float32)
+        let mixed = try GraphDefReader.read(TensorFlowFixtures.graph("conv_bn_mixed"))
+        let conv = try XCTUnwrap(mixed.nodes.first { $0.opName == "Conv2D" })
+        XCTAssertEqual(conv.weight(.kernel)?.tensor.dtype, .float32)
+        XCTAssertEqual(conv.weight(.kernel)?.storageKey, "conv_bn_mixed/conv/Conv2D/ReadVariableOp/resource")
+        XCTAssertEqual(mixed.values[conv.outputs[0]]?.dtype, .float16)
     }
 }
