@@ -19,7 +19,7 @@ final class GraphDefReaderTests: XCTestCase {
     /// (each op of these graphs is modelled or absorbed); the model validates.
     func testBatchNormsMatchTensorFlowFacts() throws {
         let cases = try TensorFlowFixtures.cases()
-        XCTAssertEqual(cases.count, 15)
+        XCTAssertEqual(cases.count, 16)
         for name in cases {
             let facts = try TensorFlowFixtures.facts(name)
             let model = try read(name)
@@ -222,5 +222,28 @@ final class GraphDefReaderTests: XCTestCase {
         XCTAssertEqual(conv.weight(.kernel)?.tensor.dtype, .float32)
         XCTAssertEqual(conv.weight(.kernel)?.storageKey, "conv_bn_mixed/conv/Conv2D/ReadVariableOp/resource")
         XCTAssertEqual(mixed.values[conv.outputs[0]]?.dtype, .float16)
+    }
+
+    /// Single-node ops with their attributes and constant operands (concat axis, reshape target,
+    /// mean axes, LeakyRelu alpha, pooling windows).
+    func testSingleNodeOps() throws {
+        let model = try GraphDefReader.read(TensorFlowFixtures.graph("ops"))
+        func op(_ name: String) -> Op? { model.node(named: name)?.op }
+        XCTAssertEqual(op("leaky"), .activation(.leakyRelu(alpha: Double(Float(0.3)))))
+        XCTAssertEqual(op("elu"), .activation(.elu(alpha: 1)))
+        XCTAssertEqual(op("concat"), .concat(axis: -1))
+        XCTAssertEqual(model.node(named: "concat")?.inputs, ["leaky", "elu"])
+        XCTAssertEqual(op("relu6"), .activation(.relu6))
+        XCTAssertEqual(op("maximum"), .elementwise(.maximum))
+        XCTAssertEqual(op("sigmoid"), .activation(.sigmoid))
+        XCTAssertEqual(op("tanh"), .activation(.tanh))
+        XCTAssertEqual(op("sub"), .elementwise(.subtract))
+        XCTAssertEqual(op("avgpool"), .pool(Pool(kind: .average, poolSize: [2, 2], strides: [2, 2], padding: .valid)))
+        XCTAssertEqual(op("mean"), .globalPool(GlobalPool(kind: .average, keepDims: true)))
+        XCTAssertEqual(op("mul"), .elementwise(.multiply))
+        XCTAssertEqual(op("flatten"), .reshape(targetShape: [54]))
+        XCTAssertEqual(model.node(named: "flatten")?.inputs, ["mul"])
+        XCTAssertEqual(op("softmax"), .softmax(axis: -1))
+        XCTAssertEqual(model.values["softmax"]?.shape, [nil, 54])
     }
 }
