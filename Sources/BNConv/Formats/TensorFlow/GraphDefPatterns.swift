@@ -100,6 +100,8 @@ struct GraphDefPatterns {
 
         let strides = ints(i, "strides") ?? [1, 1, 1, 1]
         let dilations = ints(i, "dilations") ?? TensorFlowOpDefaults.dilations.map { Int($0) }
+        // Windows must be positive (a corrupt graph is kept opaque rather than trusted).
+        guard (strides + dilations).allSatisfy({ $0 >= 1 }), kernel.shape.allSatisfy({ $0 >= 1 }) else { return nil }
         let spatial: [Int]
         if rank == 1 {
             spatial = layout == .channelsLast ? [2] : [3]
@@ -334,7 +336,8 @@ struct GraphDefPatterns {
         case "LeakyRelu": group.op = .activation(.leakyRelu(alpha: float(i, "alpha", TensorFlowOpDefaults.leakyReluAlpha)))
         case "Softmax": group.op = .softmax(axis: -1)
         case "MaxPool", "AvgPool":
-            guard let k = ints(i, "ksize"), let s = ints(i, "strides"), k.count == 4, s.count == 4 else { break }
+            guard let k = ints(i, "ksize"), let s = ints(i, "strides"), k.count == 4, s.count == 4,
+                  (k + s).allSatisfy({ $0 >= 1 }) else { break }
             let spatial = layout == .channelsLast ? [1, 2] : [2, 3]
             let padding: Padding = string(i, "padding", "VALID") == "SAME" ? .same : .valid
             if string(i, "padding", "VALID") == "EXPLICIT" { break }
@@ -364,7 +367,7 @@ struct GraphDefPatterns {
             group.op = .concat(axis: Int(axis))
         case "Reshape":
             guard inputs.count == 2, let target = constantOperands(from: 1)?.first?.integers().map({ Int($0) }),
-                  !target.isEmpty else {
+                  !target.isEmpty, target.allSatisfy({ $0 >= -1 && $0 <= Int(Int32.max) }) else {
                 group.auxiliary = []; group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }; break
             }
             group.op = .reshape(targetShape: Array(target.dropFirst()))

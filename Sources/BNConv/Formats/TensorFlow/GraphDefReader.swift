@@ -104,7 +104,7 @@ public enum GraphDefReader {
             if g.op == .input {
                 inputs.append(outputNode.name)
                 if case .shape(let dims?)? = outputNode.attribute("shape") {
-                    values[outputNode.name]?.shape = dims.map { $0 < 0 ? nil : Int($0) }
+                    values[outputNode.name]?.shape = dims.map { $0 < 0 || $0 > Int64(Int32.max) ? nil : Int($0) }
                 }
             }
         }
