@@ -119,8 +119,12 @@ public enum KerasReader {
 
     private static func finish(_ builder: KerasGraphBuilder, outputs: [String], name: String, format: CheckpointFormat,
                                record: KerasModelRecord) -> Model {
-        Model(name: name, format: format, inputs: builder.inputs, outputs: outputs, nodes: builder.nodes,
-              values: builder.values, source: record)
+        var values = builder.values
+        for (name, info) in values where info.layout == nil && (info.shape?.count ?? 0) >= 3 {
+            values[name]?.layout = .channelsLast   // Keras's default data_format
+        }
+        return Model(name: name, format: format, inputs: builder.inputs, outputs: outputs, nodes: builder.nodes,
+                     values: values, source: record)
     }
 
     // MARK: Helpers
