@@ -96,8 +96,11 @@ public enum KerasReader {
         record.weightsGroupAttributes = weights.groupAttributes
         record.layerNames = weights.layerNames
         record.weightNames = weights.weightNames
+        record.hasTopLevelWeights = weightsGroup.kind(of: "top_level_model_weights") == .group
         record.creation = weights.creation
         record.valueRefs = builder.valueRefs
+        record.originalNodes = Dictionary(builder.nodes.map { ($0.name, KerasNodeIO(inputs: $0.inputs, outputs: $0.outputs)) },
+                                          uniquingKeysWith: { a, _ in a })
         return finish(builder, outputs: outputs, name: container.name, format: format, record: record)
     }
 
@@ -112,6 +115,8 @@ public enum KerasReader {
                                       configText: configText, container: container)
         record.creation = weights.creation
         record.valueRefs = builder.valueRefs
+        record.originalNodes = Dictionary(builder.nodes.map { ($0.name, KerasNodeIO(inputs: $0.inputs, outputs: $0.outputs)) },
+                                          uniquingKeysWith: { a, _ in a })
         record.archiveMembers = members
         record.storeNames = weights.names
         return finish(builder, outputs: outputs, name: container.name, format: format, record: record)
