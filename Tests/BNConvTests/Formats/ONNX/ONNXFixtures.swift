@@ -6,13 +6,16 @@ import XCTest
 enum ONNXFixtures {
     /// Cases with a model, an input, onnxruntime's output and facts.
     static let cases = ["conv_bn", "conv_nobias_bn", "grouped_conv_bn", "depthwise_conv_bn", "conv_transpose_bn",
-                        "gemm_transb_bn", "gemm_bn", "matmul_add_bn", "bn_training", "conv_bn_branch", "small_cnn"]
+                        "gemm_transb_bn", "gemm_bn", "matmul_add_bn", "bn_training", "conv_bn_branch", "small_cnn",
+                        "ops_zoo", "opaque_op"]
+    /// Cases without input/output: every initializer encoding, and a float16 Conv + BN.
+    static let modelOnlyCases = ["initializers", "float16_conv_bn"]
 
     /// The model path of a case.
     static func modelPath(_ name: String) -> String { FixturePaths.url("onnx/\(name)/model.onnx").path }
 
     /// The bytes of a case's model file.
-    static func modelBytes(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> [UInt8] {
+    static func modelBytes(_ name: String) throws -> [UInt8] {
         [UInt8](try Data(contentsOf: URL(fileURLWithPath: modelPath(name))))
     }
 
