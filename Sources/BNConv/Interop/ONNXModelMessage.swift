@@ -2,8 +2,10 @@ import CBNConvProto
 import CProtobufC
 import Foundation
 
-/// Owns one `onnx.ModelProto` unpacked by protobuf-c (a C tree of malloc'd structs), freed in
-/// `deinit` with `onnx__model_proto__free_unpacked`.
+private typealias PB = ProtobufCAllocation
+
+/// One `onnx.ModelProto` unpacked by protobuf-c, owned through the generic ``ProtobufMessage``,
+/// read into Swift copies (``snapshot()``) and edited in place (``apply(_:)``).
 ///
 /// Fields the project's schema (schemas/onnx/onnx.proto) leaves out are kept by protobuf-c as
 /// unknown fields and packed back after the known ones, so ``serialized()`` of an untouched
@@ -11,7 +13,8 @@ import Foundation
 /// replacement with `malloc` (protobuf-c's default allocator), so the final free stays valid
 /// (formats.md 6, "Memory").
 final class ONNXModelMessage {
-    private let message: UnsafeMutablePointer<Onnx__ModelProto>
+    private let owner: ProtobufMessage
+    private var message: UnsafeMutablePointer<Onnx__ModelProto> { owner.root(as: Onnx__ModelProto.self) }
     /// The file the bytes came from, for error messages.
     let file: String
 
@@ -22,28 +25,15 @@ final class ONNXModelMessage {
         if let problem = ProtobufWireCheck.firstProblem(in: bytes) {
             throw CheckpointError(.malformed, file: file, problem: "not an ONNX model: \(problem)")
         }
-        let unpacked = bytes.withUnsafeBufferPointer { buffer in
-            onnx__model_proto__unpack(nil, buffer.count, buffer.baseAddress)
-        }
-        guard let unpacked else {
+        guard let owner = ProtobufMessage(bytes: bytes, unpack: { onnx__model_proto__unpack(nil, $0.count, $0.baseAddress) }) else {
             throw CheckpointError(.malformed, file: file,
                                   problem: "not an ONNX model: protobuf-c could not unpack its \(bytes.count) bytes as onnx.ModelProto")
         }
-        message = unpacked
-    }
-
-    deinit {
-        onnx__model_proto__free_unpacked(message, nil)
+        self.owner = owner
     }
 
     /// The message packed again by protobuf-c.
-    func serialized() -> [UInt8] {
-        let size = onnx__model_proto__get_packed_size(message)
-        var out = [UInt8](repeating: 0, count: size)
-        let written = out.withUnsafeMutableBufferPointer { onnx__model_proto__pack(message, $0.baseAddress) }
-        precondition(written == size, "protobuf-c packed \(written) bytes, announced \(size)")
-        return out
-    }
+    func serialized() -> [UInt8] { owner.packed() }
 
     /// Swift copies of the model-level fields and the main graph; throws when there is no graph.
     func snapshot() throws -> ONNXProto.Model {
@@ -51,90 +41,66 @@ final class ONNXModelMessage {
         guard let graph = m.graph?.pointee else {
             throw CheckpointError(.malformed, file: file, place: "ModelProto", problem: "the model has no graph")
         }
-        let opsets = Self.messages(m.opset_import, m.n_opset_import).map { o in
-            ONNXProto.OpsetImport(domain: Self.string(o.pointee.domain),
+        let opsets = PB.messages(m.opset_import, m.n_opset_import).map { o in
+            ONNXProto.OpsetImport(domain: PB.string(o.pointee.domain),
                                   version: o.pointee.has_version != 0 ? o.pointee.version : 0)
         }
         return ONNXProto.Model(
             irVersion: m.has_ir_version != 0 ? m.ir_version : 0,
             opsetImports: opsets,
-            producerName: Self.string(m.producer_name),
-            graphName: Self.string(graph.name),
-            nodes: Self.messages(graph.node, graph.n_node).map(Self.node),
-            initializers: Self.messages(graph.initializer, graph.n_initializer).map(Self.tensor),
-            inputs: Self.messages(graph.input, graph.n_input).map(Self.valueInfo),
-            outputs: Self.messages(graph.output, graph.n_output).map(Self.valueInfo),
-            valueInfos: Self.messages(graph.value_info, graph.n_value_info).map(Self.valueInfo))
+            producerName: PB.string(m.producer_name),
+            graphName: PB.string(graph.name),
+            nodes: PB.messages(graph.node, graph.n_node).map(ONNXModelMessage.node),
+            initializers: PB.messages(graph.initializer, graph.n_initializer).map(ONNXModelMessage.tensor),
+            inputs: PB.messages(graph.input, graph.n_input).map(ONNXModelMessage.valueInfo),
+            outputs: PB.messages(graph.output, graph.n_output).map(ONNXModelMessage.valueInfo),
+            valueInfos: PB.messages(graph.value_info, graph.n_value_info).map(ONNXModelMessage.valueInfo))
     }
 
     // MARK: - Reading C structs
 
-    private static func string(_ p: UnsafeMutablePointer<CChar>?) -> String {
-        p.map { String(cString: $0) } ?? ""
-    }
-
-    private static func strings(_ p: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ n: Int) -> [String] {
-        guard let p, n > 0 else { return [] }
-        return (0..<n).map { string(p[$0]) }
-    }
-
-    private static func array<T>(_ p: UnsafeMutablePointer<T>?, _ n: Int) -> [T] {
-        guard let p, n > 0 else { return [] }
-        return Array(UnsafeBufferPointer(start: p, count: n))
-    }
-
-    private static func messages<T>(_ p: UnsafeMutablePointer<UnsafeMutablePointer<T>?>?, _ n: Int) -> [UnsafeMutablePointer<T>] {
-        guard let p, n > 0 else { return [] }
-        return (0..<n).compactMap { p[$0] }
-    }
-
-    private static func bytes(_ b: ProtobufCBinaryData) -> [UInt8] {
-        guard let data = b.data, b.len > 0 else { return [] }
-        return Array(UnsafeBufferPointer(start: data, count: b.len))
-    }
-
     private static func node(_ p: UnsafeMutablePointer<Onnx__NodeProto>) -> ONNXProto.Node {
         let n = p.pointee
-        return ONNXProto.Node(name: string(n.name), opType: string(n.op_type), domain: string(n.domain),
-                              inputs: strings(n.input, n.n_input), outputs: strings(n.output, n.n_output),
-                              attributes: messages(n.attribute, n.n_attribute).map(attribute))
+        return ONNXProto.Node(name: PB.string(n.name), opType: PB.string(n.op_type), domain: PB.string(n.domain),
+                              inputs: PB.strings(n.input, n.n_input), outputs: PB.strings(n.output, n.n_output),
+                              attributes: PB.messages(n.attribute, n.n_attribute).map(attribute))
     }
 
     private static func attribute(_ p: UnsafeMutablePointer<Onnx__AttributeProto>) -> ONNXProto.Attribute {
         let a = p.pointee
         return ONNXProto.Attribute(
-            name: string(a.name), type: a.has_type != 0 ? Int32(bitPattern: a.type.rawValue) : 0,
-            f: a.has_f != 0 ? a.f : nil, i: a.has_i != 0 ? a.i : nil, s: a.has_s != 0 ? bytes(a.s) : nil,
-            t: a.t.map(tensor), floats: array(a.floats, a.n_floats), ints: array(a.ints, a.n_ints))
+            name: PB.string(a.name), type: a.has_type != 0 ? Int32(bitPattern: a.type.rawValue) : 0,
+            f: a.has_f != 0 ? a.f : nil, i: a.has_i != 0 ? a.i : nil, s: a.has_s != 0 ? PB.bytes(a.s) : nil,
+            t: a.t.map(ONNXModelMessage.tensor), floats: PB.array(a.floats, a.n_floats), ints: PB.array(a.ints, a.n_ints))
     }
 
     private static func tensor(_ p: UnsafeMutablePointer<Onnx__TensorProto>) -> ONNXProto.Tensor {
         let t = p.pointee
-        var value = ONNXProto.Tensor(name: string(t.name), dataType: t.has_data_type != 0 ? t.data_type : 0,
-                                     dims: array(t.dims, t.n_dims),
-                                     rawData: t.has_raw_data != 0 ? bytes(t.raw_data) : nil)
-        value.floatData = array(t.float_data, t.n_float_data)
-        value.int32Data = array(t.int32_data, t.n_int32_data)
-        value.int64Data = array(t.int64_data, t.n_int64_data)
-        value.doubleData = array(t.double_data, t.n_double_data)
-        value.uint64Data = array(t.uint64_data, t.n_uint64_data)
-        let entries = messages(t.external_data, t.n_external_data)
+        var value = ONNXProto.Tensor(name: PB.string(t.name), dataType: t.has_data_type != 0 ? t.data_type : 0,
+                                     dims: PB.array(t.dims, t.n_dims),
+                                     rawData: t.has_raw_data != 0 ? PB.bytes(t.raw_data) : nil)
+        value.floatData = PB.array(t.float_data, t.n_float_data)
+        value.int32Data = PB.array(t.int32_data, t.n_int32_data)
+        value.int64Data = PB.array(t.int64_data, t.n_int64_data)
+        value.doubleData = PB.array(t.double_data, t.n_double_data)
+        value.uint64Data = PB.array(t.uint64_data, t.n_uint64_data)
+        let entries = PB.messages(t.external_data, t.n_external_data)
         value.isExternal = (t.has_data_location != 0 && t.data_location.rawValue == 1) || !entries.isEmpty
-        value.externalLocation = entries.first { string($0.pointee.key) == "location" }.map { string($0.pointee.value) }
+        value.externalLocation = entries.first { PB.string($0.pointee.key) == "location" }.map { PB.string($0.pointee.value) }
         return value
     }
 
     private static func valueInfo(_ p: UnsafeMutablePointer<Onnx__ValueInfoProto>) -> ONNXProto.ValueInfo {
         let v = p.pointee
-        var info = ONNXProto.ValueInfo(name: string(v.name), elemType: nil, dims: nil)
+        var info = ONNXProto.ValueInfo(name: PB.string(v.name), elemType: nil, dims: nil)
         if let type = v.type, type.pointee.value_case.rawValue == 1, let tensorType = type.pointee.tensor_type {
             let tt = tensorType.pointee
             info.elemType = tt.has_elem_type != 0 ? tt.elem_type : nil
             if let shape = tt.shape {
-                info.dims = messages(shape.pointee.dim, shape.pointee.n_dim).map { d -> ONNXProto.Dimension in
+                info.dims = PB.messages(shape.pointee.dim, shape.pointee.n_dim).map { d -> ONNXProto.Dimension in
                     switch d.pointee.value_case.rawValue {
                     case 1: return .value(d.pointee.dim_value)
-                    case 2: return .param(string(d.pointee.dim_param))
+                    case 2: return .param(PB.string(d.pointee.dim_param))
                     default: return .unknown
                     }
                 }
@@ -153,34 +119,34 @@ final class ONNXModelMessage {
         var g = graph.pointee
 
         // Nodes.
-        let oldNodes = Self.messages(g.node, g.n_node)
+        let oldNodes = PB.messages(g.node, g.n_node)
         var usedNodes = Set<Int>()
         let newNodes: [UnsafeMutablePointer<Onnx__NodeProto>] = edit.nodes.map { item in
             switch item {
             case let .original(index, inputs, outputs):
                 let p = oldNodes[index]
                 usedNodes.insert(index)
-                if Self.strings(p.pointee.input, p.pointee.n_input) != inputs {
-                    Self.freeStrings(p.pointee.input, p.pointee.n_input)
-                    (p.pointee.n_input, p.pointee.input) = Self.makeStrings(inputs)
+                if PB.strings(p.pointee.input, p.pointee.n_input) != inputs {
+                    PB.freeStrings(p.pointee.input, p.pointee.n_input)
+                    (p.pointee.n_input, p.pointee.input) = PB.strings(inputs)
                 }
-                if Self.strings(p.pointee.output, p.pointee.n_output) != outputs {
-                    Self.freeStrings(p.pointee.output, p.pointee.n_output)
-                    (p.pointee.n_output, p.pointee.output) = Self.makeStrings(outputs)
+                if PB.strings(p.pointee.output, p.pointee.n_output) != outputs {
+                    PB.freeStrings(p.pointee.output, p.pointee.n_output)
+                    (p.pointee.n_output, p.pointee.output) = PB.strings(outputs)
                 }
                 return p
             case .new(let node):
-                return Self.makeNode(node)
+                return ONNXModelMessage.makeNode(node)
             }
         }
         for (i, p) in oldNodes.enumerated() where !usedNodes.contains(i) {
             onnx__node_proto__free_unpacked(p, nil)
         }
         free(g.node)
-        (g.n_node, g.node) = Self.makePointerArray(newNodes)
+        (g.n_node, g.node) = PB.pointerArray(newNodes)
 
         // Initializers.
-        let oldInits = Self.messages(g.initializer, g.n_initializer)
+        let oldInits = PB.messages(g.initializer, g.n_initializer)
         var usedInits = Set<Int>()
         let newInits: [UnsafeMutablePointer<Onnx__TensorProto>] = edit.initializers.map { item in
             switch item {
@@ -190,13 +156,13 @@ final class ONNXModelMessage {
             case let .replaced(index, dataType, dims, rawData):
                 usedInits.insert(index)
                 let p = oldInits[index]
-                Self.setValues(p, dataType: dataType, dims: dims, rawData: rawData)
+                ONNXModelMessage.setValues(p, dataType: dataType, dims: dims, rawData: rawData)
                 return p
             case let .new(name, dataType, dims, rawData):
-                let p = Self.allocate(Onnx__TensorProto.self)
+                let p = PB.allocate(Onnx__TensorProto.self)
                 onnx__tensor_proto__init(p)
                 p.pointee.name = strdup(name)
-                Self.setValues(p, dataType: dataType, dims: dims, rawData: rawData)
+                ONNXModelMessage.setValues(p, dataType: dataType, dims: dims, rawData: rawData)
                 return p
             }
         }
@@ -204,64 +170,29 @@ final class ONNXModelMessage {
             onnx__tensor_proto__free_unpacked(p, nil)
         }
         free(g.initializer)
-        (g.n_initializer, g.initializer) = Self.makePointerArray(newInits)
+        (g.n_initializer, g.initializer) = PB.pointerArray(newInits)
 
         // Inputs, outputs, value infos.
-        (g.n_input, g.input) = Self.keep(g.input, g.n_input, edit.inputs)
-        (g.n_value_info, g.value_info) = Self.keep(g.value_info, g.n_value_info, edit.valueInfos)
-        let oldOutputs = Self.messages(g.output, g.n_output)
-        for (index, name) in edit.outputs where Self.string(oldOutputs[index].pointee.name) != name {
+        (g.n_input, g.input) = ONNXModelMessage.keep(g.input, g.n_input, edit.inputs)
+        (g.n_value_info, g.value_info) = ONNXModelMessage.keep(g.value_info, g.n_value_info, edit.valueInfos)
+        let oldOutputs = PB.messages(g.output, g.n_output)
+        for (index, name) in edit.outputs where PB.string(oldOutputs[index].pointee.name) != name {
             free(oldOutputs[index].pointee.name)
             oldOutputs[index].pointee.name = strdup(name)
         }
-        (g.n_output, g.output) = Self.keep(g.output, g.n_output, edit.outputs.map(\.index))
+        (g.n_output, g.output) = ONNXModelMessage.keep(g.output, g.n_output, edit.outputs.map(\.index))
         graph.pointee = g
-    }
-
-    private static func allocate<T>(_ type: T.Type) -> UnsafeMutablePointer<T> {
-        guard let raw = malloc(MemoryLayout<T>.stride) else { fatalError("out of memory") }
-        return raw.bindMemory(to: T.self, capacity: 1)
-    }
-
-    private static func allocateArray<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T>? {
-        guard count > 0 else { return nil }
-        guard let raw = malloc(MemoryLayout<T>.stride * count) else { fatalError("out of memory") }
-        return raw.bindMemory(to: T.self, capacity: count)
-    }
-
-    private static func makePointerArray<T>(_ items: [UnsafeMutablePointer<T>]) -> (Int, UnsafeMutablePointer<UnsafeMutablePointer<T>?>?) {
-        let p = allocateArray(UnsafeMutablePointer<T>?.self, count: items.count)
-        for (i, item) in items.enumerated() { p![i] = item }
-        return (items.count, p)
-    }
-
-    private static func makeStrings(_ values: [String]) -> (Int, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
-        let p = allocateArray(UnsafeMutablePointer<CChar>?.self, count: values.count)
-        for (i, v) in values.enumerated() { p![i] = strdup(v) }
-        return (values.count, p)
-    }
-
-    private static func freeStrings(_ p: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ n: Int) {
-        guard let p else { return }
-        for i in 0..<n { free(p[i]) }
-        free(p)
-    }
-
-    private static func copyArray<T>(_ values: [T]) -> UnsafeMutablePointer<T>? {
-        let p = allocateArray(T.self, count: values.count)
-        for (i, v) in values.enumerated() { p![i] = v }
-        return p
     }
 
     /// Keeps the listed entries of a repeated message field (freeing the others) in the given order.
     private static func keep<T>(_ p: UnsafeMutablePointer<UnsafeMutablePointer<T>?>?, _ n: Int,
                                 _ indices: [Int]) -> (Int, UnsafeMutablePointer<UnsafeMutablePointer<T>?>?) {
-        let old = messages(p, n)
+        let old = PB.messages(p, n)
         let kept = Set(indices)
         for (i, item) in old.enumerated() where !kept.contains(i) {
-            protobuf_c_message_free_unpacked(UnsafeMutableRawPointer(item).assumingMemoryBound(to: ProtobufCMessage.self), nil)
+            PB.freeMessage(item)
         }
-        let result = makePointerArray(indices.map { old[$0] })
+        let result = PB.pointerArray(indices.map { old[$0] })
         free(p)
         return result
     }
@@ -269,7 +200,7 @@ final class ONNXModelMessage {
     /// Sets a tensor's type, dims and `raw_data`, clearing every typed data field.
     private static func setValues(_ p: UnsafeMutablePointer<Onnx__TensorProto>, dataType: Int32, dims: [Int64], rawData: [UInt8]) {
         free(p.pointee.dims)
-        (p.pointee.n_dims, p.pointee.dims) = (dims.count, copyArray(dims))
+        (p.pointee.n_dims, p.pointee.dims) = (dims.count, PB.copy(dims))
         p.pointee.has_data_type = 1
         p.pointee.data_type = dataType
         free(p.pointee.float_data); p.pointee.n_float_data = 0; p.pointee.float_data = nil
@@ -278,33 +209,31 @@ final class ONNXModelMessage {
         free(p.pointee.double_data); p.pointee.n_double_data = 0; p.pointee.double_data = nil
         free(p.pointee.uint64_data); p.pointee.n_uint64_data = 0; p.pointee.uint64_data = nil
         free(p.pointee.raw_data.data)
-        let data = allocateArray(UInt8.self, count: rawData.count)
-        if let data { rawData.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: rawData.count) } }
-        p.pointee.raw_data = ProtobufCBinaryData(len: rawData.count, data: data)
+        p.pointee.raw_data = PB.binary(rawData)
         p.pointee.has_raw_data = 1
     }
 
     private static func makeNode(_ node: ONNXProto.Node) -> UnsafeMutablePointer<Onnx__NodeProto> {
-        let p = allocate(Onnx__NodeProto.self)
+        let p = PB.allocate(Onnx__NodeProto.self)
         onnx__node_proto__init(p)
-        (p.pointee.n_input, p.pointee.input) = makeStrings(node.inputs)
-        (p.pointee.n_output, p.pointee.output) = makeStrings(node.outputs)
+        (p.pointee.n_input, p.pointee.input) = PB.strings(node.inputs)
+        (p.pointee.n_output, p.pointee.output) = PB.strings(node.outputs)
         if !node.name.isEmpty { p.pointee.name = strdup(node.name) }
         p.pointee.op_type = strdup(node.opType)
         if !node.domain.isEmpty { p.pointee.domain = strdup(node.domain) }
         let attributes = node.attributes.map { a -> UnsafeMutablePointer<Onnx__AttributeProto> in
-            let ap = allocate(Onnx__AttributeProto.self)
+            let ap = PB.allocate(Onnx__AttributeProto.self)
             onnx__attribute_proto__init(ap)
             ap.pointee.name = strdup(a.name)
             ap.pointee.has_type = 1
             ap.pointee.type = Onnx__AttributeProto__AttributeType(rawValue: UInt32(bitPattern: a.type))
             if let f = a.f { ap.pointee.has_f = 1; ap.pointee.f = f }
             if let i = a.i { ap.pointee.has_i = 1; ap.pointee.i = i }
-            (ap.pointee.n_floats, ap.pointee.floats) = (a.floats.count, copyArray(a.floats))
-            (ap.pointee.n_ints, ap.pointee.ints) = (a.ints.count, copyArray(a.ints))
+            (ap.pointee.n_floats, ap.pointee.floats) = (a.floats.count, PB.copy(a.floats))
+            (ap.pointee.n_ints, ap.pointee.ints) = (a.ints.count, PB.copy(a.ints))
             return ap
         }
-        (p.pointee.n_attribute, p.pointee.attribute) = makePointerArray(attributes)
+        (p.pointee.n_attribute, p.pointee.attribute) = PB.pointerArray(attributes)
         return p
     }
 }
