@@ -11,7 +11,7 @@ final class ProtobufMessageTests: XCTestCase {
         let bytes = try ONNXFixtures.modelBytes("small_cnn")
         let message = try XCTUnwrap(unpackModel(bytes))
         XCTAssertEqual(message.packed(), bytes)
-        XCTAssertEqual(message.root(as: Onnx__ModelProto.self).pointee.graph?.pointee.n_node, 8)
+        XCTAssertEqual(message.root(as: Onnx__ModelProto.self).pointee.graph?.pointee.n_node, 10)
     }
 
     func testRefusedBytesGiveNil() {
