@@ -204,17 +204,17 @@ struct GraphDefPatterns {
     private mutating func matchDecomposedBatchNorm(rsqrt r: Int) throws -> GraphDefGroup? {
         let adds: Set<String> = ["AddV2", "Add"]
         guard let addValue = input(r, 0), let a0 = graph.producer(of: addValue), adds.contains(op(a0)),
-              graph.soleReader(of: addValue) == r, let a0In = Optional(graph.dataInputs(a0)), a0In.count == 2 else { return nil }
+              graph.soleReader(of: addValue) == r else { return nil }
+        let a0In = graph.dataInputs(a0)
         // One operand is the variance (a vector), the other epsilon (one value; the second
         // operand when both hold one value, as tf.nn.batch_normalization writes it).
-        guard let p0 = graph.constant(behind: a0In[0].value), let p1 = graph.constant(behind: a0In[1].value) else { return nil }
+        guard a0In.count == 2, let p0 = graph.constant(behind: a0In[0].value),
+              let p1 = graph.constant(behind: a0In[1].value) else { return nil }
         let t0 = try graph.tensor(ofConstant: p0.constant), t1 = try graph.tensor(ofConstant: p1.constant)
         let epsilonFirst = t0.count == 1 && t1.count != 1
-        guard (epsilonFirst ? t0 : t1).count == 1 else { return nil }
-        let variance: GraphDefGraph.ConstantPath? = epsilonFirst ? p1 : p0
-        let epsilon: (path: GraphDefGraph.ConstantPath, value: Double)? =
-            epsilonFirst ? (p0, t0.doubles()[0]) : (p1, t1.doubles()[0])
-        guard let variance, let epsilon else { return nil }
+        let (variance, epsilonPath, epsilonTensor) = epsilonFirst ? (p1, p0, t0) : (p0, p1, t1)
+        guard epsilonTensor.count == 1, epsilonTensor.dtype.isFloatingPoint else { return nil }
+        let epsilon = (path: epsilonPath, value: epsilonTensor.doubles()[0])
         var members = [a0, r]
         var weights = [GraphDefGroup.WeightSource(role: .movingVariance, path: variance, layout: .vector, flatten: true)]
         var auxiliary = variance.nodes + epsilon.path.nodes

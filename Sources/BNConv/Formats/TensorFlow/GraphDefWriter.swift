@@ -28,11 +28,9 @@ public enum GraphDefWriter {
         let message = try ProtobufGraphDef(bytes: source.bytes, file: source.file)
         let original = message.nodeDefs()
         var inputsOf = [String: [String]]()
-        var opOf = [String: String]()
         var constDType = [String: DType]()
         for n in original {
             inputsOf[n.name] = n.inputs
-            opOf[n.name] = n.op
             if n.op == "Const", case .tensor(let t)? = n.attribute("value") { constDType[n.name] = TensorFlowDataType.dtype(t.dtype) }
         }
         var changed = Set<String>()
