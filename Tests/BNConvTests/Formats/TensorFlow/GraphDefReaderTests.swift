@@ -19,7 +19,7 @@ final class GraphDefReaderTests: XCTestCase {
     /// (each op of these graphs is modelled or absorbed); the model validates.
     func testBatchNormsMatchTensorFlowFacts() throws {
         let cases = try TensorFlowFixtures.cases()
-        XCTAssertEqual(cases.count, 17)
+        XCTAssertEqual(cases.count, 18)
         for name in cases {
             let facts = try TensorFlowFixtures.facts(name)
             let model = try read(name)
@@ -59,6 +59,18 @@ final class GraphDefReaderTests: XCTestCase {
         XCTAssertEqual(bn.epsilon, Double(Float(1e-4)))
         XCTAssertEqual(bn.epsilon, facts.fused_batch_norms[0].epsilon)
         XCTAssertFalse(bn.training, "is_training=false is still stored")
+    }
+
+    /// Without `is_training` a FusedBatchNormV3 is in training mode (op-def default true), as
+    /// TensorFlow ran it for the fixture's output; such a BN is kept, with the reason.
+    func testMissingIsTrainingMeansTrainingMode() throws {
+        let model = try read("fused_bn_training_default")
+        let (node, bn) = try XCTUnwrap(batchNorms(model).first)
+        XCTAssertTrue(bn.training)
+        XCTAssertEqual(bn.epsilon, Double(Float(1e-4)))
+        let decision = try XCTUnwrap(planBatchNormFolds(model).first { $0.batchNorm == node.name })
+        XCTAssertNil(decision.target)
+        XCTAssertTrue(decision.reason?.contains("training") ?? false, "\(decision)")
     }
 
     /// Conv2D + BiasAdd is one conv node with an hwio kernel and a bias, BN weights are the Consts
