@@ -275,6 +275,31 @@ struct GraphDefPatterns {
                              weights: weights)
     }
 
+    /// `x * c`, `x + c`, `x - c`, `c - x`, `x / c` with a constant `c` that is a scalar or a 1-D
+    /// vector (broadcast along the last axis; what tf_keras Rescaling and similar preprocessing
+    /// freeze to), as a `rescaling` op `y = x * scale + offset`.
+    private func rescaling(_ i: Int, _ inputs: [(value: String, slot: Int)])
+        throws -> (op: Op, input: (value: String, slot: Int), auxiliary: [Int])? {
+        let paths = inputs.map { graph.constant(behind: $0.value) }
+        guard let k = paths.firstIndex(where: { $0 != nil }), paths[1 - k] == nil, let path = paths[k] else { return nil }
+        let c = try graph.tensor(ofConstant: path.constant)
+        // A scalar or a vector only: a higher-rank constant could broadcast the result to more axes.
+        guard c.dtype.isFloatingPoint, c.count >= 1, c.rank <= 1 else { return nil }
+        let v = c.doubles()
+        let constantFirst = k == 0
+        let result: Op
+        switch op(i) {
+        case "Mul": result = .rescaling(scale: v, offset: [0])
+        case "AddV2", "Add": result = .rescaling(scale: [1], offset: v)
+        case "Sub": result = constantFirst ? .rescaling(scale: [-1], offset: v) : .rescaling(scale: [1], offset: v.map { -$0 })
+        case "RealDiv":
+            guard !constantFirst, v.allSatisfy({ $0 != 0 }) else { return nil }
+            result = .rescaling(scale: v.map { 1 / $0 }, offset: [0])
+        default: return nil
+        }
+        return (result, inputs[1 - k], path.nodes)
+    }
+
     /// The operand of binary node `i` that is not `value`.
     private func otherOperand(_ i: Int, than value: String) -> String? {
         let inputs = graph.dataInputs(i).map(\.value)
@@ -356,10 +381,17 @@ struct GraphDefPatterns {
             } else {
                 group.auxiliary = []; group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }
             }
-        case "AddV2", "Add", "Sub", "Mul", "Maximum", "Minimum":
+        case "AddV2", "Add", "Sub", "Mul", "RealDiv", "Maximum", "Minimum":
+            guard inputs.count == 2 else { break }
+            if let rescaling = try rescaling(i, inputs) {
+                group.op = rescaling.op
+                group.inputs = [(rescaling.input.value, slot(i, rescaling.input.slot))]
+                group.auxiliary = rescaling.auxiliary
+                break
+            }
             let kinds: [String: ElementwiseKind] = ["AddV2": .add, "Add": .add, "Sub": .subtract, "Mul": .multiply,
                                                     "Maximum": .maximum, "Minimum": .minimum]
-            if inputs.count == 2 { group.op = .elementwise(kinds[n.op]!) }
+            if let kind = kinds[n.op] { group.op = .elementwise(kind) }
         case "ConcatV2":
             guard inputs.count >= 2, let axis = constantOperands(from: inputs.count - 1)?.first?.integers().first else {
                 group.auxiliary = []; group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }; break

@@ -237,10 +237,15 @@ final class GraphDefReaderTests: XCTestCase {
     }
 
     /// Single-node ops with their attributes and constant operands (concat axis, reshape target,
-    /// mean axes, LeakyRelu alpha, pooling windows).
+    /// mean axes, LeakyRelu alpha, pooling windows; a constant operand of Mul/Sub/AddV2 makes a
+    /// rescaling).
     func testSingleNodeOps() throws {
         let model = try GraphDefReader.read(TensorFlowFixtures.graph("ops"))
         func op(_ name: String) -> Op? { model.node(named: name)?.op }
+        XCTAssertEqual(op("scale"), .rescaling(scale: [Double(Float(1 / 127.5))], offset: [0]))
+        XCTAssertEqual(op("shift"), .rescaling(scale: [1], offset: [-1]))
+        XCTAssertEqual(op("channel_offset"), .rescaling(scale: [1], offset: [0.1, -0.2, 0.3].map { Double(Float($0)) }))
+        XCTAssertEqual(model.node(named: "channel_offset")?.inputs, ["shift"])
         XCTAssertEqual(op("leaky"), .activation(.leakyRelu(alpha: Double(Float(0.3)))))
         XCTAssertEqual(op("elu"), .activation(.elu(alpha: 1)))
         XCTAssertEqual(op("concat"), .concat(axis: -1))
