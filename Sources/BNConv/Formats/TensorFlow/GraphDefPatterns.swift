@@ -48,8 +48,20 @@ struct GraphDefPatterns {
         case "Rsqrt": return try matchDecomposedBatchNorm(rsqrt: i)
         case "Conv2D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "MatMul": return try matchLinear(i)
         case "FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3": return try matchFusedBatchNorm(i)
+        case "Reshape": return try matchBatchPreservingReshape(i)
         default: return nil
         }
+    }
+
+    /// Keras Flatten / Reshape with an unknown batch: `Reshape(x, Pack(Shape(x)[0], c1, c2, ...))`.
+    private mutating func matchBatchPreservingReshape(_ i: Int) throws -> GraphDefGroup? {
+        let inputs = graph.dataInputs(i)
+        guard inputs.count == 2, !graph.isConstant(inputs[0].value),
+              let found = try batchPreservingShape(inputs[1].value, of: inputs[0].value, reader: i),
+              claim([i]) else { return nil }
+        claimed.formUnion(found.auxiliary)
+        return GraphDefGroup(name: name(i), op: .reshape(targetShape: found.target), members: [i],
+                             auxiliary: found.auxiliary, inputs: [(inputs[0].value, slot(i, inputs[0].slot))], output: i)
     }
 
     /// Conv2D / DepthwiseConv2dNative / Conv2DBackpropInput / MatMul with a constant filter,
@@ -298,6 +310,37 @@ struct GraphDefPatterns {
         default: return nil
         }
         return (result, inputs[1 - k], path.nodes)
+    }
+
+    /// The target dims after the batch when `shape` is `Pack(StridedSlice(Shape(x), [0], [1], [1],
+    /// shrink_axis_mask=1), c1, c2, ...)` with constant `c`s (tf_keras and Keras 3 Flatten/Reshape
+    /// keep an unknown batch this way), with the nodes computing it; nil for any other shape.
+    private func batchPreservingShape(_ shape: String, of x: String, reader: Int) throws -> (target: [Int], auxiliary: [Int])? {
+        guard let pack = graph.producer(of: shape), op(pack) == "Pack", graph.soleReader(of: shape) == reader,
+              !claimed.contains(pack),
+              case .int(let axis)? = graph.attribute(pack, "axis") ?? .int(0), axis == 0 else { return nil }
+        let parts = graph.dataInputs(pack)
+        guard parts.count >= 2, let slice = graph.producer(of: parts[0].value), op(slice) == "StridedSlice",
+              graph.soleReader(of: parts[0].value) == pack,
+              case .int(let shrink)? = graph.attribute(slice, "shrink_axis_mask"), shrink == 1 else { return nil }
+        let sliceIn = graph.dataInputs(slice)
+        guard sliceIn.count == 4, let shapeOp = graph.producer(of: sliceIn[0].value), op(shapeOp) == "Shape",
+              graph.soleReader(of: sliceIn[0].value) == slice, input(shapeOp, 0) == x else { return nil }
+        var auxiliary = [pack, slice, shapeOp]
+        for (k, want) in [(1, Int64(0)), (2, 1), (3, 1)] {
+            guard let path = graph.constant(behind: sliceIn[k].value),
+                  try graph.tensor(ofConstant: path.constant).integers() == [want] else { return nil }
+            auxiliary += path.nodes
+        }
+        var target = [Int]()
+        for part in parts.dropFirst() {
+            guard let path = graph.constant(behind: part.value) else { return nil }
+            let values = try graph.tensor(ofConstant: path.constant).integers()
+            guard values.count == 1, values[0] >= -1, values[0] <= Int64(Int32.max) else { return nil }
+            target.append(Int(values[0]))
+            auxiliary += path.nodes
+        }
+        return (target, auxiliary)
     }
 
     /// The operand of binary node `i` that is not `value`.

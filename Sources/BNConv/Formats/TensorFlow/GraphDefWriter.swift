@@ -57,9 +57,10 @@ public enum GraphDefWriter {
                     "the node now has \(node.inputs.count) inputs instead of \(record.inputSlots.count); GraphDef writing cannot add or drop inputs")
             }
             for (k, value) in node.inputs.enumerated() where value != record.readInputs[k] {
-                let slot = record.inputSlots[k]
-                inputsOf[slot.nodeDef]?[slot.index] = value
-                changed.insert(slot.nodeDef)
+                for slot in [record.inputSlots[k]] + record.mirrorSlots[k] {
+                    inputsOf[slot.nodeDef]?[slot.index] = value
+                    changed.insert(slot.nodeDef)
+                }
             }
         }
 

@@ -19,7 +19,7 @@ final class GraphDefReaderTests: XCTestCase {
     /// (each op of these graphs is modelled or absorbed); the model validates.
     func testBatchNormsMatchTensorFlowFacts() throws {
         let cases = try TensorFlowFixtures.cases()
-        XCTAssertEqual(cases.count, 18)
+        XCTAssertEqual(cases.count, 19)
         for name in cases {
             let facts = try TensorFlowFixtures.facts(name)
             let model = try read(name)
@@ -142,7 +142,9 @@ final class GraphDefReaderTests: XCTestCase {
         let model = try read("keras3")
         XCTAssertEqual(model.nodes.map(\.opName),
                        ["Input", "Conv2D", "BatchNormalization", "Activation", "GlobalAveragePooling", "Dense",
-                        "BatchNormalization", "Identity"])
+                        "BatchNormalization", "Reshape", "Reshape", "Identity"])
+        XCTAssertEqual(model.nodes[7].op, .reshape(targetShape: [5, 1]))
+        XCTAssertEqual(model.nodes[8].op, .reshape(targetShape: [5]))
         let conv = model.nodes[1]
         XCTAssertEqual(conv.weight(.bias)?.tensor.shape, [4])
         XCTAssertEqual(conv.weight(.bias)?.storageKey, "keras3_1/conv_1/Reshape/ReadVariableOp/resource")
@@ -290,5 +292,21 @@ final class GraphDefReaderTests: XCTestCase {
         }
         XCTAssertEqual(read + refused, 300 * cases.count)
         XCTAssertGreaterThan(refused, 0)
+    }
+
+    /// tf_keras Flatten (a constant [-1, n]) and Reshape with an unknown batch
+    /// (Pack(StridedSlice(Shape(x)), c...)) are reshape nodes; the Shape reading the BN output is
+    /// rewired with the Reshape when the BN folds, so the written graph has no dangling input.
+    func testFlattenAndBatchPreservingReshape() throws {
+        let model = try read("flatten_dense_bn")
+        XCTAssertEqual(model.nodes.map(\.opName), ["Input", "Conv2D", "Reshape", "Dense", "BatchNormalization", "Reshape", "Identity"])
+        XCTAssertEqual(model.nodes[2].op, .reshape(targetShape: [27]))
+        XCTAssertEqual(model.nodes[5].op, .reshape(targetShape: [5, 1]))
+        let record = try XCTUnwrap(model.nodes[5].source as? GraphDefNodeRecord)
+        XCTAssertEqual(record.mirrorSlots.first?.map(\.nodeDef), ["flatten_dense_bn/resh/Shape"])
+        let folded = try FoldBatchNorm().apply(to: model).model
+        let back = try GraphDefReader.read(bytes: try GraphDefWriter.serialize(folded, file: "f.pb"), file: "f.pb")
+        XCTAssertEqual(back.batchNormIndices, [])
+        XCTAssertEqual(back.nodes.map(\.opName), ["Input", "Conv2D", "Reshape", "Dense", "Reshape", "Identity"])
     }
 }
