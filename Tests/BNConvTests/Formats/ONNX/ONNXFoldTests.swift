@@ -45,4 +45,23 @@ final class ONNXFoldTests: XCTestCase {
         XCTAssertEqual(conv.weight(.bias)?.tensor.dtype, .float16)
         XCTAssertEqual(conv.weight(.kernel)?.tensor, result.model.node(named: "conv")?.weight(.kernel)?.tensor)
     }
+
+    func testSharedWeightIsMarkedAndItsBatchNormsStay() throws {
+        let model = try ONNXFixtures.read("shared_weight")
+        XCTAssertEqual(model.node(named: "conv_a")?.weight(.kernel)?.isShared, true)
+        XCTAssertEqual(model.node(named: "conv_b")?.weight(.kernel)?.storageKey, "shared.weight")
+        let decisions = planBatchNormFolds(model)
+        XCTAssertEqual(decisions.map(\.target), [nil, nil])
+        XCTAssertTrue(decisions.allSatisfy { $0.reason?.contains("shared") ?? false }, "\(decisions)")
+    }
+
+    func testIR3FoldDropsTheBatchNormInitializersFromGraphInputs() throws {
+        let model = try ONNXFixtures.read("ir3_conv_bn")
+        XCTAssertEqual(model.inputs, ["input"], "initializers listed as graph inputs are not model inputs")
+        let result = try FoldBatchNorm().apply(to: model)
+        let proto = try ONNXModelMessage(bytes: try ONNXWriter.serialize(result.model, file: "o"), file: "o").snapshot()
+        XCTAssertEqual(proto.inputs.map(\.name), ["input", "conv.weight", "conv.bias"])
+        XCTAssertEqual(proto.initializers.map(\.name), ["conv.weight", "conv.bias"])
+        XCTAssertEqual(proto.irVersion, 3)
+    }
 }
