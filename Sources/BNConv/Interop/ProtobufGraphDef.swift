@@ -209,7 +209,9 @@ final class ProtobufGraphDef {
     private static func mallocCopy<T>(_ values: [T]) -> UnsafeMutablePointer<T>? {
         guard !values.isEmpty else { return nil }
         let p = mallocArray(T.self, values.count)
-        for (i, v) in values.enumerated() { p[i] = v }
+        _ = values.withUnsafeBufferPointer { src in
+            UnsafeMutableBufferPointer(start: p, count: values.count).initialize(from: src)
+        }
         return p
     }
 

@@ -399,9 +399,8 @@ struct GraphDefPatterns {
             let v = p.integers().map { Int($0) }
             let rows = p.shape[0]
             // Only spatial padding is modelled: batch and channel rows must be zero.
-            let spatialRows = Array(1..<(rows - 1))
-            if v[0] == 0, v[1] == 0, v[2 * (rows - 1)] == 0, v[2 * (rows - 1) + 1] == 0, rows >= 3 {
-                group.op = .pad(padding: spatialRows.map { Pair(v[2 * $0], v[2 * $0 + 1]) }, layout: .channelsLast)
+            if rows >= 3, v[0] == 0, v[1] == 0, v[2 * (rows - 1)] == 0, v[2 * (rows - 1) + 1] == 0 {
+                group.op = .pad(padding: (1..<(rows - 1)).map { Pair(v[2 * $0], v[2 * $0 + 1]) }, layout: .channelsLast)
             } else {
                 group.auxiliary = []; group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }
             }

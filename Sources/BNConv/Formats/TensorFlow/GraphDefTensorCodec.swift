@@ -6,6 +6,10 @@
 /// while an empty list means zeros. DT_HALF and DT_BFLOAT16 are bit patterns in `half_val`'s int32
 /// slots. Writing always uses `tensor_content`, which every TensorFlow reader accepts.
 enum GraphDefTensorCodec {
+    /// The most elements one constant may hold (2^31, 8 GiB of float32): a guard against shapes
+    /// that would overflow or exhaust memory when a short value list is expanded.
+    static let maxElements = 1 << 31
+
     /// The tensor a `TensorProto` holds; `place` names the node for errors.
     static func decode(_ proto: ProtobufTensorProto, file: String, place: String) throws -> Tensor {
         guard let dtype = TensorFlowDataType.dtype(proto.dtype) else {
@@ -19,7 +23,15 @@ enum GraphDefTensorCodec {
             throw CheckpointError(.malformed, file: file, place: place, problem: "constant tensor has unknown dimensions \(dims)")
         }
         let shape = dims.map { Int($0) }
-        let count = shape.reduce(1, *)
+        var count = 1
+        for d in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= maxElements else {
+                throw CheckpointError(.unsupported, file: file, place: place,
+                                      problem: "constant tensor of shape \(shape) is too large (more than \(maxElements) elements)")
+            }
+            count = product
+        }
         if !proto.content.isEmpty {
             guard proto.content.count == count * dtype.byteCount else {
                 throw CheckpointError(.malformed, file: file, place: place, problem:

@@ -70,4 +70,14 @@ final class GraphDefTensorCodecTests: XCTestCase {
             _ = try GraphDefTensorCodec.decode(strings, file: "g.pb", place: "c")
         }?.kind, .unsupported)
     }
+
+    /// A splat over a shape too large to hold (or to multiply without overflow) is refused, not expanded.
+    func testHugeShapesAreRefused() {
+        for dims: [Int64] in [[1 << 40, 1 << 40], [1 << 20, 1 << 20, 4]] {
+            let splat = ProtobufTensorProto(dtype: 1, shape: dims, floatValues: [1])
+            let error = TensorFlowFixtures.checkpointError { _ = try GraphDefTensorCodec.decode(splat, file: "g.pb", place: "c") }
+            XCTAssertEqual(error?.kind, .unsupported)
+            XCTAssertTrue(error?.problem.contains("too large") ?? false, error?.description ?? "")
+        }
+    }
 }

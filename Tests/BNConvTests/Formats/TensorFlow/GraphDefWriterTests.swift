@@ -145,4 +145,22 @@ final class GraphDefWriterTests: XCTestCase {
         XCTAssertEqual(error?.kind, .writeFailed)
         XCTAssertTrue(error?.problem.contains("no longer computes") ?? false, error?.description ?? "")
     }
+
+    /// Timing of read, fold and write on a large graph named by BNCONV_GRAPHDEF_BENCH (skipped
+    /// otherwise); the folded graph goes to `<path>.folded.pb` for tools/interop/check_graphdef.py.
+    func testLargeGraphTiming() throws {
+        guard let path = ProcessInfo.processInfo.environment["BNCONV_GRAPHDEF_BENCH"] else {
+            throw XCTSkip("set BNCONV_GRAPHDEF_BENCH to a GraphDef to time")
+        }
+        let clock = ContinuousClock()
+        var model: Model!
+        let tRead = try clock.measure { model = try GraphDefReader.read(path) }
+        var folded: FoldBatchNorm.Result!
+        let tFold = try clock.measure { folded = try FoldBatchNorm().apply(to: model) }
+        let tWrite = try clock.measure { try GraphDefWriter.write(folded.model, to: path + ".folded.pb") }
+        let count = folded.decisions.filter { $0.target != nil }.count
+        print("graphdef bench: \(model.nodes.count) nodes, \(model.batchNormIndices.count) BN, \(count) folded; "
+              + "read \(tRead), fold \(tFold), write \(tWrite)")
+        XCTAssertEqual(try GraphDefReader.read(path + ".folded.pb").batchNormIndices.count, model.batchNormIndices.count - count)
+    }
 }
