@@ -23,21 +23,25 @@ public enum Checkpoint {
             return try KerasReader.readHDF5(path, configPath: config)
         case .zip:
             return try KerasReader.readArchive(path)
+        case .protobuf where path.lowercased().hasSuffix(".onnx"):
+            return try ONNXReader.read(path)
         case .protobuf:
-            throw CheckpointError(.unsupported, file: path, problem: "TensorFlow GraphDef and ONNX files are not supported by this build yet")
+            throw CheckpointError(.unsupported, file: path, problem: "TensorFlow GraphDef files are not supported by this build yet")
         case .unknown(let why):
             throw CheckpointError(.unrecognizedFormat, file: path, problem: why)
         }
     }
 
-    /// Writes `model` to `path` in the format and flavour it was read from (a Keras flavour), with
+    /// Writes `model` to `path` in the format and flavour it was read from (a Keras flavour or ONNX), with
     /// the edits a pass made. The file is built beside the target and renamed over it on success;
     /// on error nothing is left behind. Optimizer state is not carried over.
     public static func write(_ model: Model, to path: String) throws {
         switch model.format {
         case .keras2H5, .keras2WeightsH5, .keras3LegacyH5, .kerasZip, .keras3WeightsH5:
             try KerasWriter.write(model, to: path)
-        case .graphDef, .onnx:
+        case .onnx:
+            try ONNXWriter.write(model, to: path)
+        case .graphDef:
             throw CheckpointError(.unsupported, file: path, problem: "writing \(model.format.displayName) is not supported by this build yet")
         }
     }

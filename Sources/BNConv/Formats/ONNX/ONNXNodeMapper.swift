@@ -14,6 +14,9 @@ struct ONNXNodeMapper {
     let shapes: [String: [Int?]]
     /// The default-domain opset version.
     let opset: Int
+    /// Values some node reads or the graph outputs (a BN's running statistics nobody reads are
+    /// kept as fixed outputs, so the node has the single output the engine runs).
+    let readValues: Set<String>
 
     /// What the mapper made of one NodeProto (or a MatMul + Add pair).
     struct Mapped {
@@ -99,8 +102,10 @@ struct ONNXNodeMapper {
                 part.inputs.append(.value(mapped.inputs.count - 1))
             }
         }
-        for name in node.outputs {
-            if name.isEmpty {
+        let hidesUnreadStatistics: Bool
+        if case .batchNorm = mapped.op { hidesUnreadStatistics = true } else { hidesUnreadStatistics = false }
+        for (position, name) in node.outputs.enumerated() {
+            if name.isEmpty || (hidesUnreadStatistics && position > 0 && !readValues.contains(name)) {
                 part.outputs.append(.fixed(name))
             } else {
                 mapped.outputs.append(name)

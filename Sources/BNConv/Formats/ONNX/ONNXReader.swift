@@ -41,8 +41,9 @@ public enum ONNXReader {
         for info in proto.inputs + proto.valueInfos + proto.outputs where !info.name.isEmpty {
             values[info.name] = valueInfo(info)
         }
+        let read = Set(proto.nodes.flatMap(\.inputs)).union(proto.outputs.map(\.name))
         let mapper = ONNXNodeMapper(initializers: initializers, initializerUses: uses,
-                                    shapes: values.compactMapValues(\.shape), opset: opset)
+                                    shapes: values.compactMapValues(\.shape), opset: opset, readValues: read)
 
         var nodes: [Node] = []
         var usedNames = Set<String>()

@@ -155,4 +155,13 @@ final class ONNXReaderTests: XCTestCase {
         XCTAssertEqual(conv.weights.map(\.isShared), [false, false])
         XCTAssertEqual(conv.weights.map(\.isModified), [false, false])
     }
+
+    func testTrainingBatchNormHidesItsUnreadRunningStatistics() throws {
+        let bn = try XCTUnwrap(try ONNXFixtures.read("bn_training").node(named: "bn"))
+        XCTAssertEqual(bn.outputs, ["bn_out"])
+        XCTAssertEqual((bn.source as? ONNXNodeRecord)?.parts.first?.outputs,
+                       [.value(0), .fixed("bn_running_mean"), .fixed("bn_running_var")])
+        guard case .batchNorm(let attributes) = bn.op else { return XCTFail("\(bn.op)") }
+        XCTAssertTrue(attributes.training)
+    }
 }
