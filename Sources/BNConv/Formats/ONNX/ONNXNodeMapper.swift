@@ -8,6 +8,8 @@
 struct ONNXNodeMapper {
     /// Decoded initializers by name.
     let initializers: [String: Tensor]
+    /// Every initializer's name, decoded or not (a string or uint64 constant is kept as written).
+    let initializerNames: Set<String>
     /// How many node input slots read each initializer (more than one means shared).
     let initializerUses: [String: Int]
     /// Known value shapes (from graph inputs, outputs and value_info).
@@ -95,7 +97,7 @@ struct ONNXNodeMapper {
                 mapped.weights.append(Weight(role: role, tensor: tensor, layout: layout, storageKey: name,
                                              isShared: (initializerUses[name] ?? 0) > 1))
                 part.inputs.append(.weight(role))
-            } else if initializers[name] != nil {
+            } else if initializerNames.contains(name) {
                 part.inputs.append(.fixed(name))
             } else {
                 mapped.inputs.append(name)

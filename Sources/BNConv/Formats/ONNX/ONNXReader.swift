@@ -28,13 +28,16 @@ public enum ONNXReader {
                                   problem: "the model imports no default-domain (ai.onnx) opset")
         }
 
+        // Every initializer of a type bnconv reads is decoded (external data is refused here);
+        // others (strings, unsigned 16/32/64-bit, 8-bit floats) stay as written, never weights.
         var initializers: [String: Tensor] = [:]
-        for t in proto.initializers {
+        for t in proto.initializers where ONNXTensorCodec.dtype(of: t.dataType) != nil || t.isExternal {
             initializers[t.name] = try ONNXTensorCodec.decode(t, file: file)
         }
+        let initializerNames = Set(proto.initializers.map(\.name))
         var uses: [String: Int] = [:]
         for node in proto.nodes {
-            for input in node.inputs where initializers[input] != nil { uses[input, default: 0] += 1 }
+            for input in node.inputs where initializerNames.contains(input) { uses[input, default: 0] += 1 }
         }
 
         var values: [String: ValueInfo] = [:]
@@ -42,7 +45,7 @@ public enum ONNXReader {
             values[info.name] = valueInfo(info)
         }
         let read = Set(proto.nodes.flatMap(\.inputs)).union(proto.outputs.map(\.name))
-        let mapper = ONNXNodeMapper(initializers: initializers, initializerUses: uses,
+        let mapper = ONNXNodeMapper(initializers: initializers, initializerNames: initializerNames, initializerUses: uses,
                                     shapes: values.compactMapValues(\.shape), opset: opset, readValues: read)
 
         var nodes: [Node] = []
@@ -58,7 +61,7 @@ public enum ONNXReader {
             return name
         }
 
-        let modelInputs = proto.inputs.map(\.name).filter { initializers[$0] == nil }
+        let modelInputs = proto.inputs.map(\.name).filter { !initializerNames.contains($0) }
         for input in modelInputs {
             nodes.append(Node(name: uniqueName(input, fallback: "input"), op: .input, inputs: [], outputs: [input]))
         }
