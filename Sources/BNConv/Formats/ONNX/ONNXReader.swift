@@ -34,7 +34,19 @@ public enum ONNXReader {
         for t in proto.initializers where ONNXTensorCodec.dtype(of: t.dataType) != nil || t.isExternal {
             initializers[t.name] = try ONNXTensorCodec.decode(t, file: file)
         }
-        let initializerNames = Set(proto.initializers.map(\.name))
+        // Constant nodes (TorchScript exports use them for Reshape shapes, Clip bounds, even
+        // weights) are read as constants too, so their readers see fixed values, not activations.
+        let graphOutputs = Set(proto.outputs.map(\.name))
+        var constants: [String: Int] = [:]
+        for (i, node) in proto.nodes.enumerated() where node.opType == "Constant" && (node.domain.isEmpty || node.domain == "ai.onnx")
+            && node.outputs.count == 1 && !graphOutputs.contains(node.outputs[0]) {
+            if let tensor = try constantValue(node, file: file) {
+                initializers[node.outputs[0]] = tensor
+                constants[node.outputs[0]] = i
+            }
+        }
+        let absorbed = Set(constants.values)
+        let initializerNames = Set(proto.initializers.map(\.name)).union(constants.keys)
         var uses: [String: Int] = [:]
         for node in proto.nodes {
             for input in node.inputs where initializerNames.contains(input) { uses[input, default: 0] += 1 }
@@ -71,8 +83,7 @@ public enum ONNXReader {
         for (i, node) in proto.nodes.enumerated() {
             for input in Set(node.inputs) where !input.isEmpty { consumers[input, default: []].append(i) }
         }
-        let graphOutputs = Set(proto.outputs.map(\.name))
-        var merged = Set<Int>()
+        var merged = absorbed
         for (i, node) in proto.nodes.enumerated() where !merged.contains(i) {
             var add: (node: ONNXProto.Node, index: Int)?
             if node.opType == "MatMul", node.outputs.count == 1, !graphOutputs.contains(node.outputs[0]),
@@ -93,13 +104,32 @@ public enum ONNXReader {
         }
 
         let model = Model(name: proto.graphName, format: .onnx, inputs: modelInputs, outputs: proto.outputs.map(\.name),
-                          nodes: nodes, values: values, source: ONNXModelRecord(bytes: bytes, proto: proto))
+                          nodes: nodes, values: values, source: ONNXModelRecord(bytes: bytes, proto: proto, constants: constants))
         do {
             try model.validate()
         } catch let error as ModelError {
             throw CheckpointError(.malformed, file: file, place: "graph '\(proto.graphName)'", problem: error.description)
         }
         return model
+    }
+
+    /// The tensor a `Constant` node holds (`value`, or `value_float(s)` / `value_int(s)` from
+    /// opset 12), or `nil` for kinds bnconv does not read (sparse, string).
+    static func constantValue(_ node: ONNXProto.Node, file: String) throws -> Tensor? {
+        guard let attribute = node.attributes.first else { return nil }
+        switch attribute.name {
+        case "value":
+            guard var t = attribute.t, ONNXTensorCodec.dtype(of: t.dataType) != nil else { return nil }
+            t.name = node.outputs[0]
+            return try ONNXTensorCodec.decode(t, file: file)
+        case "value_float": return attribute.f.map { Tensor(shape: [], floats: [$0]) }
+        case "value_floats": return Tensor(shape: [attribute.floats.count], floats: attribute.floats)
+        case "value_int":
+            guard let i = attribute.i else { return nil }
+            return try Tensor(dtype: .int64, shape: [], bytes: withUnsafeBytes(of: i) { Array($0) })
+        case "value_ints": return try Tensor(dtype: .int64, shape: [attribute.ints.count], bytes: attribute.ints.withUnsafeBytes { Array($0) })
+        default: return nil
+        }
     }
 
     /// A graph input/output/value_info as a ``ValueInfo``: symbolic dims are unknown (`nil`),

@@ -6,6 +6,9 @@ public struct ONNXModelRecord: SourceRecord {
     let bytes: [UInt8]
     /// The parsed graph the reader mapped.
     let proto: ONNXProto.Model
+    /// `Constant` nodes the reader read as constants (like initializers) instead of model nodes:
+    /// their graph indices by output name. The writer re-emits those still read, in place.
+    let constants: [String: Int]
 }
 
 /// Where a slot of an ONNX node's `input` or `output` list comes from in a ``Node``.

@@ -12,6 +12,8 @@ struct ONNXWritePlan {
     private var replaced: [Int: (Int32, [Int64], [UInt8])] = [:]
     private var newInitializers: [(String, Int32, [Int64], [UInt8])] = []
     private let initializerIndex: [String: Int]
+    /// Constant nodes read as constants: output name -> graph index.
+    private let constants: [String: Int]
 
     /// Prepares a plan; throws when the model's outputs no longer match the graph's.
     init(model: Model, record: ONNXModelRecord, file: String) throws {
@@ -21,6 +23,7 @@ struct ONNXWritePlan {
         var index: [String: Int] = [:]
         for (i, t) in proto.initializers.enumerated() where index[t.name] == nil { index[t.name] = i }
         initializerIndex = index
+        constants = record.constants
         taken = Set(proto.initializers.map(\.name))
         for node in proto.nodes { taken.formUnion(node.inputs); taken.formUnion(node.outputs); taken.insert(node.name) }
         taken.formUnion(proto.inputs.map(\.name))
@@ -57,27 +60,51 @@ struct ONNXWritePlan {
 
     /// Builds the edit; throws for nodes or changes the ONNX writer cannot express.
     mutating func makeEdit() throws -> ONNXGraphEdit {
-        var nodes: [ONNXGraphEdit.NodeItem] = []
-        var emittedInputs: [[String]] = []
-        var emittedOutputs: [[String]] = []
+        // Model nodes first, each with the graph index it was read from (its anchor).
+        var modelItems: [(anchor: Int?, item: ONNXGraphEdit.NodeItem)] = []
         for node in model.nodes {
             if case .input = node.op { continue }
             guard let record = node.source as? ONNXNodeRecord else {
                 throw CheckpointError(.unsupported, file: file, place: "node '\(node.name)'",
                                       problem: "the node was created by a pass and has no ONNX record to write (\(node.opName))")
             }
-            for item in try items(for: node, record: record) {
-                nodes.append(item)
-                switch item {
-                case let .original(_, inputs, outputs): emittedInputs.append(inputs); emittedOutputs.append(outputs)
-                case .new(let n): emittedInputs.append(n.inputs); emittedOutputs.append(n.outputs)
-                }
+            let anchor = record.parts.first?.index
+            modelItems += try items(for: node, record: record).map { (anchor, $0) }
+        }
+        func inputs(_ item: ONNXGraphEdit.NodeItem) -> [String] {
+            switch item {
+            case let .original(_, inputs, _): return inputs
+            case .new(let n): return n.inputs
             }
         }
+        func outputs(_ item: ONNXGraphEdit.NodeItem) -> [String] {
+            switch item {
+            case let .original(_, _, outputs): return outputs
+            case .new(let n): return n.outputs
+            }
+        }
+        let readNow = Set(modelItems.flatMap { inputs($0.item) })
+        let readBefore = Set(proto.nodes.flatMap(\.inputs))
+
+        // Constant nodes still read (or never read) go back where they were, before the first
+        // model node that came after them in the original graph.
+        var pending = constants.filter { readNow.contains($0.key) || !readBefore.contains($0.key) }.map(\.value).sorted()
+        var nodes: [ONNXGraphEdit.NodeItem] = []
+        func emitConstants(before anchor: Int?) {
+            while let first = pending.first, anchor.map({ first < $0 }) ?? true {
+                pending.removeFirst()
+                nodes.append(.original(index: first, inputs: proto.nodes[first].inputs, outputs: proto.nodes[first].outputs))
+            }
+        }
+        for (anchor, item) in modelItems {
+            if let anchor { emitConstants(before: anchor) }
+            nodes.append(item)
+        }
+        emitConstants(before: nil)
+        let emittedInputs = nodes.map(inputs)
+        let emittedOutputs = nodes.map(outputs)
 
         // Initializers: keep those still read, and those no node read in the first place.
-        let readNow = Set(emittedInputs.joined())
-        let readBefore = Set(proto.nodes.flatMap(\.inputs))
         var initializers: [ONNXGraphEdit.InitializerItem] = []
         var keptInitializers = Set<String>()
         for (i, t) in proto.initializers.enumerated() where readNow.contains(t.name) || !readBefore.contains(t.name) {
@@ -197,6 +224,9 @@ struct ONNXWritePlan {
         if let i = initializerIndex[weight.storageKey] {
             if weight.isModified { replaced[i] = (dataType, dims, weight.tensor.bytes) }
             return weight.storageKey
+        }
+        if constants[weight.storageKey] != nil && !weight.isModified {
+            return weight.storageKey  // still held by its Constant node
         }
         let base = weight.storageKey.isEmpty ? "\(node.name).\(weight.role)" : weight.storageKey
         let name = fresh(base)

@@ -64,4 +64,12 @@ final class ONNXFoldTests: XCTestCase {
         XCTAssertEqual(proto.initializers.map(\.name), ["conv.weight", "conv.bias"])
         XCTAssertEqual(proto.irVersion, 3)
     }
+
+    func testFoldedConstantWeightBecomesAnInitializerAndItsConstantNodeGoes() throws {
+        let result = try FoldBatchNorm().apply(to: try ONNXFixtures.read("constant_nodes"))
+        let proto = try ONNXModelMessage(bytes: try ONNXWriter.serialize(result.model, file: "c"), file: "c").snapshot()
+        XCTAssertEqual(proto.nodes.map(\.name), ["conv", "lo", "hi", "clip", "shape", "reshape", "fc"])
+        XCTAssertEqual(proto.nodes[0].inputs, ["input", "w_const_1", "conv.bias"])
+        XCTAssertEqual(proto.initializers.map(\.name), ["conv.bias", "fc.weight", "w_const_1"])
+    }
 }

@@ -56,9 +56,11 @@ final class ONNXReaderTests: XCTestCase {
         for name in ONNXFixtures.cases {
             let model = try ONNXFixtures.read(name)
             let counts = try XCTUnwrap(try ONNXFixtures.facts(name)["op_counts"] as? [String: Int])
-            // Every ONNX node is one model node, except MatMul + Add pairs (one dense node).
+            // Every ONNX node is one model node, except MatMul + Add pairs (one dense node) and
+            // Constant nodes (read as constants).
             let merged = min(counts["MatMul"] ?? 0, counts["Add"] ?? 0)
-            XCTAssertEqual(model.nodes.filter { $0.op != .input }.count, counts.values.reduce(0, +) - merged, name)
+            XCTAssertEqual(model.nodes.filter { $0.op != .input }.count,
+                           counts.values.reduce(0, +) - merged - (counts["Constant"] ?? 0), name)
             XCTAssertEqual(model.batchNormIndices.count, counts["BatchNormalization"] ?? 0, name)
         }
     }
@@ -163,5 +165,15 @@ final class ONNXReaderTests: XCTestCase {
                        [.value(0), .fixed("bn_running_mean"), .fixed("bn_running_var")])
         guard case .batchNorm(let attributes) = bn.op else { return XCTFail("\(bn.op)") }
         XCTAssertTrue(attributes.training)
+    }
+
+    func testConstantNodesAreReadAsConstants() throws {
+        let model = try ONNXFixtures.read("constant_nodes")
+        XCTAssertFalse(model.nodes.contains { $0.opName == "Constant" })
+        XCTAssertEqual(model.node(named: "conv")?.weight(.kernel)?.storageKey, "w_const")
+        XCTAssertEqual(model.node(named: "conv")?.weight(.kernel)?.tensor.shape, [4, 3, 3, 3])
+        XCTAssertEqual(model.node(named: "clip")?.op, .activation(.relu6))
+        XCTAssertEqual(model.node(named: "reshape")?.op, .reshape(targetShape: [-1]))
+        XCTAssertEqual(model.node(named: "reshape")?.inputs, ["clip_out"])
     }
 }
