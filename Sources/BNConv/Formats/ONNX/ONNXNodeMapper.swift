@@ -32,14 +32,29 @@ struct ONNXNodeMapper {
     /// Maps `node` (graph index `index`); `add` is the Add (with its index) that follows a MatMul
     /// and adds an initializer bias, when the reader found one to merge.
     func map(_ node: ONNXProto.Node, index: Int, mergingAdd add: (node: ONNXProto.Node, index: Int)? = nil) -> Mapped {
+        sealed(mapParts(node, index: index, mergingAdd: add))
+    }
+
+    /// Records the op and the weights' layouts and sizes as read, for the writer's checks.
+    private func sealed(_ mapped: Mapped) -> Mapped {
+        var m = mapped
+        m.record.op = ONNXNodeRecord.normalized(m.op)
+        for w in m.weights {
+            m.record.weightLayouts[w.role] = w.layout
+            m.record.weightCounts[w.role] = w.tensor.count
+        }
+        return m
+    }
+
+    private func mapParts(_ node: ONNXProto.Node, index: Int, mergingAdd add: (node: ONNXProto.Node, index: Int)?) -> Mapped {
         var roles: [Int: (WeightRole, KernelLayout)] = [:]
         let op = self.op(for: node, roles: &roles) ?? .opaque(type: node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)")
         if case .opaque = op { roles = [:] }
-        var mapped = Mapped(op: op, inputs: [], outputs: [], weights: [], record: ONNXNodeRecord(parts: []))
+        var mapped = Mapped(op: op, inputs: [], outputs: [], weights: [], record: ONNXNodeRecord(parts: [], op: .identity, weightLayouts: [:], weightCounts: [:]))
         var part = slots(for: node, index: index, roles: roles, into: &mapped)
         if case .elementwise = op, part.inputs.contains(where: { if case .fixed(let s) = $0 { return !s.isEmpty } else { return false } }) {
             // An element-wise op with a constant operand is not modelled: keep it whole.
-            return map(asOpaque: node, index: index)
+            return mapOpaqueParts(node, index: index)
         }
         if let add, case .dense(var dense) = op, let biasSlot = add.node.inputs.firstIndex(where: { initializers[$0] != nil }) {
             // MatMul's output becomes internal; the Add's output is the dense node's output.
@@ -67,8 +82,12 @@ struct ONNXNodeMapper {
 
     /// The node as an `.opaque` op: every non-initializer input is a value, initializers are fixed.
     func map(asOpaque node: ONNXProto.Node, index: Int) -> Mapped {
+        sealed(mapOpaqueParts(node, index: index))
+    }
+
+    private func mapOpaqueParts(_ node: ONNXProto.Node, index: Int) -> Mapped {
         var mapped = Mapped(op: .opaque(type: node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)"),
-                            inputs: [], outputs: [], weights: [], record: ONNXNodeRecord(parts: []))
+                            inputs: [], outputs: [], weights: [], record: ONNXNodeRecord(parts: [], op: .identity, weightLayouts: [:], weightCounts: [:]))
         mapped.record.parts = [slots(for: node, index: index, roles: [:], into: &mapped)]
         return mapped
     }

@@ -148,6 +148,20 @@ struct ONNXWritePlan {
     /// `MatMul` gained a bias.
     private mutating func items(for node: Node, record: ONNXNodeRecord) throws -> [ONNXGraphEdit.NodeItem] {
         let place = "node '\(node.name)'"
+        guard ONNXNodeRecord.normalized(node.op) == record.op else {
+            throw CheckpointError(.unsupported, file: file, place: place,
+                                  problem: "its \(node.opName) attributes changed (for example a layout conversion), which the ONNX writer cannot express: it re-emits the original NodeProto")
+        }
+        for w in node.weights {
+            if let layout = record.weightLayouts[w.role], layout != w.layout {
+                throw CheckpointError(.unsupported, file: file, place: place,
+                                      problem: "its \(w.role) layout changed from \(layout.rawValue) to \(w.layout.rawValue), which ONNX \(record.parts.last?.opType ?? "") cannot hold")
+            }
+            if let count = record.weightCounts[w.role], count != w.tensor.count {
+                throw CheckpointError(.unsupported, file: file, place: place,
+                                      problem: "its \(w.role) changed size from \(count) to \(w.tensor.count) values \(w.tensor.shape)")
+            }
+        }
         var weightNames: [WeightRole: String] = [:]
         for w in node.weights {
             weightNames[w.role] = storageName(for: w, node: node)
