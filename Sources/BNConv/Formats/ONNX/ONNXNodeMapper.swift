@@ -22,12 +22,25 @@ struct ONNXNodeMapper {
 
     /// What the mapper made of one NodeProto (or a MatMul + Add pair).
     struct Mapped {
+        /// The typed op, or `.opaque`.
         var op: Op
+        /// Activation inputs (initializers and empty slots excluded).
         var inputs: [String]
+        /// Outputs (empty slots and hidden running statistics excluded).
         var outputs: [String]
+        /// Initializers in weight slots, with their roles and layouts.
         var weights: [Weight]
+        /// How every slot maps back, for the writer.
         var record: ONNXNodeRecord
     }
+
+    /// The `.opaque` type name of a node: its op type, prefixed by a non-default domain.
+    private static func opaqueType(_ node: ONNXProto.Node) -> String {
+        node.domain.isEmpty || node.domain == "ai.onnx" ? node.opType : "\(node.domain).\(node.opType)"
+    }
+
+    /// An empty record to fill.
+    private static let emptyRecord = ONNXNodeRecord(parts: [], op: .identity, weightLayouts: [:], weightCounts: [:])
 
     /// Maps `node` (graph index `index`); `add` is the Add (with its index) that follows a MatMul
     /// and adds an initializer bias, when the reader found one to merge.
@@ -46,11 +59,12 @@ struct ONNXNodeMapper {
         return m
     }
 
+    /// Maps the node (and a merged Add) without sealing the record.
     private func mapParts(_ node: ONNXProto.Node, index: Int, mergingAdd add: (node: ONNXProto.Node, index: Int)?) -> Mapped {
         var roles: [Int: (WeightRole, KernelLayout)] = [:]
-        let op = self.op(for: node, roles: &roles) ?? .opaque(type: node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)")
+        let op = self.op(for: node, roles: &roles) ?? .opaque(type: Self.opaqueType(node))
         if case .opaque = op { roles = [:] }
-        var mapped = Mapped(op: op, inputs: [], outputs: [], weights: [], record: ONNXNodeRecord(parts: [], op: .identity, weightLayouts: [:], weightCounts: [:]))
+        var mapped = Mapped(op: op, inputs: [], outputs: [], weights: [], record: Self.emptyRecord)
         var part = slots(for: node, index: index, roles: roles, into: &mapped)
         if case .elementwise = op, part.inputs.contains(where: { if case .fixed(let s) = $0 { return !s.isEmpty } else { return false } }) {
             // An element-wise op with a constant operand is not modelled: keep it whole.
@@ -81,13 +95,9 @@ struct ONNXNodeMapper {
     }
 
     /// The node as an `.opaque` op: every non-initializer input is a value, initializers are fixed.
-    func map(asOpaque node: ONNXProto.Node, index: Int) -> Mapped {
-        sealed(mapOpaqueParts(node, index: index))
-    }
-
     private func mapOpaqueParts(_ node: ONNXProto.Node, index: Int) -> Mapped {
-        var mapped = Mapped(op: .opaque(type: node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)"),
-                            inputs: [], outputs: [], weights: [], record: ONNXNodeRecord(parts: [], op: .identity, weightLayouts: [:], weightCounts: [:]))
+        var mapped = Mapped(op: .opaque(type: Self.opaqueType(node)), inputs: [], outputs: [], weights: [],
+                            record: Self.emptyRecord)
         mapped.record.parts = [slots(for: node, index: index, roles: [:], into: &mapped)]
         return mapped
     }
