@@ -72,4 +72,23 @@ final class ONNXFoldTests: XCTestCase {
         XCTAssertEqual(proto.nodes[0].inputs, ["input", "w_const_1", "conv.bias"])
         XCTAssertEqual(proto.initializers.map(\.name), ["conv.bias", "fc.weight", "w_const_1"])
     }
+
+    /// Fields outside bnconv's schema (metadata_props at every level) ride along as protobuf-c
+    /// unknown fields of the records the writer keeps, and leave with the records it drops.
+    func testFieldsOutsideTheSchemaSurviveAFold() throws {
+        func contains(_ bytes: [UInt8], _ text: String) -> Bool {
+            let needle = Array(text.utf8)
+            return bytes.indices.dropLast(needle.count - 1).contains { Array(bytes[$0..<($0 + needle.count)]) == needle }
+        }
+        let original = try ONNXFixtures.modelBytes("metadata")
+        for text in ["conv-metadata", "bn-metadata", "graph-metadata", "model-metadata", "doc of conv"] {
+            XCTAssertTrue(contains(original, text), "fixture lacks \(text)")
+        }
+        let result = try FoldBatchNorm().apply(to: try ONNXFixtures.read("metadata"))
+        let folded = try ONNXWriter.serialize(result.model, file: "m.onnx")
+        for text in ["conv-metadata", "graph-metadata", "model-metadata", "doc of conv"] {
+            XCTAssertTrue(contains(folded, text), "lost \(text)")
+        }
+        XCTAssertFalse(contains(folded, "bn-metadata"), "the removed BN's metadata stayed")
+    }
 }
