@@ -66,15 +66,23 @@ struct FoldCommand: ParsableCommand {
 
             var report: VerificationReport?
             if !noVerify {
-                let options = try verification.verifierOptions(inputCount: original.inputs.count)
+                let options = try verification.verifierOptions(inputCount: original.inputs.count, candidate: folded.model)
                 let bar = ProgressBar(stage: "verify", total: options.randomRuns + options.inputs.count, unit: "runs", quiet: out.quiet || out.json)
-                report = try Verifier(options: options).compare(reference: original, candidate: folded.model,
-                                                                foldMap: folded.valueMap, progress: { done, _ in bar.update(done) })
+                do {
+                    report = try Verifier(options: options).compare(reference: original, candidate: folded.model,
+                                                                    foldMap: folded.valueMap, progress: { done, _ in bar.update(done) })
+                } catch let error as EngineError {
+                    bar.finish()
+                    throw HintedError(error, hint: "the engine cannot verify this model; rerun with --no-verify to fold without verification")
+                }
                 bar.finish()
             }
             let passed = report?.passed ?? true
             let write = passed || force
-            if write { try Checkpoint.write(folded.model, to: target) }
+            if write {
+                // Nothing folded: the model is unchanged, so the file is copied byte for byte.
+                if folded.changed { try Checkpoint.write(folded.model, to: target) } else if !inPlace { try AtomicFile.copy(from: model, to: target) }
+            }
             let summary = FoldSummary(command: "fold", input: model, output: write ? target : nil,
                                       format: original.format.rawValue, batchNorms: folded.decisions,
                                       folded: folded.decisions.filter(\.folds).count, verification: report,
@@ -91,7 +99,7 @@ struct FoldCommand: ParsableCommand {
                 }
             }
             if !passed && !force {
-                Terminal.printError("bnconv: verification failed: the folded model differs from the original beyond --tolerance \(ReportText.sci(verification.tolerance)); nothing was written (--force writes anyway)")
+                Terminal.printError("bnconv: verification failed: the folded model differs from the original beyond tolerance \(ReportText.sci(report?.tolerance ?? 0)); nothing was written (--force writes anyway)")
                 throw ExitStatus.verificationFailed
             }
         }

@@ -15,17 +15,18 @@ struct VerificationOptions: ParsableArguments {
     @Option(help: "Seed of the first random sample.")
     var seed: UInt64 = 0
 
-    @Option(help: "Largest accepted max|a - b| / max|a| over the outputs (range-relative).")
-    var tolerance = 1e-5
+    @Option(help: "Largest accepted max|a - b| / max|a| over the outputs (range-relative; default 1e-5, or the machine epsilon of float16/bfloat16 weights).")
+    var tolerance: Double?
 
     func validate() throws {
         guard samples >= 0, batch >= 1 else { throw ValidationError("--samples must be >= 0 and --batch >= 1") }
-        guard tolerance >= 0 else { throw ValidationError("--tolerance must be >= 0") }
+        if let tolerance, !(tolerance >= 0) { throw ValidationError("--tolerance must be >= 0") }
         if samples == 0 && inputs.isEmpty { throw ValidationError("nothing to verify on: give --input or --samples >= 1") }
     }
 
-    /// Library options for a model with `inputCount` inputs.
-    func verifierOptions(inputCount: Int) throws -> Verifier.Options {
+    /// Library options for verifying `candidate` against a model with `inputCount` inputs.
+    func verifierOptions(inputCount: Int, candidate: Model) throws -> Verifier.Options {
+        let tolerance = self.tolerance ?? DefaultTolerance.forCandidate(candidate).tolerance
         var sets: [[Tensor]] = []
         if !inputs.isEmpty {
             guard inputs.count % max(inputCount, 1) == 0 else {
