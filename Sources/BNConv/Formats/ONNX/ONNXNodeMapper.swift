@@ -152,6 +152,8 @@ struct ONNXNodeMapper {
     /// when the node must stay opaque.
     private func op(for node: ONNXProto.Node, roles: inout [Int: (WeightRole, KernelLayout)]) -> Op? {
         guard node.domain.isEmpty || node.domain == "ai.onnx" else { return nil }
+        // Every modelled op reads a data input and writes a first output.
+        guard let first = node.inputs.first, !first.isEmpty, let out = node.outputs.first, !out.isEmpty else { return nil }
         let a = ONNXAttributes(node: node)
         let outputCount = node.outputs.filter { !$0.isEmpty }.count
         switch node.opType {
