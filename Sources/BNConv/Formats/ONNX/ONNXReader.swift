@@ -103,8 +103,14 @@ public enum ONNXReader {
             }
         }
 
-        let model = Model(name: proto.graphName, format: .onnx, inputs: modelInputs, outputs: proto.outputs.map(\.name),
-                          nodes: nodes, values: values, source: ONNXModelRecord(bytes: bytes, proto: proto, constants: constants))
+        // Shapes the file's value_info leaves out are inferred from the inputs'; ONNX activations
+        // of rank 3 to 5 are channels-first.
+        var model = ShapeInference.annotate(
+            Model(name: proto.graphName, format: .onnx, inputs: modelInputs, outputs: proto.outputs.map(\.name),
+                  nodes: nodes, values: values, source: ONNXModelRecord(bytes: bytes, proto: proto, constants: constants)))
+        for (name, info) in model.values where info.layout == nil {
+            if let rank = info.shape?.count, (3...5).contains(rank) { model.values[name]?.layout = .channelsFirst }
+        }
         do {
             try model.validate()
         } catch let error as ModelError {

@@ -176,4 +176,28 @@ final class ONNXReaderTests: XCTestCase {
         XCTAssertEqual(model.node(named: "reshape")?.op, .reshape(targetShape: [-1]))
         XCTAssertEqual(model.node(named: "reshape")?.inputs, ["clip_out"])
     }
+
+    func testShapesMissingFromValueInfoAreInferred() throws {
+        let model = try ONNXFixtures.read("ir3_conv_bn")
+        XCTAssertEqual(try ONNXModelMessage(bytes: try ONNXFixtures.modelBytes("ir3_conv_bn"), file: "").snapshot().valueInfos, [])
+        XCTAssertEqual(model.values["conv_out"], ValueInfo(name: "conv_out", shape: [nil, 4, 6, 6], layout: .channelsFirst))
+        XCTAssertEqual(model.values["bn_out"]?.shape, [nil, 4, 6, 6])
+    }
+
+    /// bnconv's shape inference agrees with the shapes onnx's shape inference wrote into value_info.
+    func testInferredShapesAgreeWithOnnxShapeInference() throws {
+        for name in ONNXFixtures.cases {
+            let model = try ONNXFixtures.read(name)
+            let inferred = ShapeInference.shapes(of: model)
+            let declared = try ONNXModelMessage(bytes: try ONNXFixtures.modelBytes(name), file: name).snapshot()
+            for info in declared.valueInfos + declared.outputs {
+                guard let mine = inferred[info.name], let dims = info.dims else { continue }
+                let theirs = dims.map { d -> Int? in if case .value(let v) = d { return Int(v) } else { return nil } }
+                XCTAssertEqual(mine.count, theirs.count, "\(name)/\(info.name)")
+                for (a, b) in zip(mine, theirs) where a != nil && b != nil {
+                    XCTAssertEqual(a, b, "\(name)/\(info.name): \(mine) vs onnx \(theirs)")
+                }
+            }
+        }
+    }
 }
