@@ -141,7 +141,12 @@ struct ONNXWritePlan {
         }
         let live = defined.union(readNow)
         let valueInfos = proto.valueInfos.indices.filter { live.contains(proto.valueInfos[$0].name) }
-        return ONNXGraphEdit(nodes: nodes, initializers: initializers, inputs: inputs, outputs: outputs, valueInfos: valueInfos)
+        var edit = ONNXGraphEdit(nodes: nodes, initializers: initializers, inputs: inputs, outputs: outputs, valueInfos: valueInfos)
+        if proto.irVersion < 4 {
+            // IR 3 lists every initializer as a graph input: new ones too.
+            edit.newInputs = newInitializers.map { (name: $0.0, elemType: $0.1, dims: $0.2) }
+        }
+        return edit
     }
 
     /// The graph nodes for one model node: its original parts re-wired, plus an `Add` when a lone

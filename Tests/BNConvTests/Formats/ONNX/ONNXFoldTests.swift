@@ -55,12 +55,14 @@ final class ONNXFoldTests: XCTestCase {
         XCTAssertTrue(decisions.allSatisfy { $0.reason?.contains("shared") ?? false }, "\(decisions)")
     }
 
-    func testIR3FoldDropsTheBatchNormInitializersFromGraphInputs() throws {
+    func testIR3FoldDropsTheBatchNormInitializersFromGraphInputsAndListsTheNewBias() throws {
         let model = try ONNXFixtures.read("ir3_conv_bn")
         XCTAssertEqual(model.inputs, ["input"], "initializers listed as graph inputs are not model inputs")
         let result = try FoldBatchNorm().apply(to: model)
         let proto = try ONNXModelMessage(bytes: try ONNXWriter.serialize(result.model, file: "o"), file: "o").snapshot()
-        XCTAssertEqual(proto.inputs.map(\.name), ["input", "conv.weight", "conv.bias"])
+        XCTAssertEqual(proto.inputs.map(\.name), ["input", "conv.weight", "conv.bias"], "the new bias is a graph input too")
+        XCTAssertEqual(proto.inputs.last?.dims, [.value(4)])
+        XCTAssertEqual(proto.inputs.last?.elemType, ONNXProto.DataType.float)
         XCTAssertEqual(proto.initializers.map(\.name), ["conv.weight", "conv.bias"])
         XCTAssertEqual(proto.irVersion, 3)
     }
