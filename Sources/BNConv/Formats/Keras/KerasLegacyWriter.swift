@@ -45,8 +45,12 @@ struct KerasLegacyWriter {
                                         creation: record.creation[entry.weight.storageKey] ?? .contiguous)
             }
         }
-        if record.hasTopLevelWeights {
-            try KerasAttributeList.write("weight_names", [], on: try weightsGroup.createGroup("top_level_model_weights"))
+        if let topLevel = record.topLevelWeights {
+            let group = try weightsGroup.createGroup("top_level_model_weights")
+            try KerasAttributeList.write("weight_names", topLevel.map(\.storedName), on: group)
+            for variable in topLevel {
+                try group.createDataset(variable.storedName, tensor: variable.tensor, creation: variable.creation)
+            }
         }
     }
 
