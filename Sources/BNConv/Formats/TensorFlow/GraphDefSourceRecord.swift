@@ -1,0 +1,46 @@
+/// The whole-file record of a ``Model`` read from a TensorFlow GraphDef: what ``GraphDefWriter``
+/// needs to re-emit the file with a pass's edits.
+public struct GraphDefSource: SourceRecord {
+    /// The path the graph was read from.
+    public let file: String
+    /// The file's bytes as read; the writer unpacks them again, so untouched nodes (and fields the
+    /// schema leaves out) are written back exactly.
+    let bytes: [UInt8]
+    /// Each node of the model as read, by name, so the writer can tell which ones a pass removed.
+    let readNodes: [String: GraphDefNodeRecord]
+    /// Every NodeDef name in the file (new names must avoid them).
+    let nodeDefNames: Set<String>
+}
+
+/// The record of one ``Node`` read from a GraphDef: which NodeDefs it stands for and how its
+/// inputs and weights map onto them.
+public struct GraphDefNodeRecord: SourceRecord {
+    /// Where a ``Node`` input is read in the graph: input `index` of the NodeDef `nodeDef`.
+    struct InputSlot: Sendable, Equatable {
+        /// The NodeDef's name.
+        var nodeDef: String
+        /// The position in its input list.
+        var index: Int
+    }
+
+    /// The NodeDefs this node computes, in graph order (e.g. `Conv2D`, `BiasAdd`).
+    public let nodeDefNames: [String]
+    /// Const and shape-only NodeDefs that feed only this node's weights or constant operands
+    /// (removed with the node when nothing else reads them).
+    public let auxiliaryNames: [String]
+    /// The original NodeDefs this node computes, as read.
+    let nodeDefs: [ProtobufNodeDef]
+    /// Where each of the node's inputs is read, in the node's input order.
+    let inputSlots: [InputSlot]
+    /// The node's inputs as read.
+    let readInputs: [String]
+    /// The NodeDef whose first output is the node's output (a new BiasAdd goes after it).
+    let outputNodeDef: String
+    /// The `data_format` a new BiasAdd gets (`NHWC` or `NCHW`).
+    let dataFormat: String
+    /// The TensorFlow data type of the node's output (`T`).
+    let dataType: Int32
+    /// The stored dimensions of each weight's Const, by storage key (a weight tensor may be a
+    /// flattened view of it).
+    let storedDims: [String: [Int]]
+}
