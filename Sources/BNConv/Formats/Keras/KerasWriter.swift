@@ -5,8 +5,9 @@ import Foundation
 /// temporary file beside the target that is renamed over it only on success.
 public enum KerasWriter {
     /// Writes `model` to `path` in the flavour it was read from. A weights-only flavour holds no
-    /// architecture: when layers were removed, `configPath` receives the rewritten config
-    /// (`model.to_json()` style) that the new weights load into, and is required.
+    /// architecture: when the edits changed it, the rewritten config (`model.to_json()` style) that
+    /// the new weights load into is written to `configPath`, by default beside the weights
+    /// (``defaultConfigPath(forWeights:)``).
     public static func write(_ model: Model, to path: String, configPath: String? = nil) throws {
         guard let record = model.source as? KerasModelRecord else {
             throw CheckpointError(.unsupported, file: path, problem: "the model was not read from a Keras file, so there is no Keras layout to write it in")
@@ -43,11 +44,8 @@ public enum KerasWriter {
             case .graphDef, .onnx:
                 throw CheckpointError(.unsupported, file: path, problem: "not a Keras format")
             }
-            if record.format.isWeightsOnly, let configPath {
-                try writeConfig(configText ?? "", to: configPath)
-            } else if record.format.isWeightsOnly, !edits.removedLayers.isEmpty {
-                throw CheckpointError(.unsupported, file: path,
-                                      problem: "layers were removed, so the weights no longer fit the original architecture; give a path for the rewritten config")
+            if record.format.isWeightsOnly, rewritten != config || configPath != nil {
+                try writeConfig(configText ?? "", to: configPath ?? defaultConfigPath(forWeights: path))
             }
             if rename(temporary.path, target.path) != 0 {
                 throw CheckpointError(.writeFailed, file: path, problem: "cannot move the finished file into place: \(String(cString: strerror(errno)))")
@@ -56,6 +54,13 @@ public enum KerasWriter {
             try? FileManager.default.removeItem(at: temporary)
             throw mapWriteError(error, path: path)
         }
+    }
+
+    /// Where the rewritten architecture of a weights-only file goes by default: `x.weights.h5` ->
+    /// `x.json`, `x_weights.h5` -> `x_weights.json`.
+    public static func defaultConfigPath(forWeights path: String) -> String {
+        if path.hasSuffix(".weights.h5") { return String(path.dropLast(".weights.h5".count)) + ".json" }
+        return (path as NSString).deletingPathExtension + ".json"
     }
 
     /// Writes `text` to `path` through a temporary file beside it.
