@@ -1,7 +1,7 @@
 /// Convolution (1-D, 2-D, 3-D; strides, dilations, groups, SAME/VALID/causal/explicit padding) on
 /// channels-last values, as GEMM: im2col into a pooled scratch matrix, then `cblas_sgemm` against the
 /// `hwio` kernel; a 1x1 stride-1 unpadded convolution multiplies the input directly.
-struct ConvolutionKernel: EngineKernel {
+struct ConvolutionKernel: FusableKernel {
     /// Attributes.
     let attributes: Convolution
     /// The `hwio` kernel with three spatial axes: `(kd, kh, kw, cin/groups, cout)` flattened.
@@ -44,7 +44,7 @@ struct ConvolutionKernel: EngineKernel {
         }
     }
 
-    func run(_ inputs: [EngineValue], _ context: KernelContext) throws -> EngineValue {
+    func run(_ inputs: [EngineValue], _ context: KernelContext, tail: [PostOp]) throws -> EngineValue {
         let x = inputs[0]
         let xs = try SpatialShape(channelsLast: x.shape)
         let groups = attributes.groups
@@ -82,7 +82,7 @@ struct ConvolutionKernel: EngineKernel {
                 }
             }
         }
-        Epilogue.apply(bias: bias, activation: attributes.activation, output: out.pointer, rows: rows, columns: cout)
+        Epilogue.apply(Epilogue.layerOps(bias: bias, activation: attributes.activation) + tail, output: out.pointer, rows: rows, columns: cout)
         return out
     }
 }
