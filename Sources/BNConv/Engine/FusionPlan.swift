@@ -1,6 +1,7 @@
 /// Chains the executor runs as one kernel when nobody observes the values in between:
 /// a convolution or dense node, then any run of inference-mode BatchNorms on the last axis and
-/// element-wise activations, each the only reader of the value before it. The BN is still applied
+/// element-wise activations, each the only reader of the value before it (wherever it stands in the
+/// node order: its single input is ready once the head has run). The BN is still applied
 /// unfused (its own map, after the product and bias), just in the same pass over memory.
 struct FusionPlan {
     /// One fused chain.
@@ -34,9 +35,9 @@ struct FusionPlan {
             }
             if layerActivation(nodes[head].op) == .softmax { continue }
             var current = nodes[head].outputs[0]
-            var next = head + 1
             var tail: [PostOp] = [], taken: [Int] = []
-            while next < nodes.count, readers[current] == [next], !outputs.contains(current) {
+            while let only = readers[current], only.count == 1, let next = only.first, next > head,
+                  nodes[next].inputs.count == 1, !outputs.contains(current) {
                 let op: PostOp?
                 if let bn = kernels[next] as? BatchNormKernel {
                     op = bn.postOp(outputRank: rank)
@@ -49,7 +50,6 @@ struct FusionPlan {
                 tail.append(op)
                 taken.append(next)
                 current = nodes[next].outputs[0]
-                next += 1
             }
             if !taken.isEmpty {
                 chains[head] = Chain(head: head, absorbed: taken, tail: tail, output: current)
