@@ -38,7 +38,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "With --time: also print the time per op kind of the last run.")
     var profile = false
 
-    @Option(help: "Threads for matrix products (default: one per core).")
+    @Option(help: "Threads OpenBLAS may use inside one matrix product (default 1: the engine spreads work over the cores itself).")
     var threads: Int?
 
     func validate() throws {

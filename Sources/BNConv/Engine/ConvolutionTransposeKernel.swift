@@ -62,7 +62,7 @@ struct ConvolutionTransposeKernel: FusableKernel {
                 for n in 0..<xs.n {
                     for g in 0..<groups {
                         // col[p, (tap, o)] = sum_i x[n, p, g*cinG + i] * W[tap, o, g*cinG + i]
-                        BLAS.sgemm(transposeB: true, m: positions, n: columns, k: cinG,
+                        ParallelGEMM.multiply(transposeB: true, m: positions, n: columns, k: cinG,
                                    a: x.pointer + n * positions * inputChannels + g * cinG, lda: inputChannels,
                                    b: w.baseAddress! + g * cinG, ldb: inputChannels, c: col, ldc: columns)
                         // col2im, parallel over output depth-rows so no two workers write one cell.

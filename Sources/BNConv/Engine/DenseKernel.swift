@@ -33,7 +33,7 @@ struct DenseKernel: FusableKernel {
         let rows = x.count / inputs
         let out = context.allocate(Array(x.shape.dropLast()) + [units])
         kernel.withUnsafeBufferPointer { w in
-            BLAS.sgemm(m: rows, n: units, k: inputs, a: x.pointer, lda: inputs, b: w.baseAddress!, ldb: units,
+            ParallelGEMM.multiply(m: rows, n: units, k: inputs, a: x.pointer, lda: inputs, b: w.baseAddress!, ldb: units,
                        c: out.pointer, ldc: units)
         }
         Epilogue.apply(Epilogue.layerOps(bias: bias, activation: activation) + tail, output: out.pointer, rows: rows, columns: units)

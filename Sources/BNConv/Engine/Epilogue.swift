@@ -14,27 +14,37 @@ enum Epilogue {
         rowOps.removeAll { if case .activation(.linear) = $0 { return true } else { return false } }
         if !rowOps.isEmpty {
             Parallel.ranges(rows, costPerItem: columns * rowOps.count) { range in
-                for r in range {
-                    let row = output + r * columns
-                    for op in rowOps {
-                        switch op {
-                        case .bias(let b):
-                            b.withUnsafeBufferPointer { bp in for c in 0..<columns { row[c] += bp[c] } }
-                        case let .affine(scale, shift):
-                            scale.withUnsafeBufferPointer { sp in
-                                shift.withUnsafeBufferPointer { tp in
-                                    for c in 0..<columns { row[c] = row[c] * sp[c] + tp[c] }
-                                }
-                            }
-                        case .activation(let a):
-                            ActivationFunction.applySerially(a, input: row, output: row, count: columns)
-                        }
-                    }
-                }
+                applyRows(rowOps, output: output, rows: range, columns: columns)
             }
         }
         if softmax {
             Softmax.apply(input: output, output: output, geometry: ChannelGeometry(outer: rows, channels: columns, inner: 1))
+        }
+    }
+
+    /// Whether `ops` can run row by row (no softmax).
+    static func isRowWise(_ ops: [PostOp]) -> Bool {
+        !ops.contains { if case .activation(.softmax) = $0 { return true } else { return false } }
+    }
+
+    /// Applies row-wise `ops` (no softmax) to the rows in `rows`, on the calling thread.
+    static func applyRows(_ ops: [PostOp], output: UnsafeMutablePointer<Float>, rows: Range<Int>, columns: Int) {
+        for r in rows {
+            let row = output + r * columns
+            for op in ops {
+                switch op {
+                case .bias(let b):
+                    b.withUnsafeBufferPointer { bp in for c in 0..<columns { row[c] += bp[c] } }
+                case let .affine(scale, shift):
+                    scale.withUnsafeBufferPointer { sp in
+                        shift.withUnsafeBufferPointer { tp in
+                            for c in 0..<columns { row[c] = row[c] * sp[c] + tp[c] }
+                        }
+                    }
+                case .activation(let a):
+                    ActivationFunction.applySerially(a, input: row, output: row, count: columns)
+                }
+            }
         }
     }
 

@@ -66,7 +66,7 @@ public final class ModelRunner {
     public func run(_ inputs: [Tensor], observe: ((_ value: String, _ tensor: Tensor) -> Void)? = nil) throws -> [Tensor] {
         lock.lock()
         defer { lock.unlock() }
-        if let threads = options.blasThreads { BLAS.threadCount = threads }
+        BLAS.threadCount = options.blasThreads ?? 1
         guard inputs.count == model.inputs.count else {
             throw EngineError.inputCount(expected: model.inputs.count, got: inputs.count)
         }

@@ -33,7 +33,7 @@ struct SeparableConvolutionKernel: FusableKernel {
         let rows = mid.count / max(cm, 1)
         let out = context.allocate(Array(mid.shape.dropLast()) + [filters])
         pointwise.withUnsafeBufferPointer { w in
-            BLAS.sgemm(m: rows, n: filters, k: cm, a: mid.pointer, lda: cm, b: w.baseAddress!, ldb: filters,
+            ParallelGEMM.multiply(m: rows, n: filters, k: cm, a: mid.pointer, lda: cm, b: w.baseAddress!, ldb: filters,
                        c: out.pointer, ldc: filters)
         }
         Epilogue.apply(Epilogue.layerOps(bias: bias, activation: activation) + tail, output: out.pointer, rows: rows, columns: filters)
