@@ -50,14 +50,18 @@ def time_tf(path, x, runs):
         start = time.perf_counter()
         fn(t).numpy()
         times.append((time.perf_counter() - start) * 1e3)
-    return float(np.median(times)), y
+    return float(np.median(times)), float(np.min(times)), y
 
 
 def time_bnconv(binary, path, xpath, ypath, runs):
-    out = subprocess.run([binary, "run", path, "--input", xpath, "-o", ypath, "--time", "--runs", str(runs)],
-                         check=True, capture_output=True, text=True).stdout
+    done = subprocess.run([binary, "run", path, "--input", xpath, "-o", ypath, "--time", "--runs", str(runs)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit("bnconv run failed (%d): %s" % (done.returncode, done.stderr.strip()))
+    out = done.stdout
     median = float(re.search(r"median ([0-9.]+) ms", out).group(1))
-    return median, np.load(ypath)
+    best = float(re.search(r"min ([0-9.]+) ms", out).group(1))
+    return median, best, np.load(ypath)
 
 
 def main():
@@ -74,11 +78,12 @@ def main():
         xpath = os.path.join(args.out, "input_b%d.npy" % batch)
         x = rng.standard_normal((batch, 224, 224, 3)).astype(np.float32)
         np.save(xpath, x)
-        tf_ms, y_tf = time_tf(path, x, args.runs)
-        bn_ms, y_bn = time_bnconv(args.bnconv, path, xpath, os.path.join(args.out, "y_b%d.npy" % batch), args.runs)
+        tf_ms, tf_min, y_tf = time_tf(path, x, args.runs)
+        bn_ms, bn_min, y_bn = time_bnconv(args.bnconv, path, xpath, os.path.join(args.out, "y_b%d.npy" % batch), args.runs)
         err = float(np.abs(y_tf - y_bn).max() / np.abs(y_tf).max())
-        print("ResNet-50 batch %d: TensorFlow %.1f ms, bnconv %.1f ms, bnconv/TF %.2fx, max error %.2e x max|ref|"
-              % (batch, tf_ms, bn_ms, bn_ms / tf_ms, err))
+        print("ResNet-50 batch %d: TensorFlow median %.1f ms (min %.1f), bnconv median %.1f ms (min %.1f); "
+              "bnconv/TF %.2fx median, %.2fx min; max error %.2e x max|ref|; load average %.2f"
+              % (batch, tf_ms, tf_min, bn_ms, bn_min, bn_ms / tf_ms, bn_min / tf_min, err, os.getloadavg()[0]))
 
 
 if __name__ == "__main__":
