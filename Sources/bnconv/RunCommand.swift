@@ -38,19 +38,23 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "With --time: also print the time per op kind of the last run.")
     var profile = false
 
-    @Option(help: "Threads OpenBLAS may use inside one matrix product (default 1: the engine spreads work over the cores itself).")
+    @Option(help: "Cores the engine uses (default: all).")
     var threads: Int?
+
+    @Option(help: "Threads OpenBLAS may use inside one matrix product (default 1: the engine spreads work over the cores itself).")
+    var blasThreads: Int?
 
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let blasThreads, blasThreads < 1 { throw ValidationError("--blas-threads must be at least 1") }
     }
 
     func run() throws {
         do {
             let loaded = try Checkpoint.read(model, config: config)
-            let runner = try ModelRunner(model: loaded, options: RunOptions(blasThreads: threads, recordsNodeTimes: profile))
+            let runner = try ModelRunner(model: loaded, options: RunOptions(threads: threads, blasThreads: blasThreads, recordsNodeTimes: profile))
             let feeds = try inputs.isEmpty ? RandomInputs.make(for: loaded, batch: batch, seed: seed)
                                            : inputs.map { try NumPyFile.read($0) }
             var results = try runner.run(feeds)

@@ -67,6 +67,7 @@ public final class ModelRunner {
         lock.lock()
         defer { lock.unlock() }
         BLAS.threadCount = options.blasThreads ?? 1
+        Parallel.workers = max(1, options.threads ?? Parallel.cores)
         guard inputs.count == model.inputs.count else {
             throw EngineError.inputCount(expected: model.inputs.count, got: inputs.count)
         }
