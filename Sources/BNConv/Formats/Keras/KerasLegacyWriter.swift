@@ -5,6 +5,8 @@
 struct KerasLegacyWriter {
     /// The edits to write.
     let edits: KerasModelEdits
+    /// The rewritten architecture (its layer order is the order Keras will load in).
+    let container: KerasContainer
     /// The rewritten config text (full-model files), or `nil` for weights-only files.
     let configText: String?
 
@@ -28,7 +30,11 @@ struct KerasLegacyWriter {
         for attribute in record.weightsGroupAttributes {
             try HDF5Attribute.write(attribute.value, on: weightsGroup, name: attribute.name)
         }
-        let layerNames = record.layerNames.filter { !edits.removedLayers.contains($0) }
+        let kept = record.layerNames.filter { !edits.removedLayers.contains($0) }
+        // Keras pairs layer_names with the rebuilt model's layers by position: follow its order.
+        let keptSet = Set(kept)
+        let ordered = container.isSequential ? kept : KerasLayerOrder.layers(of: container).filter { keptSet.contains($0) }
+        let layerNames = ordered.count == kept.count ? ordered : kept
         try KerasAttributeList.write("layer_names", layerNames, on: weightsGroup)
         for name in layerNames {
             let group = try weightsGroup.createGroup(name)
@@ -39,8 +45,12 @@ struct KerasLegacyWriter {
                                         creation: record.creation[entry.weight.storageKey] ?? .contiguous)
             }
         }
-        if record.hasTopLevelWeights {
-            try KerasAttributeList.write("weight_names", [], on: try weightsGroup.createGroup("top_level_model_weights"))
+        if let topLevel = record.topLevelWeights {
+            let group = try weightsGroup.createGroup("top_level_model_weights")
+            try KerasAttributeList.write("weight_names", topLevel.map(\.storedName), on: group)
+            for variable in topLevel {
+                try group.createDataset(variable.storedName, tensor: variable.tensor, creation: variable.creation)
+            }
         }
     }
 
