@@ -31,6 +31,7 @@ $(VENV)/.ok: tools/fixtures/requirements.txt
 
 fixtures: venv   ## regenerate Tests/Fixtures with real Keras/TensorFlow/onnx (needs the venv, ~2.3 GB)
 	$(PY) tools/fixtures/make_fixtures.py --out Tests/Fixtures
+	$(PY) tools/fixtures/make_onnx_fixtures.py --out Tests/Fixtures/onnx
 
 interop: venv release  ## load bnconv's outputs in the real frameworks and compare
 	$(PY) tools/interop/run_interop.py --bnconv .build/release/bnconv --fixtures Tests/Fixtures
