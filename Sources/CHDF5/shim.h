@@ -35,6 +35,16 @@ static inline hid_t chdf5_t_std_u8le(void) { return H5T_STD_U8LE; }
 static inline hid_t chdf5_t_std_i8le(void) { return H5T_STD_I8LE; }
 static inline hid_t chdf5_t_std_b8le(void) { return H5T_STD_B8LE; }
 
+/* Additions for the Keras reader/writer (kerasio): more native types, H5T_VARIABLE, H5S_UNLIMITED,
+ * the float16 memory type shared by reads and writes. */
+static inline hid_t chdf5_t_native_int8(void) { return H5T_NATIVE_INT8; }
+static inline hid_t chdf5_t_native_int16(void) { return H5T_NATIVE_INT16; }
+static inline hid_t chdf5_t_std_i16le(void) { return H5T_STD_I16LE; }
+static inline size_t chdf5_t_variable(void) { return H5T_VARIABLE; }
+static inline hsize_t chdf5_s_unlimited(void) { return H5S_UNLIMITED; }
+static inline hid_t chdf5_p_dataset_xfer(void) { return H5P_DATASET_XFER; }
+static inline hid_t chdf5_p_attribute_create(void) { return H5P_ATTRIBUTE_CREATE; }
+
 /* IEEE half, little-endian, built as h5py does (h5py h5t.templ.pyx): there is no predefined
  * H5T_IEEE_F16LE before HDF5 1.14.4. The caller closes the returned type. */
 static inline hid_t chdf5_make_f16le(void) {

@@ -1,0 +1,44 @@
+/// A BatchNorm node, unfused, through ``BatchNormLayer``: inference mode with the moving statistics,
+/// or (a node recorded in training mode) the batch's moments, without updating anything.
+struct BatchNormKernel: EngineKernel {
+    /// The layer.
+    let layer: BatchNormLayer
+    /// The mode the node runs in.
+    let mode: BatchNormMode
+    /// Coefficients for inference mode, computed once.
+    let inference: BatchNormCoefficients
+
+    /// Prepares a BN node.
+    init(node: Node, attributes: BatchNorm) throws {
+        layer = try BatchNormLayer(node: node, attributes: attributes)
+        mode = BatchNormMode(attributes)
+        inference = layer.inferenceCoefficients
+    }
+
+    /// The node as an epilogue step of a producer whose output has `rank` dimensions, channels last:
+    /// only in inference mode and when the BN normalizes the last axis.
+    func postOp(outputRank rank: Int?) -> PostOp? {
+        guard mode == .inference else { return nil }
+        guard layer.axis == -1 || (rank.map { layer.axis == $0 - 1 } ?? false) else { return nil }
+        return .affine(scale: inference.scale.map(Float.init), shift: inference.shift.map(Float.init))
+    }
+
+    func run(_ inputs: [EngineValue], _ context: KernelContext) throws -> EngineValue {
+        let x = inputs[0]
+        let g = try ChannelGeometry(shape: x.shape, axis: layer.axis)
+        guard g.channels == layer.movingMean.count else {
+            throw EngineError.shapeMismatch("BatchNorm channels", expected: [layer.movingMean.count], got: [g.channels])
+        }
+        let coefficients: BatchNormCoefficients
+        switch mode {
+        case .inference:
+            coefficients = inference
+        case .training:
+            let moments = BatchNormMoments(of: UnsafeBufferPointer(start: x.pointer, count: x.count), geometry: g)
+            coefficients = layer.trainingCoefficients(moments)
+        }
+        let y = context.output(x.shape, reusing: 0, of: inputs)
+        coefficients.apply(input: x.pointer, output: y.pointer, geometry: g)
+        return y
+    }
+}

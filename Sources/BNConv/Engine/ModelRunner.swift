@@ -1,0 +1,131 @@
+import Foundation
+
+/// Runs a format-neutral ``Model`` on the CPU in float32: the engine bnconv verifies with.
+///
+/// Weights are converted to float32 once at init; shapes are worked out from the inputs at each
+/// run. Intermediate buffers come from a pool and are returned once their last reader has run, so
+/// repeated runs allocate nothing. One runner runs one model at a time (`run` is serialized).
+public final class ModelRunner {
+    /// The model being run.
+    public let model: Model
+    /// The options it runs with.
+    public let options: RunOptions
+
+    private struct Step {
+        let node: Node
+        let kernel: EngineKernel
+    }
+
+    /// Per-node wall times of the last run, in milliseconds, when ``RunOptions/recordsNodeTimes`` is set.
+    public private(set) var lastNodeTimes: [(node: String, op: String, milliseconds: Double)] = []
+
+    private var steps: [Step] = []
+    private let pool = BufferPool()
+    private let lock = NSLock()
+    /// For each step, the values whose last reader it is.
+    private var releases: [[String]] = []
+    /// Linear ops run with their following BatchNorm/activation in one epilogue (when not observed).
+    private var fusion: FusionPlan!
+
+    /// Prepares every node; throws naming the first node the engine cannot run and its op.
+    public init(model: Model, options: RunOptions = .init()) throws {
+        self.model = model
+        self.options = options
+        try model.validate()
+        let inputs = Set(model.inputs)
+        for node in model.nodes {
+            if node.op == .input {
+                guard node.outputs.allSatisfy(inputs.contains) else {
+                    throw EngineError.unsupportedOp(node: node.name, op: node.opName,
+                                                    reason: "its output is not one of the model's inputs \(model.inputs)")
+                }
+                continue
+            }
+            guard node.outputs.count == 1 else {
+                throw EngineError.unsupportedOp(node: node.name, op: node.opName,
+                                                reason: "\(node.outputs.count) outputs (the engine runs single-output nodes)")
+            }
+            do {
+                steps.append(Step(node: node, kernel: try KernelFactory.make(node)))
+            } catch let error as EngineError {
+                throw error
+            } catch {
+                throw EngineError.unsupportedOp(node: node.name, op: node.opName, reason: "\(error)")
+            }
+        }
+        var lastReader: [String: Int] = [:]
+        for (i, step) in steps.enumerated() { for v in step.node.inputs { lastReader[v] = i } }
+        releases = Array(repeating: [], count: steps.count)
+        let kept = Set(model.outputs)
+        for (value, i) in lastReader where !kept.contains(value) { releases[i].append(value) }
+        fusion = FusionPlan(nodes: steps.map(\.node), kernels: steps.map(\.kernel), model: model)
+    }
+
+    /// Runs the model on `inputs` (in ``Model/inputs`` order; converted to float32) and returns its
+    /// outputs in ``Model/outputs`` order as float32 tensors. `observe` sees every value a node writes.
+    public func run(_ inputs: [Tensor], observe: ((_ value: String, _ tensor: Tensor) -> Void)? = nil) throws -> [Tensor] {
+        lock.lock()
+        defer { lock.unlock() }
+        BLAS.threadCount = options.blasThreads ?? 1
+        Parallel.workers = max(1, options.threads ?? Parallel.cores)
+        guard inputs.count == model.inputs.count else {
+            throw EngineError.inputCount(expected: model.inputs.count, got: inputs.count)
+        }
+        let context = KernelContext(pool: pool)
+        var live: [String: EngineValue] = [:]
+        defer { for value in live.values { pool.release(value.buffer) } }
+        for (name, tensor) in zip(model.inputs, inputs) {
+            if let declared = model.values[name]?.shape {
+                let fits = declared.count == tensor.rank
+                    && zip(declared.dropFirst(), tensor.shape.dropFirst()).allSatisfy { $0 == nil || $0 == $1 }
+                guard fits else { throw EngineError.inputShape(name: name, declared: declared, got: tensor.shape) }
+            }
+            let value = context.allocate(tensor.shape)
+            tensor.floats().withUnsafeBufferPointer { value.pointer.update(from: $0.baseAddress!, count: tensor.count) }
+            if let old = live.updateValue(value, forKey: name) { pool.release(old.buffer) }
+        }
+        // Readers left per value, to decide when a node may overwrite its input.
+        var readers: [String: Int] = [:]
+        for step in steps { for v in Set(step.node.inputs) { readers[v, default: 0] += 1 } }
+        let outputs = Set(model.outputs)
+        lastNodeTimes.removeAll(keepingCapacity: true)
+        let fuses = observe == nil
+        for (i, step) in steps.enumerated() {
+            if fuses && fusion.absorbed.contains(i) { continue }
+            let started = options.recordsNodeTimes ? DispatchTime.now().uptimeNanoseconds : 0
+            let node = step.node
+            let chain = fuses ? fusion.chains[i] : nil
+            let args = node.inputs.map { live[$0]! }
+            context.reusable = node.inputs.map { name in
+                readers[name] == 1 && !outputs.contains(name) && live[name]!.buffer.references == 1
+                    && node.inputs.filter { $0 == name }.count == 1
+            }
+            let result: EngineValue
+            do {
+                if let chain, let kernel = step.kernel as? FusableKernel {
+                    result = try kernel.run(args, context, tail: chain.tail)
+                } else {
+                    result = try step.kernel.run(args, context)
+                }
+            } catch let error as EngineError {
+                throw EngineError.nodeFailed(node: node.name, op: node.opName, problem: error.description)
+            }
+            if options.recordsNodeTimes {
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+                lastNodeTimes.append((node.name, node.opName, ms))
+            }
+            for v in Set(node.inputs) { readers[v, default: 0] -= 1 }
+            if let old = live.updateValue(result, forKey: chain?.output ?? node.outputs[0]) { pool.release(old.buffer) }
+            observe?(node.outputs[0], result.tensor())
+            for step in [i] + (chain?.absorbed ?? []) {
+                for value in releases[step] {
+                    if let v = live.removeValue(forKey: value) { pool.release(v.buffer) }
+                }
+            }
+        }
+        return try model.outputs.map { name in
+            guard let v = live[name] else { throw EngineError.shapeMismatch("model output '\(name)' was not computed", expected: [], got: []) }
+            return v.tensor()
+        }
+    }
+}

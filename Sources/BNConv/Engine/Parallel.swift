@@ -1,0 +1,34 @@
+import Dispatch
+import Foundation
+
+/// Runs independent chunks of work on every core (`DispatchQueue.concurrentPerform`), or inline
+/// when there is only one chunk. GEMMs are parallel inside OpenBLAS instead, never both at once.
+enum Parallel {
+    /// The cores the machine has.
+    static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// The number of cores to keep busy (process-wide; ``ModelRunner`` sets it from ``RunOptions``).
+    nonisolated(unsafe) static var workers = cores
+
+    /// Calls `body(i)` for every `i` in `0..<count`, concurrently when `count > 1`.
+    @inline(__always)
+    static func forEach(_ count: Int, _ body: (Int) -> Void) {
+        if count <= 1 {
+            if count == 1 { body(0) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        }
+    }
+
+    /// Splits `0..<total` into contiguous ranges sized for the cores (at most one range when the
+    /// work, `total * costPerItem`, is too small to pay for threads) and runs `body` on each.
+    @inline(__always)
+    static func ranges(_ total: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
+        guard total > 0 else { return }
+        let work = total * max(costPerItem, 1)
+        let chunks = work < 1 << 14 ? 1 : min(total, workers * 4)
+        forEach(chunks) { chunk in
+            let lo = total * chunk / chunks, hi = total * (chunk + 1) / chunks
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}

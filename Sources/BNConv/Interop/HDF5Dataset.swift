@@ -1,0 +1,120 @@
+import CHDF5
+
+/// An open HDF5 dataset, owning its `hid_t`.
+final class HDF5Dataset: HDF5Object {
+    let file: HDF5File
+    let path: String
+    let id: hid_t
+
+    /// The most a single dataset may declare when it is compressed, whatever its stored size.
+    static let compressedCap = 16 << 30
+
+    private init(id: hid_t, path: String, file: HDF5File) {
+        self.id = id
+        self.path = path
+        self.file = file
+    }
+
+    deinit { H5Dclose(id) }
+
+    /// Opens `name` under `group`.
+    static func open(in group: HDF5Group, name: String) throws -> HDF5Dataset {
+        let path = HDF5Library.join(group.path, name)
+        let id = try HDF5Library.checked(H5Dopen2(group.id, name, chdf5_p_default()), file: group.file.name, path: path,
+                                         "open the dataset")
+        return HDF5Dataset(id: id, path: path, file: group.file)
+    }
+
+    /// Its dimensions; `[]` for a scalar.
+    func shape() throws -> [Int] {
+        let space = try HDF5Handle.make(H5Dget_space(id), .dataspace, file: file.name, path: path, "read the dataspace")
+        return try HDF5Handle.shape(ofSpace: space.id, file: file.name, path: path)
+    }
+
+    /// The element type as a ``DType`` (bfloat16: a 2-byte opaque marked by a `dtype` attribute).
+    func dtype() throws -> DType {
+        let type = try HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype")
+        return try dtype(of: type)
+    }
+
+    private func dtype(of type: HDF5Handle) throws -> DType {
+        let marked = (try? stringAttribute("dtype")) == "bfloat16"
+        guard let dtype = HDF5ElementType.dtype(of: type.id, opaqueIsBFloat16: marked) else {
+            throw HDF5Error(file: file.name, path: path, operation: "read the dataset",
+                            message: "unsupported element type (class \(H5Tget_class(type.id).rawValue), \(H5Tget_size(type.id)) bytes)")
+        }
+        return dtype
+    }
+
+    /// The creation properties (layout, chunks, filters).
+    func creation() throws -> HDF5DatasetCreation {
+        let plist = try HDF5Handle.make(H5Dget_create_plist(id), .propertyList, file: file.name, path: path,
+                                        "read the creation properties")
+        return try HDF5DatasetCreation(propertyList: plist.id, file: file.name, path: path)
+    }
+
+    /// Reads the whole dataset. A declared size larger than the file (unfiltered data) or than
+    /// a generous bound (filtered data) is refused before any allocation.
+    func readTensor() throws -> Tensor {
+        let type = try HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype")
+        let dtype = try dtype(of: type)
+        let shape = try shape()
+        let (count, overflow) = shape.reduce((1, false)) { acc, d in
+            let (p, o) = acc.0.multipliedReportingOverflow(by: d)
+            return (p, acc.1 || o)
+        }
+        let (byteCount, overflow2) = count.multipliedReportingOverflow(by: dtype.byteCount)
+        let filtered = try !creation().filters.isEmpty
+        let fileSize = try file.size()
+        let limit = filtered ? min(HDF5Dataset.compressedCap, max(fileSize, 1 << 20) * 1000) : fileSize
+        if overflow || overflow2 || byteCount > limit {
+            throw HDF5Error(file: file.name, path: path, operation: "read the dataset",
+                            message: "it declares shape \(shape) of \(dtype.rawValue) (\(byteCount) bytes), more than the \(fileSize)-byte file can hold")
+        }
+        var bytes = [UInt8](repeating: 0, count: byteCount)
+        if byteCount > 0 {
+            let memory = try HDF5ElementType.memoryType(for: dtype, fileType: type.id, file: file.name, path: path)
+            let status = bytes.withUnsafeMutableBytes {
+                H5Dread(id, memory.id, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), $0.baseAddress)
+            }
+            try HDF5Library.check(status, file: file.name, path: path, "read the dataset")
+        }
+        do {
+            return try Tensor(dtype: dtype, shape: shape, bytes: bytes)
+        } catch {
+            throw HDF5Error(file: file.name, path: path, operation: "read the dataset", message: "\(error)")
+        }
+    }
+
+    /// Creates `name` under `group` holding `tensor`, with `creation`'s layout and filters
+    /// (chunk dimensions clamped to the tensor's shape).
+    static func create(in group: HDF5Group, name: String, tensor: Tensor, creation: HDF5DatasetCreation) throws -> HDF5Dataset {
+        let dataset = try create(in: group, name: name, dtype: tensor.dtype, shape: tensor.shape, creation: creation)
+        if tensor.count > 0 {
+            let memory = try HDF5ElementType.memoryType(for: tensor.dtype, fileType: nil, file: group.file.name, path: dataset.path)
+            let status = tensor.bytes.withUnsafeBytes {
+                H5Dwrite(dataset.id, memory.id, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), $0.baseAddress)
+            }
+            try HDF5Library.check(status, file: group.file.name, path: dataset.path, "write the dataset")
+        }
+        return dataset
+    }
+
+    /// Creates `name` under `group` for `shape` elements of `dtype` without writing them (HDF5
+    /// allocates storage on the first write). bfloat16 gets Keras's `dtype` attribute.
+    static func create(in group: HDF5Group, name: String, dtype: DType, shape: [Int], creation: HDF5DatasetCreation) throws -> HDF5Dataset {
+        let file = group.file.name
+        let path = HDF5Library.join(group.path, name)
+        let fileType = try HDF5ElementType.makeFileType(for: dtype, file: file, path: path)
+        let space = try HDF5Handle.dataspace(shape: shape.isEmpty ? nil : shape, file: file, path: path)
+        let dcpl = try creation.makePropertyList(shape: shape, file: file, path: path)
+        let lcpl = try HDF5Group.intermediateLinkList(file: file, path: path)
+        let id = try HDF5Library.checked(H5Dcreate2(group.id, name, fileType.id, space.id, lcpl.id, dcpl.id, chdf5_p_default()),
+                                         file: file, path: path, "create the dataset")
+        let dataset = HDF5Dataset(id: id, path: path, file: group.file)
+        if dtype == .bfloat16 {
+            try dataset.writeStrings("dtype", ["bfloat16"], encoding: .variableUTF8, scalar: true)
+        }
+        return dataset
+    }
+}

@@ -1,0 +1,10 @@
+@testable import BNConv
+import XCTest
+
+final class ConvolutionKernelTests: XCTestCase {
+    func testMatchesTensorFlowRecordings() throws {
+        let names = try ["conv1d_", "conv2d_", "conv3d_"].flatMap { try KernelCase.names($0) }
+        XCTAssertFalse(names.isEmpty)
+        for name in names { try KernelCase(name).check() }
+    }
+}

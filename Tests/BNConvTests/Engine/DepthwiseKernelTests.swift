@@ -1,0 +1,10 @@
+@testable import BNConv
+import XCTest
+
+final class DepthwiseKernelTests: XCTestCase {
+    func testMatchesTensorFlowRecordings() throws {
+        let names = try ["depthwise_"].flatMap { try KernelCase.names($0) }
+        XCTAssertFalse(names.isEmpty)
+        for name in names { try KernelCase(name).check() }
+    }
+}

@@ -1,0 +1,10 @@
+@testable import BNConv
+import XCTest
+
+final class NormalizationKernelTests: XCTestCase {
+    func testMatchesTensorFlowRecordings() throws {
+        let names = try ["normalization"].flatMap { try KernelCase.names($0) }
+        XCTAssertFalse(names.isEmpty)
+        for name in names { try KernelCase(name).check() }
+    }
+}

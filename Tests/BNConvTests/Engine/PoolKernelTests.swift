@@ -1,0 +1,10 @@
+@testable import BNConv
+import XCTest
+
+final class PoolKernelTests: XCTestCase {
+    func testMatchesTensorFlowRecordings() throws {
+        let names = try ["maxpool", "avgpool"].flatMap { try KernelCase.names($0) }
+        XCTAssertFalse(names.isEmpty)
+        for name in names { try KernelCase(name).check() }
+    }
+}

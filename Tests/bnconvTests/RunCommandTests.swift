@@ -1,0 +1,63 @@
+import BNConv
+import Foundation
+import XCTest
+
+final class RunCommandTests: XCTestCase {
+    private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+
+    private func scratch() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bnconv-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return dir
+    }
+
+    func testRunsAKerasModelOnAGivenInputAndSavesWhatKerasPredicts() throws {
+        let folder = fixtures.appendingPathComponent("keras/mini_resnet")
+        let out = try scratch().appendingPathComponent("y.npy")
+        let result = try CLIRunner.run(["run", folder.appendingPathComponent("keras2.h5").path,
+                                        "--input", folder.appendingPathComponent("input.npy").path, "-o", out.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let y = try NumPyFile.read(out.path)
+        let expected = try NumPyFile.read(folder.appendingPathComponent("output_keras2.npy").path)
+        XCTAssertEqual(y.shape, expected.shape)
+        let scale = expected.floats().map(abs).max() ?? 1
+        let worst = zip(y.floats(), expected.floats()).map { abs($0 - $1) }.max() ?? .infinity
+        XCTAssertLessThanOrEqual(worst, 1e-5 * scale)
+    }
+
+    func testRandomInputIsSeededAndTakesTheBatch() throws {
+        let model = fixtures.appendingPathComponent("keras/mini_resnet/keras3.keras").path
+        let a = try CLIRunner.run(["run", model, "--batch", "3", "--seed", "7"])
+        let b = try CLIRunner.run(["run", model, "--batch", "3", "--seed", "7"])
+        let c = try CLIRunner.run(["run", model, "--batch", "3", "--seed", "8"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertTrue(a.stdout.contains("shape [3, 10]"), a.stdout)
+        XCTAssertEqual(a.stdout, b.stdout)
+        XCTAssertNotEqual(a.stdout, c.stdout)
+    }
+
+    func testTimePrintsMilliseconds() throws {
+        let model = fixtures.appendingPathComponent("keras/conv2d_bias_bn/keras2.h5").path
+        let result = try CLIRunner.run(["run", model, "--time", "--runs", "3"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.hasPrefix("time: batch 1, 3 runs, median "), result.stdout)
+    }
+
+    func testAnOpTheEngineCannotRunIsNamedWithItsLayer() throws {
+        let out = try scratch().appendingPathComponent("y.npy")
+        let result = try CLIRunner.run(["run", fixtures.appendingPathComponent("engine/cli/layernorm.h5").path, "-o", out.path])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("'ln' (LayerNormalization)"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "nothing is written on error")
+    }
+
+    func testWrongInputCountIsRefused() throws {
+        let folder = fixtures.appendingPathComponent("keras/add_concat")
+        let input = folder.appendingPathComponent("input.npy").path
+        let result = try CLIRunner.run(["run", folder.appendingPathComponent("keras2.h5").path, "--input", input, "--input", input])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("takes 1 input(s), got 2"), result.stderr)
+    }
+}
