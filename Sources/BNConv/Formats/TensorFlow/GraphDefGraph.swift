@@ -14,8 +14,9 @@ struct GraphDefGraph {
     /// The file, for errors.
     let file: String
 
-    /// Ops that only pass, reshape or re-type a tensor: a weight read through them is still the Const.
-    static let passthroughOps: Set<String> = ["Identity", "Snapshot", "StopGradient"]
+    /// Ops that pass a tensor on unchanged (or re-typed, for Cast): a weight read through them is
+    /// still the Const (mixed precision reads float32 variables through a Cast to half).
+    static let passthroughOps: Set<String> = ["Identity", "Snapshot", "StopGradient", "Cast"]
     /// Shape-only ops allowed on a weight's path (their second operand, if any, must be constant).
     static let shapeOps: Set<String> = ["ExpandDims", "Reshape", "Squeeze"]
 

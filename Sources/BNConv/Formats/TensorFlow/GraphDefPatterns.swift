@@ -1,35 +1,3 @@
-/// One ``Node`` to be: the NodeDefs a pattern claimed, its op, inputs and weights.
-struct GraphDefGroup {
-    /// A weight read from a Const.
-    struct WeightSource {
-        /// The role it plays.
-        var role: WeightRole
-        /// The Const and the nodes between it and its reader.
-        var path: GraphDefGraph.ConstantPath
-        /// The kernel layout.
-        var layout: KernelLayout
-        /// Whether to flatten the stored tensor to one dimension (bias and BN vectors).
-        var flatten: Bool
-    }
-
-    /// The node's name.
-    var name: String
-    /// What it computes.
-    var op: Op
-    /// The NodeDefs it computes (graph indices).
-    var members: [Int]
-    /// Const and shape-only NodeDefs feeding only its weights or constant operands.
-    var auxiliary: [Int] = []
-    /// Its inputs: value name and where it is read.
-    var inputs: [(value: String, slot: GraphDefNodeRecord.InputSlot)] = []
-    /// The NodeDef whose output 0 is the node's output.
-    var output: Int
-    /// Its weights.
-    var weights: [WeightSource] = []
-    /// The `data_format` of the op (for a BiasAdd a writer may add).
-    var dataFormat: String = TensorFlowOpDefaults.dataFormat
-}
-
 /// Recognises the TensorFlow node patterns bnconv models (Conv2D + BiasAdd, the Conv1D
 /// ExpandDims/Conv2D/Squeeze sandwich, FusedBatchNorm*, the decomposed BatchNorm chain, ...) and
 /// turns each into a ``GraphDefGroup``. A node no pattern claims becomes its own group (an
@@ -132,6 +100,8 @@ struct GraphDefPatterns {
 
         let strides = ints(i, "strides") ?? [1, 1, 1, 1]
         let dilations = ints(i, "dilations") ?? TensorFlowOpDefaults.dilations.map { Int($0) }
+        // Windows must be positive (a corrupt graph is kept opaque rather than trusted).
+        guard (strides + dilations).allSatisfy({ $0 >= 1 }), kernel.shape.allSatisfy({ $0 >= 1 }) else { return nil }
         let spatial: [Int]
         if rank == 1 {
             spatial = layout == .channelsLast ? [2] : [3]
@@ -347,6 +317,14 @@ struct GraphDefPatterns {
                                    path: .init(constant: i, nodes: [], isShared: (graph.consumers[n.name]?.count ?? 0) > 1),
                                    layout: .vector, flatten: false)]
         case "Identity", "Snapshot", "StopGradient": if inputs.count == 1 { group.op = .identity }
+        case "Cast":
+            // Between float types a Cast passes values on (rounded to the new type): an identity
+            // whose output value carries the new dtype. Other casts stay opaque.
+            if case .type(let from)? = graph.attribute(i, "SrcT"), case .type(let to)? = graph.attribute(i, "DstT"),
+               TensorFlowDataType.dtype(from)?.isFloatingPoint == true, TensorFlowDataType.dtype(to)?.isFloatingPoint == true,
+               inputs.count == 1 {
+                group.op = .identity
+            }
         case "Relu": group.op = .activation(.relu())
         case "Relu6": group.op = .activation(.relu6)
         case "Sigmoid": group.op = .activation(.sigmoid)
@@ -358,7 +336,8 @@ struct GraphDefPatterns {
         case "LeakyRelu": group.op = .activation(.leakyRelu(alpha: float(i, "alpha", TensorFlowOpDefaults.leakyReluAlpha)))
         case "Softmax": group.op = .softmax(axis: -1)
         case "MaxPool", "AvgPool":
-            guard let k = ints(i, "ksize"), let s = ints(i, "strides"), k.count == 4, s.count == 4 else { break }
+            guard let k = ints(i, "ksize"), let s = ints(i, "strides"), k.count == 4, s.count == 4,
+                  (k + s).allSatisfy({ $0 >= 1 }) else { break }
             let spatial = layout == .channelsLast ? [1, 2] : [2, 3]
             let padding: Padding = string(i, "padding", "VALID") == "SAME" ? .same : .valid
             if string(i, "padding", "VALID") == "EXPLICIT" { break }
@@ -388,7 +367,7 @@ struct GraphDefPatterns {
             group.op = .concat(axis: Int(axis))
         case "Reshape":
             guard inputs.count == 2, let target = constantOperands(from: 1)?.first?.integers().map({ Int($0) }),
-                  !target.isEmpty else {
+                  !target.isEmpty, target.allSatisfy({ $0 >= -1 && $0 <= Int(Int32.max) }) else {
                 group.auxiliary = []; group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }; break
             }
             group.op = .reshape(targetShape: Array(target.dropFirst()))

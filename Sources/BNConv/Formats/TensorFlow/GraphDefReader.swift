@@ -78,11 +78,13 @@ public enum GraphDefReader {
             }
             var weights = [Weight]()
             var storedDims = [String: [Int]]()
+            var readWeights = [String: (shape: [Int], layout: KernelLayout)]()
             for w in g.weights {
                 var tensor = try graph.tensor(ofConstant: w.path.constant)
                 let key = graph.nodes[w.path.constant].name
                 storedDims[key] = tensor.shape
                 if w.flatten, tensor.rank != 1 { tensor = try tensor.reshaped([tensor.count]) }
+                readWeights[key] = (tensor.shape, w.layout)
                 weights.append(Weight(role: w.role, tensor: tensor, layout: w.layout, storageKey: key,
                                       isShared: w.path.isShared))
             }
@@ -93,7 +95,7 @@ public enum GraphDefReader {
                 nodeDefs: g.members.map { graph.nodes[$0] },
                 inputSlots: g.inputs.map(\.slot), readInputs: g.inputs.map(\.value),
                 outputNodeDef: outputNode.name, dataFormat: g.dataFormat, dataType: dataType,
-                storedDims: storedDims)
+                storedDims: storedDims, readWeights: readWeights, readOp: g.op)
             records[name] = record
             nodes.append(Node(name: name, op: g.op, inputs: g.inputs.map(\.value), outputs: outputs,
                               weights: weights, source: record))
@@ -102,7 +104,7 @@ public enum GraphDefReader {
             if g.op == .input {
                 inputs.append(outputNode.name)
                 if case .shape(let dims?)? = outputNode.attribute("shape") {
-                    values[outputNode.name]?.shape = dims.map { $0 < 0 ? nil : Int($0) }
+                    values[outputNode.name]?.shape = dims.map { $0 < 0 || $0 > Int64(Int32.max) ? nil : Int($0) }
                 }
             }
         }
@@ -130,7 +132,7 @@ public enum GraphDefReader {
 
     /// The TensorFlow data type a node produces (`T`, or `dtype` for Const and Placeholder).
     private static func dataTypeOf(_ node: ProtobufNodeDef) -> Int32 {
-        for key in ["T", "dtype"] {
+        for key in ["T", "dtype", "DstT"] {
             if case .type(let t)? = node.attribute(key) { return t }
         }
         return TensorFlowDataType.float

@@ -37,17 +37,22 @@ public enum GraphDefWriter {
         }
         var changed = Set<String>()
 
-        // Removed nodes and what only they used.
-        let present = Set(model.nodes.map(\.name))
-        let removed = source.readNodes.filter { !present.contains($0.key) }
-        var deleted = Set(removed.values.flatMap(\.nodeDefNames))
-        let candidates = Set(removed.values.flatMap(\.auxiliaryNames))
+        // Removed nodes (matched by the NodeDefs they stand for, so a renamed node is not one)
+        // and what only they used.
+        let present = Set(model.nodes.compactMap { ($0.source as? GraphDefNodeRecord)?.outputNodeDef })
+        let removed = source.readNodes.values.filter { !present.contains($0.outputNodeDef) }
+        var deleted = Set(removed.flatMap(\.nodeDefNames))
+        let candidates = Set(removed.flatMap(\.auxiliaryNames))
 
         // Rewired inputs.
         for node in model.nodes {
             guard let record = node.source as? GraphDefNodeRecord else {
                 throw CheckpointError(.unsupported, file: file, place: node.name, problem:
                     "this \(node.opName) node was created by a pass; bnconv cannot express new layers in a GraphDef")
+            }
+            guard withoutBias(node.op) == withoutBias(record.readOp) else {
+                throw CheckpointError(.unsupported, file: file, place: node.name, problem:
+                    "its attributes changed (\(record.readOp) -> \(node.op)); GraphDef writing supports weight, bias and wiring edits only")
             }
             guard node.inputs.count == record.inputSlots.count else {
                 throw CheckpointError(.unsupported, file: file, place: node.name, problem:
@@ -81,8 +86,12 @@ public enum GraphDefWriter {
                     throw CheckpointError(.writeFailed, file: file, place: node.name,
                                           problem: "weight \(w.role) is stored in '\(w.storageKey)', which is not a Const of the graph")
                 }
-                var dims = record.storedDims[w.storageKey] ?? w.tensor.shape
-                if dims.reduce(1, *) != w.tensor.count { dims = w.tensor.shape }
+                guard let read = record.readWeights[w.storageKey], read.layout == w.layout else {
+                    throw CheckpointError(.unsupported, file: file, place: node.name, problem:
+                        "weight \(w.role) is now laid out \(w.layout.rawValue); TensorFlow reads '\(w.storageKey)' in the layout it had")
+                }
+                // Same shape as read: keep the Const's stored dims (a bias may be stored as [1,1,1,C]).
+                let dims = read.shape == w.tensor.shape ? (record.storedDims[w.storageKey] ?? read.shape) : w.tensor.shape
                 message.setTensor(ofNode: w.storageKey, attribute: "value",
                                   to: GraphDefTensorCodec.encode(w.tensor.converted(to: dtype), dims: dims))
             }
@@ -161,6 +170,18 @@ public enum GraphDefWriter {
             let reason = String(cString: strerror(errno))
             try? FileManager.default.removeItem(at: temporary)
             throw CheckpointError(.writeFailed, file: path, problem: "cannot move the written file into place (\(reason))")
+        }
+    }
+
+    /// The op with `useBias` cleared (the one attribute a fold may change).
+    private static func withoutBias(_ op: Op) -> Op {
+        switch op {
+        case .conv(var c): c.useBias = false; return .conv(c)
+        case .depthwiseConv(var c): c.useBias = false; return .depthwiseConv(c)
+        case .separableConv(var c): c.useBias = false; return .separableConv(c)
+        case .convTranspose(var c): c.useBias = false; return .convTranspose(c)
+        case .dense(var d): d.useBias = false; return .dense(d)
+        default: return op
         }
     }
 

@@ -163,4 +163,36 @@ final class GraphDefWriterTests: XCTestCase {
               + "read \(tRead), fold \(tFold), write \(tWrite)")
         XCTAssertEqual(try GraphDefReader.read(path + ".folded.pb").batchNormIndices.count, model.batchNormIndices.count - count)
     }
+
+    /// Edits a GraphDef cannot hold are refused rather than written wrong: a changed op attribute
+    /// (NHWC -> NCHW) and a kernel whose layout changed (hwio -> oihw).
+    func testLayoutChangesAreRefused() throws {
+        let model = try read("conv_bias_bn")
+        let c = try XCTUnwrap(model.nodeIndex(named: "conv_bias_bn/conv/Conv2D"))
+        var attributes = model
+        guard case .conv(var conv) = attributes.nodes[c].op else { return XCTFail() }
+        conv.layout = .channelsFirst
+        attributes.nodes[c].op = .conv(conv)
+        let e1 = TensorFlowFixtures.checkpointError { _ = try GraphDefWriter.serialize(attributes, file: "o.pb") }
+        XCTAssertEqual(e1?.kind, .unsupported)
+        XCTAssertEqual(e1?.place, "conv_bias_bn/conv/Conv2D")
+        var layout = model
+        var kernel = try XCTUnwrap(layout.nodes[c].weight(.kernel))
+        kernel.tensor = try kernel.tensor.transposed([3, 2, 0, 1])
+        kernel.layout = .oihw
+        kernel.isModified = true
+        layout.nodes[c].setWeight(kernel)
+        let e2 = TensorFlowFixtures.checkpointError { _ = try GraphDefWriter.serialize(layout, file: "o.pb") }
+        XCTAssertEqual(e2?.kind, .unsupported)
+        XCTAssertTrue(e2?.problem.contains("oihw") ?? false, e2?.description ?? "")
+    }
+
+    /// A renamed node is not a removed one: its NodeDefs stay.
+    func testRenamedNodeIsKept() throws {
+        var model = try read("conv_bias_bn")
+        let original = try TensorFlowFixtures.bytes("conv_bias_bn")
+        let c = try XCTUnwrap(model.nodeIndex(named: "conv_bias_bn/conv/Conv2D"))
+        model.nodes[c].name = "renamed"
+        XCTAssertTrue(try GraphDefWriter.serialize(model, file: "o.pb") == original)
+    }
 }

@@ -1,17 +1,3 @@
-/// The whole-file record of a ``Model`` read from a TensorFlow GraphDef: what ``GraphDefWriter``
-/// needs to re-emit the file with a pass's edits.
-public struct GraphDefSource: SourceRecord {
-    /// The path the graph was read from.
-    public let file: String
-    /// The file's bytes as read; the writer unpacks them again, so untouched nodes (and fields the
-    /// schema leaves out) are written back exactly.
-    let bytes: [UInt8]
-    /// Each node of the model as read, by name, so the writer can tell which ones a pass removed.
-    let readNodes: [String: GraphDefNodeRecord]
-    /// Every NodeDef name in the file (new names must avoid them).
-    let nodeDefNames: Set<String>
-}
-
 /// The record of one ``Node`` read from a GraphDef: which NodeDefs it stands for and how its
 /// inputs and weights map onto them.
 public struct GraphDefNodeRecord: SourceRecord {
@@ -43,4 +29,9 @@ public struct GraphDefNodeRecord: SourceRecord {
     /// The stored dimensions of each weight's Const, by storage key (a weight tensor may be a
     /// flattened view of it).
     let storedDims: [String: [Int]]
+    /// Each weight as read (shape and layout), by storage key, so the writer can tell a value
+    /// edit from a layout change it cannot express.
+    let readWeights: [String: (shape: [Int], layout: KernelLayout)]
+    /// The op as read; the writer accepts changes of `useBias` only.
+    let readOp: Op
 }
