@@ -35,19 +35,26 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Timed runs with --time.")
     var runs = 10
 
-    @Option(help: "Threads for matrix products (default: one per core).")
+    @Flag(help: "With --time: also print the time per op kind of the last run.")
+    var profile = false
+
+    @Option(help: "Cores the engine uses (default: all).")
     var threads: Int?
+
+    @Option(help: "Threads OpenBLAS may use inside one matrix product (default 1: the engine spreads work over the cores itself).")
+    var blasThreads: Int?
 
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let blasThreads, blasThreads < 1 { throw ValidationError("--blas-threads must be at least 1") }
     }
 
     func run() throws {
         do {
             let loaded = try Checkpoint.read(model, config: config)
-            let runner = try ModelRunner(model: loaded, options: RunOptions(blasThreads: threads))
+            let runner = try ModelRunner(model: loaded, options: RunOptions(threads: threads, blasThreads: blasThreads, recordsNodeTimes: profile))
             let feeds = try inputs.isEmpty ? RandomInputs.make(for: loaded, batch: batch, seed: seed)
                                            : inputs.map { try NumPyFile.read($0) }
             var results = try runner.run(feeds)
@@ -59,6 +66,13 @@ struct RunCommand: ParsableCommand {
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
                 }
                 print(RunTiming(milliseconds: times, batch: feeds.first?.shape.first ?? 1).line)
+                if profile {
+                    var byOp: [String: (count: Int, ms: Double)] = [:]
+                    for t in runner.lastNodeTimes { byOp[t.op, default: (0, 0)].count += 1; byOp[t.op]!.ms += t.milliseconds }
+                    for (op, v) in byOp.sorted(by: { $0.value.ms > $1.value.ms }) {
+                        print(String(format: "  %-24@ %4d nodes %9.2f ms", op as NSString, v.count, v.ms))
+                    }
+                }
             }
             if let output {
                 for (path, tensor) in zip(RunCommand.outputPaths(output, count: results.count), results) {

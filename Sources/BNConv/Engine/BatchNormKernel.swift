@@ -15,6 +15,14 @@ struct BatchNormKernel: EngineKernel {
         inference = layer.inferenceCoefficients
     }
 
+    /// The node as an epilogue step of a producer whose output has `rank` dimensions, channels last:
+    /// only in inference mode and when the BN normalizes the last axis.
+    func postOp(outputRank rank: Int?) -> PostOp? {
+        guard mode == .inference else { return nil }
+        guard layer.axis == -1 || (rank.map { layer.axis == $0 - 1 } ?? false) else { return nil }
+        return .affine(scale: inference.scale.map(Float.init), shift: inference.shift.map(Float.init))
+    }
+
     func run(_ inputs: [EngineValue], _ context: KernelContext) throws -> EngineValue {
         let x = inputs[0]
         let g = try ChannelGeometry(shape: x.shape, axis: layer.axis)

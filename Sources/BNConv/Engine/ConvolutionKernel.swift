@@ -1,7 +1,7 @@
 /// Convolution (1-D, 2-D, 3-D; strides, dilations, groups, SAME/VALID/causal/explicit padding) on
 /// channels-last values, as GEMM: im2col into a pooled scratch matrix, then `cblas_sgemm` against the
 /// `hwio` kernel; a 1x1 stride-1 unpadded convolution multiplies the input directly.
-struct ConvolutionKernel: EngineKernel {
+struct ConvolutionKernel: FusableKernel {
     /// Attributes.
     let attributes: Convolution
     /// The `hwio` kernel with three spatial axes: `(kd, kh, kw, cin/groups, cout)` flattened.
@@ -44,7 +44,7 @@ struct ConvolutionKernel: EngineKernel {
         }
     }
 
-    func run(_ inputs: [EngineValue], _ context: KernelContext) throws -> EngineValue {
+    func run(_ inputs: [EngineValue], _ context: KernelContext, tail: [PostOp]) throws -> EngineValue {
         let x = inputs[0]
         let xs = try SpatialShape(channelsLast: x.shape)
         let groups = attributes.groups
@@ -61,28 +61,60 @@ struct ConvolutionKernel: EngineKernel {
         let taps = window.reduce(1, *)
         let k = taps * cinG
         let pointwise = taps == 1 && groups == 1 && axes.allSatisfy { $0.stride == 1 && $0.padBefore == 0 && $0.output == $0.input }
+        let ops = Epilogue.layerOps(bias: bias, activation: attributes.activation) + tail
+        let rowWise = Epilogue.isRowWise(ops)
+        let workers = Parallel.workers
+        // Split output rows across the cores when there are enough; each part does its own
+        // im2col, single-threaded GEMM and epilogue while its rows are in cache.
+        let parts = rows >= 16 * workers && rows * cout * k >= ParallelGEMM.serialLimit ? workers : 1
         kernel.withUnsafeBufferPointer { w in
+            let weights = w.baseAddress!
             if pointwise {
-                BLAS.sgemm(m: rows, n: cout, k: cinG, a: x.pointer, lda: cinG, b: w.baseAddress!, ldb: cout,
-                           c: out.pointer, ldc: cout)
+                if parts == 1 {
+                    ParallelGEMM.multiply(m: rows, n: cout, k: cinG, a: x.pointer, lda: cinG, b: weights, ldb: cout,
+                                          c: out.pointer, ldc: cout)
+                    if rowWise { Epilogue.apply(ops, output: out.pointer, rows: rows, columns: cout) }
+                } else {
+                    Parallel.forEach(parts) { p in
+                        let lo = rows * p / parts, hi = rows * (p + 1) / parts
+                        BLAS.sgemm(m: hi - lo, n: cout, k: cinG, a: x.pointer + lo * cinG, lda: cinG, b: weights, ldb: cout,
+                                   c: out.pointer + lo * cout, ldc: cout)
+                        if rowWise { Epilogue.applyRows(ops, output: out.pointer, rows: lo..<hi, columns: cout) }
+                    }
+                }
             } else if rows > 0 {
-                let chunkRows = max(1, min(rows, ConvolutionKernel.scratchLimit / max(k, 1)))
-                context.pool.withScratch(chunkRows * k) { col in
-                    var start = 0
-                    while start < rows {
-                        let count = min(chunkRows, rows - start)
+                let rowsPerPart = (rows + parts - 1) / parts
+                let chunkRows = max(1, min(rowsPerPart, ConvolutionKernel.scratchLimit / parts / max(k, 1)))
+                let scratch = (0..<parts).map { _ in context.pool.take(chunkRows * k) }
+                defer { scratch.forEach(context.pool.release) }
+                Parallel.forEach(parts) { p in
+                    let col = scratch[p].base
+                    var start = rows * p / parts
+                    let end = rows * (p + 1) / parts
+                    while start < end {
+                        let count = min(chunkRows, end - start)
                         for g in 0..<groups {
-                            Im2Col.fill(col, x: x.pointer, input: xs, axes: axes, window: window,
-                                        channelOffset: g * cinG, channels: cinG, rows: start..<(start + count))
-                            BLAS.sgemm(m: count, n: coutG, k: k, a: col, lda: k, b: w.baseAddress! + g * coutG, ldb: cout,
-                                       c: out.pointer + start * cout + g * coutG, ldc: cout)
+                            Im2Col.fill(col, x: x.pointer, input: xs, axes: axes, window: window, channelOffset: g * cinG,
+                                        channels: cinG, rows: start..<(start + count), parallel: parts == 1)
+                            let c = out.pointer + start * cout + g * coutG
+                            if parts == 1 {
+                                ParallelGEMM.multiply(m: count, n: coutG, k: k, a: col, lda: k, b: weights + g * coutG,
+                                                      ldb: cout, c: c, ldc: cout)
+                            } else {
+                                BLAS.sgemm(m: count, n: coutG, k: k, a: col, lda: k, b: weights + g * coutG, ldb: cout,
+                                           c: c, ldc: cout)
+                            }
+                        }
+                        if rowWise && parts > 1 {
+                            Epilogue.applyRows(ops, output: out.pointer, rows: start..<(start + count), columns: cout)
                         }
                         start += count
                     }
                 }
+                if rowWise && parts == 1 { Epilogue.apply(ops, output: out.pointer, rows: rows, columns: cout) }
             }
         }
-        Epilogue.apply(bias: bias, activation: attributes.activation, output: out.pointer, rows: rows, columns: cout)
+        if !rowWise { Epilogue.apply(ops, output: out.pointer, rows: rows, columns: cout) }
         return out
     }
 }

@@ -2,7 +2,7 @@
 /// spreads every input position over `taps x out` columns, then col2im adds each column block into
 /// output position `i * stride + k * dilation - padBefore`. Output sizes follow Keras's
 /// `deconv_output_length` and the padding TensorFlow's `Conv2DBackpropInput` (``WindowAxis``).
-struct ConvolutionTransposeKernel: EngineKernel {
+struct ConvolutionTransposeKernel: FusableKernel {
     /// Attributes.
     let attributes: Convolution
     /// The `hwoi` kernel `(kd, kh, kw, out/groups, in)` flattened.
@@ -31,7 +31,7 @@ struct ConvolutionTransposeKernel: EngineKernel {
         bias = attributes.useBias ? try PreparedWeights.vector(node, .bias, count: shape[r] * attributes.groups) : nil
     }
 
-    func run(_ inputs: [EngineValue], _ context: KernelContext) throws -> EngineValue {
+    func run(_ inputs: [EngineValue], _ context: KernelContext, tail: [PostOp]) throws -> EngineValue {
         let x = inputs[0]
         let xs = try SpatialShape(channelsLast: x.shape)
         let groups = attributes.groups
@@ -62,7 +62,7 @@ struct ConvolutionTransposeKernel: EngineKernel {
                 for n in 0..<xs.n {
                     for g in 0..<groups {
                         // col[p, (tap, o)] = sum_i x[n, p, g*cinG + i] * W[tap, o, g*cinG + i]
-                        BLAS.sgemm(transposeB: true, m: positions, n: columns, k: cinG,
+                        ParallelGEMM.multiply(transposeB: true, m: positions, n: columns, k: cinG,
                                    a: x.pointer + n * positions * inputChannels + g * cinG, lda: inputChannels,
                                    b: w.baseAddress! + g * cinG, ldb: inputChannels, c: col, ldc: columns)
                         // col2im, parallel over output depth-rows so no two workers write one cell.
@@ -97,7 +97,7 @@ struct ConvolutionTransposeKernel: EngineKernel {
                 }
             }
         }
-        Epilogue.apply(bias: bias, activation: attributes.activation, output: out.pointer, rows: os.n * os.positions, columns: cout)
+        Epilogue.apply(Epilogue.layerOps(bias: bias, activation: attributes.activation) + tail, output: out.pointer, rows: os.n * os.positions, columns: cout)
         return out
     }
 }

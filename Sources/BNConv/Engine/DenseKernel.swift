@@ -1,6 +1,6 @@
 /// A fully connected layer on the last axis: one GEMM against the `io` kernel (`oi` is transposed
 /// once at init), then bias and activation.
-struct DenseKernel: EngineKernel {
+struct DenseKernel: FusableKernel {
     /// The `(in, units)` kernel.
     let kernel: [Float]
     /// Input features.
@@ -25,7 +25,7 @@ struct DenseKernel: EngineKernel {
         activation = attributes.activation
     }
 
-    func run(_ values: [EngineValue], _ context: KernelContext) throws -> EngineValue {
+    func run(_ values: [EngineValue], _ context: KernelContext, tail: [PostOp]) throws -> EngineValue {
         let x = values[0]
         guard let last = x.shape.last, last == inputs, x.shape.count >= 2 else {
             throw EngineError.shapeMismatch("dense input features", expected: [-1, inputs], got: x.shape)
@@ -33,10 +33,10 @@ struct DenseKernel: EngineKernel {
         let rows = x.count / inputs
         let out = context.allocate(Array(x.shape.dropLast()) + [units])
         kernel.withUnsafeBufferPointer { w in
-            BLAS.sgemm(m: rows, n: units, k: inputs, a: x.pointer, lda: inputs, b: w.baseAddress!, ldb: units,
+            ParallelGEMM.multiply(m: rows, n: units, k: inputs, a: x.pointer, lda: inputs, b: w.baseAddress!, ldb: units,
                        c: out.pointer, ldc: units)
         }
-        Epilogue.apply(bias: bias, activation: activation, output: out.pointer, rows: rows, columns: units)
+        Epilogue.apply(Epilogue.layerOps(bias: bias, activation: activation) + tail, output: out.pointer, rows: rows, columns: units)
         return out
     }
 }

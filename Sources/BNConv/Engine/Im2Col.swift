@@ -3,15 +3,16 @@
 /// taps falling in the padding are zero.
 enum Im2Col {
     /// Fills `col` (`rows.count x taps*channels`) for the output positions in `rows`, reading
-    /// `channels` channels from `channelOffset` of `x`.
+    /// `channels` channels from `channelOffset` of `x`; on every core unless `parallel` is false.
     static func fill(_ col: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, input: SpatialShape,
-                     axes: [WindowAxis], window: [Int], channelOffset: Int, channels: Int, rows: Range<Int>) {
+                     axes: [WindowAxis], window: [Int], channelOffset: Int, channels: Int, rows: Range<Int>,
+                     parallel: Bool = true) {
         let (od, oh, ow) = (axes[0].output, axes[1].output, axes[2].output)
         let (id, ih, iw) = (input.spatial[0], input.spatial[1], input.spatial[2])
         let (kd, kh, kw) = (window[0], window[1], window[2])
         let cin = input.c
         let k = kd * kh * kw * channels
-        Parallel.ranges(rows.count, costPerItem: k) { local in
+        let body = { (local: Range<Int>) in
             for rr in local {
                 let r = rows.lowerBound + rr
                 var dst = col + rr * k
@@ -40,6 +41,11 @@ enum Im2Col {
                     }
                 }
             }
+        }
+        if parallel {
+            Parallel.ranges(rows.count, costPerItem: k, body)
+        } else {
+            body(0..<rows.count)
         }
     }
 }

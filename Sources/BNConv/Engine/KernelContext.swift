@@ -31,9 +31,3 @@ final class KernelContext {
     /// Returns a temporary value's buffer to the pool.
     func release(_ value: EngineValue) { pool.release(value.buffer) }
 }
-
-/// One runnable node: weights prepared once at init, shapes worked out from the inputs at run time.
-protocol EngineKernel {
-    /// Computes the node's output from its inputs.
-    func run(_ inputs: [EngineValue], _ context: KernelContext) throws -> EngineValue
-}

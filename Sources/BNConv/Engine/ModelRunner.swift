@@ -16,11 +16,16 @@ public final class ModelRunner {
         let kernel: EngineKernel
     }
 
+    /// Per-node wall times of the last run, in milliseconds, when ``RunOptions/recordsNodeTimes`` is set.
+    public private(set) var lastNodeTimes: [(node: String, op: String, milliseconds: Double)] = []
+
     private var steps: [Step] = []
     private let pool = BufferPool()
     private let lock = NSLock()
     /// For each step, the values whose last reader it is.
     private var releases: [[String]] = []
+    /// Linear ops run with their following BatchNorm/activation in one epilogue (when not observed).
+    private var fusion: FusionPlan!
 
     /// Prepares every node; throws naming the first node the engine cannot run and its op.
     public init(model: Model, options: RunOptions = .init()) throws {
@@ -53,6 +58,7 @@ public final class ModelRunner {
         releases = Array(repeating: [], count: steps.count)
         let kept = Set(model.outputs)
         for (value, i) in lastReader where !kept.contains(value) { releases[i].append(value) }
+        fusion = FusionPlan(nodes: steps.map(\.node), kernels: steps.map(\.kernel), model: model)
     }
 
     /// Runs the model on `inputs` (in ``Model/inputs`` order; converted to float32) and returns its
@@ -60,7 +66,8 @@ public final class ModelRunner {
     public func run(_ inputs: [Tensor], observe: ((_ value: String, _ tensor: Tensor) -> Void)? = nil) throws -> [Tensor] {
         lock.lock()
         defer { lock.unlock() }
-        if let threads = options.blasThreads { BLAS.threadCount = threads }
+        BLAS.threadCount = options.blasThreads ?? 1
+        Parallel.workers = max(1, options.threads ?? Parallel.cores)
         guard inputs.count == model.inputs.count else {
             throw EngineError.inputCount(expected: model.inputs.count, got: inputs.count)
         }
@@ -81,8 +88,13 @@ public final class ModelRunner {
         var readers: [String: Int] = [:]
         for step in steps { for v in Set(step.node.inputs) { readers[v, default: 0] += 1 } }
         let outputs = Set(model.outputs)
+        lastNodeTimes.removeAll(keepingCapacity: true)
+        let fuses = observe == nil
         for (i, step) in steps.enumerated() {
+            if fuses && fusion.absorbed.contains(i) { continue }
+            let started = options.recordsNodeTimes ? DispatchTime.now().uptimeNanoseconds : 0
             let node = step.node
+            let chain = fuses ? fusion.chains[i] : nil
             let args = node.inputs.map { live[$0]! }
             context.reusable = node.inputs.map { name in
                 readers[name] == 1 && !outputs.contains(name) && live[name]!.buffer.references == 1
@@ -90,15 +102,25 @@ public final class ModelRunner {
             }
             let result: EngineValue
             do {
-                result = try step.kernel.run(args, context)
+                if let chain, let kernel = step.kernel as? FusableKernel {
+                    result = try kernel.run(args, context, tail: chain.tail)
+                } else {
+                    result = try step.kernel.run(args, context)
+                }
             } catch let error as EngineError {
                 throw EngineError.nodeFailed(node: node.name, op: node.opName, problem: error.description)
             }
+            if options.recordsNodeTimes {
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+                lastNodeTimes.append((node.name, node.opName, ms))
+            }
             for v in Set(node.inputs) { readers[v, default: 0] -= 1 }
-            if let old = live.updateValue(result, forKey: node.outputs[0]) { pool.release(old.buffer) }
+            if let old = live.updateValue(result, forKey: chain?.output ?? node.outputs[0]) { pool.release(old.buffer) }
             observe?(node.outputs[0], result.tensor())
-            for value in releases[i] {
-                if let v = live.removeValue(forKey: value) { pool.release(v.buffer) }
+            for step in [i] + (chain?.absorbed ?? []) {
+                for value in releases[step] {
+                    if let v = live.removeValue(forKey: value) { pool.release(v.buffer) }
+                }
             }
         }
         return try model.outputs.map { name in

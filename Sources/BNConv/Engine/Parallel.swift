@@ -4,8 +4,10 @@ import Foundation
 /// Runs independent chunks of work on every core (`DispatchQueue.concurrentPerform`), or inline
 /// when there is only one chunk. GEMMs are parallel inside OpenBLAS instead, never both at once.
 enum Parallel {
-    /// The number of cores to keep busy.
-    static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// The cores the machine has.
+    static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// The number of cores to keep busy (process-wide; ``ModelRunner`` sets it from ``RunOptions``).
+    nonisolated(unsafe) static var workers = cores
 
     /// Calls `body(i)` for every `i` in `0..<count`, concurrently when `count > 1`.
     @inline(__always)

@@ -1,10 +1,18 @@
 /// How a ``ModelRunner`` runs a model.
 public struct RunOptions: Equatable, Sendable {
-    /// Threads for OpenBLAS's GEMMs; `nil` keeps one per core. Element-wise kernels use every core.
+    /// Threads OpenBLAS may use inside one matrix product (a process-wide OpenBLAS setting);
+    /// `nil` means 1: the engine splits products and every other kernel across the cores itself,
+    /// and OpenBLAS's spinning workers would otherwise compete with it for the same cores.
     public var blasThreads: Int?
+    /// Cores the engine's own kernels use (a process-wide setting); `nil` means every core.
+    public var threads: Int?
+    /// Whether each run records per-node wall times in ``ModelRunner/lastNodeTimes``.
+    public var recordsNodeTimes: Bool
 
     /// Creates options.
-    public init(blasThreads: Int? = nil) {
+    public init(threads: Int? = nil, blasThreads: Int? = nil, recordsNodeTimes: Bool = false) {
+        self.threads = threads
         self.blasThreads = blasThreads
+        self.recordsNodeTimes = recordsNodeTimes
     }
 }

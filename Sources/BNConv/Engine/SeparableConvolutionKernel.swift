@@ -1,6 +1,6 @@
 /// Keras SeparableConv: a depthwise convolution (`hwcm`, no bias) then a pointwise 1x1 GEMM against
 /// the `hwio` pointwise kernel `(1.., C*M, filters)`, with the bias and the layer's activation.
-struct SeparableConvolutionKernel: EngineKernel {
+struct SeparableConvolutionKernel: FusableKernel {
     /// The depthwise step.
     let depthwise: DepthwiseKernel
     /// The pointwise kernel as `(C*M, filters)`.
@@ -26,17 +26,17 @@ struct SeparableConvolutionKernel: EngineKernel {
         activation = attributes.activation
     }
 
-    func run(_ inputs: [EngineValue], _ context: KernelContext) throws -> EngineValue {
+    func run(_ inputs: [EngineValue], _ context: KernelContext, tail: [PostOp]) throws -> EngineValue {
         let mid = try depthwise.run(inputs, context)
         defer { context.release(mid) }
         let cm = mid.shape[mid.shape.count - 1]
         let rows = mid.count / max(cm, 1)
         let out = context.allocate(Array(mid.shape.dropLast()) + [filters])
         pointwise.withUnsafeBufferPointer { w in
-            BLAS.sgemm(m: rows, n: filters, k: cm, a: mid.pointer, lda: cm, b: w.baseAddress!, ldb: filters,
+            ParallelGEMM.multiply(m: rows, n: filters, k: cm, a: mid.pointer, lda: cm, b: w.baseAddress!, ldb: filters,
                        c: out.pointer, ldc: filters)
         }
-        Epilogue.apply(bias: bias, activation: activation, output: out.pointer, rows: rows, columns: filters)
+        Epilogue.apply(Epilogue.layerOps(bias: bias, activation: activation) + tail, output: out.pointer, rows: rows, columns: filters)
         return out
     }
 }

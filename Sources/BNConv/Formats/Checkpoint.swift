@@ -34,11 +34,12 @@ public enum Checkpoint {
 
     /// Writes `model` to `path` in the format and flavour it was read from, with
     /// the edits a pass made. The file is built beside the target and renamed over it on success;
-    /// on error nothing is left behind. Optimizer state is not carried over.
-    public static func write(_ model: Model, to path: String) throws {
+    /// on error nothing is left behind. Optimizer state is not carried over. For a weights-only
+    /// flavour, `config` receives the rewritten architecture (required when layers were removed).
+    public static func write(_ model: Model, to path: String, config: String? = nil) throws {
         switch model.format {
         case .keras2H5, .keras2WeightsH5, .keras3LegacyH5, .kerasZip, .keras3WeightsH5:
-            try KerasWriter.write(model, to: path)
+            try KerasWriter.write(model, to: path, configPath: config)
         case .graphDef:
             try GraphDefWriter.write(model, to: path)
         case .onnx:

@@ -29,6 +29,9 @@ struct ONNXGraphEdit {
     var initializers: [InitializerItem]
     /// Indices of the original `graph.input` entries to keep, in order.
     var inputs: [Int]
+    /// Graph inputs to append (IR < 4 lists every initializer as a graph input, new ones too):
+    /// name, element type, dims.
+    var newInputs: [(name: String, elemType: Int32, dims: [Int64])] = []
     /// The original `graph.output` entries to keep, in order, each with its (possibly new) name.
     var outputs: [(index: Int, name: String)]
     /// Indices of the original `graph.value_info` entries to keep, in order.

@@ -125,7 +125,7 @@ final class ONNXModelMessage {
             switch item {
             case let .original(index, inputs, outputs):
                 let p = oldNodes[index]
-                usedNodes.insert(index)
+                precondition(usedNodes.insert(index).inserted, "graph node \(index) listed twice in an edit")
                 if PB.strings(p.pointee.input, p.pointee.n_input) != inputs {
                     PB.freeStrings(p.pointee.input, p.pointee.n_input)
                     (p.pointee.n_input, p.pointee.input) = PB.strings(inputs)
@@ -151,10 +151,10 @@ final class ONNXModelMessage {
         let newInits: [UnsafeMutablePointer<Onnx__TensorProto>] = edit.initializers.map { item in
             switch item {
             case .original(let index):
-                usedInits.insert(index)
+                precondition(usedInits.insert(index).inserted, "initializer \(index) listed twice in an edit")
                 return oldInits[index]
             case let .replaced(index, dataType, dims, rawData):
-                usedInits.insert(index)
+                precondition(usedInits.insert(index).inserted, "initializer \(index) listed twice in an edit")
                 let p = oldInits[index]
                 ONNXModelMessage.setValues(p, dataType: dataType, dims: dims, rawData: rawData)
                 return p
@@ -174,6 +174,11 @@ final class ONNXModelMessage {
 
         // Inputs, outputs, value infos.
         (g.n_input, g.input) = ONNXModelMessage.keep(g.input, g.n_input, edit.inputs)
+        if !edit.newInputs.isEmpty {
+            let all = PB.messages(g.input, g.n_input) + edit.newInputs.map(ONNXModelMessage.makeTensorValueInfo)
+            free(g.input)
+            (g.n_input, g.input) = PB.pointerArray(all)
+        }
         (g.n_value_info, g.value_info) = ONNXModelMessage.keep(g.value_info, g.n_value_info, edit.valueInfos)
         let oldOutputs = PB.messages(g.output, g.n_output)
         for (index, name) in edit.outputs where PB.string(oldOutputs[index].pointee.name) != name {
@@ -211,6 +216,34 @@ final class ONNXModelMessage {
         free(p.pointee.raw_data.data)
         p.pointee.raw_data = PB.binary(rawData)
         p.pointee.has_raw_data = 1
+    }
+
+    /// A `ValueInfoProto` of a tensor type with fixed dims.
+    private static func makeTensorValueInfo(_ input: (name: String, elemType: Int32, dims: [Int64])) -> UnsafeMutablePointer<Onnx__ValueInfoProto> {
+        let dims = input.dims.map { d -> UnsafeMutablePointer<Onnx__TensorShapeProto__Dimension> in
+            let p = PB.allocate(Onnx__TensorShapeProto__Dimension.self)
+            onnx__tensor_shape_proto__dimension__init(p)
+            p.pointee.value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
+            p.pointee.dim_value = d
+            return p
+        }
+        let shape = PB.allocate(Onnx__TensorShapeProto.self)
+        onnx__tensor_shape_proto__init(shape)
+        (shape.pointee.n_dim, shape.pointee.dim) = PB.pointerArray(dims)
+        let tensor = PB.allocate(Onnx__TypeProto__Tensor.self)
+        onnx__type_proto__tensor__init(tensor)
+        tensor.pointee.has_elem_type = 1
+        tensor.pointee.elem_type = input.elemType
+        tensor.pointee.shape = shape
+        let type = PB.allocate(Onnx__TypeProto.self)
+        onnx__type_proto__init(type)
+        type.pointee.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE
+        type.pointee.tensor_type = tensor
+        let info = PB.allocate(Onnx__ValueInfoProto.self)
+        onnx__value_info_proto__init(info)
+        info.pointee.name = strdup(input.name)
+        info.pointee.type = type
+        return info
     }
 
     private static func makeNode(_ node: ONNXProto.Node) -> UnsafeMutablePointer<Onnx__NodeProto> {

@@ -101,10 +101,8 @@ public struct FoldBatchNorm {
               let view = ChannelView.output(of: kernel.layout, shape: kernel.tensor.shape, groups: groups) else {
             throw FoldError.inconsistentPlan(node.name)
         }
-        var w = kernel.tensor.doubles()
-        view.scale(&w, by: affine.scale)
         var newKernel = kernel
-        newKernel.tensor = Tensor(shape: kernel.tensor.shape, doubles: w, dtype: kernel.tensor.dtype)
+        newKernel.tensor = view.scaled(kernel.tensor, by: affine.scale)
         newKernel.isModified = true
         node.setWeight(newKernel)
 

@@ -3,7 +3,7 @@ import XCTest
 
 final class ConvolutionTransposeKernelTests: XCTestCase {
     func testMatchesTensorFlowRecordings() throws {
-        let names = try ["conv1dT_", "conv2dT_"].flatMap { try KernelCase.names($0) }
+        let names = try ["conv1dT_", "conv2dT_", "conv3dT_"].flatMap { try KernelCase.names($0) }
         XCTAssertFalse(names.isEmpty)
         for name in names { try KernelCase(name).check() }
     }

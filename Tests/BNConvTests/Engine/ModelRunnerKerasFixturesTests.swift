@@ -47,6 +47,11 @@ final class ModelRunnerKerasFixturesTests: XCTestCase {
                     continue
                 }
                 XCTAssertEqual(outputs.count, refs.count, "\(name)/\(file) output count")
+                // Observing turns off epilogue fusion; the numbers must not change by a single bit.
+                var observed = 0
+                let unfused = try ModelRunner(model: model).run([input]) { _, _ in observed += 1 }
+                XCTAssertEqual(unfused, outputs, "\(name)/\(file): fused and unfused runs differ")
+                XCTAssertEqual(observed, model.nodes.filter { $0.op != .input }.count, "\(name)/\(file) observed values")
                 for (output, ref) in zip(outputs, refs) {
                     let expected = try NumPyFile.read(ref.path)
                     let half = halfPrecisionTolerance[name]

@@ -47,8 +47,8 @@ public struct KerasModelRecord: SourceRecord {
     var archiveMembers: [KerasArchiveMember] = []
     /// Every node as read: its inputs and outputs, by node name (to see what a pass removed).
     var originalNodes: [String: KerasNodeIO] = [:]
-    /// Legacy `.h5`: whether the weights group had `top_level_model_weights`.
-    var hasTopLevelWeights = false
+    /// Legacy `.h5`: the model's own weights (`top_level_model_weights`), `nil` when the group is absent.
+    var topLevelWeights: [KerasStoredVariable]?
     /// Keras 3 store: the `name` attribute of every `vars` group (by group path), when written.
     var storeNames: [String: String] = [:]
 }

@@ -96,7 +96,7 @@ public enum KerasReader {
         record.weightsGroupAttributes = weights.groupAttributes
         record.layerNames = weights.layerNames
         record.weightNames = weights.weightNames
-        record.hasTopLevelWeights = weightsGroup.kind(of: "top_level_model_weights") == .group
+        record.topLevelWeights = weights.topLevel
         record.creation = weights.creation
         record.valueRefs = builder.valueRefs
         record.originalNodes = Dictionary(builder.nodes.map { ($0.name, KerasNodeIO(inputs: $0.inputs, outputs: $0.outputs)) },

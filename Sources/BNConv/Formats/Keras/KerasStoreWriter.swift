@@ -5,14 +5,16 @@
 struct KerasStoreWriter {
     /// The edits to write.
     let edits: KerasModelEdits
+    /// The rewritten architecture (removed layers gone), whose layer order names the groups.
+    let container: KerasContainer
 
     /// Writes into `file` (new and empty).
     func write(to file: HDF5File) throws {
-        guard let container = edits.record.container else {
+        guard let original = edits.record.container else {
             throw KerasConfigError(place: "", problem: "the model has no Keras architecture to name its store groups")
         }
         let root = try file.root()
-        try writeContainer(container, groupPath: "", path: [], root: root, isRoot: true)
+        try writeContainer(container, original: original, groupPath: "", path: [], root: root, isRoot: true)
     }
 
     /// The store groups of a container's layers as read, by layer name (for their `name` attributes).
@@ -22,20 +24,22 @@ struct KerasStoreWriter {
         return Dictionary(zip(layers.map(\.name), names.map { "/\(groupPath)layers/\($0)" }), uniquingKeysWith: { a, _ in a })
     }
 
-    private func writeContainer(_ container: KerasContainer, groupPath: String, path: [String], root: HDF5Group,
-                                isRoot: Bool, originalGroupPath: String? = nil) throws {
-        let old = originalGroups(container, groupPath: originalGroupPath ?? groupPath)
-        let kept = container.layers.filter { layer in
+    private func writeContainer(_ container: KerasContainer, original: KerasContainer, groupPath: String, path: [String],
+                                root: HDF5Group, isRoot: Bool, originalGroupPath: String? = nil) throws {
+        let old = originalGroups(original, groupPath: originalGroupPath ?? groupPath)
+        let entries = Dictionary(container.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let originals = Dictionary(original.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let kept = KerasLayerOrder.layers(of: container).compactMap { entries[$0] }.filter { layer in
             !(container.isSequential && layer.className == "InputLayer")
                 && !edits.removedLayers.contains((path + [layer.name]).joined(separator: "/"))
         }
         let names = KerasNaming.storeNames(forClasses: kept.map(\.className))
         for (layer, storeName) in zip(kept, names) {
             let group = "\(groupPath)layers/\(storeName)"
-            if let nested = layer.nested {
+            if let nested = layer.nested, let originalNested = originals[layer.name]?.nested {
                 let oldNested = old[layer.name].map { String($0.dropFirst()) + "/" }
-                try writeContainer(nested, groupPath: group + "/", path: path + [layer.name], root: root, isRoot: false,
-                                   originalGroupPath: oldNested)
+                try writeContainer(nested, original: originalNested, groupPath: group + "/", path: path + [layer.name], root: root,
+                                   isRoot: false, originalGroupPath: oldNested)
                 continue
             }
             let vars = try root.createGroup(group + "/vars")

@@ -112,14 +112,16 @@ public enum NumPyFile {
             .appendingPathComponent(".\(target.lastPathComponent).\(UUID().uuidString).tmp")
         do {
             try data.write(to: temporary)
-            if FileManager.default.fileExists(atPath: target.path) {
-                _ = try FileManager.default.replaceItemAt(target, withItemAt: temporary)
-            } else {
-                try FileManager.default.moveItem(at: temporary, to: target)
-            }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw CheckpointError(.writeFailed, file: path, problem: "cannot write: \((error as NSError).localizedDescription)")
+        }
+        // rename(2) replaces an existing target atomically (FileManager.replaceItemAt fails on
+        // Linux for paths with `..`).
+        guard rename(temporary.path, target.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw CheckpointError(.writeFailed, file: path, problem: "cannot rename the temporary file into place: \(reason)")
         }
     }
 }

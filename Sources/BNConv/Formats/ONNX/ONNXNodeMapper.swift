@@ -8,33 +8,67 @@
 struct ONNXNodeMapper {
     /// Decoded initializers by name.
     let initializers: [String: Tensor]
+    /// Every initializer's name, decoded or not (a string or uint64 constant is kept as written).
+    let initializerNames: Set<String>
     /// How many node input slots read each initializer (more than one means shared).
     let initializerUses: [String: Int]
     /// Known value shapes (from graph inputs, outputs and value_info).
     let shapes: [String: [Int?]]
     /// The default-domain opset version.
     let opset: Int
+    /// Values some node reads or the graph outputs (a BN's running statistics nobody reads are
+    /// kept as fixed outputs, so the node has the single output the engine runs).
+    let readValues: Set<String>
 
     /// What the mapper made of one NodeProto (or a MatMul + Add pair).
     struct Mapped {
+        /// The typed op, or `.opaque`.
         var op: Op
+        /// Activation inputs (initializers and empty slots excluded).
         var inputs: [String]
+        /// Outputs (empty slots and hidden running statistics excluded).
         var outputs: [String]
+        /// Initializers in weight slots, with their roles and layouts.
         var weights: [Weight]
+        /// How every slot maps back, for the writer.
         var record: ONNXNodeRecord
     }
+
+    /// The `.opaque` type name of a node: its op type, prefixed by a non-default domain.
+    private static func opaqueType(_ node: ONNXProto.Node) -> String {
+        node.domain.isEmpty || node.domain == "ai.onnx" ? node.opType : "\(node.domain).\(node.opType)"
+    }
+
+    /// An empty record to fill.
+    private static let emptyRecord = ONNXNodeRecord(parts: [], op: .identity, weightLayouts: [:], weightCounts: [:])
 
     /// Maps `node` (graph index `index`); `add` is the Add (with its index) that follows a MatMul
     /// and adds an initializer bias, when the reader found one to merge.
     func map(_ node: ONNXProto.Node, index: Int, mergingAdd add: (node: ONNXProto.Node, index: Int)? = nil) -> Mapped {
+        sealed(mapParts(node, index: index, mergingAdd: add))
+    }
+
+    /// Records the op and the weights' layouts and sizes as read, for the writer's checks.
+    private func sealed(_ mapped: Mapped) -> Mapped {
+        var m = mapped
+        m.record.op = ONNXNodeRecord.normalized(m.op)
+        for w in m.weights {
+            m.record.weightLayouts[w.role] = w.layout
+            m.record.weightCounts[w.role] = w.tensor.count
+        }
+        return m
+    }
+
+    /// Maps the node (and a merged Add) without sealing the record.
+    private func mapParts(_ node: ONNXProto.Node, index: Int, mergingAdd add: (node: ONNXProto.Node, index: Int)?) -> Mapped {
         var roles: [Int: (WeightRole, KernelLayout)] = [:]
-        let op = self.op(for: node, roles: &roles) ?? .opaque(type: node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)")
+        let op = self.op(for: node, roles: &roles) ?? .opaque(type: Self.opaqueType(node))
         if case .opaque = op { roles = [:] }
-        var mapped = Mapped(op: op, inputs: [], outputs: [], weights: [], record: ONNXNodeRecord(parts: []))
+        var mapped = Mapped(op: op, inputs: [], outputs: [], weights: [], record: Self.emptyRecord)
         var part = slots(for: node, index: index, roles: roles, into: &mapped)
         if case .elementwise = op, part.inputs.contains(where: { if case .fixed(let s) = $0 { return !s.isEmpty } else { return false } }) {
             // An element-wise op with a constant operand is not modelled: keep it whole.
-            return map(asOpaque: node, index: index)
+            return mapOpaqueParts(node, index: index)
         }
         if let add, case .dense(var dense) = op, let biasSlot = add.node.inputs.firstIndex(where: { initializers[$0] != nil }) {
             // MatMul's output becomes internal; the Add's output is the dense node's output.
@@ -61,9 +95,9 @@ struct ONNXNodeMapper {
     }
 
     /// The node as an `.opaque` op: every non-initializer input is a value, initializers are fixed.
-    func map(asOpaque node: ONNXProto.Node, index: Int) -> Mapped {
-        var mapped = Mapped(op: .opaque(type: node.domain.isEmpty ? node.opType : "\(node.domain).\(node.opType)"),
-                            inputs: [], outputs: [], weights: [], record: ONNXNodeRecord(parts: []))
+    private func mapOpaqueParts(_ node: ONNXProto.Node, index: Int) -> Mapped {
+        var mapped = Mapped(op: .opaque(type: Self.opaqueType(node)), inputs: [], outputs: [], weights: [],
+                            record: Self.emptyRecord)
         mapped.record.parts = [slots(for: node, index: index, roles: [:], into: &mapped)]
         return mapped
     }
@@ -92,15 +126,17 @@ struct ONNXNodeMapper {
                 mapped.weights.append(Weight(role: role, tensor: tensor, layout: layout, storageKey: name,
                                              isShared: (initializerUses[name] ?? 0) > 1))
                 part.inputs.append(.weight(role))
-            } else if initializers[name] != nil {
+            } else if initializerNames.contains(name) {
                 part.inputs.append(.fixed(name))
             } else {
                 mapped.inputs.append(name)
                 part.inputs.append(.value(mapped.inputs.count - 1))
             }
         }
-        for name in node.outputs {
-            if name.isEmpty {
+        let hidesUnreadStatistics: Bool
+        if case .batchNorm = mapped.op { hidesUnreadStatistics = true } else { hidesUnreadStatistics = false }
+        for (position, name) in node.outputs.enumerated() {
+            if name.isEmpty || (hidesUnreadStatistics && position > 0 && !readValues.contains(name)) {
                 part.outputs.append(.fixed(name))
             } else {
                 mapped.outputs.append(name)
@@ -116,6 +152,8 @@ struct ONNXNodeMapper {
     /// when the node must stay opaque.
     private func op(for node: ONNXProto.Node, roles: inout [Int: (WeightRole, KernelLayout)]) -> Op? {
         guard node.domain.isEmpty || node.domain == "ai.onnx" else { return nil }
+        // Every modelled op reads a data input and writes a first output.
+        guard let first = node.inputs.first, !first.isEmpty, let out = node.outputs.first, !out.isEmpty else { return nil }
         let a = ONNXAttributes(node: node)
         let outputCount = node.outputs.filter { !$0.isEmpty }.count
         switch node.opType {

@@ -6,6 +6,9 @@ public struct ONNXModelRecord: SourceRecord {
     let bytes: [UInt8]
     /// The parsed graph the reader mapped.
     let proto: ONNXProto.Model
+    /// `Constant` nodes the reader read as constants (like initializers) instead of model nodes:
+    /// their graph indices by output name. The writer re-emits those still read, in place.
+    let constants: [String: Int]
 }
 
 /// Where a slot of an ONNX node's `input` or `output` list comes from in a ``Node``.
@@ -37,4 +40,21 @@ public struct ONNXNodeRecord: SourceRecord {
     }
     /// The NodeProtos, in graph order.
     var parts: [Part]
+    /// The op as read, with `useBias` on: the writer re-emits the original attributes, so any
+    /// other change to the op (strides, layout, groups, ...) must be refused, not silently dropped.
+    var op: Op
+    /// Each weight's layout and element count as read (a layout change cannot be written back).
+    var weightLayouts: [WeightRole: KernelLayout]
+    /// Each weight's element count as read.
+    var weightCounts: [WeightRole: Int]
+
+    /// `op` with `useBias` turned on (a fold may add a bias; that alone is expressible).
+    static func normalized(_ op: Op) -> Op {
+        switch op {
+        case .conv(var c): c.useBias = true; return .conv(c)
+        case .convTranspose(var c): c.useBias = true; return .convTranspose(c)
+        case .dense(var d): d.useBias = true; return .dense(d)
+        default: return op
+        }
+    }
 }

@@ -2,8 +2,11 @@
 /// an ``ONNXGraphEdit``: which original nodes to re-emit with which names, which initializers to
 /// keep, replace or add, and which inputs, outputs and value_infos survive.
 struct ONNXWritePlan {
+    /// The model to write.
     let model: Model
+    /// The graph it was read from.
     let proto: ONNXProto.Model
+    /// The target file, for error messages.
     let file: String
     /// Every name in use in the original graph or the model (values, initializers, nodes).
     private var taken: Set<String>
@@ -12,6 +15,8 @@ struct ONNXWritePlan {
     private var replaced: [Int: (Int32, [Int64], [UInt8])] = [:]
     private var newInitializers: [(String, Int32, [Int64], [UInt8])] = []
     private let initializerIndex: [String: Int]
+    /// Constant nodes read as constants: output name -> graph index.
+    private let constants: [String: Int]
 
     /// Prepares a plan; throws when the model's outputs no longer match the graph's.
     init(model: Model, record: ONNXModelRecord, file: String) throws {
@@ -21,6 +26,7 @@ struct ONNXWritePlan {
         var index: [String: Int] = [:]
         for (i, t) in proto.initializers.enumerated() where index[t.name] == nil { index[t.name] = i }
         initializerIndex = index
+        constants = record.constants
         taken = Set(proto.initializers.map(\.name))
         for node in proto.nodes { taken.formUnion(node.inputs); taken.formUnion(node.outputs); taken.insert(node.name) }
         taken.formUnion(proto.inputs.map(\.name))
@@ -57,27 +63,51 @@ struct ONNXWritePlan {
 
     /// Builds the edit; throws for nodes or changes the ONNX writer cannot express.
     mutating func makeEdit() throws -> ONNXGraphEdit {
-        var nodes: [ONNXGraphEdit.NodeItem] = []
-        var emittedInputs: [[String]] = []
-        var emittedOutputs: [[String]] = []
+        // Model nodes first, each with the graph index it was read from (its anchor).
+        var modelItems: [(anchor: Int?, item: ONNXGraphEdit.NodeItem)] = []
         for node in model.nodes {
             if case .input = node.op { continue }
             guard let record = node.source as? ONNXNodeRecord else {
                 throw CheckpointError(.unsupported, file: file, place: "node '\(node.name)'",
                                       problem: "the node was created by a pass and has no ONNX record to write (\(node.opName))")
             }
-            for item in try items(for: node, record: record) {
-                nodes.append(item)
-                switch item {
-                case let .original(_, inputs, outputs): emittedInputs.append(inputs); emittedOutputs.append(outputs)
-                case .new(let n): emittedInputs.append(n.inputs); emittedOutputs.append(n.outputs)
-                }
+            let anchor = record.parts.first?.index
+            modelItems += try items(for: node, record: record).map { (anchor, $0) }
+        }
+        func inputs(_ item: ONNXGraphEdit.NodeItem) -> [String] {
+            switch item {
+            case let .original(_, inputs, _): return inputs
+            case .new(let n): return n.inputs
             }
         }
+        func outputs(_ item: ONNXGraphEdit.NodeItem) -> [String] {
+            switch item {
+            case let .original(_, _, outputs): return outputs
+            case .new(let n): return n.outputs
+            }
+        }
+        let readNow = Set(modelItems.flatMap { inputs($0.item) })
+        let readBefore = Set(proto.nodes.flatMap(\.inputs))
+
+        // Constant nodes still read (or never read) go back where they were, before the first
+        // model node that came after them in the original graph.
+        var pending = constants.filter { readNow.contains($0.key) || !readBefore.contains($0.key) }.map(\.value).sorted()
+        var nodes: [ONNXGraphEdit.NodeItem] = []
+        func emitConstants(before anchor: Int?) {
+            while let first = pending.first, anchor.map({ first < $0 }) ?? true {
+                pending.removeFirst()
+                nodes.append(.original(index: first, inputs: proto.nodes[first].inputs, outputs: proto.nodes[first].outputs))
+            }
+        }
+        for (anchor, item) in modelItems {
+            if let anchor { emitConstants(before: anchor) }
+            nodes.append(item)
+        }
+        emitConstants(before: nil)
+        let emittedInputs = nodes.map(inputs)
+        let emittedOutputs = nodes.map(outputs)
 
         // Initializers: keep those still read, and those no node read in the first place.
-        let readNow = Set(emittedInputs.joined())
-        let readBefore = Set(proto.nodes.flatMap(\.inputs))
         var initializers: [ONNXGraphEdit.InitializerItem] = []
         var keptInitializers = Set<String>()
         for (i, t) in proto.initializers.enumerated() where readNow.contains(t.name) || !readBefore.contains(t.name) {
@@ -114,13 +144,32 @@ struct ONNXWritePlan {
         }
         let live = defined.union(readNow)
         let valueInfos = proto.valueInfos.indices.filter { live.contains(proto.valueInfos[$0].name) }
-        return ONNXGraphEdit(nodes: nodes, initializers: initializers, inputs: inputs, outputs: outputs, valueInfos: valueInfos)
+        var edit = ONNXGraphEdit(nodes: nodes, initializers: initializers, inputs: inputs, outputs: outputs, valueInfos: valueInfos)
+        if proto.irVersion < 4 {
+            // IR 3 lists every initializer as a graph input: new ones too.
+            edit.newInputs = newInitializers.map { (name: $0.0, elemType: $0.1, dims: $0.2) }
+        }
+        return edit
     }
 
     /// The graph nodes for one model node: its original parts re-wired, plus an `Add` when a lone
     /// `MatMul` gained a bias.
     private mutating func items(for node: Node, record: ONNXNodeRecord) throws -> [ONNXGraphEdit.NodeItem] {
         let place = "node '\(node.name)'"
+        guard ONNXNodeRecord.normalized(node.op) == record.op else {
+            throw CheckpointError(.unsupported, file: file, place: place,
+                                  problem: "its \(node.opName) attributes changed (for example a layout conversion), which the ONNX writer cannot express: it re-emits the original NodeProto")
+        }
+        for w in node.weights {
+            if let layout = record.weightLayouts[w.role], layout != w.layout {
+                throw CheckpointError(.unsupported, file: file, place: place,
+                                      problem: "its \(w.role) layout changed from \(layout.rawValue) to \(w.layout.rawValue), which ONNX \(record.parts.last?.opType ?? "") cannot hold")
+            }
+            if let count = record.weightCounts[w.role], count != w.tensor.count {
+                throw CheckpointError(.unsupported, file: file, place: place,
+                                      problem: "its \(w.role) changed size from \(count) to \(w.tensor.count) values \(w.tensor.shape)")
+            }
+        }
         var weightNames: [WeightRole: String] = [:]
         for w in node.weights {
             weightNames[w.role] = storageName(for: w, node: node)
@@ -197,6 +246,9 @@ struct ONNXWritePlan {
         if let i = initializerIndex[weight.storageKey] {
             if weight.isModified { replaced[i] = (dataType, dims, weight.tensor.bytes) }
             return weight.storageKey
+        }
+        if constants[weight.storageKey] != nil && !weight.isModified {
+            return weight.storageKey  // still held by its Constant node
         }
         let base = weight.storageKey.isEmpty ? "\(node.name).\(weight.role)" : weight.storageKey
         let name = fresh(base)

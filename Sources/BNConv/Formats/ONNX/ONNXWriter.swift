@@ -14,23 +14,10 @@ import Foundation
 /// interface keeps its names. The file is written to a temporary file beside the target and
 /// renamed into place only when complete.
 public enum ONNXWriter {
-    /// Writes `model` to `path` (temp file + rename; nothing is written on error).
+    /// Writes `model` to `path` through ``AtomicFile`` (a synced temporary file beside the target,
+    /// renamed into place; nothing is written on error).
     public static func write(_ model: Model, to path: String) throws {
-        let bytes = try serialize(model, file: path)
-        let target = URL(fileURLWithPath: path)
-        let temp = target.deletingLastPathComponent()
-            .appendingPathComponent(".\(target.lastPathComponent).bnconv-\(UUID().uuidString).tmp")
-        do {
-            try Data(bytes).write(to: temp)
-        } catch {
-            try? FileManager.default.removeItem(at: temp)
-            throw CheckpointError(.writeFailed, file: path, problem: "cannot write \(temp.path): \((error as NSError).localizedDescription)")
-        }
-        guard Foundation.rename(temp.path, target.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temp)
-            throw CheckpointError(.writeFailed, file: path, problem: "cannot rename the finished temporary file into place: \(reason)")
-        }
+        try AtomicFile.write(try serialize(model, file: path), to: path)
     }
 
     /// The bytes of `model` as an ONNX file; `file` names the target in errors.

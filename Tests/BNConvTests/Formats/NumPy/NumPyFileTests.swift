@@ -74,6 +74,17 @@ final class NumPyFileTests: XCTestCase {
         }
     }
 
+    func testOverwritesAnExistingFileThroughADotDotPath() throws {
+        let dir = try FixturePaths.scratchDirectory()
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("sub/../y.npy").path
+        try NumPyFile.write(Tensor(shape: [1], floats: [1]), to: path)
+        try NumPyFile.write(Tensor(shape: [2], floats: [2, 3]), to: path)
+        XCTAssertEqual(try NumPyFile.read(dir.appendingPathComponent("y.npy").path), Tensor(shape: [2], floats: [2, 3]))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["sub", "y.npy"])
+    }
+
     func testWriteFailureLeavesNothing() throws {
         let path = "/nonexistent-dir-bnconv/x.npy"
         XCTAssertThrowsError(try NumPyFile.write(Tensor(shape: [1], floats: [1]), to: path)) { error in

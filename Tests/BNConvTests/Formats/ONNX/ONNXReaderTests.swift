@@ -56,9 +56,11 @@ final class ONNXReaderTests: XCTestCase {
         for name in ONNXFixtures.cases {
             let model = try ONNXFixtures.read(name)
             let counts = try XCTUnwrap(try ONNXFixtures.facts(name)["op_counts"] as? [String: Int])
-            // Every ONNX node is one model node, except MatMul + Add pairs (one dense node).
+            // Every ONNX node is one model node, except MatMul + Add pairs (one dense node) and
+            // Constant nodes (read as constants).
             let merged = min(counts["MatMul"] ?? 0, counts["Add"] ?? 0)
-            XCTAssertEqual(model.nodes.filter { $0.op != .input }.count, counts.values.reduce(0, +) - merged, name)
+            XCTAssertEqual(model.nodes.filter { $0.op != .input }.count,
+                           counts.values.reduce(0, +) - merged - (counts["Constant"] ?? 0), name)
             XCTAssertEqual(model.batchNormIndices.count, counts["BatchNormalization"] ?? 0, name)
         }
     }
@@ -154,5 +156,64 @@ final class ONNXReaderTests: XCTestCase {
         XCTAssertEqual(conv.weights.map(\.storageKey), ["conv.weight", "conv.bias"])
         XCTAssertEqual(conv.weights.map(\.isShared), [false, false])
         XCTAssertEqual(conv.weights.map(\.isModified), [false, false])
+    }
+
+    func testTrainingBatchNormHidesItsUnreadRunningStatistics() throws {
+        let bn = try XCTUnwrap(try ONNXFixtures.read("bn_training").node(named: "bn"))
+        XCTAssertEqual(bn.outputs, ["bn_out"])
+        XCTAssertEqual((bn.source as? ONNXNodeRecord)?.parts.first?.outputs,
+                       [.value(0), .fixed("bn_running_mean"), .fixed("bn_running_var")])
+        guard case .batchNorm(let attributes) = bn.op else { return XCTFail("\(bn.op)") }
+        XCTAssertTrue(attributes.training)
+    }
+
+    func testConstantNodesAreReadAsConstants() throws {
+        let model = try ONNXFixtures.read("constant_nodes")
+        XCTAssertFalse(model.nodes.contains { $0.opName == "Constant" })
+        XCTAssertEqual(model.node(named: "conv")?.weight(.kernel)?.storageKey, "w_const")
+        XCTAssertEqual(model.node(named: "conv")?.weight(.kernel)?.tensor.shape, [4, 3, 3, 3])
+        XCTAssertEqual(model.node(named: "clip")?.op, .activation(.relu6))
+        XCTAssertEqual(model.node(named: "reshape")?.op, .reshape(targetShape: [-1]))
+        XCTAssertEqual(model.node(named: "reshape")?.inputs, ["clip_out"])
+    }
+
+    func testShapesMissingFromValueInfoAreInferred() throws {
+        let model = try ONNXFixtures.read("ir3_conv_bn")
+        XCTAssertEqual(try ONNXModelMessage(bytes: try ONNXFixtures.modelBytes("ir3_conv_bn"), file: "").snapshot().valueInfos, [])
+        XCTAssertEqual(model.values["conv_out"], ValueInfo(name: "conv_out", shape: [nil, 4, 6, 6], layout: .channelsFirst))
+        XCTAssertEqual(model.values["bn_out"]?.shape, [nil, 4, 6, 6])
+    }
+
+    /// bnconv's shape inference agrees with the shapes onnx's shape inference wrote into value_info.
+    func testInferredShapesAgreeWithOnnxShapeInference() throws {
+        for name in ONNXFixtures.cases {
+            let model = try ONNXFixtures.read(name)
+            let inferred = ShapeInference.shapes(of: model)
+            let declared = try ONNXModelMessage(bytes: try ONNXFixtures.modelBytes(name), file: name).snapshot()
+            for info in declared.valueInfos + declared.outputs {
+                guard let mine = inferred[info.name], let dims = info.dims else { continue }
+                let theirs = dims.map { d -> Int? in if case .value(let v) = d { return Int(v) } else { return nil } }
+                XCTAssertEqual(mine.count, theirs.count, "\(name)/\(info.name)")
+                for (a, b) in zip(mine, theirs) where a != nil && b != nil {
+                    XCTAssertEqual(a, b, "\(name)/\(info.name): \(mine) vs onnx \(theirs)")
+                }
+            }
+        }
+    }
+
+    /// A BatchNormalization without attributes takes ONNX's defaults: epsilon 1e-5, momentum 0.9
+    /// (stored as float32 in the spec, so widened from float32 here).
+    func testBatchNormDefaultsWhenAttributesAreAbsent() throws {
+        let message = try ONNXModelMessage(bytes: try ONNXFixtures.modelBytes("conv_bn"), file: "d.onnx")
+        let proto = try message.snapshot()
+        var bare = proto.nodes[1]
+        bare.attributes = []
+        message.apply(ONNXGraphEdit(
+            nodes: [.original(index: 0, inputs: proto.nodes[0].inputs, outputs: proto.nodes[0].outputs), .new(bare)],
+            initializers: proto.initializers.indices.map { .original(index: $0) },
+            inputs: Array(proto.inputs.indices), outputs: proto.outputs.enumerated().map { ($0.offset, $0.element.name) },
+            valueInfos: Array(proto.valueInfos.indices)))
+        let bn = try XCTUnwrap(try ONNXReader.read(bytes: message.serialized(), file: "d.onnx").node(named: "bn"))
+        XCTAssertEqual(bn.op, .batchNorm(BatchNorm(epsilon: Double(Float(1e-5)), momentum: Double(Float(0.9)), axis: 1)))
     }
 }

@@ -105,4 +105,28 @@ final class ONNXWriterTests: XCTestCase {
                            "out.onnx: node 'conv': its bias weight was removed, which the ONNX writer cannot express")
         }
     }
+
+    func testLayoutConversionIsRefusedNotSilentlyDropped() throws {
+        let converted = try ConvertLayout(target: .channelsLast).apply(to: try ONNXFixtures.read("conv_bn")).model
+        let dir = try FixturePaths.scratchDirectory()
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let target = dir.appendingPathComponent("nhwc.onnx").path
+        XCTAssertThrowsError(try ONNXWriter.write(converted, to: target)) { error in
+            let e = error as? CheckpointError
+            XCTAssertEqual(e?.kind, .unsupported)
+            XCTAssertTrue(e?.problem.contains("cannot") ?? false, "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target))
+    }
+
+    func testChangedAttributeIsRefused() throws {
+        var model = try ONNXFixtures.read("conv_bn")
+        let c = try XCTUnwrap(model.nodeIndex(named: "conv"))
+        guard case .conv(var conv) = model.nodes[c].op else { return XCTFail("not a conv") }
+        conv.strides = [2, 2]
+        model.nodes[c].op = .conv(conv)
+        XCTAssertThrowsError(try ONNXWriter.serialize(model, file: "o.onnx")) { error in
+            XCTAssertEqual((error as? CheckpointError)?.place, "node 'conv'")
+        }
+    }
 }
