@@ -69,7 +69,11 @@ final class HDF5Dataset: HDF5Object {
         let limit = filtered ? min(HDF5Dataset.compressedCap, max(fileSize, 1 << 20) * 1000) : fileSize
         if overflow || overflow2 || byteCount > limit {
             throw HDF5Error(file: file.name, path: path, operation: "read the dataset",
-                            message: "it declares shape \(shape) of \(dtype.rawValue) (\(byteCount) bytes), more than the \(fileSize)-byte file can hold")
+                            message: "it declares shape \(shape) of \(dtype.rawValue) (\(overflow || overflow2 ? "overflowing" : "\(byteCount)") bytes), more than the \(fileSize)-byte file can hold")
+        }
+        if let refusal = ReadLimits.refusal(count: count, elementBytes: dtype.byteCount) {
+            throw HDF5Error(file: file.name, path: path, operation: "read the dataset",
+                            message: "it declares shape \(shape) of \(dtype.rawValue): \(refusal)")
         }
         var bytes = [UInt8](repeating: 0, count: byteCount)
         if byteCount > 0 {

@@ -21,6 +21,9 @@ final class ProtobufGraphDef {
         guard !bytes.isEmpty else {
             throw CheckpointError(.malformed, file: file, problem: "the file is empty, not a TensorFlow GraphDef")
         }
+        if let problem = ProtobufWireCheck.firstProblem(in: bytes) {
+            throw CheckpointError(.malformed, file: file, problem: "not a TensorFlow GraphDef: \(problem)")
+        }
         let parsed = bytes.withUnsafeBufferPointer {
             tensorflow__graph_def__unpack(nil, $0.count, $0.baseAddress)
         }

@@ -36,7 +36,7 @@ enum ProtobufWireCheck {
                 guard let length = varint() else { return "field \(field) at byte \(start): truncated length prefix" }
                 let remaining = UInt64(bytes.count - offset)
                 guard length <= remaining else {
-                    return "field \(field) at byte \(start) declares \(length) bytes but only \(remaining) remain (truncated or not an ONNX file)"
+                    return "field \(field) at byte \(start) declares \(length) bytes but only \(remaining) remain (truncated, or not a protobuf file)"
                 }
                 offset += Int(length)
             case 5:

@@ -4,6 +4,11 @@ import Foundation
 /// the content goes to a temporary file in the target's directory, is flushed and `fsync`ed, then
 /// renamed over the target, and the directory is synced. On error the temporary file is removed
 /// and the target is untouched.
+///
+/// The temporary file is named `.NAME.bnconv-PID-RANDOM.tmp`. A process killed with `SIGKILL`
+/// cannot remove it, so each write first removes the temporaries of the same target whose
+/// writing process (the PID in the name) no longer exists; a temporary of a live process is
+/// never touched.
 public enum AtomicFile {
     /// Fills a temporary file beside `path` with `body` (which writes to the path it is given),
     /// then moves it into place.
@@ -14,7 +19,8 @@ public enum AtomicFile {
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CheckpointError(.writeFailed, file: path, problem: "the directory \(directory.path) does not exist")
         }
-        let temporary = directory.appendingPathComponent(".\(target.lastPathComponent).bnconv-\(UUID().uuidString.prefix(8)).tmp").path
+        removeStaleTemporaries(of: path)
+        let temporary = directory.appendingPathComponent(temporaryName(for: target.lastPathComponent)).path
         do {
             try body(temporary)
             try sync(temporary, file: path)
@@ -44,6 +50,37 @@ public enum AtomicFile {
                 try FileManager.default.copyItem(atPath: source, toPath: temporary)
             } catch {
                 throw CheckpointError(.writeFailed, file: path, problem: "cannot copy \(source): \(error.localizedDescription)")
+            }
+        }
+    }
+
+    /// The temporary file name for a target named `name`: `.NAME.bnconv-PID-RANDOM.tmp`.
+    static func temporaryName(for name: String) -> String {
+        ".\(name).bnconv-\(getpid())-\(UUID().uuidString.prefix(8)).tmp"
+    }
+
+    /// The PID in a temporary file name made by ``temporaryName(for:)`` for a target named `name`,
+    /// or nil when `candidate` is not one.
+    static func writerPID(ofTemporary candidate: String, for name: String) -> pid_t? {
+        let prefix = ".\(name).bnconv-"
+        guard candidate.hasPrefix(prefix), candidate.hasSuffix(".tmp") else { return nil }
+        let middle = candidate.dropFirst(prefix.count).dropLast(".tmp".count)
+        let parts = middle.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[1].count == 8, let pid = pid_t(parts[0]), pid > 0 else { return nil }
+        return pid
+    }
+
+    /// Removes the temporaries of `path` left by writers that died (their PID no longer runs).
+    /// Best effort: anything it cannot list or remove is left alone.
+    public static func removeStaleTemporaries(of path: String) {
+        let target = URL(fileURLWithPath: path)
+        let directory = target.deletingLastPathComponent().path
+        let name = target.lastPathComponent
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for entry in entries {
+            guard let pid = writerPID(ofTemporary: entry, for: name) else { continue }
+            if pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
+                unlink((directory as NSString).appendingPathComponent(entry))
             }
         }
     }

@@ -68,7 +68,7 @@ final class ProtobufGraphDefTests: XCTestCase {
         XCTAssertGreaterThan(failures, 0)
         let error = TensorFlowFixtures.checkpointError { _ = try ProtobufGraphDef(bytes: Array(bytes.prefix(10)), file: "cut.pb") }
         XCTAssertEqual(error?.kind, .malformed)
-        XCTAssertTrue(error?.problem.contains("not a valid tensorflow.GraphDef") ?? false, error?.description ?? "")
+        XCTAssertTrue(error?.problem.contains("not a TensorFlow GraphDef") ?? false, error?.description ?? "")
     }
 
     /// Random bytes and an empty file are refused with an error, never a crash.

@@ -14,7 +14,7 @@ final class ProtobufWireCheckTests: XCTestCase {
         // field 7 (graph), wire type 2, length 0xFFFFFFFF, then 3 bytes.
         let bytes: [UInt8] = [0x3A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 2, 3]
         XCTAssertEqual(ProtobufWireCheck.firstProblem(in: bytes),
-                       "field 7 at byte 0 declares 4294967295 bytes but only 3 remain (truncated or not an ONNX file)")
+                       "field 7 at byte 0 declares 4294967295 bytes but only 3 remain (truncated, or not a protobuf file)")
     }
 
     func testTruncatedVarint() {

@@ -8,7 +8,21 @@ public enum KerasReader {
     public static func readHDF5(_ path: String, configPath: String? = nil) throws -> Model {
         try mapErrors(file: path) {
             let file = try HDF5File.open(path)
-            let root = try file.root()
+            return try withExtendedLifetime(file) { try readHDF5(root: try file.root(), path: path, configPath: configPath) }
+        }
+    }
+
+    /// Reads a Keras HDF5 file held in memory (opened through HDF5's core driver, nothing touches
+    /// the disk); `name` stands for the file in errors. Weights-only images need `configPath`.
+    public static func readHDF5(image: [UInt8], name: String, configPath: String? = nil) throws -> Model {
+        try mapErrors(file: name) {
+            let file = try HDF5File.open(image: image, name: name)
+            return try withExtendedLifetime(file) { try readHDF5(root: try file.root(), path: name, configPath: configPath) }
+        }
+    }
+
+    /// Chooses the flavour of an open HDF5 file from its root group.
+    private static func readHDF5(root: HDF5Group, path: String, configPath: String?) throws -> Model {
             if root.hasAttribute("model_config") {
                 return try readLegacyModel(path: path, root: root)
             }
@@ -24,7 +38,6 @@ public enum KerasReader {
             }
             throw CheckpointError(.unrecognizedFormat, file: path,
                                   problem: "an HDF5 file, but not a Keras checkpoint (no 'model_config', 'layer_names' or 'layers')")
-        }
     }
 
     /// Reads a `.keras` zip archive (config.json + model.weights.h5, opened in memory).

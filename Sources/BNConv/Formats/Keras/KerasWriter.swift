@@ -12,46 +12,42 @@ public enum KerasWriter {
         guard let record = model.source as? KerasModelRecord else {
             throw CheckpointError(.unsupported, file: path, problem: "the model was not read from a Keras file, so there is no Keras layout to write it in")
         }
-        let target = URL(fileURLWithPath: path)
-        let temporary = target.deletingLastPathComponent()
-            .appendingPathComponent(".\(target.lastPathComponent).bnconv-\(UUID().uuidString).tmp")
         do {
-            try model.validate()
-            let edits = try KerasModelEdits(model: model, record: record)
-            var configText = record.configText
-            guard let config = record.config else {
-                throw CheckpointError(.unsupported, file: path, problem: "the model has no Keras config to write")
-            }
-            let rewritten = try KerasConfigRewriter(edits: edits).rewrite(config)
-            if rewritten != config || configText == nil { configText = rewritten.serialized() }
-            let container = try KerasContainer(model: rewritten, place: "config")
-            switch record.format {
-            case .keras2H5, .keras3LegacyH5, .keras2WeightsH5:
-                let file = try HDF5File.create(temporary.path)
-                try KerasLegacyWriter(edits: edits, container: container, configText: record.format == .keras2WeightsH5 ? nil : configText).write(to: file)
-                try file.close()
-            case .keras3WeightsH5:
-                let file = try HDF5File.create(temporary.path)
-                try KerasStoreWriter(edits: edits, container: container).write(to: file)
-                try file.close()
-            case .kerasZip:
-                let file = try HDF5File.createInMemory(name: path + "/model.weights.h5")
-                try KerasStoreWriter(edits: edits, container: container).write(to: file)
-                let image = try file.image()
-                try file.close()
-                try KerasArchiveWriter.write(members: record.archiveMembers, config: Array((configText ?? "").utf8), weights: image,
-                                             to: temporary)
-            case .graphDef, .onnx:
-                throw CheckpointError(.unsupported, file: path, problem: "not a Keras format")
-            }
-            if record.format.isWeightsOnly, rewritten != config || configPath != nil {
-                try writeConfig(configText ?? "", to: configPath ?? defaultConfigPath(forWeights: path))
-            }
-            if rename(temporary.path, target.path) != 0 {
-                throw CheckpointError(.writeFailed, file: path, problem: "cannot move the finished file into place: \(String(cString: strerror(errno)))")
+            try AtomicFile.write(to: path) { temporaryPath in
+                let temporary = URL(fileURLWithPath: temporaryPath)
+                try model.validate()
+                let edits = try KerasModelEdits(model: model, record: record)
+                var configText = record.configText
+                guard let config = record.config else {
+                    throw CheckpointError(.unsupported, file: path, problem: "the model has no Keras config to write")
+                }
+                let rewritten = try KerasConfigRewriter(edits: edits).rewrite(config)
+                if rewritten != config || configText == nil { configText = rewritten.serialized() }
+                let container = try KerasContainer(model: rewritten, place: "config")
+                switch record.format {
+                case .keras2H5, .keras3LegacyH5, .keras2WeightsH5:
+                    let file = try HDF5File.create(temporary.path)
+                    try KerasLegacyWriter(edits: edits, container: container, configText: record.format == .keras2WeightsH5 ? nil : configText).write(to: file)
+                    try file.close()
+                case .keras3WeightsH5:
+                    let file = try HDF5File.create(temporary.path)
+                    try KerasStoreWriter(edits: edits, container: container).write(to: file)
+                    try file.close()
+                case .kerasZip:
+                    let file = try HDF5File.createInMemory(name: path + "/model.weights.h5")
+                    try KerasStoreWriter(edits: edits, container: container).write(to: file)
+                    let image = try file.image()
+                    try file.close()
+                    try KerasArchiveWriter.write(members: record.archiveMembers, config: Array((configText ?? "").utf8), weights: image,
+                                                 to: temporary)
+                case .graphDef, .onnx:
+                    throw CheckpointError(.unsupported, file: path, problem: "not a Keras format")
+                }
+                if record.format.isWeightsOnly, rewritten != config || configPath != nil {
+                    try writeConfig(configText ?? "", to: configPath ?? defaultConfigPath(forWeights: path))
+                }
             }
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
             throw mapWriteError(error, path: path)
         }
     }
@@ -63,19 +59,9 @@ public enum KerasWriter {
         return (path as NSString).deletingPathExtension + ".json"
     }
 
-    /// Writes `text` to `path` through a temporary file beside it.
+    /// Writes `text` to `path` through ``AtomicFile``.
     private static func writeConfig(_ text: String, to path: String) throws {
-        let target = URL(fileURLWithPath: path)
-        let temporary = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).bnconv-\(UUID().uuidString).tmp")
-        do {
-            try Data(text.utf8).write(to: temporary)
-            if rename(temporary.path, target.path) != 0 {
-                throw CheckpointError(.writeFailed, file: path, problem: "cannot move the finished file into place: \(String(cString: strerror(errno)))")
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error as? CheckpointError ?? CheckpointError(.writeFailed, file: path, problem: "\(error)")
-        }
+        try AtomicFile.write(Array(text.utf8), to: path)
     }
 
     private static func mapWriteError(_ error: Error, path: String) -> CheckpointError {

@@ -73,6 +73,9 @@ public enum NumPyFile {
             }
             let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype.byteCount)
             guard !overflow else { throw fail("shape \(header.shape) is too large") }
+            if let refusal = ReadLimits.refusal(count: count, elementBytes: dtype.byteCount) {
+                throw fail(.unsupported, "shape \(header.shape) of \(header.descr): \(refusal)")
+            }
             guard raw.count - dataStart >= byteCount else {
                 throw fail("data is \(raw.count - dataStart) bytes, the header's shape \(header.shape) of \(header.descr) needs \(byteCount)")
             }
@@ -104,24 +107,10 @@ public enum NumPyFile {
         return out
     }
 
-    /// Writes `tensor` to `path` through a temporary file beside it, renamed on success.
+    /// Writes `tensor` to `path` through ``AtomicFile`` (a synced temporary file beside it,
+    /// renamed on success).
     public static func write(_ tensor: Tensor, to path: String) throws {
         let data = try encode(tensor, file: path)
-        let target = URL(fileURLWithPath: path)
-        let temporary = target.deletingLastPathComponent()
-            .appendingPathComponent(".\(target.lastPathComponent).\(UUID().uuidString).tmp")
-        do {
-            try data.write(to: temporary)
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw CheckpointError(.writeFailed, file: path, problem: "cannot write: \((error as NSError).localizedDescription)")
-        }
-        // rename(2) replaces an existing target atomically (FileManager.replaceItemAt fails on
-        // Linux for paths with `..`).
-        guard rename(temporary.path, target.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw CheckpointError(.writeFailed, file: path, problem: "cannot rename the temporary file into place: \(reason)")
-        }
+        try AtomicFile.write([UInt8](data), to: path)
     }
 }

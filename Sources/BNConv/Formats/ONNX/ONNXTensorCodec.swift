@@ -62,6 +62,9 @@ enum ONNXTensorCodec {
         guard !overflow else {
             throw CheckpointError(.malformed, file: file, place: place, problem: "dims \(t.dims) overflow")
         }
+        if let refusal = ReadLimits.refusal(count: count, elementBytes: dtype.byteCount) {
+            throw CheckpointError(.malformed, file: file, place: place, problem: "dims \(t.dims): \(refusal)")
+        }
         func mismatch(_ field: String, _ n: Int) -> CheckpointError {
             CheckpointError(.malformed, file: file, place: place,
                             problem: "dims \(t.dims) need \(count) elements but \(field) holds \(n)")

@@ -32,6 +32,9 @@ enum GraphDefTensorCodec {
             }
             count = product
         }
+        if let refusal = ReadLimits.refusal(count: count, elementBytes: dtype.byteCount) {
+            throw CheckpointError(.unsupported, file: file, place: place, problem: "constant tensor of shape \(shape): \(refusal)")
+        }
         if !proto.content.isEmpty {
             guard proto.content.count == count * dtype.byteCount else {
                 throw CheckpointError(.malformed, file: file, place: place, problem:

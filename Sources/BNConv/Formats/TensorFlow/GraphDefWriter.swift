@@ -13,10 +13,11 @@ import Foundation
 /// Untouched NodeDefs (and fields bnconv does not model) are written back byte for byte. A node
 /// a pass created from scratch cannot be expressed and is refused with a clear error.
 public enum GraphDefWriter {
-    /// Writes `model` to `path`: to a temporary file beside it, renamed over `path` on success.
+    /// Writes `model` to `path` through ``AtomicFile`` (a synced temporary file beside it,
+    /// renamed over `path` on success; nothing is written on error).
     public static func write(_ model: Model, to path: String) throws {
         let bytes = try serialize(model, file: path)
-        try writeAtomically(bytes, to: path)
+        try AtomicFile.write(bytes, to: path)
     }
 
     /// The GraphDef bytes for `model`; `file` names the target in errors.
@@ -150,26 +151,6 @@ public enum GraphDefWriter {
         }
         for node in added { message.append(node) }
         return message.packed()
-    }
-
-    /// Writes `bytes` to a temporary file beside `path`, then renames it over `path` (POSIX
-    /// `rename`, atomic on one file system); on any failure the temporary file is removed and
-    /// `path` is left as it was.
-    private static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-        let target = URL(fileURLWithPath: path)
-        let temporary = target.deletingLastPathComponent()
-            .appendingPathComponent(".\(target.lastPathComponent).bnconv-\(UUID().uuidString).tmp")
-        do {
-            try Data(bytes).write(to: temporary)
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw CheckpointError(.writeFailed, file: path, problem: "cannot write a temporary file beside it (\(error.localizedDescription))")
-        }
-        guard rename(temporary.path, target.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw CheckpointError(.writeFailed, file: path, problem: "cannot move the written file into place (\(reason))")
-        }
     }
 
     /// The op with `useBias` cleared (the one attribute a fold may change).

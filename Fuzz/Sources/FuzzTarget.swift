@@ -1,0 +1,39 @@
+import BNConv
+import Foundation
+
+/// The readers the fuzz driver can aim at, chosen by the `BNCONV_FUZZ_TARGET` environment variable.
+enum FuzzTarget: String, CaseIterable {
+    /// `GraphDefReader.read(bytes:file:)`: a TensorFlow frozen GraphDef.
+    case graphdef
+    /// `ONNXReader.read(bytes:file:)`: an ONNX ModelProto.
+    case onnx
+    /// `JSONValue.parse`: the Keras config JSON parser.
+    case json
+    /// `NumPyFile.decode(_:file:)`: a `.npy` file.
+    case npy
+    /// `KerasReader.readHDF5(image:name:)`: a Keras HDF5 file opened in memory (core driver).
+    case hdf5
+
+    /// The target named by `BNCONV_FUZZ_TARGET` (the driver stops with a message when unset or unknown).
+    static let selected: FuzzTarget = {
+        let name = ProcessInfo.processInfo.environment["BNCONV_FUZZ_TARGET"] ?? ""
+        guard let target = FuzzTarget(rawValue: name) else {
+            let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")
+            FileHandle.standardError.write(Data("set BNCONV_FUZZ_TARGET to one of: \(names)\n".utf8))
+            exit(2)
+        }
+        return target
+    }()
+
+    /// Feeds `bytes` to the reader; every thrown error is an accepted outcome, only a crash,
+    /// a sanitizer report, a timeout or an out-of-memory is a finding.
+    func run(_ bytes: [UInt8]) {
+        switch self {
+        case .graphdef: _ = try? GraphDefReader.read(bytes: bytes, file: "fuzz.pb")
+        case .onnx: _ = try? ONNXReader.read(bytes: bytes, file: "fuzz.onnx")
+        case .json: _ = try? JSONValue.parse(String(decoding: bytes, as: UTF8.self))
+        case .npy: _ = try? NumPyFile.decode(Data(bytes), file: "fuzz.npy")
+        case .hdf5: _ = try? KerasReader.readHDF5(image: bytes, name: "fuzz.h5")
+        }
+    }
+}
