@@ -50,6 +50,7 @@ struct FoldCommand: ParsableCommand {
     }
 
     func run() throws {
+        CrashGuard.install(reading: [model])
         try reportingErrors {
             let target = inPlace ? model : (output ?? OutputPath.beside(model, tag: "folded"))
             if !inPlace && OutputPath.sameFile(target, model) {
@@ -73,7 +74,7 @@ struct FoldCommand: ParsableCommand {
                                                                     foldMap: folded.valueMap, progress: { done, _ in bar.update(done) })
                 } catch let error as EngineError {
                     bar.finish()
-                    throw HintedError(error, hint: "the engine cannot verify this model; rerun with --no-verify to fold without verification")
+                    throw HintedError(error, file: model, hint: "the engine cannot verify this model; rerun with --no-verify to fold without verification")
                 }
                 bar.finish()
             }

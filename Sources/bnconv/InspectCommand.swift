@@ -20,6 +20,7 @@ struct InspectCommand: ParsableCommand {
     var config: String?
 
     func run() throws {
+        CrashGuard.install(reading: [file] + (config.map { [$0] } ?? []))
         let summary: CheckpointSummary
         do {
             let model = try Checkpoint.read(file, config: config)

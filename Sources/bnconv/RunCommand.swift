@@ -52,6 +52,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        CrashGuard.install(reading: [model])
         do {
             let loaded = try Checkpoint.read(model, config: config)
             let runner = try ModelRunner(model: loaded, options: RunOptions(threads: threads, blasThreads: blasThreads, recordsNodeTimes: profile))

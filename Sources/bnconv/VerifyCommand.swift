@@ -32,12 +32,19 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var out: OutputOptions
 
     func run() throws {
+        CrashGuard.install(reading: [reference, candidate])
         try reportingErrors {
             let a = try Checkpoint.read(reference, config: config)
             let b = try Checkpoint.read(candidate, config: config)
             let options = try verification.verifierOptions(inputCount: a.inputs.count, candidate: b)
             let bar = ProgressBar(stage: "verify", total: options.randomRuns + options.inputs.count, unit: "runs", quiet: out.quiet || out.json)
-            let report = try Verifier(options: options).compare(reference: a, candidate: b, progress: { done, _ in bar.update(done) })
+            let report: VerificationReport
+            do {
+                report = try Verifier(options: options).compare(reference: a, candidate: b, progress: { done, _ in bar.update(done) })
+            } catch let error as EngineError {
+                bar.finish()
+                throw HintedError(error, file: "\(reference) vs \(candidate)", hint: "the engine cannot run these models, so they cannot be compared")
+            }
             bar.finish()
             if out.json {
                 let encoder = JSONEncoder()

@@ -72,6 +72,9 @@ public struct Model: Sendable {
         for output in outputs where !defined.contains(output) {
             throw ModelError.undefinedValue(output, node: "<model outputs>")
         }
+        for node in nodes {
+            if let problem = node.op.windowProblem { throw ModelError.invalidWindow(node: node.name, problem: problem) }
+        }
     }
 
     /// A canonical, deterministic text dump: one line per node with op, inputs, outputs and
@@ -95,6 +98,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case undefinedValue(String, node: String)
     /// Two nodes write the same value.
     case valueWrittenTwice(String, node: String)
+    /// A window op (conv, pool) declares a kernel size, stride or dilation below 1.
+    case invalidWindow(node: String, problem: String)
 
     /// A one-line description.
     public var description: String {
@@ -102,6 +107,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
         case .duplicateNode(let n): return "two nodes are named '\(n)'"
         case let .undefinedValue(v, node): return "node '\(node)' reads '\(v)', which no earlier node writes"
         case let .valueWrittenTwice(v, node): return "node '\(node)' writes '\(v)', which an earlier node already writes"
+        case let .invalidWindow(node, problem): return "node '\(node)' \(problem)"
         }
     }
 }

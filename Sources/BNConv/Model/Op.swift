@@ -265,3 +265,21 @@ public enum Activation: Equatable, Sendable {
     /// Whether the activation is the identity (nothing stands between a producer and its BN).
     public var isLinear: Bool { self == .linear }
 }
+
+extension Op {
+    /// Why this op's window (kernel size, strides, dilations, pool size) cannot be computed with,
+    /// or nil when every entry is at least 1 (a damaged file can declare a stride of 0).
+    public var windowProblem: String? {
+        func check(_ name: String, _ values: [Int]) -> String? {
+            values.allSatisfy({ $0 >= 1 }) ? nil : "declares \(name) \(values); each must be at least 1"
+        }
+        switch self {
+        case .conv(let c), .depthwiseConv(let c), .separableConv(let c), .convTranspose(let c):
+            return check("kernel size", c.kernelSize) ?? check("strides", c.strides) ?? check("dilations", c.dilations)
+        case .pool(let p):
+            return check("pool size", p.poolSize) ?? check("strides", p.strides)
+        default:
+            return nil
+        }
+    }
+}

@@ -119,7 +119,10 @@ public enum ShapeInference {
     }
 
     /// Spatial output size of a window op (conv, pool) along one axis.
+    /// A stride below 1 (a damaged file; ``Model/validate()`` refuses it) gives 0 rather than a
+    /// division by zero.
     public static func windowOutput(_ n: Int, kernel k: Int, stride s: Int, dilation d: Int, padding: Padding, axis i: Int) -> Int {
+        guard s >= 1 else { return 0 }
         let effective = (k - 1) * d + 1
         switch padding {
         case .valid: return (n - effective) / s + 1

@@ -4,11 +4,14 @@ struct HintedError: Error, CustomStringConvertible {
     let error: Error
     /// What the user can do about it.
     let hint: String
+    /// The file (or files) the error is about, printed first when given.
+    let file: String?
 
-    init(_ error: Error, hint: String) {
+    init(_ error: Error, file: String? = nil, hint: String) {
         self.error = error
         self.hint = hint
+        self.file = file
     }
 
-    var description: String { "\(error); \(hint)" }
+    var description: String { (file.map { "\($0): " } ?? "") + "\(error); \(hint)" }
 }

@@ -114,7 +114,7 @@ public enum KerasReader {
         record.valueRefs = builder.valueRefs
         record.originalNodes = Dictionary(builder.nodes.map { ($0.name, KerasNodeIO(inputs: $0.inputs, outputs: $0.outputs)) },
                                           uniquingKeysWith: { a, _ in a })
-        return finish(builder, outputs: outputs, name: container.name, format: format, record: record)
+        return try finish(builder, outputs: outputs, name: container.name, format: format, record: record)
     }
 
     private static func readStore(path: String, root: HDF5Group, config: JSONValue, configText: String, format: CheckpointFormat,
@@ -132,11 +132,14 @@ public enum KerasReader {
                                           uniquingKeysWith: { a, _ in a })
         record.archiveMembers = members
         record.storeNames = weights.names
-        return finish(builder, outputs: outputs, name: container.name, format: format, record: record)
+        return try finish(builder, outputs: outputs, name: container.name, format: format, record: record)
     }
 
     private static func finish(_ builder: KerasGraphBuilder, outputs: [String], name: String, format: CheckpointFormat,
-                               record: KerasModelRecord) -> Model {
+                               record: KerasModelRecord) throws -> Model {
+        for node in builder.nodes {
+            if let problem = node.op.windowProblem { throw ModelError.invalidWindow(node: node.name, problem: problem) }
+        }
         var values = builder.values
         for (name, info) in values where info.layout == nil && (info.shape?.count ?? 0) >= 3 {
             values[name]?.layout = .channelsLast   // Keras's default data_format
