@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 EXAMPLE ?= Tests/Fixtures/keras/mini_resnet/keras2.h5
 DEMO_OUT ?= $(or $(TMPDIR),/tmp)/bnconv-demo
 
-.PHONY: deps build release test demo fixtures venv interop bench gen-protos check-protos clean
+.PHONY: deps build release test demo fixtures venv interop bench fuzz gen-protos check-protos clean
 
 deps:            ## install missing Debian packages (idempotent)
 	@tools/deps
@@ -44,6 +44,9 @@ interop: venv release  ## load bnconv's outputs in the real frameworks and compa
 
 bench: venv release    ## side-by-side timings against the real frameworks (not a test)
 	tools/bench/run .build/release/bnconv $(PY)
+
+fuzz: deps       ## libFuzzer + ASan on the readers, FUZZ_SECONDS (60) per target; not part of `make test` (docs/robustness.md)
+	tools/fuzz
 
 gen-protos:
 	tools/gen-protos
