@@ -86,14 +86,14 @@ public enum ShapeInference {
             guard (0..<x.count).contains(a) else { return nil }
             var out = x
             let sizes = shapes.map { $0[a] }
-            out[a] = sizes.contains { $0 == nil } ? nil : sizes.map { $0! }.reduce(0, +)
+            out[a] = sizes.contains { $0 == nil } ? nil : checkedSum(sizes.map { $0! })
             return out
         case .flatten:
             let rest = x.dropFirst()
-            return [x[0], rest.contains { $0 == nil } ? nil : rest.map { $0! }.reduce(1, *)]
+            return [x[0], rest.contains { $0 == nil } ? nil : checkedProduct(rest.map { $0! })]
         case .reshape(let target):
-            let known = x.dropFirst().contains { $0 == nil } ? nil : x.dropFirst().map { $0! }.reduce(1, *)
-            let fixed = target.filter { $0 != -1 }.reduce(1, *)
+            let known = x.dropFirst().contains { $0 == nil } ? nil : checkedProduct(x.dropFirst().map { $0! })
+            guard let fixed = checkedProduct(target.filter { $0 != -1 }) else { return nil }
             return [x[0]] + target.map { $0 == -1 ? known.map { $0 / max(fixed, 1) } : $0 }
         case .permute(let permutation):
             return [x[0]] + permutation.map { x[$0] }
@@ -112,10 +112,32 @@ public enum ShapeInference {
         case .upsample(let size, _, let layout):
             var out = x
             for (i, axis) in layout.spatialAxes(rank: x.count).enumerated() where i < size.count {
-                out[axis] = x[axis].map { $0 * size[i] }
+                out[axis] = x[axis].flatMap { checkedProduct([$0, size[i]]) }
             }
             return out
         }
+    }
+
+    /// The product of `values`, or nil when it overflows (a damaged file's dimensions).
+    static func checkedProduct(_ values: [Int]) -> Int? {
+        var p = 1
+        for v in values {
+            let (r, o) = p.multipliedReportingOverflow(by: v)
+            if o { return nil }
+            p = r
+        }
+        return p
+    }
+
+    /// The sum of `values`, or nil when it overflows.
+    static func checkedSum(_ values: [Int]) -> Int? {
+        var s = 0
+        for v in values {
+            let (r, o) = s.addingReportingOverflow(v)
+            if o { return nil }
+            s = r
+        }
+        return s
     }
 
     /// Spatial output size of a window op (conv, pool) along one axis.
@@ -123,18 +145,19 @@ public enum ShapeInference {
     /// division by zero.
     public static func windowOutput(_ n: Int, kernel k: Int, stride s: Int, dilation d: Int, padding: Padding, axis i: Int) -> Int {
         guard s >= 1 else { return 0 }
-        let effective = (k - 1) * d + 1
+        // Wrapping arithmetic: absurd sizes from a damaged file give a wrong size, never a trap.
+        let effective = (k &- 1) &* d &+ 1
         switch padding {
-        case .valid: return (n - effective) / s + 1
-        case .same, .causal: return (n + s - 1) / s
+        case .valid: return (n &- effective) / s &+ 1
+        case .same, .causal: return (n &+ s &- 1) / s
         case .explicit(let pairs):
-            let p = i < pairs.count ? pairs[i].before + pairs[i].after : 0
-            return (n + p - effective) / s + 1
+            let p = i < pairs.count ? pairs[i].before &+ pairs[i].after : 0
+            return (n &+ p &- effective) / s &+ 1
         }
     }
 
     private static func convShape(_ x: [Int?], _ c: Convolution, channels: Int?) -> [Int?]? {
-        guard x.count == c.rank + 2 else { return nil }
+        guard x.count == c.rank + 2, c.hasWindowPerAxis else { return nil }
         var out = x
         for (i, axis) in c.layout.spatialAxes(rank: x.count).enumerated() {
             out[axis] = x[axis].map {
@@ -147,29 +170,36 @@ public enum ShapeInference {
 
     /// Keras `deconv_output_length` (keras/src/utils/conv_utils.py); explicit pads as ONNX ConvTranspose.
     private static func transposedConvShape(_ x: [Int?], _ c: Convolution) -> [Int?]? {
-        guard x.count == c.rank + 2 else { return nil }
+        guard x.count == c.rank + 2, c.hasWindowPerAxis else { return nil }
+        if case .explicit(let pairs) = c.padding, pairs.count < c.rank { return nil }
+        if let op = c.outputPadding, op.count < c.rank { return nil }
         var out = x
         for (i, axis) in c.layout.spatialAxes(rank: x.count).enumerated() {
             out[axis] = x[axis].map { n in
-                let k = (c.kernelSize[i] - 1) * c.dilations[i] + 1
+                let k = (c.kernelSize[i] &- 1) &* c.dilations[i] &+ 1
                 let s = c.strides[i]
                 if let op = c.outputPadding?[i] {
                     let pad: Int
                     switch c.padding {
                     case .same: pad = k / 2
-                    case .explicit(let pairs): return (n - 1) * s + k - pairs[i].before - pairs[i].after + op
+                    case .explicit(let pairs): return (n &- 1) &* s &+ k &- pairs[i].before &- pairs[i].after &+ op
                     default: pad = 0
                     }
-                    return (n - 1) * s + k - 2 * pad + op
+                    return (n &- 1) &* s &+ k &- 2 &* pad &+ op
                 }
                 switch c.padding {
-                case .same: return n * s
-                case .explicit(let pairs): return (n - 1) * s + k - pairs[i].before - pairs[i].after
-                default: return n * s + max(k - s, 0)
+                case .same: return n &* s
+                case .explicit(let pairs): return (n &- 1) &* s &+ k &- pairs[i].before &- pairs[i].after
+                default: return n &* s &+ max(k &- s, 0)
                 }
             }
         }
         out[c.layout.channelAxis(rank: x.count)] = c.filters
         return out
     }
+}
+
+extension Convolution {
+    /// Whether kernel size, strides and dilations each give a value for every spatial axis.
+    var hasWindowPerAxis: Bool { kernelSize.count >= rank && strides.count >= rank && dilations.count >= rank }
 }

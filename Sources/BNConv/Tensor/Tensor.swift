@@ -100,14 +100,21 @@ public struct Tensor: Equatable, Sendable {
         }
     }
 
-    /// The elements as `Int64` (integer dtypes; floats are truncated toward zero).
+    /// The elements as `Int64` (integer dtypes; floats are truncated toward zero, NaN gives 0 and
+    /// values beyond `Int64`'s range clamp to its bounds, so a damaged file cannot trap here).
     public func integers() -> [Int64] {
         let n = count
         return bytes.withUnsafeBytes { raw -> [Int64] in
             switch dtype {
             case .int64: return (0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self) }
             case .int32: return (0..<n).map { Int64(raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)) }
-            default: return doubles().map { Int64($0) }
+            default:
+                return doubles().map { d -> Int64 in
+                    if d.isNaN { return 0 }
+                    if d >= 9.223372036854775807e18 { return .max }
+                    if d <= -9.223372036854775808e18 { return .min }
+                    return Int64(d)
+                }
             }
         }
     }
