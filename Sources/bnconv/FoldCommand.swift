@@ -58,6 +58,7 @@ struct FoldCommand: ParsableCommand {
             }
             let started = Date()
             let original = try Checkpoint.read(model, config: config)
+            CrashGuard.readingDone()
             let unknown = Set(keep).subtracting(original.nodes.map(\.name))
             if !unknown.isEmpty {
                 throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", "))")

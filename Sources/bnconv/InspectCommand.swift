@@ -24,6 +24,7 @@ struct InspectCommand: ParsableCommand {
         let summary: CheckpointSummary
         do {
             let model = try Checkpoint.read(file, config: config)
+            CrashGuard.readingDone()
             summary = CheckpointSummary(model: model, decisions: planBatchNormFolds(model))
         } catch {
             FileHandle.standardError.write(Data("bnconv: \(error)\n".utf8))

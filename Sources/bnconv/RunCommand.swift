@@ -55,6 +55,7 @@ struct RunCommand: ParsableCommand {
         CrashGuard.install(reading: [model])
         do {
             let loaded = try Checkpoint.read(model, config: config)
+            CrashGuard.readingDone()
             let runner = try ModelRunner(model: loaded, options: RunOptions(threads: threads, blasThreads: blasThreads, recordsNodeTimes: profile))
             let feeds = try inputs.isEmpty ? RandomInputs.make(for: loaded, batch: batch, seed: seed)
                                            : inputs.map { try NumPyFile.read($0) }

@@ -36,6 +36,7 @@ struct VerifyCommand: ParsableCommand {
         try reportingErrors {
             let a = try Checkpoint.read(reference, config: config)
             let b = try Checkpoint.read(candidate, config: config)
+            CrashGuard.readingDone()
             let options = try verification.verifierOptions(inputCount: a.inputs.count, candidate: b)
             let bar = ProgressBar(stage: "verify", total: options.randomRuns + options.inputs.count, unit: "runs", quiet: out.quiet || out.json)
             let report: VerificationReport

@@ -1,0 +1,25 @@
+import Foundation
+import XCTest
+
+/// Inputs that make libhdf5 loop or crash inside the library: the CLI ends them with status 1 and
+/// one message naming the file (Tests/Fixtures/robustness/cli).
+final class HostileInputCLITests: XCTestCase {
+    private static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/robustness/cli")
+
+    func testReadWatchdogEndsAnHDF5Loop() throws {
+        let path = Self.fixtures.appendingPathComponent("hdf5-global-heap-loop.h5").path
+        for command in [["inspect", path], ["fold", path, "-o", FileManager.default.temporaryDirectory.appendingPathComponent("never-\(UUID().uuidString).h5").path]] {
+            let started = Date()
+            let result = try CLIRunner.run(command, timeout: 60, environment: ["BNCONV_READ_TIMEOUT": "2"])
+            XCTAssertFalse(result.timedOut, "\(command[0]) did not stop")
+            XCTAssertFalse(result.signalled)
+            XCTAssertEqual(result.status, 1, result.stderr)
+            XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+            let lines = result.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, result.stderr)
+            XCTAssertTrue(lines.first?.contains(path) ?? false, result.stderr)
+            XCTAssertTrue(result.stderr.contains("BNCONV_READ_TIMEOUT"), result.stderr)
+        }
+    }
+}
