@@ -11,7 +11,7 @@ final class KillDuringFoldTests: XCTestCase {
         .appendingPathComponent("Fixtures")
 
     /// Trials run by the test (each one a fold started and killed).
-    static let trials = 24
+    static let trials = 40
 
     func testKillNineLeavesInputIntactAndTargetAbsentOrComplete() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bnconv-kill-\(UUID().uuidString)")
