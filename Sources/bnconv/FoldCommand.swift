@@ -55,17 +55,27 @@ struct FoldCommand: ParsableCommand {
             if !inPlace && OutputPath.sameFile(target, model) {
                 throw ValidationError("the output would overwrite the input \(model); use --in-place to replace it")
             }
+            func rss(_ tag: String) { let t = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""; Terminal.printError(tag + ": " + (t.split(separator: "\n").filter { $0.hasPrefix("VmRSS") || $0.hasPrefix("VmHWM") }.joined(separator: " "))) }
+            rss("start")
             let started = Date()
-            let original = try Checkpoint.read(model, config: config)
-            let unknown = Set(keep).subtracting(original.nodes.map(\.name))
+            var loaded: Model? = try Checkpoint.read(model, config: config)
+            let format = loaded!.format
+            rss("read")
+            let unknown = Set(keep).subtracting(loaded!.nodes.map(\.name))
             if !unknown.isEmpty {
                 throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", "))")
             }
-            let folded = try FoldBatchNorm(keep: Set(keep)).apply(to: original)
+            // Verification needs the original beside the folded model; without it, the original is
+            // handed over so each replaced kernel is freed as soon as its folded copy exists.
+            let original: Model? = noVerify ? nil : loaded
+            let input = loaded!
+            loaded = nil
+            let folded = try FoldBatchNorm(keep: Set(keep)).apply(to: consume input)
             let foldSeconds = Date().timeIntervalSince(started)
+            rss("folded")
 
             var report: VerificationReport?
-            if !noVerify {
+            if let original {
                 let options = try verification.verifierOptions(inputCount: original.inputs.count, candidate: folded.model)
                 let bar = ProgressBar(stage: "verify", total: options.randomRuns + options.inputs.count, unit: "runs", quiet: out.quiet || out.json)
                 do {
@@ -78,6 +88,7 @@ struct FoldCommand: ParsableCommand {
                 bar.finish()
             }
             let passed = report?.passed ?? true
+            defer { rss("end") }
             let write = passed || force
             if write {
                 // Nothing folded: the model is unchanged, so the file is copied byte for byte (a
@@ -89,14 +100,14 @@ struct FoldCommand: ParsableCommand {
                 }
             }
             let summary = FoldSummary(command: "fold", input: model, output: write ? target : nil,
-                                      format: original.format.rawValue, batchNorms: folded.decisions,
+                                      format: format.rawValue, batchNorms: folded.decisions,
                                       folded: folded.decisions.filter(\.folds).count, verification: report,
                                       inputBytes: OutputPath.fileSize(model), outputBytes: write ? OutputPath.fileSize(target) : nil,
                                       seconds: Date().timeIntervalSince(started))
             if out.json {
                 print(try summary.jsonText())
             } else if out.printsText {
-                print("\(model): \(original.format.displayName), \(folded.decisions.count) BatchNorm layer(s), \(summary.folded) folded")
+                print("\(model): \(format.displayName), \(folded.decisions.count) BatchNorm layer(s), \(summary.folded) folded")
                 ReportText.decisions(folded.decisions).forEach { print($0) }
                 if let report { ReportText.verification(report, verbose: out.verbose).forEach { print($0) } }
                 if write {
