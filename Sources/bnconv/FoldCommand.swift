@@ -55,12 +55,9 @@ struct FoldCommand: ParsableCommand {
             if !inPlace && OutputPath.sameFile(target, model) {
                 throw ValidationError("the output would overwrite the input \(model); use --in-place to replace it")
             }
-            func rss(_ tag: String) { let t = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""; Terminal.printError(tag + ": " + (t.split(separator: "\n").filter { $0.hasPrefix("VmRSS") || $0.hasPrefix("VmHWM") }.joined(separator: " "))) }
-            rss("start")
             let started = Date()
             var loaded: Model? = try Checkpoint.read(model, config: config)
             let format = loaded!.format
-            rss("read")
             let unknown = Set(keep).subtracting(loaded!.nodes.map(\.name))
             if !unknown.isEmpty {
                 throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", "))")
@@ -72,7 +69,6 @@ struct FoldCommand: ParsableCommand {
             loaded = nil
             let folded = try FoldBatchNorm(keep: Set(keep)).apply(to: consume input)
             let foldSeconds = Date().timeIntervalSince(started)
-            rss("folded")
 
             var report: VerificationReport?
             if let original {
@@ -88,7 +84,6 @@ struct FoldCommand: ParsableCommand {
                 bar.finish()
             }
             let passed = report?.passed ?? true
-            defer { rss("end") }
             let write = passed || force
             if write {
                 // Nothing folded: the model is unchanged, so the file is copied byte for byte (a
