@@ -23,16 +23,33 @@ public enum Checkpoint {
             return try KerasReader.readHDF5(path, configPath: config)
         case .zip:
             return try KerasReader.readArchive(path)
-        case .protobuf:
-            throw CheckpointError(.unsupported, file: path, problem: "TensorFlow GraphDef and ONNX files are not supported by this build yet")
+        case .graphDef:
+            return try GraphDefReader.read(path)
+        case .onnx:
+            return try ONNXReader.read(path)
         case .unknown(let why):
             throw CheckpointError(.unrecognizedFormat, file: path, problem: why)
         }
     }
 
+    /// Writes `model` to `path` in the format and flavour it was read from, with
+    /// the edits a pass made. The file is built beside the target and renamed over it on success;
+    /// on error nothing is left behind. Optimizer state is not carried over. For a weights-only
+    /// flavour, `config` receives the rewritten architecture (required when layers were removed).
+    public static func write(_ model: Model, to path: String, config: String? = nil) throws {
+        switch model.format {
+        case .keras2H5, .keras2WeightsH5, .keras3LegacyH5, .kerasZip, .keras3WeightsH5:
+            try KerasWriter.write(model, to: path, configPath: config)
+        case .graphDef:
+            try GraphDefWriter.write(model, to: path)
+        case .onnx:
+            try ONNXWriter.write(model, to: path)
+        }
+    }
+
     /// The container a file is, from its first bytes and its name.
     enum ContainerKind: Equatable {
-        case hdf5, zip, protobuf
+        case hdf5, zip, graphDef, onnx
         case unknown(String)
     }
 
@@ -53,7 +70,12 @@ public enum Checkpoint {
         }
         if isHDF5 { return .hdf5 }
         if isZip { return .zip }
-        if lower.hasSuffix(".pb") || lower.hasSuffix(".onnx") { return .protobuf }
+        if lower.hasSuffix(".pb") { return .graphDef }
+        if lower.hasSuffix(".onnx") { return .onnx }
+        // No telling extension: a ModelProto opens with field 1 as a varint (ir_version, tag 0x08),
+        // a GraphDef with field 1 as a length-delimited NodeDef (tag 0x0A) (onnx.proto, graph.proto).
+        if head[0] == 0x08 { return .onnx }
+        if head[0] == 0x0A { return .graphDef }
         return .unknown("not a checkpoint bnconv knows (neither HDF5, a .keras zip, nor a .pb/.onnx protobuf)")
     }
 }

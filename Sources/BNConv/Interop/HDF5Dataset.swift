@@ -89,23 +89,30 @@ final class HDF5Dataset: HDF5Object {
     /// Creates `name` under `group` holding `tensor`, with `creation`'s layout and filters
     /// (chunk dimensions clamped to the tensor's shape).
     static func create(in group: HDF5Group, name: String, tensor: Tensor, creation: HDF5DatasetCreation) throws -> HDF5Dataset {
+        let dataset = try create(in: group, name: name, dtype: tensor.dtype, shape: tensor.shape, creation: creation)
+        if tensor.count > 0 {
+            let memory = try HDF5ElementType.memoryType(for: tensor.dtype, fileType: nil, file: group.file.name, path: dataset.path)
+            let status = tensor.bytes.withUnsafeBytes {
+                H5Dwrite(dataset.id, memory.id, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), $0.baseAddress)
+            }
+            try HDF5Library.check(status, file: group.file.name, path: dataset.path, "write the dataset")
+        }
+        return dataset
+    }
+
+    /// Creates `name` under `group` for `shape` elements of `dtype` without writing them (HDF5
+    /// allocates storage on the first write). bfloat16 gets Keras's `dtype` attribute.
+    static func create(in group: HDF5Group, name: String, dtype: DType, shape: [Int], creation: HDF5DatasetCreation) throws -> HDF5Dataset {
         let file = group.file.name
         let path = HDF5Library.join(group.path, name)
-        let fileType = try HDF5ElementType.makeFileType(for: tensor.dtype, file: file, path: path)
-        let memory = try HDF5ElementType.memoryType(for: tensor.dtype, fileType: fileType.id, file: file, path: path)
-        let space = try HDF5Handle.dataspace(shape: tensor.shape.isEmpty ? nil : tensor.shape, file: file, path: path)
-        let dcpl = try creation.makePropertyList(shape: tensor.shape, file: file, path: path)
+        let fileType = try HDF5ElementType.makeFileType(for: dtype, file: file, path: path)
+        let space = try HDF5Handle.dataspace(shape: shape.isEmpty ? nil : shape, file: file, path: path)
+        let dcpl = try creation.makePropertyList(shape: shape, file: file, path: path)
         let lcpl = try HDF5Group.intermediateLinkList(file: file, path: path)
         let id = try HDF5Library.checked(H5Dcreate2(group.id, name, fileType.id, space.id, lcpl.id, dcpl.id, chdf5_p_default()),
                                          file: file, path: path, "create the dataset")
         let dataset = HDF5Dataset(id: id, path: path, file: group.file)
-        if tensor.count > 0 {
-            let status = tensor.bytes.withUnsafeBytes {
-                H5Dwrite(id, memory.id, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), $0.baseAddress)
-            }
-            try HDF5Library.check(status, file: file, path: path, "write the dataset")
-        }
-        if tensor.dtype == .bfloat16 {
+        if dtype == .bfloat16 {
             try dataset.writeStrings("dtype", ["bfloat16"], encoding: .variableUTF8, scalar: true)
         }
         return dataset

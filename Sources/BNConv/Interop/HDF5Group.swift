@@ -93,6 +93,12 @@ final class HDF5Group: HDF5Object {
         try HDF5Dataset.create(in: self, name: name, tensor: tensor, creation: creation)
     }
 
+    /// Creates a dataset at `name` for `shape` elements of `dtype`, unwritten.
+    @discardableResult
+    func createDataset(_ name: String, dtype: DType, shape: [Int], creation: HDF5DatasetCreation = .contiguous) throws -> HDF5Dataset {
+        try HDF5Dataset.create(in: self, name: name, dtype: dtype, shape: shape, creation: creation)
+    }
+
     /// Copies the object `name` of `source` (a group or dataset, with attributes, layout and filters)
     /// to `destination` under this group, with H5Ocopy.
     func copy(_ name: String, from source: HDF5Group, as destination: String) throws {

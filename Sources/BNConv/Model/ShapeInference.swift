@@ -81,8 +81,9 @@ public enum ShapeInference {
             }
         case .concat(let axis):
             let shapes = inputs.compactMap { $0 }
-            guard shapes.count == inputs.count else { return nil }
+            guard shapes.count == inputs.count, shapes.allSatisfy({ $0.count == x.count }) else { return nil }
             let a = Op.resolveAxis(axis, rank: x.count)
+            guard (0..<x.count).contains(a) else { return nil }
             var out = x
             let sizes = shapes.map { $0[a] }
             out[a] = sizes.contains { $0 == nil } ? nil : sizes.map { $0! }.reduce(0, +)

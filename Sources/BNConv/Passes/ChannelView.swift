@@ -70,6 +70,36 @@ struct ChannelView: Equatable {
         }
     }
 
+    /// `tensor` with every element multiplied by `scale[channel]` in Double and rounded once to the
+    /// tensor's dtype. float32 streams through its bytes in one pass; other dtypes go through Double.
+    func scaled(_ tensor: Tensor, by scale: [Double]) -> Tensor {
+        precondition(tensor.count == outer * channels * inner && scale.count == totalChannels)
+        guard tensor.dtype == .float32 else {
+            var values = tensor.doubles()
+            self.scale(&values, by: scale)
+            return Tensor(shape: tensor.shape, doubles: values, dtype: tensor.dtype)
+        }
+        let n = tensor.count
+        let bytes = [UInt8](unsafeUninitializedCapacity: n * 4) { buffer, initialized in
+            tensor.bytes.withUnsafeBytes { raw in
+                let src = raw.bindMemory(to: Float.self)
+                let dst = UnsafeMutableRawPointer(buffer.baseAddress!).bindMemory(to: Float.self, capacity: n)
+                var index = 0
+                for o in 0..<outer {
+                    for c in 0..<channels {
+                        let s = scale[channel(outerIndex: o, c: c)]
+                        for _ in 0..<inner {
+                            dst[index] = Float(Double(src[index]) * s)
+                            index += 1
+                        }
+                    }
+                }
+            }
+            initialized = n * 4
+        }
+        return Tensor(dtype: .float32, shape: tensor.shape, exactBytes: bytes)
+    }
+
     /// For an input-channel view of a kernel whose output channels are the `outer` or `inner`
     /// axis: `sum over elements of value * shift[channel]`, accumulated per output channel.
     /// `outputOf(o, k)` names the output channel of the element at outer `o`, inner `k`.

@@ -18,6 +18,9 @@ public struct FoldBatchNorm {
         /// For each value of the input model that no longer exists, the value of the folded model
         /// that now carries the same numbers (a folded BN's output -> its producer's output).
         public var valueMap: [String: String]
+
+        /// Whether anything was folded (when not, the model is unchanged and its file need not be rewritten).
+        public var changed: Bool { decisions.contains { $0.folds } }
     }
 
     /// BN names to keep whatever the planner says.
@@ -98,10 +101,8 @@ public struct FoldBatchNorm {
               let view = ChannelView.output(of: kernel.layout, shape: kernel.tensor.shape, groups: groups) else {
             throw FoldError.inconsistentPlan(node.name)
         }
-        var w = kernel.tensor.doubles()
-        view.scale(&w, by: affine.scale)
         var newKernel = kernel
-        newKernel.tensor = Tensor(shape: kernel.tensor.shape, doubles: w, dtype: kernel.tensor.dtype)
+        newKernel.tensor = view.scaled(kernel.tensor, by: affine.scale)
         newKernel.isModified = true
         node.setWeight(newKernel)
 

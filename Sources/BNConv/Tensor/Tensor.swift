@@ -33,6 +33,14 @@ public struct Tensor: Equatable, Sendable {
         self.bytes = bytes
     }
 
+    /// Wraps bytes the caller built for exactly this shape and dtype (checked by a precondition).
+    init(dtype: DType, shape: [Int], exactBytes bytes: [UInt8]) {
+        precondition(bytes.count == shape.reduce(1, *) * dtype.byteCount, "Tensor(\(shape), \(dtype)) given \(bytes.count) bytes")
+        self.dtype = dtype
+        self.shape = shape
+        self.bytes = bytes
+    }
+
     /// A float32 tensor from values in C order.
     public init(shape: [Int], floats: [Float]) {
         precondition(shape.reduce(1, *) == floats.count, "Tensor(shape: \(shape)) given \(floats.count) values")

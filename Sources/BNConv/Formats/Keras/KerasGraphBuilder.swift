@@ -94,7 +94,10 @@ struct KerasGraphBuilder {
         guard let shape else {
             throw KerasConfigError(place: entry.name, problem: "the Sequential model declares no input shape")
         }
-        nodes.append(Node(name: name, op: .input, inputs: [], outputs: [name]))
+        // tf-keras names the implicit input layer `<first layer>_input`; it is not in the config.
+        nodes.append(Node(name: name, op: .input, inputs: [], outputs: [name],
+                          source: KerasLayerRecord(layerName: entry.name + "_input", className: "InputLayer", containerPath: path,
+                                                   callIndex: 0, originalInputs: [], storedNames: [:])))
         define(name, shape: shape, ref: KerasValueRef(containerPath: path, ref: KerasTensorRef(layer: entry.name + "_input", node: 0, tensor: 0)))
         inputs.append(name)
         return name

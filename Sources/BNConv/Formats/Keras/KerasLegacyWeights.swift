@@ -12,6 +12,8 @@ struct KerasLegacyWeights {
     var creation: [String: HDF5DatasetCreation] = [:]
     /// Attributes of the weights group other than `layer_names` (`backend`, `keras_version`).
     var groupAttributes: [KerasNamedAttribute] = []
+    /// The model's own weights in `top_level_model_weights` (Keras 2.7+), or `nil` when the group is absent.
+    var topLevel: [KerasStoredVariable]?
 
     /// Reads `group` for the layers of `container`.
     init(group: HDF5Group, container: KerasContainer) throws {
@@ -22,6 +24,10 @@ struct KerasLegacyWeights {
         for attr in try group.attributeNames() where !attr.hasPrefix("layer_names") {
             groupAttributes.append(KerasNamedAttribute(name: attr, value: try group.attribute(attr).readValue()))
         }
+        if group.kind(of: "top_level_model_weights") == .group {
+            let topGroup = try group.group("top_level_model_weights")
+            topLevel = try KerasLegacyWeights.read(try KerasAttributeList.read("weight_names", of: topGroup) ?? [], in: topGroup)
+        }
         let entries = Dictionary(container.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in names {
             guard group.kind(of: name) == .group else {
@@ -30,18 +36,8 @@ struct KerasLegacyWeights {
             let layerGroup = try group.group(name)
             let listed = try KerasAttributeList.read("weight_names", of: layerGroup) ?? []
             weightNames[name] = listed
-            var stored: [KerasStoredVariable] = []
-            for weightName in listed {
-                guard layerGroup.kind(of: weightName) == .dataset else {
-                    throw KerasConfigError(place: layerGroup.path, problem: "attribute 'weight_names' lists '\(weightName)', which does not exist")
-                }
-                let dataset = try layerGroup.dataset(weightName)
-                let props = try dataset.creation()
-                creation[dataset.path] = props
-                stored.append(KerasStoredVariable(variable: KerasStoredVariable.variableName(fromStoredName: weightName),
-                                                  storedName: weightName, storageKey: dataset.path,
-                                                  tensor: try dataset.readTensor(), creation: props))
-            }
+            let stored = try KerasLegacyWeights.read(listed, in: layerGroup)
+            for variable in stored { creation[variable.storageKey] = variable.creation }
             guard let entry = entries[name] else {
                 if !stored.isEmpty {
                     throw KerasConfigError(place: layerGroup.path, problem: "the file stores weights for layer '\(name)', which the architecture does not have")
@@ -53,6 +49,19 @@ struct KerasLegacyWeights {
             } else if !stored.isEmpty {
                 variables[name] = stored
             }
+        }
+    }
+
+    /// Reads the datasets a `weight_names` list names, resolved inside `group`.
+    static func read(_ listed: [String], in group: HDF5Group) throws -> [KerasStoredVariable] {
+        try listed.map { weightName in
+            guard group.kind(of: weightName) == .dataset else {
+                throw KerasConfigError(place: group.path, problem: "attribute 'weight_names' lists '\(weightName)', which does not exist")
+            }
+            let dataset = try group.dataset(weightName)
+            return KerasStoredVariable(variable: KerasStoredVariable.variableName(fromStoredName: weightName),
+                                       storedName: weightName, storageKey: dataset.path,
+                                       tensor: try dataset.readTensor(), creation: try dataset.creation())
         }
     }
 

@@ -96,8 +96,11 @@ public enum KerasReader {
         record.weightsGroupAttributes = weights.groupAttributes
         record.layerNames = weights.layerNames
         record.weightNames = weights.weightNames
+        record.topLevelWeights = weights.topLevel
         record.creation = weights.creation
         record.valueRefs = builder.valueRefs
+        record.originalNodes = Dictionary(builder.nodes.map { ($0.name, KerasNodeIO(inputs: $0.inputs, outputs: $0.outputs)) },
+                                          uniquingKeysWith: { a, _ in a })
         return finish(builder, outputs: outputs, name: container.name, format: format, record: record)
     }
 
@@ -112,6 +115,8 @@ public enum KerasReader {
                                       configText: configText, container: container)
         record.creation = weights.creation
         record.valueRefs = builder.valueRefs
+        record.originalNodes = Dictionary(builder.nodes.map { ($0.name, KerasNodeIO(inputs: $0.inputs, outputs: $0.outputs)) },
+                                          uniquingKeysWith: { a, _ in a })
         record.archiveMembers = members
         record.storeNames = weights.names
         return finish(builder, outputs: outputs, name: container.name, format: format, record: record)
@@ -119,8 +124,12 @@ public enum KerasReader {
 
     private static func finish(_ builder: KerasGraphBuilder, outputs: [String], name: String, format: CheckpointFormat,
                                record: KerasModelRecord) -> Model {
-        Model(name: name, format: format, inputs: builder.inputs, outputs: outputs, nodes: builder.nodes,
-              values: builder.values, source: record)
+        var values = builder.values
+        for (name, info) in values where info.layout == nil && (info.shape?.count ?? 0) >= 3 {
+            values[name]?.layout = .channelsLast   // Keras's default data_format
+        }
+        return Model(name: name, format: format, inputs: builder.inputs, outputs: outputs, nodes: builder.nodes,
+                     values: values, source: record)
     }
 
     // MARK: Helpers

@@ -13,7 +13,7 @@ struct KerasStoreWeights {
 
     /// Reads `root` (the file's root group) for `container`.
     init(root: HDF5Group, container: KerasContainer) throws {
-        try read(container, groupPath: "", path: [], root: root)
+        try read(container, groupPath: "", path: [], scope: [], root: root)
     }
 
     /// The sub-group holding a container's layers: `layers`, or tf-keras 2.13's `_layer_checkpoint_dependencies`.
@@ -27,7 +27,10 @@ struct KerasStoreWeights {
         if let name = try root.group(varsPath).stringAttribute("name") { names["/" + varsPath] = name }
     }
 
-    private mutating func read(_ container: KerasContainer, groupPath: String, path: [String], root: HDF5Group) throws {
+    /// `scope`: the Keras 3 variable-path prefix (layers built inside a Sequential get its name:
+    /// `sequential/bn1/gamma`; a Functional's layers are built before it and get none).
+    private mutating func read(_ container: KerasContainer, groupPath: String, path: [String], scope: [String], root: HDF5Group) throws {
+        let scope = container.isSequential ? scope + [container.name] : scope
         let layers = container.layers.filter { !(container.isSequential && $0.className == "InputLayer") }
         let storeNames = KerasNaming.storeNames(forClasses: layers.map(\.className))
         let layersGroup = KerasStoreWeights.layersGroupName(in: root, under: groupPath)
@@ -36,7 +39,7 @@ struct KerasStoreWeights {
             let layerGroup = "\(groupPath)\(layersGroup)/\(storeName)"
             let layerPath = (path + [entry.name]).joined(separator: "/")
             if let nested = entry.nested {
-                try read(nested, groupPath: layerGroup + "/", path: path + [entry.name], root: root)
+                try read(nested, groupPath: layerGroup + "/", path: path + [entry.name], scope: scope, root: root)
                 continue
             }
             groups[layerPath] = "/" + layerGroup
@@ -60,7 +63,7 @@ struct KerasStoreWeights {
                 let dataset = try vars.dataset(String(i))
                 let props = try dataset.creation()
                 creation[dataset.path] = props
-                stored.append(KerasStoredVariable(variable: variable, storedName: "\(layerPath)/\(variable)", storageKey: dataset.path,
+                stored.append(KerasStoredVariable(variable: variable, storedName: (scope + [entry.name, variable]).joined(separator: "/"), storageKey: dataset.path,
                                                   tensor: try dataset.readTensor(), creation: props))
             }
             variables[layerPath] = stored

@@ -1,0 +1,196 @@
+import Foundation
+
+/// Writes a ``Model`` read by ``GraphDefReader`` back as a TensorFlow frozen GraphDef.
+///
+/// The file is re-emitted from the graph as read (``GraphDefSource``) plus the edits a pass made:
+/// - a removed node deletes its NodeDefs, then the Consts / Identity chains / shape-only nodes
+///   behind its weights that nothing else reads any more, and control inputs naming them;
+/// - a rewired node input rewrites the NodeDef input it was read from;
+/// - a modified weight rewrites its Const's tensor (in the Const's own dtype, as `tensor_content`);
+/// - a conv/dense node that gained a bias (`useBias` with a `bias` weight that has no storage key)
+///   gets a new `BiasAdd` + `Const` after its output NodeDef, under names that collide with no
+///   existing node, and its readers are moved onto the BiasAdd.
+/// Untouched NodeDefs (and fields bnconv does not model) are written back byte for byte. A node
+/// a pass created from scratch cannot be expressed and is refused with a clear error.
+public enum GraphDefWriter {
+    /// Writes `model` to `path`: to a temporary file beside it, renamed over `path` on success.
+    public static func write(_ model: Model, to path: String) throws {
+        let bytes = try serialize(model, file: path)
+        try writeAtomically(bytes, to: path)
+    }
+
+    /// The GraphDef bytes for `model`; `file` names the target in errors.
+    public static func serialize(_ model: Model, file: String) throws -> [UInt8] {
+        guard let source = model.source as? GraphDefSource else {
+            throw CheckpointError(.unsupported, file: file, problem:
+                "the model was not read from a TensorFlow GraphDef; bnconv writes GraphDefs only by editing one it read")
+        }
+        let message = try ProtobufGraphDef(bytes: source.bytes, file: source.file)
+        let original = message.nodeDefs()
+        var inputsOf = [String: [String]]()
+        var opOf = [String: String]()
+        var constDType = [String: DType]()
+        for n in original {
+            inputsOf[n.name] = n.inputs
+            opOf[n.name] = n.op
+            if n.op == "Const", case .tensor(let t)? = n.attribute("value") { constDType[n.name] = TensorFlowDataType.dtype(t.dtype) }
+        }
+        var changed = Set<String>()
+
+        // Removed nodes (matched by the NodeDefs they stand for, so a renamed node is not one)
+        // and what only they used.
+        let present = Set(model.nodes.compactMap { ($0.source as? GraphDefNodeRecord)?.outputNodeDef })
+        let removed = source.readNodes.values.filter { !present.contains($0.outputNodeDef) }
+        var deleted = Set(removed.flatMap(\.nodeDefNames))
+        let candidates = Set(removed.flatMap(\.auxiliaryNames))
+
+        // Rewired inputs.
+        for node in model.nodes {
+            guard let record = node.source as? GraphDefNodeRecord else {
+                throw CheckpointError(.unsupported, file: file, place: node.name, problem:
+                    "this \(node.opName) node was created by a pass; bnconv cannot express new layers in a GraphDef")
+            }
+            guard withoutBias(node.op) == withoutBias(record.readOp) else {
+                throw CheckpointError(.unsupported, file: file, place: node.name, problem:
+                    "its attributes changed (\(record.readOp) -> \(node.op)); GraphDef writing supports weight, bias and wiring edits only")
+            }
+            guard node.inputs.count == record.inputSlots.count else {
+                throw CheckpointError(.unsupported, file: file, place: node.name, problem:
+                    "the node now has \(node.inputs.count) inputs instead of \(record.inputSlots.count); GraphDef writing cannot add or drop inputs")
+            }
+            for (k, value) in node.inputs.enumerated() where value != record.readInputs[k] {
+                let slot = record.inputSlots[k]
+                inputsOf[slot.nodeDef]?[slot.index] = value
+                changed.insert(slot.nodeDef)
+            }
+        }
+
+        // Auxiliary nodes of removed nodes that no remaining node reads (to a fixed point).
+        var sweep = true
+        while sweep {
+            sweep = false
+            let read = Set(inputsOf.filter { !deleted.contains($0.key) }.values.flatMap { ins in
+                ins.map(GraphDefGraph.parse).filter { !$0.isControl }.map(\.node)
+            })
+            for c in candidates where !deleted.contains(c) && !read.contains(c) {
+                deleted.insert(c)
+                sweep = true
+            }
+        }
+
+        // Modified weights.
+        for node in model.nodes {
+            let record = node.source as! GraphDefNodeRecord
+            for w in node.weights where w.isModified && !w.storageKey.isEmpty {
+                guard !deleted.contains(w.storageKey), let dtype = constDType[w.storageKey] else {
+                    throw CheckpointError(.writeFailed, file: file, place: node.name,
+                                          problem: "weight \(w.role) is stored in '\(w.storageKey)', which is not a Const of the graph")
+                }
+                guard let read = record.readWeights[w.storageKey], read.layout == w.layout else {
+                    throw CheckpointError(.unsupported, file: file, place: node.name, problem:
+                        "weight \(w.role) is now laid out \(w.layout.rawValue); TensorFlow reads '\(w.storageKey)' in the layout it had")
+                }
+                // Same shape as read: keep the Const's stored dims (a bias may be stored as [1,1,1,C]).
+                let dims = read.shape == w.tensor.shape ? (record.storedDims[w.storageKey] ?? read.shape) : w.tensor.shape
+                message.setTensor(ofNode: w.storageKey, attribute: "value",
+                                  to: GraphDefTensorCodec.encode(w.tensor.converted(to: dtype), dims: dims))
+            }
+        }
+
+        // New biases.
+        var taken = source.nodeDefNames
+        func unique(_ base: String) -> String {
+            var name = base, k = 1
+            while taken.contains(name) { name = "\(base)_\(k)"; k += 1 }
+            taken.insert(name)
+            return name
+        }
+        var added = [ProtobufNodeDef]()
+        for node in model.nodes {
+            let record = node.source as! GraphDefNodeRecord
+            guard gainedBias(node), let bias = node.weight(.bias), bias.storageKey.isEmpty else { continue }
+            let out = record.outputNodeDef
+            let constName = unique("\(out)/bnconv_bias")
+            let addName = unique("\(out)/bnconv_bias_add")
+            let dtype = TensorFlowDataType.dtype(record.dataType) ?? bias.tensor.dtype
+            // Readers of the op's output now read the BiasAdd.
+            for (name, ins) in inputsOf where !deleted.contains(name) {
+                let moved = ins.map { input -> String in
+                    let r = GraphDefGraph.parse(input)
+                    return !r.isControl && r.node == out && r.output == 0 ? addName : input
+                }
+                if moved != ins { inputsOf[name] = moved; changed.insert(name) }
+            }
+            added.append(ProtobufNodeDef(name: constName, op: "Const", inputs: [], attributes: [
+                ("dtype", .type(TensorFlowDataType.value(dtype))),
+                ("value", .tensor(GraphDefTensorCodec.encode(bias.tensor.converted(to: dtype), dims: [bias.tensor.count]))),
+            ]))
+            added.append(ProtobufNodeDef(name: addName, op: "BiasAdd", inputs: [out, constName], attributes: [
+                ("T", .type(record.dataType)),
+                ("data_format", .bytes(Array(record.dataFormat.utf8))),
+            ]))
+        }
+
+        // Control inputs naming deleted nodes go; a data input naming one is an error.
+        for (name, ins) in inputsOf where !deleted.contains(name) {
+            var kept = [String]()
+            for input in ins {
+                let r = GraphDefGraph.parse(input)
+                if deleted.contains(r.node) {
+                    if r.isControl { continue }
+                    throw CheckpointError(.writeFailed, file: file, place: name, problem:
+                        "it would read '\(input)', which the edited model no longer computes")
+                }
+                kept.append(input)
+            }
+            if kept != ins { inputsOf[name] = kept; changed.insert(name) }
+        }
+        message.removeNodes(named: deleted)
+        for name in changed.sorted() where !deleted.contains(name) {
+            message.setInputs(ofNode: name, to: inputsOf[name]!)
+        }
+        for node in added { message.append(node) }
+        return message.packed()
+    }
+
+    /// Writes `bytes` to a temporary file beside `path`, then renames it over `path` (POSIX
+    /// `rename`, atomic on one file system); on any failure the temporary file is removed and
+    /// `path` is left as it was.
+    private static func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+        let target = URL(fileURLWithPath: path)
+        let temporary = target.deletingLastPathComponent()
+            .appendingPathComponent(".\(target.lastPathComponent).bnconv-\(UUID().uuidString).tmp")
+        do {
+            try Data(bytes).write(to: temporary)
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw CheckpointError(.writeFailed, file: path, problem: "cannot write a temporary file beside it (\(error.localizedDescription))")
+        }
+        guard rename(temporary.path, target.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw CheckpointError(.writeFailed, file: path, problem: "cannot move the written file into place (\(reason))")
+        }
+    }
+
+    /// The op with `useBias` cleared (the one attribute a fold may change).
+    private static func withoutBias(_ op: Op) -> Op {
+        switch op {
+        case .conv(var c): c.useBias = false; return .conv(c)
+        case .depthwiseConv(var c): c.useBias = false; return .depthwiseConv(c)
+        case .separableConv(var c): c.useBias = false; return .separableConv(c)
+        case .convTranspose(var c): c.useBias = false; return .convTranspose(c)
+        case .dense(var d): d.useBias = false; return .dense(d)
+        default: return op
+        }
+    }
+
+    /// Whether a conv/dense node now adds a bias it did not store before.
+    private static func gainedBias(_ node: Node) -> Bool {
+        switch node.op {
+        case .conv(let c), .depthwiseConv(let c), .convTranspose(let c), .separableConv(let c): return c.useBias
+        case .dense(let d): return d.useBias
+        default: return false
+        }
+    }
+}

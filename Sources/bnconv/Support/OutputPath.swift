@@ -1,0 +1,42 @@
+import Foundation
+
+/// Default output paths: `NAME.<tag>.EXT` beside the input, keeping double extensions such as
+/// `.weights.h5` whole (`model.weights.h5` -> `model.folded.weights.h5`).
+enum OutputPath {
+    /// Extensions bnconv treats as one.
+    static let compoundExtensions = [".weights.h5"]
+
+    /// `input` with `tag` inserted before its extension.
+    static func beside(_ input: String, tag: String) -> String {
+        let url = URL(fileURLWithPath: input)
+        let name = url.lastPathComponent
+        let dir = url.deletingLastPathComponent()
+        if let ext = compoundExtensions.first(where: { name.hasSuffix($0) && name.count > $0.count }) {
+            let stem = String(name.dropLast(ext.count))
+            return path(in: dir, input: input, name: "\(stem).\(tag)\(ext)")
+        }
+        let ext = url.pathExtension
+        let stem = ext.isEmpty ? name : String(name.dropLast(ext.count + 1))
+        return path(in: dir, input: input, name: ext.isEmpty ? "\(stem).\(tag)" : "\(stem).\(tag).\(ext)")
+    }
+
+    private static func path(in dir: URL, input: String, name: String) -> String {
+        input.contains("/") ? dir.appendingPathComponent(name).path : name
+    }
+
+    /// Whether two paths name the same file (after resolving links and `..`).
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        URL(fileURLWithPath: a).resolvingSymlinksInPath().standardizedFileURL.path
+            == URL(fileURLWithPath: b).resolvingSymlinksInPath().standardizedFileURL.path
+    }
+
+    /// A human size ("123 KB").
+    static func sizeText(_ bytes: Int) -> String {
+        ByteCountFormatter.string(fromByteCount: Int64(bytes), countStyle: .file)
+    }
+
+    /// The size of the file at `path`, or 0.
+    static func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.intValue ?? 0
+    }
+}

@@ -1,0 +1,45 @@
+import BNConv
+import Foundation
+
+/// Text renderings of library reports, shared by the subcommands.
+enum ReportText {
+    /// A number in compact scientific form ("2.4e-07").
+    static func sci(_ x: Double) -> String {
+        x.isFinite ? String(format: "%.2g", x) : (x.isNaN ? "nan" : "inf")
+    }
+
+    /// One row per BatchNorm: folded into what, or kept and why.
+    static func decisions(_ decisions: [FoldDecision]) -> [String] {
+        guard !decisions.isEmpty else { return ["  (no BatchNormalization layers)"] }
+        let width = min(max(decisions.map(\.batchNorm.count).max() ?? 0, 9), 40)
+        return decisions.map { d in
+            let name = d.batchNorm.padding(toLength: max(width, d.batchNorm.count), withPad: " ", startingAt: 0)
+            if let target = d.target {
+                let how = d.direction == .intoConsumer ? "folded into the next layer" : "folded into"
+                return "  \(name)  \(Terminal.good(how)) \(target) (\(d.targetOp ?? "?"))"
+            }
+            return "  \(name)  \(Terminal.warn("kept")): \(d.reason ?? "")"
+        }
+    }
+
+    /// The verification summary, and the per-output lines when verbose or failing.
+    static func verification(_ report: VerificationReport, verbose: Bool) -> [String] {
+        let worst = report.worst
+        let status = report.passed ? Terminal.good("PASS") : Terminal.bad("FAIL")
+        var lines = ["verify: \(report.runs) run(s): max abs error \(sci(worst?.maxAbs ?? 0)), max rel error \(sci(worst?.maxRel ?? 0)), cosine \(String(format: "%.9f", worst?.cosine ?? 1)) (tolerance \(sci(report.tolerance))): \(status)"]
+        if verbose || !report.passed || report.outputs.count > 1 {
+            for o in report.outputs {
+                lines.append("  output \(o.name) \(o.shape): max abs \(sci(o.error.maxAbs)), max rel \(sci(o.error.maxRel)), cosine \(String(format: "%.9f", o.error.cosine))")
+            }
+        }
+        if let d = report.firstDivergence {
+            lines.append("  first divergence: \(d.node) (value \(d.value)): max rel \(sci(d.error.maxRel)), max abs \(sci(d.error.maxAbs))")
+        }
+        if verbose {
+            for l in report.layers {
+                lines.append("  layer \(l.node): max rel \(sci(l.error.maxRel))")
+            }
+        }
+        return lines
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import BNConv
+import Foundation
+
+/// `bnconv verify A B`: runs two checkpoints on the same inputs and compares every output, and
+/// names the first layer where they diverge.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Run two checkpoints on the same inputs and compare their outputs layer by layer.",
+        discussion: """
+        Outputs are compared by max abs error, max error relative to the reference's range, and cosine. \
+        When they differ beyond --tolerance, the first layer (in topological order) whose output differs \
+        is named, with exit status 3. Layers that a fold removed are matched to the layer they were folded into.
+
+        Example:
+          bnconv verify model.h5 model.folded.h5
+          bnconv verify model.h5 model.folded.h5 --input x.npy --tolerance 1e-6 --json
+        """
+    )
+
+    @Argument(help: "The reference checkpoint.")
+    var reference: String
+
+    @Argument(help: "The checkpoint to check against it.")
+    var candidate: String
+
+    @Option(help: "The architecture for weights-only files (used for both).")
+    var config: String?
+
+    @OptionGroup var verification: VerificationOptions
+    @OptionGroup var out: OutputOptions
+
+    func run() throws {
+        try reportingErrors {
+            let a = try Checkpoint.read(reference, config: config)
+            let b = try Checkpoint.read(candidate, config: config)
+            let options = try verification.verifierOptions(inputCount: a.inputs.count, candidate: b)
+            let bar = ProgressBar(stage: "verify", total: options.randomRuns + options.inputs.count, unit: "runs", quiet: out.quiet || out.json)
+            let report = try Verifier(options: options).compare(reference: a, candidate: b, progress: { done, _ in bar.update(done) })
+            bar.finish()
+            if out.json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+                print(String(decoding: try encoder.encode(VerifySummary(command: "verify", reference: reference, candidate: candidate, passed: report.passed, verification: report)), as: UTF8.self))
+            } else if out.printsText {
+                print("\(reference) vs \(candidate)")
+                ReportText.verification(report, verbose: out.verbose).forEach { print($0) }
+            }
+            if !report.passed { throw ExitStatus.verificationFailed }
+        }
+    }
+}
+
+/// The `--json` object of `verify`.
+struct VerifySummary: Codable {
+    var command: String
+    var reference: String
+    var candidate: String
+    var passed: Bool
+    var verification: VerificationReport
+}

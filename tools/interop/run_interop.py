@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""`make interop`: fold every committed fixture with bnconv, then load each output in the REAL
+framework of its flavour and compare with the framework's own recorded output of the original.
+
+    python tools/interop/run_interop.py --bnconv .build/release/bnconv --fixtures Tests/Fixtures [--only CASE]
+
+Keras 2 files load in tf_keras, Keras 3 files in keras 3 (observed.md: each Keras loads only its own
+flavour); GraphDefs in TensorFlow (tools/interop/check_graphdef.py); ONNX in onnx.checker +
+onnxruntime (tools/interop/check_onnx.py). A row passes when the file loads, no BatchNormalization
+remains that a correct folder removes, and max|y - y_ref| <= tol x max|y_ref| (1e-5; the half
+precision cases use their dtype's epsilon). Ends with the line 'N passed, M failed'.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+HALF_TOLERANCE = {"mixed_dtypes": 2.0 ** -10 * 5, "mixed_bfloat16": 2.0 ** -7 * 2.5}
+FLAVOUR_FILES = {
+    "keras2": ["keras2.h5", "keras2.keras", "keras2_weights.h5"],
+    "keras3": ["keras3.keras", "keras3_legacy.h5", "keras3.weights.h5"],
+}
+
+
+def bnconv_fold(bnconv, src, dst, extra=()):
+    proc = subprocess.run([bnconv, "fold", src, "-o", dst, "--json", *extra], capture_output=True, text=True)
+    summary = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else None
+    return proc.returncode, summary, proc.stderr.strip()
+
+
+def keras_module(flavour):
+    if flavour == "keras2":
+        import tf_keras
+        return tf_keras
+    import keras
+    return keras
+
+
+def load_keras(flavour, path, folded_config):
+    K = keras_module(flavour)
+    if path.endswith(".weights.h5") or path.endswith("_weights.h5"):
+        with open(folded_config) as f:
+            model = K.models.model_from_json(f.read())
+        model.load_weights(path)
+        return model
+    return K.models.load_model(path, compile=False)
+
+
+def check_keras(args, case_dir, case, facts, flavour, name, out_dir):
+    src = os.path.join(case_dir, name)
+    dst = os.path.join(out_dir, f"{case}.{name.replace('.', '.folded.', 1) if name.endswith('.weights.h5') else name}")
+    extra = []
+    if "weights" in name:
+        extra = ["--config", os.path.join(case_dir, f"{flavour}.json")]
+    rc, summary, err = bnconv_fold(args.bnconv, src, dst, extra)
+    if rc != 0:
+        return False, f"bnconv fold exit {rc}: {err.splitlines()[-1] if err else ''}"
+    folded_config = dst[: -len(".weights.h5")] + ".json" if dst.endswith(".weights.h5") else os.path.splitext(dst)[0] + ".json"
+    try:
+        model = load_keras(flavour, dst, folded_config)
+    except Exception as error:  # the framework refused the file
+        return False, f"{flavour} cannot load it: {type(error).__name__}: {str(error).splitlines()[0][:160]}"
+    x = np.load(os.path.join(case_dir, "input.npy"))
+    outputs = model.predict(x, verbose=0)
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    refs = [np.load(os.path.join(case_dir, o["file"])) for o in facts[flavour]["outputs"]]
+    tol = HALF_TOLERANCE.get(case, 1e-5)
+    worst = 0.0
+    for y, r in zip(outputs, refs):
+        y = np.asarray(y, dtype=np.float64)
+        r = r.astype(np.float64)
+        if y.shape != r.shape:
+            return False, f"output shape {y.shape} != recorded {r.shape}"
+        worst = max(worst, float(np.max(np.abs(y - r)) / max(np.max(np.abs(r)), 1e-30)))
+    kept = [l.name for l in all_layers(model) if type(l).__name__ == "BatchNormalization"]
+    into_next = facts[flavour].get("expect_fold_into_next") or facts.get("expect_fold_into_next") or {}
+    expected_kept = sorted(k for k, v in facts[flavour]["expect_fold"].items() if v is None and into_next.get(k) is None)
+    ok = worst <= tol and sorted(kept) == expected_kept
+    detail = f"max rel {worst:.2e} (tol {tol:.0e}); BN left {len(kept)} (expected {len(expected_kept)})"
+    return ok, detail
+
+
+def all_layers(model):
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            yield from all_layers(layer)
+        else:
+            yield layer
+
+
+def check_script(args, script, src, dst, x, ref, extra=()):
+    rc, summary, err = bnconv_fold(args.bnconv, src, dst)
+    note = ""
+    if rc == 1 and "cannot run node" in err:
+        # The engine cannot run an op of this graph: fold without engine verification and let the
+        # framework be the judge.
+        rc, summary, err = bnconv_fold(args.bnconv, src, dst, ["--no-verify"])
+        note = " (engine cannot run it; folded with --no-verify)"
+    if rc != 0:
+        return False, f"bnconv fold exit {rc}: {err.splitlines()[-1] if err else ''}"
+    proc = subprocess.run([sys.executable, os.path.join(HERE, script), dst, x, ref, *extra], capture_output=True, text=True)
+    lines = [l for l in (proc.stdout + proc.stderr).splitlines() if l.strip()]
+    return proc.returncode == 0, (lines[-1] if lines else "")[:200] + note
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bnconv", required=True)
+    ap.add_argument("--fixtures", required=True)
+    ap.add_argument("--only", help="run only cases whose name contains this")
+    args = ap.parse_args()
+    args.bnconv = os.path.abspath(args.bnconv)
+    out_dir = tempfile.mkdtemp(prefix="bnconv-interop-")
+    rows = []
+
+    keras_root = os.path.join(args.fixtures, "keras")
+    for case in sorted(os.listdir(keras_root)):
+        case_dir = os.path.join(keras_root, case)
+        facts_path = os.path.join(case_dir, "facts.json")
+        if not os.path.exists(facts_path) or (args.only and args.only not in case):
+            continue
+        facts = json.load(open(facts_path))
+        for flavour, names in FLAVOUR_FILES.items():
+            if flavour not in facts:
+                continue
+            for name in names:
+                if name not in facts[flavour].get("files", []) or not os.path.exists(os.path.join(case_dir, name)):
+                    continue
+                if name in (facts.get("skipped") or {}):
+                    continue
+                ok, detail = check_keras(args, case_dir, case, facts, flavour, name, out_dir)
+                rows.append((f"keras/{case}/{name}", ok, detail))
+
+    for kind, script, graph in (("tensorflow", "check_graphdef.py", "graph.pb"), ("onnx", "check_onnx.py", "model.onnx")):
+        root = os.path.join(args.fixtures, kind)
+        if not os.path.isdir(root):
+            continue
+        for case in sorted(os.listdir(root)):
+            case_dir = os.path.join(root, case)
+            src = os.path.join(case_dir, graph)
+            complete = all(os.path.exists(os.path.join(case_dir, f)) for f in (graph, "input.npy", "output.npy"))
+            if not complete or (args.only and args.only not in case):
+                continue
+            dst = os.path.join(out_dir, f"{kind}-{case}.{graph.split('.')[-1]}")
+            ok, detail = check_script(args, script, src, dst, os.path.join(case_dir, "input.npy"),
+                                      os.path.join(case_dir, "output.npy"))
+            rows.append((f"{kind}/{case}", ok, detail))
+
+    width = max((len(r[0]) for r in rows), default=10)
+    for name, ok, detail in rows:
+        print(f"{'PASS' if ok else 'FAIL'}  {name:<{width}}  {detail}")
+    passed = sum(1 for r in rows if r[1])
+    print(f"outputs in {out_dir}")
+    print(f"{passed} passed, {len(rows) - passed} failed")
+    return 0 if passed == len(rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
