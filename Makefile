@@ -2,7 +2,8 @@
 SWIFT ?= swift
 VENV ?= $(HOME)/.cache/bnconv/venv
 PY := $(VENV)/bin/python
-EXAMPLE ?= Tests/Fixtures/keras/example/keras2.h5
+EXAMPLE ?= Tests/Fixtures/keras/mini_resnet/keras2.h5
+DEMO_OUT ?= $(or $(TMPDIR),/tmp)/bnconv-demo
 
 .PHONY: deps build release test demo fixtures venv interop bench gen-protos check-protos clean
 
@@ -20,8 +21,13 @@ test: deps       ## build and run every test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-demo: release    ## inspect (and fold) the example model shipped in the repo
+demo: release    ## inspect, fold and verify the example model shipped in the repo
+	@mkdir -p $(DEMO_OUT)
 	.build/release/bnconv inspect $(EXAMPLE)
+	@echo
+	.build/release/bnconv fold $(EXAMPLE) -o $(DEMO_OUT)/mini_resnet.folded.h5
+	@echo
+	.build/release/bnconv verify $(EXAMPLE) $(DEMO_OUT)/mini_resnet.folded.h5
 
 venv: $(VENV)/.ok
 $(VENV)/.ok: tools/fixtures/requirements.txt
@@ -31,12 +37,13 @@ $(VENV)/.ok: tools/fixtures/requirements.txt
 
 fixtures: venv   ## regenerate Tests/Fixtures with real Keras/TensorFlow/onnx (needs the venv, ~2.3 GB)
 	$(PY) tools/fixtures/make_fixtures.py --out Tests/Fixtures
+	$(PY) tools/fixtures/make_onnx_fixtures.py --out Tests/Fixtures/onnx
 
 interop: venv release  ## load bnconv's outputs in the real frameworks and compare
 	$(PY) tools/interop/run_interop.py --bnconv .build/release/bnconv --fixtures Tests/Fixtures
 
-bench: venv release    ## side-by-side timings (not a test)
-	tools/bench/run --bnconv .build/release/bnconv --python $(PY)
+bench: venv release    ## side-by-side timings against the real frameworks (not a test)
+	tools/bench/run .build/release/bnconv $(PY)
 
 gen-protos:
 	tools/gen-protos

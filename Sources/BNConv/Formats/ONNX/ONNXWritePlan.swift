@@ -2,8 +2,11 @@
 /// an ``ONNXGraphEdit``: which original nodes to re-emit with which names, which initializers to
 /// keep, replace or add, and which inputs, outputs and value_infos survive.
 struct ONNXWritePlan {
+    /// The model to write.
     let model: Model
+    /// The graph it was read from.
     let proto: ONNXProto.Model
+    /// The target file, for error messages.
     let file: String
     /// Every name in use in the original graph or the model (values, initializers, nodes).
     private var taken: Set<String>

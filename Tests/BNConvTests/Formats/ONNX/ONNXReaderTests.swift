@@ -200,4 +200,20 @@ final class ONNXReaderTests: XCTestCase {
             }
         }
     }
+
+    /// A BatchNormalization without attributes takes ONNX's defaults: epsilon 1e-5, momentum 0.9
+    /// (stored as float32 in the spec, so widened from float32 here).
+    func testBatchNormDefaultsWhenAttributesAreAbsent() throws {
+        let message = try ONNXModelMessage(bytes: try ONNXFixtures.modelBytes("conv_bn"), file: "d.onnx")
+        let proto = try message.snapshot()
+        var bare = proto.nodes[1]
+        bare.attributes = []
+        message.apply(ONNXGraphEdit(
+            nodes: [.original(index: 0, inputs: proto.nodes[0].inputs, outputs: proto.nodes[0].outputs), .new(bare)],
+            initializers: proto.initializers.indices.map { .original(index: $0) },
+            inputs: Array(proto.inputs.indices), outputs: proto.outputs.enumerated().map { ($0.offset, $0.element.name) },
+            valueInfos: Array(proto.valueInfos.indices)))
+        let bn = try XCTUnwrap(try ONNXReader.read(bytes: message.serialized(), file: "d.onnx").node(named: "bn"))
+        XCTAssertEqual(bn.op, .batchNorm(BatchNorm(epsilon: Double(Float(1e-5)), momentum: Double(Float(0.9)), axis: 1)))
+    }
 }
