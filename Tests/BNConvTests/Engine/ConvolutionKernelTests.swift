@@ -12,4 +12,8 @@ final class ConvolutionKernelTests: XCTestCase {
         let names = try ["conv1d_", "conv2d_", "conv3d_"].flatMap { try KernelCase.names($0) }
         for name in names { try KernelCase(name).checkONNXStyle() }
     }
+
+    func testGroupedONNXCaseMatchesOnnxruntime() throws {
+        try ONNXKernelCase("conv_group2_pads").check()
+    }
 }
