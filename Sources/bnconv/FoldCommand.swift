@@ -80,8 +80,13 @@ struct FoldCommand: ParsableCommand {
             let passed = report?.passed ?? true
             let write = passed || force
             if write {
-                // Nothing folded: the model is unchanged, so the file is copied byte for byte.
-                if folded.changed { try Checkpoint.write(folded.model, to: target) } else if !inPlace { try AtomicFile.copy(from: model, to: target) }
+                // Nothing folded: the model is unchanged, so the file is copied byte for byte (a
+                // weights-only file then goes with the architecture it was read with).
+                if folded.changed {
+                    try Checkpoint.write(folded.model, to: target)
+                } else if !inPlace {
+                    try AtomicFile.copy(from: model, to: target)
+                }
             }
             let summary = FoldSummary(command: "fold", input: model, output: write ? target : nil,
                                       format: original.format.rawValue, batchNorms: folded.decisions,
