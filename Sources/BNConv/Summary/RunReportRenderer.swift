@@ -57,7 +57,8 @@ public enum RunReportRenderer {
         <style>
         body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:920px;color:#222}
         h1{font-size:20px} h2{font-size:16px;margin-top:28px}
-        table{border-collapse:collapse;width:100%;margin:8px 0} th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
+        table{border-collapse:collapse;width:100%;margin:8px 0;table-layout:fixed} th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+        td code{overflow-wrap:anywhere}
         th{background:#f4f4f4} td.num{text-align:right;font-variant-numeric:tabular-nums}
         .pass{color:#1e8449;font-weight:600} .fail{color:#c0392b;font-weight:600} .kept{color:#9a6700} .folded{color:#1e8449}
         code{background:#f4f4f4;padding:1px 4px;border-radius:3px}
