@@ -29,6 +29,7 @@ struct VerifyCommand: ParsableCommand {
     var config: String?
 
     @OptionGroup var verification: VerificationOptions
+    @OptionGroup var report: ReportOptions
     @OptionGroup var out: OutputOptions
 
     func run() throws {
@@ -47,6 +48,10 @@ struct VerifyCommand: ParsableCommand {
                 throw HintedError(error, file: "\(reference) vs \(candidate)", hint: "the engine cannot run these models, so they cannot be compared")
             }
             bar.finish()
+            try self.report.write(RunReport(command: "verify", input: reference, output: candidate, format: a.format.displayName,
+                                            decisions: [], verification: report, opsBefore: RunReport.opCounts(a),
+                                            opsAfter: RunReport.opCounts(b), inputBytes: OutputPath.fileSize(reference),
+                                            outputBytes: OutputPath.fileSize(candidate)))
             if out.json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
