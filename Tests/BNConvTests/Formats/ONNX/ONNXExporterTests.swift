@@ -1,0 +1,110 @@
+@testable import BNConv
+import Foundation
+import XCTest
+
+/// Every Keras fixture the exporter supports, exported to ONNX, read back by ``ONNXReader`` and run
+/// by the engine, must reproduce Keras's recorded prediction (fed the NCHW-transposed input, or the
+/// NHWC input with `inputsAsNHWC`).
+final class ONNXExporterTests: XCTestCase {
+    /// Files exported per case, with the reference each must match.
+    private let files: [(file: String, reference: String)] = [("keras2.h5", "output_keras2"), ("keras3.keras", "output_keras3")]
+    /// Cases whose Keras computes in half precision (see ModelRunnerKerasFixturesTests).
+    private let halfPrecisionTolerance: [String: Double] = ["mixed_dtypes": 5e-3, "mixed_bfloat16": 2e-2]
+
+    private func cases() throws -> [String] {
+        let root = FixturePaths.url("keras")
+        return try FileManager.default.contentsOfDirectory(atPath: root.path).sorted()
+            .filter { FileManager.default.fileExists(atPath: root.appendingPathComponent("\($0)/input.npy").path) }
+            .filter { FileManager.default.fileExists(atPath: root.appendingPathComponent("\($0)/output_keras2.npy").path) }
+    }
+
+    /// Runs the exported bytes on `input` laid out as the export's boundary says; outputs in the source layout.
+    private func runExport(_ export: ONNXExporter.Export, _ input: Tensor) throws -> [Tensor] {
+        let model = try ONNXReader.read(bytes: export.bytes, file: "<export>")
+        let fed = try export.boundary.inputs[0].map { try input.transposed($0) } ?? input
+        let outputs = try ModelRunner(model: model).run([fed])
+        return try zip(outputs, export.boundary.outputs).map { out, p in
+            try p.map { try out.transposed(LayoutBoundary.inverse($0)) } ?? out
+        }
+    }
+
+    private func check(inputsAsNHWC: Bool, fold: Bool) throws {
+        var exported = 0, refused: [String] = []
+        var worst = (error: 0.0, where: "")
+        for name in try cases() {
+            let folder = FixturePaths.url("keras/\(name)")
+            let input = try NumPyFile.read(folder.appendingPathComponent("input.npy").path)
+            for (file, stem) in files {
+                let path = folder.appendingPathComponent(file).path
+                let refPath = folder.appendingPathComponent("\(stem).npy").path
+                guard FileManager.default.fileExists(atPath: path), FileManager.default.fileExists(atPath: refPath) else { continue }
+                var model = try Checkpoint.read(path)
+                if fold { model = try FoldBatchNorm().apply(to: model).model }
+                let export: ONNXExporter.Export
+                do {
+                    export = try ONNXExporter.export(model, inputsAsNHWC: inputsAsNHWC, file: "\(name).onnx")
+                } catch let error as CheckpointError where error.kind == .unsupported {
+                    refused.append("\(name)/\(file): \(error)")
+                    continue
+                }
+                let outputs = try runExport(export, input)
+                let expected = try NumPyFile.read(refPath)
+                XCTAssertEqual(outputs.count, 1, "\(name)/\(file)")
+                guard let output = outputs.first else { continue }
+                assertClose(output, expected, tolerance: halfPrecisionTolerance[name] ?? 1e-5, "\(name)/\(file) exported")
+                if halfPrecisionTolerance[name] == nil, output.shape == expected.shape {
+                    let e = relativeError(output.floats(), expected.floats())
+                    if e > worst.error { worst = (e, "\(name)/\(file)") }
+                }
+                if inputsAsNHWC { XCTAssertTrue(export.boundary.isIdentity, "\(name)/\(file) boundary") }
+                exported += 1
+            }
+        }
+        print("ONNX export (inputsAsNHWC \(inputsAsNHWC), fold \(fold)): \(exported) files exported and matched Keras; "
+              + "worst \(worst.error) x max|ref| in \(worst.where); refused: \(refused)")
+        XCTAssertGreaterThan(exported, 30)
+    }
+
+    func testEveryKerasFixtureExportsAndMatchesKeras() throws {
+        try check(inputsAsNHWC: false, fold: false)
+    }
+
+    func testFoldedExportsMatchKeras() throws {
+        try check(inputsAsNHWC: false, fold: true)
+    }
+
+    func testInputsAsNHWCExportsMatchKeras() throws {
+        try check(inputsAsNHWC: true, fold: false)
+    }
+
+    func testConvBNFlattenDenseHasNoTransposeAndKeepsBatchNorm() throws {
+        let model = try Checkpoint.read(FixturePaths.url("keras/conv_bn_flatten_dense/keras2.h5").path)
+        let export = try ONNXExporter.export(model, file: "x.onnx")
+        XCTAssertNil(export.opCounts["Transpose"], "\(export.opCounts)")
+        XCTAssertEqual(export.opCounts["Gemm"], 1)
+        XCTAssertEqual(export.opCounts["BatchNormalization"], 1)
+        XCTAssertEqual(export.opset, 17)
+        let folded = try ONNXExporter.export(try FoldBatchNorm().apply(to: model).model, file: "x.onnx")
+        XCTAssertNil(folded.opCounts["BatchNormalization"], "\(folded.opCounts)")
+        XCTAssertNil(folded.opCounts["Transpose"])
+    }
+
+    func testInputsAsNHWCInsertsOneTransposeAtTheInput() throws {
+        let model = try Checkpoint.read(FixturePaths.url("keras/conv_bn_flatten_dense/keras2.h5").path)
+        let export = try ONNXExporter.export(model, inputsAsNHWC: true, file: "x.onnx")
+        XCTAssertEqual(export.opCounts["Transpose"], 1, "\(export.opCounts)")
+        let read = try ONNXReader.read(bytes: export.bytes, file: "x.onnx")
+        XCTAssertEqual(read.values[read.inputs[0]]?.shape?.dropFirst().map { $0 }, model.values[model.inputs[0]]?.shape?.dropFirst().map { $0 })
+    }
+
+    func testUnsupportedLayerIsNamed() throws {
+        let model = Model(name: "m", format: .onnx, inputs: ["x"], outputs: ["y"], nodes: [
+            Node(name: "x", op: .input, inputs: [], outputs: ["x"]),
+            Node(name: "strange", op: .opaque(type: "Strange"), inputs: ["x"], outputs: ["y"]),
+        ], values: ["x": ValueInfo(name: "x", shape: [nil, 4])])
+        XCTAssertThrowsError(try ONNXExporter.export(model, file: "out.onnx")) { error in
+            XCTAssertTrue("\(error)".contains("strange"), "\(error)")
+            XCTAssertTrue("\(error)".contains("Strange"), "\(error)")
+        }
+    }
+}
