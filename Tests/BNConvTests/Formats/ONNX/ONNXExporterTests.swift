@@ -97,6 +97,22 @@ final class ONNXExporterTests: XCTestCase {
         XCTAssertEqual(read.values[read.inputs[0]]?.shape?.dropFirst().map { $0 }, model.values[model.inputs[0]]?.shape?.dropFirst().map { $0 })
     }
 
+    /// activations_zoo minus its thresholded ReLU (no ONNX op): every other activation (gelu at
+    /// opset 20, swish as Sigmoid * x, hard_sigmoid, ...) exported, read back and verified on the engine.
+    func testActivationZooExportsAtOpset20AndVerifies() throws {
+        var model = try Checkpoint.read(FixturePaths.url("keras/activations_zoo/keras3.keras").path)
+        let index = try XCTUnwrap(model.nodeIndex(named: "relu_custom"))
+        model.nodes[index].op = .activation(.relu())
+        let export = try ONNXExporter.export(model, file: "zoo.onnx")
+        XCTAssertEqual(export.opset, 20)
+        XCTAssertEqual(export.opCounts["Gelu"], 1, "\(export.opCounts)")
+        let candidate = try ONNXReader.read(bytes: export.bytes, file: "zoo.onnx")
+        let options = Verifier.Options(randomRuns: 2, inputPermutations: export.boundary.inputs,
+                                       outputPermutations: export.boundary.outputs)
+        let report = try Verifier(options: options).compare(reference: model, candidate: candidate)
+        XCTAssertTrue(report.passed, "worst \(String(describing: report.worst))")
+    }
+
     func testUnsupportedLayerIsNamed() throws {
         let model = Model(name: "m", format: .onnx, inputs: ["x"], outputs: ["y"], nodes: [
             Node(name: "x", op: .input, inputs: [], outputs: ["x"]),
