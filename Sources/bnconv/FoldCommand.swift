@@ -56,16 +56,22 @@ struct FoldCommand: ParsableCommand {
                 throw ValidationError("the output would overwrite the input \(model); use --in-place to replace it")
             }
             let started = Date()
-            let original = try Checkpoint.read(model, config: config)
-            let unknown = Set(keep).subtracting(original.nodes.map(\.name))
+            var loaded: Model? = try Checkpoint.read(model, config: config)
+            let format = loaded!.format
+            let unknown = Set(keep).subtracting(loaded!.nodes.map(\.name))
             if !unknown.isEmpty {
                 throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", "))")
             }
-            let folded = try FoldBatchNorm(keep: Set(keep)).apply(to: original)
+            // Verification needs the original beside the folded model; without it, the original is
+            // handed over so each replaced kernel is freed as soon as its folded copy exists.
+            let original: Model? = noVerify ? nil : loaded
+            let input = loaded!
+            loaded = nil
+            let folded = try FoldBatchNorm(keep: Set(keep)).apply(to: consume input)
             let foldSeconds = Date().timeIntervalSince(started)
 
             var report: VerificationReport?
-            if !noVerify {
+            if let original {
                 let options = try verification.verifierOptions(inputCount: original.inputs.count, candidate: folded.model)
                 let bar = ProgressBar(stage: "verify", total: options.randomRuns + options.inputs.count, unit: "runs", quiet: out.quiet || out.json)
                 do {
@@ -80,18 +86,23 @@ struct FoldCommand: ParsableCommand {
             let passed = report?.passed ?? true
             let write = passed || force
             if write {
-                // Nothing folded: the model is unchanged, so the file is copied byte for byte.
-                if folded.changed { try Checkpoint.write(folded.model, to: target) } else if !inPlace { try AtomicFile.copy(from: model, to: target) }
+                // Nothing folded: the model is unchanged, so the file is copied byte for byte (a
+                // weights-only file then goes with the architecture it was read with).
+                if folded.changed {
+                    try Checkpoint.write(folded.model, to: target)
+                } else if !inPlace {
+                    try AtomicFile.copy(from: model, to: target)
+                }
             }
             let summary = FoldSummary(command: "fold", input: model, output: write ? target : nil,
-                                      format: original.format.rawValue, batchNorms: folded.decisions,
+                                      format: format.rawValue, batchNorms: folded.decisions,
                                       folded: folded.decisions.filter(\.folds).count, verification: report,
                                       inputBytes: OutputPath.fileSize(model), outputBytes: write ? OutputPath.fileSize(target) : nil,
                                       seconds: Date().timeIntervalSince(started))
             if out.json {
                 print(try summary.jsonText())
             } else if out.printsText {
-                print("\(model): \(original.format.displayName), \(folded.decisions.count) BatchNorm layer(s), \(summary.folded) folded")
+                print("\(model): \(format.displayName), \(folded.decisions.count) BatchNorm layer(s), \(summary.folded) folded")
                 ReportText.decisions(folded.decisions).forEach { print($0) }
                 if let report { ReportText.verification(report, verbose: out.verbose).forEach { print($0) } }
                 if write {

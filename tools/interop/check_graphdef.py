@@ -2,12 +2,14 @@
 """Loads a GraphDef with TensorFlow itself, runs it on INPUT.npy and compares with EXPECTED.npy.
 
     /root/.cache/bnconv/venv/bin/python tools/interop/check_graphdef.py GRAPH.pb INPUT.npy EXPECTED.npy \
-        [--input input:0] [--output Identity:0] [--atol 1e-4] [--rtol 1e-4]
+        [--input-name input:0] [--output-name Identity:0] [--atol A] [--rtol R]
 
 The graph is imported with tf.graph_util.import_graph_def and run in a tf.compat.v1.Session, so
 TensorFlow validates every node, input and attribute. Prints the op counts that matter for BN
 folding and the error statistics; exits 0 when allclose(actual, expected, rtol, atol) holds, 1 when
-the numbers differ, 2 when TensorFlow refuses the graph.
+the numbers differ, 2 when TensorFlow refuses the graph. Default tolerance: 1e-4 (rtol and atol);
+a graph that computes in half precision (an op with T = half or bfloat16) gets atol
+4e-3 x max|expected| and rtol 1e-2, since a fold rounds its weights to half once more.
 """
 import argparse
 import collections
@@ -16,7 +18,27 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
-import tensorflow as tf
+
+
+class QuietStderr:
+    """Silences file descriptor 2 (TensorFlow's C++ start-up chatter) inside a with block."""
+
+    def __enter__(self):
+        sys.stderr.flush()
+        self.saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+
+    def __exit__(self, *exc):
+        sys.stderr.flush()
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
+        return False
+
+
+with QuietStderr():
+    import tensorflow as tf
 
 
 def main():
@@ -26,8 +48,8 @@ def main():
     ap.add_argument("expected")
     ap.add_argument("--input-name", default="input:0")
     ap.add_argument("--output-name", default="Identity:0")
-    ap.add_argument("--atol", type=float, default=1e-4)
-    ap.add_argument("--rtol", type=float, default=1e-4)
+    ap.add_argument("--atol", type=float)
+    ap.add_argument("--rtol", type=float)
     args = ap.parse_args()
 
     graph_def = tf.compat.v1.GraphDef()
@@ -38,21 +60,27 @@ def main():
     x = np.load(args.input)
     expected = np.load(args.expected)
     try:
-        with tf.Graph().as_default() as g:
+        with QuietStderr(), tf.Graph().as_default() as g:
             tf.graph_util.import_graph_def(graph_def, name="")
             with tf.compat.v1.Session(graph=g) as sess:
                 actual = sess.run(args.output_name, {args.input_name: x})
     except Exception as e:  # TensorFlow refused the graph
         print(f"{args.graph}: TensorFlow refused the graph: {type(e).__name__}: {str(e).splitlines()[0]}")
         return 2
+    half_types = {tf.float16.as_datatype_enum, tf.bfloat16.as_datatype_enum}
+    computes_in_half = any(n.attr["T"].type in half_types for n in graph_def.node if "T" in n.attr)
+    scale = float(np.abs(expected).max()) if expected.size else 1.0
+    atol = args.atol if args.atol is not None else (4e-3 * scale if computes_in_half else 1e-4)
+    rtol = args.rtol if args.rtol is not None else (1e-2 if computes_in_half else 1e-4)
     if actual.shape != expected.shape:
         print(f"{args.graph}: output shape {actual.shape} != expected {expected.shape}")
         return 1
     diff = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
     rel = diff / np.maximum(np.abs(expected.astype(np.float64)), 1e-12)
-    ok = np.allclose(actual, expected, rtol=args.rtol, atol=args.atol)
+    ok = np.allclose(actual, expected, rtol=rtol, atol=atol)
     print(f"{args.graph}: {len(graph_def.node)} nodes {dict(sorted(bn_ops.items()))}; output {actual.shape}; "
-          f"max abs err {diff.max():.3g}, max rel err {rel.max():.3g}: {'OK' if ok else 'MISMATCH'}")
+          f"max abs err {diff.max():.3g}, max rel err {rel.max():.3g} (atol {atol:.2g}, rtol {rtol:.2g}"
+          f"{', half precision' if computes_in_half else ''}): {'OK' if ok else 'MISMATCH'}")
     return 0 if ok else 1
 
 

@@ -84,9 +84,12 @@ def main():
         print(f"FAIL {args.file}: output shape {y.shape} != expected {expected.shape}")
         return 1
     diff = float(np.max(np.abs(y.astype(np.float64) - expected.astype(np.float64)))) if y.size else 0.0
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    rel = diff / scale if scale > 0 else diff
     ok = np.allclose(y, expected, atol=args.atol, rtol=args.rtol)
     layers = len(model.layers)
     print(f"{'OK' if ok else 'FAIL'} {args.file}: keras {major}, {layers} layers, max abs diff {diff:.3g} "
+          f"(max |expected| {scale:.3g}, relative {rel:.2e}) "
           f"(atol {args.atol}, rtol {args.rtol})")
     return 0 if ok else 1
 

@@ -62,36 +62,36 @@ struct KerasLegacyWriter {
         var weight: Weight
     }
 
-    /// The entries of a top-level layer group, in Keras's order: a plain layer's weights in node
-    /// order; a nested model's original order with removed layers dropped and new biases placed
-    /// right after their kernel (trainable weights first, non-trainable after).
+    /// The entries of a top-level layer group, in Keras's order (`_legacy_weights`): a plain
+    /// layer's weights in node order; for a nested model, the trainable weights of every leaf layer
+    /// in the order Keras rebuilds its layers, then the non-trainable ones (formats.md 1.7).
     private func weightEntries(forTopLevel name: String) throws -> [Entry] {
         if let node = edits.nodesByLayer[name] {
             return try entries(of: node)
         }
-        guard let original = edits.record.weightNames[name] else { return [] }
-        let leaves = edits.nodesByLayer.filter { $0.key.hasPrefix(name + "/") }.map(\.value)
-        var byStoredName: [String: (Node, Weight)] = [:]
-        var pending: [(after: String, entry: Entry)] = []
-        for node in leaves {
-            let nodeEntries = try entries(of: node)
-            for entry in nodeEntries {
-                if original.contains(entry.name) {
-                    byStoredName[entry.name] = (node, entry.weight)
-                } else {
-                    let anchor = nodeEntries.last { original.contains($0.name) && $0.weight.role != .movingMean && $0.weight.role != .movingVariance }
-                    pending.append((anchor?.name ?? "", entry))
-                }
+        guard let nested = container.layers.first(where: { $0.name == name })?.nested else { return [] }
+        var trainable: [Entry] = [], frozen: [Entry] = []
+        try collect(nested, path: [name], parentTrainable: true, trainable: &trainable, frozen: &frozen)
+        return trainable + frozen
+    }
+
+    /// Adds a container's leaf weights to the trainable or non-trainable list, layers in `model.layers` order.
+    private func collect(_ nested: KerasContainer, path: [String], parentTrainable: Bool,
+                         trainable: inout [Entry], frozen: inout [Entry]) throws {
+        let entries = Dictionary(nested.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for layerName in KerasLayerOrder.layers(of: nested) {
+            guard let layer = entries[layerName] else { continue }
+            let isTrainable = parentTrainable && (layer.config["trainable"]?.boolValue ?? true)
+            if let inner = layer.nested {
+                try collect(inner, path: path + [layerName], parentTrainable: isTrainable, trainable: &trainable, frozen: &frozen)
+                continue
+            }
+            guard let node = edits.nodesByLayer[(path + [layerName]).joined(separator: "/")] else { continue }
+            for entry in try self.entries(of: node) {
+                let statistic = [WeightRole.movingMean, .movingVariance, .mean, .variance, .count].contains(entry.weight.role)
+                if isTrainable && !statistic { trainable.append(entry) } else { frozen.append(entry) }
             }
         }
-        var out: [Entry] = []
-        for storedName in original {
-            guard let (_, weight) = byStoredName[storedName] else { continue }
-            out.append(Entry(name: storedName, weight: weight))
-            out += pending.filter { $0.after == storedName }.map(\.entry)
-        }
-        out += pending.filter { $0.after.isEmpty }.map(\.entry)
-        return out
     }
 
     /// A node's weights with their stored names; a new weight (no stored name) is named after the

@@ -18,6 +18,9 @@ public struct GraphDefNodeRecord: SourceRecord {
     let nodeDefs: [ProtobufNodeDef]
     /// Where each of the node's inputs is read, in the node's input order.
     let inputSlots: [InputSlot]
+    /// Other places each input is read by NodeDefs that go with this node (the `Shape` of a
+    /// Flatten's batch size, of a transposed conv's output size): rewired together with it.
+    let mirrorSlots: [[InputSlot]]
     /// The node's inputs as read.
     let readInputs: [String]
     /// The NodeDef whose first output is the node's output (a new BiasAdd goes after it).

@@ -48,8 +48,20 @@ struct GraphDefPatterns {
         case "Rsqrt": return try matchDecomposedBatchNorm(rsqrt: i)
         case "Conv2D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "MatMul": return try matchLinear(i)
         case "FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3": return try matchFusedBatchNorm(i)
+        case "Reshape": return try matchBatchPreservingReshape(i)
         default: return nil
         }
+    }
+
+    /// Keras Flatten / Reshape with an unknown batch: `Reshape(x, Pack(Shape(x)[0], c1, c2, ...))`.
+    private mutating func matchBatchPreservingReshape(_ i: Int) throws -> GraphDefGroup? {
+        let inputs = graph.dataInputs(i)
+        guard inputs.count == 2, !graph.isConstant(inputs[0].value),
+              let found = try batchPreservingShape(inputs[1].value, of: inputs[0].value, reader: i),
+              claim([i]) else { return nil }
+        claimed.formUnion(found.auxiliary)
+        return GraphDefGroup(name: name(i), op: .reshape(targetShape: found.target), members: [i],
+                             auxiliary: found.auxiliary, inputs: [(inputs[0].value, slot(i, inputs[0].slot))], output: i)
     }
 
     /// Conv2D / DepthwiseConv2dNative / Conv2DBackpropInput / MatMul with a constant filter,
@@ -204,17 +216,17 @@ struct GraphDefPatterns {
     private mutating func matchDecomposedBatchNorm(rsqrt r: Int) throws -> GraphDefGroup? {
         let adds: Set<String> = ["AddV2", "Add"]
         guard let addValue = input(r, 0), let a0 = graph.producer(of: addValue), adds.contains(op(a0)),
-              graph.soleReader(of: addValue) == r, let a0In = Optional(graph.dataInputs(a0)), a0In.count == 2 else { return nil }
+              graph.soleReader(of: addValue) == r else { return nil }
+        let a0In = graph.dataInputs(a0)
         // One operand is the variance (a vector), the other epsilon (one value; the second
         // operand when both hold one value, as tf.nn.batch_normalization writes it).
-        guard let p0 = graph.constant(behind: a0In[0].value), let p1 = graph.constant(behind: a0In[1].value) else { return nil }
+        guard a0In.count == 2, let p0 = graph.constant(behind: a0In[0].value),
+              let p1 = graph.constant(behind: a0In[1].value) else { return nil }
         let t0 = try graph.tensor(ofConstant: p0.constant), t1 = try graph.tensor(ofConstant: p1.constant)
         let epsilonFirst = t0.count == 1 && t1.count != 1
-        guard (epsilonFirst ? t0 : t1).count == 1 else { return nil }
-        let variance: GraphDefGraph.ConstantPath? = epsilonFirst ? p1 : p0
-        let epsilon: (path: GraphDefGraph.ConstantPath, value: Double)? =
-            epsilonFirst ? (p0, t0.doubles()[0]) : (p1, t1.doubles()[0])
-        guard let variance, let epsilon else { return nil }
+        let (variance, epsilonPath, epsilonTensor) = epsilonFirst ? (p1, p0, t0) : (p0, p1, t1)
+        guard epsilonTensor.count == 1, epsilonTensor.dtype.isFloatingPoint else { return nil }
+        let epsilon = (path: epsilonPath, value: epsilonTensor.doubles()[0])
         var members = [a0, r]
         var weights = [GraphDefGroup.WeightSource(role: .movingVariance, path: variance, layout: .vector, flatten: true)]
         var auxiliary = variance.nodes + epsilon.path.nodes
@@ -273,6 +285,62 @@ struct GraphDefPatterns {
         return GraphDefGroup(name: groupName, op: .batchNorm(bn), members: members.sorted { graph.order.firstIndex(of: $0)! < graph.order.firstIndex(of: $1)! },
                              auxiliary: auxiliary, inputs: [(mulX.x, slot(mulX.node, mulX.slot))], output: out,
                              weights: weights)
+    }
+
+    /// `x * c`, `x + c`, `x - c`, `c - x`, `x / c` with a constant `c` that is a scalar or a 1-D
+    /// vector (broadcast along the last axis; what tf_keras Rescaling and similar preprocessing
+    /// freeze to), as a `rescaling` op `y = x * scale + offset`.
+    private func rescaling(_ i: Int, _ inputs: [(value: String, slot: Int)])
+        throws -> (op: Op, input: (value: String, slot: Int), auxiliary: [Int])? {
+        let paths = inputs.map { graph.constant(behind: $0.value) }
+        guard let k = paths.firstIndex(where: { $0 != nil }), paths[1 - k] == nil, let path = paths[k] else { return nil }
+        let c = try graph.tensor(ofConstant: path.constant)
+        // A scalar or a vector only: a higher-rank constant could broadcast the result to more axes.
+        guard c.dtype.isFloatingPoint, c.count >= 1, c.rank <= 1 else { return nil }
+        let v = c.doubles()
+        let constantFirst = k == 0
+        let result: Op
+        switch op(i) {
+        case "Mul": result = .rescaling(scale: v, offset: [0])
+        case "AddV2", "Add": result = .rescaling(scale: [1], offset: v)
+        case "Sub": result = constantFirst ? .rescaling(scale: [-1], offset: v) : .rescaling(scale: [1], offset: v.map { -$0 })
+        case "RealDiv":
+            guard !constantFirst, v.allSatisfy({ $0 != 0 }) else { return nil }
+            result = .rescaling(scale: v.map { 1 / $0 }, offset: [0])
+        default: return nil
+        }
+        return (result, inputs[1 - k], path.nodes)
+    }
+
+    /// The target dims after the batch when `shape` is `Pack(StridedSlice(Shape(x), [0], [1], [1],
+    /// shrink_axis_mask=1), c1, c2, ...)` with constant `c`s (tf_keras and Keras 3 Flatten/Reshape
+    /// keep an unknown batch this way), with the nodes computing it; nil for any other shape.
+    private func batchPreservingShape(_ shape: String, of x: String, reader: Int) throws -> (target: [Int], auxiliary: [Int])? {
+        guard let pack = graph.producer(of: shape), op(pack) == "Pack", graph.soleReader(of: shape) == reader,
+              !claimed.contains(pack),
+              case .int(let axis)? = graph.attribute(pack, "axis") ?? .int(0), axis == 0 else { return nil }
+        let parts = graph.dataInputs(pack)
+        guard parts.count >= 2, let slice = graph.producer(of: parts[0].value), op(slice) == "StridedSlice",
+              graph.soleReader(of: parts[0].value) == pack,
+              case .int(let shrink)? = graph.attribute(slice, "shrink_axis_mask"), shrink == 1 else { return nil }
+        let sliceIn = graph.dataInputs(slice)
+        guard sliceIn.count == 4, let shapeOp = graph.producer(of: sliceIn[0].value), op(shapeOp) == "Shape",
+              graph.soleReader(of: sliceIn[0].value) == slice, input(shapeOp, 0) == x else { return nil }
+        var auxiliary = [pack, slice, shapeOp]
+        for (k, want) in [(1, Int64(0)), (2, 1), (3, 1)] {
+            guard let path = graph.constant(behind: sliceIn[k].value),
+                  try graph.tensor(ofConstant: path.constant).integers() == [want] else { return nil }
+            auxiliary += path.nodes
+        }
+        var target = [Int]()
+        for part in parts.dropFirst() {
+            guard let path = graph.constant(behind: part.value) else { return nil }
+            let values = try graph.tensor(ofConstant: path.constant).integers()
+            guard values.count == 1, values[0] >= -1, values[0] <= Int64(Int32.max) else { return nil }
+            target.append(Int(values[0]))
+            auxiliary += path.nodes
+        }
+        return (target, auxiliary)
     }
 
     /// The operand of binary node `i` that is not `value`.
@@ -356,10 +424,17 @@ struct GraphDefPatterns {
             } else {
                 group.auxiliary = []; group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }
             }
-        case "AddV2", "Add", "Sub", "Mul", "Maximum", "Minimum":
+        case "AddV2", "Add", "Sub", "Mul", "RealDiv", "Maximum", "Minimum":
+            guard inputs.count == 2 else { break }
+            if let rescaling = try rescaling(i, inputs) {
+                group.op = rescaling.op
+                group.inputs = [(rescaling.input.value, slot(i, rescaling.input.slot))]
+                group.auxiliary = rescaling.auxiliary
+                break
+            }
             let kinds: [String: ElementwiseKind] = ["AddV2": .add, "Add": .add, "Sub": .subtract, "Mul": .multiply,
                                                     "Maximum": .maximum, "Minimum": .minimum]
-            if inputs.count == 2 { group.op = .elementwise(kinds[n.op]!) }
+            if let kind = kinds[n.op] { group.op = .elementwise(kind) }
         case "ConcatV2":
             guard inputs.count >= 2, let axis = constantOperands(from: inputs.count - 1)?.first?.integers().first else {
                 group.auxiliary = []; group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }; break

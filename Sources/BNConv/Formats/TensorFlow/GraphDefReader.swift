@@ -89,11 +89,18 @@ public enum GraphDefReader {
                                       isShared: w.path.isShared))
             }
             let dataType = dataTypeOf(outputNode)
+            // Auxiliary NodeDefs reading one of the node's inputs (Shape(x)) are rewired with it.
+            let mirrors = g.inputs.map { input in
+                g.auxiliary.flatMap { a in
+                    graph.dataInputs(a).filter { $0.value == input.value }
+                        .map { GraphDefNodeRecord.InputSlot(nodeDef: graph.nodes[a].name, index: $0.slot) }
+                }
+            }
             let record = GraphDefNodeRecord(
                 nodeDefNames: g.members.map { graph.nodes[$0].name },
                 auxiliaryNames: g.auxiliary.map { graph.nodes[$0].name },
                 nodeDefs: g.members.map { graph.nodes[$0] },
-                inputSlots: g.inputs.map(\.slot), readInputs: g.inputs.map(\.value),
+                inputSlots: g.inputs.map(\.slot), mirrorSlots: mirrors, readInputs: g.inputs.map(\.value),
                 outputNodeDef: outputNode.name, dataFormat: g.dataFormat, dataType: dataType,
                 storedDims: storedDims, readWeights: readWeights, readOp: g.op)
             records[name] = record

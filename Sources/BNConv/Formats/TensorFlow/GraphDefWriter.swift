@@ -28,11 +28,9 @@ public enum GraphDefWriter {
         let message = try ProtobufGraphDef(bytes: source.bytes, file: source.file)
         let original = message.nodeDefs()
         var inputsOf = [String: [String]]()
-        var opOf = [String: String]()
         var constDType = [String: DType]()
         for n in original {
             inputsOf[n.name] = n.inputs
-            opOf[n.name] = n.op
             if n.op == "Const", case .tensor(let t)? = n.attribute("value") { constDType[n.name] = TensorFlowDataType.dtype(t.dtype) }
         }
         var changed = Set<String>()
@@ -59,9 +57,10 @@ public enum GraphDefWriter {
                     "the node now has \(node.inputs.count) inputs instead of \(record.inputSlots.count); GraphDef writing cannot add or drop inputs")
             }
             for (k, value) in node.inputs.enumerated() where value != record.readInputs[k] {
-                let slot = record.inputSlots[k]
-                inputsOf[slot.nodeDef]?[slot.index] = value
-                changed.insert(slot.nodeDef)
+                for slot in [record.inputSlots[k]] + record.mirrorSlots[k] {
+                    inputsOf[slot.nodeDef]?[slot.index] = value
+                    changed.insert(slot.nodeDef)
+                }
             }
         }
 

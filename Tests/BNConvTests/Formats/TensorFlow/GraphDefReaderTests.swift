@@ -19,7 +19,7 @@ final class GraphDefReaderTests: XCTestCase {
     /// (each op of these graphs is modelled or absorbed); the model validates.
     func testBatchNormsMatchTensorFlowFacts() throws {
         let cases = try TensorFlowFixtures.cases()
-        XCTAssertEqual(cases.count, 17)
+        XCTAssertEqual(cases.count, 19)
         for name in cases {
             let facts = try TensorFlowFixtures.facts(name)
             let model = try read(name)
@@ -59,6 +59,18 @@ final class GraphDefReaderTests: XCTestCase {
         XCTAssertEqual(bn.epsilon, Double(Float(1e-4)))
         XCTAssertEqual(bn.epsilon, facts.fused_batch_norms[0].epsilon)
         XCTAssertFalse(bn.training, "is_training=false is still stored")
+    }
+
+    /// Without `is_training` a FusedBatchNormV3 is in training mode (op-def default true), as
+    /// TensorFlow ran it for the fixture's output; such a BN is kept, with the reason.
+    func testMissingIsTrainingMeansTrainingMode() throws {
+        let model = try read("fused_bn_training_default")
+        let (node, bn) = try XCTUnwrap(batchNorms(model).first)
+        XCTAssertTrue(bn.training)
+        XCTAssertEqual(bn.epsilon, Double(Float(1e-4)))
+        let decision = try XCTUnwrap(planBatchNormFolds(model).first { $0.batchNorm == node.name })
+        XCTAssertNil(decision.target)
+        XCTAssertTrue(decision.reason?.contains("training") ?? false, "\(decision)")
     }
 
     /// Conv2D + BiasAdd is one conv node with an hwio kernel and a bias, BN weights are the Consts
@@ -130,7 +142,9 @@ final class GraphDefReaderTests: XCTestCase {
         let model = try read("keras3")
         XCTAssertEqual(model.nodes.map(\.opName),
                        ["Input", "Conv2D", "BatchNormalization", "Activation", "GlobalAveragePooling", "Dense",
-                        "BatchNormalization", "Identity"])
+                        "BatchNormalization", "Reshape", "Reshape", "Identity"])
+        XCTAssertEqual(model.nodes[7].op, .reshape(targetShape: [5, 1]))
+        XCTAssertEqual(model.nodes[8].op, .reshape(targetShape: [5]))
         let conv = model.nodes[1]
         XCTAssertEqual(conv.weight(.bias)?.tensor.shape, [4])
         XCTAssertEqual(conv.weight(.bias)?.storageKey, "keras3_1/conv_1/Reshape/ReadVariableOp/resource")
@@ -225,10 +239,15 @@ final class GraphDefReaderTests: XCTestCase {
     }
 
     /// Single-node ops with their attributes and constant operands (concat axis, reshape target,
-    /// mean axes, LeakyRelu alpha, pooling windows).
+    /// mean axes, LeakyRelu alpha, pooling windows; a constant operand of Mul/Sub/AddV2 makes a
+    /// rescaling).
     func testSingleNodeOps() throws {
         let model = try GraphDefReader.read(TensorFlowFixtures.graph("ops"))
         func op(_ name: String) -> Op? { model.node(named: name)?.op }
+        XCTAssertEqual(op("scale"), .rescaling(scale: [Double(Float(1 / 127.5))], offset: [0]))
+        XCTAssertEqual(op("shift"), .rescaling(scale: [1], offset: [-1]))
+        XCTAssertEqual(op("channel_offset"), .rescaling(scale: [1], offset: [0.1, -0.2, 0.3].map { Double(Float($0)) }))
+        XCTAssertEqual(model.node(named: "channel_offset")?.inputs, ["shift"])
         XCTAssertEqual(op("leaky"), .activation(.leakyRelu(alpha: Double(Float(0.3)))))
         XCTAssertEqual(op("elu"), .activation(.elu(alpha: 1)))
         XCTAssertEqual(op("concat"), .concat(axis: -1))
@@ -273,5 +292,21 @@ final class GraphDefReaderTests: XCTestCase {
         }
         XCTAssertEqual(read + refused, 300 * cases.count)
         XCTAssertGreaterThan(refused, 0)
+    }
+
+    /// tf_keras Flatten (a constant [-1, n]) and Reshape with an unknown batch
+    /// (Pack(StridedSlice(Shape(x)), c...)) are reshape nodes; the Shape reading the BN output is
+    /// rewired with the Reshape when the BN folds, so the written graph has no dangling input.
+    func testFlattenAndBatchPreservingReshape() throws {
+        let model = try read("flatten_dense_bn")
+        XCTAssertEqual(model.nodes.map(\.opName), ["Input", "Conv2D", "Reshape", "Dense", "BatchNormalization", "Reshape", "Identity"])
+        XCTAssertEqual(model.nodes[2].op, .reshape(targetShape: [27]))
+        XCTAssertEqual(model.nodes[5].op, .reshape(targetShape: [5, 1]))
+        let record = try XCTUnwrap(model.nodes[5].source as? GraphDefNodeRecord)
+        XCTAssertEqual(record.mirrorSlots.first?.map(\.nodeDef), ["flatten_dense_bn/resh/Shape"])
+        let folded = try FoldBatchNorm().apply(to: model).model
+        let back = try GraphDefReader.read(bytes: try GraphDefWriter.serialize(folded, file: "f.pb"), file: "f.pb")
+        XCTAssertEqual(back.batchNormIndices, [])
+        XCTAssertEqual(back.nodes.map(\.opName), ["Input", "Conv2D", "Reshape", "Dense", "Reshape", "Identity"])
     }
 }
