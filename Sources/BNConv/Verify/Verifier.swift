@@ -22,7 +22,7 @@ public struct Verifier {
         public var inputPermutations: [[Int]?]
         /// Per model output, the permutation that turns a reference output into the candidate's;
         /// the candidate's output is transposed back by its inverse before the comparison.
-        /// Intermediate values are compared only where both shapes agree.
+        /// Intermediate values whose axes were permuted (same element count, other shape) are skipped.
         public var outputPermutations: [[Int]?]
 
         /// Default options: one random batch of 2, seed 0, tolerance 1e-5.
@@ -70,7 +70,6 @@ public struct Verifier {
         }
         let producerOf = Dictionary(candidate.nodes.flatMap { n in n.outputs.map { ($0, n.name) } }, uniquingKeysWith: { a, _ in a })
         let wanted = Set(correspondence.referenceFor.values)
-        let permuted = (options.inputPermutations + options.outputPermutations).contains { $0 != nil }
 
         var outputStats: [ErrorStatistics?] = Array(repeating: nil, count: reference.outputs.count)
         var outputShapes: [[Int]] = Array(repeating: [], count: reference.outputs.count)
@@ -87,8 +86,9 @@ public struct Verifier {
                 try permutation(options.inputPermutations, i).map { try t.transposed($0) } ?? t
             }
             let actual = try candidateRunner.run(candidateInputs, observe: compareLayers ? { name, tensor in
+                // A layout-converted intermediate (same elements, axes permuted) cannot be compared by position.
                 guard layerError == nil, let refName = correspondence.referenceFor[name], let ref = captured[refName],
-                      ref.shape == tensor.shape || !permuted else { return }
+                      ref.shape == tensor.shape || ref.count != tensor.count else { return }
                 do {
                     let stats = try ErrorStatistics(reference: ref, candidate: tensor)
                     if layerStats[name] == nil { layerOrder.append(name) }

@@ -127,14 +127,16 @@ struct ONNXExportEmitter {
             try activation(node, c.activation, out, y)
         case .convTranspose(let c):
             try requireChannelsFirst(node, c.layout)
-            guard c.groups == 1 else { throw refuse(node, "grouped transposed convolutions are not exported") }
-            let w = initializer(node, "weight", try ChannelsFirstWeights.transposedConvolution(try weight(node, .kernel), node: node.name))
+            let kernel = try weight(node, .kernel)
+            // A grouped one is exported only from ONNX's own (in, out/group, k...) layout.
+            guard c.groups == 1 || kernel.layout == .iohw else { throw refuse(node, "grouped transposed convolutions are exported only from an iohw kernel") }
+            let w = initializer(node, "weight", try ChannelsFirstWeights.transposedConvolution(kernel, node: node.name))
             let b = try c.useBias ? initializer(node, "bias", weight(node, .bias).tensor) : nil
             guard let (pads, outputPadding) = ONNXExportPadding.transposed(c) else {
                 throw refuse(node, "causal padding has no transposed form")
             }
             var attributes = [ONNXExportGraph.ints("kernel_shape", c.kernelSize), ONNXExportGraph.ints("strides", c.strides),
-                              ONNXExportGraph.ints("dilations", c.dilations), ONNXExportGraph.int("group", 1),
+                              ONNXExportGraph.ints("dilations", c.dilations), ONNXExportGraph.int("group", c.groups),
                               ONNXExportGraph.ints("pads", pads)]
             if outputPadding.contains(where: { $0 != 0 }) {
                 attributes.append(ONNXExportGraph.ints("output_padding", outputPadding))
