@@ -142,7 +142,9 @@ struct ConvertCommand: ParsableCommand {
                 commit = { try writeSameFormat(converted.model, original: original) }
             }
 
-            let report = noVerify ? nil : try verify(original, candidate, boundary, foldMap: foldMap)
+            // The tolerance follows the weights as bnconv computed them (a fold into float16 rounds to float16),
+            // not the ONNX copy, which stores every weight in the graph dtype.
+            let report = noVerify ? nil : try verify(original, candidate, boundary, foldMap: foldMap, toleranceModel: source)
             let passed = report?.passed ?? true
             let write = passed || force
             if write { try commit() }
@@ -184,8 +186,8 @@ struct ConvertCommand: ParsableCommand {
 extension ConvertCommand {
     /// Runs `candidate` against `original` on the engine, fed through `boundary`.
     func verify(_ original: Model, _ candidate: Model, _ boundary: LayoutBoundary,
-                foldMap: [String: String]?, stage: String = "verify") throws -> VerificationReport {
-        var options = try verification.verifierOptions(inputCount: original.inputs.count, candidate: candidate)
+                foldMap: [String: String]?, stage: String = "verify", toleranceModel: Model? = nil) throws -> VerificationReport {
+        var options = try verification.verifierOptions(inputCount: original.inputs.count, candidate: toleranceModel ?? candidate)
         options.inputPermutations = boundary.inputs
         options.outputPermutations = boundary.outputs
         let bar = ProgressBar(stage: stage, total: options.randomRuns + options.inputs.count, unit: "runs", quiet: out.quiet || out.json)
