@@ -10,7 +10,7 @@ struct ConvertCommand: ParsableCommand {
         abstract: "Export to ONNX or safetensors, or switch a checkpoint between NHWC and NCHW; verify, then write.",
         discussion: """
         The target is chosen by OUT's extension:
-          .onnx          a new ONNX model (channels-first; opset 17, 18 with Mish, 20 with GELU)
+          .onnx          a new ONNX model (channels-first; opset 17, 20 with GELU)
           .safetensors   a PyTorch-convention state dict (OIHW conv weights, (out, in) dense weights)
           anything else  the input's own format, with --layout nchw|nhwc
         The converted model is run on the engine against the original (fed the transposed input, its

@@ -13,7 +13,7 @@ import Foundation
 ///
 /// Opset: the lowest that holds every op used, at least 17 (``baseOpset``): 17 is the default
 /// of `torch.onnx.export` and runs on every current runtime (onnxruntime >= 1.11, TensorRT 8.6);
-/// a Mish raises it to 18 and a GELU to 20 (the first opsets with those ops). BatchNormalization
+/// a GELU raises it to 20 (the first opset with `Gelu`). BatchNormalization
 /// is opset 15's (`training_mode` = 0), Softmax opset 13's (any axis).
 public enum ONNXExporter {
     /// The opset used when nothing needs a newer one.
