@@ -33,6 +33,9 @@ struct FoldCommand: ParsableCommand {
     @Option(help: "The architecture for a weights-only file: model.to_json() output or a .keras file.")
     var config: String?
 
+    @Flag(help: "Fold training-mode BatchNorms (is_training / training_mode) that store their statistics, using those statistics: the model will only run inference.")
+    var assumeInference = false
+
     @Flag(help: "Skip verification.")
     var noVerify = false
 
@@ -58,6 +61,11 @@ struct FoldCommand: ParsableCommand {
             let started = Date()
             var loaded: Model? = try Checkpoint.read(model, config: config)
             let format = loaded!.format
+            var assumed: [String] = []
+            if assumeInference {
+                // The rewritten model is also the reference verification compares against.
+                (loaded, assumed) = AssumeInference.apply(to: loaded!)
+            }
             let unknown = Set(keep).subtracting(loaded!.nodes.map(\.name))
             if !unknown.isEmpty {
                 throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", "))")
@@ -103,6 +111,9 @@ struct FoldCommand: ParsableCommand {
                 print(try summary.jsonText())
             } else if out.printsText {
                 print("\(model): \(format.displayName), \(folded.decisions.count) BatchNorm layer(s), \(summary.folded) folded")
+                if !assumed.isEmpty {
+                    print("assumed inference (stored statistics, training mode off): \(assumed.joined(separator: ", "))")
+                }
                 ReportText.decisions(folded.decisions).forEach { print($0) }
                 if let report { ReportText.verification(report, verbose: out.verbose).forEach { print($0) } }
                 if write {
