@@ -124,3 +124,38 @@ final class ONNXExporterTests: XCTestCase {
         }
     }
 }
+
+/// Transposed convolutions with Keras semantics (SAME/VALID, strides above and below the kernel
+/// size, output_padding) export to pads + output_padding that the engine runs back to the same numbers.
+final class ONNXExportTransposedPaddingTests: XCTestCase {
+    private func model(kernel: Int, stride: Int, padding: Padding, outputPadding: Int?) -> Model {
+        var values = UInt64(kernel * 31 + stride)
+        let count = kernel * kernel * 2 * 3
+        let w = (0..<count).map { _ -> Float in
+            values = values &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int(values >> 40) % 1000) / 1000 - 0.5
+        }
+        let c = Convolution(rank: 2, filters: 2, kernelSize: [kernel, kernel], strides: [stride, stride], dilations: [1, 1],
+                            padding: padding, groups: 1, outputPadding: outputPadding.map { [$0, $0] }, useBias: false)
+        return Model(name: "t", format: .keras2H5, inputs: ["x"], outputs: ["y"], nodes: [
+            Node(name: "x", op: .input, inputs: [], outputs: ["x"]),
+            Node(name: "deconv", op: .convTranspose(c), inputs: ["x"], outputs: ["y"],
+                 weights: [Weight(role: .kernel, tensor: Tensor(shape: [kernel, kernel, 2, 3], floats: w), layout: .hwoi, storageKey: "k")]),
+        ], values: ["x": ValueInfo(name: "x", shape: [nil, 5, 4, 3], layout: .channelsLast)])
+    }
+
+    func testEveryPaddingModeRunsBackToTheSameNumbers() throws {
+        let cases: [(Int, Int, Padding, Int?)] = [
+            (3, 2, .same, nil), (2, 2, .same, nil), (1, 2, .same, nil), (2, 3, .same, nil), (4, 2, .same, nil),
+            (3, 2, .valid, nil), (1, 3, .valid, nil), (3, 2, .same, 1), (3, 2, .valid, 1), (5, 3, .same, 2),
+        ]
+        for (k, s, padding, op) in cases {
+            let source = model(kernel: k, stride: s, padding: padding, outputPadding: op)
+            let export = try ONNXExporter.export(source, file: "t.onnx")
+            let candidate = try ONNXReader.read(bytes: export.bytes, file: "t.onnx")
+            let report = try Verifier(options: .init(inputPermutations: export.boundary.inputs, outputPermutations: export.boundary.outputs))
+                .compare(reference: source, candidate: candidate)
+            XCTAssertTrue(report.passed, "k \(k) s \(s) \(padding) output_padding \(String(describing: op)): \(String(describing: report.worst))")
+        }
+    }
+}
