@@ -97,7 +97,8 @@ struct ConvertCommand: ParsableCommand {
                 throw ValidationError("the output would overwrite the input \(model)")
             }
             let started = Date()
-            let original = try Checkpoint.read(model, config: config)
+            // Undeclared input layouts come from the ops reading them, so the boundary is never guessed.
+            let original = BoundaryLayouts.annotated(try Checkpoint.read(model, config: config))
             var source = original
             var decisions: [FoldDecision] = []
             var foldMap: [String: String]?

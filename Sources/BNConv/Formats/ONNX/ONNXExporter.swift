@@ -34,8 +34,10 @@ public enum ONNXExporter {
     }
 
     /// Exports `model`; `inputsAsNHWC` keeps its spatial inputs and outputs channels-last (one
-    /// Transpose each at the boundary). `file` names the target in errors.
+    /// Transpose each at the boundary). Undeclared input layouts are taken from the ops reading
+    /// them (``BoundaryLayouts``). `file` names the target in errors.
     public static func export(_ model: Model, inputsAsNHWC: Bool = false, file: String) throws -> Export {
+        let model = BoundaryLayouts.annotated(model)
         let converted = try ConvertLayout(target: .channelsFirst, keepIOLayout: inputsAsNHWC).apply(to: model)
         var emitter = ONNXExportEmitter(model: converted.model, file: file)
         let graph = try emitter.emit()

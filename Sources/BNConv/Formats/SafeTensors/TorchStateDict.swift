@@ -19,7 +19,7 @@
 public enum TorchStateDict {
     /// The state dict of `model` (converted to channels-first first).
     public static func entries(of model: Model) throws -> [SafeTensorsFile.Entry] {
-        let converted = try ConvertLayout(target: .channelsFirst).apply(to: model).model
+        let converted = try ConvertLayout(target: .channelsFirst).apply(to: BoundaryLayouts.annotated(model)).model
         var out: [SafeTensorsFile.Entry] = []
         for node in converted.nodes where !node.weights.isEmpty {
             let m = BatchNormNaming.torchModule(node.name)

@@ -77,6 +77,35 @@ final class ONNXExporterTests: XCTestCase {
         try check(inputsAsNHWC: true, fold: false)
     }
 
+    /// Every GraphDef fixture the exporter supports matches TensorFlow's recorded output; the
+    /// NCHW graph's undeclared input layout is taken from its convolutions (no boundary transpose).
+    func testGraphDefFixturesExportAndMatchTensorFlow() throws {
+        let root = FixturePaths.url("tensorflow")
+        var exported = 0, refused: [String] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: root.path).sorted() {
+            let folder = root.appendingPathComponent(name)
+            let graph = folder.appendingPathComponent("graph.pb").path
+            let refPath = folder.appendingPathComponent("output.npy").path
+            guard FileManager.default.fileExists(atPath: graph), FileManager.default.fileExists(atPath: refPath) else { continue }
+            let model = try Checkpoint.read(graph)
+            let export: ONNXExporter.Export
+            do {
+                export = try ONNXExporter.export(model, file: "\(name).onnx")
+            } catch let error as CheckpointError where error.kind == .unsupported {
+                refused.append("\(name): \(error.problem)")
+                continue
+            }
+            let input = try NumPyFile.read(folder.appendingPathComponent("input.npy").path)
+            guard let output = try runExport(export, input).first else { XCTFail(name); continue }
+            let half = name.contains("float16") || name.contains("mixed")
+            assertClose(output, try NumPyFile.read(refPath), tolerance: half ? 5e-3 : 1e-5, "tensorflow/\(name) exported")
+            if name == "nchw" { XCTAssertTrue(export.boundary.isIdentity, "\(export.boundary)") }
+            exported += 1
+        }
+        print("GraphDef fixtures exported to ONNX: \(exported); refused: \(refused)")
+        XCTAssertGreaterThan(exported, 15)
+    }
+
     func testConvBNFlattenDenseHasNoTransposeAndKeepsBatchNorm() throws {
         let model = try Checkpoint.read(FixturePaths.url("keras/conv_bn_flatten_dense/keras2.h5").path)
         let export = try ONNXExporter.export(model, file: "x.onnx")
