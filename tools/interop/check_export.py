@@ -9,6 +9,8 @@
     recorded output (output_<flavour>.npy, outputs transposed back by outputPermutations) within
     1e-5 x max|reference| (half-precision cases: their dtype's epsilon). A layer bnconv refuses to
     export (exit 1 naming it) is reported as SKIP, not as a failure.
+    The GraphDef fixtures are exported too (plain and --fold) and compared with TensorFlow's
+    recorded output.npy.
 (b) safetensors: each keras2.h5 is exported to .safetensors, read with the `safetensors` package's
     numpy API, and every tensor must equal the Keras weight read with h5py under the documented
     transpose (docs/convert.md): conv (k..., in, out) -> (out, in, k...); depthwise (k..., in, m)
@@ -278,6 +280,30 @@ def rows(bnconv, fixtures, only=None, out_dir=None):
                 continue
             try:
                 ok, detail = check_safetensors(dst, h5)
+            except Exception as error:
+                ok, detail = False, f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
+            result.append((label, ok, detail))
+    # GraphDef fixtures: exported ONNX vs TensorFlow's recorded output.npy.
+    tf_root = os.path.join(fixtures, "tensorflow")
+    for case in sorted(os.listdir(tf_root)) if os.path.isdir(tf_root) else []:
+        case_dir = os.path.join(tf_root, case)
+        paths = [os.path.join(case_dir, f) for f in ("graph.pb", "input.npy", "output.npy")]
+        if only and only not in case or not all(os.path.exists(p) for p in paths):
+            continue
+        x, reference = np.load(paths[1]), np.load(paths[2])
+        tolerance = 5e-3 if ("float16" in case or "mixed" in case) else 1e-5
+        for variant, flags in ONNX_VARIANTS[:2]:
+            dst = os.path.join(out_dir, f"tf-{case}-{variant}.onnx")
+            label = f"export/tensorflow/{case} -> onnx ({variant})"
+            rc, summary, err = convert(bnconv, paths[0], dst, flags)
+            if rc == 1 and "cannot be exported to ONNX" in err:
+                result.append((label, None, err.splitlines()[-1][:160]))
+                continue
+            if rc != 0 or summary is None:
+                result.append((label, False, f"bnconv convert exit {rc}: {err.splitlines()[-1] if err else ''}"[:200]))
+                continue
+            try:
+                ok, detail = check_onnx(dst, summary, x, reference, tolerance)
             except Exception as error:
                 ok, detail = False, f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
             result.append((label, ok, detail))

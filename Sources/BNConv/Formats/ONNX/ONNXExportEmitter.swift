@@ -175,12 +175,8 @@ struct ONNXExportEmitter {
         case .pool(let p):
             try requireChannelsFirst(node, p.layout)
             let ones = p.poolSize.map { _ in 1 }
-            guard let pads = ONNXExportPadding.window(p.padding, input: spatialShape(x), kernel: p.poolSize, strides: p.strides,
-                                                      dilations: ones) else {
-                throw refuse(node, "SAME padding needs the input's spatial size, which is unknown")
-            }
             var attributes = [ONNXExportGraph.ints("kernel_shape", p.poolSize), ONNXExportGraph.ints("strides", p.strides),
-                              ONNXExportGraph.ints("pads", pads)]
+                              try padAttribute(node, p.padding, x, kernel: p.poolSize, strides: p.strides, dilations: ones)]
             if p.kind == .average { attributes.append(ONNXExportGraph.int("count_include_pad", 0)) }
             graph.add(p.kind == .max ? "MaxPool" : "AveragePool", name: node.name, inputs: [x], outputs: [y],
                       attributes: attributes, since: p.kind == .max ? 12 : 11)
@@ -223,15 +219,21 @@ struct ONNXExportEmitter {
         }
     }
 
-    /// Conv attributes with explicit pads.
+    /// Conv attributes with explicit pads; `auto_pad = SAME_UPPER` (TensorFlow's SAME: the odd
+    /// pixel at the end) when the input's spatial size is unknown.
     private func windowAttributes(_ node: Node, _ c: Convolution, _ x: String, groups: Int) throws -> [ONNXProto.Attribute] {
-        guard let pads = ONNXExportPadding.window(c.padding, input: spatialShape(x), kernel: c.kernelSize, strides: c.strides,
-                                                  dilations: c.dilations) else {
-            throw refuse(node, "SAME padding needs the input's spatial size, which is unknown")
+        [ONNXExportGraph.ints("kernel_shape", c.kernelSize), ONNXExportGraph.ints("strides", c.strides),
+         ONNXExportGraph.ints("dilations", c.dilations), ONNXExportGraph.int("group", groups),
+         try padAttribute(node, c.padding, x, kernel: c.kernelSize, strides: c.strides, dilations: c.dilations)]
+    }
+
+    private func padAttribute(_ node: Node, _ padding: Padding, _ x: String, kernel: [Int], strides: [Int],
+                              dilations: [Int]) throws -> ONNXProto.Attribute {
+        if let pads = ONNXExportPadding.window(padding, input: spatialShape(x), kernel: kernel, strides: strides, dilations: dilations) {
+            return ONNXExportGraph.ints("pads", pads)
         }
-        return [ONNXExportGraph.ints("kernel_shape", c.kernelSize), ONNXExportGraph.ints("strides", c.strides),
-                ONNXExportGraph.ints("dilations", c.dilations), ONNXExportGraph.int("group", groups),
-                ONNXExportGraph.ints("pads", pads)]
+        guard padding == .same else { throw refuse(node, "its padding needs the input's spatial size, which is unknown") }
+        return ONNXExportGraph.string("auto_pad", "SAME_UPPER")
     }
 
     private mutating func activationInput(_ node: Node, _ activation: Activation, _ y: String) -> String {

@@ -188,3 +188,26 @@ final class ONNXExportTransposedPaddingTests: XCTestCase {
         }
     }
 }
+
+/// A model whose spatial size is unknown exports SAME padding as `auto_pad = SAME_UPPER`.
+final class ONNXExportUnknownSizeTests: XCTestCase {
+    func testSamePaddingWithUnknownSpatialSizeUsesSameUpper() throws {
+        let kernel = Tensor(shape: [3, 3, 3, 4], floats: (0..<108).map { Float(($0 * 37) % 17) / 17 - 0.5 })
+        let conv = Convolution(rank: 2, filters: 4, kernelSize: [3, 3], strides: [2, 2], dilations: [1, 1], padding: .same,
+                               groups: 1, useBias: false)
+        let model = Model(name: "u", format: .keras2H5, inputs: ["x"], outputs: ["y"], nodes: [
+            Node(name: "x", op: .input, inputs: [], outputs: ["x"]),
+            Node(name: "conv", op: .conv(conv), inputs: ["x"], outputs: ["c"],
+                 weights: [Weight(role: .kernel, tensor: kernel, layout: .hwio, storageKey: "k")]),
+            Node(name: "pool", op: .pool(Pool(kind: .average, poolSize: [2, 2], strides: [2, 2], padding: .same)), inputs: ["c"], outputs: ["y"]),
+        ], values: ["x": ValueInfo(name: "x", shape: [nil, nil, nil, 3], layout: .channelsLast)])
+        let export = try ONNXExporter.export(model, file: "u.onnx")
+        let candidate = try ONNXReader.read(bytes: export.bytes, file: "u.onnx")
+        let x = Tensor(shape: [1, 7, 5, 3], floats: (0..<105).map { Float(($0 * 29) % 23) / 23 - 0.5 })
+        let report = try Verifier(options: .init(randomRuns: 0, inputs: [[x]], inputPermutations: export.boundary.inputs,
+                                                 outputPermutations: export.boundary.outputs))
+            .compare(reference: model, candidate: candidate)
+        XCTAssertTrue(report.passed, "\(String(describing: report.worst))")
+        XCTAssertEqual(report.outputs.first?.shape, [1, 2, 2, 4])
+    }
+}
