@@ -46,6 +46,7 @@ struct FoldCommand: ParsableCommand {
     var inPlace = false
 
     @OptionGroup var verification: VerificationOptions
+    @OptionGroup var report: ReportOptions
     @OptionGroup var out: OutputOptions
 
     func validate() throws {
@@ -66,6 +67,7 @@ struct FoldCommand: ParsableCommand {
                 // The rewritten model is also the reference verification compares against.
                 (loaded, assumed) = AssumeInference.apply(to: loaded!)
             }
+            let opsBefore = RunReport.opCounts(loaded!)
             let unknown = Set(keep).subtracting(loaded!.nodes.map(\.name))
             if !unknown.isEmpty {
                 throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", "))")
@@ -107,6 +109,11 @@ struct FoldCommand: ParsableCommand {
                                       folded: folded.decisions.filter(\.folds).count, verification: report,
                                       inputBytes: OutputPath.fileSize(model), outputBytes: write ? OutputPath.fileSize(target) : nil,
                                       seconds: Date().timeIntervalSince(started))
+            try self.report.write(RunReport(command: "fold", input: model, output: summary.output, format: format.displayName,
+                                            decisions: folded.decisions, verification: report, opsBefore: opsBefore,
+                                            opsAfter: RunReport.opCounts(folded.model), inputBytes: summary.inputBytes,
+                                            outputBytes: summary.outputBytes,
+                                            notes: assumed.isEmpty ? [] : ["assumed inference for \(assumed.joined(separator: ", "))"]))
             if out.json {
                 print(try summary.jsonText())
             } else if out.printsText {
