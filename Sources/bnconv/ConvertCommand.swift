@@ -62,6 +62,7 @@ struct ConvertCommand: ParsableCommand {
 
     @OptionGroup var verification: VerificationOptions
     @OptionGroup var out: OutputOptions
+    @OptionGroup var report: ReportOptions
 
     /// What OUT's extension asks for.
     enum Target: String { case onnx, safetensors, sameFormat = "same format" }
@@ -155,6 +156,10 @@ struct ConvertCommand: ParsableCommand {
                 opset: opset, inputPermutations: boundary.inputs, outputPermutations: boundary.outputs, notes: notes,
                 batchNorms: decisions, folded: decisions.filter(\.folds).count, verification: report,
                 outputBytes: write ? OutputPath.fileSize(output) : nil, seconds: Date().timeIntervalSince(started))
+            try self.report.write(RunReport(command: "convert", input: model, output: summary.output, format: original.format.displayName,
+                                            decisions: decisions, verification: report, opsBefore: RunReport.opCounts(original),
+                                            opsAfter: RunReport.opCounts(candidate), inputBytes: OutputPath.fileSize(model),
+                                            outputBytes: summary.outputBytes, notes: ["target: \(target.rawValue)"] + notes))
             if out.json {
                 print(try summary.jsonText())
             } else if out.printsText {

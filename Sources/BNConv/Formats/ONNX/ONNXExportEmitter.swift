@@ -20,8 +20,13 @@ struct ONNXExportEmitter {
     private let dtype: DType
     private var graph: ONNXExportGraph
 
-    init(model: Model, file: String) {
+    /// The names the graph outputs must carry (the source model's), in order.
+    private let outputNames: [String]
+
+    /// Prepares to emit `model` (channels-first); `outputNames` are the source model's output names.
+    init(model: Model, outputNames: [String], file: String) {
         self.model = model
+        self.outputNames = outputNames
         self.file = file
         shapes = ShapeInference.shapes(of: model)
         let first = model.inputs.first.flatMap { model.values[$0]?.dtype } ?? .float32
@@ -44,7 +49,18 @@ struct ONNXExportEmitter {
                 throw CheckpointError(.unsupported, file: file, place: node.name, problem: "\(error)")
             }
         }
-        return Output(graph: graph, inputs: model.inputs.map(valueInfo), outputs: model.outputs.map(valueInfo))
+        var outputs = model.outputs.map(valueInfo)
+        // An output behind a boundary transpose (keepIOLayout) takes back the source's name; the
+        // value that had it (the transpose's input) gets a fresh one.
+        for (i, name) in outputNames.enumerated() where i < outputs.count && outputs[i].name != name {
+            let produced = outputs[i].name
+            if model.values[name] != nil || model.nodes.contains(where: { $0.outputs.contains(name) }) {
+                graph.rename(name, to: graph.unique("\(name)__inner"))
+            }
+            graph.rename(produced, to: name)
+            outputs[i].name = name
+        }
+        return Output(graph: graph, inputs: model.inputs.map(valueInfo), outputs: outputs)
     }
 
     // MARK: - Interface

@@ -53,6 +53,16 @@ struct ONNXExportGraph {
                                     attributes: attributes))
     }
 
+    /// Renames the tensor `old` to `new` in every node's inputs and outputs (`new` must be free or
+    /// freed by an earlier rename).
+    mutating func rename(_ old: String, to new: String) {
+        used.insert(new)
+        for i in nodes.indices {
+            nodes[i].inputs = nodes[i].inputs.map { $0 == old ? new : $0 }
+            nodes[i].outputs = nodes[i].outputs.map { $0 == old ? new : $0 }
+        }
+    }
+
     /// An INT attribute.
     static func int(_ name: String, _ value: Int) -> ONNXProto.Attribute {
         ONNXProto.Attribute(name: name, type: ONNXProto.AttributeType.int, i: Int64(value))

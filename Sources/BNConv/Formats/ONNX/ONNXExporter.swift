@@ -39,7 +39,7 @@ public enum ONNXExporter {
     public static func export(_ model: Model, inputsAsNHWC: Bool = false, file: String) throws -> Export {
         let model = BoundaryLayouts.annotated(model)
         let converted = try ConvertLayout(target: .channelsFirst, keepIOLayout: inputsAsNHWC).apply(to: model)
-        var emitter = ONNXExportEmitter(model: converted.model, file: file)
+        var emitter = ONNXExportEmitter(model: converted.model, outputNames: model.outputs, file: file)
         let graph = try emitter.emit()
         let proto = ONNXProto.Model(
             irVersion: graph.opset >= 19 ? 9 : 8,

@@ -211,3 +211,20 @@ final class ONNXExportUnknownSizeTests: XCTestCase {
         XCTAssertEqual(report.outputs.first?.shape, [1, 2, 2, 4])
     }
 }
+
+/// The exported graph's inputs and outputs carry the source model's names, with or without boundary transposes.
+final class ONNXExportInterfaceTests: XCTestCase {
+    func testInputAndOutputNamesAreTheSource() throws {
+        let model = try Checkpoint.read(FixturePaths.url("keras/conv2d_bias_bn/keras2.h5").path)
+        for nhwc in [false, true] {
+            let export = try ONNXExporter.export(model, inputsAsNHWC: nhwc, file: "n.onnx")
+            let read = try ONNXReader.read(bytes: export.bytes, file: "n.onnx")
+            XCTAssertEqual(read.inputs, model.inputs, "nhwc \(nhwc)")
+            XCTAssertEqual(read.outputs, model.outputs, "nhwc \(nhwc)")
+            let outputShape = try XCTUnwrap(read.values[read.outputs[0]]?.shape)
+            let sourceShape = try XCTUnwrap(ShapeInference.shapes(of: model)[model.outputs[0]])
+            XCTAssertEqual(Array(outputShape.dropFirst()), nhwc ? Array(sourceShape.dropFirst())
+                                                                : [sourceShape[3], sourceShape[1], sourceShape[2]])
+        }
+    }
+}
