@@ -32,7 +32,7 @@ struct ONNXExportEmitter {
         let first = model.inputs.first.flatMap { model.values[$0]?.dtype } ?? .float32
         dtype = first.isFloatingPoint ? first : .float32
         var taken = Set(model.inputs + model.outputs)
-        for n in model.nodes { taken.insert(n.name); taken.formUnion(n.inputs); taken.formUnion(n.outputs) }
+        for n in model.nodes { taken.formUnion(n.inputs); taken.formUnion(n.outputs) }
         graph = ONNXExportGraph(baseOpset: ONNXExporter.baseOpset, taken: taken)
     }
 

@@ -8,18 +8,24 @@ struct ONNXExportGraph {
     /// The lowest default-domain opset every emitted op exists in.
     private(set) var opset: Int
     private var used: Set<String>
+    private var usedNodeNames: Set<String> = []
 
-    /// Starts an empty graph whose names must avoid `taken` (the model's value and node names).
+    /// Starts an empty graph whose tensor names must avoid `taken` (the model's value names).
     init(baseOpset: Int, taken: Set<String>) {
         opset = baseOpset
         used = taken
     }
 
-    /// `base`, or `base_1`, `base_2`, ... whichever is free; the name is then taken.
+    /// A tensor name: `base`, or `base_1`, `base_2`, ... whichever is free; the name is then taken.
     mutating func unique(_ base: String) -> String {
+        ONNXExportGraph.claim(base, in: &used)
+    }
+
+    /// `base` or the first free `base_<i>` in `names`, inserted there.
+    private static func claim(_ base: String, in names: inout Set<String>) -> String {
         var name = base, i = 1
-        while used.contains(name) { name = "\(base)_\(i)"; i += 1 }
-        used.insert(name)
+        while names.contains(name) { name = "\(base)_\(i)"; i += 1 }
+        names.insert(name)
         return name
     }
 
@@ -49,7 +55,7 @@ struct ONNXExportGraph {
     mutating func add(_ opType: String, name: String, inputs: [String], outputs: [String],
                       attributes: [ONNXProto.Attribute] = [], since: Int = 1) {
         opset = max(opset, since)
-        nodes.append(ONNXProto.Node(name: unique(name), opType: opType, domain: "", inputs: inputs, outputs: outputs,
+        nodes.append(ONNXProto.Node(name: ONNXExportGraph.claim(name, in: &usedNodeNames), opType: opType, domain: "", inputs: inputs, outputs: outputs,
                                     attributes: attributes))
     }
 

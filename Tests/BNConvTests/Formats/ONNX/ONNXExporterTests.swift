@@ -228,3 +228,18 @@ final class ONNXExportInterfaceTests: XCTestCase {
         }
     }
 }
+
+/// The exporter names BatchNormalization initializers as ``BatchNormNaming`` documents for onnx.
+final class ONNXExportNamingTests: XCTestCase {
+    func testBatchNormInitializersFollowTheOnnxNaming() throws {
+        let model = try Checkpoint.read(FixturePaths.url("keras/mini_resnet/keras2.h5").path)
+        let read = try ONNXReader.read(bytes: try ONNXExporter.export(model, file: "n.onnx").bytes, file: "n.onnx")
+        let naming = BatchNormNaming(model: model, convention: .onnx)
+        XCTAssertEqual(naming.entries.count, read.batchNormIndices.count)
+        for entry in naming.entries {
+            let node = try XCTUnwrap(read.node(named: entry.layer), entry.layer)
+            XCTAssertEqual(node.weights.map(\.storageKey), entry.parameters.map(\.name), entry.layer)
+            XCTAssertEqual(node.weights.map(\.tensor.shape), entry.parameters.map(\.shape), entry.layer)
+        }
+    }
+}
