@@ -76,6 +76,14 @@ final class ConvertCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: target))
     }
 
+    /// An NCHW ONNX model converted to NCHW is unchanged: the same-format path writes it back byte for byte.
+    func testSameLayoutSameFormatIsByteIdentical() throws {
+        let source = fixture("onnx/conv_bn/model.onnx"), target = out("same.onnx")
+        let result = try CLIRunner.run(["convert", source, "-o", target, "--layout", "nchw"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target)), try Data(contentsOf: URL(fileURLWithPath: source)))
+    }
+
     func testVerificationFailureExitsThreeAndWritesNothing() throws {
         let target = out("strict.onnx")
         let result = try CLIRunner.run(["convert", fixture("keras/mini_resnet/keras2.h5"), "-o", target, "--fold", "--tolerance", "0"])
