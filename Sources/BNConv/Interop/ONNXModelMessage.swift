@@ -32,6 +32,12 @@ final class ONNXModelMessage {
         self.owner = owner
     }
 
+    /// Wraps a tree built in Swift (``ONNXModelBuilder``); `file` names the target in errors.
+    init(owner: ProtobufMessage, file: String) {
+        self.owner = owner
+        self.file = file
+    }
+
     /// The message packed again by protobuf-c.
     func serialized() -> [UInt8] { owner.packed() }
 

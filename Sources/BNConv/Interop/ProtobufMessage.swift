@@ -24,6 +24,13 @@ final class ProtobufMessage {
         base = UnsafeMutableRawPointer(root).assumingMemoryBound(to: ProtobufCMessage.self)
     }
 
+    /// Takes ownership of a tree built in Swift (every piece `malloc`'d through
+    /// ``ProtobufCAllocation`` and each message initialized by its generated `*__init`), so the
+    /// same `protobuf_c_message_free_unpacked` releases it.
+    init<T>(adopting root: UnsafeMutablePointer<T>) {
+        base = UnsafeMutableRawPointer(root).assumingMemoryBound(to: ProtobufCMessage.self)
+    }
+
     deinit {
         protobuf_c_message_free_unpacked(base, nil)
     }

@@ -16,10 +16,21 @@ public struct Verifier {
         /// Whether to compare intermediate values too (needed for ``VerificationReport/firstDivergence``
         /// and the per-layer plot; costs memory for one run's intermediates).
         public var compareLayers: Bool
+        /// Per model input, the axis permutation (numpy `transpose` order) that turns a reference
+        /// input into the candidate's (`nil` or missing: fed as is); for a candidate whose layout
+        /// was converted (NHWC -> NCHW is `[0, 3, 1, 2]`).
+        public var inputPermutations: [[Int]?]
+        /// Per model output, the permutation that turns a reference output into the candidate's;
+        /// the candidate's output is transposed back by its inverse before the comparison.
+        /// Intermediate values whose axes were permuted (same element count, other shape) are skipped.
+        public var outputPermutations: [[Int]?]
 
         /// Default options: one random batch of 2, seed 0, tolerance 1e-5.
         public init(randomRuns: Int = 1, batch: Int = 2, seed: UInt64 = 0, tolerance: Double = 1e-5,
-                    inputs: [[Tensor]] = [], compareLayers: Bool = true) {
+                    inputs: [[Tensor]] = [], compareLayers: Bool = true,
+                    inputPermutations: [[Int]?] = [], outputPermutations: [[Int]?] = []) {
+            self.inputPermutations = inputPermutations
+            self.outputPermutations = outputPermutations
             self.randomRuns = randomRuns
             self.batch = batch
             self.seed = seed
@@ -71,8 +82,13 @@ public struct Verifier {
                 if wanted.contains(name) { captured[name] = tensor }
             } : nil)
             var layerError: Error?
-            let actual = try candidateRunner.run(inputs, observe: compareLayers ? { name, tensor in
-                guard layerError == nil, let refName = correspondence.referenceFor[name], let ref = captured[refName] else { return }
+            let candidateInputs = try inputs.enumerated().map { i, t in
+                try permutation(options.inputPermutations, i).map { try t.transposed($0) } ?? t
+            }
+            let actual = try candidateRunner.run(candidateInputs, observe: compareLayers ? { name, tensor in
+                // A layout-converted intermediate (same elements, axes permuted) cannot be compared by position.
+                guard layerError == nil, let refName = correspondence.referenceFor[name], let ref = captured[refName],
+                      ref.shape == tensor.shape || ref.count != tensor.count else { return }
                 do {
                     let stats = try ErrorStatistics(reference: ref, candidate: tensor)
                     if layerStats[name] == nil { layerOrder.append(name) }
@@ -82,7 +98,8 @@ public struct Verifier {
             } : nil)
             if let layerError { throw layerError }
             for i in expected.indices {
-                let stats = try ErrorStatistics(reference: expected[i], candidate: actual[i])
+                let back = try permutation(options.outputPermutations, i).map { try actual[i].transposed(LayoutBoundary.inverse($0)) }
+                let stats = try ErrorStatistics(reference: expected[i], candidate: back ?? actual[i])
                 outputStats[i] = outputStats[i].map { $0.merged(with: stats) } ?? stats
                 outputShapes[i] = expected[i].shape
             }
@@ -98,5 +115,9 @@ public struct Verifier {
             report.firstDivergence = .init(node: first.node, value: first.value, error: first.error)
         }
         return report
+    }
+
+    private func permutation(_ list: [[Int]?], _ i: Int) -> [Int]? {
+        i < list.count ? list[i] : nil
     }
 }

@@ -199,6 +199,14 @@ struct ONNXNodeMapper {
         case "Mul": return .elementwise(.multiply)
         case "Max": return .elementwise(.maximum)
         case "Min": return .elementwise(.minimum)
+        case "Mean": return .elementwise(.average)
+        case "Gelu":
+            guard opset >= 20 else { return nil }
+            switch a.string("approximate") ?? "none" {
+            case "none": return .activation(.gelu(approximate: false))
+            case "tanh": return .activation(.gelu(approximate: true))
+            default: return nil
+            }
         case "Concat":
             guard let axis = a.int("axis") else { return nil }
             return .concat(axis: axis)

@@ -1,0 +1,129 @@
+@testable import BNConv
+import Foundation
+import XCTest
+
+/// Runs `bnconv convert` on committed Keras fixtures: ONNX and safetensors exports that load back
+/// and answer like Keras, refusals with exit statuses 1, 2 and 3, and nothing written on failure.
+final class ConvertCommandTests: XCTestCase {
+    private static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+    private var scratch: URL!
+
+    override func setUpWithError() throws {
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bnconv-convert-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        addTeardownBlock { [scratch] in try? FileManager.default.removeItem(at: scratch!) }
+    }
+
+    private func fixture(_ relative: String) -> String { ConvertCommandTests.fixtures.appendingPathComponent(relative).path }
+    private func out(_ name: String) -> String { scratch.appendingPathComponent(name).path }
+
+    func testONNXExportRunsLikeKerasWithoutTranspose() throws {
+        let target = out("m.onnx")
+        let result = try CLIRunner.run(["convert", fixture("keras/conv_bn_flatten_dense/keras2.h5"), "-o", target])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("PASS"), result.stdout)
+        let model = try ONNXReader.read(target)
+        XCTAssertFalse(model.nodes.contains { if case .permute = $0.op { return true } else { return false } }, model.dump())
+        XCTAssertEqual(model.batchNormIndices.count, 1)
+        let input = try NumPyFile.read(fixture("keras/conv_bn_flatten_dense/input.npy")).transposed([0, 3, 1, 2])
+        let output = try ModelRunner(model: model).run([input])
+        let expected = try NumPyFile.read(fixture("keras/conv_bn_flatten_dense/output_keras2.npy"))
+        XCTAssertEqual(output.first?.shape, expected.shape)
+        XCTAssertLessThanOrEqual(relativeError(try XCTUnwrap(output.first).floats(), expected.floats()), 1e-5)
+    }
+
+    func testFoldedExportJSONAndNoBatchNorm() throws {
+        let target = out("folded.onnx")
+        let result = try CLIRunner.run(["convert", fixture("keras/mini_resnet/keras3.keras"), "-o", target, "--fold", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["target"] as? String, "onnx")
+        XCTAssertEqual(object["opset"] as? Int, 17)
+        XCTAssertEqual(object["inputPermutations"] as? [[Int]], [[0, 3, 1, 2]])
+        XCTAssertGreaterThan(object["folded"] as? Int ?? 0, 0)
+        XCTAssertEqual(try ONNXReader.read(target).batchNormIndices.count, 0)
+    }
+
+    func testReexportKeepsEveryWeightBitForBit() throws {
+        let first = out("a.onnx"), second = out("b.onnx")
+        XCTAssertEqual(try CLIRunner.run(["convert", fixture("keras/separable_bn/keras2.h5"), "-o", first, "-q"]).status, 0)
+        let again = try CLIRunner.run(["convert", first, "-o", second, "-q"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        let a = try ONNXReader.read(first), b = try ONNXReader.read(second)
+        XCTAssertEqual(a.nodes.count, b.nodes.count)
+        for (x, y) in zip(a.nodes, b.nodes) {
+            XCTAssertEqual(x.weights.map(\.tensor), y.weights.map(\.tensor), x.name)
+        }
+    }
+
+    func testSafetensorsExport() throws {
+        let target = out("m.safetensors")
+        let result = try CLIRunner.run(["convert", fixture("keras/nested/keras2.h5"), "-o", target, "--naming", "torch"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let file = try SafeTensorsFile.read(target)
+        XCTAssertEqual(file["inner_block.inner_bn.running_var"]?.shape, [8])
+        XCTAssertEqual(file["inner_block.inner_bn.num_batches_tracked"]?.dtype, .int64)
+        XCTAssertEqual(file.metadata["format"], "pt")
+    }
+
+    func testLayoutChangeTheWriterCannotExpressIsRefusedAndNothingWritten() throws {
+        let target = out("nchw.h5")
+        let result = try CLIRunner.run(["convert", fixture("keras/mini_resnet/keras2.h5"), "-o", target, "--layout", "nchw"])
+        XCTAssertEqual(result.status, 1, result.stdout)
+        XCTAssertTrue(result.stderr.contains("layout"), result.stderr)
+        XCTAssertTrue(result.stderr.contains(".onnx"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target))
+    }
+
+    /// An NCHW ONNX model converted to NCHW is unchanged: the same-format path writes it back byte for byte.
+    func testSameLayoutSameFormatIsByteIdentical() throws {
+        let source = fixture("onnx/conv_bn/model.onnx"), target = out("same.onnx")
+        let result = try CLIRunner.run(["convert", source, "-o", target, "--layout", "nchw"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target)), try Data(contentsOf: URL(fileURLWithPath: source)))
+    }
+
+    func testVerificationFailureExitsThreeAndWritesNothing() throws {
+        let target = out("strict.onnx")
+        let result = try CLIRunner.run(["convert", fixture("keras/mini_resnet/keras2.h5"), "-o", target, "--fold", "--tolerance", "0"])
+        XCTAssertEqual(result.status, 3, result.stderr)
+        XCTAssertTrue(result.stderr.contains("nothing was written"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target))
+    }
+
+    func testUsageErrors() throws {
+        let noLayout = try CLIRunner.run(["convert", fixture("keras/mini_resnet/keras2.h5"), "-o", out("x.h5")])
+        // ArgumentParser's validation exit code (64 today; ExitStatus.usage documents 2).
+        XCTAssertFalse([0, 1, 3].contains(noLayout.status), noLayout.stderr)
+        XCTAssertTrue(noLayout.stderr.contains("Usage"), noLayout.stderr)
+        XCTAssertTrue(noLayout.stderr.contains("--layout"), noLayout.stderr)
+        let badNaming = try CLIRunner.run(["convert", fixture("keras/mini_resnet/keras2.h5"), "-o", out("x.safetensors"), "--naming", "caffe"])
+        XCTAssertEqual(badNaming.status, noLayout.status, badNaming.stderr)
+        XCTAssertTrue(badNaming.stderr.contains("torch"), badNaming.stderr)
+    }
+
+    func testUnsupportedLayerIsNamed() throws {
+        let result = try CLIRunner.run(["convert", fixture("keras/layers_zoo/keras2.h5"), "-o", out("zoo.onnx")])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("normalization"), result.stderr)
+    }
+
+    func testInspectNamingTextAndJSON() throws {
+        let text = try CLIRunner.run(["inspect", fixture("keras/nested/keras2.h5"), "--naming", "slim"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("inner_block/inner_conv/BatchNorm/moving_variance"), text.stdout)
+        let json = try CLIRunner.run(["inspect", fixture("keras/nested/keras2.h5"), "--naming", "torch", "--json"])
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let naming = try XCTUnwrap(object["naming"] as? [String: Any])
+        XCTAssertEqual(naming["convention"] as? String, "torch")
+        XCTAssertEqual((naming["entries"] as? [Any])?.count, 2)
+        XCTAssertNotNil(object["batchNorms"])
+    }
+}
+
+/// The largest |a - b| relative to max|b|.
+private func relativeError(_ a: [Float], _ b: [Float]) -> Double {
+    let scale = Double(b.map { abs($0) }.max() ?? 1)
+    return Double(zip(a, b).map { abs($0 - $1) }.max() ?? 0) / max(scale, 1e-30)
+}
