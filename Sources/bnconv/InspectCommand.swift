@@ -34,7 +34,7 @@ struct InspectCommand: ParsableCommand {
             summary = CheckpointSummary(model: model, decisions: planBatchNormFolds(model))
             names = naming.map { BatchNormNaming(model: model, convention: $0) }
         } catch {
-            FileHandle.standardError.write(Data("bnconv: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("bnconv: error: \(error)\n".utf8))
             throw ExitCode(1)
         }
         if json {

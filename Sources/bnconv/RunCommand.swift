@@ -84,7 +84,7 @@ struct RunCommand: ParsableCommand {
                 for (name, tensor) in zip(loaded.outputs, results) { print(RunCommand.summary(name, tensor)) }
             }
         } catch {
-            FileHandle.standardError.write(Data("bnconv: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("bnconv: error: \(error)\n".utf8))
             throw ExitCode(1)
         }
     }
