@@ -10,15 +10,22 @@ final class KillDuringFoldTests: XCTestCase {
     private static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
 
-    /// Trials run by the test (each one a fold started and killed).
-    static let trials = 40
+    /// Trials run by the test (each one a fold started and killed); `BNCONV_KILL_TRIALS` overrides.
+    static let trials = ProcessInfo.processInfo.environment["BNCONV_KILL_TRIALS"].flatMap(Int.init) ?? 40
+
+    /// The model folded: the mini ResNet fixture in CI, or a large one named by `BNCONV_KILL_MODEL`
+    /// (e.g. the 103 MB ResNet-50 `.h5` tools/bench/fold_bench.py generates), run by hand.
+    static var model: String {
+        ProcessInfo.processInfo.environment["BNCONV_KILL_MODEL"]
+            ?? fixtures.appendingPathComponent("keras/mini_resnet/keras2.h5").path
+    }
 
     func testKillNineLeavesInputIntactAndTargetAbsentOrComplete() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bnconv-kill-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
         let input = dir.appendingPathComponent("model.h5").path
-        try FileManager.default.copyItem(atPath: Self.fixtures.appendingPathComponent("keras/mini_resnet/keras2.h5").path, toPath: input)
+        try FileManager.default.copyItem(atPath: Self.model, toPath: input)
         let inputBytes = try Data(contentsOf: URL(fileURLWithPath: input))
         let target = dir.appendingPathComponent("folded.h5").path
         let reference = dir.appendingPathComponent("reference.h5").path
