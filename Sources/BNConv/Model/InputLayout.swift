@@ -1,9 +1,10 @@
-/// The layout of a Keras model's spatial inputs. An InputLayer has no `data_format`: a file
-/// written channels-first (by ``ConvertLayout`` or by hand) says so only through the layers that
-/// read the input. Following the input through layers that keep a tensor's layout (activations,
-/// BN, Rescaling, Normalization, merges, Dropout) to the first layers with a `data_format`, the
-/// input is channels-first when every one of them is.
-enum KerasInputLayout {
+/// The layout of a model's spatial inputs, for readers whose input declarations carry none (a
+/// Keras InputLayer, a TensorFlow Placeholder): a file written channels-first (by ``ConvertLayout``
+/// or by hand) says so only through the ops that read the input. Following the input through ops
+/// that keep a tensor's layout (activations, BN, Rescaling, Normalization, merges, identities) to
+/// the first ops with a layout attribute, the input is channels-first when every one of them is (a
+/// transpose from channels-first to channels-last counts as a channels-first reader).
+enum InputLayout {
     /// `values` with each spatial input that only channels-first layers read marked channels-first.
     static func marked(_ values: [String: ValueInfo], inputs: [String], nodes: [Node]) -> [String: ValueInfo] {
         var values = values
@@ -22,6 +23,8 @@ enum KerasInputLayout {
                     case .pad(_, let l), .crop(_, let l), .upsample(_, _, let l): layouts.insert(l)
                     case .activation, .identity, .batchNorm, .rescaling, .normalization, .elementwise, .concat:
                         pending += node.outputs
+                    case .permute(let dims) where dims == LayoutPermutation.permuteDims(rank: dims.count + 1, from: .channelsFirst, to: .channelsLast):
+                        layouts.insert(.channelsFirst)   // a transpose back to channels-last (ConvertLayout writes these)
                     default:
                         layouts.insert(.channelsLast)   // reads axes by position: keep Keras's default
                     }
