@@ -124,7 +124,7 @@ public enum KerasReader {
 
     private static func finish(_ builder: KerasGraphBuilder, outputs: [String], name: String, format: CheckpointFormat,
                                record: KerasModelRecord) -> Model {
-        var values = KerasInputLayout.marked(builder.values, inputs: builder.inputs, nodes: builder.nodes)
+        var values = InputLayout.marked(builder.values, inputs: builder.inputs, nodes: builder.nodes)
         for (name, info) in values where info.layout == nil && (info.shape?.count ?? 0) >= 3 {
             values[name]?.layout = .channelsLast   // Keras's default data_format
         }

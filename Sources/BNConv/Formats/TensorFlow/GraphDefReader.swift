@@ -127,6 +127,7 @@ public enum GraphDefReader {
         let source = GraphDefSource(file: file, bytes: bytes, readNodes: records,
                                     nodeDefNames: Set(graph.nodes.map(\.name)))
         // Shapes flow from the Placeholders' declared shapes through the modelled ops.
+        values = InputLayout.marked(values, inputs: inputs, nodes: nodes)
         let model = ShapeInference.annotate(Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs,
                                                   nodes: nodes, values: values, source: source))
         do {
