@@ -124,12 +124,15 @@ public enum KerasReader {
 
     private static func finish(_ builder: KerasGraphBuilder, outputs: [String], name: String, format: CheckpointFormat,
                                record: KerasModelRecord) -> Model {
-        var values = InputLayout.marked(builder.values, inputs: builder.inputs, nodes: builder.nodes)
-        for (name, info) in values where info.layout == nil && (info.shape?.count ?? 0) >= 3 {
-            values[name]?.layout = .channelsLast   // Keras's default data_format
+        let values = InputLayout.marked(builder.values, inputs: builder.inputs, nodes: builder.nodes)
+        // Shapes and layouts of every value (a layout-converted file's outputs are channels-first).
+        var model = LayoutPropagation.annotate(ShapeInference.annotate(
+            Model(name: name, format: format, inputs: builder.inputs, outputs: outputs, nodes: builder.nodes,
+                  values: values, source: record)))
+        for (name, info) in model.values where info.layout == nil && (info.shape?.count ?? 0) >= 3 {
+            model.values[name]?.layout = .channelsLast   // Keras's default data_format
         }
-        return Model(name: name, format: format, inputs: builder.inputs, outputs: outputs, nodes: builder.nodes,
-                     values: values, source: record)
+        return model
     }
 
     // MARK: Helpers

@@ -128,8 +128,8 @@ public enum GraphDefReader {
                                     nodeDefNames: Set(graph.nodes.map(\.name)))
         // Shapes flow from the Placeholders' declared shapes through the modelled ops.
         values = InputLayout.marked(values, inputs: inputs, nodes: nodes)
-        let model = ShapeInference.annotate(Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs,
-                                                  nodes: nodes, values: values, source: source))
+        let model = LayoutPropagation.annotate(ShapeInference.annotate(Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs,
+                                                                             nodes: nodes, values: values, source: source)))
         do {
             try model.validate()
         } catch let error as ModelError {
