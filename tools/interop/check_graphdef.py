@@ -45,7 +45,7 @@ with QuietStderr():
     import tensorflow as tf
 
 # TensorFlow's messages when a CPU kernel has no NCHW implementation.
-CPU_NCHW_REFUSAL = re.compile(r"only supports NHWC|NHWC tensor format for now|(CPU|cpu).*NCHW|NCHW.*(CPU|cpu)"
+CPU_NCHW_REFUSAL = re.compile(r"only support\w* (the |for )?NHWC|NHWC tensor format for now|(CPU|cpu).*NCHW|NCHW.*(CPU|cpu)"
                               r"|data_format=NCHW|Tensor format .*NCHW.*not supported")
 
 

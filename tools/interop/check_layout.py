@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 # TensorFlow's messages when a CPU kernel has no channels-first (NCHW / NCDHW) implementation.
 CPU_REFUSAL = re.compile(
-    r"only supports NHWC|only supports NDHWC|NHWC tensor format for now|data_format=NCHW.*(CPU|not supported)"
+    r"only support\w* (the |for )?N(D)?HWC|NHWC tensor format for now|data_format=NCHW.*(CPU|not supported)"
     r"|(CPU|cpu).*(NCHW|channels_first)|(NCHW|channels_first).*(CPU|cpu)|No OpKernel was registered.*NCHW"
     r"|Tensor format .*NC.*not supported|conv.*data format.*not supported", re.S)
 
