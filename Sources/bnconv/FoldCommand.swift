@@ -33,6 +33,9 @@ struct FoldCommand: ParsableCommand {
     @Option(help: "The architecture for a weights-only file: model.to_json() output or a .keras file.")
     var config: String?
 
+    @Flag(help: "Fold training-mode BatchNorms (is_training / training_mode) that store their statistics, using those statistics: the model will only run inference.")
+    var assumeInference = false
+
     @Flag(help: "Skip verification.")
     var noVerify = false
 
@@ -43,6 +46,7 @@ struct FoldCommand: ParsableCommand {
     var inPlace = false
 
     @OptionGroup var verification: VerificationOptions
+    @OptionGroup var report: ReportOptions
     @OptionGroup var out: OutputOptions
 
     func validate() throws {
@@ -56,16 +60,28 @@ struct FoldCommand: ParsableCommand {
                 throw ValidationError("the output would overwrite the input \(model); use --in-place to replace it")
             }
             let started = Date()
-            let original = try Checkpoint.read(model, config: config)
-            let unknown = Set(keep).subtracting(original.nodes.map(\.name))
+            var loaded: Model? = try Checkpoint.read(model, config: config)
+            let format = loaded!.format
+            var assumed: [String] = []
+            if assumeInference {
+                // The rewritten model is also the reference verification compares against.
+                (loaded, assumed) = AssumeInference.apply(to: loaded!)
+            }
+            let opsBefore = RunReport.opCounts(loaded!)
+            let unknown = Set(keep).subtracting(loaded!.nodes.map(\.name))
             if !unknown.isEmpty {
                 throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", "))")
             }
-            let folded = try FoldBatchNorm(keep: Set(keep)).apply(to: original)
+            // Verification needs the original beside the folded model; without it, the original is
+            // handed over so each replaced kernel is freed as soon as its folded copy exists.
+            let original: Model? = noVerify ? nil : loaded
+            let input = loaded!
+            loaded = nil
+            let folded = try FoldBatchNorm(keep: Set(keep)).apply(to: consume input)
             let foldSeconds = Date().timeIntervalSince(started)
 
             var report: VerificationReport?
-            if !noVerify {
+            if let original {
                 let options = try verification.verifierOptions(inputCount: original.inputs.count, candidate: folded.model)
                 let bar = ProgressBar(stage: "verify", total: options.randomRuns + options.inputs.count, unit: "runs", quiet: out.quiet || out.json)
                 do {
@@ -89,19 +105,30 @@ struct FoldCommand: ParsableCommand {
                 }
             }
             let summary = FoldSummary(command: "fold", input: model, output: write ? target : nil,
-                                      format: original.format.rawValue, batchNorms: folded.decisions,
+                                      format: format.rawValue, batchNorms: folded.decisions,
                                       folded: folded.decisions.filter(\.folds).count, verification: report,
                                       inputBytes: OutputPath.fileSize(model), outputBytes: write ? OutputPath.fileSize(target) : nil,
                                       seconds: Date().timeIntervalSince(started))
+            try self.report.write(RunReport(command: "fold", input: model, output: summary.output, format: format.displayName,
+                                            decisions: folded.decisions, verification: report, opsBefore: opsBefore,
+                                            opsAfter: RunReport.opCounts(folded.model), inputBytes: summary.inputBytes,
+                                            outputBytes: summary.outputBytes,
+                                            notes: assumed.isEmpty ? [] : ["assumed inference for \(assumed.joined(separator: ", "))"]))
             if out.json {
                 print(try summary.jsonText())
             } else if out.printsText {
-                print("\(model): \(original.format.displayName), \(folded.decisions.count) BatchNorm layer(s), \(summary.folded) folded")
+                print("\(model): \(format.displayName), \(folded.decisions.count) BatchNorm layer(s), \(summary.folded) folded")
+                if !assumed.isEmpty {
+                    print("assumed inference (stored statistics, training mode off): \(assumed.joined(separator: ", "))")
+                }
                 ReportText.decisions(folded.decisions).forEach { print($0) }
                 if let report { ReportText.verification(report, verbose: out.verbose).forEach { print($0) } }
                 if write {
                     print("wrote \(target) (\(OutputPath.sizeText(summary.outputBytes ?? 0)), input \(OutputPath.sizeText(summary.inputBytes))) in \(String(format: "%.2f", summary.seconds)) s (fold \(String(format: "%.3f", foldSeconds)) s)")
                 }
+            }
+            if !passed && force {
+                Terminal.printError("bnconv: warning: verification failed (beyond tolerance \(ReportText.sci(report?.tolerance ?? 0))); written anyway because of --force")
             }
             if !passed && !force {
                 Terminal.printError("bnconv: verification failed: the folded model differs from the original beyond tolerance \(ReportText.sci(report?.tolerance ?? 0)); nothing was written (--force writes anyway)")

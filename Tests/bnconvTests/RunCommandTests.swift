@@ -45,6 +45,14 @@ final class RunCommandTests: XCTestCase {
         XCTAssertTrue(result.stdout.hasPrefix("time: batch 1, 3 runs, median "), result.stdout)
     }
 
+    func testProfileListsTimePerOpKind() throws {
+        let model = fixtures.appendingPathComponent("keras/mini_resnet/keras2.h5").path
+        let result = try CLIRunner.run(["run", model, "--time", "--runs", "2", "--profile", "--threads", "1"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.stdout.split(separator: "\n")
+        XCTAssertTrue(lines.contains { $0.contains("Conv2D") && $0.hasSuffix(" ms") }, result.stdout)
+    }
+
     func testAnOpTheEngineCannotRunIsNamedWithItsLayer() throws {
         let out = try scratch().appendingPathComponent("y.npy")
         let result = try CLIRunner.run(["run", fixtures.appendingPathComponent("engine/cli/layernorm.h5").path, "-o", out.path])

@@ -63,10 +63,9 @@ struct ConvolutionKernel: FusableKernel {
         let pointwise = taps == 1 && groups == 1 && axes.allSatisfy { $0.stride == 1 && $0.padBefore == 0 && $0.output == $0.input }
         let ops = Epilogue.layerOps(bias: bias, activation: attributes.activation) + tail
         let rowWise = Epilogue.isRowWise(ops)
-        let workers = Parallel.workers
         // Split output rows across the cores when there are enough; each part does its own
         // im2col, single-threaded GEMM and epilogue while its rows are in cache.
-        let parts = rows >= 16 * workers && rows * cout * k >= ParallelGEMM.serialLimit ? workers : 1
+        let parts = rows * cout * k >= ParallelGEMM.serialLimit ? Parallel.parts(rows, minimum: 64) : 1
         kernel.withUnsafeBufferPointer { w in
             let weights = w.baseAddress!
             if pointwise {

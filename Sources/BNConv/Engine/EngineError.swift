@@ -16,6 +16,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case inputShape(name: String, declared: [Int?], got: [Int])
     /// A node failed while running; `problem` says why.
     case nodeFailed(node: String, op: String, problem: String)
+    /// A model output no node wrote.
+    case outputNotComputed(String)
 
     /// One line naming the node and op where there is one.
     public var description: String {
@@ -37,6 +39,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "input '\(name)' has shape \(got), the model declares (\(d))"
         case let .nodeFailed(node, op, problem):
             return "node '\(node)' (\(op)): \(problem)"
+        case .outputNotComputed(let name):
+            return "model output '\(name)' is written by no node"
         }
     }
 }

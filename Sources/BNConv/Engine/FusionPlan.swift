@@ -1,5 +1,5 @@
 /// Chains the executor runs as one kernel when nobody observes the values in between:
-/// a convolution or dense node, then any run of inference-mode BatchNorms on the last axis and
+/// a convolution, dense or merge node, then any run of inference-mode BatchNorms on the last axis and
 /// element-wise activations, each the only reader of the value before it (wherever it stands in the
 /// node order: its single input is ready once the head has run). The BN is still applied
 /// unfused (its own map, after the product and bias), just in the same pass over memory.
@@ -26,11 +26,12 @@ struct FusionPlan {
         var readers: [String: [Int]] = [:]
         for (i, node) in nodes.enumerated() { for v in Set(node.inputs) { readers[v, default: []].append(i) } }
         let outputs = Set(model.outputs)
-        for head in nodes.indices where kernels[head] is FusableKernel {
+        for head in nodes.indices {
+            guard let fusable = kernels[head] as? FusableKernel else { continue }
             var rank: Int? = nil
             switch nodes[head].op {
             case .conv(let c), .depthwiseConv(let c), .separableConv(let c), .convTranspose(let c): rank = c.rank + 2
-            case .dense: rank = nil
+            case .dense, .elementwise: rank = nil
             default: continue
             }
             if layerActivation(nodes[head].op) == .softmax { continue }
@@ -39,7 +40,7 @@ struct FusionPlan {
             while let only = readers[current], only.count == 1, let next = only.first, next > head,
                   nodes[next].inputs.count == 1, !outputs.contains(current) {
                 let op: PostOp?
-                if let bn = kernels[next] as? BatchNormKernel {
+                if let bn = kernels[next] as? BatchNormKernel, fusable.acceptsChannelAffine {
                     op = bn.postOp(outputRank: rank)
                 } else if case .activation(let a) = nodes[next].op, a != .softmax {
                     op = .activation(a)

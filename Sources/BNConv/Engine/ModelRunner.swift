@@ -107,8 +107,8 @@ public final class ModelRunner {
                 } else {
                     result = try step.kernel.run(args, context)
                 }
-            } catch let error as EngineError {
-                throw EngineError.nodeFailed(node: node.name, op: node.opName, problem: error.description)
+            } catch {
+                throw EngineError.nodeFailed(node: node.name, op: node.opName, problem: "\(error)")
             }
             if options.recordsNodeTimes {
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
@@ -124,7 +124,7 @@ public final class ModelRunner {
             }
         }
         return try model.outputs.map { name in
-            guard let v = live[name] else { throw EngineError.shapeMismatch("model output '\(name)' was not computed", expected: [], got: []) }
+            guard let v = live[name] else { throw EngineError.outputNotComputed(name) }
             return v.tensor()
         }
     }

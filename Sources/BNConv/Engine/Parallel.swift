@@ -9,6 +9,19 @@ enum Parallel {
     /// The number of cores to keep busy (process-wide; ``ModelRunner`` sets it from ``RunOptions``).
     nonisolated(unsafe) static var workers = cores
 
+    /// Parts per core when a large product is split: more parts than cores let a core that is
+    /// free pick up the work of one that another process holds (GCD hands iterations out dynamically).
+    static let partsPerWorker = 4
+
+    /// How many parts to split `extent` units of work into, each at least `minimum` units:
+    /// 1 on one core, else up to ``partsPerWorker`` per core, a multiple of the core count when
+    /// there are at least that many (so equal parts finish together on idle cores).
+    static func parts(_ extent: Int, minimum: Int) -> Int {
+        guard workers > 1 else { return 1 }
+        let most = min(workers * partsPerWorker, extent / max(minimum, 1))
+        return most < workers ? max(1, most) : most / workers * workers
+    }
+
     /// Calls `body(i)` for every `i` in `0..<count`, concurrently when `count > 1`.
     @inline(__always)
     static func forEach(_ count: Int, _ body: (Int) -> Void) {

@@ -47,14 +47,20 @@ struct UpsampleKernel: EngineKernel {
                         continue
                     }
                     o.update(repeating: 0, count: c)
-                    for (dIdx, dW) in [(taps[0].lo[yd], 1 - taps[0].frac[yd]), (taps[0].hi[yd], taps[0].frac[yd])] where dW != 0 {
-                        for (hIdx, hW) in [(taps[1].lo[yh], 1 - taps[1].frac[yh]), (taps[1].hi[yh], taps[1].frac[yh])] where hW != 0 {
-                            for (wIdx, wW) in [(taps[2].lo[yw], 1 - taps[2].frac[yw]), (taps[2].hi[yw], taps[2].frac[yw])] where wW != 0 {
-                                let weight = dW * hW * wW
-                                let src = x.pointer + (((n * id + dIdx) * ih + hIdx) * iw + wIdx) * c
-                                for j in 0..<c { o[j] += weight * src[j] }
-                            }
-                        }
+                    let d = (taps[0].lo[yd], taps[0].hi[yd], taps[0].frac[yd])
+                    let h = (taps[1].lo[yh], taps[1].hi[yh], taps[1].frac[yh])
+                    let w = (taps[2].lo[yw], taps[2].hi[yw], taps[2].frac[yw])
+                    for corner in 0..<8 {
+                        let dW = corner & 4 == 0 ? 1 - d.2 : d.2
+                        let hW = corner & 2 == 0 ? 1 - h.2 : h.2
+                        let wW = corner & 1 == 0 ? 1 - w.2 : w.2
+                        let weight = dW * hW * wW
+                        if weight == 0 { continue }
+                        let dIdx = corner & 4 == 0 ? d.0 : d.1
+                        let hIdx = corner & 2 == 0 ? h.0 : h.1
+                        let wIdx = corner & 1 == 0 ? w.0 : w.1
+                        let src = x.pointer + (((n * id + dIdx) * ih + hIdx) * iw + wIdx) * c
+                        for j in 0..<c { o[j] += weight * src[j] }
                     }
                 }
             }

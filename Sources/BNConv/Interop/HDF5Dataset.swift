@@ -71,12 +71,12 @@ final class HDF5Dataset: HDF5Object {
             throw HDF5Error(file: file.name, path: path, operation: "read the dataset",
                             message: "it declares shape \(shape) of \(dtype.rawValue) (\(byteCount) bytes), more than the \(fileSize)-byte file can hold")
         }
-        var bytes = [UInt8](repeating: 0, count: byteCount)
-        if byteCount > 0 {
-            let memory = try HDF5ElementType.memoryType(for: dtype, fileType: type.id, file: file.name, path: path)
-            let status = bytes.withUnsafeMutableBytes {
-                H5Dread(id, memory.id, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), $0.baseAddress)
-            }
+        // Read straight into uninitialized storage: zero-filling first would touch every page twice.
+        let memory = byteCount > 0 ? try HDF5ElementType.memoryType(for: dtype, fileType: type.id, file: file.name, path: path) : nil
+        let bytes = try [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in
+            initialized = byteCount
+            guard let memory else { return }
+            let status = H5Dread(id, memory.id, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), buffer.baseAddress)
             try HDF5Library.check(status, file: file.name, path: path, "read the dataset")
         }
         do {

@@ -29,9 +29,11 @@ public struct FoldBatchNorm {
     /// Creates the pass.
     public init(keep: Set<String> = []) { self.keep = keep }
 
-    /// Folds every foldable BN of `model`.
-    public func apply(to model: Model) throws -> Result {
-        var current = model
+    /// Folds every foldable BN of `model`. The model is consumed: a caller that no longer holds it
+    /// lets each replaced kernel be freed as soon as its folded copy exists.
+    public func apply(to model: consuming Model) throws -> Result {
+        let order = model.batchNormIndices.map { model.nodes[$0].name }
+        var current = consume model
         var decided: [String: FoldDecision] = [:]
         var valueMap: [String: String] = [:]
         while true {
@@ -49,7 +51,6 @@ public struct FoldBatchNorm {
             }
             if !progressed { break }
         }
-        let order = model.batchNormIndices.map { model.nodes[$0].name }
         // Resolve chains (u -> v -> w) so every removed value maps to a live one.
         for (k, var v) in valueMap {
             while let next = valueMap[v] { v = next }

@@ -7,4 +7,13 @@ final class ConvolutionKernelTests: XCTestCase {
         XCTAssertFalse(names.isEmpty)
         for name in names { try KernelCase(name).check() }
     }
+
+    func testONNXStyleWeightsAndExplicitPaddingGiveTheSameAnswer() throws {
+        let names = try ["conv1d_", "conv2d_", "conv3d_"].flatMap { try KernelCase.names($0) }
+        for name in names { try KernelCase(name).checkONNXStyle() }
+    }
+
+    func testGroupedONNXCaseMatchesOnnxruntime() throws {
+        try ONNXKernelCase("conv_group2_pads").check()
+    }
 }

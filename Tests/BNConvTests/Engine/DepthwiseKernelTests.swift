@@ -7,4 +7,9 @@ final class DepthwiseKernelTests: XCTestCase {
         XCTAssertFalse(names.isEmpty)
         for name in names { try KernelCase(name).check() }
     }
+
+    func testONNXStyleWeightsAndExplicitPaddingGiveTheSameAnswer() throws {
+        let names = try ["depthwise_"].flatMap { try KernelCase.names($0) }
+        for name in names { try KernelCase(name).checkONNXStyle() }
+    }
 }

@@ -140,6 +140,76 @@ struct KernelCase {
         }
     }
 
+    /// The case as an ONNX reader would describe it: NCHW, kernels `oihw` (conv, depthwise as
+    /// `(C*M, 1, k...)`) or `iohw` (transposed conv), and SAME/causal padding as explicit pads
+    /// (`total = max((ceil(in/s) - 1) s + (k-1) d + 1 - in, 0)`, the odd one after; observed.md 9.9;
+    /// a transposed conv's pads put before what the forward SAME conv from its output would).
+    func onnxStyleModel() throws -> Model {
+        var model = try self.model(.channelsFirst)
+        var node = model.nodes[0]
+        guard var c = convolutionAttributes(node.op) else { throw XCTSkip("not a convolution") }
+        let rank = c.rank
+        let spatial = Array(inputs[0].shape[1..<(1 + rank)])
+        let outputSpatial = Array(expected.shape[1..<(1 + rank)])
+        var pairs: [Pair] = []
+        for a in 0..<rank {
+            let dk = (c.kernelSize[a] - 1) * c.dilations[a] + 1, s = c.strides[a]
+            switch (c.padding, node.op) {
+            case (.same, .convTranspose):
+                // TensorFlow places the window as the forward SAME conv from the output would:
+                // before = that conv's pad before; the rest (output_padding included) goes after.
+                let out = outputSpatial[a]
+                let before = max(((out + s - 1) / s - 1) * s + dk - out, 0) / 2
+                let total = (spatial[a] - 1) * s + dk + (c.outputPadding?[a] ?? 0) - out
+                pairs.append(Pair(before, total - before))
+            case (.same, _):
+                let total = max(((spatial[a] + s - 1) / s - 1) * s + dk - spatial[a], 0)
+                pairs.append(Pair(total / 2, total - total / 2))
+            case (.causal, _): pairs.append(Pair(dk - 1, 0))
+            default: pairs.append(Pair(0, 0))
+            }
+        }
+        c.padding = .explicit(pairs)
+        for i in node.weights.indices {
+            var w = node.weights[i]
+            let r = w.tensor.rank
+            switch (w.role, node.op) {
+            case (.kernel, .conv), (.kernel, .convTranspose):
+                w.tensor = try w.tensor.transposed([r - 1, r - 2] + Array(0..<(r - 2)))
+                w.layout = node.opName.hasSuffix("Transpose") ? .iohw : .oihw
+            case (.kernel, .depthwiseConv):
+                let k = Array(w.tensor.shape[0..<(r - 2)])
+                let cm = w.tensor.shape[r - 2] * w.tensor.shape[r - 1]
+                w.tensor = try w.tensor.reshaped(k + [1, cm]).transposed([r - 1, r - 2] + Array(0..<(r - 2)))
+                w.layout = .oihw
+            default: continue
+            }
+            node.weights[i] = w
+        }
+        switch node.op {
+        case .conv: node.op = .conv(c)
+        case .depthwiseConv: node.op = .depthwiseConv(c)
+        case .convTranspose: node.op = .convTranspose(c)
+        default: throw XCTSkip("no ONNX form")
+        }
+        model.nodes[0] = node
+        return model
+    }
+
+    private func convolutionAttributes(_ op: Op) -> Convolution? {
+        switch op {
+        case .conv(let c), .depthwiseConv(let c), .convTranspose(let c): return c
+        default: return nil
+        }
+    }
+
+    /// Asserts the ONNX-style description (``onnxStyleModel()``) reproduces the recording.
+    func checkONNXStyle(file: StaticString = #filePath, line: UInt = #line) throws {
+        let runner = try ModelRunner(model: try onnxStyleModel())
+        let out = try runner.run(try feeds(.channelsFirst))[0].transposed(Permutation.toChannelsLast(rank: expected.rank))
+        assertClose(out, expected, "\(name) ONNX style", file: file, line: line)
+    }
+
     /// Every case name whose folder starts with `prefix`.
     static func names(_ prefix: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: FixturePaths.url("engine/kernels").path)

@@ -127,9 +127,3 @@ struct NumPyHeader: Equatable {
         }
     }
 }
-
-/// A malformed header, described in words.
-struct NumPyHeaderProblem: Error {
-    let message: String
-    init(_ message: String) { self.message = message }
-}

@@ -1,0 +1,5 @@
+/// A malformed header, described in words.
+struct NumPyHeaderProblem: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
