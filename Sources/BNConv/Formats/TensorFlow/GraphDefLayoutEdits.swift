@@ -8,8 +8,8 @@
 /// - Placeholder `shape` permuted;
 /// - every transpose the pass inserted becomes a new `Transpose` + int32 `Const` perm pair.
 /// What TensorFlow cannot express this way is refused: Softmax off the last axis (TensorFlow's
-/// Softmax is last-axis only), a BatchNorm decomposed into Mul/Add (its vectors broadcast on the
-/// last axis), and the ExpandDims/Conv2D/Squeeze form of Conv1D.
+/// Softmax is last-axis only), a BatchNorm decomposed into Mul/Add or written as
+/// BatchNormWithGlobalNormalization (its vectors apply on the last axis), and the ExpandDims/Conv2D/Squeeze form of Conv1D.
 struct GraphDefLayoutEdits {
     /// NodeDefs whose attributes changed, by name (inputs as read; rewired inputs are applied after).
     var replaced: [String: ProtobufNodeDef] = [:]
@@ -161,7 +161,7 @@ struct GraphDefLayoutEdits {
                     break
                 default:
                     if case .batchNorm = node.op {
-                        throw fail(node.name, "this BatchNorm is decomposed into \(def.op) ops whose per-channel vectors broadcast on the last axis; it cannot change layout in a GraphDef")
+                        throw fail(node.name, "this BatchNorm is written with \(def.op), which applies its per-channel vectors on the last axis (no data_format); it cannot change layout in a GraphDef")
                     }
                     throw fail(node.name, "its \(def.op) NodeDef '\(def.name)' has no layout bnconv can rewrite")
                 }
