@@ -136,7 +136,8 @@ def has_layout_convert(bnconv):
 
 def run_check(script, argv):
     proc = subprocess.run([sys.executable, os.path.join(HERE, script), *argv], capture_output=True, text=True)
-    lines = [l for l in (proc.stdout + proc.stderr).splitlines() if l.strip()]
+    # The verdict is the script's last stdout line; stderr carries TensorFlow's start-up chatter.
+    lines = [l for l in proc.stdout.splitlines() if l.strip()] or [l for l in proc.stderr.splitlines() if l.strip()]
     return proc.returncode, (lines[-1] if lines else "")[:240]
 
 
