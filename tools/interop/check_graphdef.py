@@ -2,18 +2,22 @@
 """Loads a GraphDef with TensorFlow itself, runs it on INPUT.npy and compares with EXPECTED.npy.
 
     /root/.cache/bnconv/venv/bin/python tools/interop/check_graphdef.py GRAPH.pb INPUT.npy EXPECTED.npy \
-        [--input-name input:0] [--output-name Identity:0] [--atol A] [--rtol R]
+        [--input-name input:0] [--output-name Identity:0] [--atol A] [--rtol R] [--nchw-input] [--nchw-output]
 
 The graph is imported with tf.graph_util.import_graph_def and run in a tf.compat.v1.Session, so
 TensorFlow validates every node, input and attribute. Prints the op counts that matter for BN
 folding and the error statistics; exits 0 when allclose(actual, expected, rtol, atol) holds, 1 when
-the numbers differ, 2 when TensorFlow refuses the graph. Default tolerance: 1e-4 (rtol and atol);
+the numbers differ, 2 when TensorFlow refuses the graph, 3 when TensorFlow's CPU kernels refuse a
+channels-first (NCHW) op (printed as 'refused by TensorFlow on CPU: ...'). For a graph converted
+with `bnconv convert --layout nchw`, --nchw-input transposes the (channels-last) INPUT.npy to NCHW
+and --nchw-output transposes a 4-D output back to NHWC before comparing. Default tolerance: 1e-4 (rtol and atol);
 a graph that computes in half precision (an op with T = half or bfloat16) gets atol
 4e-3 x max|expected| and rtol 1e-2, since a fold rounds its weights to half once more.
 """
 import argparse
 import collections
 import os
+import re
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -40,6 +44,10 @@ class QuietStderr:
 with QuietStderr():
     import tensorflow as tf
 
+# TensorFlow's messages when a CPU kernel has no NCHW implementation.
+CPU_NCHW_REFUSAL = re.compile(r"only support\w* (the |for )?NHWC|NHWC tensor format for now|(CPU|cpu).*NCHW|NCHW.*(CPU|cpu)"
+                              r"|data_format=NCHW|Tensor format .*NCHW.*not supported")
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -50,6 +58,8 @@ def main():
     ap.add_argument("--output-name", default="Identity:0")
     ap.add_argument("--atol", type=float)
     ap.add_argument("--rtol", type=float)
+    ap.add_argument("--nchw-input", action="store_true", help="feed INPUT.npy transposed NHWC -> NCHW")
+    ap.add_argument("--nchw-output", action="store_true", help="transpose a 4-D output NCHW -> NHWC before comparing")
     args = ap.parse_args()
 
     graph_def = tf.compat.v1.GraphDef()
@@ -58,6 +68,8 @@ def main():
     counts = collections.Counter(n.op for n in graph_def.node)
     bn_ops = {k: v for k, v in counts.items() if k.startswith("FusedBatchNorm") or k in ("Rsqrt", "BiasAdd")}
     x = np.load(args.input)
+    if args.nchw_input and x.ndim == 4:
+        x = np.transpose(x, (0, 3, 1, 2))
     expected = np.load(args.expected)
     try:
         with QuietStderr(), tf.Graph().as_default() as g:
@@ -65,8 +77,14 @@ def main():
             with tf.compat.v1.Session(graph=g) as sess:
                 actual = sess.run(args.output_name, {args.input_name: x})
     except Exception as e:  # TensorFlow refused the graph
+        message = " ".join(str(e).split())
+        if CPU_NCHW_REFUSAL.search(message):
+            print(f"{args.graph}: refused by TensorFlow on CPU: {type(e).__name__}: {message[:240]}")
+            return 3
         print(f"{args.graph}: TensorFlow refused the graph: {type(e).__name__}: {str(e).splitlines()[0]}")
         return 2
+    if args.nchw_output and actual.ndim == 4:
+        actual = np.transpose(actual, (0, 2, 3, 1))
     half_types = {tf.float16.as_datatype_enum, tf.bfloat16.as_datatype_enum}
     computes_in_half = any(n.attr["T"].type in half_types for n in graph_def.node if "T" in n.attr)
     scale = float(np.abs(expected).max()) if expected.size else 1.0

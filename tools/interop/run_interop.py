@@ -10,7 +10,16 @@ onnxruntime (tools/interop/check_onnx.py). A row passes when the file loads, no 
 remains that a correct folder removes, and max|y - y_ref| <= tol x max|y_ref| (1e-5; the half
 precision cases use their dtype's epsilon). Then the `bnconv convert` exports
 (tools/interop/check_export.py: ONNX in onnx.checker + onnxruntime, safetensors with the
-safetensors package). Ends with the line 'N passed, M failed'.
+safetensors package).
+
+Layout section (`bnconv convert --layout nchw`, with and without --keep-io-layout): every Keras
+fixture with a 3-, 4- or 5-D input (full-model files) is converted, loaded in its Keras by
+tools/interop/check_layout.py and fed the recorded input transposed to NCHW; every 4-D TensorFlow
+fixture is converted and run by tools/interop/check_graphdef.py --nchw-input --nchw-output. A row
+the framework's CPU kernels refuse in channels-first, or that bnconv itself refuses to write with
+a reason, is listed as SKIP, not counted as a failure.
+
+Ends with the line 'N passed, M failed, K skipped'.
 """
 import argparse
 import json
@@ -113,15 +122,97 @@ def check_script(args, script, src, dst, x, ref, extra=()):
     return proc.returncode == 0, (lines[-1] if lines else "")[:200] + note
 
 
+LAYOUT_KERAS_FILES = {"keras2": ["keras2.h5", "keras2.keras"], "keras3": ["keras3.keras", "keras3_legacy.h5"]}
+
+
+def bnconv_convert(bnconv, src, dst, extra=()):
+    proc = subprocess.run([bnconv, "convert", src, "-o", dst, *extra], capture_output=True, text=True)
+    lines = [l for l in (proc.stderr + proc.stdout).splitlines() if l.strip()]
+    return proc.returncode, (lines[-1] if lines else "")
+
+
+def has_layout_convert(bnconv):
+    proc = subprocess.run([bnconv, "convert", "--help"], capture_output=True, text=True)
+    return proc.returncode == 0 and "--layout" in proc.stdout
+
+
+def run_check(script, argv):
+    proc = subprocess.run([sys.executable, os.path.join(HERE, script), *argv], capture_output=True, text=True)
+    # The verdict is the script's last stdout line; stderr carries TensorFlow's start-up chatter.
+    lines = [l for l in proc.stdout.splitlines() if l.strip()] or [l for l in proc.stderr.splitlines() if l.strip()]
+    return proc.returncode, (lines[-1] if lines else "")[:240]
+
+
+def layout_rows(args, out_dir):
+    """Rows (name, PASS/FAIL/SKIP, detail) of the `convert --layout nchw` section."""
+    if not has_layout_convert(args.bnconv):
+        return [("layout", "SKIP", "this bnconv has no `convert --layout` subcommand")]
+    rows = []
+    keras_root = os.path.join(args.fixtures, "keras")
+    for case in sorted(os.listdir(keras_root)):
+        case_dir = os.path.join(keras_root, case)
+        facts_path = os.path.join(case_dir, "facts.json")
+        x_path = os.path.join(case_dir, "input.npy")
+        if not os.path.exists(facts_path) or not os.path.exists(x_path) or (args.only and args.only not in case):
+            continue
+        if np.load(x_path).ndim < 3:
+            continue
+        facts = json.load(open(facts_path))
+        for flavour, names in LAYOUT_KERAS_FILES.items():
+            if flavour not in facts:
+                continue
+            refs = [os.path.join(case_dir, o["file"]) for o in facts[flavour]["outputs"]]
+            for name in names:
+                if name not in facts[flavour].get("files", []) or not os.path.exists(os.path.join(case_dir, name)):
+                    continue
+                for keep in (False, True):
+                    label = f"layout/keras/{case}/{name}{' keep-io' if keep else ''}"
+                    dst = os.path.join(out_dir, f"nchw{'_keepio' if keep else ''}-{case}-{name}")
+                    rc, err = bnconv_convert(args.bnconv, os.path.join(case_dir, name), dst,
+                                             ["--layout", "nchw"] + (["--keep-io-layout"] if keep else []))
+                    if rc != 0:
+                        rows.append((label, "FAIL", f"bnconv convert exit {rc}: {err}"))
+                        continue
+                    io = "nhwc" if keep else "nchw"
+                    rc, line = run_check("check_layout.py", [dst, x_path, *refs, "--input-layout", io, "--output-layout", io,
+                                                             "--tolerance", str(HALF_TOLERANCE.get(case, 1e-5))])
+                    rows.append((label, {0: "PASS", 2: "SKIP"}.get(rc, "FAIL"), line))
+    tf_root = os.path.join(args.fixtures, "tensorflow")
+    for case in sorted(os.listdir(tf_root)) if os.path.isdir(tf_root) else []:
+        case_dir = os.path.join(tf_root, case)
+        paths = [os.path.join(case_dir, f) for f in ("graph.pb", "input.npy", "output.npy")]
+        if case == "nchw" or not all(os.path.exists(p) for p in paths) or (args.only and args.only not in case):
+            continue
+        if np.load(paths[1]).ndim != 4:
+            continue
+        label = f"layout/tensorflow/{case}"
+        dst = os.path.join(out_dir, f"nchw-tensorflow-{case}.pb")
+        rc, err = bnconv_convert(args.bnconv, paths[0], dst, ["--layout", "nchw"])
+        if rc != 0:
+            # bnconv refusing a change a GraphDef cannot express (with its reason) is not a failure.
+            refused = "cannot" in err or "only" in err
+            rows.append((label, "SKIP" if refused else "FAIL", f"bnconv convert refuses: {err}"[:240]))
+            continue
+        half = "float16" in case or "mixed" in case
+        tolerance = ["--atol", "5e-3", "--rtol", "5e-3"] if half else []
+        rc, line = run_check("check_graphdef.py", [dst, paths[1], paths[2], "--nchw-input", "--nchw-output", *tolerance])
+        rows.append((label, {0: "PASS", 3: "SKIP"}.get(rc, "FAIL"), line))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bnconv", required=True)
     ap.add_argument("--fixtures", required=True)
     ap.add_argument("--only", help="run only cases whose name contains this")
+    ap.add_argument("--section", choices=["all", "fold", "layout"], default="all",
+                    help="run only the fold section or only the layout section")
     args = ap.parse_args()
     args.bnconv = os.path.abspath(args.bnconv)
     out_dir = tempfile.mkdtemp(prefix="bnconv-interop-")
     rows = []
+    if args.section == "layout":
+        return report(layout_rows(args, out_dir), out_dir)
 
     keras_root = os.path.join(args.fixtures, "keras")
     for case in sorted(os.listdir(keras_root)):
@@ -170,15 +261,21 @@ def main():
     import check_export
 
     rows.extend(check_export.rows(args.bnconv, args.fixtures, args.only, out_dir))
+    rows = [(name, "SKIP" if ok is None else "PASS" if ok else "FAIL", detail) for name, ok, detail in rows]
+    if args.section == "all":
+        rows += layout_rows(args, out_dir)
+    return report(rows, out_dir)
 
+
+def report(rows, out_dir):
+    """Prints every row, skipped ones listed, then 'N passed, M failed, K skipped'."""
     width = max((len(r[0]) for r in rows), default=10)
-    for name, ok, detail in rows:
-        print(f"{'SKIP' if ok is None else 'PASS' if ok else 'FAIL'}  {name:<{width}}  {detail}")
-    passed = sum(1 for r in rows if r[1])
-    failed = sum(1 for r in rows if r[1] is False)
+    for name, status, detail in rows:
+        print(f"{status}  {name:<{width}}  {detail}")
+    counts = {s: sum(1 for r in rows if r[1] == s) for s in ("PASS", "FAIL", "SKIP")}
     print(f"outputs in {out_dir}")
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    print(f"{counts['PASS']} passed, {counts['FAIL']} failed, {counts['SKIP']} skipped")
+    return 0 if counts["FAIL"] == 0 else 1
 
 
 if __name__ == "__main__":

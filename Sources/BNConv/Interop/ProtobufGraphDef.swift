@@ -102,6 +102,20 @@ final class ProtobufGraphDef {
         return false
     }
 
+    /// Replaces the node named `name` in place by one built from `node` (its unknown fields are
+    /// dropped); returns false if there is no such node.
+    @discardableResult
+    func replaceNode(named name: String, with node: ProtobufNodeDef) -> Bool {
+        for i in 0..<nodeCount {
+            let old = message.pointee.node[i]!
+            guard String(cString: old.pointee.name) == name else { continue }
+            message.pointee.node[i] = Self.build(node)
+            tensorflow__node_def__free_unpacked(old, nil)
+            return true
+        }
+        return false
+    }
+
     /// Appends a new node built from `node` (every buffer malloc'd).
     func append(_ node: ProtobufNodeDef) {
         let n = nodeCount

@@ -1,7 +1,9 @@
 /// Rewrites a Keras model config for an edited Model: removed layers dropped (Sequential and
 /// Functional), references to them rewired in the file's own dialect (Keras 2 `[name, n, t, {}]`,
-/// Keras 3 `keras_history`), `use_bias: true` where a pass added a bias. Every other key and number
-/// stays as written.
+/// Keras 3 `keras_history`), `use_bias: true` where a pass added a bias, layout keys and declared
+/// shapes after a layout conversion (``KerasLayoutConfig``), and transposes a pass inserted written
+/// as new `Permute` layers with their readers rewired to them. Every other key and number stays as
+/// written.
 struct KerasConfigRewriter {
     /// The edits to apply.
     let edits: KerasModelEdits
@@ -21,14 +23,72 @@ struct KerasConfigRewriter {
         guard var configObject = config.objectValue, let layers = configObject["layers"]?.arrayValue else { return model }
         configObject["layers"] = .array(try rewriteLayers(layers, path: path, functional: !sequential))
         if !sequential, let outputs = configObject["output_layers"] {
-            configObject["output_layers"] = try rewriteRefs(outputs, path: path)
+            var rewritten = outputs
+            if path.isEmpty {
+                // Outputs a pass moved (a transpose inserted before them) point at their new layer.
+                let values = edits.model.outputs
+                rewritten = try replacingRefs(in: rewritten, keras3: false) { k, old in
+                    guard values.count == KerasContainer.refs(outputs).count, k < values.count,
+                          let was = edits.value(of: old, in: path), edits.resolve(was) != edits.resolve(values[k]) else { return old }
+                    return try currentRef(values[k], path: path, place: "output_layers")
+                }
+            }
+            configObject["output_layers"] = try rewriteRefs(rewritten, path: path)
         }
         object["config"] = .object(configObject)
+        if path.isEmpty, var build = object["build_config"]?.objectValue, build["input_shape"]?.arrayValue != nil {
+            build["input_shape"] = KerasLayoutConfig.buildShape(build["input_shape"], edits.model.inputs.map { edits.shapes[$0] })
+            object["build_config"] = .object(build)
+        }
         return .object(object)
     }
 
-    private func rewriteLayers(_ layers: [JSONValue], path: [String], functional: Bool) throws -> [JSONValue] {
+    /// The reference for `value` in container `path`, or an error naming `place`.
+    private func currentRef(_ value: String, path: [String], place: String) throws -> KerasTensorRef {
+        guard let ref = edits.currentRef(to: value, in: path) else {
+            throw KerasConfigError(place: place, problem: "the value '\(value)' has no name in this model's config")
+        }
+        return ref
+    }
+
+    /// The value a (rewritten) reference in container `path` stands for.
+    private func value(of ref: KerasTensorRef, path: [String]) -> String? {
+        if let layer = edits.permutes.layer(named: ref.layer), layer.containerPath == path { return layer.node.outputs[0] }
+        return edits.value(of: ref, in: path).map(edits.resolve)
+    }
+
+    /// New `Permute` layer entries that follow `anchor` in container `path` (and those that follow them).
+    private func permuteEntries(after anchor: String?, path: [String], functional: Bool, template: JSONObject?) throws -> [JSONValue] {
         var out: [JSONValue] = []
+        for layer in edits.permutes.layers(after: anchor, in: path) {
+            guard case .permute(let dims) = layer.node.op else { continue }
+            let input = layer.node.inputs[0]
+            let ref = try currentRef(input, path: path, place: layer.name)
+            let tensorDType = template?["inbound_nodes"]?[0]?["args"]?[0]?["config"]?["dtype"]
+            out.append(KerasLayoutConfig.permuteEntry(name: layer.name, dims: dims, dialect: edits.record.dialect, functional: functional,
+                                                      dtype: template?["config"]?["dtype"], input: ref, inputShape: edits.shapes[input],
+                                                      tensorDType: tensorDType))
+            out += try permuteEntries(after: layer.name, path: path, functional: functional, template: template)
+        }
+        return out
+    }
+
+    private func rewriteLayers(_ layers: [JSONValue], path: [String], functional: Bool) throws -> [JSONValue] {
+        let names = Set(layers.compactMap { $0["name"]?.stringValue ?? $0["config"]?["name"]?.stringValue })
+        // A neighbouring layer whose dtype and tensor dtype new Permute layers copy.
+        let template = layers.first { $0["class_name"]?.stringValue != "InputLayer" && $0["config"]?["dtype"] != nil }?.objectValue
+        var out: [JSONValue] = []
+        let orphans = edits.permutes.layers.filter { $0.containerPath == path && !($0.anchor.map(names.contains) ?? false)
+            && edits.permutes.layer(named: $0.anchor ?? "") == nil }
+        if !orphans.isEmpty {
+            guard !functional else {
+                throw KerasConfigError(place: orphans[0].name, problem: "the inserted transpose reads a tensor no layer of its model writes")
+            }
+            if layers.first?["class_name"]?.stringValue != "InputLayer" {
+                throw KerasConfigError(place: orphans[0].name, problem: "a transpose before the first layer of a Sequential model without an InputLayer cannot be written")
+            }
+        }
+        out += try permuteEntries(after: nil, path: path, functional: functional, template: template)
         for layer in layers {
             guard var entry = layer.objectValue,
                   let name = entry["name"]?.stringValue ?? entry["config"]?["name"]?.stringValue else {
@@ -41,18 +101,86 @@ struct KerasConfigRewriter {
             if KerasContainer.isModelClass(className) {
                 let rewritten = try rewriteModel(layer, path: path + [name])
                 entry = rewritten.objectValue ?? entry
-            } else if let node = edits.nodesByLayer[layerPath], var config = entry["config"]?.objectValue {
-                if opUsesBias(node.op), config["use_bias"]?.boolValue == false {
+            } else if var config = entry["config"]?.objectValue {
+                let node = edits.nodesByCall[layerPath]?[0]
+                if let node, opUsesBias(node.op), config["use_bias"]?.boolValue == false {
                     config["use_bias"] = .bool(true)
-                    entry["config"] = .object(config)
                 }
+                if className == "InputLayer" {
+                    let value = node?.outputs.first ?? edits.value(of: KerasTensorRef(layer: name, node: 0, tensor: 0), in: path)
+                    for key in ["batch_shape", "batch_input_shape"] where config[key] != nil {
+                        config[key] = KerasLayoutConfig.shape(config[key], value.flatMap { edits.shapes[$0] })
+                    }
+                } else if let node {
+                    let inputShapes = node.inputs.map { edits.shapes[$0] }
+                    KerasLayoutConfig.apply(to: &config, node: node, inputShapes: inputShapes)
+                    if !functional, var build = entry["build_config"]?.objectValue {
+                        build["input_shape"] = KerasLayoutConfig.buildShape(build["input_shape"], inputShapes)
+                        entry["build_config"] = .object(build)
+                    }
+                }
+                entry["config"] = .object(config)
             }
             if functional, let inbound = entry["inbound_nodes"] {
-                entry["inbound_nodes"] = try rewriteRefs(inbound, path: path)
+                var calls = try rewriteRefs(inbound, path: path).arrayValue ?? []
+                for (ci, call) in calls.enumerated() {
+                    calls[ci] = try rewireCall(call, node: edits.nodesByCall[layerPath]?[ci], path: path)
+                }
+                entry["inbound_nodes"] = .array(calls)
+                if var build = entry["build_config"]?.objectValue, let first = calls.first {
+                    let shapes = KerasLayerEntry.tensors(inCall: first).map { value(of: $0, path: path).flatMap { edits.shapes[$0] } }
+                    build["input_shape"] = KerasLayoutConfig.buildShape(build["input_shape"], shapes)
+                    entry["build_config"] = .object(build)
+                }
             }
             out.append(.object(entry))
+            out += try permuteEntries(after: name, path: path, functional: functional, template: template)
         }
         return out
+    }
+
+    /// One inbound node with its tensors pointed at what `node` reads now (a rewired input, an
+    /// inserted Permute) and, in Keras 3, each keras tensor's `shape` set to its value's shape.
+    private func rewireCall(_ call: JSONValue, node: Node?, path: [String]) throws -> JSONValue {
+        let original = (node?.source as? KerasLayerRecord)?.originalInputs
+        return try replacingRefs(in: call, keras3: call["args"] != nil) { k, old in
+            guard let node, let original, node.inputs.count == original.count, k < node.inputs.count,
+                  edits.resolve(original[k]) != node.inputs[k] else { return old }
+            return try currentRef(node.inputs[k], path: path, place: node.name)
+        } shape: { ref in value(of: ref, path: path).flatMap { edits.shapes[$0] } }
+    }
+
+    /// `value` with its k-th tensor reference (in ``KerasLayerEntry/tensors(inCall:)`` order)
+    /// replaced by `replace(k, ref)`; Keras 3 keras tensors also get `shape(newRef)`.
+    private func replacingRefs(in value: JSONValue, keras3: Bool, _ replace: (Int, KerasTensorRef) throws -> KerasTensorRef,
+                               shape: ((KerasTensorRef) -> [Int?]?)? = nil) throws -> JSONValue {
+        var k = 0
+        func walk(_ v: JSONValue) throws -> JSONValue {
+            if case .object(var object) = v, object["class_name"]?.stringValue == "__keras_tensor__",
+               var config = object["config"]?.objectValue, let history = config["keras_history"], let ref = KerasTensorRef(history) {
+                let new = try replace(k, ref)
+                k += 1
+                if new != ref { config["keras_history"] = new.json }
+                if let shape, let s = shape(new) { config["shape"] = KerasLayoutConfig.shape(config["shape"], s) }
+                object["config"] = .object(config)
+                return .object(object)
+            }
+            if case .object(var object) = v, keras3, let args = object["args"] {
+                object["args"] = try walk(args)
+                return .object(object)
+            }
+            guard case .array(var items) = v else { return v }
+            if !keras3, let ref = KerasTensorRef(v), items[0].stringValue != "_CONSTANT_VALUE", items.count == 3 || items[3].objectValue != nil {
+                let new = try replace(k, ref)
+                k += 1
+                items[0] = .string(new.layer)
+                items[1] = .integer(new.node)
+                items[2] = .integer(new.tensor)
+                return .array(items)
+            }
+            return .array(try items.map(walk))
+        }
+        return try walk(value)
     }
 
     private func opUsesBias(_ op: Op) -> Bool {

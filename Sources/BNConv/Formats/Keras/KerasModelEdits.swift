@@ -12,22 +12,38 @@ struct KerasModelEdits {
     let removedLayers: Set<String>
     /// A removed node's output -> the value its consumers now read (its input).
     let substitutions: [String: String]
+    /// Live nodes with a Keras record, by layer path and call index.
+    let nodesByCall: [String: [Int: Node]]
+    /// Transposes a pass inserted (``ConvertLayout``), written as new `Permute` layers.
+    let permutes: KerasInsertedPermutes
+    /// Every value's shape in the edited model (for InputLayer shapes, `build_config`, keras tensors).
+    let shapes: [String: [Int?]]
 
     /// Works out the edits; throws when a node was removed in a way Keras cannot express.
     init(model: Model, record: KerasModelRecord) throws {
         self.model = model
         self.record = record
         var byLayer: [String: Node] = [:]
+        var byCall: [String: [Int: Node]] = [:]
         var liveLayers = Set<String>()
+        var created: [Node] = []
         for node in model.nodes {
             guard let r = node.source as? KerasLayerRecord else {
-                throw KerasConfigError(place: node.name, problem: "the node was not read from a Keras file, so it cannot be written as a Keras layer")
+                if case .permute = node.op {
+                    created.append(node)
+                    continue
+                }
+                throw KerasConfigError(place: node.name, problem: "the node (\(node.opName)) was created by a pass and is not a layer of the file; "
+                                       + "only inserted transposes can be written as new Keras (Permute) layers")
             }
             let path = (r.containerPath + [r.layerName]).joined(separator: "/")
             liveLayers.insert(path)
             if r.callIndex == 0 { byLayer[path] = node }
+            byCall[path, default: [:]][r.callIndex] = node
         }
         nodesByLayer = byLayer
+        nodesByCall = byCall
+        shapes = ShapeInference.shapes(of: model)
         let liveNames = Set(model.nodes.map(\.name))
         var removed = Set<String>()
         var subs: [String: String] = [:]
@@ -41,6 +57,16 @@ struct KerasModelEdits {
         }
         removedLayers = removed
         substitutions = subs
+        permutes = try KerasInsertedPermutes(created: created, model: model, record: record)
+    }
+
+    /// The reference `containerPath`'s config uses for `value` in the edited model: an inserted
+    /// `Permute` layer's output, or the value's own (removed layers followed back).
+    func currentRef(to value: String, in containerPath: [String]) -> KerasTensorRef? {
+        if let layer = permutes.layerName(writing: value), permutes.containerPath(of: layer) == containerPath {
+            return KerasTensorRef(layer: layer, node: 0, tensor: 0)
+        }
+        return ref(to: resolve(value), in: containerPath)
     }
 
     /// The value that now stands for `value` (following removed layers back to their inputs).

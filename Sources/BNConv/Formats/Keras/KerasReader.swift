@@ -140,12 +140,15 @@ public enum KerasReader {
         for node in builder.nodes {
             if let problem = node.op.windowProblem { throw ModelError.invalidWindow(node: node.name, problem: problem) }
         }
-        var values = builder.values
-        for (name, info) in values where info.layout == nil && (info.shape?.count ?? 0) >= 3 {
-            values[name]?.layout = .channelsLast   // Keras's default data_format
+        let values = InputLayout.marked(builder.values, inputs: builder.inputs, nodes: builder.nodes)
+        // Shapes and layouts of every value (a layout-converted file's outputs are channels-first).
+        var model = LayoutPropagation.annotate(ShapeInference.annotate(
+            Model(name: name, format: format, inputs: builder.inputs, outputs: outputs, nodes: builder.nodes,
+                  values: values, source: record)))
+        for (name, info) in model.values where info.layout == nil && (info.shape?.count ?? 0) >= 3 {
+            model.values[name]?.layout = .channelsLast   // Keras's default data_format
         }
-        return Model(name: name, format: format, inputs: builder.inputs, outputs: outputs, nodes: builder.nodes,
-                     values: values, source: record)
+        return model
     }
 
     // MARK: Helpers

@@ -470,6 +470,14 @@ struct GraphDefPatterns {
                 group.auxiliary = []; group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }; break
             }
             group.op = .reshape(targetShape: Array(target.dropFirst()))
+        case "Transpose":
+            // A transpose that keeps the batch first is a Keras-style Permute (bnconv writes these
+            // for layout conversions).
+            guard inputs.count == 2, let perm = constantOperands(from: 1)?.first?.integers().map({ Int($0) }),
+                  perm.count >= 2, perm[0] == 0, Set(perm) == Set(0..<perm.count) else {
+                group.auxiliary = []; group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }; break
+            }
+            group.op = .permute(permutation: Array(perm.dropFirst()))
         case "Pad":
             guard inputs.count == 2, let p = constantOperands(from: 1)?.first, p.shape.count == 2, p.shape[1] == 2 else {
                 group.auxiliary = []; group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }; break
@@ -479,6 +487,9 @@ struct GraphDefPatterns {
             // Only spatial padding is modelled: batch and channel rows must be zero.
             if rows >= 3, v[0] == 0, v[1] == 0, v[2 * (rows - 1)] == 0, v[2 * (rows - 1) + 1] == 0 {
                 group.op = .pad(padding: (1..<(rows - 1)).map { Pair(v[2 * $0], v[2 * $0 + 1]) }, layout: .channelsLast)
+            } else if rows >= 3, v[0] == 0, v[1] == 0, v[2] == 0, v[3] == 0 {
+                // Batch and channel rows zero with the channel second: channels-first padding.
+                group.op = .pad(padding: (2..<rows).map { Pair(v[2 * $0], v[2 * $0 + 1]) }, layout: .channelsFirst)
             } else {
                 group.auxiliary = []; group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }
             }

@@ -127,8 +127,9 @@ public enum GraphDefReader {
         let source = GraphDefSource(file: file, bytes: bytes, readNodes: records,
                                     nodeDefNames: Set(graph.nodes.map(\.name)))
         // Shapes flow from the Placeholders' declared shapes through the modelled ops.
-        let model = ShapeInference.annotate(Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs,
-                                                  nodes: nodes, values: values, source: source))
+        values = InputLayout.marked(values, inputs: inputs, nodes: nodes)
+        let model = LayoutPropagation.annotate(ShapeInference.annotate(Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs,
+                                                                             nodes: nodes, values: values, source: source)))
         do {
             try model.validate()
         } catch let error as ModelError {

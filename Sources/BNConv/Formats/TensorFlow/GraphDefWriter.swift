@@ -43,13 +43,29 @@ public enum GraphDefWriter {
         var deleted = Set(removed.flatMap(\.nodeDefNames))
         let candidates = Set(removed.flatMap(\.auxiliaryNames))
 
+        var taken = source.nodeDefNames
+        func unique(_ base: String) -> String {
+            var name = base, k = 1
+            while taken.contains(name) { name = "\(base)_\(k)"; k += 1 }
+            taken.insert(name)
+            return name
+        }
+        // A layout conversion: attributes, axis constants, inserted transposes.
+        let layout = try GraphDefLayoutEdits(model: model, original: Dictionary(original.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
+                                             file: file, unique: unique)
+        for (nodeDef, index, input) in layout.inputs {
+            inputsOf[nodeDef]?[index] = input
+            changed.insert(nodeDef)
+        }
+
         // Rewired inputs.
         for node in model.nodes {
             guard let record = node.source as? GraphDefNodeRecord else {
+                if case .permute = node.op { continue }
                 throw CheckpointError(.unsupported, file: file, place: node.name, problem:
-                    "this \(node.opName) node was created by a pass; bnconv cannot express new layers in a GraphDef")
+                    "this \(node.opName) node was created by a pass; bnconv cannot express new layers in a GraphDef (only inserted transposes)")
             }
-            guard withoutBias(node.op) == withoutBias(record.readOp) else {
+            guard withoutLayout(withoutBias(node.op)) == withoutLayout(withoutBias(record.readOp)) else {
                 throw CheckpointError(.unsupported, file: file, place: node.name, problem:
                     "its attributes changed (\(record.readOp) -> \(node.op)); GraphDef writing supports weight, bias and wiring edits only")
             }
@@ -59,7 +75,7 @@ public enum GraphDefWriter {
             }
             for (k, value) in node.inputs.enumerated() where value != record.readInputs[k] {
                 for slot in [record.inputSlots[k]] + record.mirrorSlots[k] {
-                    inputsOf[slot.nodeDef]?[slot.index] = value
+                    inputsOf[slot.nodeDef]?[slot.index] = layout.tensorNames[value] ?? value
                     changed.insert(slot.nodeDef)
                 }
             }
@@ -80,7 +96,7 @@ public enum GraphDefWriter {
 
         // Modified weights.
         for node in model.nodes {
-            let record = node.source as! GraphDefNodeRecord
+            guard let record = node.source as? GraphDefNodeRecord else { continue }
             for w in node.weights where w.isModified && !w.storageKey.isEmpty {
                 guard !deleted.contains(w.storageKey), let dtype = constDType[w.storageKey] else {
                     throw CheckpointError(.writeFailed, file: file, place: node.name,
@@ -98,21 +114,15 @@ public enum GraphDefWriter {
         }
 
         // New biases.
-        var taken = source.nodeDefNames
-        func unique(_ base: String) -> String {
-            var name = base, k = 1
-            while taken.contains(name) { name = "\(base)_\(k)"; k += 1 }
-            taken.insert(name)
-            return name
-        }
-        var added = [ProtobufNodeDef]()
+        var added = layout.added
         for node in model.nodes {
-            let record = node.source as! GraphDefNodeRecord
+            guard let record = node.source as? GraphDefNodeRecord else { continue }
             guard gainedBias(node), let bias = node.weight(.bias), bias.storageKey.isEmpty else { continue }
             let out = record.outputNodeDef
             let constName = unique("\(out)/bnconv_bias")
             let addName = unique("\(out)/bnconv_bias_add")
             let dtype = TensorFlowDataType.dtype(record.dataType) ?? bias.tensor.dtype
+            let format = GraphDefLayoutEdits.layout(of: node.op, rank: nil).map { $0 == .channelsFirst ? "NCHW" : "NHWC" } ?? record.dataFormat
             // Readers of the op's output now read the BiasAdd.
             for (name, ins) in inputsOf where !deleted.contains(name) {
                 let moved = ins.map { input -> String in
@@ -127,7 +137,7 @@ public enum GraphDefWriter {
             ]))
             added.append(ProtobufNodeDef(name: addName, op: "BiasAdd", inputs: [out, constName], attributes: [
                 ("T", .type(record.dataType)),
-                ("data_format", .bytes(Array(record.dataFormat.utf8))),
+                ("data_format", .bytes(Array(format.utf8))),
             ]))
         }
 
@@ -146,6 +156,9 @@ public enum GraphDefWriter {
             if kept != ins { inputsOf[name] = kept; changed.insert(name) }
         }
         message.removeNodes(named: deleted)
+        for (name, def) in layout.replaced where !deleted.contains(name) {
+            message.replaceNode(named: name, with: def)
+        }
         for name in changed.sorted() where !deleted.contains(name) {
             message.setInputs(ofNode: name, to: inputsOf[name]!)
         }
@@ -161,6 +174,23 @@ public enum GraphDefWriter {
         case .separableConv(var c): c.useBias = false; return .separableConv(c)
         case .convTranspose(var c): c.useBias = false; return .convTranspose(c)
         case .dense(var d): d.useBias = false; return .dense(d)
+        default: return op
+        }
+    }
+
+    /// The op with its layout attributes and axes cleared (what ``GraphDefLayoutEdits`` rewrites).
+    private static func withoutLayout(_ op: Op) -> Op {
+        switch op {
+        case .conv(var c): c.layout = .channelsLast; return .conv(c)
+        case .depthwiseConv(var c): c.layout = .channelsLast; return .depthwiseConv(c)
+        case .separableConv(var c): c.layout = .channelsLast; return .separableConv(c)
+        case .convTranspose(var c): c.layout = .channelsLast; return .convTranspose(c)
+        case .pool(var p): p.layout = .channelsLast; return .pool(p)
+        case .globalPool(var g): g.layout = .channelsLast; return .globalPool(g)
+        case .pad(let p, _): return .pad(padding: p, layout: .channelsLast)
+        case .batchNorm(var bn): bn.axis = 0; return .batchNorm(bn)
+        case .concat: return .concat(axis: 0)
+        case .softmax: return .softmax(axis: 0)
         default: return op
         }
     }

@@ -1,0 +1,122 @@
+@testable import BNConv
+import Foundation
+import XCTest
+
+/// TensorFlow GraphDefs converted to channels-first by ``ConvertLayout``, written by
+/// ``GraphDefWriter`` and read back must answer what TensorFlow recorded for the original
+/// (input and output transposed).
+final class GraphDefLayoutWriteTests: XCTestCase {
+    /// Graphs computing in half precision inside TensorFlow (see ModelRunnerGraphDefFixturesTests).
+    private let halfPrecisionTolerance: [String: Double] = ["conv_bn_float16": 5e-3, "conv_bn_mixed": 5e-3]
+    /// Fixtures whose layout change a GraphDef cannot express, with the reason the writer gives.
+    private let refused: [String: String] = [
+        "conv1d_bn": "ExpandDims/Conv2D/Squeeze",
+        "keras3": "per-channel vectors on the last axis",
+        "global_normalization": "per-channel vectors on the last axis",
+    ]
+
+    /// The cases with 4-D activations, channels-last as recorded (the `nchw` fixture is already channels-first).
+    private func cases() throws -> [String] {
+        try TensorFlowFixtures.cases().filter { name in
+            guard name != "nchw", let t = try? NumPyFile.read(FixturePaths.url("tensorflow/\(name)/input.npy").path) else { return false }
+            return t.shape.count >= 3
+        }
+    }
+
+    private func nchw(_ t: Tensor) throws -> Tensor {
+        t.shape.count == 4 ? try t.transposed([0, 3, 1, 2]) : t
+    }
+
+    private func nhwc(_ t: Tensor) throws -> Tensor {
+        t.shape.count == 4 ? try t.transposed([0, 2, 3, 1]) : t
+    }
+
+    private func check(keepIOLayout: Bool) throws {
+        let dir = try FixturePaths.scratchDirectory()
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        var checked = 0, worst = 0.0
+        for name in try cases() {
+            let folder = FixturePaths.url("tensorflow/\(name)")
+            let input = try NumPyFile.read(folder.appendingPathComponent("input.npy").path)
+            let expected = try NumPyFile.read(folder.appendingPathComponent("output.npy").path)
+            let model = try Checkpoint.read(TensorFlowFixtures.graph(name))
+            let converted = try ConvertLayout(target: .channelsFirst, keepIOLayout: keepIOLayout).apply(to: model).model
+            let out = dir.appendingPathComponent("\(name).pb").path
+            if let reason = refused[name] {
+                XCTAssertThrowsError(try Checkpoint.write(converted, to: out), name) { error in
+                    XCTAssertTrue("\(error)".contains(reason), "\(name): \(error)")
+                }
+                XCTAssertFalse(FileManager.default.fileExists(atPath: out), name)
+                continue
+            }
+            do {
+                try Checkpoint.write(converted, to: out)
+            } catch {
+                XCTFail("\(name): \(error)")
+                continue
+            }
+            let reread = try Checkpoint.read(out)
+            let outputs = try ModelRunner(model: reread).run([keepIOLayout ? input : try nchw(input)])
+            XCTAssertEqual(outputs.count, 1, name)
+            guard let output = outputs.first else { continue }
+            let back = keepIOLayout ? output : try nhwc(output)
+            let tolerance = halfPrecisionTolerance[name] ?? 1e-5
+            assertClose(back, expected, tolerance: tolerance, "\(name) keep-io \(keepIOLayout)")
+            if back.shape == expected.shape, halfPrecisionTolerance[name] == nil {
+                worst = max(worst, relativeError(back.floats(), expected.floats()))
+            }
+            checked += 1
+        }
+        print("GraphDef layout write (keep-io \(keepIOLayout)): \(checked) graphs, worst error \(worst) x max|ref|")
+        XCTAssertGreaterThan(checked, 10)
+    }
+
+    func testEveryFourDimensionalGraphWrittenChannelsFirstMatchesTensorFlow() throws {
+        try check(keepIOLayout: false)
+    }
+
+    func testEveryFourDimensionalGraphWithKeptIOLayoutMatchesTensorFlow() throws {
+        try check(keepIOLayout: true)
+    }
+
+    func testRoundTripThroughChannelsFirstGivesIdenticalWeights() throws {
+        let dir = try FixturePaths.scratchDirectory()
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        for name in try cases() where refused[name] == nil {
+            let original = try Checkpoint.read(TensorFlowFixtures.graph(name))
+            let first = dir.appendingPathComponent("\(name)_nchw.pb").path
+            let second = dir.appendingPathComponent("\(name)_nhwc.pb").path
+            try Checkpoint.write(try ConvertLayout(target: .channelsFirst).apply(to: original).model, to: first)
+            try Checkpoint.write(try ConvertLayout(target: .channelsLast).apply(to: try Checkpoint.read(first)).model, to: second)
+            let back = try Checkpoint.read(second)
+            for node in original.nodes {
+                let returned = try XCTUnwrap(back.node(named: node.name), "\(name): \(node.name)")
+                XCTAssertEqual(returned.weights.map(\.tensor), node.weights.map(\.tensor), "\(name): \(node.name)")
+            }
+            XCTAssertEqual(back.values[back.inputs[0]]?.shape, original.values[original.inputs[0]]?.shape, name)
+        }
+    }
+
+    func testInsertedTransposesAreWrittenAsTransposeAndConstPerm() throws {
+        let model = try Checkpoint.read(TensorFlowFixtures.graph("conv_bias_bn"))
+        let result = try ConvertLayout(target: .channelsFirst, keepIOLayout: true).apply(to: model)
+        XCTAssertEqual(result.insertedTransposes.count, 2)
+        let bytes = try GraphDefWriter.serialize(result.model, file: "x.pb")
+        let defs = try ProtobufGraphDef(bytes: bytes, file: "x.pb").nodeDefs()
+        let transposes = defs.filter { $0.op == "Transpose" }
+        XCTAssertEqual(transposes.count, 2)
+        XCTAssertEqual(Set(defs.map(\.name)).count, defs.count, "NodeDef names must be unique")
+        let perms = try transposes.map { t -> [Int64] in
+            let perm = try XCTUnwrap(defs.first { $0.name == t.inputs[1] })
+            guard case .tensor(let proto)? = perm.attribute("value") else { throw XCTSkip("no perm tensor") }
+            XCTAssertEqual(proto.dtype, TensorFlowDataType.value(.int32))
+            return try GraphDefTensorCodec.decode(proto, file: "x.pb", place: perm.name).integers()
+        }
+        XCTAssertEqual(Set(perms), [[0, 3, 1, 2], [0, 2, 3, 1]])
+        let conv = try XCTUnwrap(defs.first { $0.op == "Conv2D" })
+        XCTAssertEqual(conv.attribute("data_format")?.string, "NCHW")
+        let placeholder = try XCTUnwrap(defs.first { $0.op == "Placeholder" })
+        guard case .shape(let dims?)? = placeholder.attribute("shape") else { return XCTFail("no shape") }
+        XCTAssertEqual(dims.last, 3, "--keep-io-layout keeps the placeholder channels-last")
+    }
+}
