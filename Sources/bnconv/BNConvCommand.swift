@@ -8,6 +8,6 @@ struct BNConvCommand: ParsableCommand {
         commandName: "bnconv",
         abstract: "Fold BatchNorm, switch layouts and move checkpoints between Keras, TensorFlow and ONNX, with proof the numbers did not change.",
         version: "0.1.0",
-        subcommands: [InspectCommand.self, FoldCommand.self, VerifyCommand.self, RunCommand.self]
+        subcommands: [InspectCommand.self, FoldCommand.self, VerifyCommand.self, RunCommand.self, RecalibrateCommand.self]
     )
 }
