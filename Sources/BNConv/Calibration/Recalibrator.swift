@@ -7,8 +7,9 @@
 /// - ``RecalibrationMode/cumulative``: the exact population mean and biased variance of each BN's
 ///   input over all samples, measured with every BN before it already recalibrated and in inference
 ///   mode. BNs are taken by depth (a BN's depth is one more than the deepest BN it depends on); one
-///   pass over the data per depth runs only the part of the model up to that depth's BN inputs and
-///   merges per-batch moments in Double (``RunningMoments``). The result is the inference-mode
+///   pass over the data per depth runs the part of the model up to that depth's BN inputs (only its
+///   new nodes, from values the previous pass kept, while they fit in ``cacheBytes``) and merges
+///   per-batch moments in Double (``RunningMoments``). The result is the inference-mode
 ///   fixed point: run on the calibration set, the recalibrated model's every BN sees inputs whose
 ///   population statistics are exactly its moving ones. It equals one training-mode forward over
 ///   the whole set as a single batch, and does not depend on batch size or order.
@@ -21,9 +22,15 @@ public struct Recalibrator: Sendable {
     public var convention: MovingAverageConvention
     /// Engine options (threads); the BatchNorm statistics option is set by the recalibrator.
     public var runOptions: RunOptions
+    /// Memory cumulative mode may keep for values computed by one pass and read by the next (so
+    /// each pass runs only the nodes no earlier pass ran); beyond it, a pass reruns the model from
+    /// its inputs. Results are the same either way.
+    public var cacheBytes: Int
 
     /// Creates a recalibrator.
-    public init(mode: RecalibrationMode, batchSize: Int, convention: MovingAverageConvention, runOptions: RunOptions = .init()) {
+    public init(mode: RecalibrationMode, batchSize: Int, convention: MovingAverageConvention, runOptions: RunOptions = .init(),
+                cacheBytes: Int = 2 << 30) {
+        self.cacheBytes = cacheBytes
         self.mode = mode
         self.batchSize = max(1, batchSize)
         self.convention = convention
@@ -103,35 +110,104 @@ public struct Recalibrator: Sendable {
         let depths = Self.depths(of: model)
         let levels = Set(depths.values).sorted()
         let total = levels.count * data.sampleCount
+        let ranges = data.batchRanges(size: batchSize)
+        let modelInputs = Set(model.inputs)
         var out = model
         var done = 0
+        // Values computed by earlier passes that later nodes still read, one tensor per batch: a
+        // pass runs only the nodes no earlier pass ran, from these, while they fit the budget.
+        var cache: [String: [Tensor]] = [:]
+        var ran = Set<Int>()
         progress?(0, total)
         for level in levels {
             let members = out.batchNormIndices.filter { depths[out.nodes[$0].name] == level }
             let targets = Array(Set(members.map { out.nodes[$0].inputs[0] })).sorted()
-            let runner = try ModelRunner(model: Self.prefix(of: out, producing: targets), options: runOptions)
+            let prefix = Self.ancestors(in: out, of: targets)
+            let fresh = prefix.subtracting(ran).filter { out.nodes[$0].op != .input }.sorted()
+            let freshOutputs = Set(fresh.flatMap { out.nodes[$0].outputs })
+            let external = Set(fresh.flatMap { out.nodes[$0].inputs }).subtracting(freshOutputs)
+                .union(targets.filter { !freshOutputs.contains($0) })
+            let fromCache = external.allSatisfy { modelInputs.contains($0) || cache[$0] != nil }
+            let feeds = fromCache ? external.sorted() : model.inputs
+            // Values of every node run so far that a node not run yet reads.
+            let all = (fromCache ? ran : []).union(prefix)
+            var readLater = Set<String>()
+            for (i, node) in out.nodes.enumerated() where !all.contains(i) { readLater.formUnion(node.inputs) }
+            let frontier = Set(all.flatMap { out.nodes[$0].outputs }).intersection(readLater).subtracting(modelInputs).sorted()
+            let computed = frontier.filter { !fromCache || cache[$0] == nil }
+            let outputs = targets + computed.filter { !targets.contains($0) }
+            let part = fromCache
+                ? Self.segment(of: out, nodes: fresh, inputs: feeds, outputs: outputs)
+                : Self.prefix(of: out, producing: outputs)
+            let runner = try ModelRunner(model: part, options: runOptions)
+
             var accumulated: [Int: RunningMoments] = [:]
             for index in members { accumulated[index] = RunningMoments(channels: try layer(out.nodes[index]).movingMean.count) }
-            for range in data.batchRanges(size: batchSize) {
-                let values = try runner.run(data.batch(range))
+            var next: [String: [Tensor]] = [:]
+            for value in frontier { if let kept = cache[value], fromCache { next[value] = kept } }
+            var bytes = next.values.reduce(0) { $0 + $1.reduce(0) { $0 + $1.bytes.count } }
+            var caching = true
+            for (b, range) in ranges.enumerated() {
+                let batch = feeds.contains(where: modelInputs.contains) ? data.batch(range) : []
+                let inputs = feeds.map { name in model.inputs.firstIndex(of: name).map { batch[$0] } ?? cache[name]![b] }
+                let values = try runner.run(inputs)
                 for index in members {
                     let node = out.nodes[index]
-                    guard case .batchNorm(let b) = node.op, let slot = targets.firstIndex(of: node.inputs[0]) else { continue }
+                    guard case .batchNorm(let attributes) = node.op, let slot = outputs.firstIndex(of: node.inputs[0]) else { continue }
                     let x = values[slot]
-                    let moments = try BatchNormMoments(of: x.floats(), shape: x.shape, axis: b.axis)
+                    let moments = try BatchNormMoments(of: x.floats(), shape: x.shape, axis: attributes.axis)
                     guard moments.mean.count == accumulated[index]!.mean.count else {
                         throw EngineError.shapeMismatch("BatchNorm channels of \(node.name)", expected: [accumulated[index]!.mean.count], got: [moments.mean.count])
                     }
                     accumulated[index]!.merge(moments)
                 }
+                if caching {
+                    for value in computed {
+                        let t = values[outputs.firstIndex(of: value)!]
+                        bytes += t.bytes.count
+                        next[value, default: []].append(t)
+                    }
+                    if bytes > cacheBytes { caching = false; next = [:] }
+                }
                 done += range.count
                 progress?(done, total)
             }
+            cache = caching ? next : [:]
+            ran = caching ? all : []
             for index in members {
                 store(mean: accumulated[index]!.mean, variance: accumulated[index]!.variance, in: &out.nodes[index])
             }
         }
         return RecalibrationResult(model: out, drift: [], passes: levels.count, samplesRun: done)
+    }
+
+    /// Indices of the nodes `values` depend on (input nodes included).
+    static func ancestors(in model: Model, of values: [String]) -> Set<Int> {
+        var needed = Set(values)
+        var kept = Set<Int>()
+        for (i, node) in model.nodes.enumerated().reversed() where node.op == .input || node.outputs.contains(where: needed.contains) {
+            needed.formUnion(node.inputs)
+            kept.insert(i)
+        }
+        return kept
+    }
+
+    /// The nodes at `indices` of `model` as a model reading `inputs` (values earlier passes
+    /// computed) and writing `outputs`, every BN in inference mode.
+    static func segment(of model: Model, nodes indices: [Int], inputs: [String], outputs: [String]) -> Model {
+        let nodes = indices.map { inferenceMode(model.nodes[$0]) }
+        let earlier = Set(inputs).subtracting(model.inputs)
+        return Model(name: model.name, format: model.format, inputs: inputs, outputs: outputs, nodes: nodes,
+                     values: model.values.filter { !earlier.contains($0.key) }, source: nil)
+    }
+
+    private static func inferenceMode(_ node: Node) -> Node {
+        var node = node
+        if case .batchNorm(var b) = node.op {
+            b.training = false
+            node.op = .batchNorm(b)
+        }
+        return node
     }
 
     /// Each BN node's depth: 1 for a BN with no BN upstream, else one more than the deepest BN it
@@ -153,19 +229,9 @@ public struct Recalibrator: Sendable {
     /// The part of `model` that computes `values`, as its outputs, with every BN in inference mode
     /// (moving statistics).
     static func prefix(of model: Model, producing values: [String]) -> Model {
-        var needed = Set(values)
-        var kept: [Node] = []
-        for node in model.nodes.reversed() where node.op == .input || node.outputs.contains(where: needed.contains) {
-            needed.formUnion(node.inputs)
-            var node = node
-            if case .batchNorm(var b) = node.op {
-                b.training = false
-                node.op = .batchNorm(b)
-            }
-            kept.append(node)
-        }
+        let nodes = ancestors(in: model, of: values).sorted().map { inferenceMode(model.nodes[$0]) }
         return Model(name: model.name, format: model.format, inputs: model.inputs, outputs: values,
-                     nodes: kept.reversed(), values: model.values, source: nil)
+                     nodes: nodes, values: model.values, source: nil)
     }
 
     // MARK: - weights

@@ -68,6 +68,23 @@ final class RecalibratorTests: XCTestCase {
         }
     }
 
+    /// Keeping values between passes (each pass runs only its new nodes) gives what rerunning the
+    /// model from its inputs on every pass gives.
+    func testCumulativeCacheChangesNothing() throws {
+        for name in RecalibrationFixture.cases {
+            let fixture = RecalibrationFixture(name: name, flavour: "keras3")
+            let model = try fixture.model()
+            let cached = try Recalibrator(mode: .cumulative, batchSize: 3, convention: .keras3).apply(to: model, data: try fixture.data())
+            let rerun = try Recalibrator(mode: .cumulative, batchSize: 3, convention: .keras3, cacheBytes: 0).apply(to: model, data: try fixture.data())
+            for index in model.batchNormIndices {
+                for role in [WeightRole.movingMean, .movingVariance] {
+                    XCTAssertEqual(cached.model.nodes[index].weight(role)?.tensor, rerun.model.nodes[index].weight(role)?.tensor,
+                                   "\(name) \(model.nodes[index].name) \(role)")
+                }
+            }
+        }
+    }
+
     /// Only the moving mean and variance change, and they are marked modified; the drift report
     /// names every BN and is zero for none of the stale fixtures.
     func testOnlyMovingStatisticsChange() throws {
