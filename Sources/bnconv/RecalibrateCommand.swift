@@ -123,14 +123,14 @@ struct RecalibrateCommand: ParsableCommand {
                 command: "recalibrate", input: model, output: write ? target : nil, format: original.format.rawValue,
                 mode: mode.rawValue, convention: rule.rawValue, batchSize: batchSize, samples: samples.sampleCount,
                 passes: result.passes, samplesRun: result.samplesRun, batchNorms: result.drift,
-                samplesPerSecond: calibrationSeconds > 0 ? Double(result.samplesRun) / calibrationSeconds : 0,
+                samplesPerSecond: calibrationSeconds > 0 ? Double(samples.sampleCount) / calibrationSeconds : 0,
                 calibrationSeconds: calibrationSeconds, foldDecisions: decisions, verification: report,
                 seconds: Date().timeIntervalSince(started))
             if out.json {
                 print(try summary.jsonText())
             } else if out.printsText {
                 print("\(model): \(original.format.displayName), \(result.drift.count) BatchNorm layer(s) recalibrated on \(samples.sampleCount) sample(s)")
-                print("mode \(mode.rawValue)\(mode == .momentum ? " (\(rule.rawValue) rule)" : ""), batch size \(batchSize), \(result.passes) pass(es), \(String(format: "%.1f", summary.samplesPerSecond)) samples/s")
+                print("mode \(mode.rawValue)\(mode == .momentum ? " (\(rule.rawValue) rule)" : ""), batch size \(batchSize), \(result.passes) pass(es) over the data, \(String(format: "%.1f", summary.samplesPerSecond)) calibration samples/s")
                 RecalibrationText.drift(result.drift, verbose: out.verbose).forEach { print($0) }
                 if let decisions { ReportText.decisions(decisions).forEach { print($0) } }
                 if let report { ReportText.verification(report, verbose: out.verbose).forEach { print($0) } }

@@ -93,8 +93,7 @@ def main():
         wall, summary = run_bnconv(args.bnconv, model, data, out, mode, args.batch_size)
         results[mode] = out
         print(f"bnconv recalibrate --mode {mode:<10}: {wall:7.2f} s wall, recalibration {summary['calibrationSeconds']:.2f} s "
-              f"in {summary['passes']} pass(es), {summary['samplesPerSecond']:.1f} samples/s through the engine, "
-              f"{n / summary['calibrationSeconds']:.1f} calibration samples/s")
+              f"in {summary['passes']} pass(es), {summary['samplesPerSecond']:.1f} samples/s")
     first, warm, tf_stats = run_tf(model, data, args.batch_size)
     print(f"TensorFlow model(x, training=True)   : {warm:7.2f} s warm ({n / warm:.1f} samples/s); first traced pass {first:.2f} s")
     if "momentum" in results:

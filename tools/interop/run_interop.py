@@ -153,7 +153,7 @@ def check_recalibrated_keras(args, case_dir, case, flavour, name, mode, out_dir)
     if mode == "momentum":
         check += ["--reference", os.path.join(case_dir, f"recal_momentum_{flavour}.json")]
     proc = subprocess.run(check, capture_output=True, text=True)
-    lines = [l for l in (proc.stdout + proc.stderr).splitlines() if l.strip()]
+    lines = [l for l in proc.stdout.splitlines() if l.strip()] or [l for l in proc.stderr.splitlines() if l.strip()]
     return proc.returncode == 0, (lines[-1] if lines else "")[:200]
 
 
