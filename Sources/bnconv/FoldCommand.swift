@@ -33,6 +33,9 @@ struct FoldCommand: ParsableCommand {
     @Option(help: "The architecture for a weights-only file: model.to_json() output or a .keras file.")
     var config: String?
 
+    @Flag(help: "Fold training-mode BatchNorms (is_training / training_mode) that store their statistics, using those statistics: the model will only run inference.")
+    var assumeInference = false
+
     @Flag(help: "Skip verification.")
     var noVerify = false
 
@@ -43,6 +46,7 @@ struct FoldCommand: ParsableCommand {
     var inPlace = false
 
     @OptionGroup var verification: VerificationOptions
+    @OptionGroup var report: ReportOptions
     @OptionGroup var out: OutputOptions
 
     func validate() throws {
@@ -58,6 +62,12 @@ struct FoldCommand: ParsableCommand {
             let started = Date()
             var loaded: Model? = try Checkpoint.read(model, config: config)
             let format = loaded!.format
+            var assumed: [String] = []
+            if assumeInference {
+                // The rewritten model is also the reference verification compares against.
+                (loaded, assumed) = AssumeInference.apply(to: loaded!)
+            }
+            let opsBefore = RunReport.opCounts(loaded!)
             let unknown = Set(keep).subtracting(loaded!.nodes.map(\.name))
             if !unknown.isEmpty {
                 throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", "))")
@@ -99,10 +109,18 @@ struct FoldCommand: ParsableCommand {
                                       folded: folded.decisions.filter(\.folds).count, verification: report,
                                       inputBytes: OutputPath.fileSize(model), outputBytes: write ? OutputPath.fileSize(target) : nil,
                                       seconds: Date().timeIntervalSince(started))
+            try self.report.write(RunReport(command: "fold", input: model, output: summary.output, format: format.displayName,
+                                            decisions: folded.decisions, verification: report, opsBefore: opsBefore,
+                                            opsAfter: RunReport.opCounts(folded.model), inputBytes: summary.inputBytes,
+                                            outputBytes: summary.outputBytes,
+                                            notes: assumed.isEmpty ? [] : ["assumed inference for \(assumed.joined(separator: ", "))"]))
             if out.json {
                 print(try summary.jsonText())
             } else if out.printsText {
                 print("\(model): \(format.displayName), \(folded.decisions.count) BatchNorm layer(s), \(summary.folded) folded")
+                if !assumed.isEmpty {
+                    print("assumed inference (stored statistics, training mode off): \(assumed.joined(separator: ", "))")
+                }
                 ReportText.decisions(folded.decisions).forEach { print($0) }
                 if let report { ReportText.verification(report, verbose: out.verbose).forEach { print($0) } }
                 if write {

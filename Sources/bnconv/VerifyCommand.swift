@@ -29,6 +29,7 @@ struct VerifyCommand: ParsableCommand {
     var config: String?
 
     @OptionGroup var verification: VerificationOptions
+    @OptionGroup var report: ReportOptions
     @OptionGroup var out: OutputOptions
 
     func run() throws {
@@ -39,6 +40,10 @@ struct VerifyCommand: ParsableCommand {
             let bar = ProgressBar(stage: "verify", total: options.randomRuns + options.inputs.count, unit: "runs", quiet: out.quiet || out.json)
             let report = try Verifier(options: options).compare(reference: a, candidate: b, progress: { done, _ in bar.update(done) })
             bar.finish()
+            try self.report.write(RunReport(command: "verify", input: reference, output: candidate, format: a.format.displayName,
+                                            decisions: [], verification: report, opsBefore: RunReport.opCounts(a),
+                                            opsAfter: RunReport.opCounts(b), inputBytes: OutputPath.fileSize(reference),
+                                            outputBytes: OutputPath.fileSize(candidate)))
             if out.json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -35,7 +35,8 @@ public struct FoldPlanner {
         }
         if keep.contains(node.name) { return .keep(node.name, because: "kept on request (--keep)") }
         if bn.training {
-            return .keep(node.name, because: "it runs in training mode (normalizes with batch statistics), so it is not a fixed per-channel affine map")
+            let hint = AssumeInference.hasStoredStatistics(node) ? " (--assume-inference folds it with its stored statistics)" : ""
+            return .keep(node.name, because: "it runs in training mode (normalizes with batch statistics), so it is not a fixed per-channel affine map" + hint)
         }
         guard node.inputs.count == 1, node.outputs.count == 1 else {
             return .keep(node.name, because: "its statistics are computed at run time (\(node.inputs.count) inputs), not stored weights")

@@ -48,4 +48,39 @@ public struct VerificationReport: Codable, Sendable {
 
     /// Whether every output is within tolerance.
     public var passed: Bool { outputs.allSatisfy { $0.error.maxRel <= tolerance } }
+
+    private enum CodingKeys: String, CodingKey {
+        case runs, tolerance, outputs, layers, firstDivergence, passed, worst
+    }
+
+    /// Decodes a report (the derived `passed` and `worst` keys are ignored).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        runs = try c.decode(Int.self, forKey: .runs)
+        tolerance = try c.decode(Double.self, forKey: .tolerance)
+        outputs = try c.decode([Output].self, forKey: .outputs)
+        layers = try c.decode([Layer].self, forKey: .layers)
+        firstDivergence = try c.decodeIfPresent(Divergence.self, forKey: .firstDivergence)
+    }
+
+    /// Creates a report.
+    public init(runs: Int, tolerance: Double, outputs: [Output], layers: [Layer], firstDivergence: Divergence?) {
+        self.runs = runs
+        self.tolerance = tolerance
+        self.outputs = outputs
+        self.layers = layers
+        self.firstDivergence = firstDivergence
+    }
+
+    /// Encodes the report with its derived `passed` and `worst` for JSON readers.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(runs, forKey: .runs)
+        try c.encode(tolerance, forKey: .tolerance)
+        try c.encode(outputs, forKey: .outputs)
+        try c.encode(layers, forKey: .layers)
+        try c.encodeIfPresent(firstDivergence, forKey: .firstDivergence)
+        try c.encode(passed, forKey: .passed)
+        try c.encodeIfPresent(worst, forKey: .worst)
+    }
 }

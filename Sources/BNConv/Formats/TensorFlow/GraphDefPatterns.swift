@@ -48,6 +48,7 @@ struct GraphDefPatterns {
         case "Rsqrt": return try matchDecomposedBatchNorm(rsqrt: i)
         case "Conv2D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "MatMul": return try matchLinear(i)
         case "FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3": return try matchFusedBatchNorm(i)
+        case "BatchNormWithGlobalNormalization": return try matchGlobalNormalization(i)
         case "Reshape": return try matchBatchPreservingReshape(i)
         default: return nil
         }
@@ -207,6 +208,29 @@ struct GraphDefPatterns {
         return GraphDefGroup(name: name(i), op: .batchNorm(bn), members: [i],
                              auxiliary: weights.flatMap(\.path.nodes), inputs: [(x, slot(i, 0))], output: i,
                              weights: weights, dataFormat: format)
+    }
+
+    /// BatchNormWithGlobalNormalization (removed from TensorFlow at GraphDef version 9, still in old
+    /// frozen graphs): inputs t, m, v, beta, gamma; `variance_epsilon`; `scale_after_normalization`
+    /// false means gamma is not applied (tensorflow/core/ops/nn_ops.cc). Always the last axis.
+    private mutating func matchGlobalNormalization(_ i: Int) throws -> GraphDefGroup? {
+        guard let x = input(i, 0) else { return nil }
+        let scaled = bool(i, "scale_after_normalization", true)
+        var weights = [GraphDefGroup.WeightSource]()
+        var auxiliary: [Int] = []
+        for (k, role) in [(1, WeightRole.movingMean), (2, .movingVariance), (3, .beta), (4, .gamma)] {
+            guard let v = input(i, k), let path = graph.constant(behind: v) else { return nil }
+            if role == .gamma && !scaled {
+                auxiliary += path.nodes
+            } else {
+                weights.append(.init(role: role, path: path, layout: .vector, flatten: true))
+            }
+        }
+        let bn = BatchNorm(epsilon: float(i, "variance_epsilon", 0), axis: -1, scale: scaled, trainable: false)
+        guard claim([i]) else { return nil }
+        return GraphDefGroup(name: name(i), op: .batchNorm(bn), members: [i],
+                             auxiliary: weights.flatMap(\.path.nodes) + auxiliary, inputs: [(x, slot(i, 0))], output: i,
+                             weights: weights, dataFormat: "NHWC")
     }
 
     /// The decomposed BatchNorm that tf_keras (2-D/3-D input) and Keras 3 emit

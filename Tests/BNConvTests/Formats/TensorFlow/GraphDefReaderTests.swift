@@ -19,13 +19,22 @@ final class GraphDefReaderTests: XCTestCase {
     /// (each op of these graphs is modelled or absorbed); the model validates.
     func testBatchNormsMatchTensorFlowFacts() throws {
         let cases = try TensorFlowFixtures.cases()
-        XCTAssertEqual(cases.count, 19)
+        XCTAssertEqual(cases.count, 20)
         for name in cases {
             let facts = try TensorFlowFixtures.facts(name)
             let model = try read(name)
             try model.validate()
             let bns = batchNorms(model)
-            XCTAssertEqual(bns.count, facts.fused_batch_norms.count + facts.decomposed_batch_norms.count, name)
+            let global = facts.global_normalization_batch_norms ?? []
+            XCTAssertEqual(bns.count, facts.fused_batch_norms.count + facts.decomposed_batch_norms.count + global.count, name)
+            for g in global {
+                guard let (_, bn) = bns.first(where: { $0.node.name == g.name }) else {
+                    XCTFail("\(name): no BN node \(g.name)"); continue
+                }
+                XCTAssertEqual(bn.epsilon, g.epsilon, "\(name): \(g.name) epsilon")
+                XCTAssertEqual(bn.scale, g.scale_after_normalization, "\(name): \(g.name) scale")
+                XCTAssertFalse(bn.training)
+            }
             for fused in facts.fused_batch_norms {
                 guard let (_, bn) = bns.first(where: { $0.node.name == fused.name }) else {
                     XCTFail("\(name): no BN node \(fused.name)"); continue
@@ -45,7 +54,7 @@ final class GraphDefReaderTests: XCTestCase {
             let opaque = model.nodes.filter { if case .opaque = $0.op { return true } else { return false } }
             XCTAssertEqual(opaque.map(\.name), [], name)
             XCTAssertEqual(model.inputs, ["input"], name)
-            XCTAssertEqual(model.outputs, ["Identity"], name)
+            XCTAssertEqual(model.outputs, [facts.outputNode], name)
             XCTAssertEqual(model.format, .graphDef)
         }
     }

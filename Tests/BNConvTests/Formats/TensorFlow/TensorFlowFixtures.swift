@@ -28,6 +28,11 @@ enum TensorFlowFixtures {
             var data_format: String
             var is_training: Bool
         }
+        struct GlobalNormalization: Decodable {
+            var name: String
+            var epsilon: Double
+            var scale_after_normalization: Bool
+        }
         struct Decomposed: Decodable {
             var rsqrt: String
             var epsilon: Double
@@ -36,6 +41,13 @@ enum TensorFlowFixtures {
         var node_count: Int
         var fused_batch_norms: [Fused]
         var decomposed_batch_norms: [Decomposed]
+        /// BatchNormWithGlobalNormalization nodes (absent from facts written before that case existed).
+        var global_normalization_batch_norms: [GlobalNormalization]?
+        /// The graph's output tensor, e.g. `Identity:0`.
+        var output: String
+
+        /// The output node's name.
+        var outputNode: String { String(output.split(separator: ":")[0]) }
     }
 
     /// A case's facts.json.

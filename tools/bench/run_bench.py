@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark (never a test): TensorFlow's own predict vs `bnconv run` on ResNet-50.
 
-Run: /root/.cache/bnconv/venv/bin/python tools/bench/resnet50.py [--out DIR] [--bnconv PATH] [--runs N]
+Run: /root/.cache/bnconv/venv/bin/python tools/bench/run_bench.py [--out DIR] [--bnconv PATH] [--runs N]
 Builds tf_keras.applications.ResNet50(weights=None) with randomized BatchNorm statistics once into a
 scratch dir (default bench-out/, gitignored; never committed), saves resnet50.h5 and input_b{1,8}.npy,
 then times, warm, TensorFlow's model.predict_on_batch / model(x) and `bnconv run --time` (release
@@ -66,7 +66,7 @@ def time_bnconv(binary, path, xpath, ypath, runs, env=None):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--out", default=os.path.join(ROOT, "bench-out"))
+    p.add_argument("--out", default=os.environ.get("BNCONV_BENCH_DIR", os.path.join(ROOT, "bench-out")))
     p.add_argument("--bnconv", default=os.path.join(ROOT, ".build", "release", "bnconv"))
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--batches", default="1,8")
