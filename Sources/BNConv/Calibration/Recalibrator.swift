@@ -154,8 +154,7 @@ public struct Recalibrator: Sendable {
                 for index in members {
                     let node = out.nodes[index]
                     guard case .batchNorm(let attributes) = node.op, let slot = outputs.firstIndex(of: node.inputs[0]) else { continue }
-                    let x = values[slot]
-                    let moments = try BatchNormMoments(of: x.floats(), shape: x.shape, axis: attributes.axis)
+                    let moments = try Self.moments(of: values[slot], axis: attributes.axis)
                     guard moments.mean.count == accumulated[index]!.mean.count else {
                         throw EngineError.shapeMismatch("BatchNorm channels of \(node.name)", expected: [accumulated[index]!.mean.count], got: [moments.mean.count])
                     }
@@ -179,6 +178,15 @@ public struct Recalibrator: Sendable {
             }
         }
         return RecalibrationResult(model: out, drift: [], passes: levels.count, samplesRun: done)
+    }
+
+    /// The per-channel moments of an engine output (float32), read in place.
+    static func moments(of x: Tensor, axis: Int) throws -> BatchNormMoments {
+        let g = try ChannelGeometry(shape: x.shape, axis: axis)
+        guard x.dtype == .float32 else { return try BatchNormMoments(of: x.floats(), shape: x.shape, axis: axis) }
+        return x.bytes.withUnsafeBytes { raw in
+            raw.withMemoryRebound(to: Float.self) { BatchNormMoments(of: UnsafeBufferPointer($0), geometry: g) }
+        }
     }
 
     /// Indices of the nodes `values` depend on (input nodes included).
