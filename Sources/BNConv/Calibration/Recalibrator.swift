@@ -185,7 +185,7 @@ public struct Recalibrator: Sendable {
         let g = try ChannelGeometry(shape: x.shape, axis: axis)
         guard x.dtype == .float32 else { return try BatchNormMoments(of: x.floats(), shape: x.shape, axis: axis) }
         return x.bytes.withUnsafeBytes { raw in
-            raw.withMemoryRebound(to: Float.self) { BatchNormMoments(of: UnsafeBufferPointer($0), geometry: g) }
+            raw.withMemoryRebound(to: Float.self) { BatchNormMoments(of: $0, geometry: g) }
         }
     }
 
