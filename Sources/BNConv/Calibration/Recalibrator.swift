@@ -55,6 +55,12 @@ public struct Recalibrator: Sendable {
         }
         let indices = model.batchNormIndices
         guard !indices.isEmpty else { throw CalibrationError.noBatchNorm }
+        for index in indices {
+            let node = model.nodes[index]
+            if [WeightRole.movingMean, .movingVariance].contains(where: { node.weight($0)?.isShared == true }) {
+                throw CalibrationError.sharedStatistics(node: node.name)
+            }
+        }
         let old = try indices.map { try layer(model.nodes[$0]) }
         var result: RecalibrationResult
         switch mode {

@@ -125,6 +125,19 @@ final class RecalibratorTests: XCTestCase {
         }
     }
 
+    /// Moving statistics stored once for several nodes cannot fit each node: refused, naming the BN.
+    func testRefusesSharedStatistics() throws {
+        let fixture = RecalibrationFixture(name: "dense_bn", flavour: "keras2")
+        var model = try fixture.model()
+        let index = try XCTUnwrap(model.batchNormIndices.first)
+        var weight = try XCTUnwrap(model.nodes[index].weight(.movingMean))
+        weight.isShared = true
+        model.nodes[index].setWeight(weight)
+        XCTAssertThrowsError(try Recalibrator(mode: .cumulative, batchSize: 4, convention: .tfKeras).apply(to: model, data: try fixture.data())) {
+            XCTAssertEqual($0 as? CalibrationError, .sharedStatistics(node: model.nodes[index].name))
+        }
+    }
+
     /// Calibration arrays that do not fit the model's input are refused before any run.
     func testRefusesSamplesOfTheWrongShape() throws {
         let model = try RecalibrationFixture(name: "dense_bn", flavour: "keras2").model()
