@@ -93,7 +93,7 @@ struct RecalibrateCommand: ParsableCommand {
                 result = try recalibrator.apply(to: original, data: samples, progress: { done, total in bar.update(done, of: total) })
             } catch let error as CalibrationError {
                 bar.finish()
-                throw HintedError(error, hint: "calibration data: \(data.joined(separator: ", "))")
+                throw located(error)
             } catch let error as EngineError {
                 bar.finish()
                 throw HintedError(error, hint: "the engine cannot run this model, so it cannot be recalibrated")
@@ -156,7 +156,18 @@ struct RecalibrateCommand: ParsableCommand {
             }
             return try CalibrationSet(inputs: arrays)
         } catch let error as CalibrationError {
-            throw HintedError(error, hint: "calibration data: \(data.joined(separator: ", "))")
+            throw located(error)
+        }
+    }
+
+    /// The error as one line naming the file it is about: the --data files for data problems,
+    /// the model otherwise.
+    private func located(_ error: CalibrationError) -> CheckpointError {
+        switch error {
+        case .noData, .badData, .inputMismatch:
+            return CheckpointError(.unsupported, file: data.joined(separator: ", "), problem: error.description)
+        case .noBatchNorm, .sharedStatistics:
+            return CheckpointError(.unsupported, file: self.model, problem: error.description)
         }
     }
 }
