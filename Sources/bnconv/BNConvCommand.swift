@@ -1,5 +1,6 @@
 import ArgumentParser
 import BNConv
+import Foundation
 
 /// The `bnconv` root command: fold BatchNorm, convert layouts and formats, verify the numbers.
 @main
@@ -7,7 +8,33 @@ struct BNConvCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bnconv",
         abstract: "Fold BatchNorm, switch layouts and move checkpoints between Keras, TensorFlow and ONNX, with proof the numbers did not change.",
+        discussion: """
+        Exit status: 0 success, 1 error (the message names the file, the place in it and the problem), \
+        2 usage error, 3 verification failed (nothing written).
+
+        Example:
+          bnconv inspect model.h5
+          bnconv fold model.h5 --report fold.html
+          bnconv verify model.h5 model.folded.h5
+        """,
         version: "0.1.0",
         subcommands: [InspectCommand.self, FoldCommand.self, VerifyCommand.self, RunCommand.self, RecalibrateCommand.self]
     )
+
+    /// Parses and runs, mapping ArgumentParser's usage failures (EX_USAGE, 64) to bnconv's
+    /// documented status 2.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                let message = fullMessage(for: error)
+                if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+                Foundation.exit(ExitStatus.usage.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }

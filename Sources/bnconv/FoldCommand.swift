@@ -127,6 +127,9 @@ struct FoldCommand: ParsableCommand {
                     print("wrote \(target) (\(OutputPath.sizeText(summary.outputBytes ?? 0)), input \(OutputPath.sizeText(summary.inputBytes))) in \(String(format: "%.2f", summary.seconds)) s (fold \(String(format: "%.3f", foldSeconds)) s)")
                 }
             }
+            if !passed && force {
+                Terminal.printError("bnconv: warning: verification failed (beyond tolerance \(ReportText.sci(report?.tolerance ?? 0))); written anyway because of --force")
+            }
             if !passed && !force {
                 Terminal.printError("bnconv: verification failed: the folded model differs from the original beyond tolerance \(ReportText.sci(report?.tolerance ?? 0)); nothing was written (--force writes anyway)")
                 throw ExitStatus.verificationFailed

@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+
+/// `bnconv fold` and `bnconv verify` through the built binary: outputs, refusals, exit statuses.
+final class FoldCommandTests: XCTestCase {
+    private var dir: URL!
+    private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/keras")
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("bnconv-fold-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for (name, source) in [("mini_resnet.h5", "mini_resnet/keras2.h5"), ("conv_relu_bn.h5", "conv_relu_bn/keras2.h5")] {
+            try FileManager.default.copyItem(at: fixtures.appendingPathComponent(source), to: dir.appendingPathComponent(name))
+        }
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    private func files() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() }
+
+    func testFoldWritesBesideTheInputAndLeavesItUntouched() throws {
+        let input = dir.appendingPathComponent("mini_resnet.h5")
+        let before = try Data(contentsOf: input)
+        let result = try CLIRunner.run(["fold", "mini_resnet.h5"], in: dir)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("6 BatchNorm layer(s), 6 folded"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("PASS"))
+        XCTAssertEqual(try Data(contentsOf: input), before, "the input changed")
+        XCTAssertEqual(try files(), ["conv_relu_bn.h5", "mini_resnet.folded.h5", "mini_resnet.h5"])
+
+        let verify = try CLIRunner.run(["verify", "mini_resnet.h5", "mini_resnet.folded.h5", "--json"], in: dir)
+        XCTAssertEqual(verify.status, 0, verify.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(verify.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(json["passed"] as? Bool, true)
+    }
+
+    func testNothingFoldedCopiesTheFileByteForByte() throws {
+        let result = try CLIRunner.run(["fold", "conv_relu_bn.h5", "-o", "out.h5"], in: dir)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("kept: a non-linear ReLU"), result.stdout)
+        XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("out.h5")),
+                       try Data(contentsOf: dir.appendingPathComponent("conv_relu_bn.h5")))
+    }
+
+    func testVerificationFailureExitsThreeAndWritesNothing() throws {
+        // A tolerance of zero cannot be met by a float32 fold.
+        let result = try CLIRunner.run(["fold", "mini_resnet.h5", "-o", "out.h5", "--tolerance", "0"], in: dir)
+        XCTAssertEqual(result.status, 3, result.stderr)
+        XCTAssertTrue(result.stderr.contains("nothing was written"), result.stderr)
+        XCTAssertEqual(try files(), ["conv_relu_bn.h5", "mini_resnet.h5"])
+        let forced = try CLIRunner.run(["fold", "mini_resnet.h5", "-o", "out.h5", "--tolerance", "0", "--force", "-q"], in: dir)
+        XCTAssertEqual(forced.status, 0, "--force: written, so the command succeeded")
+        XCTAssertTrue(forced.stderr.contains("warning: verification failed"), forced.stderr)
+        XCTAssertTrue(try files().contains("out.h5"), "--force writes anyway")
+    }
+
+    func testVerifyOfDifferentModelsExitsThreeAndNamesTheLayer() throws {
+        let result = try CLIRunner.run(["verify", "mini_resnet.h5", "conv_relu_bn.h5"], in: dir)
+        XCTAssertEqual(result.status, 1, "different interfaces are an error: \(result.stdout) \(result.stderr)")
+        XCTAssertTrue(result.stderr.hasPrefix("bnconv: error:"), result.stderr)
+    }
+
+    func testUsageErrorsExitTwo() throws {
+        XCTAssertEqual(try CLIRunner.run(["fold"], in: dir).status, 2)
+        XCTAssertEqual(try CLIRunner.run(["fold", "mini_resnet.h5", "--in-place", "-o", "x.h5"], in: dir).status, 2)
+        XCTAssertEqual(try CLIRunner.run(["fold", "mini_resnet.h5", "--report", "r.txt"], in: dir).status, 2)
+        XCTAssertEqual(try CLIRunner.run(["fold", "mini_resnet.h5", "--keep", "no_such_layer"], in: dir).status, 2)
+        let sameFile = try CLIRunner.run(["fold", "mini_resnet.h5", "-o", "./mini_resnet.h5"], in: dir)
+        XCTAssertEqual(sameFile.status, 2, sameFile.stderr)
+        XCTAssertTrue(sameFile.stderr.contains("--in-place"), sameFile.stderr)
+    }
+
+    func testMissingFileExitsOneNamingIt() throws {
+        let result = try CLIRunner.run(["fold", "absent.h5"], in: dir)
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1)
+        XCTAssertTrue(result.stderr.contains("absent.h5: no such file"), result.stderr)
+    }
+
+    func testInPlaceReplacesTheInput() throws {
+        let result = try CLIRunner.run(["fold", "mini_resnet.h5", "--in-place", "-q"], in: dir)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try files(), ["conv_relu_bn.h5", "mini_resnet.h5"], "no temporary file left")
+        let again = try CLIRunner.run(["inspect", "mini_resnet.h5", "--json"], in: dir)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((json["batchNorms"] as? [Any])?.count, 0)
+    }
+
+    func testHelpCarriesAWorkedExample() throws {
+        for command in ["fold", "verify"] {
+            let help = try CLIRunner.run([command, "--help"], in: dir)
+            XCTAssertEqual(help.status, 0)
+            XCTAssertTrue(help.stdout.contains("Example:"), "\(command) --help has no example")
+            XCTAssertTrue(help.stdout.contains("--json"), "\(command) --help lists --json")
+        }
+    }
+}
