@@ -114,10 +114,10 @@ final class RecalibrateCommandTests: XCTestCase {
         XCTAssertLessThan(folded.batchNormIndices.count, 6)
     }
 
-    /// --data is required; --keep without --fold is a usage error.
+    /// --data is required; --keep without --fold is a usage error (exit 2).
     func testUsageErrors() throws {
         let model = fixtures.appendingPathComponent("keras/dense_bn/keras2.h5").path
-        XCTAssertEqual(try CLIRunner.run(["recalibrate", model]).status, 64)
-        XCTAssertEqual(try CLIRunner.run(["recalibrate", model, "--data", "x.npy", "--keep", "bn"]).status, 64)
+        XCTAssertEqual(try CLIRunner.run(["recalibrate", model]).status, 2)
+        XCTAssertEqual(try CLIRunner.run(["recalibrate", model, "--data", "x.npy", "--keep", "bn"]).status, 2)
     }
 }
