@@ -10,12 +10,13 @@ struct RecalibrateCommand: ParsableCommand {
         commandName: "recalibrate",
         abstract: "Re-estimate BatchNorm moving statistics from sample data, and write a new checkpoint.",
         discussion: """
-        The model runs on the calibration samples with every BatchNorm normalizing by its batch \
-        statistics. --mode cumulative (the default) stores the exact population mean and variance of \
-        each BN's input over all samples, every earlier BN already recalibrated (independent of \
-        --batch-size); --mode momentum applies the layer's own moving-average update batch after \
-        batch, as the framework does under model(x, training=True). Only the moving statistics \
-        change; a per-layer report shows how far they moved.
+        --mode cumulative (the default) stores the exact population mean and variance of each BN's \
+        input over all samples, once the BNs before it are recalibrated: what one training-mode \
+        forward over all samples as a single batch measures, independent of --batch-size. \
+        --mode momentum runs the model with every BatchNorm normalizing by its batch statistics and \
+        applies the layer's own moving-average update batch after batch, as the framework does under \
+        model(x, training=True). Only the moving statistics change; a per-layer report shows how far \
+        they moved.
 
         --data gives the samples, (N, ...) per array: several arrays are joined along N for a \
         one-input model; a model with K inputs takes K arrays, one per input in order.
