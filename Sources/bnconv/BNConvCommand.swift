@@ -18,7 +18,8 @@ struct BNConvCommand: ParsableCommand {
           bnconv verify model.h5 model.folded.h5
         """,
         version: "0.1.0",
-        subcommands: [InspectCommand.self, FoldCommand.self, ConvertCommand.self, VerifyCommand.self, RunCommand.self]
+        subcommands: [InspectCommand.self, FoldCommand.self, ConvertCommand.self, VerifyCommand.self, RunCommand.self,
+                      RecalibrateCommand.self]
     )
 
     /// Parses and runs, mapping ArgumentParser's usage failures (EX_USAGE, 64) to bnconv's

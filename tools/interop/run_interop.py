@@ -19,6 +19,13 @@ fixture is converted and run by tools/interop/check_graphdef.py --nchw-input --n
 the framework's CPU kernels refuse in channels-first, or that bnconv itself refuses to write with
 a reason, is listed as SKIP, not counted as a failure.
 
+Recalibration rows (tools/interop/check_recalibrated.py): `bnconv recalibrate` on the cases with
+`calib.npy`, in momentum mode (batches of 4) and cumulative mode, for every Keras file; the output
+loads in its Keras, predicts what `bnconv run` computes on the same file, and (momentum) its BN
+variables equal what Keras itself stored (`recal_momentum_<flavour>.json`). GraphDef and ONNX
+fixtures are recalibrated on their own input.npy and run in TensorFlow / onnxruntime against
+`bnconv run`.
+
 Ends with the line 'N passed, M failed, K skipped'.
 """
 import argparse
@@ -197,6 +204,92 @@ def layout_rows(args, out_dir):
         tolerance = ["--atol", "5e-3", "--rtol", "5e-3"] if half else []
         rc, line = run_check("check_graphdef.py", [dst, paths[1], paths[2], "--nchw-input", "--nchw-output", *tolerance])
         rows.append((label, {0: "PASS", 3: "SKIP"}.get(rc, "FAIL"), line))
+
+
+RECAL_CASES = ["conv2d_bias_bn", "dense_bn", "mini_resnet"]
+
+
+def engine_output(bnconv, model, x, out, extra=()):
+    proc = subprocess.run([bnconv, "run", model, "--input", x, "-o", out, *extra], capture_output=True, text=True)
+    return proc.returncode, proc.stderr.strip()
+
+
+def recalibrate(bnconv, src, data, dst, extra):
+    proc = subprocess.run([bnconv, "recalibrate", src, "--data", data, "-o", dst, "--json", *extra],
+                          capture_output=True, text=True)
+    return proc.returncode, proc.stderr.strip()
+
+
+def check_recalibrated_keras(args, case_dir, case, flavour, name, mode, out_dir):
+    src = os.path.join(case_dir, name)
+    stem = name.replace(".weights.h5", "").replace("_weights.h5", "").rsplit(".", 1)[0]
+    suffix = name[len(stem):]
+    dst = os.path.join(out_dir, f"recal-{mode}-{case}-{stem}{suffix}")
+    config = os.path.join(case_dir, f"{flavour}.json") if "weights" in name else None
+    extra = ["--mode", mode, "--batch-size", "4" if mode == "momentum" else "5"] + (["--config", config] if config else [])
+    rc, err = recalibrate(args.bnconv, src, os.path.join(case_dir, "calib.npy"), dst, extra)
+    if rc != 0:
+        return False, f"bnconv recalibrate exit {rc}: {err.splitlines()[-1] if err else ''}"
+    x = os.path.join(case_dir, "input.npy")
+    y = dst + ".engine.npy"
+    rc, err = engine_output(args.bnconv, dst, x, y, ["--config", config] if config else [])
+    if rc != 0:
+        return False, f"bnconv run exit {rc}: {err.splitlines()[-1] if err else ''}"
+    check = [sys.executable, os.path.join(HERE, "check_recalibrated.py"), flavour, dst, x, y]
+    if config:
+        check += ["--config", config]
+    if mode == "momentum":
+        check += ["--reference", os.path.join(case_dir, f"recal_momentum_{flavour}.json")]
+    proc = subprocess.run(check, capture_output=True, text=True)
+    lines = [l for l in proc.stdout.splitlines() if l.strip()] or [l for l in proc.stderr.splitlines() if l.strip()]
+    return proc.returncode == 0, (lines[-1] if lines else "")[:200]
+
+
+def check_recalibrated_graph(args, script, case_dir, graph, dst):
+    x = os.path.join(case_dir, "input.npy")
+    rc, err = recalibrate(args.bnconv, os.path.join(case_dir, graph), x, dst, [])
+    if rc != 0:
+        # Nothing to check: no BatchNorm, or an op the engine cannot run (recalibration needs the
+        # engine; the refusal itself is tested in Swift).
+        skip = "no BatchNormalization" in err or "cannot run node" in err
+        return None if skip else False, f"bnconv recalibrate exit {rc}: {err.splitlines()[-1] if err else ''}"
+    y = dst + ".engine.npy"
+    rc, err = engine_output(args.bnconv, dst, x, y)
+    if rc != 0:
+        return False, f"bnconv run exit {rc}: {err.splitlines()[-1] if err else ''}"
+    proc = subprocess.run([sys.executable, os.path.join(HERE, script), dst, x, y], capture_output=True, text=True)
+    lines = [l for l in (proc.stdout + proc.stderr).splitlines() if l.strip()]
+    return proc.returncode == 0, (lines[-1] if lines else "")[:200]
+
+
+def recalibration_rows(args, out_dir):
+    rows = []
+    keras_root = os.path.join(args.fixtures, "keras")
+    for case in RECAL_CASES:
+        case_dir = os.path.join(keras_root, case)
+        if not os.path.exists(os.path.join(case_dir, "calib.npy")) or (args.only and args.only not in case):
+            continue
+        for flavour, names in FLAVOUR_FILES.items():
+            for name in names:
+                if not os.path.exists(os.path.join(case_dir, name)):
+                    continue
+                for mode in ("momentum", "cumulative"):
+                    ok, detail = check_recalibrated_keras(args, case_dir, case, flavour, name, mode, out_dir)
+                    rows.append((f"recalibrate {mode} keras/{case}/{name}", ok, detail))
+    for kind, script, graph in (("tensorflow", "check_graphdef.py", "graph.pb"), ("onnx", "check_onnx.py", "model.onnx")):
+        root = os.path.join(args.fixtures, kind)
+        if not os.path.isdir(root):
+            continue
+        for case in sorted(os.listdir(root)):
+            case_dir = os.path.join(root, case)
+            if not all(os.path.exists(os.path.join(case_dir, f)) for f in (graph, "input.npy")) or (args.only and args.only not in case):
+                continue
+            dst = os.path.join(out_dir, f"recal-{kind}-{case}.{graph.split('.')[-1]}")
+            ok, detail = check_recalibrated_graph(args, script, case_dir, graph, dst)
+            if ok is None:
+                print(f"SKIP  recalibrate {kind}/{case}  {detail}")
+            else:
+                rows.append((f"recalibrate {kind}/{case}", ok, detail))
     return rows
 
 
@@ -261,6 +354,7 @@ def main():
     import check_export
 
     rows.extend(check_export.rows(args.bnconv, args.fixtures, args.only, out_dir))
+    rows += recalibration_rows(args, out_dir)
     rows = [(name, "SKIP" if ok is None else "PASS" if ok else "FAIL", detail) for name, ok, detail in rows]
     if args.section == "all":
         rows += layout_rows(args, out_dir)

@@ -1,6 +1,8 @@
 /// A BatchNorm node, unfused, through ``BatchNormLayer``: inference mode with the moving statistics,
 /// or (a node recorded in training mode) the batch's moments, without updating anything.
 struct BatchNormKernel: EngineKernel {
+    /// The node's name (reported with its batch moments).
+    let name: String
     /// The layer.
     let layer: BatchNormLayer
     /// The mode the node runs in.
@@ -8,10 +10,12 @@ struct BatchNormKernel: EngineKernel {
     /// Coefficients for inference mode, computed once.
     let inference: BatchNormCoefficients
 
-    /// Prepares a BN node.
-    init(node: Node, attributes: BatchNorm) throws {
+    /// Prepares a BN node; `statistics == .batch` makes it normalize with batch statistics whatever
+    /// the node records.
+    init(node: Node, attributes: BatchNorm, statistics: BatchNormStatistics = .asRecorded) throws {
+        name = node.name
         layer = try BatchNormLayer(node: node, attributes: attributes)
-        mode = BatchNormMode(attributes)
+        mode = statistics == .batch ? .training(updatesMovingStatistics: true) : BatchNormMode(attributes)
         inference = layer.inferenceCoefficients
     }
 
@@ -36,6 +40,7 @@ struct BatchNormKernel: EngineKernel {
         case .training:
             let moments = BatchNormMoments(of: UnsafeBufferPointer(start: x.pointer, count: x.count), geometry: g)
             coefficients = layer.trainingCoefficients(moments)
+            context.batchNormObserver?(BatchNormObservation(node: name, inputShape: x.shape, moments: moments))
         }
         let y = context.output(x.shape, reusing: 0, of: inputs)
         coefficients.apply(input: x.pointer, output: y.pointer, geometry: g)

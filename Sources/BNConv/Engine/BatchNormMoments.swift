@@ -16,30 +16,55 @@ public struct BatchNormMoments: Equatable, Sendable {
     }
 
     /// The moments of `x` laid out as `geometry` says (two passes: mean, then squared deviations).
+    /// Large inputs are split by rows across the cores; the per-part sums are added in part order,
+    /// so the result does not depend on scheduling.
     public init<T: BinaryFloatingPoint>(of x: UnsafeBufferPointer<T>, geometry g: ChannelGeometry) {
         precondition(x.count == g.count, "moments of \(x.count) values over geometry \(g)")
-        var sum = [Double](repeating: 0, count: g.channels)
-        for o in 0..<g.outer {
-            for c in 0..<g.channels {
-                let base = (o * g.channels + c) * g.inner
-                var s = 0.0
-                for i in 0..<g.inner { s += Double(x[base + i]) }
-                sum[c] += s
-            }
-        }
+        let parts = g.count >= 1 << 15 ? max(1, min(g.outer, Parallel.workers * 4)) : 1
         let n = Double(max(g.countPerChannel, 1))
-        let mean = sum.map { $0 / n }
-        var squares = [Double](repeating: 0, count: g.channels)
-        for o in 0..<g.outer {
-            for c in 0..<g.channels {
-                let base = (o * g.channels + c) * g.inner
-                let m = mean[c]
-                var s = 0.0
-                for i in 0..<g.inner { let d = Double(x[base + i]) - m; s += d * d }
-                squares[c] += s
+        let mean = Self.channelSums(x, g, parts: parts, center: nil).map { $0 / n }
+        let squares = Self.channelSums(x, g, parts: parts, center: mean)
+        self.init(mean: mean, variance: squares.map { $0 / n }, count: g.countPerChannel)
+    }
+
+    /// Per-channel sums of `x` (`center == nil`) or of `(x - center)^2`, in Double, over `parts`
+    /// row ranges run concurrently and added in order.
+    private static func channelSums<T: BinaryFloatingPoint>(_ x: UnsafeBufferPointer<T>, _ g: ChannelGeometry,
+                                                            parts: Int, center: [Double]?) -> [Double] {
+        let channels = g.channels
+        var partial = [Double](repeating: 0, count: parts * channels)
+        partial.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            Parallel.forEach(parts) { part in
+                let acc = base + part * channels
+                let lo = g.outer * part / parts, hi = g.outer * (part + 1) / parts
+                for o in lo..<hi {
+                    if g.inner == 1 {
+                        let row = o * channels
+                        if let center {
+                            for c in 0..<channels { let d = Double(x[row + c]) - center[c]; acc[c] += d * d }
+                        } else {
+                            for c in 0..<channels { acc[c] += Double(x[row + c]) }
+                        }
+                    } else {
+                        for c in 0..<channels {
+                            let start = (o * channels + c) * g.inner
+                            var s = 0.0
+                            if let center {
+                                let m = center[c]
+                                for i in 0..<g.inner { let d = Double(x[start + i]) - m; s += d * d }
+                            } else {
+                                for i in 0..<g.inner { s += Double(x[start + i]) }
+                            }
+                            acc[c] += s
+                        }
+                    }
+                }
             }
         }
-        self.init(mean: mean, variance: squares.map { $0 / n }, count: g.countPerChannel)
+        var sums = [Double](repeating: 0, count: channels)
+        for part in 0..<parts { for c in 0..<channels { sums[c] += partial[part * channels + c] } }
+        return sums
     }
 
     /// The moments of `x` (C order, `shape`) over every axis but `axis`.

@@ -4,6 +4,8 @@ final class KernelContext {
     let pool: BufferPool
     /// `reusable[i]`: input `i` has no later reader and its buffer no other user, so the output may take it.
     var reusable: [Bool] = []
+    /// Receives the moments of every BatchNorm that normalizes with batch statistics, if set.
+    var batchNormObserver: ((BatchNormObservation) -> Void)?
 
     /// A context over `pool`.
     init(pool: BufferPool) { self.pool = pool }

@@ -1,7 +1,7 @@
 /// Builds the kernel that runs one node, or says why the engine cannot run it.
 enum KernelFactory {
-    /// The kernel for `node`; channels-first spatial ops are wrapped in a ``ChannelsFirstAdapter``.
-    static func make(_ node: Node) throws -> EngineKernel {
+    /// The kernel for `node` (BatchNorms normalizing as `batchNormStatistics` says); channels-first spatial ops are wrapped in a ``ChannelsFirstAdapter``.
+    static func make(_ node: Node, batchNormStatistics: BatchNormStatistics = .asRecorded) throws -> EngineKernel {
         func spatial(_ kernel: EngineKernel, _ layout: DataLayout) -> EngineKernel {
             layout == .channelsFirst ? ChannelsFirstAdapter(inner: kernel) : kernel
         }
@@ -26,7 +26,7 @@ enum KernelFactory {
         case .dense(let d):
             return try DenseKernel(node: node, attributes: d)
         case .batchNorm(let b):
-            return try BatchNormKernel(node: node, attributes: b)
+            return try BatchNormKernel(node: node, attributes: b, statistics: batchNormStatistics)
         case .activation(let a):
             return ActivationKernel(activation: a)
         case .pool(let p):

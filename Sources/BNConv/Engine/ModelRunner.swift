@@ -46,7 +46,7 @@ public final class ModelRunner {
                                                 reason: "\(node.outputs.count) outputs (the engine runs single-output nodes)")
             }
             do {
-                steps.append(Step(node: node, kernel: try KernelFactory.make(node)))
+                steps.append(Step(node: node, kernel: try KernelFactory.make(node, batchNormStatistics: options.batchNormStatistics)))
             } catch let error as EngineError {
                 throw error
             } catch {
@@ -62,8 +62,11 @@ public final class ModelRunner {
     }
 
     /// Runs the model on `inputs` (in ``Model/inputs`` order; converted to float32) and returns its
-    /// outputs in ``Model/outputs`` order as float32 tensors. `observe` sees every value a node writes.
-    public func run(_ inputs: [Tensor], observe: ((_ value: String, _ tensor: Tensor) -> Void)? = nil) throws -> [Tensor] {
+    /// outputs in ``Model/outputs`` order as float32 tensors. `observe` sees every value a node writes;
+    /// `batchNormMoments` sees the input moments of every BatchNorm that normalizes with batch
+    /// statistics (``RunOptions/batchNormStatistics``), in node order.
+    public func run(_ inputs: [Tensor], observe: ((_ value: String, _ tensor: Tensor) -> Void)? = nil,
+                    batchNormMoments: ((BatchNormObservation) -> Void)? = nil) throws -> [Tensor] {
         lock.lock()
         defer { lock.unlock() }
         BLAS.threadCount = options.blasThreads ?? 1
@@ -72,6 +75,7 @@ public final class ModelRunner {
             throw EngineError.inputCount(expected: model.inputs.count, got: inputs.count)
         }
         let context = KernelContext(pool: pool)
+        context.batchNormObserver = batchNormMoments
         var live: [String: EngineValue] = [:]
         defer { for value in live.values { pool.release(value.buffer) } }
         for (name, tensor) in zip(model.inputs, inputs) {

@@ -8,11 +8,16 @@ public struct RunOptions: Equatable, Sendable {
     public var threads: Int?
     /// Whether each run records per-node wall times in ``ModelRunner/lastNodeTimes``.
     public var recordsNodeTimes: Bool
+    /// Which statistics BatchNorm nodes normalize with (``BatchNormStatistics/batch`` for a
+    /// training-mode forward, as recalibration runs it).
+    public var batchNormStatistics: BatchNormStatistics
 
     /// Creates options.
-    public init(threads: Int? = nil, blasThreads: Int? = nil, recordsNodeTimes: Bool = false) {
+    public init(threads: Int? = nil, blasThreads: Int? = nil, recordsNodeTimes: Bool = false,
+                batchNormStatistics: BatchNormStatistics = .asRecorded) {
         self.threads = threads
         self.blasThreads = blasThreads
         self.recordsNodeTimes = recordsNodeTimes
+        self.batchNormStatistics = batchNormStatistics
     }
 }

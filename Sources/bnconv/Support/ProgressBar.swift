@@ -4,7 +4,7 @@ import Foundation
 /// Silent unless stderr is a terminal and `NO_COLOR`-style quiet mode is off.
 final class ProgressBar {
     private let stage: String
-    private let total: Int
+    private var total: Int
     private let unit: String
     private let enabled: Bool
     private let start = Date()
@@ -32,6 +32,12 @@ final class ProgressBar {
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         let line = String(format: "%@ [%@] %3d%% %.1f %@/s, %.0fs left", stage, bar, 100 * done / total, rate, unit, left)
         FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
+    }
+
+    /// Redraws for `done` of `total` steps, when the total is only known as the work runs.
+    func update(_ done: Int, of total: Int) {
+        self.total = max(total, 1)
+        update(done)
     }
 
     /// Erases the bar.
