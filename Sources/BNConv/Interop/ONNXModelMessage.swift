@@ -131,7 +131,8 @@ final class ONNXModelMessage {
             switch item {
             case let .original(index, inputs, outputs):
                 let p = oldNodes[index]
-                precondition(usedNodes.insert(index).inserted, "graph node \(index) listed twice in an edit")
+                let firstUse = usedNodes.insert(index).inserted
+                precondition(firstUse, "graph node \(index) listed twice in an edit")
                 if PB.strings(p.pointee.input, p.pointee.n_input) != inputs {
                     PB.freeStrings(p.pointee.input, p.pointee.n_input)
                     (p.pointee.n_input, p.pointee.input) = PB.strings(inputs)
@@ -157,10 +158,12 @@ final class ONNXModelMessage {
         let newInits: [UnsafeMutablePointer<Onnx__TensorProto>] = edit.initializers.map { item in
             switch item {
             case .original(let index):
-                precondition(usedInits.insert(index).inserted, "initializer \(index) listed twice in an edit")
+                let firstUse = usedInits.insert(index).inserted
+                precondition(firstUse, "initializer \(index) listed twice in an edit")
                 return oldInits[index]
             case let .replaced(index, dataType, dims, rawData):
-                precondition(usedInits.insert(index).inserted, "initializer \(index) listed twice in an edit")
+                let firstUse = usedInits.insert(index).inserted
+                precondition(firstUse, "initializer \(index) listed twice in an edit")
                 let p = oldInits[index]
                 ONNXModelMessage.setValues(p, dataType: dataType, dims: dims, rawData: rawData)
                 return p
