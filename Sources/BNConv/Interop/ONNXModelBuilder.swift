@@ -42,7 +42,8 @@ enum ONNXModelBuilder {
         return ONNXModelMessage(owner: ProtobufMessage(adopting: m), file: file)
     }
 
-    private static func node(_ node: ONNXProto.Node) -> UnsafeMutablePointer<Onnx__NodeProto> {
+    /// A `malloc`'d NodeProto (with its attributes) for `node`; also used by ``ONNXModelMessage``'s edits.
+    static func node(_ node: ONNXProto.Node) -> UnsafeMutablePointer<Onnx__NodeProto> {
         let p = PB.allocate(Onnx__NodeProto.self)
         onnx__node_proto__init(p)
         (p.pointee.n_input, p.pointee.input) = PB.strings(node.inputs)

@@ -143,7 +143,7 @@ final class ONNXModelMessage {
                 }
                 return p
             case .new(let node):
-                return ONNXModelMessage.makeNode(node)
+                return ONNXModelBuilder.node(node)
             }
         }
         for (i, p) in oldNodes.enumerated() where !usedNodes.contains(i) {
@@ -253,29 +253,5 @@ final class ONNXModelMessage {
         info.pointee.name = strdup(input.name)
         info.pointee.type = type
         return info
-    }
-
-    private static func makeNode(_ node: ONNXProto.Node) -> UnsafeMutablePointer<Onnx__NodeProto> {
-        let p = PB.allocate(Onnx__NodeProto.self)
-        onnx__node_proto__init(p)
-        (p.pointee.n_input, p.pointee.input) = PB.strings(node.inputs)
-        (p.pointee.n_output, p.pointee.output) = PB.strings(node.outputs)
-        if !node.name.isEmpty { p.pointee.name = strdup(node.name) }
-        p.pointee.op_type = strdup(node.opType)
-        if !node.domain.isEmpty { p.pointee.domain = strdup(node.domain) }
-        let attributes = node.attributes.map { a -> UnsafeMutablePointer<Onnx__AttributeProto> in
-            let ap = PB.allocate(Onnx__AttributeProto.self)
-            onnx__attribute_proto__init(ap)
-            ap.pointee.name = strdup(a.name)
-            ap.pointee.has_type = 1
-            ap.pointee.type = Onnx__AttributeProto__AttributeType(rawValue: UInt32(bitPattern: a.type))
-            if let f = a.f { ap.pointee.has_f = 1; ap.pointee.f = f }
-            if let i = a.i { ap.pointee.has_i = 1; ap.pointee.i = i }
-            (ap.pointee.n_floats, ap.pointee.floats) = (a.floats.count, PB.copy(a.floats))
-            (ap.pointee.n_ints, ap.pointee.ints) = (a.ints.count, PB.copy(a.ints))
-            return ap
-        }
-        (p.pointee.n_attribute, p.pointee.attribute) = PB.pointerArray(attributes)
-        return p
     }
 }
