@@ -204,6 +204,7 @@ def layout_rows(args, out_dir):
         tolerance = ["--atol", "5e-3", "--rtol", "5e-3"] if half else []
         rc, line = run_check("check_graphdef.py", [dst, paths[1], paths[2], "--nchw-input", "--nchw-output", *tolerance])
         rows.append((label, {0: "PASS", 3: "SKIP"}.get(rc, "FAIL"), line))
+    return rows
 
 
 RECAL_CASES = ["conv2d_bias_bn", "dense_bn", "mini_resnet"]
