@@ -258,7 +258,12 @@ def check_recalibrated_graph(args, script, case_dir, graph, dst):
     rc, err = engine_output(args.bnconv, dst, x, y)
     if rc != 0:
         return False, f"bnconv run exit {rc}: {err.splitlines()[-1] if err else ''}"
-    proc = subprocess.run([sys.executable, os.path.join(HERE, script), dst, x, y], capture_output=True, text=True)
+    names = []
+    facts_file = os.path.join(case_dir, "facts.json")
+    if script == "check_graphdef.py" and os.path.exists(facts_file):
+        facts = json.load(open(facts_file))
+        names = ["--input-name", facts.get("input", "input:0"), "--output-name", facts.get("output", "Identity:0")]
+    proc = subprocess.run([sys.executable, os.path.join(HERE, script), dst, x, y, *names], capture_output=True, text=True)
     lines = [l for l in (proc.stdout + proc.stderr).splitlines() if l.strip()]
     return proc.returncode == 0, (lines[-1] if lines else "")[:200]
 
