@@ -17,18 +17,24 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def make_resnet50(path):
-    """tf_keras ResNet50 with random weights and randomized, non-trivial BN statistics."""
+def randomized_resnet50(rng=None):
+    """tf_keras ResNet50 (weights=None) with randomized, non-trivial BN statistics."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import numpy as np
     import tf_keras
-    rng = np.random.default_rng(50)
+    rng = rng if rng is not None else np.random.default_rng(50)
     model = tf_keras.applications.ResNet50(weights=None)
     for layer in model.layers:
         if isinstance(layer, tf_keras.layers.BatchNormalization):
             c = layer.gamma.shape[0]
             layer.set_weights([rng.uniform(0.5, 1.5, c), rng.uniform(-0.5, 0.5, c),
                                rng.uniform(-0.5, 0.5, c), rng.uniform(0.5, 2.0, c)])
+    return model
+
+
+def make_resnet50(path):
+    """Saves randomized_resnet50() as a Keras 2 .h5 at `path`."""
+    model = randomized_resnet50()
     model.save(path)
     return model
 

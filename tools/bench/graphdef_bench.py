@@ -24,15 +24,10 @@ def make_graph(path, input_path):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import numpy as np
     import tensorflow as tf
-    import tf_keras
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+    from fold_bench import randomized_resnet50  # same directory (the caller puts it on sys.path)
     rng = np.random.default_rng(50)
-    model = tf_keras.applications.ResNet50(weights=None)
-    for layer in model.layers:
-        if isinstance(layer, tf_keras.layers.BatchNormalization):
-            c = layer.gamma.shape[0]
-            layer.set_weights([rng.uniform(0.5, 1.5, c), rng.uniform(-0.5, 0.5, c),
-                               rng.uniform(-0.5, 0.5, c), rng.uniform(0.5, 2.0, c)])
+    model = randomized_resnet50(rng)
     fn = tf.function(lambda x: model(x, training=False)).get_concrete_function(
         tf.TensorSpec([None, 224, 224, 3], tf.float32, name="input"))
     frozen = convert_variables_to_constants_v2(fn)
