@@ -81,7 +81,7 @@ struct RecalibrateCommand: ParsableCommand {
             if fold {
                 let unknown = Set(keep).subtracting(original.nodes.map(\.name))
                 if !unknown.isEmpty {
-                    throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", "))")
+                    throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", ")) (bnconv inspect \(model) lists its BatchNorm layers)")
                 }
             }
             let samples = try calibrationSet(for: original)
