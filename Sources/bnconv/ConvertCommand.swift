@@ -30,8 +30,6 @@ struct ConvertCommand: ParsableCommand {
         var layout: DataLayout { self == .nchw ? .channelsFirst : .channelsLast }
     }
 
-    @OptionGroup var job: RewriteOptions
-
     @Option(name: .shortAndLong, help: "Where to write: .onnx, .safetensors, or the input's format (with --layout).")
     var output: String
 
@@ -49,6 +47,9 @@ struct ConvertCommand: ParsableCommand {
 
     @Option(help: "Safetensors naming convention (only torch).")
     var naming: BatchNormNaming.Convention?
+
+    /// The input, --config, verification, --no-verify, --force, --report and the output flags.
+    @OptionGroup var job: RewriteOptions
 
     /// What OUT's extension asks for.
     enum Target: String { case onnx, safetensors, sameFormat = "same format" }

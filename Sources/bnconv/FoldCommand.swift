@@ -21,8 +21,6 @@ struct FoldCommand: ParsableCommand {
         """
     )
 
-    @OptionGroup var job: RewriteOptions
-
     @Option(name: .shortAndLong, help: "Where to write (default: NAME.folded.EXT beside the input).")
     var output: String?
 
@@ -34,6 +32,9 @@ struct FoldCommand: ParsableCommand {
 
     @Flag(help: "Replace the input file (written beside it first, then renamed over it).")
     var inPlace = false
+
+    /// The input, --config, verification, --no-verify, --force, --report and the output flags.
+    @OptionGroup var job: RewriteOptions
 
     func validate() throws {
         if inPlace && output != nil { throw ValidationError("--in-place and --output cannot be used together") }
