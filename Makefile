@@ -1,4 +1,5 @@
 # bnconv: the two commands a newcomer needs are `make demo` and `make test`.
+# `make docs` builds the DocC catalog (Sources/BNConv/BNConv.docc).
 SWIFT ?= swift
 VENV ?= $(HOME)/.cache/bnconv/venv
 PY := $(VENV)/bin/python
