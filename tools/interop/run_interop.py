@@ -14,8 +14,9 @@ safetensors package).
 
 Layout section (`bnconv convert --layout nchw`, with and without --keep-io-layout): every Keras
 fixture with a 3-, 4- or 5-D input (full-model files) is converted, loaded in its Keras by
-tools/interop/check_layout.py and fed the recorded input transposed to NCHW; every 4-D TensorFlow
-fixture is converted and run by tools/interop/check_graphdef.py --nchw-input --nchw-output. A row
+tools/interop/check_layout.py and fed the recorded input transposed to NCHW; every 3-D and 4-D
+TensorFlow fixture is converted and run by tools/interop/check_graphdef.py with the input and
+output permutations `bnconv convert --json` reports. A row
 the framework's CPU kernels refuse in channels-first, or that bnconv itself refuses to write with
 a reason, is listed as SKIP, not counted as a failure. A row where Keras 3 answers wrongly and
 the same file answers right once `keras.ops.add` broadcasts like numpy is KNOWN: a Keras 3 bug
@@ -193,11 +194,14 @@ def layout_rows(args, out_dir):
         paths = [os.path.join(case_dir, f) for f in ("graph.pb", "input.npy", "output.npy")]
         if case == "nchw" or not all(os.path.exists(p) for p in paths) or (args.only and args.only not in case):
             continue
-        if np.load(paths[1]).ndim != 4:
+        if np.load(paths[1]).ndim not in (3, 4):
             continue
         label = f"layout/tensorflow/{case}"
         dst = os.path.join(out_dir, f"nchw-tensorflow-{case}.pb")
-        rc, err = bnconv_convert(args.bnconv, paths[0], dst, ["--layout", "nchw"])
+        proc = subprocess.run([args.bnconv, "convert", paths[0], "-o", dst, "--layout", "nchw", "--json"],
+                              capture_output=True, text=True)
+        rc, lines = proc.returncode, [l for l in (proc.stderr + proc.stdout).splitlines() if l.strip()]
+        err = lines[-1] if lines else ""
         if rc != 0:
             # bnconv refusing a change a GraphDef cannot express (with its reason) is not a failure.
             refused = "cannot" in err or "only" in err
@@ -205,7 +209,13 @@ def layout_rows(args, out_dir):
             continue
         half = "float16" in case or "mixed" in case
         tolerance = ["--atol", "5e-3", "--rtol", "5e-3"] if half else []
-        rc, line = run_check("check_graphdef.py", [dst, paths[1], paths[2], "--nchw-input", "--nchw-output", *tolerance])
+        # The permutations bnconv reports (3-D graphs, outputs that kept their layout).
+        summary = json.loads(proc.stdout)
+        perms = []
+        for flag, perm in (("--input-perm", summary["inputPermutations"][0]), ("--output-perm", summary["outputPermutations"][0])):
+            if perm:
+                perms += [flag, ",".join(map(str, perm))]
+        rc, line = run_check("check_graphdef.py", [dst, paths[1], paths[2], *perms, *tolerance])
         rows.append((label, {0: "PASS", 3: "SKIP"}.get(rc, "FAIL"), line))
     return rows
 
