@@ -149,6 +149,16 @@ final class GraphDefLayoutWriteTests: XCTestCase {
         }
     }
 
+    func testDecomposedBatchNormWithASharedVectorIsRefused() throws {
+        var model = try Checkpoint.read(TensorFlowFixtures.graph("conv1d_bn"))
+        let index = try XCTUnwrap(model.nodes.firstIndex { if case .batchNorm = $0.op { return true } else { return false } })
+        model.nodes[index].weights[0].isShared = true   // as if another op read the same Const
+        let converted = try ConvertLayout(target: .channelsFirst).apply(to: model).model
+        XCTAssertThrowsError(try GraphDefWriter.serialize(converted, file: "x.pb")) { error in
+            XCTAssertTrue("\(error)".contains("is shared with other ops"), "\(error)")
+        }
+    }
+
     func testInsertedTransposesAreWrittenAsTransposeAndConstPerm() throws {
         let model = try Checkpoint.read(TensorFlowFixtures.graph("conv_bias_bn"))
         let result = try ConvertLayout(target: .channelsFirst, keepIOLayout: true).apply(to: model)
