@@ -30,4 +30,47 @@ final class TensorTests: XCTestCase {
     func testByteCountIsChecked() {
         XCTAssertThrowsError(try Tensor(dtype: .float32, shape: [2, 2], bytes: [0, 0, 0, 0]))
     }
+
+    func testDeferredTensorKnowsItsShapeWithoutReadingAndReadsOnDemand() throws {
+        let eager = Tensor(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])
+        let source = CountingTensorSource(eager)
+        let deferred = Tensor(dtype: .float32, shape: [2, 3], source: source)
+        XCTAssertTrue(deferred.isDeferred)
+        XCTAssertEqual(deferred.shape, [2, 3])
+        XCTAssertEqual(deferred.count, 6)
+        XCTAssertEqual(source.reads, 0, "shape and count need no read")
+        let loaded = try deferred.materialized()
+        XCTAssertFalse(loaded.isDeferred)
+        XCTAssertEqual(source.reads, 1)
+        XCTAssertEqual(loaded, eager)
+        XCTAssertEqual(deferred.floats(), eager.floats())
+        XCTAssertEqual(source.reads, 2, "a deferred tensor keeps nothing: each use reads again")
+        XCTAssertFalse(eager.isDeferred)
+        XCTAssertEqual(try eager.materialized(), eager)
+    }
+
+    func testMaterializedReportsTheSourceFailureAndAWrongByteCount() {
+        let failing = Tensor(dtype: .float32, shape: [2], source: CountingTensorSource(failing: CheckpointError(.malformed, file: "f.h5", place: "/w", problem: "unreadable")))
+        XCTAssertThrowsError(try failing.materialized()) { error in
+            XCTAssertEqual((error as? CheckpointError)?.problem, "unreadable")
+        }
+        let short = Tensor(dtype: .float32, shape: [3], source: CountingTensorSource(Tensor(shape: [2], floats: [1, 2])))
+        XCTAssertThrowsError(try short.materialized()) { error in
+            XCTAssertEqual(error as? TensorError, .byteCountMismatch(shape: [3], dtype: .float32, expected: 12, actual: 8))
+        }
+    }
+
+    func testFirstNonFiniteIndexInEveryFloatType() {
+        for dtype in [DType.float32, .float64, .float16, .bfloat16] {
+            XCTAssertNil(Tensor(shape: [3], doubles: [1, -2, 0], dtype: dtype).firstNonFiniteIndex(), "\(dtype)")
+            XCTAssertEqual(Tensor(shape: [4], doubles: [1, 2, .infinity, .nan], dtype: dtype).firstNonFiniteIndex(), 2, "\(dtype)")
+            XCTAssertEqual(Tensor(shape: [2], doubles: [.nan, 1], dtype: dtype).firstNonFiniteIndex(), 0, "\(dtype)")
+            XCTAssertEqual(Tensor(shape: [2], doubles: [1, -.infinity], dtype: dtype).firstNonFiniteIndex(), 1, "\(dtype)")
+        }
+        // Past the first screened block of float32.
+        var values = [Float](repeating: 0.5, count: 10_000)
+        values[9_001] = .nan
+        XCTAssertEqual(Tensor(shape: [10_000], floats: values).firstNonFiniteIndex(), 9_001)
+        XCTAssertNil(Tensor(shape: [2], doubles: [1, 2], dtype: .int32).firstNonFiniteIndex())
+    }
 }
