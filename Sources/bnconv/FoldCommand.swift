@@ -55,13 +55,16 @@ struct FoldCommand: ParsableCommand {
 
     func run() throws {
         CrashGuard.install(reading: [model])
+        HeapTuning.reuseFreedMemory()
         try reportingErrors {
             let target = inPlace ? model : (output ?? OutputPath.beside(model, tag: "folded"))
             if !inPlace && OutputPath.sameFile(target, model) {
                 throw ValidationError("the output would overwrite the input \(model); use --in-place to replace it")
             }
             let started = Date()
-            var loaded: Model? = try Checkpoint.read(model, config: config)
+            // Without verification nothing runs the model: large weights stay in the file until the
+            // writer copies them (untouched) or folds them one at a time.
+            var loaded: Model? = try Checkpoint.read(model, config: config, deferringWeights: noVerify)
             CrashGuard.readingDone()
             let format = loaded!.format
             var assumed: [String] = []

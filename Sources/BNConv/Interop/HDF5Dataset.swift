@@ -53,10 +53,14 @@ final class HDF5Dataset: HDF5Object {
         return try HDF5DatasetCreation(propertyList: plist.id, file: file.name, path: path)
     }
 
-    /// Reads the whole dataset. A declared size larger than the file (unfiltered data) or than
-    /// a generous bound (filtered data) is refused before any allocation.
-    func readTensor() throws -> Tensor {
+    /// The dataset's dtype, shape and byte count, without reading it. A declared size larger than
+    /// the file (unfiltered data) or than a generous bound (filtered data) is refused.
+    func extent() throws -> (dtype: DType, shape: [Int], byteCount: Int) {
         let type = try HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype")
+        return try extent(type: type)
+    }
+
+    private func extent(type: HDF5Handle) throws -> (dtype: DType, shape: [Int], byteCount: Int) {
         let dtype = try dtype(of: type)
         let shape = try shape()
         let (count, overflow) = shape.reduce((1, false)) { acc, d in
@@ -75,6 +79,13 @@ final class HDF5Dataset: HDF5Object {
             throw HDF5Error(file: file.name, path: path, operation: "read the dataset",
                             message: "it declares shape \(shape) of \(dtype.rawValue): \(refusal)")
         }
+        return (dtype, shape, byteCount)
+    }
+
+    /// Reads the whole dataset, after the checks of ``extent()``.
+    func readTensor() throws -> Tensor {
+        let type = try HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype")
+        let (dtype, shape, byteCount) = try extent(type: type)
         // Read straight into uninitialized storage: zero-filling first would touch every page twice.
         let memory = byteCount > 0 ? try HDF5ElementType.memoryType(for: dtype, fileType: type.id, file: file.name, path: path) : nil
         let bytes = try [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in
@@ -92,7 +103,8 @@ final class HDF5Dataset: HDF5Object {
 
     /// Creates `name` under `group` holding `tensor`, with `creation`'s layout and filters
     /// (chunk dimensions clamped to the tensor's shape).
-    static func create(in group: HDF5Group, name: String, tensor: Tensor, creation: HDF5DatasetCreation) throws -> HDF5Dataset {
+    static func create(in group: HDF5Group, name: String, tensor deferredOrLoaded: Tensor, creation: HDF5DatasetCreation) throws -> HDF5Dataset {
+        let tensor = try deferredOrLoaded.materialized()
         let dataset = try create(in: group, name: name, dtype: tensor.dtype, shape: tensor.shape, creation: creation)
         if tensor.count > 0 {
             let memory = try HDF5ElementType.memoryType(for: tensor.dtype, fileType: nil, file: group.file.name, path: dataset.path)

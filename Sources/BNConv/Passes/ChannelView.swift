@@ -82,15 +82,28 @@ struct ChannelView: Equatable {
         let n = tensor.count
         let bytes = [UInt8](unsafeUninitializedCapacity: n * 4) { buffer, initialized in
             tensor.bytes.withUnsafeBytes { raw in
-                let src = raw.bindMemory(to: Float.self)
-                let dst = UnsafeMutableRawPointer(buffer.baseAddress!).bindMemory(to: Float.self, capacity: n)
-                var index = 0
-                for o in 0..<outer {
-                    for c in 0..<channels {
-                        let s = scale[channel(outerIndex: o, c: c)]
-                        for _ in 0..<inner {
-                            dst[index] = Float(Double(src[index]) * s)
-                            index += 1
+                scale.withUnsafeBufferPointer { factors in
+                    guard n > 0, let s = factors.baseAddress, let from = raw.baseAddress, let to = buffer.baseAddress else { return }
+                    let src = from.assumingMemoryBound(to: Float.self)
+                    let dst = UnsafeMutableRawPointer(to).bindMemory(to: Float.self, capacity: n)
+                    if groups == 1 && inner == 1 {
+                        // Channels last (hwio, io, hwcm): one factor per element of a row; a
+                        // straight loop the compiler vectorizes.
+                        for o in 0..<outer {
+                            // Row pointers: pointer arithmetic has no overflow checks to stop vectorizing.
+                            let x = src + o * channels, y = dst + o * channels
+                            for c in 0..<channels { y[c] = Float(Double(x[c]) * s[c]) }
+                        }
+                        return
+                    }
+                    var index = 0
+                    for o in 0..<outer {
+                        for c in 0..<channels {
+                            let factor = s[channel(outerIndex: o, c: c)]
+                            for _ in 0..<inner {
+                                dst[index] = Float(Double(src[index]) * factor)
+                                index += 1
+                            }
                         }
                     }
                 }

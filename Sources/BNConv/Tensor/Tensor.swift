@@ -120,19 +120,23 @@ public struct Tensor: Equatable, Sendable {
             switch dtype {
             case .float32:
                 // Exponent bits all set: infinity or NaN. Blocks are screened with a branch-free
-                // (vectorizable) count; only a block that has one is searched.
+                // (vectorizable) reduction; only a block that has one is searched.
+                guard n > 0, let base = raw.baseAddress, Int(bitPattern: base) % 4 == 0 else {
+                    for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self) & 0x7F80_0000 == 0x7F80_0000 { return i }
+                    return nil
+                }
+                let words = base.assumingMemoryBound(to: UInt32.self)
                 let block = 4096
                 var start = 0
                 while start < n {
-                    let end = min(start + block, n)
-                    var hits = 0
-                    for i in start..<end {
-                        hits &+= raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self) & 0x7F80_0000 == 0x7F80_0000 ? 1 : 0
+                    let length = min(block, n - start)
+                    let p = words + start
+                    var hits: UInt32 = 0
+                    for k in 0..<length { hits |= p[k] & 0x7F80_0000 == 0x7F80_0000 ? 1 : 0 }
+                    if hits != 0 {
+                        for k in 0..<length where p[k] & 0x7F80_0000 == 0x7F80_0000 { return start + k }
                     }
-                    if hits > 0 {
-                        for i in start..<end where raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self) & 0x7F80_0000 == 0x7F80_0000 { return i }
-                    }
-                    start = end
+                    start += length
                 }
             case .float64:
                 for i in 0..<n where !raw.loadUnaligned(fromByteOffset: i * 8, as: Double.self).isFinite { return i }
