@@ -120,7 +120,7 @@ public struct Tensor: Equatable, Sendable {
             switch dtype {
             case .float32:
                 // Exponent bits all set: infinity or NaN. Blocks are screened with a branch-free
-                // (vectorizable) reduction; only a block that has one is searched.
+                // reduction; only a block that has one is searched.
                 guard n > 0, let base = raw.baseAddress, Int(bitPattern: base) % 4 == 0 else {
                     for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self) & 0x7F80_0000 == 0x7F80_0000 { return i }
                     return nil
@@ -131,9 +131,11 @@ public struct Tensor: Equatable, Sendable {
                 while start < n {
                     let length = min(block, n - start)
                     let p = words + start
+                    // All-ones exponent plus one exponent unit carries into bit 31; no smaller
+                    // exponent does. Only ands, adds and ors: the loop vectorizes.
                     var hits: UInt32 = 0
-                    for k in 0..<length { hits |= p[k] & 0x7F80_0000 == 0x7F80_0000 ? 1 : 0 }
-                    if hits != 0 {
+                    for word in UnsafeBufferPointer(start: p, count: length) { hits |= (word & 0x7F80_0000) &+ 0x0080_0000 }
+                    if hits & 0x8000_0000 != 0 {
                         for k in 0..<length where p[k] & 0x7F80_0000 == 0x7F80_0000 { return start + k }
                     }
                     start += length
