@@ -104,7 +104,34 @@ public struct Tensor: Equatable, Sendable {
     public func mapped(dtype newType: DType? = nil, shape newShape: [Int]? = nil,
                        _ transform: @escaping @Sendable (Tensor) throws -> Tensor) rethrows -> Tensor {
         guard isDeferred else { return try transform(self) }
-        return Tensor(dtype: newType ?? dtype, shape: newShape ?? shape, source: MappedTensorSource(base: self, transform: transform))
+        let (baseType, baseShape) = (dtype, shape)
+        return Tensor(dtype: newType ?? dtype, shape: newShape ?? shape, source: MappedTensorSource(base: self) { raw in
+            try transform(Tensor(dtype: baseType, shape: baseShape, exactBytes: Array(raw))).materialized().bytes
+        })
+    }
+
+    /// Like ``mapped(dtype:shape:_:)``, but `transform` reads this tensor's raw bytes where they
+    /// are (a deferred source may lend a mapping of its file: no copy) and returns the result's.
+    public func mappedBytes(dtype newType: DType? = nil, shape newShape: [Int]? = nil,
+                            _ transform: @escaping @Sendable (UnsafeRawBufferPointer) throws -> [UInt8]) throws -> Tensor {
+        let resultType = newType ?? dtype, resultShape = newShape ?? shape
+        guard isDeferred else {
+            return try Tensor(dtype: resultType, shape: resultShape, bytes: try storage.withUnsafeBytes { try transform($0) })
+        }
+        return Tensor(dtype: resultType, shape: resultShape, source: MappedTensorSource(base: self, transform: transform))
+    }
+
+    /// Calls `body` with the raw bytes: a loaded tensor's own, a deferred one's as its source
+    /// lends them (valid only during the call). Read failures and a wrong byte count throw.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        guard let source else { return try storage.withUnsafeBytes(body) }
+        let expected = count * dtype.byteCount
+        return try source.withBytes { raw in
+            guard raw.count == expected else {
+                throw TensorError.byteCountMismatch(shape: shape, dtype: dtype, expected: expected, actual: raw.count)
+            }
+            return try body(raw)
+        }
     }
 
     /// Two tensors are equal when their dtypes, shapes and bytes are (deferred bytes are read).
@@ -113,44 +140,48 @@ public struct Tensor: Equatable, Sendable {
     }
 
     /// The index of the first NaN or infinite element, or `nil` (integer dtypes have none). Scans
-    /// the bytes in place, without converting the tensor.
-    public func firstNonFiniteIndex() -> Int? {
-        let n = count
-        return bytes.withUnsafeBytes { raw -> Int? in
-            switch dtype {
-            case .float32:
-                // Exponent bits all set: infinity or NaN. Blocks are screened with a branch-free
-                // reduction; only a block that has one is searched.
-                guard n > 0, let base = raw.baseAddress, Int(bitPattern: base) % 4 == 0 else {
-                    for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self) & 0x7F80_0000 == 0x7F80_0000 { return i }
-                    return nil
-                }
-                let words = base.assumingMemoryBound(to: UInt32.self)
-                let block = 4096
-                var start = 0
-                while start < n {
-                    let length = min(block, n - start)
-                    let p = words + start
-                    // All-ones exponent plus one exponent unit carries into bit 31; no smaller
-                    // exponent does. Only ands, adds and ors: the loop vectorizes.
-                    var hits: UInt32 = 0
-                    for word in UnsafeBufferPointer(start: p, count: length) { hits |= (word & 0x7F80_0000) &+ 0x0080_0000 }
-                    if hits & 0x8000_0000 != 0 {
-                        for k in 0..<length where p[k] & 0x7F80_0000 == 0x7F80_0000 { return start + k }
-                    }
-                    start += length
-                }
-            case .float64:
-                for i in 0..<n where !raw.loadUnaligned(fromByteOffset: i * 8, as: Double.self).isFinite { return i }
-            case .float16:
-                for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self) & 0x7C00 == 0x7C00 { return i }
-            case .bfloat16:
-                for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self) & 0x7F80 == 0x7F80 { return i }
-            case .int8, .uint8, .bool, .int16, .int32, .int64:
+    /// the bytes where they are, without converting the tensor; a deferred tensor's source lends
+    /// them (its read failures throw).
+    public func firstNonFiniteIndex() throws -> Int? {
+        try withUnsafeBytes { Tensor.firstNonFiniteIndex(in: $0, dtype: dtype) }
+    }
+
+    /// The index of the first NaN or infinite element of raw `dtype` elements.
+    static func firstNonFiniteIndex(in raw: UnsafeRawBufferPointer, dtype: DType) -> Int? {
+        let n = raw.count / dtype.byteCount
+        switch dtype {
+        case .float32:
+            // Exponent bits all set: infinity or NaN. Blocks are screened with a branch-free
+            // reduction; only a block that has one is searched.
+            guard n > 0, let base = raw.baseAddress, Int(bitPattern: base) % 4 == 0 else {
+                for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self) & 0x7F80_0000 == 0x7F80_0000 { return i }
                 return nil
             }
+            let words = base.assumingMemoryBound(to: UInt32.self)
+            let block = 4096
+            var start = 0
+            while start < n {
+                let length = min(block, n - start)
+                let p = words + start
+                // All-ones exponent plus one exponent unit carries into bit 31; no smaller
+                // exponent does. Only ands, adds and ors: the loop vectorizes.
+                var hits: UInt32 = 0
+                for word in UnsafeBufferPointer(start: p, count: length) { hits |= (word & 0x7F80_0000) &+ 0x0080_0000 }
+                if hits & 0x8000_0000 != 0 {
+                    for k in 0..<length where p[k] & 0x7F80_0000 == 0x7F80_0000 { return start + k }
+                }
+                start += length
+            }
+        case .float64:
+            for i in 0..<n where !raw.loadUnaligned(fromByteOffset: i * 8, as: Double.self).isFinite { return i }
+        case .float16:
+            for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self) & 0x7C00 == 0x7C00 { return i }
+        case .bfloat16:
+            for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self) & 0x7F80 == 0x7F80 { return i }
+        case .int8, .uint8, .bool, .int16, .int32, .int64:
             return nil
         }
+        return nil
     }
 
     /// Reads a deferred tensor's bytes and checks their count.

@@ -37,4 +37,19 @@ final class MappedTensorSourceTests: XCTestCase {
             XCTAssertEqual((error as? CheckpointError)?.problem, "gone")
         }
     }
+
+    func testMappedBytesReadsTheBaseWhereItIs() throws {
+        let source = CountingTensorSource(Tensor(shape: [2], floats: [1.5, -2]))
+        let deferred = Tensor(dtype: .float32, shape: [2], source: source)
+        let negated = try deferred.mappedBytes { raw in
+            Tensor(shape: [2], floats: (0..<2).map { -raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }).bytes
+        }
+        XCTAssertTrue(negated.isDeferred)
+        XCTAssertEqual(source.reads, 0)
+        XCTAssertEqual(try negated.materialized().floats(), [-1.5, 2])
+        let loaded = try Tensor(shape: [2], floats: [1, 2]).mappedBytes(dtype: .float32, shape: [1, 2]) { Array($0) }
+        XCTAssertFalse(loaded.isDeferred)
+        XCTAssertEqual(loaded.shape, [1, 2])
+        XCTAssertThrowsError(try Tensor(shape: [2], floats: [1, 2]).mappedBytes { _ in [0] }, "a wrong byte count is refused")
+    }
 }

@@ -60,17 +60,30 @@ final class TensorTests: XCTestCase {
         }
     }
 
-    func testFirstNonFiniteIndexInEveryFloatType() {
+    func testFirstNonFiniteIndexInEveryFloatType() throws {
         for dtype in [DType.float32, .float64, .float16, .bfloat16] {
-            XCTAssertNil(Tensor(shape: [3], doubles: [1, -2, 0], dtype: dtype).firstNonFiniteIndex(), "\(dtype)")
-            XCTAssertEqual(Tensor(shape: [4], doubles: [1, 2, .infinity, .nan], dtype: dtype).firstNonFiniteIndex(), 2, "\(dtype)")
-            XCTAssertEqual(Tensor(shape: [2], doubles: [.nan, 1], dtype: dtype).firstNonFiniteIndex(), 0, "\(dtype)")
-            XCTAssertEqual(Tensor(shape: [2], doubles: [1, -.infinity], dtype: dtype).firstNonFiniteIndex(), 1, "\(dtype)")
+            XCTAssertNil(try Tensor(shape: [3], doubles: [1, -2, 0], dtype: dtype).firstNonFiniteIndex(), "\(dtype)")
+            XCTAssertEqual(try Tensor(shape: [4], doubles: [1, 2, .infinity, .nan], dtype: dtype).firstNonFiniteIndex(), 2, "\(dtype)")
+            XCTAssertEqual(try Tensor(shape: [2], doubles: [.nan, 1], dtype: dtype).firstNonFiniteIndex(), 0, "\(dtype)")
+            XCTAssertEqual(try Tensor(shape: [2], doubles: [1, -.infinity], dtype: dtype).firstNonFiniteIndex(), 1, "\(dtype)")
         }
         // Past the first screened block of float32.
         var values = [Float](repeating: 0.5, count: 10_000)
         values[9_001] = .nan
-        XCTAssertEqual(Tensor(shape: [10_000], floats: values).firstNonFiniteIndex(), 9_001)
-        XCTAssertNil(Tensor(shape: [2], doubles: [1, 2], dtype: .int32).firstNonFiniteIndex())
+        XCTAssertEqual(try Tensor(shape: [10_000], floats: values).firstNonFiniteIndex(), 9_001)
+        XCTAssertNil(try Tensor(shape: [2], doubles: [1, 2], dtype: .int32).firstNonFiniteIndex())
+    }
+
+    func testADeferredTensorLendsItsBytesAndChecksTheirCount() throws {
+        let eager = Tensor(shape: [3], floats: [1, .infinity, 3])
+        let source = CountingTensorSource(eager)
+        let deferred = Tensor(dtype: .float32, shape: [3], source: source)
+        XCTAssertEqual(try deferred.withUnsafeBytes { Array($0) }, eager.bytes)
+        XCTAssertEqual(try deferred.firstNonFiniteIndex(), 1)
+        XCTAssertEqual(source.reads, 2)
+        let short = Tensor(dtype: .float32, shape: [4], source: source)
+        XCTAssertThrowsError(try short.withUnsafeBytes { _ in () }) { error in
+            XCTAssertEqual(error as? TensorError, .byteCountMismatch(shape: [4], dtype: .float32, expected: 16, actual: 12))
+        }
     }
 }
