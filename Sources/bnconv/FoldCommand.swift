@@ -56,6 +56,7 @@ struct FoldCommand: ParsableCommand {
     func run() throws {
         CrashGuard.install(reading: [model])
         HeapTuning.reuseFreedMemory()
+        EngineThreads.stopIdleBLASWorkers()
         try reportingErrors {
             let target = inPlace ? model : (output ?? OutputPath.beside(model, tag: "folded"))
             if !inPlace && OutputPath.sameFile(target, model) {

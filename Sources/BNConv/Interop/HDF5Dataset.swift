@@ -82,6 +82,25 @@ final class HDF5Dataset: HDF5Object {
         return (dtype, shape, byteCount)
     }
 
+    /// Where the dataset's bytes lie in the file when they can be read there as they are: one
+    /// contiguous, allocated, unfiltered block in the file itself (no external storage) whose file
+    /// type is the memory type bnconv reads `dtype` through (little-endian, same size); else `nil`.
+    func rawFileOffset(dtype: DType, byteCount: Int) -> Int? {
+        guard byteCount > 0, let creation = try? creation(), creation.layout == .contiguous, creation.filters.isEmpty,
+              let plist = try? HDF5Handle.make(H5Dget_create_plist(id), .propertyList, file: file.name, path: path, "read the creation properties"),
+              H5Pget_external_count(plist.id) == 0,
+              let type = try? HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype"),
+              let memory = try? HDF5ElementType.memoryType(for: dtype, fileType: type.id, file: file.name, path: path),
+              H5Tequal(type.id, memory.id) > 0,
+              H5Dget_storage_size(id) == hsize_t(byteCount) else { return nil }
+        let offset = H5Dget_offset(id)
+        guard offset != haddr_t.max, offset <= haddr_t(Int.max) else {
+            _ = HDF5Library.takeErrorMessage()
+            return nil
+        }
+        return Int(offset)
+    }
+
     /// Reads the whole dataset, after the checks of ``extent()``.
     func readTensor() throws -> Tensor {
         let type = try HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype")

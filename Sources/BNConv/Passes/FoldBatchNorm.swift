@@ -104,8 +104,8 @@ public struct FoldBatchNorm {
         }
         var newKernel = kernel
         // A deferred kernel stays deferred: it is scaled when its bytes are asked for (by a writer).
-        let scale = affine.scale
-        newKernel.tensor = kernel.tensor.mapped { view.scaled($0, by: scale) }
+        let scale = affine.scale, dtype = kernel.tensor.dtype, shape = kernel.tensor.shape
+        newKernel.tensor = try kernel.tensor.mappedBytes { view.scaledBytes($0, dtype: dtype, shape: shape, by: scale) }
         newKernel.isModified = true
         node.setWeight(newKernel)
 

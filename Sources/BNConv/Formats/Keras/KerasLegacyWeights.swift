@@ -15,6 +15,17 @@ struct KerasLegacyWeights {
     /// The model's own weights in `top_level_model_weights` (Keras 2.7+), or `nil` when the group is absent.
     var topLevel: [KerasStoredVariable]?
 
+    /// How to defer: the user's file name, the smallest dataset deferred, and the file mapped for
+    /// lending raw bytes (`nil`: read through HDF5).
+    struct Deferral {
+        /// The user's file name, for errors.
+        var file: String
+        /// Datasets of at least this many bytes are deferred.
+        var minimumBytes: Int
+        /// The same file opened for mapping.
+        var mapping: MappedFile?
+    }
+
     /// Datasets at least this large are left in the file when reading deferred (BN statistics and
     /// biases are read at once: they are small and every pass looks at them).
     static let deferredMinimumBytes = 64 << 10
@@ -22,7 +33,7 @@ struct KerasLegacyWeights {
     /// Reads `group` for the layers of `container`. With `deferring` (the user's file name and a
     /// size, usually ``deferredMinimumBytes``), datasets of that size or more become deferred
     /// tensors read from the open file when needed (their shape, dtype and size are checked now).
-    init(group: HDF5Group, container: KerasContainer, deferring: (file: String, minimumBytes: Int)? = nil) throws {
+    init(group: HDF5Group, container: KerasContainer, deferring: Deferral? = nil) throws {
         guard let names = try KerasAttributeList.read("layer_names", of: group) else {
             throw KerasConfigError(place: group.path, problem: "the weights group has no 'layer_names' attribute")
         }
@@ -61,7 +72,7 @@ struct KerasLegacyWeights {
 
     /// Reads the datasets a `weight_names` list names, resolved inside `group`; those of
     /// `deferring.minimumBytes` or more are deferred when `deferring` is given.
-    static func read(_ listed: [String], in group: HDF5Group, deferring: (file: String, minimumBytes: Int)? = nil) throws -> [KerasStoredVariable] {
+    static func read(_ listed: [String], in group: HDF5Group, deferring: Deferral? = nil) throws -> [KerasStoredVariable] {
         try listed.map { weightName in
             guard group.kind(of: weightName) == .dataset else {
                 throw KerasConfigError(place: group.path, problem: "attribute 'weight_names' lists '\(weightName)', which does not exist")
@@ -71,8 +82,11 @@ struct KerasLegacyWeights {
             if let deferring {
                 let extent = try dataset.extent()
                 if extent.byteCount >= deferring.minimumBytes {
+                    let raw = deferring.mapping.flatMap { mapping in
+                        dataset.rawFileOffset(dtype: extent.dtype, byteCount: extent.byteCount).map { (mapping, $0, extent.byteCount) }
+                    }
                     tensor = Tensor(dtype: extent.dtype, shape: extent.shape,
-                                    source: KerasDatasetSource(file: group.file, path: dataset.path, userFile: deferring.file))
+                                    source: KerasDatasetSource(file: group.file, path: dataset.path, userFile: deferring.file, raw: raw))
                 }
             }
             return KerasStoredVariable(variable: KerasStoredVariable.variableName(fromStoredName: weightName),

@@ -109,7 +109,9 @@ public enum KerasReader {
     private static func readLegacy(path: String, root: HDF5Group, weightsGroup: HDF5Group, config: JSONValue, configText: String,
                                    format: CheckpointFormat, rootAttributes: [KerasNamedAttribute], deferring: Int?) throws -> Model {
         let container = try KerasContainer(model: config, place: "model_config")
-        let weights = try KerasLegacyWeights(group: weightsGroup, container: container, deferring: deferring.map { (path, $0) })
+        let weights = try KerasLegacyWeights(group: weightsGroup, container: container, deferring: deferring.map {
+            KerasLegacyWeights.Deferral(file: path, minimumBytes: $0, mapping: MappedFile(path: path))
+        })
         let version = try root.stringAttribute("keras_version") ?? (try weightsGroup.stringAttribute("keras_version"))
         let dialect = detectDialect(config, version: format == .keras3LegacyH5 ? "3" : nil, text: configText)
         var builder = KerasGraphBuilder(dialect: dialect, variables: weights.variables)

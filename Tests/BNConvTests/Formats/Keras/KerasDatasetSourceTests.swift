@@ -38,7 +38,13 @@ final class KerasDatasetSourceTests: XCTestCase {
             for (x, y) in zip(eager.nodes, deferred.nodes) {
                 XCTAssertEqual(y.op, x.op, "\(label) \(x.name)")
                 XCTAssertEqual(y.weights, x.weights, "\(label) \(x.name): weights read on demand equal the eager ones")
+                for (a, b) in zip(x.weights, y.weights) {
+                    XCTAssertEqual(try b.tensor.withUnsafeBytes { Array($0) }, a.tensor.bytes, "\(label) \(x.name): lent bytes")
+                }
             }
+            // Keras writes contiguous, unfiltered little-endian datasets: lent from a mapping.
+            let mapped = weights.filter { ($0.tensor.source as? KerasDatasetSource)?.raw != nil }
+            XCTAssertEqual(mapped.count, weights.filter { $0.tensor.count > 0 }.count, "\(label): mapped datasets")
         }
     }
 
@@ -124,6 +130,8 @@ final class KerasDatasetSourceTests: XCTestCase {
         }
         let output = dir.appendingPathComponent("folded.h5").path
         let result = try FoldBatchNorm().apply(to: try KerasReader.readHDF5(input, configPath: nil, deferringFrom: 0))
+        XCTAssertTrue(result.model.nodes.flatMap(\.weights).allSatisfy { ($0.tensor.source as? KerasDatasetSource)?.raw == nil },
+                      "chunked, deflated datasets are read through HDF5, never mapped")
         let folded = try XCTUnwrap(result.model.nodes.flatMap(\.weights).first { $0.storageKey == foldedKey })
         try Checkpoint.write(result.model, to: output)
         let stored = try HDF5File.open(input).root().dataset(untouchedKey)
