@@ -9,7 +9,8 @@ public enum Checkpoint {
     /// `deferringWeights` asks for large weights to stay in the file until used (deferred
     /// ``Tensor``s; the file stays open while the model holds them), so that a fold that is
     /// written without running the model never holds every weight at once. Only legacy Keras
-    /// `.h5` files defer; other formats read everything as usual.
+    /// `.h5` files defer; other formats read everything as usual. The file must not be changed
+    /// while the model holds deferred weights (they may be read from a memory mapping of it).
     public static func read(_ path: String, config: String? = nil, deferringWeights: Bool = false) throws -> Model {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {

@@ -145,4 +145,27 @@ final class KerasDatasetSourceTests: XCTestCase {
         XCTAssertEqual(try rewritten.creation().filters, compressed.filters, "a folded kernel keeps its filters")
         XCTAssertEqual(try rewritten.readTensor(), try folded.tensor.materialized())
     }
+
+    func testANonFiniteDeferredKernelKeepsItsBatchNorm() throws {
+        let fixture = FixturePaths.url("keras/conv2d_bias_bn/keras2.h5").path
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: fixture))
+        let dir = try scratch()
+        var model = try Checkpoint.read(fixture)
+        let index = try XCTUnwrap(model.nodes.firstIndex { $0.weight(.kernel) != nil })
+        var kernel = try XCTUnwrap(model.nodes[index].weight(.kernel))
+        var values = kernel.tensor.floats()
+        values[values.count - 1] = .infinity
+        kernel.tensor = Tensor(shape: kernel.tensor.shape, floats: values)
+        kernel.isModified = true
+        model.nodes[index].setWeight(kernel)
+        let input = dir.appendingPathComponent("inf.h5").path
+        try Checkpoint.write(model, to: input)
+
+        let deferred = try KerasReader.readHDF5(input, configPath: nil, deferringFrom: 0)
+        XCTAssertTrue(try XCTUnwrap(deferred.node(named: model.nodes[index].name)?.weight(.kernel)).tensor.isDeferred)
+        let result = try FoldBatchNorm().apply(to: deferred)
+        let decision = try XCTUnwrap(result.decisions.first)
+        XCTAssertFalse(decision.folds)
+        XCTAssertEqual(decision.reason, "\(model.nodes[index].name)'s kernel holds NaN or infinite values (first at element \(values.count - 1))")
+    }
 }
