@@ -55,12 +55,13 @@ final class HDF5Dataset: HDF5Object {
 
     /// The dataset's dtype, shape and byte count, without reading it. A declared size larger than
     /// the file (unfiltered data) or than a generous bound (filtered data) is refused.
-    func extent() throws -> (dtype: DType, shape: [Int], byteCount: Int) {
+    /// `creation`, when given, is this dataset's ``creation()`` read already.
+    func extent(creation known: HDF5DatasetCreation? = nil) throws -> (dtype: DType, shape: [Int], byteCount: Int) {
         let type = try HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype")
-        return try extent(type: type)
+        return try extent(type: type, creation: known)
     }
 
-    private func extent(type: HDF5Handle) throws -> (dtype: DType, shape: [Int], byteCount: Int) {
+    private func extent(type: HDF5Handle, creation known: HDF5DatasetCreation? = nil) throws -> (dtype: DType, shape: [Int], byteCount: Int) {
         let dtype = try dtype(of: type)
         let shape = try shape()
         let (count, overflow) = shape.reduce((1, false)) { acc, d in
@@ -68,7 +69,7 @@ final class HDF5Dataset: HDF5Object {
             return (p, acc.1 || o)
         }
         let (byteCount, overflow2) = count.multipliedReportingOverflow(by: dtype.byteCount)
-        let filtered = try !creation().filters.isEmpty
+        let filtered = try !(known ?? creation()).filters.isEmpty
         let fileSize = try file.size()
         let limit = filtered ? min(HDF5Dataset.compressedCap, max(fileSize, 1 << 20) * 1000) : fileSize
         if overflow || overflow2 || byteCount > limit {
@@ -85,8 +86,9 @@ final class HDF5Dataset: HDF5Object {
     /// Where the dataset's bytes lie in the file when they can be read there as they are: one
     /// contiguous, allocated, unfiltered block in the file itself (no external storage) whose file
     /// type is the memory type bnconv reads `dtype` through (little-endian, same size); else `nil`.
-    func rawFileOffset(dtype: DType, byteCount: Int) -> Int? {
-        guard byteCount > 0, let creation = try? creation(), creation.layout == .contiguous, creation.filters.isEmpty,
+    /// `creation` is this dataset's ``creation()``.
+    func rawFileOffset(dtype: DType, byteCount: Int, creation: HDF5DatasetCreation) -> Int? {
+        guard byteCount > 0, creation.layout == .contiguous, creation.filters.isEmpty,
               let plist = try? HDF5Handle.make(H5Dget_create_plist(id), .propertyList, file: file.name, path: path, "read the creation properties"),
               H5Pget_external_count(plist.id) == 0,
               let type = try? HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype"),

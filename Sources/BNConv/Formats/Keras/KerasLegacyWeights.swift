@@ -78,12 +78,13 @@ struct KerasLegacyWeights {
                 throw KerasConfigError(place: group.path, problem: "attribute 'weight_names' lists '\(weightName)', which does not exist")
             }
             let dataset = try group.dataset(weightName)
+            let creation = try dataset.creation()
             var tensor: Tensor?
             if let deferring {
-                let extent = try dataset.extent()
+                let extent = try dataset.extent(creation: creation)
                 if extent.byteCount >= deferring.minimumBytes {
                     let raw = deferring.mapping.flatMap { mapping in
-                        dataset.rawFileOffset(dtype: extent.dtype, byteCount: extent.byteCount).map { (mapping, $0, extent.byteCount) }
+                        dataset.rawFileOffset(dtype: extent.dtype, byteCount: extent.byteCount, creation: creation).map { (mapping, $0, extent.byteCount) }
                     }
                     tensor = Tensor(dtype: extent.dtype, shape: extent.shape,
                                     source: KerasDatasetSource(file: group.file, path: dataset.path, userFile: deferring.file, raw: raw))
@@ -91,7 +92,7 @@ struct KerasLegacyWeights {
             }
             return KerasStoredVariable(variable: KerasStoredVariable.variableName(fromStoredName: weightName),
                                        storedName: weightName, storageKey: dataset.path,
-                                       tensor: try tensor ?? dataset.readTensor(), creation: try dataset.creation())
+                                       tensor: try tensor ?? dataset.readTensor(), creation: creation)
         }
     }
 
