@@ -43,13 +43,17 @@ struct FoldCommand: ParsableCommand {
     func run() throws {
         let model = job.model, out = job.out
         CrashGuard.install(reading: [model])
+        HeapTuning.reuseFreedMemory()
+        EngineThreads.stopIdleBLASWorkers()
         try reportingErrors {
             let target = inPlace ? model : (output ?? OutputPath.beside(model, tag: "folded"))
             if !inPlace && OutputPath.sameFile(target, model) {
                 throw ValidationError("the output would overwrite the input \(model); use --in-place to replace it")
             }
             let started = Date()
-            var loaded: Model? = try Checkpoint.read(model, config: job.config)
+            // Without verification nothing runs the model: large weights stay in the file until the
+            // writer copies them (untouched) or folds them one at a time.
+            var loaded: Model? = try Checkpoint.read(model, config: job.config, deferringWeights: job.noVerify)
             CrashGuard.readingDone()
             let format = loaded!.format
             var assumed: [String] = []

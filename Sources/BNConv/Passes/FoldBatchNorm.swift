@@ -103,12 +103,14 @@ public struct FoldBatchNorm {
             throw FoldError.inconsistentPlan(node.name)
         }
         var newKernel = kernel
-        newKernel.tensor = view.scaled(kernel.tensor, by: affine.scale)
+        // A deferred kernel stays deferred: it is scaled when its bytes are asked for (by a writer).
+        let scale = affine.scale, dtype = kernel.tensor.dtype, shape = kernel.tensor.shape
+        newKernel.tensor = try kernel.tensor.mappedBytes { view.scaledBytes($0, dtype: dtype, shape: shape, by: scale) }
         newKernel.isModified = true
         node.setWeight(newKernel)
 
         let oldBias = node.weight(.bias)
-        let b = oldBias?.tensor.doubles() ?? Array(repeating: 0, count: affine.channels)
+        let b = try oldBias?.tensor.materialized().doubles() ?? Array(repeating: 0, count: affine.channels)
         let folded = (0..<affine.channels).map { b[$0] * affine.scale[$0] + affine.shift[$0] }
         node.setWeight(makeBias(folded, replacing: oldBias, kernel: kernel))
         enableBias(&node)
@@ -121,7 +123,7 @@ public struct FoldBatchNorm {
               let outView = ChannelView.output(of: kernel.layout, shape: kernel.tensor.shape) else {
             throw FoldError.inconsistentPlan(node.name)
         }
-        let original = kernel.tensor.doubles()
+        let original = try kernel.tensor.materialized().doubles()
         let outputs = outView.totalChannels
         // Output channel of an element, from the input view's (outer, inner) coordinates.
         let outputOnInner = kernel.layout == .hwio || kernel.layout == .io
@@ -136,7 +138,7 @@ public struct FoldBatchNorm {
         node.setWeight(newKernel)
 
         let oldBias = node.weight(.bias)
-        let b = oldBias?.tensor.doubles() ?? Array(repeating: 0, count: outputs)
+        let b = try oldBias?.tensor.materialized().doubles() ?? Array(repeating: 0, count: outputs)
         node.setWeight(makeBias((0..<outputs).map { b[$0] + added[$0] }, replacing: oldBias, kernel: kernel))
         enableBias(&node)
     }
