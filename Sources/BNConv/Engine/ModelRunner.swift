@@ -32,6 +32,7 @@ public final class ModelRunner {
         self.model = model
         self.options = options
         try model.validate()
+        do { try BLAS.load() } catch { throw EngineError.blasUnavailable("\(error)") }
         let inputs = Set(model.inputs)
         for node in model.nodes {
             if node.op == .input {
