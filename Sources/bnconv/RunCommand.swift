@@ -67,7 +67,7 @@ struct RunCommand: ParsableCommand {
                     results = try runner.run(feeds)
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
                 }
-                print(RunTiming(milliseconds: times, batch: feeds.first?.shape.first ?? 1).line)
+                print(RunTiming(milliseconds: times, batch: feeds.first?.shape.first ?? 1, blasKernels: ModelRunner.blasKernels).line)
                 if profile {
                     var byOp: [String: (count: Int, ms: Double)] = [:]
                     for t in runner.lastNodeTimes { byOp[t.op, default: (0, 0)].count += 1; byOp[t.op]!.ms += t.milliseconds }

@@ -24,8 +24,12 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
     /// Columns (positions) one part gathers at a time, at most: bounds the scratch to about
     /// `columnBudget` floats per part.
     static let columnBudget = 1 << 18
-    /// Fewest rows or columns a part of a split product gets (the other operand is packed per part).
-    static let minimumSplit = 32
+    /// Fewest columns (output positions) a part of a product split by positions gets: each part packs
+    /// the whole kernel, which costs OpenBLAS about as much per element as a dozen multiply-adds.
+    static let minimumColumns = 128
+    /// Fewest rows (output channels) a part of a product split by channels gets (each part packs
+    /// the whole gathered matrix).
+    static let minimumRows = 64
 
     /// Prepares a conv node (kernel `oihw`, or `hwio` converted).
     init(node: Node, attributes: Convolution) throws {
@@ -95,10 +99,10 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
     private func splitByPositions(_ g: Geometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                                   out: UnsafeMutablePointer<Float>, ops: [PostOp], _ context: KernelContext) {
         let work = g.images * g.positions * g.cout * g.k
-        let wanted = work < ParallelGEMM.serialLimit ? 1 : Parallel.parts(g.positions * g.images, minimum: Self.minimumSplit)
-        let perImage = max(1, min(wanted / g.images, g.positions / Self.minimumSplit))
+        let wanted = work < ParallelGEMM.serialLimit ? 1 : Parallel.parts(g.positions * g.images, minimum: Self.minimumColumns)
+        let perImage = max(1, min(wanted / g.images, g.positions / Self.minimumColumns))
         let tasks = g.images * perImage
-        let chunk = g.pointwise ? g.positions : max(Self.minimumSplit, Self.columnBudget / max(g.k, 1))
+        let chunk = g.pointwise ? g.positions : max(Self.minimumColumns, Self.columnBudget / max(g.k, 1))
         let scratchColumns = min(chunk, (g.positions + perImage - 1) / perImage)
         let scratch = g.pointwise ? [] : (0..<tasks).map { _ in context.pool.take(g.k * scratchColumns) }
         defer { scratch.forEach(context.pool.release) }
@@ -135,7 +139,7 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
     private func splitByChannels(_ g: Geometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                                  out: UnsafeMutablePointer<Float>, ops: [PostOp], _ context: KernelContext) {
         let work = g.positions * g.cout * g.k
-        let parts = work < ParallelGEMM.serialLimit ? 1 : Parallel.parts(g.cout, minimum: Self.minimumSplit)
+        let parts = work < ParallelGEMM.serialLimit ? 1 : Parallel.parts(g.cout, minimum: Self.minimumRows)
         let scratch = g.pointwise ? nil : context.pool.take(g.k * g.positions)
         defer { scratch.map(context.pool.release) }
         for n in 0..<g.images {

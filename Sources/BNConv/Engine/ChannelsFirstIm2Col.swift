@@ -12,37 +12,44 @@ enum ChannelsFirstIm2Col {
         let (oh, ow) = (axes[1].output, axes[2].output)
         let taps = kd * kh * kw
         let sw = axes[2].stride
+        let (sd, sh) = (axes[0].stride, axes[1].stride)
+        let first = columns.lowerBound
+        // The output position the columns start at, advanced line by line (no division per line).
+        let startW = first % ow, startH = (first / ow) % oh, startD = first / (ow * oh)
         for r in rows {
             let c = r / taps, tap = r % taps
             let a = tap / (kh * kw), b = (tap / kw) % kh, cc = tap % kw
             let plane = x + c * id * ih * iw
             let off = cc * axes[2].dilation - axes[2].padBefore
+            let dOff = a * axes[0].dilation - axes[0].padBefore, hOff = b * axes[1].dilation - axes[1].padBefore
             var dst = col + r * ld
-            var p = columns.lowerBound
-            while p < columns.upperBound {
-                let yw0 = p % ow, t = p / ow
-                let yh = t % oh, yd = t / oh
-                let n = min(columns.upperBound, p - yw0 + ow) - p
-                let dd = yd * axes[0].stride - axes[0].padBefore + a * axes[0].dilation
-                let hh = yh * axes[1].stride - axes[1].padBefore + b * axes[1].dilation
+            var remaining = columns.count
+            var yw0 = startW, yh = startH, yd = startD
+            while remaining > 0 {
+                let n = min(remaining, ow - yw0)
+                let dd = yd * sd + dOff, hh = yh * sh + hOff
                 if dd < 0 || dd >= id || hh < 0 || hh >= ih {
-                    dst.update(repeating: 0, count: n)
+                    for j in 0..<n { dst[j] = 0 }
                 } else {
                     let src = plane + (dd * ih + hh) * iw
                     // Valid j: 0 <= (yw0 + j) * sw + off < iw.
                     let lo = min(max(0, ceilDiv(-off, sw) - yw0), n)
                     let hi = max(min(n, floorDiv(iw - 1 - off, sw) + 1 - yw0), lo)
-                    if lo > 0 { dst.update(repeating: 0, count: lo) }
+                    for j in 0..<lo { dst[j] = 0 }
                     if sw == 1 {
-                        if hi > lo { (dst + lo).update(from: src + (yw0 + lo + off), count: hi - lo) }
+                        let s = src + (yw0 + off)
+                        for j in lo..<hi { dst[j] = s[j] }
                     } else {
                         var s = src + ((yw0 + lo) * sw + off)
                         for j in lo..<hi { dst[j] = s.pointee; s += sw }
                     }
-                    if hi < n { (dst + hi).update(repeating: 0, count: n - hi) }
+                    for j in hi..<n { dst[j] = 0 }
                 }
                 dst += n
-                p += n
+                remaining -= n
+                yw0 = 0
+                yh += 1
+                if yh == oh { yh = 0; yd += 1 }
             }
         }
     }

@@ -27,6 +27,11 @@ public final class ModelRunner {
     /// Linear ops run with their following BatchNorm/activation in one epilogue (when not observed).
     private var fusion: FusionPlan!
 
+    /// The kernel set OpenBLAS multiplies with (`Haswell`, `SkylakeX`, ...; `OPENBLAS_CORETYPE`
+    /// chooses it when set, else the CPU: see ``OpenBLASLibrary``), loading OpenBLAS if needed;
+    /// `nil` when it cannot be loaded.
+    public static var blasKernels: String? { BLAS.coreName }
+
     /// Prepares every node; throws naming the first node the engine cannot run and its op.
     public init(model: Model, options: RunOptions = .init()) throws {
         self.model = model
