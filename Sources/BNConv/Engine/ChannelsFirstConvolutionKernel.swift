@@ -7,7 +7,8 @@
 /// Work is split across the cores by output positions (each part gathers and multiplies its own
 /// columns) when there are at least as many positions as output channels, else by output channels
 /// over one shared gathered matrix: either way the part duplicated (the packing of the other
-/// operand) is the smaller one.
+/// operand) is the smaller one. With several images and few positions, the images' columns are
+/// gathered side by side and multiplied at once, so the kernel is packed once per batch, not per image.
 struct ChannelsFirstConvolutionKernel: FusableKernel {
     /// Attributes.
     let attributes: Convolution
@@ -69,7 +70,11 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
                 if geometry.positions >= geometry.coutG || groups > 1 {
                     splitByPositions(geometry, x: x.pointer, w: w.baseAddress!, out: out.pointer, ops: blockOps ?? [], context)
                 } else {
-                    splitByChannels(geometry, x: x.pointer, w: w.baseAddress!, out: out.pointer, ops: blockOps ?? [], context)
+                    if geometry.images > 1 && (!geometry.pointwise || geometry.coutG > 2 * geometry.positions) {
+                        batchedByChannels(geometry, x: x.pointer, w: w.baseAddress!, out: out.pointer, ops: blockOps ?? [], context)
+                    } else {
+                        splitByChannels(geometry, x: x.pointer, w: w.baseAddress!, out: out.pointer, ops: blockOps ?? [], context)
+                    }
                 }
             }
         }
@@ -130,6 +135,45 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
                 }
                 ChannelsFirstEpilogue.applyBlock(ops, image: yn, channels: 0..<g.cout, columns: lo..<hi, positions: g.positions)
                 lo = hi
+            }
+        }
+    }
+
+    /// Few positions, many output channels, several images (one group): gather every image's columns
+    /// side by side (`col[K, images * positions]`; a pointwise input is copied there), multiply once
+    /// per range of output channels into a scratch `[O, images * positions]` with the tail applied,
+    /// then scatter each image's block to its place in the output.
+    private func batchedByChannels(_ g: Geometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+                                   out: UnsafeMutablePointer<Float>, ops: [PostOp], _ context: KernelContext) {
+        let columns = g.images * g.positions
+        let col = context.pool.take(g.k * columns)
+        let product = context.pool.take(g.cout * columns)
+        defer { context.pool.release(col); context.pool.release(product) }
+        Parallel.ranges(g.images * g.k, costPerItem: g.positions) { range in
+            for item in range {
+                let n = item / g.k, row = item % g.k
+                let xn = g.input(x, image: n), dst = col.base + n * g.positions
+                if g.pointwise {
+                    (dst + row * columns).update(from: xn + row * g.positions, count: g.positions)
+                } else {
+                    ChannelsFirstIm2Col.fill(dst, ld: columns, x: xn, input: g.input, axes: g.axes, window: g.window,
+                                             rows: row..<(row + 1), columns: 0..<g.positions)
+                }
+            }
+        }
+        let parts = Parallel.parts(g.cout, minimum: Self.minimumRows)
+        Parallel.forEach(parts) { p in
+            let lo = g.cout * p / parts, hi = g.cout * (p + 1) / parts
+            BLAS.sgemm(m: hi - lo, n: columns, k: g.k, a: w + lo * g.k, lda: g.k, b: col.base, ldb: columns,
+                       c: product.base + lo * columns, ldc: columns)
+            ChannelsFirstEpilogue.applyBlock(ops, image: product.base, channels: lo..<hi, columns: 0..<columns,
+                                             positions: columns)
+        }
+        Parallel.ranges(g.images * g.cout, costPerItem: g.positions) { range in
+            for item in range {
+                let n = item / g.cout, o = item % g.cout
+                (g.output(out, image: n) + o * g.positions).update(from: product.base + o * columns + n * g.positions,
+                                                                   count: g.positions)
             }
         }
     }
