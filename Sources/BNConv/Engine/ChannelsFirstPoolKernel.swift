@@ -22,30 +22,38 @@ struct ChannelsFirstPoolKernel: EngineKernel {
             let lo = max(start, 0), hi = min(start + extent, size)
             return lo..<max(hi, lo)
         }
+        // Window bounds per output index along each axis, worked out once per call.
+        let dRanges = (0..<od).map { range($0, axes[0], id, window[0]) }
+        let hRanges = (0..<oh).map { range($0, axes[1], ih, window[1]) }
+        let wLo = (0..<ow).map { range($0, axes[2], iw, window[2]).lowerBound }
+        let wHi = (0..<ow).map { range($0, axes[2], iw, window[2]).upperBound }
         Parallel.ranges(xs.n * xs.c, costPerItem: outPlane * window.reduce(1, *)) { planes in
-            for plane in planes {
-                let src = x.pointer + plane * inPlane
-                var dst = out.pointer + plane * outPlane
-                for yd in 0..<od {
-                    let ds = range(yd, axes[0], id, window[0])
-                    for yh in 0..<oh {
-                        let hs = range(yh, axes[1], ih, window[1])
-                        for yw in 0..<ow {
-                            let ws = range(yw, axes[2], iw, window[2])
-                            var acc: Float = isMax ? -.infinity : 0
-                            for dd in ds {
-                                for hh in hs {
-                                    let row = src + (dd * ih + hh) * iw
-                                    if isMax {
-                                        for ww in ws { acc = max(acc, row[ww]) }
-                                    } else {
-                                        for ww in ws { acc += row[ww] }
+            wLo.withUnsafeBufferPointer { wLo in
+                wHi.withUnsafeBufferPointer { wHi in
+                    for plane in planes {
+                        let src = x.pointer + plane * inPlane
+                        var dst = out.pointer + plane * outPlane
+                        for ds in dRanges {
+                            for hs in hRanges {
+                                let cellsDH = ds.count * hs.count
+                                for yw in 0..<ow {
+                                    let lo = wLo[yw], hi = wHi[yw]
+                                    var acc: Float = isMax ? -.infinity : 0
+                                    for dd in ds {
+                                        for hh in hs {
+                                            let row = src + (dd * ih + hh) * iw
+                                            if isMax {
+                                                for ww in lo..<hi { acc = max(acc, row[ww]) }
+                                            } else {
+                                                for ww in lo..<hi { acc += row[ww] }
+                                            }
+                                        }
                                     }
+                                    let cells = cellsDH * (hi - lo)
+                                    dst.pointee = isMax || cells == 0 ? acc : acc * (1 / Float(cells))
+                                    dst += 1
                                 }
                             }
-                            let cells = ds.count * hs.count * ws.count
-                            dst.pointee = isMax || cells == 0 ? acc : acc * (1 / Float(cells))
-                            dst += 1
                         }
                     }
                 }
