@@ -28,7 +28,7 @@ public final class ModelRunner {
     private var fusion: FusionPlan!
 
     /// The kernel set OpenBLAS multiplies with (`Haswell`, `SkylakeX`, ...; `OPENBLAS_CORETYPE`
-    /// chooses it when set, else the CPU: see ``OpenBLASLibrary``), loading OpenBLAS if needed;
+    /// chooses it when set, else bnconv picks the kernels for the CPU), loading OpenBLAS if needed;
     /// `nil` when it cannot be loaded.
     public static var blasKernels: String? { BLAS.coreName }
 
