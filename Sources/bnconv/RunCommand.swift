@@ -97,7 +97,8 @@ struct RunCommand: ParsableCommand {
                     results = try runner.run(feeds)
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
                 }
-                timing = RunTiming(milliseconds: times, batch: feeds.first?.shape.first ?? 1)
+                timing = RunTiming(milliseconds: times, batch: feeds.first?.shape.first ?? 1,
+                                   blasKernels: ModelRunner.blasKernels)
                 if profile {
                     var byOp: [String: (count: Int, ms: Double)] = [:]
                     for t in runner.lastNodeTimes { byOp[t.op, default: (0, 0)].count += 1; byOp[t.op]!.ms += t.milliseconds }

@@ -5,7 +5,12 @@ fold benchmark's Keras ResNet-50 by `bnconv convert` without --fold), in one run
 onnxruntime against the original), and `bnconv run` vs onnxruntime (2 threads, default graph
 optimizations) at batch 1 and 8. A benchmark, not a test; models go to $BNCONV_BENCH_DIR.
 
-    python tools/bench/onnx_bench.py --bnconv .build/release/bnconv [--repeat 5] [--runs 20]
+    python tools/bench/onnx_bench.py --bnconv .build/release/bnconv [--repeat 5] [--runs 20] [--openblas-coretype auto]
+
+`bnconv run` multiplies with OpenBLAS, which honours OPENBLAS_CORETYPE; an environment that pins it
+(e.g. `Haswell`, AVX2) keeps bnconv off AVX-512 while onnxruntime uses it. `--openblas-coretype auto`
+runs bnconv without the variable (bnconv then picks the kernels for the CPU), NAME sets it; the
+default inherits the environment. The kernel set used is printed.
 """
 import argparse
 import os
@@ -58,9 +63,9 @@ print(sorted(t)[len(t) // 2])
 """
 
 
-def wall(cmd):
+def wall(cmd, env=None):
     start = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
     return time.perf_counter() - start, p.stdout
@@ -72,7 +77,13 @@ def main():
     ap.add_argument("--dir", default=os.environ.get("BNCONV_BENCH_DIR", "bench-out"))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--openblas-coretype", help="'auto' (unset OPENBLAS_CORETYPE for bnconv run) or a kernel set name")
     args = ap.parse_args()
+    run_env = dict(os.environ)
+    if args.openblas_coretype == "auto":
+        run_env.pop("OPENBLAS_CORETYPE", None)
+    elif args.openblas_coretype:
+        run_env["OPENBLAS_CORETYPE"] = args.openblas_coretype
     os.makedirs(args.dir, exist_ok=True)
     h5 = os.path.join(args.dir, "resnet50_keras2.h5")
     if not os.path.exists(h5):
@@ -103,9 +114,11 @@ def main():
     for b in (1, 8):
         ort_ms = float(wall([sys.executable, "-c", ORT, src, inputs[b], str(args.runs)])[1].split()[-1])
         out = wall([args.bnconv, "run", src, "--input", inputs[b], "-o", os.path.join(args.dir, "y.npy"),
-                    "--time", "--runs", str(args.runs)])[1]
+                    "--time", "--runs", str(args.runs)], env=run_env)[1]
         bn_ms = float(re.search(r"median ([0-9.]+) ms", out).group(1))
-        print(f"  batch {b}: onnxruntime {ort_ms:.1f} ms, bnconv run {bn_ms:.1f} ms -> {bn_ms / ort_ms:.2f}x (target <= 1.5x)")
+        core = re.search(r"OpenBLAS (\w+)", out)
+        print(f"  batch {b}: onnxruntime (2 intra-op threads) {ort_ms:.1f} ms, bnconv run (2 cores, OpenBLAS "
+              f"{core.group(1) if core else '?'}) {bn_ms:.1f} ms -> {bn_ms / ort_ms:.2f}x (target <= 1.5x)")
 
 
 if __name__ == "__main__":

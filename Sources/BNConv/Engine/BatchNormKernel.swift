@@ -19,11 +19,16 @@ struct BatchNormKernel: EngineKernel {
         inference = layer.inferenceCoefficients
     }
 
-    /// The node as an epilogue step of a producer whose output has `rank` dimensions, channels last:
-    /// only in inference mode and when the BN normalizes the last axis.
-    func postOp(outputRank rank: Int?) -> PostOp? {
+    /// The node as an epilogue step of a producer whose output has `rank` dimensions (`nil`: unknown)
+    /// and its channels on `channelAxis` (`nil`: the last axis): only in inference mode and when the
+    /// BN normalizes that axis.
+    func postOp(outputRank rank: Int?, channelAxis: Int? = nil) -> PostOp? {
         guard mode == .inference else { return nil }
-        guard layer.axis == -1 || (rank.map { layer.axis == $0 - 1 } ?? false) else { return nil }
+        if let channelAxis, let rank {
+            guard layer.axis == channelAxis || layer.axis == channelAxis - rank else { return nil }
+        } else {
+            guard layer.axis == -1 || (rank.map { layer.axis == $0 - 1 } ?? false) else { return nil }
+        }
         return .affine(scale: inference.scale.map(Float.init), shift: inference.shift.map(Float.init))
     }
 

@@ -18,6 +18,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case nodeFailed(node: String, op: String, problem: String)
     /// A model output no node wrote.
     case outputNotComputed(String)
+    /// The BLAS library the engine multiplies with could not be loaded; the text says why and how to fix it.
+    case blasUnavailable(String)
 
     /// One line naming the node and op where there is one.
     public var description: String {
@@ -41,6 +43,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "node '\(node)' (\(op)): \(problem)"
         case .outputNotComputed(let name):
             return "model output '\(name)' is written by no node"
+        case .blasUnavailable(let problem):
+            return problem
         }
     }
 }

@@ -1,5 +1,6 @@
 /// Chains the executor runs as one kernel when nobody observes the values in between:
-/// a convolution, dense or merge node, then any run of inference-mode BatchNorms on the last axis and
+/// a convolution, dense or merge node, then any run of inference-mode BatchNorms on the head's channel
+/// axis (the last, or axis 1 after a channels-first convolution) and
 /// element-wise activations, each the only reader of the value before it (wherever it stands in the
 /// node order: its single input is ready once the head has run). The BN is still applied
 /// unfused (its own map, after the product and bias), just in the same pass over memory.
@@ -28,9 +29,11 @@ struct FusionPlan {
         let outputs = Set(model.outputs)
         for head in nodes.indices {
             guard let fusable = kernels[head] as? FusableKernel else { continue }
-            var rank: Int? = nil
+            var rank: Int? = nil, channelAxis: Int? = nil
             switch nodes[head].op {
-            case .conv(let c), .depthwiseConv(let c), .separableConv(let c), .convTranspose(let c): rank = c.rank + 2
+            case .conv(let c), .depthwiseConv(let c), .separableConv(let c), .convTranspose(let c):
+                rank = c.rank + 2
+                channelAxis = c.layout == .channelsFirst ? 1 : c.rank + 1
             case .dense, .elementwise: rank = nil
             default: continue
             }
@@ -41,7 +44,7 @@ struct FusionPlan {
                   nodes[next].inputs.count == 1, !outputs.contains(current) {
                 let op: PostOp?
                 if let bn = kernels[next] as? BatchNormKernel, fusable.acceptsChannelAffine {
-                    op = bn.postOp(outputRank: rank)
+                    op = bn.postOp(outputRank: rank, channelAxis: channelAxis)
                 } else if case .activation(let a) = nodes[next].op, a != .softmax {
                     op = .activation(a)
                 } else {

@@ -1,6 +1,6 @@
 /// Builds the kernel that runs one node, or says why the engine cannot run it.
 enum KernelFactory {
-    /// The kernel for `node` (BatchNorms normalizing as `batchNormStatistics` says); channels-first spatial ops are wrapped in a ``ChannelsFirstAdapter``.
+    /// The kernel for `node` (BatchNorms normalizing as `batchNormStatistics` says); channels-first convolutions, depthwise convolutions and pooling run natively, the other channels-first spatial ops inside a ``ChannelsFirstAdapter``.
     static func make(_ node: Node, batchNormStatistics: BatchNormStatistics = .asRecorded) throws -> EngineKernel {
         func spatial(_ kernel: EngineKernel, _ layout: DataLayout) -> EngineKernel {
             layout == .channelsFirst ? ChannelsFirstAdapter(inner: kernel) : kernel
@@ -10,10 +10,12 @@ enum KernelFactory {
             throw EngineError.unsupportedOp(node: node.name, op: node.opName, reason: "an input node is not run")
         case .conv(let c):
             try checkRank(node, c.rank)
-            return spatial(try ConvolutionKernel(node: node, attributes: c), c.layout)
+            if c.layout == .channelsFirst { return try ChannelsFirstConvolutionKernel(node: node, attributes: c) }
+            return try ConvolutionKernel(node: node, attributes: c)
         case .depthwiseConv(let c):
             try checkRank(node, c.rank)
-            return spatial(try DepthwiseKernel(node: node, attributes: c, role: .kernel, separable: false), c.layout)
+            let kernel = try DepthwiseKernel(node: node, attributes: c, role: .kernel, separable: false)
+            return c.layout == .channelsFirst ? ChannelsFirstDepthwiseKernel(kernel) : kernel
         case .separableConv(let c):
             try checkRank(node, c.rank)
             return spatial(try SeparableConvolutionKernel(node: node, attributes: c), c.layout)
@@ -30,7 +32,7 @@ enum KernelFactory {
         case .activation(let a):
             return ActivationKernel(activation: a)
         case .pool(let p):
-            return spatial(PoolKernel(attributes: p), p.layout)
+            return p.layout == .channelsFirst ? ChannelsFirstPoolKernel(attributes: p) : PoolKernel(attributes: p)
         case .globalPool(let p):
             return GlobalPoolKernel(attributes: p)
         case .elementwise(let kind):

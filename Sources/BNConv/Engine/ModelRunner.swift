@@ -27,11 +27,17 @@ public final class ModelRunner {
     /// Linear ops run with their following BatchNorm/activation in one epilogue (when not observed).
     private var fusion: FusionPlan!
 
+    /// The kernel set OpenBLAS multiplies with (`Haswell`, `SkylakeX`, ...; `OPENBLAS_CORETYPE`
+    /// chooses it when set, else bnconv picks the kernels for the CPU), loading OpenBLAS if needed;
+    /// `nil` when it cannot be loaded.
+    public static var blasKernels: String? { BLAS.coreName }
+
     /// Prepares every node; throws naming the first node the engine cannot run and its op.
     public init(model: Model, options: RunOptions = .init()) throws {
         self.model = model
         self.options = options
         try model.validate()
+        do { try BLAS.load() } catch { throw EngineError.blasUnavailable("\(error)") }
         let inputs = Set(model.inputs)
         for node in model.nodes {
             if node.op == .input {

@@ -1,7 +1,7 @@
 /// Weights converted once, at init, to float32 in the layout a kernel computes with.
 enum PreparedWeights {
-    /// A node's weight for `role` as floats in `target` layout (`hwio`, `hwcm`, `hwoi` or `io`),
-    /// converting from the file's layout: `oihw`/`iohw` (ONNX, PyTorch) to `hwio`/`hwoi`, `oi` to `io`,
+    /// A node's weight for `role` as floats in `target` layout (`hwio`, `oihw`, `hwcm`, `hwoi` or `io`),
+    /// converting from the file's layout: `oihw`/`iohw` (ONNX, PyTorch) to `hwio`/`hwoi` and back, `oi` to `io`,
     /// and an ONNX depthwise `oihw` kernel `(C*M, 1, k...)` to `hwcm`. Returns values and shape.
     static func kernel(_ node: Node, _ role: WeightRole, as target: KernelLayout) throws -> (values: [Float], shape: [Int]) {
         guard let weight = node.weight(role) else { throw EngineError.missingWeight(node: node.name, role: role) }
@@ -18,6 +18,9 @@ enum PreparedWeights {
         case (.oihw, .hwio), (.iohw, .hwoi):
             guard rank >= 3 else { break }
             return try permuted(Array(2..<rank) + [1, 0])
+        case (.hwio, .oihw), (.hwoi, .iohw):
+            guard rank >= 3 else { break }
+            return try permuted([rank - 1, rank - 2] + Array(0..<(rank - 2)))
         case (.oi, .io):
             guard rank == 2 else { break }
             return try permuted([1, 0])

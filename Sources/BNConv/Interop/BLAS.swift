@@ -1,8 +1,25 @@
-import CBLAS
-
 /// Single-precision matrix products through OpenBLAS's `cblas_sgemm`, the only way the engine
-/// reaches BLAS. Matrices are row-major; leading dimensions are in elements.
+/// reaches BLAS. Matrices are row-major; leading dimensions are in elements. The library is loaded
+/// at first use (``OpenBLASLibrary``); ``ModelRunner`` calls ``load()`` so a missing library is an
+/// error at init rather than a trap in a product.
 enum BLAS {
+    /// Loads OpenBLAS if it is not loaded yet; throws saying why it cannot be.
+    static func load() throws {
+        _ = try OpenBLASLibrary.shared.get()
+    }
+
+    /// The loaded library (``load()`` has succeeded before any product runs).
+    @inline(__always)
+    private static var library: OpenBLASLibrary {
+        switch OpenBLASLibrary.shared {
+        case .success(let library): return library
+        case .failure(let error): fatalError("\(error)")
+        }
+    }
+
+    /// The kernel set OpenBLAS runs (`Haswell`, `SkylakeX`, ...), when it says.
+    static var coreName: String? { (try? OpenBLASLibrary.shared.get())?.coreName }
+
     /// `C = alpha * op(A) * op(B) + beta * C` with `op(A)` of `m x k`, `op(B)` of `k x n`, `C` of `m x n`.
     ///
     /// - Parameters:
@@ -14,17 +31,22 @@ enum BLAS {
                       b: UnsafePointer<Float>, ldb: Int,
                       beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
-        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        let t = OpenBLASLibrary.transpose, nt = OpenBLASLibrary.noTranspose
+        library.sgemm(OpenBLASLibrary.rowMajor, transposeA ? t : nt, transposeB ? t : nt,
+                      Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     /// Stops OpenBLAS's worker threads (started, spinning, when the library loads); a later
-    /// product with more than one thread starts them again.
-    static func stopWorkers() { cblas_shim_stop_workers() }
+    /// product with more than one thread starts them again. Does nothing when the library has not
+    /// been loaded (then no workers exist) or does not export the call.
+    static func stopWorkers() {
+        guard OpenBLASLibrary.isLoaded, case .success(let library) = OpenBLASLibrary.shared else { return }
+        _ = library.shutdownThreads?()
+    }
 
     /// The number of threads OpenBLAS uses for one product.
     static var threadCount: Int {
-        get { Int(cblas_shim_get_threads()) }
-        set { cblas_shim_set_threads(Int32(max(1, newValue))) }
+        get { Int(library.getThreads()) }
+        set { library.setThreads(Int32(max(1, newValue))) }
     }
 }

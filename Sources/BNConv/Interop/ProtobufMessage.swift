@@ -43,9 +43,11 @@ final class ProtobufMessage {
     /// The message packed again by protobuf-c.
     func packed() -> [UInt8] {
         let size = protobuf_c_message_get_packed_size(base)
-        var out = [UInt8](repeating: 0, count: size)
-        let written = out.withUnsafeMutableBufferPointer { protobuf_c_message_pack(base, $0.baseAddress) }
-        precondition(written == size, "protobuf-c packed \(written) bytes, announced \(size)")
-        return out
+        // Uninitialized: protobuf-c writes every byte, so the buffer is touched once.
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            let written = protobuf_c_message_pack(base, buffer.baseAddress)
+            precondition(written == size, "protobuf-c packed \(written) bytes, announced \(size)")
+            count = written
+        }
     }
 }

@@ -37,8 +37,10 @@ public enum AtomicFile {
     /// Writes `bytes` to `path` atomically.
     public static func write(_ bytes: [UInt8], to path: String) throws {
         try write(to: path) { temporary in
-            guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {
-                throw CheckpointError(.writeFailed, file: path, problem: "cannot create a file in its directory: \(String(cString: strerror(errno)))")
+            do {
+                try FileBytes.create(temporary, bytes: bytes)
+            } catch {
+                throw CheckpointError(.writeFailed, file: path, problem: "cannot create a file in its directory: \(error)")
             }
         }
     }

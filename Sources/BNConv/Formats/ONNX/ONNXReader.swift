@@ -10,13 +10,13 @@ import Foundation
 public enum ONNXReader {
     /// Reads the model at `path`.
     public static func read(_ path: String) throws -> Model {
-        let data: Data
+        let bytes: [UInt8]
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            bytes = try FileBytes.read(path)
         } catch {
-            throw CheckpointError(.cannotOpen, file: path, problem: "cannot read the file: \((error as NSError).localizedDescription)")
+            throw CheckpointError(.cannotOpen, file: path, problem: "cannot read the file: \(error)")
         }
-        return try read(bytes: [UInt8](data), file: path)
+        return try read(bytes: bytes, file: path)
     }
 
     /// Reads a model from the bytes of a `.onnx` file; `file` names it in errors.
