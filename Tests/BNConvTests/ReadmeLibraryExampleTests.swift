@@ -31,8 +31,8 @@ final class ReadmeLibraryExampleTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.copyItem(at: FixturePaths.url("keras/mini_resnet/keras2.h5"), to: dir.appendingPathComponent("model.h5"))
         let previous = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(dir.path)
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(dir.path), "cd \(dir.path)")
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
         try readmeExample()
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.folded.h5").path))
     }
