@@ -57,6 +57,12 @@ public struct Tensor: Equatable, Sendable {
         self.bytes = Tensor.encode(doubles, as: dtype)
     }
 
+    /// Runs `body` on the raw element bytes for writing in place (the storage is copied first only
+    /// when another tensor shares it). The byte count, shape and dtype stay as they are.
+    public mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        try bytes.withUnsafeMutableBytes(body)
+    }
+
     /// The elements as `Float` (exact for every float dtype but float64, which rounds).
     public func floats() -> [Float] {
         let n = count
