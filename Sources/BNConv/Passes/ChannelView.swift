@@ -70,34 +70,30 @@ struct ChannelView: Equatable {
         }
     }
 
-    /// `tensor` with every element multiplied by `scale[channel]` in Double and rounded once to the
-    /// tensor's dtype. float32 streams through its bytes in one pass; other dtypes go through Double.
-    func scaled(_ tensor: Tensor, by scale: [Double]) -> Tensor {
+    /// Multiplies every element of `tensor` by `scale[channel]` in Double, rounded once to the
+    /// tensor's dtype, in place: float32 is rewritten in its own bytes in one pass (copied first
+    /// only if another tensor shares them); other dtypes go through Double.
+    func scale(_ tensor: inout Tensor, by scale: [Double]) {
         precondition(tensor.count == outer * channels * inner && scale.count == totalChannels)
         guard tensor.dtype == .float32 else {
             var values = tensor.doubles()
             self.scale(&values, by: scale)
-            return Tensor(shape: tensor.shape, doubles: values, dtype: tensor.dtype)
+            tensor = Tensor(shape: tensor.shape, doubles: values, dtype: tensor.dtype)
+            return
         }
-        let n = tensor.count
-        let bytes = [UInt8](unsafeUninitializedCapacity: n * 4) { buffer, initialized in
-            tensor.bytes.withUnsafeBytes { raw in
-                let src = raw.bindMemory(to: Float.self)
-                let dst = UnsafeMutableRawPointer(buffer.baseAddress!).bindMemory(to: Float.self, capacity: n)
-                var index = 0
-                for o in 0..<outer {
-                    for c in 0..<channels {
-                        let s = scale[channel(outerIndex: o, c: c)]
-                        for _ in 0..<inner {
-                            dst[index] = Float(Double(src[index]) * s)
-                            index += 1
-                        }
+        tensor.withUnsafeMutableBytes { raw in
+            let values = raw.bindMemory(to: Float.self)
+            var index = 0
+            for o in 0..<outer {
+                for c in 0..<channels {
+                    let s = scale[channel(outerIndex: o, c: c)]
+                    for _ in 0..<inner {
+                        values[index] = Float(Double(values[index]) * s)
+                        index += 1
                     }
                 }
             }
-            initialized = n * 4
         }
-        return Tensor(dtype: .float32, shape: tensor.shape, exactBytes: bytes)
     }
 
     /// For an input-channel view of a kernel whose output channels are the `outer` or `inner`

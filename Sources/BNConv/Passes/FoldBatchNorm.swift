@@ -68,7 +68,10 @@ public struct FoldBatchNorm {
         }
         let bnNode = model.nodes[b]
         let affine = try BatchNormAffine(node: bnNode, attributes: bn)
+        // Taken out of the model while it is rewritten, so that a kernel nothing else holds (the
+        // caller handed the model over) is scaled in its own storage rather than copied.
         var target = model.nodes[t]
+        model.nodes[t].weights.removeAll()
         let x = bnNode.inputs[0], u = bnNode.outputs[0]
         switch direction {
         case .intoProducer:
@@ -98,19 +101,18 @@ public struct FoldBatchNorm {
         case .convTranspose(let c): kernelRole = .kernel; groups = c.groups
         default: kernelRole = .kernel
         }
-        guard let kernel = node.weight(kernelRole),
-              let view = ChannelView.output(of: kernel.layout, shape: kernel.tensor.shape, groups: groups) else {
+        guard let k = node.weights.firstIndex(where: { $0.role == kernelRole }),
+              let view = ChannelView.output(of: node.weights[k].layout, shape: node.weights[k].tensor.shape, groups: groups) else {
             throw FoldError.inconsistentPlan(node.name)
         }
-        var newKernel = kernel
-        newKernel.tensor = view.scaled(kernel.tensor, by: affine.scale)
-        newKernel.isModified = true
-        node.setWeight(newKernel)
+        let kernelType = node.weights[k].tensor.dtype
+        view.scale(&node.weights[k].tensor, by: affine.scale)
+        node.weights[k].isModified = true
 
         let oldBias = node.weight(.bias)
         let b = oldBias?.tensor.doubles() ?? Array(repeating: 0, count: affine.channels)
         let folded = (0..<affine.channels).map { b[$0] * affine.scale[$0] + affine.shift[$0] }
-        node.setWeight(makeBias(folded, replacing: oldBias, kernel: kernel))
+        node.setWeight(makeBias(folded, replacing: oldBias, kernelType: kernelType))
         enableBias(&node)
     }
 
@@ -137,13 +139,13 @@ public struct FoldBatchNorm {
 
         let oldBias = node.weight(.bias)
         let b = oldBias?.tensor.doubles() ?? Array(repeating: 0, count: outputs)
-        node.setWeight(makeBias((0..<outputs).map { b[$0] + added[$0] }, replacing: oldBias, kernel: kernel))
+        node.setWeight(makeBias((0..<outputs).map { b[$0] + added[$0] }, replacing: oldBias, kernelType: kernel.tensor.dtype))
         enableBias(&node)
     }
 
     /// A modified bias: the old one's dtype and storage, or a new one in the kernel's dtype.
-    private static func makeBias(_ values: [Double], replacing old: Weight?, kernel: Weight) -> Weight {
-        let dtype = old?.tensor.dtype ?? kernel.tensor.dtype
+    private static func makeBias(_ values: [Double], replacing old: Weight?, kernelType: DType) -> Weight {
+        let dtype = old?.tensor.dtype ?? kernelType
         var bias = old ?? Weight(role: .bias, tensor: Tensor(shape: [values.count], doubles: values, dtype: dtype),
                                  layout: .vector, storageKey: "")
         bias.tensor = Tensor(shape: [values.count], doubles: values, dtype: dtype)

@@ -187,7 +187,7 @@ public struct FoldPlanner {
         // NaN or infinity in the layer itself would be spread into every folded channel and
         // written out; the BN is kept and the reason named instead.
         for w in node.weights where w.tensor.dtype.isFloatingPoint {
-            if let index = w.tensor.doubles().firstIndex(where: { !$0.isFinite }) {
+            if let index = w.tensor.firstNonFiniteIndex() {
                 return Refusal(message: "\(node.name)'s \(w.role) holds NaN or infinite values (first at element \(index))")
             }
         }

@@ -19,6 +19,7 @@ enum FileBytes {
         let size = Int(info.st_size)
         var bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
             initialized = 0
+            if let base = buffer.baseAddress { FreshMemory.prepare(UnsafeMutableRawPointer(base), count: size) }
             while initialized < size {
                 let n = read(fd, buffer.baseAddress! + initialized, size - initialized)
                 if n < 0 && errno == EINTR { continue }

@@ -106,6 +106,30 @@ public struct Tensor: Equatable, Sendable {
         }
     }
 
+    /// The position of the first NaN or infinite element, or nil when every element is finite
+    /// (always nil for integer dtypes). Reads the bytes in place: nothing is converted or allocated.
+    public func firstNonFiniteIndex() -> Int? {
+        let n = count
+        return bytes.withUnsafeBytes { raw -> Int? in
+            switch dtype {
+            case .float32:
+                // Exponent bits all set: infinity or NaN.
+                for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self) & 0x7F80_0000 == 0x7F80_0000 { return i }
+            case .float64:
+                for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) & 0x7FF0_0000_0000_0000 == 0x7FF0_0000_0000_0000 {
+                    return i
+                }
+            case .float16:
+                for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self) & 0x7C00 == 0x7C00 { return i }
+            case .bfloat16:
+                for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self) & 0x7F80 == 0x7F80 { return i }
+            case .int8, .uint8, .bool, .int16, .int32, .int64:
+                return nil
+            }
+            return nil
+        }
+    }
+
     /// The elements as `Int64` (integer dtypes; floats are truncated toward zero, NaN gives 0 and
     /// values beyond `Int64`'s range clamp to its bounds, so a damaged file cannot trap here).
     public func integers() -> [Int64] {

@@ -27,6 +27,26 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(bf2.doubles(), [1.0 + 1.0 / 128.0])
     }
 
+    /// In-place edits change this tensor only: a copy that shared the storage keeps its values.
+    func testMutableBytesCopyOnWrite() {
+        let original = Tensor(shape: [3], floats: [1, 2, 3])
+        var edited = original
+        edited.withUnsafeMutableBytes { $0.bindMemory(to: Float.self)[1] = 20 }
+        XCTAssertEqual(edited.floats(), [1, 20, 3])
+        XCTAssertEqual(original.floats(), [1, 2, 3])
+        XCTAssertEqual(edited.shape, [3])
+    }
+
+    /// The first NaN or infinity is found in every float dtype; integers have none.
+    func testFirstNonFiniteIndex() {
+        for dtype in [DType.float32, .float64, .float16, .bfloat16] {
+            XCTAssertNil(Tensor(shape: [3], doubles: [1, -2, 65504], dtype: dtype).firstNonFiniteIndex(), "\(dtype)")
+            XCTAssertEqual(Tensor(shape: [4], doubles: [0, 1, .nan, .infinity], dtype: dtype).firstNonFiniteIndex(), 2, "\(dtype)")
+            XCTAssertEqual(Tensor(shape: [2], doubles: [-.infinity, 0], dtype: dtype).firstNonFiniteIndex(), 0, "\(dtype)")
+        }
+        XCTAssertNil(Tensor(shape: [2], doubles: [1, 2], dtype: .int32).firstNonFiniteIndex())
+    }
+
     func testByteCountIsChecked() {
         XCTAssertThrowsError(try Tensor(dtype: .float32, shape: [2, 2], bytes: [0, 0, 0, 0]))
     }

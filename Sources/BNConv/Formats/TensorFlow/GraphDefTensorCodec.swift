@@ -40,7 +40,7 @@ enum GraphDefTensorCodec {
                 throw CheckpointError(.malformed, file: file, place: place, problem:
                     "tensor_content has \(proto.content.count) bytes but shape \(shape) of \(dtype.rawValue) needs \(count * dtype.byteCount)")
             }
-            return try Tensor(dtype: dtype, shape: shape, bytes: Array(proto.content))
+            return try Tensor(dtype: dtype, shape: shape, bytes: FreshMemory.copy(proto.content))
         }
         var bytes = [UInt8]()
         bytes.reserveCapacity(count * dtype.byteCount)
