@@ -83,6 +83,17 @@ struct ChannelView: Equatable {
         }
         tensor.withUnsafeMutableBytes { raw in
             let values = raw.bindMemory(to: Float.self)
+            if inner == 1 && groups == 1 {
+                // Channels last (hwio, io, hwcm): one contiguous row of channels per outer index,
+                // a loop the compiler vectorizes.
+                scale.withUnsafeBufferPointer { s in
+                    for o in 0..<outer {
+                        let row = UnsafeMutableBufferPointer(rebasing: values[(o * channels)..<((o + 1) * channels)])
+                        for c in 0..<channels { row[c] = Float(Double(row[c]) * s[c]) }
+                    }
+                }
+                return
+            }
             var index = 0
             for o in 0..<outer {
                 for c in 0..<channels {

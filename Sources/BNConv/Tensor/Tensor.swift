@@ -113,8 +113,19 @@ public struct Tensor: Equatable, Sendable {
         return bytes.withUnsafeBytes { raw -> Int? in
             switch dtype {
             case .float32:
-                // Exponent bits all set: infinity or NaN.
-                for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self) & 0x7F80_0000 == 0x7F80_0000 { return i }
+                // Exponent bits all set: infinity or NaN. Blocks are screened with a max over the
+                // exponent bits (vectorized); only a block holding one is searched element by element.
+                let bits = raw.bindMemory(to: UInt32.self)
+                var start = 0
+                while start < n {
+                    let end = Swift.min(start + 4096, n)
+                    var top: UInt32 = 0
+                    for i in start..<end { top = Swift.max(top, bits[i] & 0x7F80_0000) }
+                    if top == 0x7F80_0000 {
+                        for i in start..<end where bits[i] & 0x7F80_0000 == 0x7F80_0000 { return i }
+                    }
+                    start = end
+                }
             case .float64:
                 for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) & 0x7FF0_0000_0000_0000 == 0x7FF0_0000_0000_0000 {
                     return i
