@@ -98,9 +98,10 @@ struct FoldCommand: ParsableCommand {
             let passed = report?.passed ?? true
             let write = passed || force
             if write {
-                // Nothing folded: the model is unchanged, so the file is copied byte for byte (a
-                // weights-only file then goes with the architecture it was read with).
-                if folded.changed {
+                // Nothing folded and no BN switched to inference: the model is unchanged, so the
+                // file is copied byte for byte (a weights-only file then goes with the architecture
+                // it was read with).
+                if folded.changed || !assumed.isEmpty {
                     try Checkpoint.write(folded.model, to: target)
                 } else if !inPlace {
                     try AtomicFile.copy(from: model, to: target)
