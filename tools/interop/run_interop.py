@@ -396,7 +396,7 @@ def assumed_inference_rows(args, out_dir):
         proc = subprocess.run([sys.executable, os.path.join(HERE, "check_assumed_inference.py"), src, dst, x,
                                "--input-name", facts["input"], "--output-name", facts["output"],
                                "--expect-kept", str(kept)], capture_output=True, text=True)
-        lines = [l for l in (proc.stdout + proc.stderr).splitlines() if l.strip()]
+        lines = [l for l in proc.stdout.splitlines() if l.strip()] or [l for l in proc.stderr.splitlines() if l.strip()]
         rows.append((name, proc.returncode == 0, (lines[-1] if lines else "")[:200]))
     return rows
 
