@@ -1,11 +1,14 @@
 # bnconv: the two commands a newcomer needs are `make demo` and `make test`.
+# `make docs` builds the DocC catalog (Sources/BNConv/BNConv.docc).
 SWIFT ?= swift
 VENV ?= $(HOME)/.cache/bnconv/venv
 PY := $(VENV)/bin/python
 EXAMPLE ?= Tests/Fixtures/keras/mini_resnet/keras2.h5
 DEMO_OUT ?= $(or $(TMPDIR),/tmp)/bnconv-demo
 
-.PHONY: deps build release test demo fixtures venv interop bench fuzz gen-protos check-protos clean
+DOCS_SCRATCH ?= .build-docs
+
+.PHONY: deps build release test docs demo fixtures venv interop bench fuzz gen-protos check-protos clean
 
 deps:            ## install missing Debian packages (idempotent)
 	@tools/deps
@@ -20,6 +23,10 @@ test: deps       ## build and run every test
 	tools/gen-protos --check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+docs: deps       ## build the DocC catalog (Sources/BNConv/BNConv.docc) with the swift-docc-plugin; any DocC warning fails
+	$(SWIFT) package --scratch-path $(DOCS_SCRATCH) generate-documentation --target BNConv --warnings-as-errors
+	@echo "archive: $(DOCS_SCRATCH)/plugins/Swift-DocC/outputs/BNConv.doccarchive"
 
 demo: release    ## inspect, fold and verify the example model shipped in the repo
 	@mkdir -p $(DEMO_OUT)

@@ -12,6 +12,10 @@ struct BNConvCommand: ParsableCommand {
         Exit status: 0 success, 1 error (the message names the file, the place in it and the problem), \
         2 usage error, 3 verification failed (nothing written).
 
+        Every subcommand takes --json (one JSON object on stdout, schema in the README), --quiet (only \
+        errors and the essential result) and --verbose (more detail). Colour and progress bars appear \
+        only on a terminal, never with NO_COLOR set. Shell completion: bnconv --generate-completion-script bash|zsh|fish.
+
         Example:
           bnconv inspect model.h5
           bnconv fold model.h5 --report fold.html

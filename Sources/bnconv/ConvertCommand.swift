@@ -30,9 +30,6 @@ struct ConvertCommand: ParsableCommand {
         var layout: DataLayout { self == .nchw ? .channelsFirst : .channelsLast }
     }
 
-    @Argument(help: "The checkpoint: Keras .h5 / .keras / .weights.h5, TensorFlow .pb, ONNX .onnx.")
-    var model: String
-
     @Option(name: .shortAndLong, help: "Where to write: .onnx, .safetensors, or the input's format (with --layout).")
     var output: String
 
@@ -51,18 +48,8 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Safetensors naming convention (only torch).")
     var naming: BatchNormNaming.Convention?
 
-    @Option(help: "The architecture for a weights-only file: model.to_json() output or a .keras file.")
-    var config: String?
-
-    @Flag(help: "Skip verification.")
-    var noVerify = false
-
-    @Flag(help: "Write even when verification fails.")
-    var force = false
-
-    @OptionGroup var verification: VerificationOptions
-    @OptionGroup var out: OutputOptions
-    @OptionGroup var report: ReportOptions
+    /// The input, --config, verification, --no-verify, --force, --report and the output flags.
+    @OptionGroup var job: RewriteOptions
 
     /// What OUT's extension asks for.
     enum Target: String { case onnx, safetensors, sameFormat = "same format" }
@@ -93,13 +80,14 @@ struct ConvertCommand: ParsableCommand {
     }
 
     func run() throws {
+        let model = job.model, out = job.out
         try reportingErrors {
             if OutputPath.sameFile(output, model) {
-                throw ValidationError("the output would overwrite the input \(model)")
+                throw ValidationError("the output would overwrite the input \(model); choose another -o")
             }
             let started = Date()
             // Undeclared input layouts come from the ops reading them, so the boundary is never guessed.
-            let original = BoundaryLayouts.annotated(try Checkpoint.read(model, config: config))
+            let original = BoundaryLayouts.annotated(try Checkpoint.read(model, config: job.config))
             var source = original
             var decisions: [FoldDecision] = []
             var foldMap: [String: String]?
@@ -152,18 +140,17 @@ struct ConvertCommand: ParsableCommand {
             // not the ONNX copy, which stores every weight in the graph dtype.
             // Per-layer comparison only when no activation changed layout: a flattened NCHW
             // tensor has the NHWC one's shape but another element order.
-            let report = noVerify ? nil : try verify(original, candidate, boundary, foldMap: foldMap, toleranceModel: source,
-                                                     compareLayers: !layoutChanged)
-            let passed = report?.passed ?? true
-            let write = passed || force
-            if write { try commit() }
+            let report = try job.verify(reference: original, candidate: candidate, foldMap: foldMap, boundary: boundary,
+                                        compareLayers: !layoutChanged, toleranceModel: source, verb: "convert")
+            let gate = job.gate(report)
+            let write = try gate.write(commit)
 
             let summary = ConvertSummary(
                 input: model, output: write ? output : nil, format: original.format.rawValue, target: target.rawValue,
                 opset: opset, inputPermutations: boundary.inputs, outputPermutations: boundary.outputs, notes: notes,
                 batchNorms: decisions, folded: decisions.filter(\.folds).count, verification: report,
                 outputBytes: write ? OutputPath.fileSize(output) : nil, seconds: Date().timeIntervalSince(started))
-            try self.report.write(RunReport(command: "convert", input: model, output: summary.output, format: original.format.displayName,
+            try job.report.write(RunReport(command: "convert", input: model, output: summary.output, format: original.format.displayName,
                                             decisions: decisions, verification: report, opsBefore: RunReport.opCounts(original),
                                             opsAfter: RunReport.opCounts(candidate), inputBytes: OutputPath.fileSize(model),
                                             outputBytes: summary.outputBytes, notes: ["target: \(target.rawValue)"] + notes))
@@ -188,34 +175,12 @@ struct ConvertCommand: ParsableCommand {
                     print("wrote \(output) (\(OutputPath.sizeText(summary.outputBytes ?? 0))) in \(String(format: "%.2f", summary.seconds)) s")
                 }
             }
-            if !passed && !force {
-                Terminal.printError("bnconv: verification failed: the converted model differs from the original beyond tolerance \(ReportText.sci(report?.tolerance ?? 0)); nothing was written (--force writes anyway)")
-                throw ExitStatus.verificationFailed
-            }
+            try gate.conclude("the converted model differs from the original")
         }
     }
 }
 
 extension ConvertCommand {
-    /// Runs `candidate` against `original` on the engine, fed through `boundary`; intermediate
-    /// values are compared only with `compareLayers` (never across a layout change).
-    func verify(_ original: Model, _ candidate: Model, _ boundary: LayoutBoundary,
-                foldMap: [String: String]?, stage: String = "verify", toleranceModel: Model? = nil,
-                compareLayers: Bool = false) throws -> VerificationReport {
-        var options = try verification.verifierOptions(inputCount: original.inputs.count, candidate: toleranceModel ?? candidate)
-        options.compareLayers = compareLayers
-        options.inputPermutations = boundary.inputs
-        options.outputPermutations = boundary.outputs
-        let bar = ProgressBar(stage: stage, total: options.randomRuns + options.inputs.count, unit: "runs", quiet: out.quiet || out.json)
-        defer { bar.finish() }
-        do {
-            return try Verifier(options: options).compare(reference: original, candidate: candidate, foldMap: foldMap,
-                                                          progress: { done, _ in bar.update(done) })
-        } catch let error as EngineError {
-            throw HintedError(error, hint: "the engine cannot verify this model; rerun with --no-verify to convert without verification")
-        }
-    }
-
     /// Writes a layout-converted model in its own format: first to a scratch copy with the same
     /// name, which is read back and (unless --no-verify) verified against the original, so a
     /// writer that cannot express the layout change never leaves a wrong file; then moved into place.
@@ -248,9 +213,9 @@ extension ConvertCommand {
                                               problem: "the \(original.format.displayName) writer did not write the layout change (the layer reads back as \(layout == .channelsFirst ? "nhwc" : "nchw"))"),
                               hint: hint)
         }
-        if !noVerify {
-            let report = try verify(original, reread, LayoutBoundary(source: original, converted: reread), foldMap: nil, stage: "re-read")
-            if !report.passed && !force {
+        if let report = try job.verify(reference: original, candidate: reread, boundary: LayoutBoundary(source: original, converted: reread),
+                                       compareLayers: false, stage: "re-read", verb: "convert") {
+            if !report.passed && !job.force {
                 Terminal.printError("bnconv: the \(original.format.displayName) writer did not write the \(layout?.rawValue ?? "") layout faithfully: "
                                     + "the file read back differs from the original by \(ReportText.sci(report.worst?.maxRel ?? 0)) (tolerance \(ReportText.sci(report.tolerance))); "
                                     + "nothing was written (export to .onnx or .safetensors instead)")

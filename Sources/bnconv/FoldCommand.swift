@@ -21,47 +21,39 @@ struct FoldCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "The checkpoint: Keras .h5 / .keras / .weights.h5, TensorFlow .pb, ONNX .onnx.")
-    var model: String
-
     @Option(name: .shortAndLong, help: "Where to write (default: NAME.folded.EXT beside the input).")
     var output: String?
 
     @Option(name: .customLong("keep"), help: ArgumentHelp("Keep this BatchNorm layer (repeatable).", valueName: "layer"))
     var keep: [String] = []
 
-    @Option(help: "The architecture for a weights-only file: model.to_json() output or a .keras file.")
-    var config: String?
-
     @Flag(help: "Fold training-mode BatchNorms (is_training / training_mode) that store their statistics, using those statistics: the model will only run inference.")
     var assumeInference = false
-
-    @Flag(help: "Skip verification.")
-    var noVerify = false
-
-    @Flag(help: "Write even when verification fails.")
-    var force = false
 
     @Flag(help: "Replace the input file (written beside it first, then renamed over it).")
     var inPlace = false
 
-    @OptionGroup var verification: VerificationOptions
-    @OptionGroup var report: ReportOptions
-    @OptionGroup var out: OutputOptions
+    /// The input, --config, verification, --no-verify, --force, --report and the output flags.
+    @OptionGroup var job: RewriteOptions
 
     func validate() throws {
         if inPlace && output != nil { throw ValidationError("--in-place and --output cannot be used together") }
     }
 
     func run() throws {
+        let model = job.model, out = job.out
         CrashGuard.install(reading: [model])
+        HeapTuning.reuseFreedMemory()
+        EngineThreads.stopIdleBLASWorkers()
         try reportingErrors {
             let target = inPlace ? model : (output ?? OutputPath.beside(model, tag: "folded"))
             if !inPlace && OutputPath.sameFile(target, model) {
                 throw ValidationError("the output would overwrite the input \(model); use --in-place to replace it")
             }
             let started = Date()
-            var loaded: Model? = try Checkpoint.read(model, config: config)
+            // Without verification nothing runs the model: large weights stay in the file until the
+            // writer copies them (untouched) or folds them one at a time.
+            var loaded: Model? = try Checkpoint.read(model, config: job.config, deferringWeights: job.noVerify)
             CrashGuard.readingDone()
             let format = loaded!.format
             var assumed: [String] = []
@@ -72,35 +64,24 @@ struct FoldCommand: ParsableCommand {
             let opsBefore = RunReport.opCounts(loaded!)
             let unknown = Set(keep).subtracting(loaded!.nodes.map(\.name))
             if !unknown.isEmpty {
-                throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", "))")
+                throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", ")) (bnconv inspect \(model) lists its BatchNorm layers)")
             }
             // Verification needs the original beside the folded model; without it, the original is
             // handed over so each replaced kernel is freed as soon as its folded copy exists.
-            let original: Model? = noVerify ? nil : loaded
+            let original: Model? = job.noVerify ? nil : loaded
             let input = loaded!
             loaded = nil
             let folded = try FoldBatchNorm(keep: Set(keep)).apply(to: consume input)
             let foldSeconds = Date().timeIntervalSince(started)
 
-            var report: VerificationReport?
-            if let original {
-                let options = try verification.verifierOptions(inputCount: original.inputs.count, candidate: folded.model)
-                let bar = ProgressBar(stage: "verify", total: options.randomRuns + options.inputs.count, unit: "runs", quiet: out.quiet || out.json)
-                do {
-                    report = try Verifier(options: options).compare(reference: original, candidate: folded.model,
-                                                                    foldMap: folded.valueMap, progress: { done, _ in bar.update(done) })
-                } catch let error as EngineError {
-                    bar.finish()
-                    throw HintedError(error, file: model, hint: "the engine cannot verify this model; rerun with --no-verify to fold without verification")
-                }
-                bar.finish()
+            let report = try original.flatMap {
+                try job.verify(reference: $0, candidate: folded.model, foldMap: folded.valueMap, verb: "fold")
             }
-            let passed = report?.passed ?? true
-            let write = passed || force
-            if write {
-                // Nothing folded and no BN switched to inference: the model is unchanged, so the
-                // file is copied byte for byte (a weights-only file then goes with the architecture
-                // it was read with).
+            let gate = job.gate(report)
+            // Nothing folded and no BN switched to inference: the model is unchanged, so the file
+            // is copied byte for byte (a weights-only file then goes with the architecture it was
+            // read with).
+            let write = try gate.write {
                 if folded.changed || !assumed.isEmpty {
                     try Checkpoint.write(folded.model, to: target)
                 } else if !inPlace {
@@ -112,7 +93,7 @@ struct FoldCommand: ParsableCommand {
                                       folded: folded.decisions.filter(\.folds).count, verification: report,
                                       inputBytes: OutputPath.fileSize(model), outputBytes: write ? OutputPath.fileSize(target) : nil,
                                       seconds: Date().timeIntervalSince(started))
-            try self.report.write(RunReport(command: "fold", input: model, output: summary.output, format: format.displayName,
+            try job.report.write(RunReport(command: "fold", input: model, output: summary.output, format: format.displayName,
                                             decisions: folded.decisions, verification: report, opsBefore: opsBefore,
                                             opsAfter: RunReport.opCounts(folded.model), inputBytes: summary.inputBytes,
                                             outputBytes: summary.outputBytes,
@@ -130,13 +111,7 @@ struct FoldCommand: ParsableCommand {
                     print("wrote \(target) (\(OutputPath.sizeText(summary.outputBytes ?? 0)), input \(OutputPath.sizeText(summary.inputBytes))) in \(String(format: "%.2f", summary.seconds)) s (fold \(String(format: "%.3f", foldSeconds)) s)")
                 }
             }
-            if !passed && force {
-                Terminal.printError("bnconv: warning: verification failed (beyond tolerance \(ReportText.sci(report?.tolerance ?? 0))); written anyway because of --force")
-            }
-            if !passed && !force {
-                Terminal.printError("bnconv: verification failed: the folded model differs from the original beyond tolerance \(ReportText.sci(report?.tolerance ?? 0)); nothing was written (--force writes anyway)")
-                throw ExitStatus.verificationFailed
-            }
+            try gate.conclude("the folded model differs from the original")
         }
     }
 }

@@ -8,14 +8,20 @@ import Foundation
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show a checkpoint's format, layers and BatchNorms, and whether each BatchNorm can be folded."
+        abstract: "Show a checkpoint's format, layers and BatchNorms, and whether each BatchNorm can be folded.",
+        discussion: """
+        Reads only; writes nothing. --quiet prints one line (format, layers, BatchNorms, how many fold); \
+        --verbose adds every stored weight with its role, shape and dtype.
+
+        Example:
+          bnconv inspect model.h5
+          bnconv inspect model.weights.h5 --config model.json --json
+          bnconv inspect model.onnx --naming torch      # each BN's names in a PyTorch state dict
+        """
     )
 
-    @Argument(help: "The checkpoint (.h5, .keras, .weights.h5).")
+    @Argument(help: "The checkpoint: Keras .h5 / .keras / .weights.h5, TensorFlow .pb, ONNX .onnx.")
     var file: String
-
-    @Flag(help: "Print one JSON object instead of text.")
-    var json = false
 
     @Option(help: "The architecture for a weights-only file: model.to_json() output or a .keras file.")
     var config: String?
@@ -24,28 +30,46 @@ struct InspectCommand: ParsableCommand {
                                valueName: "convention"))
     var naming: BatchNormNaming.Convention?
 
+    @OptionGroup var out: OutputOptions
+
     func run() throws {
         CrashGuard.install(reading: [file] + (config.map { [$0] } ?? []))
-        let summary: CheckpointSummary
-        var names: BatchNormNaming?
-        do {
+        try reportingErrors {
             let model = try Checkpoint.read(file, config: config)
             CrashGuard.readingDone()
-            summary = CheckpointSummary(model: model, decisions: planBatchNormFolds(model))
-            names = naming.map { BatchNormNaming(model: model, convention: $0) }
-        } catch {
-            FileHandle.standardError.write(Data("bnconv: error: \(error)\n".utf8))
-            throw ExitCode(1)
+            let summary = CheckpointSummary(model: model, decisions: planBatchNormFolds(model))
+            let names = naming.map { BatchNormNaming(model: model, convention: $0) }
+            if out.json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                let data = try encoder.encode(InspectJSON(summary: summary, naming: names))
+                print(String(decoding: data, as: UTF8.self))
+            } else if out.quiet {
+                print(InspectCommand.headline(summary, file: file))
+            } else {
+                print(summary.text(file: file))
+                if out.verbose { InspectCommand.weightLines(model).forEach { print($0) } }
+                if let names { print(""); NamingText.lines(names).forEach { print($0) } }
+            }
         }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let data = try encoder.encode(InspectJSON(summary: summary, naming: names))
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            print(summary.text(file: file))
-            if let names { print(""); NamingText.lines(names).forEach { print($0) } }
+    }
+
+    /// The `--quiet` line: `FILE: FORMAT, N layers, K BatchNorm(s), F foldable`.
+    static func headline(_ summary: CheckpointSummary, file: String) -> String {
+        let foldable = summary.batchNorms.filter { $0.foldInto != nil }.count
+        return "\(file): \(summary.formatName), \(summary.layers.count) layers, \(summary.batchNorms.count) BatchNorm(s), \(foldable) foldable"
+    }
+
+    /// The `--verbose` table: every stored weight of every node with its role, shape, dtype and layout.
+    static func weightLines(_ model: Model) -> [String] {
+        var lines = ["", "Weights (\(model.nodes.reduce(0) { $0 + $1.weights.count })):"]
+        for node in model.nodes where !node.weights.isEmpty {
+            lines.append("  \(node.name) (\(node.opName))")
+            for w in node.weights {
+                lines.append("    \(w.role.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)) \(w.tensor.shape) \(w.tensor.dtype.rawValue) \(w.layout.rawValue)  at \(w.storageKey)")
+            }
         }
+        return lines
     }
 }
 

@@ -81,7 +81,7 @@ struct RecalibrateCommand: ParsableCommand {
             if fold {
                 let unknown = Set(keep).subtracting(original.nodes.map(\.name))
                 if !unknown.isEmpty {
-                    throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", "))")
+                    throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", ")) (bnconv inspect \(model) lists its BatchNorm layers)")
                 }
             }
             let samples = try calibrationSet(for: original)
@@ -117,9 +117,8 @@ struct RecalibrateCommand: ParsableCommand {
                     verifyBar.finish()
                 }
             }
-            let passed = report?.passed ?? true
-            let write = passed || force
-            if write { try Checkpoint.write(toWrite, to: target) }
+            let gate = VerifiedWrite(report: report, force: force)
+            let write = try gate.write { try Checkpoint.write(toWrite, to: target) }
             let summary = RecalibrateSummary(
                 command: "recalibrate", input: model, output: write ? target : nil, format: original.format.rawValue,
                 mode: mode.rawValue, convention: rule.rawValue, batchSize: batchSize, samples: samples.sampleCount,
@@ -139,10 +138,7 @@ struct RecalibrateCommand: ParsableCommand {
                     print("wrote \(target) (\(OutputPath.sizeText(OutputPath.fileSize(target)))) in \(String(format: "%.2f", summary.seconds)) s (recalibration \(String(format: "%.2f", calibrationSeconds)) s)")
                 }
             }
-            if !passed && !force {
-                Terminal.printError("bnconv: verification failed: the folded model differs from the recalibrated one beyond tolerance \(ReportText.sci(report?.tolerance ?? 0)); nothing was written (--force writes anyway)")
-                throw ExitStatus.verificationFailed
-            }
+            try gate.conclude("the folded model differs from the recalibrated one")
         }
     }
 

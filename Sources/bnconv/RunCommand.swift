@@ -8,13 +8,24 @@ import Foundation
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a checkpoint on bnconv's engine and print or save its outputs."
+        abstract: "Run a checkpoint on bnconv's engine and print or save its outputs.",
+        discussion: """
+        Without --input, a seeded random input is made from the model's declared input shape with \
+        batch --batch. Each output is printed as one line (shape, range, mean, first values), or saved \
+        with -o. --quiet prints only the outputs (nothing when they are saved) or the --time line; \
+        --verbose adds the model, where each input came from, and load and run times.
+
+        Example:
+          bnconv run model.h5 --batch 2
+          bnconv run model.onnx --input x.npy -o y.npy
+          bnconv run model.h5 --time --runs 20 --profile
+        """
     )
 
-    @Argument(help: "The checkpoint (.h5, .keras, .weights.h5 with --config).")
+    @Argument(help: "The checkpoint: Keras .h5 / .keras / .weights.h5 (with --config), TensorFlow .pb, ONNX .onnx.")
     var model: String
 
-    @Option(name: .customLong("input"), help: "A .npy input, once per model input, in order (float32 or converted).")
+    @Option(name: .customLong("input"), help: ArgumentHelp("A .npy input, once per model input, in order (float32 or converted).", valueName: "x.npy"))
     var inputs: [String] = []
 
     @Option(name: .shortAndLong, help: "Write the output to this .npy (several outputs: NAME_0.npy, NAME_1.npy, ...).")
@@ -44,22 +55,41 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Threads OpenBLAS may use inside one matrix product (default 1: the engine spreads work over the cores itself).")
     var blasThreads: Int?
 
+    @OptionGroup var out: OutputOptions
+
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let blasThreads, blasThreads < 1 { throw ValidationError("--blas-threads must be at least 1") }
+        if profile && !time { throw ValidationError("--profile goes with --time") }
     }
 
     func run() throws {
         CrashGuard.install(reading: [model])
-        do {
+        try reportingErrors {
+            let started = Date()
             let loaded = try Checkpoint.read(model, config: config)
             CrashGuard.readingDone()
+            let loadSeconds = Date().timeIntervalSince(started)
             let runner = try ModelRunner(model: loaded, options: RunOptions(threads: threads, blasThreads: blasThreads, recordsNodeTimes: profile))
             let feeds = try inputs.isEmpty ? RandomInputs.make(for: loaded, batch: batch, seed: seed)
                                            : inputs.map { try NumPyFile.read($0) }
-            var results = try runner.run(feeds)
+            let runStarted = DispatchTime.now().uptimeNanoseconds
+            var results: [Tensor]
+            do {
+                results = try runner.run(feeds)
+            } catch let error as EngineError {
+                switch error {
+                case .inputCount, .inputShape:
+                    throw HintedError(error, file: model, hint: "give --input once per model input, in order, shaped as declared (bnconv inspect \(model) shows the inputs), or leave --input out for a random input")
+                default:
+                    throw error
+                }
+            }
+            let firstRunMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - runStarted) / 1e6
+            var timing: RunTiming?
+            var profileLines: [String] = []
             if time {
                 var times: [Double] = []
                 for _ in 0..<runs {
@@ -67,25 +97,51 @@ struct RunCommand: ParsableCommand {
                     results = try runner.run(feeds)
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
                 }
-                print(RunTiming(milliseconds: times, batch: feeds.first?.shape.first ?? 1).line)
+                timing = RunTiming(milliseconds: times, batch: feeds.first?.shape.first ?? 1)
                 if profile {
                     var byOp: [String: (count: Int, ms: Double)] = [:]
                     for t in runner.lastNodeTimes { byOp[t.op, default: (0, 0)].count += 1; byOp[t.op]!.ms += t.milliseconds }
                     for (op, v) in byOp.sorted(by: { $0.value.ms > $1.value.ms }) {
-                        print(String(format: "  %-24@ %4d nodes %9.2f ms", op as NSString, v.count, v.ms))
+                        profileLines.append(String(format: "  %-24@ %4d nodes %9.2f ms", op as NSString, v.count, v.ms))
                     }
                 }
             }
-            if let output {
-                for (path, tensor) in zip(RunCommand.outputPaths(output, count: results.count), results) {
-                    try NumPyFile.write(tensor, to: path)
+            let paths = output.map { RunCommand.outputPaths($0, count: results.count) }
+            if let paths {
+                for (path, tensor) in zip(paths, results) { try NumPyFile.write(tensor, to: path) }
+            }
+            if out.json {
+                let summary = RunSummary(model: model, format: loaded.format.rawValue,
+                                         inputs: zip(loaded.inputs, feeds).enumerated().map { i, pair in
+                                             RunSummary.Input(name: pair.0, shape: pair.1.shape, file: inputs.isEmpty ? nil : inputs[i],
+                                                              seed: inputs.isEmpty ? seed : nil)
+                                         },
+                                         outputs: zip(loaded.outputs, results).enumerated().map { i, pair in
+                                             RunSummary.Output(name: pair.0, tensor: pair.1, file: paths?[i])
+                                         },
+                                         timing: timing.map { RunSummary.Timing($0) })
+                print(try summary.jsonText())
+                return
+            }
+            if out.verbose {
+                print("\(model): \(loaded.format.displayName), \(loaded.nodes.count) nodes, loaded in \(String(format: "%.3f", loadSeconds)) s")
+                for (i, (name, feed)) in zip(loaded.inputs, feeds).enumerated() {
+                    let source = inputs.isEmpty ? "random, seed \(seed)" : inputs[i]
+                    print("input \(name): shape \(feed.shape) \(feed.dtype.rawValue) (\(source))")
                 }
-            } else if !time {
+                print(String(format: "first run: %.2f ms", firstRunMilliseconds))
+            }
+            if let timing {
+                print(timing.line)
+                if !out.quiet { profileLines.forEach { print($0) } }
+            }
+            if let paths {
+                if out.printsText {
+                    for (path, tensor) in zip(paths, results) { print("wrote \(path): shape \(tensor.shape) \(tensor.dtype.rawValue)") }
+                }
+            } else if !time || out.verbose {
                 for (name, tensor) in zip(loaded.outputs, results) { print(RunCommand.summary(name, tensor)) }
             }
-        } catch {
-            FileHandle.standardError.write(Data("bnconv: error: \(error)\n".utf8))
-            throw ExitCode(1)
         }
     }
 

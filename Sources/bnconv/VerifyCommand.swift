@@ -45,7 +45,12 @@ struct VerifyCommand: ParsableCommand {
                 report = try Verifier(options: options).compare(reference: a, candidate: b, progress: { done, _ in bar.update(done) })
             } catch let error as EngineError {
                 bar.finish()
-                throw HintedError(error, file: "\(reference) vs \(candidate)", hint: "the engine cannot run these models, so they cannot be compared")
+                switch error {
+                case .inputCount, .inputShape:
+                    throw HintedError(error, file: "\(reference) vs \(candidate)", hint: "the two models do not take the same inputs, so they cannot be compared")
+                default:
+                    throw HintedError(error, file: "\(reference) vs \(candidate)", hint: "the engine cannot run these models, so they cannot be compared")
+                }
             }
             bar.finish()
             try self.report.write(RunReport(command: "verify", input: reference, output: candidate, format: a.format.displayName,

@@ -77,6 +77,39 @@ final class ConvertCommandTests: XCTestCase {
         XCTAssertEqual(back.values[back.inputs[0]]?.shape?.dropFirst().map { $0 }, [3, 16, 16].map { Optional($0) })
     }
 
+    /// A 3-D input kept in its layout: convert's own re-read verification feeds it channels-last
+    /// (the file's boundary `Permute([2, 1])` is its own inverse; its readers tell which way it goes).
+    func testConv1DKeepIOLayoutVerifiesWithTheInputItKeeps() throws {
+        for file in ["keras/conv1d_bn/keras2.h5", "keras/conv1d_nobias_bn/keras3.keras"] {
+            let target = out("keepio_" + URL(fileURLWithPath: file).lastPathComponent)
+            let result = try CLIRunner.run(["convert", fixture(file), "-o", target, "--layout", "nchw", "--keep-io-layout", "--json"])
+            XCTAssertEqual(result.status, 0, "\(file): \(result.stderr)")
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], file)
+            XCTAssertEqual((object["inputPermutations"] as? [Any])?.count, 1, file)
+            XCTAssertTrue((object["inputPermutations"] as? [Any])?.first is NSNull, "\(file): \(object["inputPermutations"] ?? "")")
+            let back = try Checkpoint.read(target)
+            XCTAssertEqual(back.values[back.inputs[0]]?.layout ?? .channelsLast, .channelsLast, file)
+            let input = try NumPyFile.read(fixture(file.replacingOccurrences(of: URL(fileURLWithPath: file).lastPathComponent, with: "input.npy")))
+            let expected = try XCTUnwrap(try ModelRunner(model: try Checkpoint.read(fixture(file))).run([input]).first, file)
+            let actual = try XCTUnwrap(try ModelRunner(model: back).run([input]).first, file)
+            XCTAssertEqual(actual.shape, expected.shape, file)
+            XCTAssertLessThanOrEqual(relativeError(actual.floats(), expected.floats()), 1e-5, file)
+        }
+    }
+
+    /// TensorFlow graphs with a Conv1D sandwich and decomposed BatchNorms convert to NCHW and verify.
+    func testGraphDefConv1DAndDecomposedBatchNormConvertToNCHW() throws {
+        for (name, permutation) in [("conv1d_bn", [0, 2, 1]), ("keras3", [0, 3, 1, 2])] {
+            let target = out("\(name)_nchw.pb")
+            let result = try CLIRunner.run(["convert", fixture("tensorflow/\(name)/graph.pb"), "-o", target, "--layout", "nchw", "--json"])
+            XCTAssertEqual(result.status, 0, "\(name): \(result.stderr)")
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], name)
+            XCTAssertEqual(object["inputPermutations"] as? [[Int]], [permutation], name)
+            XCTAssertEqual((object["verification"] as? [String: Any])?["passed"] as? Bool, true, name)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: target), name)
+        }
+    }
+
     /// An NCHW ONNX model converted to NCHW is unchanged: the same-format path writes it back byte for byte.
     func testSameLayoutSameFormatIsByteIdentical() throws {
         let source = fixture("onnx/conv_bn/model.onnx"), target = out("same.onnx")

@@ -35,6 +35,20 @@ final class FoldCommandTests: XCTestCase {
         XCTAssertEqual(json["passed"] as? Bool, true)
     }
 
+    /// `--no-verify` reads the weights deferred and streams the fold into the file; the result is
+    /// the file the verified fold writes, to the bit.
+    func testNoVerifyWritesWhatTheVerifiedFoldWrites() throws {
+        let verified = try CLIRunner.run(["fold", "mini_resnet.h5", "-o", "verified.h5"], in: dir)
+        XCTAssertEqual(verified.status, 0, verified.stderr)
+        let fast = try CLIRunner.run(["fold", "mini_resnet.h5", "-o", "fast.h5", "--no-verify"], in: dir)
+        XCTAssertEqual(fast.status, 0, fast.stderr)
+        XCTAssertTrue(fast.stdout.contains("6 BatchNorm layer(s), 6 folded"), fast.stdout)
+        XCTAssertFalse(fast.stdout.contains("PASS"), "nothing verified")
+        let same = try CLIRunner.run(["verify", "verified.h5", "fast.h5", "--tolerance", "0"], in: dir)
+        XCTAssertEqual(same.status, 0, same.stdout + same.stderr)
+        XCTAssertTrue(same.stdout.contains("max abs error 0"), same.stdout)
+    }
+
     func testNothingFoldedCopiesTheFileByteForByte() throws {
         let result = try CLIRunner.run(["fold", "conv_relu_bn.h5", "-o", "out.h5"], in: dir)
         XCTAssertEqual(result.status, 0, result.stderr)

@@ -2,38 +2,33 @@
 """Benchmark (never a test): TensorFlow's own predict vs `bnconv run` on ResNet-50.
 
 Run: /root/.cache/bnconv/venv/bin/python tools/bench/run_bench.py [--out DIR] [--bnconv PATH] [--runs N]
-Builds tf_keras.applications.ResNet50(weights=None) with randomized BatchNorm statistics once into a
-scratch dir (default bench-out/, gitignored; never committed), saves resnet50.h5 and input_b{1,8}.npy,
-then times, warm, TensorFlow's model.predict_on_batch / model(x) and `bnconv run --time` (release
+Uses the ResNet-50 every benchmark here shares (fold_bench.randomized_resnet50: tf_keras
+ResNet50(weights=None) with randomized BatchNorm statistics), built once into a scratch dir
+(default bench-out/, gitignored; never committed) as resnet50_keras2.h5 (the file fold_bench.py
+folds), with input_b{1,8}.npy; then times, warm, TensorFlow's model.predict_on_batch / model(x) and `bnconv run --time` (release
 build: swift build -c release) on the same input, checks both answer the same, and prints the ratios.
 """
 import argparse
 import os
-import re
+import json
 import subprocess
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "..")
+sys.path.insert(0, HERE)
+from fold_bench import make_resnet50  # noqa: E402  (the one shared randomized ResNet-50)
 
 
 def build(out):
-    import tf_keras as K
-    path = os.path.join(out, "resnet50.h5")
-    if os.path.exists(path):
-        return path
-    rng = np.random.default_rng(50)
-    model = K.applications.ResNet50(weights=None)
-    for layer in model.layers:
-        if isinstance(layer, K.layers.BatchNormalization):
-            g, b, m, v = layer.get_weights()
-            layer.set_weights([rng.uniform(0.5, 1.5, g.shape).astype(np.float32),
-                               rng.uniform(-0.2, 0.2, b.shape).astype(np.float32),
-                               rng.uniform(-0.2, 0.2, m.shape).astype(np.float32),
-                               rng.uniform(0.5, 2.0, v.shape).astype(np.float32)])
-    model.save(path)
+    """The shared ResNet-50 as a Keras 2 .h5 in `out`, made on first use."""
+    path = os.path.join(out, "resnet50_keras2.h5")
+    if not os.path.exists(path):
+        make_resnet50(path)
     return path
 
 
@@ -54,14 +49,12 @@ def time_tf(path, x, runs):
 
 
 def time_bnconv(binary, path, xpath, ypath, runs, env=None):
-    done = subprocess.run([binary, "run", path, "--input", xpath, "-o", ypath, "--time", "--runs", str(runs)],
+    done = subprocess.run([binary, "run", path, "--input", xpath, "-o", ypath, "--time", "--runs", str(runs), "--json"],
                           capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit("bnconv run failed (%d): %s" % (done.returncode, done.stderr.strip()))
-    out = done.stdout
-    median = float(re.search(r"median ([0-9.]+) ms", out).group(1))
-    best = float(re.search(r"min ([0-9.]+) ms", out).group(1))
-    return median, best, np.load(ypath)
+    timing = json.loads(done.stdout)["timing"]
+    return timing["medianMilliseconds"], timing["minMilliseconds"], np.load(ypath)
 
 
 def main():

@@ -3,6 +3,7 @@
 
     /root/.cache/bnconv/venv/bin/python tools/interop/check_graphdef.py GRAPH.pb INPUT.npy EXPECTED.npy \
         [--input-name input:0] [--output-name Identity:0] [--atol A] [--rtol R] [--nchw-input] [--nchw-output]
+        [--input-perm 0,2,1] [--output-perm 0,2,1]
 
 The graph is imported with tf.graph_util.import_graph_def and run in a tf.compat.v1.Session, so
 TensorFlow validates every node, input and attribute. Prints the op counts that matter for BN
@@ -10,7 +11,10 @@ folding and the error statistics; exits 0 when allclose(actual, expected, rtol, 
 the numbers differ, 2 when TensorFlow refuses the graph, 3 when TensorFlow's CPU kernels refuse a
 channels-first (NCHW) op (printed as 'refused by TensorFlow on CPU: ...'). For a graph converted
 with `bnconv convert --layout nchw`, --nchw-input transposes the (channels-last) INPUT.npy to NCHW
-and --nchw-output transposes a 4-D output back to NHWC before comparing. Default tolerance: 1e-4 (rtol and atol);
+and --nchw-output transposes a 4-D output back to NHWC before comparing; --input-perm / --output-perm
+give the permutations exactly (what `bnconv convert --json` reports as inputPermutations /
+outputPermutations: source -> converted; the output is transposed back by the inverse), for 3-D
+graphs and for outputs that did not change layout. Default tolerance: 1e-4 (rtol and atol);
 a graph that computes in half precision (an op with T = half or bfloat16) gets atol
 4e-3 x max|expected| and rtol 1e-2, since a fold rounds its weights to half once more.
 """
@@ -60,6 +64,8 @@ def main():
     ap.add_argument("--rtol", type=float)
     ap.add_argument("--nchw-input", action="store_true", help="feed INPUT.npy transposed NHWC -> NCHW")
     ap.add_argument("--nchw-output", action="store_true", help="transpose a 4-D output NCHW -> NHWC before comparing")
+    ap.add_argument("--input-perm", help="comma-separated permutation applied to INPUT.npy (source -> converted)")
+    ap.add_argument("--output-perm", help="comma-separated permutation from the expected to the actual output (its inverse is applied)")
     args = ap.parse_args()
 
     graph_def = tf.compat.v1.GraphDef()
@@ -68,7 +74,9 @@ def main():
     counts = collections.Counter(n.op for n in graph_def.node)
     bn_ops = {k: v for k, v in counts.items() if k.startswith("FusedBatchNorm") or k in ("Rsqrt", "BiasAdd")}
     x = np.load(args.input)
-    if args.nchw_input and x.ndim == 4:
+    if args.input_perm:
+        x = np.transpose(x, [int(a) for a in args.input_perm.split(",")])
+    elif args.nchw_input and x.ndim == 4:
         x = np.transpose(x, (0, 3, 1, 2))
     expected = np.load(args.expected)
     try:
@@ -83,7 +91,9 @@ def main():
             return 3
         print(f"{args.graph}: TensorFlow refused the graph: {type(e).__name__}: {str(e).splitlines()[0]}")
         return 2
-    if args.nchw_output and actual.ndim == 4:
+    if args.output_perm:
+        actual = np.transpose(actual, np.argsort([int(a) for a in args.output_perm.split(",")]))
+    elif args.nchw_output and actual.ndim == 4:
         actual = np.transpose(actual, (0, 2, 3, 1))
     half_types = {tf.float16.as_datatype_enum, tf.bfloat16.as_datatype_enum}
     computes_in_half = any(n.attr["T"].type in half_types for n in graph_def.node if "T" in n.attr)

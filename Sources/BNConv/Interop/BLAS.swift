@@ -18,6 +18,10 @@ enum BLAS {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// Stops OpenBLAS's worker threads (started, spinning, when the library loads); a later
+    /// product with more than one thread starts them again.
+    static func stopWorkers() { cblas_shim_stop_workers() }
+
     /// The number of threads OpenBLAS uses for one product.
     static var threadCount: Int {
         get { Int(cblas_shim_get_threads()) }

@@ -53,10 +53,15 @@ final class HDF5Dataset: HDF5Object {
         return try HDF5DatasetCreation(propertyList: plist.id, file: file.name, path: path)
     }
 
-    /// Reads the whole dataset. A declared size larger than the file (unfiltered data) or than
-    /// a generous bound (filtered data) is refused before any allocation.
-    func readTensor() throws -> Tensor {
+    /// The dataset's dtype, shape and byte count, without reading it. A declared size larger than
+    /// the file (unfiltered data) or than a generous bound (filtered data) is refused.
+    /// `creation`, when given, is this dataset's ``creation()`` read already.
+    func extent(creation known: HDF5DatasetCreation? = nil) throws -> (dtype: DType, shape: [Int], byteCount: Int) {
         let type = try HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype")
+        return try extent(type: type, creation: known)
+    }
+
+    private func extent(type: HDF5Handle, creation known: HDF5DatasetCreation? = nil) throws -> (dtype: DType, shape: [Int], byteCount: Int) {
         let dtype = try dtype(of: type)
         let shape = try shape()
         let (count, overflow) = shape.reduce((1, false)) { acc, d in
@@ -64,7 +69,7 @@ final class HDF5Dataset: HDF5Object {
             return (p, acc.1 || o)
         }
         let (byteCount, overflow2) = count.multipliedReportingOverflow(by: dtype.byteCount)
-        let filtered = try !creation().filters.isEmpty
+        let filtered = try !(known ?? creation()).filters.isEmpty
         let fileSize = try file.size()
         let limit = filtered ? min(HDF5Dataset.compressedCap, max(fileSize, 1 << 20) * 1000) : fileSize
         if overflow || overflow2 || byteCount > limit {
@@ -75,6 +80,33 @@ final class HDF5Dataset: HDF5Object {
             throw HDF5Error(file: file.name, path: path, operation: "read the dataset",
                             message: "it declares shape \(shape) of \(dtype.rawValue): \(refusal)")
         }
+        return (dtype, shape, byteCount)
+    }
+
+    /// Where the dataset's bytes lie in the file when they can be read there as they are: one
+    /// contiguous, allocated, unfiltered block in the file itself (no external storage) whose file
+    /// type is the memory type bnconv reads `dtype` through (little-endian, same size); else `nil`.
+    /// `creation` is this dataset's ``creation()``.
+    func rawFileOffset(dtype: DType, byteCount: Int, creation: HDF5DatasetCreation) -> Int? {
+        guard byteCount > 0, creation.layout == .contiguous, creation.filters.isEmpty,
+              let plist = try? HDF5Handle.make(H5Dget_create_plist(id), .propertyList, file: file.name, path: path, "read the creation properties"),
+              H5Pget_external_count(plist.id) == 0,
+              let type = try? HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype"),
+              let memory = try? HDF5ElementType.memoryType(for: dtype, fileType: type.id, file: file.name, path: path),
+              H5Tequal(type.id, memory.id) > 0,
+              H5Dget_storage_size(id) == hsize_t(byteCount) else { return nil }
+        let offset = H5Dget_offset(id)
+        guard offset != haddr_t.max, offset <= haddr_t(Int.max) else {
+            _ = HDF5Library.takeErrorMessage()
+            return nil
+        }
+        return Int(offset)
+    }
+
+    /// Reads the whole dataset, after the checks of ``extent()``.
+    func readTensor() throws -> Tensor {
+        let type = try HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype")
+        let (dtype, shape, byteCount) = try extent(type: type)
         // Read straight into uninitialized storage: zero-filling first would touch every page twice.
         let memory = byteCount > 0 ? try HDF5ElementType.memoryType(for: dtype, fileType: type.id, file: file.name, path: path) : nil
         let bytes = try [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in
@@ -92,7 +124,8 @@ final class HDF5Dataset: HDF5Object {
 
     /// Creates `name` under `group` holding `tensor`, with `creation`'s layout and filters
     /// (chunk dimensions clamped to the tensor's shape).
-    static func create(in group: HDF5Group, name: String, tensor: Tensor, creation: HDF5DatasetCreation) throws -> HDF5Dataset {
+    static func create(in group: HDF5Group, name: String, tensor deferredOrLoaded: Tensor, creation: HDF5DatasetCreation) throws -> HDF5Dataset {
+        let tensor = try deferredOrLoaded.materialized()
         let dataset = try create(in: group, name: name, dtype: tensor.dtype, shape: tensor.shape, creation: creation)
         if tensor.count > 0 {
             let memory = try HDF5ElementType.memoryType(for: tensor.dtype, fileType: nil, file: group.file.name, path: dataset.path)

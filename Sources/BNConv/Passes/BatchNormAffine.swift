@@ -35,13 +35,13 @@ struct BatchNormAffine {
     init(node: Node, attributes bn: BatchNorm) throws {
         guard let meanW = node.weight(.movingMean) else { throw Problem.missing(.movingMean) }
         guard let varW = node.weight(.movingVariance) else { throw Problem.missing(.movingVariance) }
-        let mean = meanW.tensor.doubles()
-        let variance = varW.tensor.doubles()
+        let mean = try meanW.tensor.materialized().doubles()
+        let variance = try varW.tensor.materialized().doubles()
         let n = mean.count
         func vector(_ role: WeightRole, present: Bool, default value: Double) throws -> [Double] {
             guard present else { return Array(repeating: value, count: n) }
             guard let w = node.weight(role) else { throw Problem.missing(role) }
-            let v = w.tensor.doubles()
+            let v = try w.tensor.materialized().doubles()
             guard v.count == n else { throw Problem.lengthMismatch(role, v.count, expected: n) }
             return v
         }

@@ -2,13 +2,22 @@
 /// the ops around them, so layout conversions and their boundaries never guess.
 ///
 /// ``ConvertLayout`` and ``LayoutBoundary`` take an undeclared rank >= 3 value as channels-last. A
-/// TensorFlow graph with `data_format = "NCHW"` convolutions reads and writes channels-first
-/// tensors without saying so on its placeholder or output. This pass sets, for each undeclared
-/// spatial input, the layout of the first node reading it that has one (a conv, pool, pad, crop or
-/// upsample attribute, or a BatchNorm on axis 1 or the last axis); for each undeclared spatial
-/// output, the layout found by walking back through layout-preserving nodes (activations, BN,
-/// element-wise merges, concatenations, softmax, identities) to a node that has one or to an
-/// input. Values already declared, and values nothing decides, are left alone.
+/// TensorFlow graph with `data_format = "NCHW"` convolutions, or an ONNX graph, reads and writes
+/// channels-first tensors without saying so on its placeholder or output. For each undeclared
+/// spatial input this pass applies the readers' own rule (``InputLayout``: the layout every op
+/// reading it agrees on, looking through layout-keeping ops and boundary transposes; ops that read
+/// axes by position do not vote here, since this pass knows no file format and so no default);
+/// for each undeclared spatial output, the layout found by walking back through
+/// layout-preserving nodes (activations, BN, element-wise merges, concatenations, softmax,
+/// identities) to a node that has one or to an input. Values already declared, and values
+/// nothing decides, are left alone.
+///
+/// Why this is not folded into the readers: the Keras and GraphDef readers already declare every
+/// input (``InputLayout/marked(_:inputs:nodes:)`` with their channels-last default) and every
+/// value (``LayoutPropagation``), so for them this pass changes nothing; it exists for models
+/// whose reader declares nothing (ONNX) or that a library user built by hand, and it runs where
+/// a layout decision is made (`convert`, ``ONNXExporter``, ``TorchStateDict``). ``LayoutBoundary``
+/// is not a third mechanism: it only compares the declared layouts of two models.
 public enum BoundaryLayouts {
     /// `model` with its undeclared spatial input and output layouts filled in.
     public static func annotated(_ model: Model) -> Model {
@@ -18,9 +27,10 @@ public enum BoundaryLayouts {
             info.layout = layout
             out.values[value] = info
         }
+        let consumers = InputLayout.consumerMap(model.nodes)
         for input in model.inputs where model.values[input]?.layout == nil {
             guard let rank = model.values[input]?.shape?.count, rank >= 3 else { continue }
-            if let layout = model.consumerIndices(of: input).lazy.compactMap({ attributeLayout(of: model.nodes[$0], rank: rank) }).first {
+            if let layout = InputLayout.readersLayout(of: input, rank: rank, consumers: consumers, positional: nil) {
                 declare(input, layout)
             }
         }

@@ -70,38 +70,59 @@ struct ChannelView: Equatable {
         }
     }
 
-    /// Multiplies every element of `tensor` by `scale[channel]` in Double, rounded once to the
-    /// tensor's dtype, in place: float32 is rewritten in its own bytes in one pass (copied first
-    /// only if another tensor shares them); other dtypes go through Double.
-    func scale(_ tensor: inout Tensor, by scale: [Double]) {
+    /// `tensor` with every element multiplied by `scale[channel]` in Double and rounded once to the
+    /// tensor's dtype (a loaded tensor; see ``scaledBytes(_:dtype:shape:by:)``).
+    func scaled(_ tensor: Tensor, by scale: [Double]) -> Tensor {
         precondition(tensor.count == outer * channels * inner && scale.count == totalChannels)
-        guard tensor.dtype == .float32 else {
-            var values = tensor.doubles()
+        let bytes = tensor.bytes.withUnsafeBytes { scaledBytes($0, dtype: tensor.dtype, shape: tensor.shape, by: scale) }
+        return Tensor(dtype: tensor.dtype, shape: tensor.shape, exactBytes: bytes)
+    }
+
+    /// The raw bytes of a `dtype` tensor of `shape` with every element multiplied by
+    /// `scale[channel]` in Double and rounded once to `dtype`. float32 streams from `raw` (which
+    /// may be a mapping of the file) in one pass; other dtypes go through Double.
+    func scaledBytes(_ raw: UnsafeRawBufferPointer, dtype: DType, shape: [Int], by scale: [Double]) -> [UInt8] {
+        let n = outer * channels * inner
+        precondition(raw.count == n * dtype.byteCount && scale.count == totalChannels)
+        guard dtype == .float32 else {
+            var values = Tensor(dtype: dtype, shape: shape, exactBytes: Array(raw)).doubles()
             self.scale(&values, by: scale)
-            tensor = Tensor(shape: tensor.shape, doubles: values, dtype: tensor.dtype)
-            return
+            return Tensor(shape: shape, doubles: values, dtype: dtype).bytes
         }
-        tensor.withUnsafeMutableBytes { raw in
-            let values = raw.bindMemory(to: Float.self)
-            if inner == 1 && groups == 1 {
-                // Channels last (hwio, io, hwcm): one contiguous row of channels per outer index,
-                // a loop the compiler vectorizes.
-                scale.withUnsafeBufferPointer { s in
-                    for o in 0..<outer {
-                        let row = UnsafeMutableBufferPointer(rebasing: values[(o * channels)..<((o + 1) * channels)])
-                        for c in 0..<channels { row[c] = Float(Double(row[c]) * s[c]) }
+        return [UInt8](unsafeUninitializedCapacity: n * 4) { buffer, initialized in
+            initialized = n * 4
+            scale.withUnsafeBufferPointer { factors in
+                guard n > 0, let s = factors.baseAddress, let from = raw.baseAddress, let to = buffer.baseAddress else { return }
+                let dst = UnsafeMutableRawPointer(to).bindMemory(to: Float.self, capacity: n)
+                // File mappings and array storage are at least 4-byte aligned; anything else is
+                // copied once to an aligned buffer first.
+                let aligned: [Float]? = Int(bitPattern: from) % 4 == 0 ? nil
+                    : (0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+                let run = { (src: UnsafePointer<Float>) in
+                    if self.groups == 1 && self.inner == 1 {
+                        // Channels last (hwio, io, hwcm): one factor per element of a row; a
+                        // straight loop over row pointers (no overflow checks) that vectorizes.
+                        for o in 0..<self.outer {
+                            let x = src + o * self.channels, y = dst + o * self.channels
+                            for c in 0..<self.channels { y[c] = Float(Double(x[c]) * s[c]) }
+                        }
+                        return
+                    }
+                    var index = 0
+                    for o in 0..<self.outer {
+                        for c in 0..<self.channels {
+                            let factor = s[self.channel(outerIndex: o, c: c)]
+                            for _ in 0..<self.inner {
+                                dst[index] = Float(Double(src[index]) * factor)
+                                index += 1
+                            }
+                        }
                     }
                 }
-                return
-            }
-            var index = 0
-            for o in 0..<outer {
-                for c in 0..<channels {
-                    let s = scale[channel(outerIndex: o, c: c)]
-                    for _ in 0..<inner {
-                        values[index] = Float(Double(values[index]) * s)
-                        index += 1
-                    }
+                if let aligned {
+                    aligned.withUnsafeBufferPointer { run($0.baseAddress!) }
+                } else {
+                    run(from.assumingMemoryBound(to: Float.self))
                 }
             }
         }

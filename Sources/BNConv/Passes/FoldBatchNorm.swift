@@ -68,10 +68,7 @@ public struct FoldBatchNorm {
         }
         let bnNode = model.nodes[b]
         let affine = try BatchNormAffine(node: bnNode, attributes: bn)
-        // Taken out of the model while it is rewritten, so that a kernel nothing else holds (the
-        // caller handed the model over) is scaled in its own storage rather than copied.
         var target = model.nodes[t]
-        model.nodes[t].weights.removeAll()
         let x = bnNode.inputs[0], u = bnNode.outputs[0]
         switch direction {
         case .intoProducer:
@@ -101,18 +98,21 @@ public struct FoldBatchNorm {
         case .convTranspose(let c): kernelRole = .kernel; groups = c.groups
         default: kernelRole = .kernel
         }
-        guard let k = node.weights.firstIndex(where: { $0.role == kernelRole }),
-              let view = ChannelView.output(of: node.weights[k].layout, shape: node.weights[k].tensor.shape, groups: groups) else {
+        guard let kernel = node.weight(kernelRole),
+              let view = ChannelView.output(of: kernel.layout, shape: kernel.tensor.shape, groups: groups) else {
             throw FoldError.inconsistentPlan(node.name)
         }
-        let kernelType = node.weights[k].tensor.dtype
-        view.scale(&node.weights[k].tensor, by: affine.scale)
-        node.weights[k].isModified = true
+        var newKernel = kernel
+        // A deferred kernel stays deferred: it is scaled when its bytes are asked for (by a writer).
+        let scale = affine.scale, dtype = kernel.tensor.dtype, shape = kernel.tensor.shape
+        newKernel.tensor = try kernel.tensor.mappedBytes { view.scaledBytes($0, dtype: dtype, shape: shape, by: scale) }
+        newKernel.isModified = true
+        node.setWeight(newKernel)
 
         let oldBias = node.weight(.bias)
-        let b = oldBias?.tensor.doubles() ?? Array(repeating: 0, count: affine.channels)
+        let b = try oldBias?.tensor.materialized().doubles() ?? Array(repeating: 0, count: affine.channels)
         let folded = (0..<affine.channels).map { b[$0] * affine.scale[$0] + affine.shift[$0] }
-        node.setWeight(makeBias(folded, replacing: oldBias, kernelType: kernelType))
+        node.setWeight(makeBias(folded, replacing: oldBias, kernel: kernel))
         enableBias(&node)
     }
 
@@ -123,7 +123,7 @@ public struct FoldBatchNorm {
               let outView = ChannelView.output(of: kernel.layout, shape: kernel.tensor.shape) else {
             throw FoldError.inconsistentPlan(node.name)
         }
-        let original = kernel.tensor.doubles()
+        let original = try kernel.tensor.materialized().doubles()
         let outputs = outView.totalChannels
         // Output channel of an element, from the input view's (outer, inner) coordinates.
         let outputOnInner = kernel.layout == .hwio || kernel.layout == .io
@@ -138,14 +138,14 @@ public struct FoldBatchNorm {
         node.setWeight(newKernel)
 
         let oldBias = node.weight(.bias)
-        let b = oldBias?.tensor.doubles() ?? Array(repeating: 0, count: outputs)
-        node.setWeight(makeBias((0..<outputs).map { b[$0] + added[$0] }, replacing: oldBias, kernelType: kernel.tensor.dtype))
+        let b = try oldBias?.tensor.materialized().doubles() ?? Array(repeating: 0, count: outputs)
+        node.setWeight(makeBias((0..<outputs).map { b[$0] + added[$0] }, replacing: oldBias, kernel: kernel))
         enableBias(&node)
     }
 
     /// A modified bias: the old one's dtype and storage, or a new one in the kernel's dtype.
-    private static func makeBias(_ values: [Double], replacing old: Weight?, kernelType: DType) -> Weight {
-        let dtype = old?.tensor.dtype ?? kernelType
+    private static func makeBias(_ values: [Double], replacing old: Weight?, kernel: Weight) -> Weight {
+        let dtype = old?.tensor.dtype ?? kernel.tensor.dtype
         var bias = old ?? Weight(role: .bias, tensor: Tensor(shape: [values.count], doubles: values, dtype: dtype),
                                  layout: .vector, storageKey: "")
         bias.tensor = Tensor(shape: [values.count], doubles: values, dtype: dtype)

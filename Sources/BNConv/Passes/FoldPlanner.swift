@@ -187,7 +187,12 @@ public struct FoldPlanner {
         // NaN or infinity in the layer itself would be spread into every folded channel and
         // written out; the BN is kept and the reason named instead.
         for w in node.weights where w.tensor.dtype.isFloatingPoint {
-            if let index = w.tensor.firstNonFiniteIndex() {
+            // A deferred weight is read (or lent by its file) for the check, and not kept.
+            let found: Int?
+            do { found = try w.tensor.firstNonFiniteIndex() } catch {
+                return Refusal(message: "\(node.name)'s \(w.role) cannot be read: \(error)")
+            }
+            if let index = found {
                 return Refusal(message: "\(node.name)'s \(w.role) holds NaN or infinite values (first at element \(index))")
             }
         }

@@ -2,6 +2,9 @@
 /// `permutation[i]` (numpy `transpose` order, batch axis included) turns the source tensor into the
 /// converted one, `nil` when they are the same. Feed the converted model `x.transposed(p)`; its
 /// output transposed by the inverse permutation is the source's output.
+///
+/// It infers nothing: it reads the layouts the readers declared (``InputLayout``,
+/// ``LayoutPropagation``) or ``BoundaryLayouts`` filled in.
 public struct LayoutBoundary: Equatable, Sendable {
     /// Per model input: source -> converted permutation, or `nil`.
     public var inputs: [[Int]?]

@@ -6,13 +6,35 @@ import Foundation
 /// `Tensor` is a value type with copy-on-write storage (a Swift array). It keeps the bytes as read
 /// from the checkpoint so that an untouched weight is written back bit for bit; numeric views
 /// (``floats()``, ``doubles()``) convert on demand.
+///
+/// A tensor can also be *deferred*: its dtype and shape are known but its bytes stay in a
+/// ``TensorSource`` (a dataset of an open file, or a computation on another deferred tensor) until
+/// they are asked for. ``materialized()`` loads them and reports a failure; ``bytes`` loads them
+/// on every access without keeping them, so a deferred weight costs no memory until it is used.
 public struct Tensor: Equatable, Sendable {
     /// The element type.
     public let dtype: DType
     /// The dimensions, outermost first. An empty shape is a scalar.
     public let shape: [Int]
-    /// The raw element bytes, little-endian, C order: `count * dtype.byteCount` bytes.
-    public private(set) var bytes: [UInt8]
+    /// The loaded bytes (empty while deferred).
+    private var storage: [UInt8]
+    /// Where a deferred tensor's bytes come from; `nil` once loaded.
+    public let source: (any TensorSource)?
+
+    /// The raw element bytes, little-endian, C order: `count * dtype.byteCount` bytes. A deferred
+    /// tensor reads them from its ``source`` on each access (and stops the process if that read
+    /// fails): callers that can report errors use ``materialized()`` first.
+    public var bytes: [UInt8] {
+        guard let source else { return storage }
+        do {
+            return try Tensor.load(source, dtype: dtype, shape: shape)
+        } catch {
+            fatalError("bnconv: a deferred tensor could not be read: \(error)")
+        }
+    }
+
+    /// Whether the bytes are still in a ``TensorSource`` rather than in memory.
+    public var isDeferred: Bool { source != nil }
 
     /// The number of elements (1 for a scalar).
     public var count: Int { shape.reduce(1, *) }
@@ -30,7 +52,8 @@ public struct Tensor: Equatable, Sendable {
         }
         self.dtype = dtype
         self.shape = shape
-        self.bytes = bytes
+        self.storage = bytes
+        self.source = nil
     }
 
     /// Wraps bytes the caller built for exactly this shape and dtype (checked by a precondition).
@@ -38,7 +61,8 @@ public struct Tensor: Equatable, Sendable {
         precondition(bytes.count == shape.reduce(1, *) * dtype.byteCount, "Tensor(\(shape), \(dtype)) given \(bytes.count) bytes")
         self.dtype = dtype
         self.shape = shape
-        self.bytes = bytes
+        self.storage = bytes
+        self.source = nil
     }
 
     /// A float32 tensor from values in C order.
@@ -46,7 +70,8 @@ public struct Tensor: Equatable, Sendable {
         precondition(shape.reduce(1, *) == floats.count, "Tensor(shape: \(shape)) given \(floats.count) values")
         self.dtype = .float32
         self.shape = shape
-        self.bytes = floats.withUnsafeBytes { Array($0) }
+        self.storage = floats.withUnsafeBytes { Array($0) }
+        self.source = nil
     }
 
     /// A tensor of `dtype` from double values in C order, each rounded once to `dtype`.
@@ -54,13 +79,119 @@ public struct Tensor: Equatable, Sendable {
         precondition(shape.reduce(1, *) == doubles.count, "Tensor(shape: \(shape)) given \(doubles.count) values")
         self.dtype = dtype
         self.shape = shape
-        self.bytes = Tensor.encode(doubles, as: dtype)
+        self.storage = Tensor.encode(doubles, as: dtype)
+        self.source = nil
     }
 
-    /// Runs `body` on the raw element bytes for writing in place (the storage is copied first only
-    /// when another tensor shares it). The byte count, shape and dtype stay as they are.
-    public mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
-        try bytes.withUnsafeMutableBytes(body)
+    /// A deferred tensor of `dtype` and `shape` whose bytes `source` supplies when asked for.
+    public init(dtype: DType, shape: [Int], source: any TensorSource) {
+        self.dtype = dtype
+        self.shape = shape
+        self.storage = []
+        self.source = source
+    }
+
+    /// The same tensor with its bytes in memory: a loaded tensor is returned as is, a deferred
+    /// one is read from its source (errors are the source's, e.g. a ``CheckpointError``).
+    public func materialized() throws -> Tensor {
+        guard let source else { return self }
+        return Tensor(dtype: dtype, shape: shape, exactBytes: try Tensor.load(source, dtype: dtype, shape: shape))
+    }
+
+    /// `transform` applied to this tensor, giving a tensor of `dtype` and `shape`: at once for a
+    /// loaded tensor, and for a deferred one only when the result's bytes are asked for (the
+    /// result is deferred too, so a pass over many large weights never holds them all).
+    public func mapped(dtype newType: DType? = nil, shape newShape: [Int]? = nil,
+                       _ transform: @escaping @Sendable (Tensor) throws -> Tensor) rethrows -> Tensor {
+        guard isDeferred else { return try transform(self) }
+        let (baseType, baseShape) = (dtype, shape)
+        return Tensor(dtype: newType ?? dtype, shape: newShape ?? shape, source: MappedTensorSource(base: self) { raw in
+            try transform(Tensor(dtype: baseType, shape: baseShape, exactBytes: Array(raw))).materialized().bytes
+        })
+    }
+
+    /// Like ``mapped(dtype:shape:_:)``, but `transform` reads this tensor's raw bytes where they
+    /// are (a deferred source may lend a mapping of its file: no copy) and returns the result's.
+    public func mappedBytes(dtype newType: DType? = nil, shape newShape: [Int]? = nil,
+                            _ transform: @escaping @Sendable (UnsafeRawBufferPointer) throws -> [UInt8]) throws -> Tensor {
+        let resultType = newType ?? dtype, resultShape = newShape ?? shape
+        guard isDeferred else {
+            return try Tensor(dtype: resultType, shape: resultShape, bytes: try storage.withUnsafeBytes { try transform($0) })
+        }
+        return Tensor(dtype: resultType, shape: resultShape, source: MappedTensorSource(base: self, transform: transform))
+    }
+
+    /// Calls `body` with the raw bytes: a loaded tensor's own, a deferred one's as its source
+    /// lends them (valid only during the call). Read failures and a wrong byte count throw.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        guard let source else { return try storage.withUnsafeBytes(body) }
+        let expected = count * dtype.byteCount
+        return try source.withBytes { raw in
+            guard raw.count == expected else {
+                throw TensorError.byteCountMismatch(shape: shape, dtype: dtype, expected: expected, actual: raw.count)
+            }
+            return try body(raw)
+        }
+    }
+
+    /// Two tensors are equal when their dtypes, shapes and bytes are (deferred bytes are read).
+    public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
+        lhs.dtype == rhs.dtype && lhs.shape == rhs.shape && lhs.bytes == rhs.bytes
+    }
+
+    /// The index of the first NaN or infinite element, or `nil` (integer dtypes have none). Scans
+    /// the bytes where they are, without converting the tensor; a deferred tensor's source lends
+    /// them (its read failures throw).
+    public func firstNonFiniteIndex() throws -> Int? {
+        try withUnsafeBytes { Tensor.firstNonFiniteIndex(in: $0, dtype: dtype) }
+    }
+
+    /// The index of the first NaN or infinite element of raw `dtype` elements.
+    static func firstNonFiniteIndex(in raw: UnsafeRawBufferPointer, dtype: DType) -> Int? {
+        let n = raw.count / dtype.byteCount
+        switch dtype {
+        case .float32:
+            // Exponent bits all set: infinity or NaN. Blocks are screened with a branch-free
+            // reduction; only a block that has one is searched.
+            guard n > 0, let base = raw.baseAddress, Int(bitPattern: base) % 4 == 0 else {
+                for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self) & 0x7F80_0000 == 0x7F80_0000 { return i }
+                return nil
+            }
+            let words = base.assumingMemoryBound(to: UInt32.self)
+            let block = 4096
+            var start = 0
+            while start < n {
+                let length = min(block, n - start)
+                let p = words + start
+                // All-ones exponent plus one exponent unit carries into bit 31; no smaller
+                // exponent does. Only ands, adds and ors: the loop vectorizes.
+                var hits: UInt32 = 0
+                for word in UnsafeBufferPointer(start: p, count: length) { hits |= (word & 0x7F80_0000) &+ 0x0080_0000 }
+                if hits & 0x8000_0000 != 0 {
+                    for k in 0..<length where p[k] & 0x7F80_0000 == 0x7F80_0000 { return start + k }
+                }
+                start += length
+            }
+        case .float64:
+            for i in 0..<n where !raw.loadUnaligned(fromByteOffset: i * 8, as: Double.self).isFinite { return i }
+        case .float16:
+            for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self) & 0x7C00 == 0x7C00 { return i }
+        case .bfloat16:
+            for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self) & 0x7F80 == 0x7F80 { return i }
+        case .int8, .uint8, .bool, .int16, .int32, .int64:
+            return nil
+        }
+        return nil
+    }
+
+    /// Reads a deferred tensor's bytes and checks their count.
+    private static func load(_ source: any TensorSource, dtype: DType, shape: [Int]) throws -> [UInt8] {
+        let bytes = try source.loadBytes()
+        let expected = shape.reduce(1, *) * dtype.byteCount
+        guard bytes.count == expected else {
+            throw TensorError.byteCountMismatch(shape: shape, dtype: dtype, expected: expected, actual: bytes.count)
+        }
+        return bytes
     }
 
     /// The elements as `Float` (exact for every float dtype but float64, which rounds).
@@ -103,41 +234,6 @@ public struct Tensor: Equatable, Sendable {
                 for i in 0..<n { out[i] = Double(raw.loadUnaligned(fromByteOffset: i * 8, as: Int64.self)) }
             }
             return out
-        }
-    }
-
-    /// The position of the first NaN or infinite element, or nil when every element is finite
-    /// (always nil for integer dtypes). Reads the bytes in place: nothing is converted or allocated.
-    public func firstNonFiniteIndex() -> Int? {
-        let n = count
-        return bytes.withUnsafeBytes { raw -> Int? in
-            switch dtype {
-            case .float32:
-                // Exponent bits all set: infinity or NaN. Blocks are screened with a max over the
-                // exponent bits (vectorized); only a block holding one is searched element by element.
-                let bits = raw.bindMemory(to: UInt32.self)
-                var start = 0
-                while start < n {
-                    let end = Swift.min(start + 4096, n)
-                    var top: UInt32 = 0
-                    for i in start..<end { top = Swift.max(top, bits[i] & 0x7F80_0000) }
-                    if top == 0x7F80_0000 {
-                        for i in start..<end where bits[i] & 0x7F80_0000 == 0x7F80_0000 { return i }
-                    }
-                    start = end
-                }
-            case .float64:
-                for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) & 0x7FF0_0000_0000_0000 == 0x7FF0_0000_0000_0000 {
-                    return i
-                }
-            case .float16:
-                for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self) & 0x7C00 == 0x7C00 { return i }
-            case .bfloat16:
-                for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self) & 0x7F80 == 0x7F80 { return i }
-            case .int8, .uint8, .bool, .int16, .int32, .int64:
-                return nil
-            }
-            return nil
         }
     }
 

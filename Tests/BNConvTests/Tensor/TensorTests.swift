@@ -27,27 +27,63 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(bf2.doubles(), [1.0 + 1.0 / 128.0])
     }
 
-    /// In-place edits change this tensor only: a copy that shared the storage keeps its values.
-    func testMutableBytesCopyOnWrite() {
-        let original = Tensor(shape: [3], floats: [1, 2, 3])
-        var edited = original
-        edited.withUnsafeMutableBytes { $0.bindMemory(to: Float.self)[1] = 20 }
-        XCTAssertEqual(edited.floats(), [1, 20, 3])
-        XCTAssertEqual(original.floats(), [1, 2, 3])
-        XCTAssertEqual(edited.shape, [3])
-    }
-
-    /// The first NaN or infinity is found in every float dtype; integers have none.
-    func testFirstNonFiniteIndex() {
-        for dtype in [DType.float32, .float64, .float16, .bfloat16] {
-            XCTAssertNil(Tensor(shape: [3], doubles: [1, -2, 65504], dtype: dtype).firstNonFiniteIndex(), "\(dtype)")
-            XCTAssertEqual(Tensor(shape: [4], doubles: [0, 1, .nan, .infinity], dtype: dtype).firstNonFiniteIndex(), 2, "\(dtype)")
-            XCTAssertEqual(Tensor(shape: [2], doubles: [-.infinity, 0], dtype: dtype).firstNonFiniteIndex(), 0, "\(dtype)")
-        }
-        XCTAssertNil(Tensor(shape: [2], doubles: [1, 2], dtype: .int32).firstNonFiniteIndex())
-    }
-
     func testByteCountIsChecked() {
         XCTAssertThrowsError(try Tensor(dtype: .float32, shape: [2, 2], bytes: [0, 0, 0, 0]))
+    }
+
+    func testDeferredTensorKnowsItsShapeWithoutReadingAndReadsOnDemand() throws {
+        let eager = Tensor(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])
+        let source = CountingTensorSource(eager)
+        let deferred = Tensor(dtype: .float32, shape: [2, 3], source: source)
+        XCTAssertTrue(deferred.isDeferred)
+        XCTAssertEqual(deferred.shape, [2, 3])
+        XCTAssertEqual(deferred.count, 6)
+        XCTAssertEqual(source.reads, 0, "shape and count need no read")
+        let loaded = try deferred.materialized()
+        XCTAssertFalse(loaded.isDeferred)
+        XCTAssertEqual(source.reads, 1)
+        XCTAssertEqual(loaded, eager)
+        XCTAssertEqual(deferred.floats(), eager.floats())
+        XCTAssertEqual(source.reads, 2, "a deferred tensor keeps nothing: each use reads again")
+        XCTAssertFalse(eager.isDeferred)
+        XCTAssertEqual(try eager.materialized(), eager)
+    }
+
+    func testMaterializedReportsTheSourceFailureAndAWrongByteCount() {
+        let failing = Tensor(dtype: .float32, shape: [2], source: CountingTensorSource(failing: CheckpointError(.malformed, file: "f.h5", place: "/w", problem: "unreadable")))
+        XCTAssertThrowsError(try failing.materialized()) { error in
+            XCTAssertEqual((error as? CheckpointError)?.problem, "unreadable")
+        }
+        let short = Tensor(dtype: .float32, shape: [3], source: CountingTensorSource(Tensor(shape: [2], floats: [1, 2])))
+        XCTAssertThrowsError(try short.materialized()) { error in
+            XCTAssertEqual(error as? TensorError, .byteCountMismatch(shape: [3], dtype: .float32, expected: 12, actual: 8))
+        }
+    }
+
+    func testFirstNonFiniteIndexInEveryFloatType() throws {
+        for dtype in [DType.float32, .float64, .float16, .bfloat16] {
+            XCTAssertNil(try Tensor(shape: [3], doubles: [1, -2, 0], dtype: dtype).firstNonFiniteIndex(), "\(dtype)")
+            XCTAssertEqual(try Tensor(shape: [4], doubles: [1, 2, .infinity, .nan], dtype: dtype).firstNonFiniteIndex(), 2, "\(dtype)")
+            XCTAssertEqual(try Tensor(shape: [2], doubles: [.nan, 1], dtype: dtype).firstNonFiniteIndex(), 0, "\(dtype)")
+            XCTAssertEqual(try Tensor(shape: [2], doubles: [1, -.infinity], dtype: dtype).firstNonFiniteIndex(), 1, "\(dtype)")
+        }
+        // Past the first screened block of float32.
+        var values = [Float](repeating: 0.5, count: 10_000)
+        values[9_001] = .nan
+        XCTAssertEqual(try Tensor(shape: [10_000], floats: values).firstNonFiniteIndex(), 9_001)
+        XCTAssertNil(try Tensor(shape: [2], doubles: [1, 2], dtype: .int32).firstNonFiniteIndex())
+    }
+
+    func testADeferredTensorLendsItsBytesAndChecksTheirCount() throws {
+        let eager = Tensor(shape: [3], floats: [1, .infinity, 3])
+        let source = CountingTensorSource(eager)
+        let deferred = Tensor(dtype: .float32, shape: [3], source: source)
+        XCTAssertEqual(try deferred.withUnsafeBytes { Array($0) }, eager.bytes)
+        XCTAssertEqual(try deferred.firstNonFiniteIndex(), 1)
+        XCTAssertEqual(source.reads, 2)
+        let short = Tensor(dtype: .float32, shape: [4], source: source)
+        XCTAssertThrowsError(try short.withUnsafeBytes { _ in () }) { error in
+            XCTAssertEqual(error as? TensorError, .byteCountMismatch(shape: [4], dtype: .float32, expected: 16, actual: 12))
+        }
     }
 }

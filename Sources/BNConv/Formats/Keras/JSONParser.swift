@@ -19,7 +19,12 @@ struct JSONParser {
     private func error(_ message: String) -> JSONParseError { JSONParseError(offset: index, message: message) }
 
     private mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
     }
 
     private mutating func consume(_ literal: String) -> Bool {
@@ -94,8 +99,15 @@ struct JSONParser {
             index += 1
             if consume("Infinity") { return .number("-Infinity") }
         }
-        let numberBytes = Set("0123456789+-.eE".utf8)
-        while index < bytes.count, numberBytes.contains(bytes[index]) { index += 1 }
+        scan: while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                 UInt8(ascii: "e"), UInt8(ascii: "E"):
+                index += 1
+            default:
+                break scan
+            }
+        }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         guard !text.isEmpty, Double(text) != nil else {
             index = start

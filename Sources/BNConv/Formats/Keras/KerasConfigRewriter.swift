@@ -35,12 +35,46 @@ struct KerasConfigRewriter {
             }
             configObject["output_layers"] = try rewriteRefs(rewritten, path: path)
         }
-        object["config"] = .object(configObject)
-        if path.isEmpty, var build = object["build_config"]?.objectValue, build["input_shape"]?.arrayValue != nil {
-            build["input_shape"] = KerasLayoutConfig.buildShape(build["input_shape"], edits.model.inputs.map { edits.shapes[$0] })
-            object["build_config"] = .object(build)
+        // Declared input shapes of the container itself (a nested one's too: Keras rebuilds a nested
+        // Sequential from them and refuses a tensor of another shape).
+        let inputShapes = containerInputs(layers: layers, config: configObject, path: path, sequential: sequential).map { edits.shapes[$0] }
+        if !inputShapes.isEmpty, inputShapes.allSatisfy({ $0 != nil }) {
+            if configObject["build_input_shape"]?.arrayValue != nil {
+                configObject["build_input_shape"] = KerasLayoutConfig.buildShape(configObject["build_input_shape"], inputShapes)
+            }
+            if var build = object["build_config"]?.objectValue, build["input_shape"]?.arrayValue != nil {
+                build["input_shape"] = KerasLayoutConfig.buildShape(build["input_shape"], inputShapes)
+                object["build_config"] = .object(build)
+            }
         }
+        object["config"] = .object(configObject)
         return .object(object)
+    }
+
+    /// The values a container's inputs are in the edited model: the model's inputs at the top; a
+    /// nested Functional model's `input_layers`; a nested Sequential's InputLayer, or the value its
+    /// first layer read.
+    private func containerInputs(layers: [JSONValue], config: JSONObject, path: [String], sequential: Bool) -> [String] {
+        if path.isEmpty { return edits.model.inputs }
+        if !sequential {
+            let refs = KerasContainer.refs(config["input_layers"])
+            let values = refs.compactMap { edits.value(of: $0, in: path) }
+            return values.count == refs.count ? values : []
+        }
+        return sequentialInput(layers, path: path).map { [$0] } ?? []
+    }
+
+    /// The value a Sequential container in `path` reads: its InputLayer's, or its first layer's input.
+    private func sequentialInput(_ layers: [JSONValue], path: [String]) -> String? {
+        for layer in layers {
+            guard let name = layer["name"]?.stringValue ?? layer["config"]?["name"]?.stringValue else { continue }
+            if layer["class_name"]?.stringValue == "InputLayer" {
+                return edits.value(of: KerasTensorRef(layer: name, node: 0, tensor: 0), in: path)
+            }
+            let record = edits.nodesByCall[(path + [name]).joined(separator: "/")]?[0]?.source as? KerasLayerRecord
+            return record?.originalInputs.first.map(edits.resolve)
+        }
+        return nil
     }
 
     /// The reference for `value` in container `path`, or an error naming `place`.
@@ -113,6 +147,12 @@ struct KerasConfigRewriter {
                     }
                 } else if let node {
                     let inputShapes = node.inputs.map { edits.shapes[$0] }
+                    if !functional, let record = node.source as? KerasLayerRecord, let first = record.originalInputs.first {
+                        // A Sequential without an InputLayer declares its input on its first layer.
+                        for key in ["batch_shape", "batch_input_shape"] where config[key] != nil {
+                            config[key] = KerasLayoutConfig.shape(config[key], edits.shapes[edits.resolve(first)])
+                        }
+                    }
                     KerasLayoutConfig.apply(to: &config, node: node, inputShapes: inputShapes)
                     if !functional, var build = entry["build_config"]?.objectValue {
                         build["input_shape"] = KerasLayoutConfig.buildShape(build["input_shape"], inputShapes)

@@ -69,7 +69,12 @@ struct KerasGraphBuilder {
         var current: String? = nil
         for entry in container.layers {
             if entry.className == "InputLayer" {
-                if let bound { current = bound.first; continue }
+                if let bound, let value = bound.first {
+                    // The nested model's InputLayer names the bound value in its own config.
+                    addRef(KerasValueRef(containerPath: path, ref: KerasTensorRef(layer: entry.name, node: 0, tensor: 0)), for: value)
+                    current = value
+                    continue
+                }
                 current = try addInput(entry, path: path)
                 continue
             }
@@ -150,6 +155,7 @@ struct KerasGraphBuilder {
                                                    problem: "the nested model's input is not bound by its call")
                         }
                         value = bound[k]
+                        addRef(KerasValueRef(containerPath: path, ref: KerasTensorRef(layer: entry.name, node: 0, tensor: 0)), for: value)
                     } else {
                         value = try addInput(entry, path: path)
                     }

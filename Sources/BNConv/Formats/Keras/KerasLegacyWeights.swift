@@ -15,8 +15,25 @@ struct KerasLegacyWeights {
     /// The model's own weights in `top_level_model_weights` (Keras 2.7+), or `nil` when the group is absent.
     var topLevel: [KerasStoredVariable]?
 
-    /// Reads `group` for the layers of `container`.
-    init(group: HDF5Group, container: KerasContainer) throws {
+    /// How to defer: the user's file name, the smallest dataset deferred, and the file mapped for
+    /// lending raw bytes (`nil`: read through HDF5).
+    struct Deferral {
+        /// The user's file name, for errors.
+        var file: String
+        /// Datasets of at least this many bytes are deferred.
+        var minimumBytes: Int
+        /// The same file opened for mapping.
+        var mapping: MappedFile?
+    }
+
+    /// Datasets at least this large are left in the file when reading deferred (BN statistics and
+    /// biases are read at once: they are small and every pass looks at them).
+    static let deferredMinimumBytes = 64 << 10
+
+    /// Reads `group` for the layers of `container`. With `deferring` (the user's file name and a
+    /// size, usually ``deferredMinimumBytes``), datasets of that size or more become deferred
+    /// tensors read from the open file when needed (their shape, dtype and size are checked now).
+    init(group: HDF5Group, container: KerasContainer, deferring: Deferral? = nil) throws {
         guard let names = try KerasAttributeList.read("layer_names", of: group) else {
             throw KerasConfigError(place: group.path, problem: "the weights group has no 'layer_names' attribute")
         }
@@ -26,7 +43,8 @@ struct KerasLegacyWeights {
         }
         if group.kind(of: "top_level_model_weights") == .group {
             let topGroup = try group.group("top_level_model_weights")
-            topLevel = try KerasLegacyWeights.read(try KerasAttributeList.read("weight_names", of: topGroup) ?? [], in: topGroup)
+            topLevel = try KerasLegacyWeights.read(try KerasAttributeList.read("weight_names", of: topGroup) ?? [], in: topGroup,
+                                                   deferring: deferring)
         }
         let entries = Dictionary(container.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in names {
@@ -36,7 +54,7 @@ struct KerasLegacyWeights {
             let layerGroup = try group.group(name)
             let listed = try KerasAttributeList.read("weight_names", of: layerGroup) ?? []
             weightNames[name] = listed
-            let stored = try KerasLegacyWeights.read(listed, in: layerGroup)
+            let stored = try KerasLegacyWeights.read(listed, in: layerGroup, deferring: deferring)
             for variable in stored { creation[variable.storageKey] = variable.creation }
             guard let entry = entries[name] else {
                 if !stored.isEmpty {
@@ -52,16 +70,29 @@ struct KerasLegacyWeights {
         }
     }
 
-    /// Reads the datasets a `weight_names` list names, resolved inside `group`.
-    static func read(_ listed: [String], in group: HDF5Group) throws -> [KerasStoredVariable] {
+    /// Reads the datasets a `weight_names` list names, resolved inside `group`; those of
+    /// `deferring.minimumBytes` or more are deferred when `deferring` is given.
+    static func read(_ listed: [String], in group: HDF5Group, deferring: Deferral? = nil) throws -> [KerasStoredVariable] {
         try listed.map { weightName in
             guard group.kind(of: weightName) == .dataset else {
                 throw KerasConfigError(place: group.path, problem: "attribute 'weight_names' lists '\(weightName)', which does not exist")
             }
             let dataset = try group.dataset(weightName)
+            let creation = try dataset.creation()
+            var tensor: Tensor?
+            if let deferring {
+                let extent = try dataset.extent(creation: creation)
+                if extent.byteCount >= deferring.minimumBytes {
+                    let raw = deferring.mapping.flatMap { mapping in
+                        dataset.rawFileOffset(dtype: extent.dtype, byteCount: extent.byteCount, creation: creation).map { (mapping, $0, extent.byteCount) }
+                    }
+                    tensor = Tensor(dtype: extent.dtype, shape: extent.shape,
+                                    source: KerasDatasetSource(file: group.file, path: dataset.path, userFile: deferring.file, raw: raw))
+                }
+            }
             return KerasStoredVariable(variable: KerasStoredVariable.variableName(fromStoredName: weightName),
                                        storedName: weightName, storageKey: dataset.path,
-                                       tensor: try dataset.readTensor(), creation: try dataset.creation())
+                                       tensor: try tensor ?? dataset.readTensor(), creation: creation)
         }
     }
 

@@ -41,18 +41,34 @@ struct KerasLegacyWriter {
             let entries = try weightEntries(forTopLevel: name)
             try KerasAttributeList.write("weight_names", entries.map(\.name), on: group)
             for entry in entries {
-                try group.createDataset(entry.name, tensor: entry.weight.tensor,
-                                        creation: record.creation[entry.weight.storageKey] ?? .contiguous)
+                try write(entry.weight.tensor, as: entry.name, in: group, creation: record.creation[entry.weight.storageKey] ?? .contiguous)
             }
         }
         if let topLevel = record.topLevelWeights {
             let group = try weightsGroup.createGroup("top_level_model_weights")
             try KerasAttributeList.write("weight_names", topLevel.map(\.storedName), on: group)
             for variable in topLevel {
-                try group.createDataset(variable.storedName, tensor: variable.tensor, creation: variable.creation)
+                try write(variable.tensor, as: variable.storedName, in: group, creation: variable.creation)
             }
         }
     }
+
+    /// Writes one weight as the dataset `name` of `group`. A tensor still deferred to its dataset
+    /// of the source file (never changed, never loaded) is copied dataset to dataset, as stored;
+    /// any other is written from memory with `creation` (a deferred result of a pass, such as a
+    /// folded kernel, is computed now and released once written).
+    private func write(_ tensor: Tensor, as name: String, in group: HDF5Group, creation: HDF5DatasetCreation) throws {
+        if let source = tensor.source as? KerasDatasetSource {
+            try group.copy(source.path, from: try source.file.root(), as: name)
+        } else {
+            try group.createDataset(name, tensor: try tensor.materialized(), creation: creation)
+        }
+        // Large data goes to disk while the next weight is prepared (the final fsync is then short).
+        if tensor.count * tensor.dtype.byteCount >= KerasLegacyWriter.writebackBytes { Writeback.start(group.file.name) }
+    }
+
+    /// A dataset at least this large starts the file's writeback once written.
+    static let writebackBytes = 1 << 20
 
     /// One `weight_names` entry and its weight.
     struct Entry {

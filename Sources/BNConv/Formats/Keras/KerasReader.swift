@@ -4,11 +4,22 @@ import Foundation
 /// Keras 3 legacy `.h5`, `.keras` archives (tf-keras or Keras 3), Keras 3 `.weights.h5`.
 public enum KerasReader {
     /// Reads an HDF5 Keras file. Weights-only files need the architecture: `configPath` names a
-    /// `model.to_json()` file or a `.keras` archive.
-    public static func readHDF5(_ path: String, configPath: String? = nil) throws -> Model {
+    /// `model.to_json()` file or a `.keras` archive. With `deferringWeights`, the large weights of a
+    /// legacy `.h5` (Keras 2 / Keras 3 legacy, full or weights-only) stay in the file, which stays
+    /// open, until they are used (``Tensor/isDeferred``); the writer then copies the untouched ones
+    /// dataset to dataset.
+    public static func readHDF5(_ path: String, configPath: String? = nil, deferringWeights: Bool = false) throws -> Model {
+        try readHDF5(path, configPath: configPath, deferringFrom: deferringWeights ? KerasLegacyWeights.deferredMinimumBytes : nil)
+    }
+
+    /// ``readHDF5(_:configPath:deferringWeights:)`` deferring every dataset of `minimumBytes` or
+    /// more (`nil`: none).
+    static func readHDF5(_ path: String, configPath: String?, deferringFrom minimumBytes: Int?) throws -> Model {
         try mapErrors(file: path) {
             let file = try HDF5File.open(path)
-            return try withExtendedLifetime(file) { try readHDF5(root: try file.root(), path: path, configPath: configPath) }
+            return try withExtendedLifetime(file) {
+                try readHDF5(root: try file.root(), path: path, configPath: configPath, deferring: minimumBytes)
+            }
         }
     }
 
@@ -17,19 +28,19 @@ public enum KerasReader {
     public static func readHDF5(image: [UInt8], name: String, configPath: String? = nil) throws -> Model {
         try mapErrors(file: name) {
             let file = try HDF5File.open(image: image, name: name)
-            return try withExtendedLifetime(file) { try readHDF5(root: try file.root(), path: name, configPath: configPath) }
+            return try withExtendedLifetime(file) { try readHDF5(root: try file.root(), path: name, configPath: configPath, deferring: nil) }
         }
     }
 
     /// Chooses the flavour of an open HDF5 file from its root group.
-    private static func readHDF5(root: HDF5Group, path: String, configPath: String?) throws -> Model {
+    private static func readHDF5(root: HDF5Group, path: String, configPath: String?, deferring: Int?) throws -> Model {
             if root.hasAttribute("model_config") {
-                return try readLegacyModel(path: path, root: root)
+                return try readLegacyModel(path: path, root: root, deferring: deferring)
             }
             if try KerasAttributeList.read("layer_names", of: root) != nil {
                 let (config, text) = try loadConfig(configPath, forWeightsOf: path)
                 return try readLegacy(path: path, root: root, weightsGroup: root, config: config, configText: text,
-                                      format: .keras2WeightsH5, rootAttributes: [])
+                                      format: .keras2WeightsH5, rootAttributes: [], deferring: deferring)
             }
             if root.contains("layers") || root.contains("vars") || root.contains("_layer_checkpoint_dependencies") {
                 let (config, text) = try loadConfig(configPath, forWeightsOf: path)
@@ -74,7 +85,7 @@ public enum KerasReader {
 
     // MARK: Flavours
 
-    private static func readLegacyModel(path: String, root: HDF5Group) throws -> Model {
+    private static func readLegacyModel(path: String, root: HDF5Group, deferring: Int?) throws -> Model {
         guard let text = try root.stringAttribute("model_config") else {
             throw CheckpointError(.malformed, file: path, place: "/", problem: "attribute 'model_config' is empty")
         }
@@ -92,15 +103,17 @@ public enum KerasReader {
         let version = try root.stringAttribute("keras_version")
         let format: CheckpointFormat = (version.flatMap { Int($0.prefix { $0 != "." }) } ?? 2) >= 3 ? .keras3LegacyH5 : .keras2H5
         return try readLegacy(path: path, root: root, weightsGroup: try root.group("model_weights"), config: config,
-                              configText: text, format: format, rootAttributes: attributes)
+                              configText: text, format: format, rootAttributes: attributes, deferring: deferring)
     }
 
     private static func readLegacy(path: String, root: HDF5Group, weightsGroup: HDF5Group, config: JSONValue, configText: String,
-                                   format: CheckpointFormat, rootAttributes: [KerasNamedAttribute]) throws -> Model {
+                                   format: CheckpointFormat, rootAttributes: [KerasNamedAttribute], deferring: Int?) throws -> Model {
         let container = try KerasContainer(model: config, place: "model_config")
-        let weights = try KerasLegacyWeights(group: weightsGroup, container: container)
+        let weights = try KerasLegacyWeights(group: weightsGroup, container: container, deferring: deferring.map {
+            KerasLegacyWeights.Deferral(file: path, minimumBytes: $0, mapping: MappedFile(path: path))
+        })
         let version = try root.stringAttribute("keras_version") ?? (try weightsGroup.stringAttribute("keras_version"))
-        let dialect = detectDialect(config, version: format == .keras3LegacyH5 ? "3" : nil)
+        let dialect = detectDialect(config, version: format == .keras3LegacyH5 ? "3" : nil, text: configText)
         var builder = KerasGraphBuilder(dialect: dialect, variables: weights.variables)
         let outputs = try builder.build(container)
         var record = KerasModelRecord(format: format, dialect: dialect, kerasVersion: version, sourcePath: path, config: config,
@@ -121,7 +134,7 @@ public enum KerasReader {
                                   kerasVersion: String?, members: [KerasArchiveMember]) throws -> Model {
         let container = try KerasContainer(model: config, place: "config")
         let weights = try KerasStoreWeights(root: root, container: container)
-        let dialect = detectDialect(config, version: kerasVersion)
+        let dialect = detectDialect(config, version: kerasVersion, text: configText)
         var builder = KerasGraphBuilder(dialect: dialect, variables: weights.variables, storeGroups: weights.groups)
         let outputs = try builder.build(container)
         var record = KerasModelRecord(format: format, dialect: dialect, kerasVersion: kerasVersion, sourcePath: path, config: config,
@@ -155,11 +168,24 @@ public enum KerasReader {
 
     /// Keras 3 when the version says so, else when the config uses Keras 3 forms (dict inbound
     /// nodes, `batch_shape`, DTypePolicy objects).
-    static func detectDialect(_ config: JSONValue, version: String?) -> KerasDialect {
+    /// `text` is the config's JSON as read (searched instead of serializing `config` again).
+    static func detectDialect(_ config: JSONValue, version: String?, text: String? = nil) -> KerasDialect {
         if let version, let major = Int(version.prefix { $0 != "." }) { return major >= 3 ? .keras3 : .keras2 }
-        let text = config.serialized()
-        if text.contains("\"__keras_tensor__\"") || text.contains("\"batch_shape\"") || text.contains("\"DTypePolicy\"") { return .keras3 }
+        let utf8 = Array((text ?? config.serialized()).utf8)
+        for marker in ["\"__keras_tensor__\"", "\"batch_shape\"", "\"DTypePolicy\""] where contains(utf8, Array(marker.utf8)) { return .keras3 }
         return .keras2
+    }
+
+    /// Whether `needle` occurs in `haystack` (bytes; a plain scan, no Foundation string search).
+    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, haystack.count >= needle.count else { return needle.isEmpty }
+        var i = 0
+        let last = haystack.count - needle.count
+        while i <= last {
+            if haystack[i] == first && haystack[i..<(i + needle.count)].elementsEqual(needle) { return true }
+            i += 1
+        }
+        return false
     }
 
     /// The architecture for a weights-only file: a `model.to_json()` file, or a `.keras` archive's config.

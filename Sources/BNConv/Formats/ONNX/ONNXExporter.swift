@@ -6,7 +6,7 @@ import Foundation
 /// every record itself. Pipeline: ``ConvertLayout`` to channels-first (with `keepIOLayout` when
 /// the caller wants NHWC inputs and outputs, which inserts one Transpose per spatial input and
 /// output), then one or a few ONNX nodes per model node, weights rewritten by
-/// ``ChannelsFirstWeights``, TF SAME padding made explicit by ``ONNXExportPadding``. The Flatten
+/// ``ChannelsFirstWeights``, TF SAME padding made explicit by `ONNXExportPadding`. The Flatten
 /// -> Dense row permutation is absorbed into the Dense kernel by ``ConvertLayout``, so no Transpose
 /// stands before the Gemm. Floating weights are stored in the graph input's dtype (ONNX requires
 /// one element type per op).

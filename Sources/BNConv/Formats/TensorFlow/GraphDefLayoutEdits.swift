@@ -7,9 +7,19 @@
 ///   Pad's paddings rows, Conv2DBackpropInput's `input_sizes` (a Pack of sizes is reordered);
 /// - Placeholder `shape` permuted;
 /// - every transpose the pass inserted becomes a new `Transpose` + int32 `Const` perm pair.
+/// - a Conv1D written as ExpandDims -> Conv2D -> Squeeze gets a new ExpandDims axis Const and
+///   `squeeze_dims` for the other layout (NWC expands at 1 / -3, NCW at 2 / -2), its Conv2D and
+///   BiasAdd rewritten like any other;
+/// - a BatchNorm decomposed into Rsqrt/Mul/Sub/Add (`tf.nn.batch_normalization`, what Keras emits
+///   for 2-D/3-D inputs and Keras 3 always) has its four vector Consts stored with a broadcast
+///   shape, `[C, 1, 1]` for NCHW (`[C, 1]` for NCW), `[C]` for channels-last
+///   (``reshapedConstants``); the arithmetic then broadcasts over the channel axis, and the
+///   reader takes the axis back from the stored dims.
 /// What TensorFlow cannot express this way is refused: Softmax off the last axis (TensorFlow's
-/// Softmax is last-axis only), a BatchNorm decomposed into Mul/Add or written as
-/// BatchNormWithGlobalNormalization (its vectors apply on the last axis), and the ExpandDims/Conv2D/Squeeze form of Conv1D.
+/// Softmax is last-axis only), BatchNormWithGlobalNormalization (no data_format; its vectors apply
+/// on the last axis and its kernel requires 4-D input with channels last), a decomposed BatchNorm
+/// whose vectors are shared with other ops or reach it through something else than
+/// Identity/Snapshot/StopGradient/Cast (reshaping the Const would change what those compute).
 struct GraphDefLayoutEdits {
     /// NodeDefs whose attributes changed, by name (inputs as read; rewired inputs are applied after).
     var replaced: [String: ProtobufNodeDef] = [:]
@@ -19,6 +29,9 @@ struct GraphDefLayoutEdits {
     var added: [ProtobufNodeDef] = []
     /// The tensor name a created value is read under (an inserted transpose's output).
     var tensorNames: [String: String] = [:]
+    /// Consts to store with other dimensions (same values, same order): a decomposed BatchNorm's
+    /// vectors, by Const name.
+    var reshapedConstants: [String: [Int]] = [:]
 
     /// Works out the edits for `model`; `original` holds the graph's NodeDefs by name and `unique`
     /// hands out NodeDef names that collide with nothing.
@@ -113,11 +126,27 @@ struct GraphDefLayoutEdits {
             }
             guard let from, let to, from != to else { continue }
             let format = to == .channelsFirst ? "NCHW" : "NHWC"
-            if record.nodeDefs.contains(where: { $0.op == "ExpandDims" || $0.op == "Squeeze" }) {
-                throw fail(node.name, "a Conv1D written as ExpandDims/Conv2D/Squeeze cannot change layout in a GraphDef (its expand and squeeze axes are fixed)")
+            if case .batchNorm = node.op, record.nodeDefs.contains(where: { $0.op == "Rsqrt" }) {
+                try reshapeDecomposedBatchNorm(node, record, rank: node.inputs.first.flatMap { shapes[$0]?.count }, to: to,
+                                               original: original, fail: fail)
+                continue
             }
             for def in record.nodeDefs {
                 switch def.op {
+                case "ExpandDims":
+                    // Conv1D: the spatial axis a channels-last input gets is 1 (or -3), a channels-first one 2 (or -2).
+                    guard def.inputs.count == 2, let c = constant(def.inputs[1]), c.values.count == 1,
+                          let axis = GraphDefLayoutEdits.conv1DAxis(c.values[0], from: from, to: to) else {
+                        throw fail(node.name, "the Conv1D's ExpandDims axis is not a constant 1 / -3 (NWC) or 2 / -2 (NCW)")
+                    }
+                    inputs.append((def.name, 1, addConstant(def.name + "/bnconv_axis", [axis], dtype: c.dtype, dims: c.dims)))
+                case "Squeeze":
+                    guard case .list(var list)? = def.attribute("squeeze_dims"), list.ints.count == 1,
+                          let axis = GraphDefLayoutEdits.conv1DAxis(list.ints[0], from: from, to: to) else {
+                        throw fail(node.name, "the Conv1D's Squeeze does not remove the one axis its ExpandDims added")
+                    }
+                    list.ints = [axis]
+                    replace(def, ["squeeze_dims": .list(list)])
                 case "Conv2D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "MaxPool", "AvgPool", "BiasAdd",
                      "FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3":
                     var changes: [String: ProtobufAttrValue] = ["data_format": .bytes(Array(format.utf8))]
@@ -168,6 +197,49 @@ struct GraphDefLayoutEdits {
             }
         }
 
+    }
+
+    /// Records the broadcast-shaped storage of a decomposed BatchNorm's vectors for layout `to`.
+    private mutating func reshapeDecomposedBatchNorm(_ node: Node, _ record: GraphDefNodeRecord, rank: Int?, to: DataLayout,
+                                                     original: [String: ProtobufNodeDef],
+                                                     fail: (String, String) -> CheckpointError) throws {
+        guard let rank, rank >= 3 else { throw fail(node.name, "the BatchNorm's input rank is unknown") }
+        let members = Set(record.nodeDefNames)
+        var readers: [String: [String]] = [:]
+        for def in original.values {
+            for input in def.inputs {
+                let ref = GraphDefGraph.parse(input)
+                if !ref.isControl { readers[ref.node, default: []].append(def.name) }
+            }
+        }
+        for weight in node.weights {
+            let c = weight.tensor.count
+            guard !weight.isShared, original[weight.storageKey]?.op == "Const" else {
+                throw fail(node.name, "its \(weight.role) vector '\(weight.storageKey)' is shared with other ops; storing it as [\(c), 1, ...] for \(to == .channelsFirst ? "NCHW" : "NHWC") would change them too")
+            }
+            // From the Const to the BatchNorm's own arithmetic through pass-through ops only.
+            var at = weight.storageKey
+            while !members.contains(at) {
+                guard let next = readers[at], next.count == 1 else {
+                    throw fail(node.name, "its \(weight.role) vector '\(weight.storageKey)' is read \(readers[at]?.count ?? 0) times on its way to the BatchNorm; it cannot be stored with a broadcast shape")
+                }
+                at = next[0]
+                if !members.contains(at), let op = original[at]?.op, !GraphDefGraph.passthroughOps.contains(op) {
+                    throw fail(node.name, "its \(weight.role) vector reaches the BatchNorm through \(op) '\(at)'; only a Const read through Identity/Snapshot/StopGradient/Cast can be stored with a broadcast shape")
+                }
+            }
+            reshapedConstants[weight.storageKey] = to == .channelsFirst ? [c] + Array(repeating: 1, count: rank - 2) : [c]
+        }
+    }
+
+    /// The ExpandDims / Squeeze axis of a Conv1D (ExpandDims -> Conv2D -> Squeeze) moved from
+    /// layout `from` to `to`: NWC inserts the dummy height at 1 (or -3), NCW at 2 (or -2); nil
+    /// for another axis.
+    static func conv1DAxis(_ axis: Int64, from: DataLayout, to: DataLayout) -> Int64? {
+        let last: [Int64] = [1, -3], first: [Int64] = [2, -2]
+        let (a, b) = from == .channelsLast ? (last, first) : (first, last)
+        guard let k = a.firstIndex(of: axis) else { return nil }
+        return from == to ? axis : b[k]
     }
 
     /// The activation layout an op works in: its `layout` attribute, or for a BatchNorm of a

@@ -92,12 +92,14 @@ struct GraphDefPatterns {
         var outputNode = i
         var rank = 2
 
-        // Conv1D: ExpandDims(x, 1 or -3) -> Conv2D -> Squeeze([1] or [-3]).
+        // Conv1D: ExpandDims(x, 1 or -3) -> Conv2D -> Squeeze([1] or [-3]); in NCHW (what
+        // `convert --layout nchw` writes) the dummy height goes at 2 or -2.
+        let heightAxes = layout == .channelsLast ? [1, -3] : [2, -2]
         if opName == "Conv2D", let e = graph.producer(of: x), op(e) == "ExpandDims", !claimed.contains(e),
            graph.soleReader(of: x) == i, let dimValue = input(e, 1), let dimPath = graph.constant(behind: dimValue),
-           let dim = try graph.tensor(ofConstant: dimPath.constant).integers().first, dim == 1 || dim == -3,
+           let dim = try graph.tensor(ofConstant: dimPath.constant).integers().first, heightAxes.contains(Int(dim)),
            let s = graph.soleReader(of: name(i)), op(s) == "Squeeze", !claimed.contains(s),
-           let squeeze = ints(s, "squeeze_dims"), squeeze == [1] || squeeze == [-3], kernelShape.count == 3,
+           let squeeze = ints(s, "squeeze_dims"), squeeze.count == 1, heightAxes.contains(squeeze[0]), kernelShape.count == 3,
            let inner = input(e, 0) {
             members = [e, i, s]
             auxiliary += dimPath.nodes
@@ -174,7 +176,7 @@ struct GraphDefPatterns {
         claimed.formUnion(auxiliary.filter { !graph.isConstant(name($0)) })
         return GraphDefGroup(name: name(i), op: op, members: members, auxiliary: auxiliary,
                              inputs: [(dataInput, dataSlot)], output: outputNode, weights: weights,
-                             dataFormat: rank == 1 ? TensorFlowOpDefaults.dataFormat : format)
+                             dataFormat: format)
     }
 
     /// The nodes computing `value` that feed nothing but `reader` (walking up until a value is also

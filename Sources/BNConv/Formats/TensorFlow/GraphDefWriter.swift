@@ -120,6 +120,7 @@ public enum GraphDefWriter {
         }
 
         // Modified weights.
+        var rewritten = Set<String>()
         for node in model.nodes {
             guard let record = node.source as? GraphDefNodeRecord else { continue }
             for w in node.weights where w.isModified && !w.storageKey.isEmpty {
@@ -131,12 +132,24 @@ public enum GraphDefWriter {
                     throw CheckpointError(.unsupported, file: file, place: node.name, problem:
                         "weight \(w.role) is now laid out \(w.layout.rawValue); TensorFlow reads '\(w.storageKey)' in the layout it had")
                 }
-                // Same shape as read: keep the Const's stored dims (a bias may be stored as [1,1,1,C]).
-                let dims = read.shape == w.tensor.shape ? (record.storedDims[w.storageKey] ?? read.shape) : w.tensor.shape
+                // Same shape as read: keep the Const's stored dims (a bias may be stored as [1,1,1,C]),
+                // unless the layout change stores it with another broadcast shape.
+                let dims = layout.reshapedConstants[w.storageKey]
+                    ?? (read.shape == w.tensor.shape ? (record.storedDims[w.storageKey] ?? read.shape) : w.tensor.shape)
                 guard let at = position[w.storageKey] else { continue }
                 edits[at, default: ProtobufNodeDefEdit()].tensors.append(
                     ("value", GraphDefTensorCodec.encode(w.tensor.converted(to: dtype), dims: dims)))
+                rewritten.insert(w.storageKey)
             }
+        }
+        // Consts the layout change stores with another shape (same values).
+        for (name, dims) in layout.reshapedConstants.sorted(by: { $0.key < $1.key }) where !rewritten.contains(name) && !deleted.contains(name) {
+            guard let def = original.first(where: { $0.name == name }), case .tensor(let proto)? = def.attribute("value") else {
+                throw CheckpointError(.writeFailed, file: file, place: name, problem: "not a Const with a tensor value")
+            }
+            let tensor = try GraphDefTensorCodec.decode(proto, file: file, place: name)
+            guard let at = position[name] else { continue }
+            edits[at, default: ProtobufNodeDefEdit()].tensors.append(("value", GraphDefTensorCodec.encode(tensor, dims: dims)))
         }
 
         // New biases.

@@ -65,6 +65,16 @@ final class KerasLayoutWriteTests: XCTestCase {
                 }
                 let reread = try Checkpoint.read(out)
                 XCTAssertEqual(reread.nodes.count, converted.nodes.count, "\(where_) node count")
+                // The file read back declares the boundary the pass produced (a rank-3 keep-io input
+                // behind its [2, 1] Permute stays channels-last).
+                let boundary = LayoutBoundary(source: original, converted: reread)
+                XCTAssertEqual(boundary, LayoutBoundary(source: original, converted: converted), "\(where_) boundary")
+                if keepIOLayout {
+                    XCTAssertTrue(boundary.isIdentity, "\(where_): \(boundary)")
+                } else {
+                    let rank = input.shape.count
+                    XCTAssertEqual(boundary.inputs, [[0, rank - 1] + Array(1..<(rank - 1))], where_)
+                }
                 let feed = keepIOLayout ? input : try toLayout(input, .channelsFirst)
                 let outputs = try ModelRunner(model: reread).run([feed])
                 XCTAssertEqual(outputs.count, refs.count, "\(where_) output count")
@@ -110,6 +120,49 @@ final class KerasLayoutWriteTests: XCTestCase {
                     XCTAssertEqual(returned.op.layoutForTest, node.op.layoutForTest, "\(name)/\(file): \(node.name)")
                 }
                 XCTAssertEqual(back.values[back.inputs[0]]?.shape, original.values[original.inputs[0]]?.shape, "\(name)/\(file)")
+            }
+        }
+    }
+
+    /// Every declared shape of a nested model's config (InputLayer batch shapes, the Sequential's
+    /// `build_input_shape`, its entry's `build_config.input_shape`), by where it was found.
+    private func nestedDeclaredShapes(_ layers: [JSONValue], path: String = "") -> [(place: String, shape: JSONValue)] {
+        var found: [(String, JSONValue)] = []
+        for layer in layers {
+            let name = layer["config"]?["name"]?.stringValue ?? "?"
+            guard let inner = layer["config"]?["layers"]?.arrayValue else { continue }
+            let here = path + "/" + name
+            if let shape = layer["build_config"]?["input_shape"] { found.append((here + " build_config", shape)) }
+            if let shape = layer["config"]?["build_input_shape"] { found.append((here + " build_input_shape", shape)) }
+            for entry in inner where entry["class_name"]?.stringValue == "InputLayer" {
+                for key in ["batch_shape", "batch_input_shape"] {
+                    if let shape = entry["config"]?[key] { found.append((here + " InputLayer " + key, shape)) }
+                }
+            }
+            found += nestedDeclaredShapes(inner, path: here)
+        }
+        return found
+    }
+
+    func testNestedSequentialDeclaresItsChannelsFirstInputShape() throws {
+        let dir = try FixturePaths.scratchDirectory()
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        for (file, _) in files {
+            let path = FixturePaths.url("keras/long_names/\(file)").path
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            let source = try Checkpoint.read(path)
+            let before = nestedDeclaredShapes(try XCTUnwrap((source.source as? KerasModelRecord)?.config?["config"]?["layers"]?.arrayValue))
+            XCTAssertFalse(before.isEmpty, "\(file): the fixture's nested Sequential declares its input shape")
+            XCTAssertTrue(before.allSatisfy { $0.shape == .array([.null, .integer(8), .integer(8), .integer(4)]) }, "\(file): \(before)")
+            for keep in [false, true] {
+                let out = dir.appendingPathComponent("\(keep)_\(file)").path
+                try Checkpoint.write(try ConvertLayout(target: .channelsFirst, keepIOLayout: keep).apply(to: source).model, to: out)
+                let record = try XCTUnwrap(try Checkpoint.read(out).source as? KerasModelRecord)
+                let after = nestedDeclaredShapes(try XCTUnwrap(record.config?["config"]?["layers"]?.arrayValue))
+                XCTAssertEqual(after.map(\.place), before.map(\.place), file)
+                for (place, shape) in after {
+                    XCTAssertEqual(shape, .array([.null, .integer(4), .integer(8), .integer(8)]), "\(file) keep-io \(keep): \(place)")
+                }
             }
         }
     }

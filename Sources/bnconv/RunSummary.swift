@@ -1,0 +1,71 @@
+import BNConv
+import Foundation
+
+/// The `--json` object of `run`: the model, each input's shape and source, each output's shape,
+/// range and mean (and the file it was saved to), and the timing with `--time`.
+struct RunSummary: Encodable {
+    /// One model input.
+    struct Input: Encodable {
+        var name: String
+        var shape: [Int]
+        /// The `.npy` it was read from, or nil for a random input.
+        var file: String?
+        /// The seed of a random input.
+        var seed: UInt64?
+    }
+
+    /// One model output.
+    struct Output: Encodable {
+        var name: String
+        var shape: [Int]
+        var dtype: String
+        var min: Double
+        var max: Double
+        var mean: Double
+        /// The `.npy` it was written to, with `-o`.
+        var file: String?
+
+        init(name: String, tensor: Tensor, file: String?) {
+            let values = tensor.floats()
+            self.name = name
+            shape = tensor.shape
+            dtype = tensor.dtype.rawValue
+            min = Double(values.min() ?? 0)
+            max = Double(values.max() ?? 0)
+            mean = values.isEmpty ? 0 : values.reduce(0) { $0 + Double($1) } / Double(values.count)
+            self.file = file
+        }
+    }
+
+    /// `--time`: milliseconds per timed run.
+    struct Timing: Encodable {
+        var batch: Int
+        var runs: Int
+        var medianMilliseconds: Double
+        var minMilliseconds: Double
+        var meanMilliseconds: Double
+
+        init(_ timing: RunTiming) {
+            let sorted = timing.milliseconds.sorted()
+            batch = timing.batch
+            runs = sorted.count
+            medianMilliseconds = sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+            minMilliseconds = sorted.first ?? 0
+            meanMilliseconds = sorted.reduce(0, +) / Double(Swift.max(sorted.count, 1))
+        }
+    }
+
+    var command = "run"
+    var model: String
+    var format: String
+    var inputs: [Input]
+    var outputs: [Output]
+    var timing: Timing?
+
+    func jsonText() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+}
