@@ -78,10 +78,11 @@ struct FoldCommand: ParsableCommand {
                 try job.verify(reference: $0, candidate: folded.model, foldMap: folded.valueMap, verb: "fold")
             }
             let gate = job.gate(report)
-            // Nothing folded: the model is unchanged, so the file is copied byte for byte (a
-            // weights-only file then goes with the architecture it was read with).
+            // Nothing folded and no BN switched to inference: the model is unchanged, so the file
+            // is copied byte for byte (a weights-only file then goes with the architecture it was
+            // read with).
             let write = try gate.write {
-                if folded.changed {
+                if folded.changed || !assumed.isEmpty {
                     try Checkpoint.write(folded.model, to: target)
                 } else if !inPlace {
                     try AtomicFile.copy(from: model, to: target)

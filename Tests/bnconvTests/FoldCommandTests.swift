@@ -57,6 +57,25 @@ final class FoldCommandTests: XCTestCase {
                        try Data(contentsOf: dir.appendingPathComponent("conv_relu_bn.h5")))
     }
 
+    /// `--assume-inference` with the switched BN kept: nothing folds, but the model changed, so the
+    /// graph is written (its FusedBatchNorm now in inference mode), not copied; verification passes
+    /// against the inference-mode original.
+    func testAssumedInferenceBatchNormKeptIsWrittenNotCopied() throws {
+        let graph = fixtures.deletingLastPathComponent().appendingPathComponent("tensorflow/fused_bn_training_default/graph.pb")
+        try FileManager.default.copyItem(at: graph, to: dir.appendingPathComponent("g.pb"))
+        let result = try CLIRunner.run(["fold", "g.pb", "-o", "out.pb", "--assume-inference",
+                                        "--keep", "conv_bias_bn/bn/FusedBatchNormV3"], in: dir)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("0 folded"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("PASS"), result.stdout)
+        let original = try Data(contentsOf: dir.appendingPathComponent("g.pb"))
+        let written = try Data(contentsOf: dir.appendingPathComponent("out.pb"))
+        XCTAssertNotEqual(written, original, "the file was copied unchanged")
+        // is_training: false is an AttrValue `b` (field 5) = 0 under the key "is_training".
+        XCTAssertNotNil(written.range(of: Data("is_training".utf8) + Data([0x12, 0x02, 0x28, 0x00])))
+        XCTAssertEqual(written.count, original.count + "is_training".count + 8)
+    }
+
     func testVerificationFailureExitsThreeAndWritesNothing() throws {
         // A tolerance of zero cannot be met by a float32 fold.
         let result = try CLIRunner.run(["fold", "mini_resnet.h5", "-o", "out.h5", "--tolerance", "0"], in: dir)

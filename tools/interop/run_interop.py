@@ -23,6 +23,11 @@ the same file answers right once `keras.ops.add` broadcasts like numpy is KNOWN:
 (its TensorFlow backend adds a channels_first bias along the width when width == channels;
 tools/interop/keras3_bias_add_probe.py, docs/layout.md), listed with both errors.
 
+Assume-inference rows (tools/interop/check_assumed_inference.py): the graph whose FusedBatchNormV3
+runs in training mode, folded with --assume-inference and kept with --keep (written with
+is_training: false), both run in TensorFlow against its own output of the original switched to
+inference.
+
 Recalibration rows (tools/interop/check_recalibrated.py): `bnconv recalibrate` on the cases with
 `calib.npy`, in momentum mode (batches of 4) and cumulative mode, for every Keras file; the output
 loads in its Keras, predicts what `bnconv run` computes on the same file, and (momentum) its BN
@@ -365,6 +370,8 @@ def main():
                                       os.path.join(case_dir, "output.npy"), tolerance)
             rows.append((f"{kind}/{case}", ok, detail))
 
+    rows += assumed_inference_rows(args, out_dir)
+
     # `bnconv convert` exports (tools/interop/check_export.py): every Keras fixture to ONNX (plain,
     # --fold, --inputs-as-nhwc) checked by onnx.checker + onnxruntime against Keras's recorded
     # output, and to safetensors read by the safetensors package against Keras's weights (h5py).
@@ -378,6 +385,33 @@ def main():
     if args.section == "all":
         rows += layout_rows(args, out_dir)
     return report(rows, out_dir)
+
+
+def assumed_inference_rows(args, out_dir):
+    """`fold --assume-inference` on the graph whose FusedBatchNormV3 runs in training mode (is_training
+    stripped, TF's default true): folded, and kept with --keep (then written with is_training: false).
+    TensorFlow runs both against its own output of the original with is_training set to false
+    (tools/interop/check_assumed_inference.py)."""
+    case_dir = os.path.join(args.fixtures, "tensorflow", "fused_bn_training_default")
+    if not os.path.isdir(case_dir) or (args.only and args.only not in "fused_bn_training_default"):
+        return []
+    facts = json.load(open(os.path.join(case_dir, "facts.json")))
+    src, x = os.path.join(case_dir, "graph.pb"), os.path.join(case_dir, "input.npy")
+    bn = facts["fused_batch_norms"][0]["name"]
+    rows = []
+    for label, extra, kept in (("folded", [], 0), ("kept", ["--keep", bn], 1)):
+        dst = os.path.join(out_dir, f"assume-inference-{label}.pb")
+        rc, _, err = bnconv_fold(args.bnconv, src, dst, ["--assume-inference", *extra])
+        name = f"tensorflow/fused_bn_training_default --assume-inference ({label})"
+        if rc != 0:
+            rows.append((name, False, f"bnconv fold exit {rc}: {err.splitlines()[-1] if err else ''}"))
+            continue
+        proc = subprocess.run([sys.executable, os.path.join(HERE, "check_assumed_inference.py"), src, dst, x,
+                               "--input-name", facts["input"], "--output-name", facts["output"],
+                               "--expect-kept", str(kept)], capture_output=True, text=True)
+        lines = [l for l in proc.stdout.splitlines() if l.strip()] or [l for l in proc.stderr.splitlines() if l.strip()]
+        rows.append((name, proc.returncode == 0, (lines[-1] if lines else "")[:200]))
+    return rows
 
 
 def report(rows, out_dir):

@@ -8,7 +8,8 @@ struct ProtobufTensorProto: Sendable, Equatable {
     /// The dimensions; `nil` when the shape has `unknown_rank` set.
     var shape: [Int64]?
     /// Raw little-endian row-major element bytes (`tensor_content`); empty when a value list is used.
-    var content: [UInt8] = []
+    /// A slice, so it can be a view of the file's bytes (or of a ``Tensor``'s) rather than a copy.
+    var content: ArraySlice<UInt8> = []
     /// `half_val`: DT_HALF / DT_BFLOAT16 bit patterns, one per int32.
     var halfValues: [Int32] = []
     /// `float_val`.

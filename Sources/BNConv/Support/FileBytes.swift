@@ -11,8 +11,10 @@ public enum FileBytes {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw FileBytesError(operation: "stat", errno: errno) }
+        guard info.st_mode & S_IFMT != S_IFDIR else { throw FileBytesError(operation: "read", errno: EISDIR) }
         var bytes = [UInt8](unsafeUninitializedCapacity: Int(info.st_size)) { buffer, count in
             count = 0
+            if let base = buffer.baseAddress { FreshMemory.prepare(UnsafeMutableRawPointer(base), count: buffer.count) }
             while count < buffer.count {
                 let n = Foundation.read(fd, buffer.baseAddress! + count, buffer.count - count)
                 if n < 0 && errno == EINTR { continue }
@@ -30,6 +32,14 @@ public enum FileBytes {
             bytes.append(contentsOf: chunk[0..<n])
         }
         return bytes
+    }
+
+    /// ``read(_:)`` for checkpoint readers: a failure is a ``CheckpointError`` naming the file and
+    /// the system's reason.
+    static func contents(of path: String) throws -> [UInt8] {
+        do { return try read(path) } catch let error as FileBytesError {
+            throw CheckpointError(.cannotOpen, file: path, problem: "cannot read the file (\(error))")
+        }
     }
 
     /// Creates the file at `path` (it must not exist) holding `bytes`.

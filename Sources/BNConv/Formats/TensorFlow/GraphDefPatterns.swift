@@ -75,7 +75,14 @@ struct GraphDefPatterns {
               let kernelPath = graph.constant(behind: w), !graph.readsSecondaryOutputs(i) else { return nil }
         if opName == "MatMul", bool(i, "transpose_a", false) { return nil }
         if graph.isConstant(x) { return nil }
-        let kernel = try graph.tensor(ofConstant: kernelPath.constant)
+        // Only the kernel's shape matters here: read from the Const's stored dims, not decoded
+        // (the reader decodes each weight once, when it builds the node).
+        let kernelShape: [Int]
+        if let dims = graph.storedDims(ofConstant: kernelPath.constant), dims.allSatisfy({ $0 >= 0 }) {
+            kernelShape = dims
+        } else {
+            kernelShape = try graph.tensor(ofConstant: kernelPath.constant).shape
+        }
         let format = string(i, "data_format", TensorFlowOpDefaults.dataFormat)
         let layout: DataLayout = format.hasPrefix("NC") ? .channelsFirst : .channelsLast
         var members = [i]
@@ -92,7 +99,7 @@ struct GraphDefPatterns {
            graph.soleReader(of: x) == i, let dimValue = input(e, 1), let dimPath = graph.constant(behind: dimValue),
            let dim = try graph.tensor(ofConstant: dimPath.constant).integers().first, heightAxes.contains(Int(dim)),
            let s = graph.soleReader(of: name(i)), op(s) == "Squeeze", !claimed.contains(s),
-           let squeeze = ints(s, "squeeze_dims"), squeeze.count == 1, heightAxes.contains(squeeze[0]), kernel.rank == 3,
+           let squeeze = ints(s, "squeeze_dims"), squeeze.count == 1, heightAxes.contains(squeeze[0]), kernelShape.count == 3,
            let inner = input(e, 0) {
             members = [e, i, s]
             auxiliary += dimPath.nodes
@@ -116,7 +123,7 @@ struct GraphDefPatterns {
         let strides = ints(i, "strides") ?? [1, 1, 1, 1]
         let dilations = ints(i, "dilations") ?? TensorFlowOpDefaults.dilations.map { Int($0) }
         // Windows must be positive (a corrupt graph is kept opaque rather than trusted).
-        guard (strides + dilations).allSatisfy({ $0 >= 1 }), kernel.shape.allSatisfy({ $0 >= 1 }) else { return nil }
+        guard (strides + dilations).allSatisfy({ $0 >= 1 }), kernelShape.allSatisfy({ $0 >= 1 }) else { return nil }
         let spatial: [Int]
         if rank == 1 {
             spatial = layout == .channelsLast ? [2] : [3]
@@ -132,7 +139,7 @@ struct GraphDefPatterns {
             padding = .explicit(spatial.map { 2 * $0 + 1 < p.count ? Pair(p[2 * $0], p[2 * $0 + 1]) : Pair(0, 0) })
         default: padding = .valid
         }
-        let shape = kernel.shape
+        let shape = kernelShape
         let op: Op
         switch opName {
         case "MatMul":

@@ -11,19 +11,13 @@ import Foundation
 public enum GraphDefReader {
     /// Reads the GraphDef at `path`.
     public static func read(_ path: String) throws -> Model {
-        let bytes: [UInt8]
-        do {
-            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw CheckpointError(.cannotOpen, file: path, problem: "cannot read the file (\(error.localizedDescription))")
-        }
-        return try read(bytes: bytes, file: path)
+        try read(bytes: try FileBytes.contents(of: path), file: path)
     }
 
     /// Reads a GraphDef from `bytes`; `file` names it in errors.
     public static func read(bytes: [UInt8], file: String) throws -> Model {
-        let message = try ProtobufGraphDef(bytes: bytes, file: file)
-        let nodeDefs = message.nodeDefs()
+        let message = try ProtobufGraphDefFile(bytes: bytes, file: file)
+        let nodeDefs = try message.nodeDefs()
         guard !nodeDefs.isEmpty else {
             throw CheckpointError(.malformed, file: file, problem: "the protobuf message has no nodes: not a TensorFlow GraphDef")
         }
@@ -56,10 +50,10 @@ public enum GraphDefReader {
         for (k, i) in graph.order.enumerated() { position[i] = k }
         groups.sort { position[$0.output] < position[$1.output] }
 
-        return try assemble(groups, graph: graph, bytes: bytes, file: file)
+        return try assemble(groups, graph: graph, message: message, file: file)
     }
 
-    private static func assemble(_ groups: [GraphDefGroup], graph: GraphDefGraph, bytes: [UInt8], file: String) throws -> Model {
+    private static func assemble(_ groups: [GraphDefGroup], graph: GraphDefGraph, message: ProtobufGraphDefFile, file: String) throws -> Model {
         var nodes = [Node]()
         var values = [String: ValueInfo]()
         var inputs = [String]()
@@ -124,7 +118,7 @@ public enum GraphDefReader {
             return v
         }
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-        let source = GraphDefSource(file: file, bytes: bytes, readNodes: records,
+        let source = GraphDefSource(file: file, graph: message, nodeDefs: graph.nodes, readNodes: records,
                                     nodeDefNames: Set(graph.nodes.map(\.name)))
         // Shapes flow from the Placeholders' declared shapes through the modelled ops.
         values = InputLayout.marked(values, inputs: inputs, nodes: nodes)

@@ -3,9 +3,11 @@
 public struct GraphDefSource: SourceRecord {
     /// The path the graph was read from.
     public let file: String
-    /// The file's bytes as read; the writer unpacks them again, so untouched nodes (and fields the
-    /// schema leaves out) are written back exactly.
-    let bytes: [UInt8]
+    /// The file as read, split into its fields: the writer copies untouched nodes (and fields the
+    /// schema leaves out) from it byte for byte.
+    let graph: ProtobufGraphDefFile
+    /// Every NodeDef as read, in file order (constants' contents are views of the file's bytes).
+    let nodeDefs: [ProtobufNodeDef]
     /// Each node of the model as read, by name, so the writer can tell which ones a pass removed.
     let readNodes: [String: GraphDefNodeRecord]
     /// Every NodeDef name in the file (new names must avoid them).

@@ -40,7 +40,7 @@ enum GraphDefTensorCodec {
                 throw CheckpointError(.malformed, file: file, place: place, problem:
                     "tensor_content has \(proto.content.count) bytes but shape \(shape) of \(dtype.rawValue) needs \(count * dtype.byteCount)")
             }
-            return try Tensor(dtype: dtype, shape: shape, bytes: proto.content)
+            return try Tensor(dtype: dtype, shape: shape, bytes: FreshMemory.copy(proto.content))
         }
         var bytes = [UInt8]()
         bytes.reserveCapacity(count * dtype.byteCount)
@@ -70,6 +70,6 @@ enum GraphDefTensorCodec {
     /// (the stored shape, which may differ from the tensor's when only the element count matches).
     static func encode(_ tensor: Tensor, dims: [Int]? = nil) -> ProtobufTensorProto {
         ProtobufTensorProto(dtype: TensorFlowDataType.value(tensor.dtype),
-                            shape: (dims ?? tensor.shape).map(Int64.init), content: tensor.bytes)
+                            shape: (dims ?? tensor.shape).map(Int64.init), content: tensor.bytes[...])
     }
 }

@@ -7,6 +7,8 @@ import Foundation
 ///   behind its weights that nothing else reads any more, and control inputs naming them;
 /// - a rewired node input rewrites the NodeDef input it was read from;
 /// - a modified weight rewrites its Const's tensor (in the Const's own dtype, as `tensor_content`);
+/// - a BatchNorm whose training mode changed (`--assume-inference` on a BN that is kept) sets
+///   `is_training` on its FusedBatchNorm NodeDef, keeping its other attributes and unknown fields;
 /// - a conv/dense node that gained a bias (`useBias` with a `bias` weight that has no storage key)
 ///   gets a new `BiasAdd` + `Const` after its output NodeDef, under names that collide with no
 ///   existing node, and its readers are moved onto the BiasAdd.
@@ -16,18 +18,32 @@ public enum GraphDefWriter {
     /// Writes `model` to `path` through ``AtomicFile`` (a synced temporary file beside it,
     /// renamed over `path` on success; nothing is written on error).
     public static func write(_ model: Model, to path: String) throws {
-        let bytes = try serialize(model, file: path)
-        try AtomicFile.write(bytes, to: path)
+        let emit = try plan(model, file: path)
+        try AtomicFile.write(to: path) { temporary in
+            try ByteSink.writing(to: temporary, file: path) { try emit($0) }
+        }
     }
 
     /// The GraphDef bytes for `model`; `file` names the target in errors.
     public static func serialize(_ model: Model, file: String) throws -> [UInt8] {
+        let emit = try plan(model, file: file)
+        let sink = ByteSink()
+        try emit(sink)
+        try sink.finish()
+        return sink.bytes
+    }
+
+    /// Works out every edit, then returns what writes the file in one pass: the graph as read,
+    /// untouched NodeDefs copied byte for byte, edited ones re-encoded, new ones appended.
+    private static func plan(_ model: Model, file: String) throws -> (ByteSink) throws -> Void {
         guard let source = model.source as? GraphDefSource else {
             throw CheckpointError(.unsupported, file: file, problem:
                 "the model was not read from a TensorFlow GraphDef; bnconv writes GraphDefs only by editing one it read")
         }
-        let message = try ProtobufGraphDef(bytes: source.bytes, file: source.file)
-        let original = message.nodeDefs()
+        let original = source.nodeDefs
+        var position = [String: Int]()
+        for (i, n) in original.enumerated() where position[n.name] == nil { position[n.name] = i }
+        var edits = [Int: ProtobufNodeDefEdit]()
         var inputsOf = [String: [String]]()
         var constDType = [String: DType]()
         for n in original {
@@ -58,16 +74,25 @@ public enum GraphDefWriter {
             changed.insert(nodeDef)
         }
 
-        // Rewired inputs.
+        // Rewired inputs (and training-mode switches, written as attribute edits).
+        var attributeEdits = [(nodeDef: String, key: String, value: ProtobufAttrValue)]()
         for node in model.nodes {
             guard let record = node.source as? GraphDefNodeRecord else {
                 if case .permute = node.op { continue }
                 throw CheckpointError(.unsupported, file: file, place: node.name, problem:
                     "this \(node.opName) node was created by a pass; bnconv cannot express new layers in a GraphDef (only inserted transposes)")
             }
-            guard withoutLayout(withoutBias(node.op)) == withoutLayout(withoutBias(record.readOp)) else {
+            guard withoutLayout(withoutTraining(withoutBias(node.op))) == withoutLayout(withoutTraining(withoutBias(record.readOp))) else {
                 throw CheckpointError(.unsupported, file: file, place: node.name, problem:
-                    "its attributes changed (\(record.readOp) -> \(node.op)); GraphDef writing supports weight, bias and wiring edits only")
+                    "its attributes changed (\(record.readOp) -> \(node.op)); GraphDef writing supports weight, bias, wiring and is_training edits only")
+            }
+            if case .batchNorm(let bn) = node.op, case .batchNorm(let read) = record.readOp, bn.training != read.training {
+                // `--assume-inference` on a BN that stays: its FusedBatchNorm NodeDef gets is_training.
+                guard let fused = record.nodeDefs.first(where: { $0.op.hasPrefix("FusedBatchNorm") }) else {
+                    throw CheckpointError(.unsupported, file: file, place: node.name, problem:
+                        "its training mode changed, but it has no FusedBatchNorm NodeDef whose is_training could say so")
+                }
+                attributeEdits.append((fused.name, "is_training", .bool(bn.training)))
             }
             guard node.inputs.count == record.inputSlots.count else {
                 throw CheckpointError(.unsupported, file: file, place: node.name, problem:
@@ -111,8 +136,9 @@ public enum GraphDefWriter {
                 // unless the layout change stores it with another broadcast shape.
                 let dims = layout.reshapedConstants[w.storageKey]
                     ?? (read.shape == w.tensor.shape ? (record.storedDims[w.storageKey] ?? read.shape) : w.tensor.shape)
-                message.setTensor(ofNode: w.storageKey, attribute: "value",
-                                  to: GraphDefTensorCodec.encode(w.tensor.converted(to: dtype), dims: dims))
+                guard let at = position[w.storageKey] else { continue }
+                edits[at, default: ProtobufNodeDefEdit()].tensors.append(
+                    ("value", GraphDefTensorCodec.encode(w.tensor.converted(to: dtype), dims: dims)))
                 rewritten.insert(w.storageKey)
             }
         }
@@ -122,7 +148,8 @@ public enum GraphDefWriter {
                 throw CheckpointError(.writeFailed, file: file, place: name, problem: "not a Const with a tensor value")
             }
             let tensor = try GraphDefTensorCodec.decode(proto, file: file, place: name)
-            message.setTensor(ofNode: name, attribute: "value", to: GraphDefTensorCodec.encode(tensor, dims: dims))
+            guard let at = position[name] else { continue }
+            edits[at, default: ProtobufNodeDefEdit()].tensors.append(("value", GraphDefTensorCodec.encode(tensor, dims: dims)))
         }
 
         // New biases.
@@ -167,15 +194,22 @@ public enum GraphDefWriter {
             }
             if kept != ins { inputsOf[name] = kept; changed.insert(name) }
         }
-        message.removeNodes(named: deleted)
         for (name, def) in layout.replaced where !deleted.contains(name) {
-            message.replaceNode(named: name, with: def)
+            guard let at = position[name] else { continue }
+            edits[at, default: ProtobufNodeDefEdit()].replacement = def
         }
-        for name in changed.sorted() where !deleted.contains(name) {
-            message.setInputs(ofNode: name, to: inputsOf[name]!)
+        for edit in attributeEdits where !deleted.contains(edit.nodeDef) {
+            guard let at = position[edit.nodeDef] else { continue }
+            edits[at, default: ProtobufNodeDefEdit()].attributes.append((edit.key, edit.value))
         }
-        for node in added { message.append(node) }
-        return message.packed()
+        for name in changed where !deleted.contains(name) {
+            guard let at = position[name] else { continue }
+            edits[at, default: ProtobufNodeDefEdit()].inputs = inputsOf[name]!
+        }
+        let gone = Set(deleted.compactMap { position[$0] })
+        for i in gone { edits[i] = nil }
+        let graph = source.graph
+        return { sink in try graph.write(to: sink, edits: edits, deleted: gone, appending: added) }
     }
 
     /// The op with `useBias` cleared (the one attribute a fold may change).
@@ -188,6 +222,13 @@ public enum GraphDefWriter {
         case .dense(var d): d.useBias = false; return .dense(d)
         default: return op
         }
+    }
+
+    /// The op with a BatchNorm's training flag cleared (written back as `is_training`).
+    private static func withoutTraining(_ op: Op) -> Op {
+        guard case .batchNorm(var bn) = op else { return op }
+        bn.training = false
+        return .batchNorm(bn)
     }
 
     /// The op with its layout attributes and axes cleared (what ``GraphDefLayoutEdits`` rewrites).

@@ -47,7 +47,7 @@ final class GraphDefTensorCodecTests: XCTestCase {
         for node in nodes {
             let tensor = try decode(node)
             let proto = GraphDefTensorCodec.encode(tensor)
-            XCTAssertEqual(proto.content, tensor.bytes, node.name)
+            XCTAssertEqual(Array(proto.content), tensor.bytes, node.name)
             XCTAssertEqual(try GraphDefTensorCodec.decode(proto, file: "x", place: node.name), tensor, node.name)
         }
         let vector = Tensor(shape: [4], floats: [1, 2, 3, 4])

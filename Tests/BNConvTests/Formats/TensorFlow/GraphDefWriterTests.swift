@@ -188,6 +188,59 @@ final class GraphDefWriterTests: XCTestCase {
         XCTAssertTrue(e2?.problem.contains("oihw") ?? false, e2?.description ?? "")
     }
 
+    /// `--assume-inference` on a training-mode FusedBatchNorm that is kept (here by `keep`):
+    /// the written NodeDef says `is_training: false`, whether the attribute was missing (TF's
+    /// default, fused_bn_training_default) or present (set on conv_bias_bn's BN, with an unknown
+    /// field added to the NodeDef); its other attributes, in order, and its unknown field stay; every
+    /// other NodeDef is written back byte for byte; and the engine computes the same as on the
+    /// inference-mode model. (TensorFlow runs the result: run_interop.py's assume-inference rows.)
+    func testAssumedInferenceBatchNormKeptWritesIsTrainingFalse() throws {
+        let unknownField: [UInt8] = [0xB8, 0x06, 0x2A]  // field 103, varint 42: not in NodeDef
+        let explicit = try TensorFlowFixtures.withNode("conv_bias_bn/bn/FusedBatchNormV3",
+                                                       of: TensorFlowFixtures.bytes("conv_bias_bn"),
+                                                       setTrue: "is_training", appending: unknownField)
+        for (label, bytes) in [("attribute missing", try TensorFlowFixtures.bytes("fused_bn_training_default")),
+                               ("attribute present", explicit)] {
+            let model = try GraphDefReader.read(bytes: bytes, file: "g.pb")
+            let b = try XCTUnwrap(model.batchNormIndices.first)
+            let bnName = model.nodes[b].name
+            guard case .batchNorm(let readBN) = model.nodes[b].op else { return XCTFail(label) }
+            XCTAssertTrue(readBN.training, label)
+            let (assumed, rewritten) = AssumeInference.apply(to: model)
+            XCTAssertEqual(rewritten, [bnName], label)
+            let result = try FoldBatchNorm(keep: [bnName]).apply(to: assumed)
+            XCTAssertEqual(result.decisions.map(\.folds), [false], label)
+
+            let written = try GraphDefWriter.serialize(result.model, file: "out.pb")
+            let before = try ProtobufGraphDef(bytes: bytes, file: "g.pb").nodeDefs()
+            let after = try ProtobufGraphDef(bytes: written, file: "out.pb").nodeDefs()
+            XCTAssertEqual(after.map(\.name), before.map(\.name), label)
+            for (a, o) in zip(after, before) {
+                guard a.op.hasPrefix("FusedBatchNorm") else {
+                    XCTAssertEqual(a, o, "\(label): \(a.name) changed")
+                    continue
+                }
+                XCTAssertEqual(a.attribute("is_training"), .bool(false), label)
+                let others = { (n: ProtobufNodeDef) in n.attributes.filter { $0.key != "is_training" } }
+                XCTAssertEqual(others(a).map(\.key), others(o).map(\.key), label)
+                XCTAssertEqual(others(a).map(\.value), others(o).map(\.value), label)
+                XCTAssertEqual(a.attributes.map(\.key).firstIndex(of: "is_training"),
+                               o.attributes.map(\.key).firstIndex(of: "is_training") ?? o.attributes.count, label)
+            }
+            XCTAssertEqual(TensorFlowFixtures.occurrences(of: unknownField, in: written),
+                           TensorFlowFixtures.occurrences(of: unknownField, in: bytes), label)
+
+            let back = try GraphDefReader.read(bytes: written, file: "out.pb")
+            guard case .batchNorm(let backBN)? = back.node(named: bnName)?.op else { return XCTFail(label) }
+            XCTAssertFalse(backBN.training, label)
+            let input = try NumPyFile.read(FixturePaths.url("tensorflow/conv_bias_bn/input.npy").path)
+            let reference = try ModelRunner(model: assumed).run([input])
+            let candidate = try ModelRunner(model: back).run([input])
+            XCTAssertEqual(candidate[0].shape, reference[0].shape, label)
+            XCTAssertLessThanOrEqual(relativeError(candidate[0].floats(), reference[0].floats()), 1e-6, label)
+        }
+    }
+
     /// A renamed node is not a removed one: its NodeDefs stay.
     func testRenamedNodeIsKept() throws {
         var model = try read("conv_bias_bn")
