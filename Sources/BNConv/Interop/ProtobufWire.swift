@@ -23,18 +23,7 @@ enum ProtobufWire {
         var fields = [Field]()
         var offset = range.lowerBound
         let end = range.upperBound
-        func varint() -> UInt64? {
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            while offset < end && shift < 64 {
-                let byte = bytes[offset]
-                offset += 1
-                result |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return result }
-                shift += 7
-            }
-            return nil
-        }
+        func varint() -> UInt64? { decodeVarint(bytes, at: &offset, end: end) }
         while offset < end {
             let start = offset
             guard let key = varint(), key >> 3 > 0, key >> 3 <= UInt64(Int32.max) else { return nil }
@@ -59,6 +48,24 @@ enum ProtobufWire {
             fields.append(Field(number: Int(key >> 3), wireType: wireType, range: start..<offset, payload: valueStart..<offset))
         }
         return fields
+    }
+
+    /// The varint starting at `offset` of `bytes` (read no further than `end`), advancing `offset`
+    /// past it; nil when it runs past `end` or beyond 64 bits (protobuf encoding guide: base-128,
+    /// least significant group first, high bit set on every byte but the last).
+    @inline(__always)
+    static func decodeVarint<Bytes: RandomAccessCollection>(_ bytes: Bytes, at offset: inout Int, end: Int) -> UInt64?
+    where Bytes.Element == UInt8, Bytes.Index == Int {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < end && shift < 64 {
+            let byte = bytes[offset]
+            offset += 1
+            result |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return result }
+            shift += 7
+        }
+        return nil
     }
 
     /// `value` as a varint.

@@ -8,18 +8,7 @@ enum ProtobufWireCheck {
     /// The first problem found in the top-level fields of `bytes`, or `nil` if they look well formed.
     static func firstProblem(in bytes: [UInt8]) -> String? {
         var offset = 0
-        func varint() -> UInt64? {
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            while offset < bytes.count && shift < 64 {
-                let byte = bytes[offset]
-                offset += 1
-                result |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return result }
-                shift += 7
-            }
-            return nil
-        }
+        func varint() -> UInt64? { ProtobufWire.decodeVarint(bytes, at: &offset, end: bytes.count) }
         if bytes.isEmpty { return "the file is empty" }
         while offset < bytes.count {
             let start = offset
