@@ -244,7 +244,7 @@ extension ConvertCommand {
 }
 
 /// The `--json` object of `convert`.
-struct ConvertSummary: Codable {
+struct ConvertSummary: Codable, JSONSummary {
     var command = "convert"
     var input: String
     var output: String?
@@ -259,11 +259,4 @@ struct ConvertSummary: Codable {
     var verification: VerificationReport?
     var outputBytes: Int?
     var seconds: Double
-
-    func jsonText() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
 }

@@ -116,7 +116,7 @@ struct FoldCommand: ParsableCommand {
 }
 
 /// The `--json` object of `fold` (and `convert`): a stable schema documented in the README.
-struct FoldSummary: Codable {
+struct FoldSummary: Codable, JSONSummary {
     var command: String
     var input: String
     var output: String?
@@ -127,11 +127,4 @@ struct FoldSummary: Codable {
     var inputBytes: Int
     var outputBytes: Int?
     var seconds: Double
-
-    func jsonText() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
 }

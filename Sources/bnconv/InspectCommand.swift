@@ -40,10 +40,7 @@ struct InspectCommand: ParsableCommand {
             let summary = CheckpointSummary(model: model, decisions: planBatchNormFolds(model))
             let names = naming.map { BatchNormNaming(model: model, convention: $0) }
             if out.json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                let data = try encoder.encode(InspectJSON(summary: summary, naming: names))
-                print(String(decoding: data, as: UTF8.self))
+                print(try InspectJSON(summary: summary, naming: names).jsonText())
             } else if out.quiet {
                 print(InspectCommand.headline(summary, file: file))
             } else {
@@ -74,7 +71,7 @@ struct InspectCommand: ParsableCommand {
 }
 
 /// `inspect --json`: the checkpoint summary's keys, plus `naming` with `--naming`.
-private struct InspectJSON: Encodable {
+private struct InspectJSON: JSONSummary {
     let summary: CheckpointSummary
     let naming: BatchNormNaming?
 

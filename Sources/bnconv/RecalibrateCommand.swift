@@ -173,7 +173,7 @@ extension RecalibrationMode: ExpressibleByArgument {}
 extension MovingAverageConvention: ExpressibleByArgument {}
 
 /// The `--json` object of `recalibrate`: a stable schema documented in docs/recalibrate.md.
-struct RecalibrateSummary: Codable {
+struct RecalibrateSummary: Codable, JSONSummary {
     var command: String
     var input: String
     var output: String?
@@ -190,11 +190,4 @@ struct RecalibrateSummary: Codable {
     var foldDecisions: [FoldDecision]?
     var verification: VerificationReport?
     var seconds: Double
-
-    func jsonText() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
 }

@@ -3,7 +3,7 @@ import Foundation
 
 /// The `--json` object of `run`: the model, each input's shape and source, each output's shape,
 /// range and mean (and the file it was saved to), and the timing with `--time`.
-struct RunSummary: Encodable {
+struct RunSummary: JSONSummary {
     /// One model input.
     struct Input: Encodable {
         var name: String
@@ -61,11 +61,4 @@ struct RunSummary: Encodable {
     var inputs: [Input]
     var outputs: [Output]
     var timing: Timing?
-
-    func jsonText() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
 }

@@ -58,10 +58,7 @@ struct VerifyCommand: ParsableCommand {
                                             opsAfter: RunReport.opCounts(b), inputBytes: OutputPath.fileSize(reference),
                                             outputBytes: OutputPath.fileSize(candidate)))
             if out.json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-                print(String(decoding: try encoder.encode(VerifySummary(command: "verify", reference: reference, candidate: candidate, passed: report.passed, verification: report)), as: UTF8.self))
+                print(try VerifySummary(command: "verify", reference: reference, candidate: candidate, passed: report.passed, verification: report).jsonText())
             } else if out.printsText {
                 print("\(reference) vs \(candidate)")
                 ReportText.verification(report, verbose: out.verbose).forEach { print($0) }
@@ -72,7 +69,7 @@ struct VerifyCommand: ParsableCommand {
 }
 
 /// The `--json` object of `verify`.
-struct VerifySummary: Codable {
+struct VerifySummary: Codable, JSONSummary {
     var command: String
     var reference: String
     var candidate: String
