@@ -43,7 +43,6 @@ struct FoldCommand: ParsableCommand {
     func run() throws {
         let model = job.model, out = job.out
         CrashGuard.install(reading: [model])
-        EngineThreads.stopIdleBLASWorkers()
         try reportingErrors {
             let target = inPlace ? model : (output ?? OutputPath.beside(model, tag: "folded"))
             if !inPlace && OutputPath.sameFile(target, model) {

@@ -44,9 +44,14 @@ enum BLAS {
         _ = library.shutdownThreads?()
     }
 
-    /// The number of threads OpenBLAS uses for one product.
+    /// The number of threads OpenBLAS uses for one product. Setting 1 also stops the worker threads
+    /// OpenBLAS started (and keeps busy-waiting) when it was loaded, which would otherwise compete
+    /// with the engine's own threads for the cores.
     static var threadCount: Int {
         get { Int(library.getThreads()) }
-        set { library.setThreads(Int32(max(1, newValue))) }
+        set {
+            library.setThreads(Int32(max(1, newValue)))
+            if newValue <= 1 { stopWorkers() }
+        }
     }
 }
