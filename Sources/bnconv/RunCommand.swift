@@ -55,6 +55,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Threads OpenBLAS may use inside one matrix product (default 1: the engine spreads work over the cores itself).")
     var blasThreads: Int?
 
+    @Flag(inversion: .prefixedNo, help: "Run channels-first 3x3 convolutions by Winograd's algorithm (--no-winograd: as direct products, for comparison).")
+    var winograd = true
+
     @OptionGroup var out: OutputOptions
 
     func validate() throws {
@@ -72,7 +75,8 @@ struct RunCommand: ParsableCommand {
             let loaded = try Checkpoint.read(model, config: config)
             CrashGuard.readingDone()
             let loadSeconds = Date().timeIntervalSince(started)
-            let runner = try ModelRunner(model: loaded, options: RunOptions(threads: threads, blasThreads: blasThreads, recordsNodeTimes: profile))
+            let runner = try ModelRunner(model: loaded, options: RunOptions(threads: threads, blasThreads: blasThreads, recordsNodeTimes: profile,
+                                                                                 winograd: winograd))
             let feeds = try inputs.isEmpty ? RandomInputs.make(for: loaded, batch: batch, seed: seed)
                                            : inputs.map { try NumPyFile.read($0) }
             let runStarted = DispatchTime.now().uptimeNanoseconds

@@ -1,7 +1,8 @@
 /// Builds the kernel that runs one node, or says why the engine cannot run it.
 enum KernelFactory {
-    /// The kernel for `node` (BatchNorms normalizing as `batchNormStatistics` says); channels-first convolutions, depthwise convolutions and pooling run natively, the other channels-first spatial ops inside a ``ChannelsFirstAdapter``.
-    static func make(_ node: Node, batchNormStatistics: BatchNormStatistics = .asRecorded) throws -> EngineKernel {
+    /// The kernel for `node` (BatchNorms normalizing as `batchNormStatistics` says); channels-first convolutions, depthwise convolutions and pooling run natively, the other channels-first spatial ops inside a ``ChannelsFirstAdapter``; channels-first 3x3 stride-1 convolutions by Winograd's algorithm when `winograd` and ``ChannelsFirstWinogradKernel`` takes them.
+    static func make(_ node: Node, batchNormStatistics: BatchNormStatistics = .asRecorded,
+                     winograd: Bool = true) throws -> EngineKernel {
         func spatial(_ kernel: EngineKernel, _ layout: DataLayout) -> EngineKernel {
             layout == .channelsFirst ? ChannelsFirstAdapter(inner: kernel) : kernel
         }
@@ -10,7 +11,10 @@ enum KernelFactory {
             throw EngineError.unsupportedOp(node: node.name, op: node.opName, reason: "an input node is not run")
         case .conv(let c):
             try checkRank(node, c.rank)
-            if c.layout == .channelsFirst { return try ChannelsFirstConvolutionKernel(node: node, attributes: c) }
+            if c.layout == .channelsFirst {
+                let direct = try ChannelsFirstConvolutionKernel(node: node, attributes: c)
+                return (winograd ? ChannelsFirstWinogradKernel(direct) : nil) ?? direct
+            }
             return try ConvolutionKernel(node: node, attributes: c)
         case .depthwiseConv(let c):
             try checkRank(node, c.rank)

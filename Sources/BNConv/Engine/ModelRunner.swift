@@ -52,7 +52,8 @@ public final class ModelRunner {
                                                 reason: "\(node.outputs.count) outputs (the engine runs single-output nodes)")
             }
             do {
-                steps.append(Step(node: node, kernel: try KernelFactory.make(node, batchNormStatistics: options.batchNormStatistics)))
+                steps.append(Step(node: node, kernel: try KernelFactory.make(node, batchNormStatistics: options.batchNormStatistics,
+                                                                  winograd: options.winograd)))
             } catch let error as EngineError {
                 throw error
             } catch {
