@@ -57,24 +57,35 @@ enum WinogradTile: Equatable {
     /// as `elements` matrices `[outputs x inputs]` one after the other (`U[ξ][o][c]` at
     /// `(ξ * outputs + o) * inputs + c`), computed in double and rounded to float once.
     func transformFilters(_ kernel: [Float], outputs: Int, inputs: Int) -> [Float] {
-        let a = alpha, g = self.g
+        let a = alpha, g = self.g.flatMap { $0 }   // G, alpha x 3, row-major
         var u = [Float](repeating: 0, count: elements * outputs * inputs)
-        var left = [Double](repeating: 0, count: a * 3)   // G g, alpha x 3
-        for o in 0..<outputs {
-            for c in 0..<inputs {
-                let base = (o * inputs + c) * 9
-                for i in 0..<a {
-                    for q in 0..<3 {
-                        var s = 0.0
-                        for p in 0..<3 { s += g[i][p] * Double(kernel[base + p * 3 + q]) }
-                        left[i * 3 + q] = s
-                    }
-                }
-                for i in 0..<a {
-                    for j in 0..<a {
-                        var s = 0.0
-                        for q in 0..<3 { s += left[i * 3 + q] * g[j][q] }
-                        u[((i * a + j) * outputs + o) * inputs + c] = Float(s)
+        let plane = outputs * inputs
+        u.withUnsafeMutableBufferPointer { u in
+            let u = u.baseAddress!
+            kernel.withUnsafeBufferPointer { k in
+                let k = k.baseAddress!
+                g.withUnsafeBufferPointer { g in
+                    // Output channels are independent: share them out across the cores.
+                    Parallel.ranges(outputs, costPerItem: inputs * elements * 8) { range in
+                        var left = [Double](repeating: 0, count: a * 3)   // G g, alpha x 3
+                        for o in range {
+                            for c in 0..<inputs {
+                                let w = k + (o * inputs + c) * 9
+                                for i in 0..<a {
+                                    let g0 = g[i * 3], g1 = g[i * 3 + 1], g2 = g[i * 3 + 2]
+                                    for q in 0..<3 {
+                                        left[i * 3 + q] = g0 * Double(w[q]) + g1 * Double(w[3 + q]) + g2 * Double(w[6 + q])
+                                    }
+                                }
+                                for i in 0..<a {
+                                    let l0 = left[i * 3], l1 = left[i * 3 + 1], l2 = left[i * 3 + 2]
+                                    for j in 0..<a {
+                                        let s = l0 * g[j * 3] + l1 * g[j * 3 + 1] + l2 * g[j * 3 + 2]
+                                        u[(i * a + j) * plane + o * inputs + c] = Float(s)
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
