@@ -18,7 +18,10 @@ enum WinogradInputTransform {
     }
 
     /// Floats of the staging buffer for a row of `tiles` tiles.
-    static func stagingCount(_ tile: WinogradTile, tiles: Int) -> Int { tile.alpha * stagingStride(tile, tiles: tiles) }
+    static func stagingCount(_ tile: WinogradTile, tiles: Int) -> Int {
+        // F(4x4): the input rows, then the rows after B^T.
+        (tile == .f4x4 ? 2 : 1) * tile.alpha * stagingStride(tile, tiles: tiles)
+    }
 
     /// Transforms a row of `tiles` tiles of the `height x width` channel `plane` whose first input
     /// row is `top` and first tile's first column `left` (negative or past the end where the tiles
@@ -51,6 +54,11 @@ enum WinogradInputTransform {
     @inline(__always)
     private static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    private static func load4(_ p: UnsafePointer<Float>) -> Lanes {
+        UnsafeRawPointer(p).loadUnaligned(as: Lanes.self)
     }
 
     @inline(__always)
@@ -107,38 +115,44 @@ enum WinogradInputTransform {
         }
     }
 
+    /// F(4x4): `B^T` down the columns first, over whole staging rows (element-wise, into the
+    /// second half of the staging), then along each transformed row per step: 36 live vectors at
+    /// once would not fit the registers.
     private static func transform4(_ s: UnsafeMutablePointer<Float>, stride: Int, tiles: Int,
                                    v: UnsafeMutablePointer<Float>, planeStride: Int) {
-        var j = 0
-        while j < tiles {
-            // Row i of the 6x6 tiles j..<j+4: columns 4j..<4j+20 split by phase into k = 0...5.
-            func row(_ i: Int) -> (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes) {
-                let p = s + i * stride + 4 * j
-                let a = load16(p), b = load16(p + 4)
-                let ae = a.evenHalf, ao = a.oddHalf, be = b.evenHalf, bo = b.oddHalf
-                return (ae.evenHalf, ao.evenHalf, ae.oddHalf, ao.oddHalf, be.evenHalf, bo.evenHalf)
+        let t = s + 6 * stride
+        var q = 0
+        while q < stride {
+            let p = s + q
+            let rows = bt6(load4(p), load4(p + stride), load4(p + 2 * stride), load4(p + 3 * stride),
+                           load4(p + 4 * stride), load4(p + 5 * stride))
+            let o = t + q
+            store(rows.0, o)
+            store(rows.1, o + stride)
+            store(rows.2, o + 2 * stride)
+            store(rows.3, o + 3 * stride)
+            store(rows.4, o + 4 * stride)
+            store(rows.5, o + 5 * stride)
+            q += step
+        }
+        for r in 0..<6 {
+            let row = t + r * stride, out = v + 6 * r * planeStride
+            var j = 0
+            while j < tiles {
+                // Columns 4j..<4j+20 of the row split by phase into k = 0...5.
+                let a = load16(row + 4 * j), b = load16(row + 4 * j + 4)
+                let ae = a.evenHalf, ao = a.oddHalf
+                let (y0, y1, y2, y3, y4, y5) = bt6(ae.evenHalf, ao.evenHalf, ae.oddHalf, ao.oddHalf,
+                                                   b.evenHalf.evenHalf, b.oddHalf.evenHalf)
+                let o = out + j
+                store(y0, o)
+                store(y1, o + planeStride)
+                store(y2, o + 2 * planeStride)
+                store(y3, o + 3 * planeStride)
+                store(y4, o + 4 * planeStride)
+                store(y5, o + 5 * planeStride)
+                j += step
             }
-            let d0 = row(0), d1 = row(1), d2 = row(2), d3 = row(3), d4 = row(4), d5 = row(5)
-            let c0 = bt6(d0.0, d1.0, d2.0, d3.0, d4.0, d5.0), c1 = bt6(d0.1, d1.1, d2.1, d3.1, d4.1, d5.1)
-            let c2 = bt6(d0.2, d1.2, d2.2, d3.2, d4.2, d5.2), c3 = bt6(d0.3, d1.3, d2.3, d3.3, d4.3, d5.3)
-            let c4 = bt6(d0.4, d1.4, d2.4, d3.4, d4.4, d5.4), c5 = bt6(d0.5, d1.5, d2.5, d3.5, d4.5, d5.5)
-            func put(_ r: Int, _ x0: Lanes, _ x1: Lanes, _ x2: Lanes, _ x3: Lanes, _ x4: Lanes, _ x5: Lanes) {
-                let (y0, y1, y2, y3, y4, y5) = bt6(x0, x1, x2, x3, x4, x5)
-                let q = v + 6 * r * planeStride + j
-                store(y0, q)
-                store(y1, q + planeStride)
-                store(y2, q + 2 * planeStride)
-                store(y3, q + 3 * planeStride)
-                store(y4, q + 4 * planeStride)
-                store(y5, q + 5 * planeStride)
-            }
-            put(0, c0.0, c1.0, c2.0, c3.0, c4.0, c5.0)
-            put(1, c0.1, c1.1, c2.1, c3.1, c4.1, c5.1)
-            put(2, c0.2, c1.2, c2.2, c3.2, c4.2, c5.2)
-            put(3, c0.3, c1.3, c2.3, c3.3, c4.3, c5.3)
-            put(4, c0.4, c1.4, c2.4, c3.4, c4.4, c5.4)
-            put(5, c0.5, c1.5, c2.5, c3.5, c4.5, c5.5)
-            j += step
         }
     }
 }

@@ -12,7 +12,10 @@ enum WinogradOutputTransform {
     static let step = 4
 
     /// Floats of the staging buffer a transform needs (one step's output rows).
-    static func stagingCount(_ tile: WinogradTile, tiles: Int) -> Int { 16 }
+    static func stagingCount(_ tile: WinogradTile, tiles: Int) -> Int {
+        // F(4x4): also the 6x4 rows after A^T along each row of the product.
+        16 + (tile == .f4x4 ? 24 * (tiles + step - 1) / step * step : 0)
+    }
 
     /// Transforms a row of `tiles` tiles whose element `ξ` of tile `j` is `product[ξ * planeStride + j]`
     /// (up to `step - 1` floats after the last tile are read and ignored) into output rows
@@ -43,6 +46,11 @@ enum WinogradOutputTransform {
     @inline(__always)
     private static func load(_ p: UnsafePointer<Float>) -> Lanes {
         UnsafeRawPointer(p).loadUnaligned(as: Lanes.self)
+    }
+
+    @inline(__always)
+    private static func store(_ value: Lanes, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: value, as: Lanes.self)
     }
 
     /// `A^T x` for F(2x2,3x3): `(x0 + x1 + x2, x1 - x2 - x3)`.
@@ -82,19 +90,35 @@ enum WinogradOutputTransform {
         }
     }
 
+    /// F(4x4): `A^T` along each row of the product first, over the whole row of tiles (into the
+    /// staging after its first 16 floats), then down the columns per step: 36 live vectors at once
+    /// would not fit the registers.
     private static func transform4(_ p: UnsafePointer<Float>, planeStride: Int, tiles: Int,
                                    staging: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
                                    rows: Int, width: Int) {
+        let stride = (tiles + step - 1) / step * step, t = staging + 16
+        for i in 0..<6 {
+            let q = p + 6 * i * planeStride, o = t + 4 * i * stride
+            var j = 0
+            while j < tiles {
+                let (y0, y1, y2, y3) = at6(load(q + j), load(q + planeStride + j), load(q + 2 * planeStride + j),
+                                           load(q + 3 * planeStride + j), load(q + 4 * planeStride + j),
+                                           load(q + 5 * planeStride + j))
+                store(y0, o + j)
+                store(y1, o + stride + j)
+                store(y2, o + 2 * stride + j)
+                store(y3, o + 3 * stride + j)
+                j += step
+            }
+        }
         var j = 0
         while j < tiles {
-            func row(_ i: Int) -> (Lanes, Lanes, Lanes, Lanes) {
-                let q = p + 6 * i * planeStride + j
-                return at6(load(q), load(q + planeStride), load(q + 2 * planeStride), load(q + 3 * planeStride),
-                           load(q + 4 * planeStride), load(q + 5 * planeStride))
+            // Column k of the 6x4 rows, down A^T: output rows 0...3 of column k.
+            func column(_ k: Int) -> (Lanes, Lanes, Lanes, Lanes) {
+                let c = t + k * stride + j, r = 4 * stride
+                return at6(load(c), load(c + r), load(c + 2 * r), load(c + 3 * r), load(c + 4 * r), load(c + 5 * r))
             }
-            let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5)
-            let c0 = at6(r0.0, r1.0, r2.0, r3.0, r4.0, r5.0), c1 = at6(r0.1, r1.1, r2.1, r3.1, r4.1, r5.1)
-            let c2 = at6(r0.2, r1.2, r2.2, r3.2, r4.2, r5.2), c3 = at6(r0.3, r1.3, r2.3, r3.3, r4.3, r5.3)
+            let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3)
             // Output row r: columns 4j..<4j+16, tile t's four at 4t.
             func interleave(_ a: Lanes, _ b: Lanes, _ c: Lanes, _ d: Lanes) -> SIMD16<Float> {
                 SIMD16(a[0], b[0], c[0], d[0], a[1], b[1], c[1], d[1], a[2], b[2], c[2], d[2], a[3], b[3], c[3], d[3])
