@@ -21,6 +21,8 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
     let filters: [Float]
     /// Fewest output positions (all images) run by Winograd's algorithm; fewer run ``direct``.
     let minimumOutputs: Int
+    /// Floats of `V` and `M` together one block of tiles holds (``defaultBlockBudget``).
+    let blockBudget: Int
 
     /// Fewest input and output channels for which the transforms pay (on ResNet-50's layers, 64
     /// channels gain about 20%; with fewer, transforming costs about as much as it saves).
@@ -34,11 +36,14 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
     /// (512 channels) ran 10-20% slower by Winograd at batch 1 (49 positions, the transformed
     /// filters' 16 MB read for 16 tiles), 40% faster at batch 8.
     static let defaultMinimumOutputs = 128
-    /// Floats of `V` and `M` together one block of tiles aims at (per core, 4 MB): larger blocks
-    /// pack each `U[ξ]` fewer times; smaller ones would stay in a core's cache.
-    static let blockBudget = 1 << 20
-    /// Fewest tiles in a block: each block's products pack every `U[ξ]` again.
-    static let minimumBlockTiles = 96
+    /// Floats of `V` and `M` together one block of tiles holds (per core, 4 MB).
+    static let defaultBlockBudget = 1 << 20
+    /// Fewest tiles a block of ``defaultBlockBudget`` must hold for the cores to work through blocks
+    /// of their own; with fewer (many channels), they share one block of every tile instead, as
+    /// each block's products pack every `U[ξ]` again. Measured (CPU time, ResNet-50 layers at batch
+    /// 8): 64 channels (227 tiles a block) ran 8% faster in blocks; 128 and 256 channels (113 and
+    /// 128 tiles) ran 10-15% faster shared.
+    static let minimumBlockTiles = 192
 
     /// Whether the convolution `attributes` with an `oihw` kernel of `window` (three entries),
     /// `inputChannels` per group and `outputChannels` is one this kernel runs: 2-D, 3x3, stride 1,
@@ -57,7 +62,7 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
     /// The Winograd form of `direct` with `tile` (by default as ``tile(inputChannels:outputChannels:)``
     /// chooses), or `nil` when ``applies(to:window:inputChannels:outputChannels:)`` says no.
     init?(_ direct: ChannelsFirstConvolutionKernel, tile: WinogradTile? = nil,
-          minimumOutputs: Int = Self.defaultMinimumOutputs) {
+          minimumOutputs: Int = Self.defaultMinimumOutputs, blockBudget: Int = Self.defaultBlockBudget) {
         let cin = direct.inputChannelsPerGroup, cout = direct.outputChannels
         guard Self.applies(to: direct.attributes, window: direct.window, inputChannels: cin, outputChannels: cout) else {
             return nil
@@ -66,6 +71,7 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
         self.tile = tile
         self.direct = direct
         self.minimumOutputs = minimumOutputs
+        self.blockBudget = blockBudget
         filters = tile.transformFilters(direct.kernel, outputs: cout, inputs: cin)
     }
 
@@ -81,7 +87,7 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
         let g = Geometry(tile: tile, images: xs.n, cin: cin, cout: cout, height: xs.spatial[1], width: xs.spatial[2],
                          outHeight: axes[1].output, outWidth: axes[2].output, padTop: axes[1].padBefore,
                          padLeft: axes[2].padBefore, tilesY: (axes[1].output + m - 1) / m,
-                         tilesX: (axes[2].output + m - 1) / m)
+                         tilesX: (axes[2].output + m - 1) / m, blockBudget: blockBudget)
         guard g.images * g.positions >= max(minimumOutputs, 1) else { return try direct.run(inputs, context, tail: tail) }
         let os = SpatialShape(n: xs.n, spatial: axes.map(\.output), c: cout)
         let out = context.allocate(os.channelsFirstShape(rank: 4))
@@ -90,7 +96,7 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
         filters.withUnsafeBufferPointer { u in
             let rowsPerBlock = g.rowsPerBlock
             let parts = min(Parallel.workers, g.rows / rowsPerBlock)
-            if parts >= 2 || Parallel.workers == 1 {
+            if Parallel.workers == 1 || parts >= 2 && g.blockTiles >= Self.minimumBlockTiles {
                 blocked(g, parts: max(parts, 1), rowsPerBlock: rowsPerBlock, x: x.pointer, u: u.baseAddress!,
                         out: out.pointer, ops: blockOps ?? [], context)
             } else {
@@ -108,19 +114,17 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
     private struct Geometry {
         let tile: WinogradTile
         let images: Int, cin: Int, cout: Int, height: Int, width: Int, outHeight: Int, outWidth: Int
-        let padTop: Int, padLeft: Int, tilesY: Int, tilesX: Int
+        let padTop: Int, padLeft: Int, tilesY: Int, tilesX: Int, blockBudget: Int
         /// Tile rows of all images.
         var rows: Int { images * tilesY }
         /// Tiles of all images.
         var tiles: Int { rows * tilesX }
         /// Output positions per image.
         var positions: Int { outHeight * outWidth }
-        /// Tile rows per block: ``blockBudget`` floats of `V` and `M`, at least ``minimumBlockTiles`` tiles.
-        var rowsPerBlock: Int {
-            let budgetTiles = ChannelsFirstWinogradKernel.blockBudget / (tile.elements * (cin + cout))
-            let tiles = max(budgetTiles, ChannelsFirstWinogradKernel.minimumBlockTiles)
-            return max(1, min(rows, tiles / tilesX))
-        }
+        /// Tiles a block of `blockBudget` floats of `V` and `M` holds.
+        var blockTiles: Int { blockBudget / (tile.elements * (cin + cout)) }
+        /// Whole tile rows per block (at least one).
+        var rowsPerBlock: Int { max(1, min(rows, blockTiles / tilesX)) }
         /// The leading dimension of `V` and `M` rows for a block of `tiles` tiles (room for the
         /// transforms' whole SIMD steps past the end, rounded to 64 bytes).
         func leading(_ tiles: Int) -> Int { (tiles + WinogradInputTransform.step + 15) / 16 * 16 }

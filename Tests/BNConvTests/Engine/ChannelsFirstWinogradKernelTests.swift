@@ -86,10 +86,18 @@ final class ChannelsFirstWinogradKernelTests: XCTestCase {
             let x = Tensor(shape: c.input, floats: values(c.input.reduce(1, *), seed: 7))
             let expected = try run(direct, x, tail: tail(c), threads: 1)
             for (tile, tolerance) in [(WinogradTile.f2x2, Self.f2Tolerance), (.f4x4, Self.f4Tolerance)] {
-                let winograd = try XCTUnwrap(ChannelsFirstWinogradKernel(direct, tile: tile, minimumOutputs: 1), c.name)
-                for threads in [1, 2, 3] {
-                    let actual = try run(winograd, x, tail: tail(c), threads: threads)
-                    assertClose(actual, expected, tolerance: tolerance, "\(c.name), \(tile), \(threads) threads")
+                // The default budget; blocks of the fewest tiles the cores work through in blocks of
+                // their own (the larger cases then do); blocks of 5 tiles (one core: several blocks
+                // per image, straddling images).
+                let perTile = tile.elements * (c.input[1] + c.filters)
+                for budget in [ChannelsFirstWinogradKernel.defaultBlockBudget,
+                               ChannelsFirstWinogradKernel.minimumBlockTiles * perTile, 5 * perTile] {
+                    let winograd = try XCTUnwrap(ChannelsFirstWinogradKernel(direct, tile: tile, minimumOutputs: 1,
+                                                                             blockBudget: budget), c.name)
+                    for threads in [1, 2, 3] {
+                        let actual = try run(winograd, x, tail: tail(c), threads: threads)
+                        assertClose(actual, expected, tolerance: tolerance, "\(c.name), \(tile), budget \(budget), \(threads) threads")
+                    }
                 }
             }
         }
