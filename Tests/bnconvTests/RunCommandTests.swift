@@ -27,6 +27,22 @@ final class RunCommandTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, 1e-5 * scale)
     }
 
+    func testWinogradAndDirectConvolutionsBothGiveWhatOnnxruntimeGave() throws {
+        let folder = fixtures.appendingPathComponent("engine/onnx/conv3x3_pads")
+        let expected = try NumPyFile.read(folder.appendingPathComponent("y.npy").path)
+        let scale = expected.floats().map(abs).max() ?? 1
+        for flag in ["--winograd", "--no-winograd"] {
+            let out = try scratch().appendingPathComponent("y.npy")
+            let result = try CLIRunner.run(["run", folder.appendingPathComponent("model.onnx").path,
+                                            "--input", folder.appendingPathComponent("x.npy").path, "-o", out.path, flag])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let y = try NumPyFile.read(out.path)
+            XCTAssertEqual(y.shape, expected.shape, flag)
+            let worst = zip(y.floats(), expected.floats()).map { abs($0 - $1) }.max() ?? .infinity
+            XCTAssertLessThanOrEqual(worst, 1e-5 * scale, flag)
+        }
+    }
+
     func testRandomInputIsSeededAndTakesTheBatch() throws {
         let model = fixtures.appendingPathComponent("keras/mini_resnet/keras3.keras").path
         let a = try CLIRunner.run(["run", model, "--batch", "3", "--seed", "7"])
