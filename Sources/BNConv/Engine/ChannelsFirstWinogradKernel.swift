@@ -210,12 +210,14 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
     }
 
     /// Few tiles: one block of every tile row; the cores share out the input channels to transform,
-    /// then the products by `ξ`, then the output channels to transform back.
+    /// then the products by `ξ`, then the output channels to transform back (with the tail).
     private func shared(_ g: Geometry, x: UnsafePointer<Float>, u: UnsafePointer<Float>,
                         out: UnsafeMutablePointer<Float>, ops: [PostOp], _ context: KernelContext) {
         let ld = g.leading(g.tiles), e = tile.elements
         let v = context.pool.take(e * g.cin * ld), product = context.pool.take(e * g.cout * ld)
-        let parts = Parallel.workers
+        // Several parts per core (channels of 8 or more), so a core another process holds does
+        // not leave the other waiting with half the work.
+        let parts = Parallel.parts(min(g.cin, g.cout), minimum: 8)
         let staging = (0..<parts).map { _ in
             (input: context.pool.take(WinogradInputTransform.stagingCount(tile, tiles: g.tilesX)),
              output: context.pool.take(WinogradOutputTransform.stagingCount(tile, tiles: g.tilesX)))
