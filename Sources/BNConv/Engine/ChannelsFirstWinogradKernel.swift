@@ -38,6 +38,9 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
     static let defaultMinimumOutputs = 128
     /// Floats of `V` and `M` together one block of tiles holds (per core, 4 MB).
     static let defaultBlockBudget = 1 << 20
+    /// Most floats of `V` and `M` one shared block of every tile may take, in block budgets
+    /// (32 M floats, 128 MB, by default; ResNet-50 at batch 8 takes at most 4 M).
+    static let sharedBlocks = 32
     /// Fewest tiles a block of ``defaultBlockBudget`` must hold for the cores to work through blocks
     /// of their own; with fewer (many channels), they share one block of every tile instead, as
     /// each block's products pack every `U[ξ]` again. Measured (CPU time, ResNet-50 layers at batch
@@ -96,7 +99,11 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
         filters.withUnsafeBufferPointer { u in
             let rowsPerBlock = g.rowsPerBlock
             let parts = min(Parallel.workers, g.rows / rowsPerBlock)
-            if Parallel.workers == 1 || parts >= 2 && g.blockTiles >= Self.minimumBlockTiles {
+            // One shared block of every tile only while it stays within bounds (large images with
+            // many channels go through blocks however few tiles each holds).
+            let sharedFloats = tile.elements * (cin + cout) * g.tiles
+            if Parallel.workers == 1 || parts >= 2 && g.blockTiles >= Self.minimumBlockTiles
+                || sharedFloats > Self.sharedBlocks * blockBudget {
                 blocked(g, parts: max(parts, 1), rowsPerBlock: rowsPerBlock, x: x.pointer, u: u.baseAddress!,
                         out: out.pointer, ops: blockOps ?? [], context)
             } else {
