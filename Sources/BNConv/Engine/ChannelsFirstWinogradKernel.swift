@@ -24,17 +24,21 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
     /// Floats of `V` and `M` together one block of tiles holds (``defaultBlockBudget``).
     let blockBudget: Int
 
-    /// Fewest input and output channels for which the transforms pay (on ResNet-50's layers, 64
-    /// channels gain about 20%; with fewer, transforming costs about as much as it saves).
+    /// Fewest input and output channels run by Winograd's algorithm: the transforms cost per
+    /// channel what a product saves per channel pair. Measured (CPU time, one 3x3 layer with ReLU,
+    /// batch 1): 32 channels at 56x56 and 112x112 ran 25-35% faster, 64 at 56x56 35-45% faster;
+    /// fewer channels were not measured, so they keep the direct kernel.
     static let minimumChannels = 32
     /// Widest layer (input and output channels) given F(4x4, 3x3); wider ones get F(2x2, 3x3).
     /// Measured per ResNet-50 layer (CPU time, 2 cores): 64 and 128 channels ran 10-20% faster
-    /// with F(4x4) than with F(2x2), 256 and 512 channels 10-40% slower (their 36 transformed
-    /// filter matrices are read from memory on every run and outweigh the fewer multiplies).
+    /// with F(4x4) than with F(2x2); at batch 1, 256 channels ran 40% and 512 channels 90% slower
+    /// (their 36 transformed filter matrices, 2.25x F(2x2)'s, are read from memory on every run
+    /// and outweigh the fewer multiplies); at batch 8, 256 channels ran 8% faster, 512 35% slower.
     static let largeTileChannels = 128
     /// Fewest output positions (all images) for which the transforms pay: ResNet-50's 7x7 layers
-    /// (512 channels) ran 10-20% slower by Winograd at batch 1 (49 positions, the transformed
-    /// filters' 16 MB read for 16 tiles), 40% faster at batch 8.
+    /// (512 channels) ran no faster by Winograd at batch 1 (49 positions: 16 MB of transformed
+    /// filters read for 16 tiles, against 9 MB of filters direct), 35% faster at batch 8; its
+    /// 14x14 layers (196 positions, 256 channels) 20% faster at batch 1.
     static let defaultMinimumOutputs = 128
     /// Floats of `V` and `M` together one block of tiles holds (per core, 4 MB).
     static let defaultBlockBudget = 1 << 20
