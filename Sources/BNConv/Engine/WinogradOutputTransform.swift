@@ -14,7 +14,7 @@ enum WinogradOutputTransform {
     /// Floats of the staging buffer a transform needs (one step's output rows).
     static func stagingCount(_ tile: WinogradTile, tiles: Int) -> Int {
         // F(4x4): also the 6x4 rows after A^T along each row of the product.
-        16 + (tile == .f4x4 ? 24 * (tiles + step - 1) / step * step : 0)
+        16 + (tile == .f4x4 ? 24 * ((tiles + step - 1) / step * step) : 0)
     }
 
     /// Transforms a row of `tiles` tiles whose element `ξ` of tile `j` is `product[ξ * planeStride + j]`
