@@ -24,6 +24,8 @@ public final class ModelRunner {
     private let lock = NSLock()
     /// Linear ops run with their following BatchNorm/activation in one epilogue (when not observed).
     private var fusion: FusionPlan!
+    /// Zero paddings folded into the convolution or max pooling that reads them (when not observed).
+    private var padFolding: PadFolding!
 
     /// The kernel set OpenBLAS multiplies with (`Haswell`, `SkylakeX`, ...; `OPENBLAS_CORETYPE`
     /// chooses it when set, else bnconv picks the kernels for the CPU), loading OpenBLAS if needed;
@@ -57,7 +59,13 @@ public final class ModelRunner {
                 throw EngineError.unsupportedOp(node: node.name, op: node.opName, reason: "\(error)")
             }
         }
-        fusion = FusionPlan(nodes: steps.map(\.node), kernels: steps.map(\.kernel), model: model)
+        let statistics = options.batchNormStatistics
+        padFolding = PadFolding(nodes: steps.map(\.node), model: model) {
+            try KernelFactory.make($0, batchNormStatistics: statistics)
+        }
+        // Chains are planned over the kernels an unobserved run uses (folded consumers included).
+        let kernels = steps.indices.map { padFolding.folds[$0]?.kernel ?? steps[$0].kernel }
+        fusion = FusionPlan(nodes: steps.map(\.node), kernels: kernels, model: model)
     }
 
     /// Runs the model on `inputs` (in ``Model/inputs`` order; converted to float32) and returns its
@@ -99,8 +107,11 @@ public final class ModelRunner {
         var unfused: Set<Int> = []
         for (i, step) in steps.enumerated() {
             if fuses, let head = fusion.headOf[i], !unfused.contains(head) { continue }
+            if fuses && padFolding.skipped.contains(i) { continue }
             let started = options.recordsNodeTimes ? DispatchTime.now().uptimeNanoseconds : 0
-            let node = step.node
+            let fold = fuses ? padFolding.folds[i] : nil
+            let node = fold?.node ?? step.node
+            let stepKernel = fold?.kernel ?? step.kernel
             let args = node.inputs.map { live[$0]! }
             var chain = fuses ? fusion.chains[i] : nil
             if let c = chain, !c.residualShapes.isEmpty,
@@ -114,10 +125,10 @@ public final class ModelRunner {
             }
             let result: EngineValue
             do {
-                if let chain, let kernel = step.kernel as? FusableKernel {
+                if let chain, let kernel = stepKernel as? FusableKernel {
                     result = try kernel.run(args, context, tail: chain.tail { live[$0]! })
                 } else {
-                    result = try step.kernel.run(args, context)
+                    result = try stepKernel.run(args, context)
                 }
             } catch {
                 throw EngineError.nodeFailed(node: node.name, op: node.opName, problem: "\(error)")
@@ -128,7 +139,7 @@ public final class ModelRunner {
             }
             if let old = live.updateValue(result, forKey: chain?.output ?? node.outputs[0]) { pool.release(old.buffer) }
             observe?(node.outputs[0], result.tensor())
-            for ran in [i] + (chain?.absorbed ?? []) {
+            for ran in [i] + (chain?.absorbed ?? []) + (fold.map { [$0.pad] } ?? []) {
                 for v in Set(steps[ran].node.inputs) {
                     readers[v, default: 0] -= 1
                     if readers[v] == 0 && !outputs.contains(v), let value = live.removeValue(forKey: v) {
