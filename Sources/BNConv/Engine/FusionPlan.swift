@@ -9,7 +9,7 @@
 /// binds residuals (``FusableKernel/acceptsResidual``), only when it adds exactly two distinct
 /// values whose inferred shapes are equal and known but for the batch, of the same declared dtype,
 /// and when its other operand (the shortcut) is a model input or written by a step before the
-/// head, so it is ready when the head runs. Anything else (broadcasting, three operands, an
+/// head, or by a chain whose head comes before it, so it is ready when the head runs. Anything else (broadcasting, three operands, an
 /// unknown shape) runs as its own step.
 struct FusionPlan {
     /// One step of a chain's tail.
@@ -46,11 +46,12 @@ struct FusionPlan {
         /// The tail's post-ops when no residual Add is among them.
         var tail: [PostOp] { tail { name in preconditionFailure("residual '\(name)' not resolved") } }
 
-        /// Whether each residual's run-time shape is the planned one, the batch being `batch`
-        /// (the head's input batch); when not, the executor runs the chain's steps one by one.
-        func residualsFit(batch: Int, _ value: (String) -> EngineValue) -> Bool {
+        /// Whether each residual is live (`value`; its writer's chain may have run step by step)
+        /// with the planned shape, the batch being `batch` (the head's input batch); when not, the
+        /// executor runs the chain's steps one by one.
+        func residualsFit(batch: Int, _ value: (String) -> EngineValue?) -> Bool {
             residualShapes.allSatisfy { name, planned in
-                let shape = value(name).shape
+                guard let shape = value(name)?.shape else { return false }
                 return shape.count == planned.count && shape.first == batch
                     && zip(shape.dropFirst(), planned.dropFirst()).allSatisfy { $0 == $1 }
             }
@@ -92,7 +93,12 @@ struct FusionPlan {
                   !outputs.contains(current) {
                 let link: Link?
                 if nodes[next].inputs.count != 1 {
-                    let ready = { (value: String) in inputs.contains(value) || (producer[value].map { $0 < head } ?? false) }
+                    // Written before the head runs: by an earlier step, or by an earlier chain
+                    // that absorbed its writer (Keras lists `0_conv, 3_conv, 0_bn, 3_bn, add`).
+                    let heads = headOf
+                    let ready = { (value: String) in
+                        inputs.contains(value) || (producer[value].map { (heads[$0] ?? $0) < head } ?? false)
+                    }
                     if shapes == nil { shapes = ShapeInference.shapes(of: model) }
                     if fusable.acceptsResidual,
                        let other = Self.residualOperand(of: nodes[next], chainValue: current, model: model, shapes: shapes!),

@@ -103,7 +103,8 @@ public final class ModelRunner {
         let outputs = Set(model.outputs)
         lastNodeTimes.removeAll(keepingCapacity: true)
         let fuses = observe == nil
-        // Chains whose residual operand turned out another shape this run: their steps run one by one.
+        // Chains whose residual operand turned out another shape this run, or was not written yet
+        // (its own chain ran step by step): their steps run one by one.
         var unfused: Set<Int> = []
         for (i, step) in steps.enumerated() {
             if fuses, let head = fusion.headOf[i], !unfused.contains(head) { continue }
@@ -115,7 +116,7 @@ public final class ModelRunner {
             let args = node.inputs.map { live[$0]! }
             var chain = fuses ? fusion.chains[i] : nil
             if let c = chain, !c.residualShapes.isEmpty,
-               !c.residualsFit(batch: args.first?.shape.first ?? -1, { live[$0]! }) {
+               !c.residualsFit(batch: args.first?.shape.first ?? -1, { live[$0] }) {
                 unfused.insert(i)
                 chain = nil
             }

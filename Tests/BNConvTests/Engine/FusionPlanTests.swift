@@ -214,6 +214,55 @@ final class FusionPlanTests: XCTestCase {
         try assertFusedEqualsUnfused(model, [input(layout: layout, batch: 2, channels: 4, side: 5)], "two convolutions")
     }
 
+    func testAShortcutWrittenByAnEarlierChainIsReady() throws {
+        // Keras's order: 0_conv, 3_conv, 0_bn, 3_bn, add. 0_bn runs inside 0_conv's chain, so its
+        // value is there when 3_conv runs.
+        for layout in [DataLayout.channelsFirst, .channelsLast] {
+            let nodes = [
+                try conv("conv0", "x", "c0", cin: 4, filters: 8, kernel: 1, layout: layout, seed: 1),
+                try conv("conv3", "x", "c3", cin: 4, filters: 8, kernel: 3, layout: layout, seed: 2),
+                batchNorm("bn0", "c0", "n0", channels: 8, layout: layout, seed: 3),
+                batchNorm("bn3", "c3", "n3", channels: 8, layout: layout, seed: 4),
+                Node(name: "add", op: .elementwise(.add), inputs: ["n0", "n3"], outputs: ["a"]),
+                Node(name: "out", op: .activation(relu), inputs: ["a"], outputs: ["y"]),
+            ]
+            let model = Model(name: "m", format: .keras2H5, inputs: ["x"], outputs: ["y"], nodes: nodes,
+                              values: ["x": ValueInfo(name: "x", shape: shape(layout, 4, 6, 6), layout: layout)])
+            let plan = try plan(model)
+            XCTAssertEqual(plan.chains[0]?.absorbed, [2], "\(layout)")
+            XCTAssertEqual(plan.chains[1]?.absorbed, [3, 4, 5], "\(layout)")
+            XCTAssertEqual(plan.chains[1]?.residualShapes.keys.sorted(), ["n0"], "\(layout)")
+            let ran = try assertFusedEqualsUnfused(model, [input(layout: layout, batch: 2, channels: 4, side: 6)], "\(layout)")
+            XCTAssertEqual(ran, ["conv0", "conv3"], "\(layout)")
+        }
+    }
+
+    func testAChainWhoseShortcutChainRanStepByStepRunsStepByStep() throws {
+        // conv0's chain adds `r`, fed with another batch: it runs step by step, so `s` is written
+        // only after conv3, whose chain must then run step by step too.
+        let layout = DataLayout.channelsFirst
+        let nodes = [
+            try conv("conv0", "x", "c0", cin: 4, filters: 4, kernel: 1, layout: layout, seed: 1),
+            try conv("conv3", "x", "c3", cin: 4, filters: 4, kernel: 3, layout: layout, seed: 2),
+            batchNorm("bn0", "c0", "n0", channels: 4, layout: layout, seed: 3),
+            Node(name: "add0", op: .elementwise(.add), inputs: ["n0", "r"], outputs: ["s"]),
+            Node(name: "add3", op: .elementwise(.add), inputs: ["c3", "s"], outputs: ["y"]),
+        ]
+        let declared = shape(layout, 4, 5, 5)
+        let model = Model(name: "m", format: .onnx, inputs: ["x", "r"], outputs: ["y"], nodes: nodes,
+                          values: ["x": ValueInfo(name: "x", shape: declared, layout: layout),
+                                   "r": ValueInfo(name: "r", shape: declared, layout: layout)])
+        let plan = try plan(model)
+        XCTAssertEqual(plan.chains[0]?.absorbed, [2, 3])
+        XCTAssertEqual(plan.chains[1]?.absorbed, [4])
+        let x = input(layout: layout, batch: 2, channels: 4, side: 5)
+        let broadcast = try assertFusedEqualsUnfused(model, [x, input(layout: layout, batch: 1, channels: 4, side: 5, seed: 5)],
+                                                     "broadcast")
+        XCTAssertEqual(broadcast, ["conv0", "conv3", "bn0", "add0", "add3"])
+        let same = try assertFusedEqualsUnfused(model, [x, input(layout: layout, batch: 2, channels: 4, side: 5, seed: 5)], "same")
+        XCTAssertEqual(same, ["conv0", "conv3"])
+    }
+
     func testAMergeHeadTakesNoResidual() throws {
         let nodes = [
             Node(name: "add1", op: .elementwise(.add), inputs: ["x", "w"], outputs: ["a"]),
