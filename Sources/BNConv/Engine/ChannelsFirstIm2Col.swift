@@ -40,8 +40,14 @@ enum ChannelsFirstIm2Col {
                         let s = src + (yw0 + off)
                         for j in lo..<hi { dst[j] = s[j] }
                     } else {
-                        var s = src + ((yw0 + lo) * sw + off)
-                        for j in lo..<hi { dst[j] = s.pointee; s += sw }
+                        // Indexed (not a walking pointer) so the loop vectorizes; stride 2 (ResNet's
+                        // stem and downsampling convolutions) spelled out for the compiler.
+                        let s = src + (yw0 * sw + off), d = dst
+                        if sw == 2 {
+                            for j in lo..<hi { d[j] = s[2 * j] }
+                        } else {
+                            for j in lo..<hi { d[j] = s[sw * j] }
+                        }
                     }
                     for j in hi..<n { dst[j] = 0 }
                 }
