@@ -16,8 +16,8 @@ deps:            ## install missing Debian packages (idempotent)
 build: deps
 	$(SWIFT) build
 
-release: deps
-	$(SWIFT) build -c release --product bnconv
+release: deps    ## the self-contained release binary .build/release/bnconv (tools/release)
+	SWIFT=$(SWIFT) tools/release
 
 test: deps       ## build and run every test
 	tools/gen-protos --check

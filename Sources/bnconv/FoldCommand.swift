@@ -49,6 +49,9 @@ struct FoldCommand: ParsableCommand {
                 throw ValidationError("the output would overwrite the input \(model); use --in-place to replace it")
             }
             let started = Date()
+            // An existing output's cached pages are dropped on the other core while the input is
+            // read (never the input's own: --in-place replaces the file being read).
+            if !inPlace { AtomicFile.prepareToReplace(target) }
             // Without verification nothing runs the model: large weights stay in the file until the
             // writer copies them (untouched) or folds them one at a time.
             var loaded: Model? = try Checkpoint.read(model, config: job.config, deferringWeights: job.noVerify)

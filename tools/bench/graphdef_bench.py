@@ -17,6 +17,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import wall  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -70,14 +73,6 @@ for path in sys.argv[3:]:
     y, n = run(path, x)
     print(f"{os.path.basename(path)}: FusedBatchNormV3 {n0} -> {n}, max|y - ref| / max|ref| = {np.abs(y - ref).max() / np.abs(ref).max():.2e}")
 """
-
-
-def wall(cmd):
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr}")
-    return time.perf_counter() - start, proc.stdout
 
 
 def main():

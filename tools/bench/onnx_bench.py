@@ -20,6 +20,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import wall  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 TOOL = """
@@ -61,14 +64,6 @@ for _ in range(runs):
     a = time.perf_counter(); s.run(None, {name: x}); t.append((time.perf_counter() - a) * 1000)
 print(sorted(t)[len(t) // 2])
 """
-
-
-def wall(cmd, env=None):
-    start = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if p.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{p.stdout}\n{p.stderr}")
-    return time.perf_counter() - start, p.stdout
 
 
 def main():

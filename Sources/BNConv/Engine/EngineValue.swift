@@ -1,3 +1,5 @@
+import Foundation
+
 /// A value flowing through the executor: a shape over a pooled float buffer (C order).
 struct EngineValue {
     /// Dimensions, batch first.
@@ -10,8 +12,12 @@ struct EngineValue {
     /// The storage pointer.
     var pointer: UnsafeMutablePointer<Float> { buffer.base }
 
-    /// A public float32 tensor copy of the value.
+    /// A public float32 tensor copy of the value (one copy, straight into the tensor's bytes).
     func tensor() -> Tensor {
-        Tensor(shape: shape, floats: Array(UnsafeBufferPointer(start: buffer.base, count: count)))
+        let bytes = count * MemoryLayout<Float>.size
+        return Tensor(dtype: .float32, shape: shape, exactBytes: [UInt8](unsafeUninitializedCapacity: bytes) { out, done in
+            if bytes > 0 { memcpy(out.baseAddress!, buffer.base, bytes) }
+            done = bytes
+        })
     }
 }

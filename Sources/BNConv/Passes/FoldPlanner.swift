@@ -22,9 +22,19 @@ public struct FoldPlanner {
         self.keep = keep
     }
 
+    /// Weight scans made ahead by ``plan()`` (empty for a lone ``decide(bnIndex:)``).
+    private let scans = ScanHolder()
+
+    /// Holds the scan ``plan()`` makes, so the value-type planner can keep it.
+    private final class ScanHolder: @unchecked Sendable {
+        var scan = NonFiniteWeightScan()
+    }
+
     /// One decision per BatchNorm node, in topological order.
     public func plan() -> [FoldDecision] {
-        model.batchNormIndices.map { decide(bnIndex: $0) }
+        scans.scan = NonFiniteWeightScan(model: model)
+        defer { scans.scan = NonFiniteWeightScan() }
+        return model.batchNormIndices.map { decide(bnIndex: $0) }
     }
 
     /// The decision for the BN at `bnIndex`.
@@ -189,7 +199,9 @@ public struct FoldPlanner {
         for w in node.weights where w.tensor.dtype.isFloatingPoint {
             // A deferred weight is read (or lent by its file) for the check, and not kept.
             let found: Int?
-            do { found = try w.tensor.firstNonFiniteIndex() } catch {
+            do {
+                if let scanned = scans.scan.result(node, w) { found = try scanned.get() } else { found = try w.tensor.firstNonFiniteIndex() }
+            } catch {
                 return Refusal(message: "\(node.name)'s \(w.role) cannot be read: \(error)")
             }
             if let index = found {

@@ -42,6 +42,14 @@ public enum FileBytes {
         }
     }
 
+    /// The size in bytes of the file at `path` (`stat`, links followed), or nil when it cannot be
+    /// read. No user or group names are looked up, unlike `FileManager.attributesOfItem`.
+    public static func size(of path: String) -> Int? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Int(info.st_size)
+    }
+
     /// Creates the file at `path` (it must not exist) holding `bytes`.
     public static func create(_ path: String, bytes: [UInt8]) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)

@@ -13,6 +13,9 @@ public final class MappedTensorSource: TensorSource {
         self.transform = transform
     }
 
+    /// Whether the base can be read on another thread (the computation itself is `@Sendable`).
+    public var loadsConcurrently: Bool { base.loadsConcurrently }
+
     /// Lends the base's bytes to the computation and returns its result.
     public func loadBytes() throws -> [UInt8] {
         try base.withUnsafeBytes { try transform($0) }

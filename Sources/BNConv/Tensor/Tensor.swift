@@ -36,6 +36,10 @@ public struct Tensor: Equatable, Sendable {
     /// Whether the bytes are still in a ``TensorSource`` rather than in memory.
     public var isDeferred: Bool { source != nil }
 
+    /// Whether the bytes can be read on another thread while the caller goes on: always for a
+    /// loaded tensor, for a deferred one when its source says so (``TensorSource/loadsConcurrently``).
+    public var loadsConcurrently: Bool { source?.loadsConcurrently ?? true }
+
     /// The number of elements (1 for a scalar).
     public var count: Int { shape.reduce(1, *) }
     /// The number of dimensions.

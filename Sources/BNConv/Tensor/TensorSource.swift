@@ -11,6 +11,11 @@ public protocol TensorSource: AnyObject, Sendable {
     /// Calls `body` with the raw bytes, valid only during the call. A source that can lend them
     /// without a copy (a read-only mapping of the file) does so; by default they are loaded.
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
+
+    /// Whether ``loadBytes()`` and ``withBytes(_:)`` may run on another thread while the caller
+    /// goes on: they touch nothing that is not thread-safe (the serial libhdf5 is not). False
+    /// unless a source says otherwise.
+    var loadsConcurrently: Bool { get }
 }
 
 extension TensorSource {
@@ -18,4 +23,7 @@ extension TensorSource {
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         try loadBytes().withUnsafeBytes(body)
     }
+
+    /// By default a source is read on the thread that uses the model only.
+    public var loadsConcurrently: Bool { false }
 }

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// How far one tensor is from a reference: max absolute error, max error relative to the
 /// reference's range (`max|a - b| / max|a|`), and cosine similarity.
 public struct ErrorStatistics: Codable, Equatable, Sendable {
@@ -10,25 +12,96 @@ public struct ErrorStatistics: Codable, Equatable, Sendable {
     /// `max |reference|`.
     public var referenceMax: Double
 
-    /// Compares two tensors of the same shape, in Double.
+    /// Compares two tensors of the same shape, in Double. float32 tensors are read where they
+    /// are (no conversion), large ones on every core.
     public init(reference: Tensor, candidate: Tensor) throws {
         guard reference.shape == candidate.shape else {
             throw VerificationError.shapeMismatch(reference: reference.shape, candidate: candidate.shape)
         }
-        let a = reference.floats(), b = candidate.floats()
+        guard reference.dtype == .float32, candidate.dtype == .float32 else {
+            let a = reference.floats(), b = candidate.floats()
+            self.init(sums: a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in Sums(pa, pb) } })
+            return
+        }
+        let sums = try reference.withUnsafeBytes { ra in
+            try candidate.withUnsafeBytes { rb -> Sums in
+                let n = reference.count
+                // Tensor storage and file mappings are at least 4-byte aligned; anything else is copied.
+                guard n > 0, Int(bitPattern: ra.baseAddress) % 4 == 0, Int(bitPattern: rb.baseAddress) % 4 == 0 else {
+                    let a = reference.floats(), b = candidate.floats()
+                    return a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in Sums(pa, pb) } }
+                }
+                let pa = ra.baseAddress!.assumingMemoryBound(to: Float.self), pb = rb.baseAddress!.assumingMemoryBound(to: Float.self)
+                return Sums.parallel(pa, pb, count: n)
+            }
+        }
+        self.init(sums: sums)
+    }
+
+    /// The statistics of accumulated sums.
+    private init(sums s: Sums) {
+        maxAbs = s.nonFinite ? .infinity : s.maxAbs
+        referenceMax = s.refMax
+        maxRel = s.nonFinite ? .infinity : (s.refMax > 0 ? s.maxAbs / s.refMax : (s.maxAbs > 0 ? .infinity : 0))
+        cosine = (s.na > 0 && s.nb > 0) ? s.dot / (s.na.squareRoot() * s.nb.squareRoot()) : (s.na == s.nb ? 1 : 0)
+    }
+
+    /// Running maxima and sums over element pairs (in Double); non-finite pairs only set a flag.
+    private struct Sums {
         var maxAbs = 0.0, refMax = 0.0, dot = 0.0, na = 0.0, nb = 0.0
         var nonFinite = false
-        for i in 0..<a.count {
-            let x = Double(a[i]), y = Double(b[i])
-            if !x.isFinite || !y.isFinite { nonFinite = true; continue }
-            maxAbs = max(maxAbs, abs(x - y))
-            refMax = max(refMax, abs(x))
-            dot += x * y; na += x * x; nb += y * y
+
+        init() {}
+
+        /// Sums over `a` and `b` (same count).
+        init(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) {
+            self.init()
+            if let pa = a.baseAddress, let pb = b.baseAddress { add(pa, pb, count: min(a.count, b.count)) }
         }
-        self.maxAbs = nonFinite ? .infinity : maxAbs
-        self.referenceMax = refMax
-        self.maxRel = nonFinite ? .infinity : (refMax > 0 ? maxAbs / refMax : (maxAbs > 0 ? .infinity : 0))
-        self.cosine = (na > 0 && nb > 0) ? dot / (na.squareRoot() * nb.squareRoot()) : (na == nb ? 1 : 0)
+
+        /// Adds `count` pairs.
+        mutating func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+            var maxAbs = self.maxAbs, refMax = self.refMax, dot = self.dot, na = self.na, nb = self.nb
+            var nonFinite = self.nonFinite
+            for i in 0..<count {
+                let x = Double(a[i]), y = Double(b[i])
+                if !x.isFinite || !y.isFinite { nonFinite = true; continue }
+                maxAbs = max(maxAbs, abs(x - y))
+                refMax = max(refMax, abs(x))
+                dot += x * y; na += x * x; nb += y * y
+            }
+            (self.maxAbs, self.refMax, self.dot, self.na, self.nb, self.nonFinite) = (maxAbs, refMax, dot, na, nb, nonFinite)
+        }
+
+        /// Both sums together.
+        func merged(_ o: Sums) -> Sums {
+            var s = self
+            s.maxAbs = max(maxAbs, o.maxAbs); s.refMax = max(refMax, o.refMax)
+            s.dot += o.dot; s.na += o.na; s.nb += o.nb
+            s.nonFinite = nonFinite || o.nonFinite
+            return s
+        }
+
+        /// Sums over `count` pairs, split into parts for the cores when there are many.
+        static func parallel(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Sums {
+            let parts = count < 1 << 16 ? 1 : min(8, count >> 15)
+            if parts == 1 {
+                var s = Sums()
+                s.add(a, b, count: count)
+                return s
+            }
+            var partial = [Sums](repeating: Sums(), count: parts)
+            partial.withUnsafeMutableBufferPointer { out in
+                let base = out.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    let lo = count * p / parts, hi = count * (p + 1) / parts
+                    var s = Sums()
+                    s.add(a + lo, b + lo, count: hi - lo)
+                    base[p] = s
+                }
+            }
+            return partial.dropFirst().reduce(partial[0]) { $0.merged($1) }
+        }
     }
 
     /// The worse of two statistics (larger errors, smaller cosine).

@@ -1,4 +1,5 @@
 import Foundation
+import BNConv
 
 /// The message the signal handler writes (prepared beforehand: a handler may only call
 /// async-signal-safe functions such as `write` and `_exit`).
@@ -25,7 +26,7 @@ enum CrashGuard {
     static func install(reading files: [String]) {
         let names = files.joined(separator: ", ")
         let bytes = files.reduce(0) { total, f in
-            total + ((try? FileManager.default.attributesOfItem(atPath: f)[.size] as? Int) ?? 0)
+            total + (FileBytes.size(of: f) ?? 0)
         }
         let seconds = ProcessInfo.processInfo.environment["BNCONV_READ_TIMEOUT"].flatMap { UInt32($0) }
             ?? UInt32(min(120 + bytes / 10_000_000, 86_400))

@@ -1,4 +1,5 @@
 import Foundation
+import BNConv
 
 /// Default output paths: `NAME.<tag>.EXT` beside the input, keeping double extensions such as
 /// `.weights.h5` whole (`model.weights.h5` -> `model.folded.weights.h5`).
@@ -37,6 +38,6 @@ enum OutputPath {
 
     /// The size of the file at `path`, or 0.
     static func fileSize(_ path: String) -> Int {
-        ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.intValue ?? 0
+        FileBytes.size(of: path) ?? 0
     }
 }

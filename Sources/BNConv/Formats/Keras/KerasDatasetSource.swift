@@ -23,6 +23,10 @@ final class KerasDatasetSource: TensorSource, @unchecked Sendable {
         self.raw = raw
     }
 
+    /// A dataset lent from the mapping reads no HDF5 and may be loaded on another thread; one read
+    /// through the (serial) HDF5 library may not.
+    var loadsConcurrently: Bool { raw != nil }
+
     /// Lends the bytes: mapped from the file where they lie as stored, else read.
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         guard let raw else { return try loadBytes().withUnsafeBytes(body) }

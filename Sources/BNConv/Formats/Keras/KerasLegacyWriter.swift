@@ -36,19 +36,25 @@ struct KerasLegacyWriter {
         let ordered = container.isSequential ? kept : KerasLayerOrder.layers(of: container).filter { keptSet.contains($0) }
         let layerNames = ordered.count == kept.count ? ordered : kept
         try KerasAttributeList.write("layer_names", layerNames, on: weightsGroup)
-        for name in layerNames {
-            let group = try weightsGroup.createGroup(name)
-            let entries = try weightEntries(forTopLevel: name)
-            try KerasAttributeList.write("weight_names", entries.map(\.name), on: group)
-            for entry in entries {
-                try write(entry.weight.tensor, as: entry.name, in: group, creation: record.creation[entry.weight.storageKey] ?? .contiguous)
+        let layers = try layerNames.map { (name: $0, entries: try weightEntries(forTopLevel: $0)) }
+        // Weights computed from the input's mapping (folded kernels) are made on another core
+        // while this thread hands the previous ones to HDF5.
+        let computed = (layers.flatMap { $0.entries.map(\.weight.tensor) } + (record.topLevelWeights?.map(\.tensor) ?? []))
+            .filter { !($0.source is KerasDatasetSource) }
+        let prefetcher = TensorPrefetcher(computed)
+        for layer in layers {
+            let group = try weightsGroup.createGroup(layer.name)
+            try KerasAttributeList.write("weight_names", layer.entries.map(\.name), on: group)
+            for entry in layer.entries {
+                try write(entry.weight.tensor, as: entry.name, in: group,
+                          creation: record.creation[entry.weight.storageKey] ?? .contiguous, prefetcher: prefetcher)
             }
         }
         if let topLevel = record.topLevelWeights {
             let group = try weightsGroup.createGroup("top_level_model_weights")
             try KerasAttributeList.write("weight_names", topLevel.map(\.storedName), on: group)
             for variable in topLevel {
-                try write(variable.tensor, as: variable.storedName, in: group, creation: variable.creation)
+                try write(variable.tensor, as: variable.storedName, in: group, creation: variable.creation, prefetcher: prefetcher)
             }
         }
     }
@@ -56,12 +62,13 @@ struct KerasLegacyWriter {
     /// Writes one weight as the dataset `name` of `group`. A tensor still deferred to its dataset
     /// of the source file (never changed, never loaded) is copied dataset to dataset, as stored;
     /// any other is written from memory with `creation` (a deferred result of a pass, such as a
-    /// folded kernel, is computed now and released once written).
-    private func write(_ tensor: Tensor, as name: String, in group: HDF5Group, creation: HDF5DatasetCreation) throws {
+    /// folded kernel, is computed now, or taken from `prefetcher`, and released once written).
+    private func write(_ tensor: Tensor, as name: String, in group: HDF5Group, creation: HDF5DatasetCreation,
+                       prefetcher: TensorPrefetcher) throws {
         if let source = tensor.source as? KerasDatasetSource {
             try group.copy(source.path, from: try source.file.root(), as: name)
         } else {
-            try group.createDataset(name, tensor: try tensor.materialized(), creation: creation)
+            try group.createDataset(name, tensor: try prefetcher.take(tensor) ?? tensor.materialized(), creation: creation)
         }
         // Large data goes to disk while the next weight is prepared (the final fsync is then short).
         if tensor.count * tensor.dtype.byteCount >= KerasLegacyWriter.writebackBytes { Writeback.start(group.file.name) }

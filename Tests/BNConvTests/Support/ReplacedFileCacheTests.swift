@@ -1,0 +1,53 @@
+@testable import BNConv
+import XCTest
+
+final class ReplacedFileCacheTests: XCTestCase {
+    private func temporaryFile(bytes: Int) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rfc-\(UUID().uuidString).bin").path
+        try FileBytes.create(path, bytes: (0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        addTeardownBlock { unlink(path) }
+        return path
+    }
+
+    /// Releasing the cache of a large file leaves its content as it was; waiting twice returns.
+    func testReleaseKeepsContentAndWaitIsIdempotent() throws {
+        let path = try temporaryFile(bytes: 9 << 20)
+        let before = try FileBytes.read(path)
+        let release = ReplacedFileCache(releasing: path)
+        release.wait()
+        release.wait()
+        XCTAssertEqual(try FileBytes.read(path), before)
+    }
+
+    /// A file this process holds open is recognised (an in-place rewrite keeps its input's cache).
+    func testRecognisesFilesThisProcessHasOpen() throws {
+        let path = try temporaryFile(bytes: 16)
+        var info = stat()
+        XCTAssertEqual(stat(path, &info), 0)
+        XCTAssertFalse(ReplacedFileCache.openInThisProcess(device: info.st_dev, inode: info.st_ino))
+        let fd = open(path, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        XCTAssertTrue(ReplacedFileCache.openInThisProcess(device: info.st_dev, inode: info.st_ino))
+    }
+
+    /// A release started ahead is handed to the write of the same path once; an atomic write over
+    /// the file then replaces it completely.
+    func testEarlyReleaseIsHandedOverOnce() throws {
+        let path = try temporaryFile(bytes: 9 << 20)
+        AtomicFile.prepareToReplace(path)
+        XCTAssertNotNil(ReplacedFileCache.started(for: path))
+        XCTAssertNil(ReplacedFileCache.started(for: path))
+        AtomicFile.prepareToReplace(path)
+        try AtomicFile.write([1, 2, 3], to: path)
+        XCTAssertNil(ReplacedFileCache.started(for: path))
+        XCTAssertEqual(try FileBytes.read(path), [1, 2, 3])
+    }
+
+    /// The size of a file, without user-name lookups; nil for a missing one.
+    func testFileSize() throws {
+        let path = try temporaryFile(bytes: 1234)
+        XCTAssertEqual(FileBytes.size(of: path), 1234)
+        XCTAssertNil(FileBytes.size(of: path + ".missing"))
+    }
+}
