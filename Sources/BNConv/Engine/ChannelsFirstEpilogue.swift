@@ -27,9 +27,9 @@ enum ChannelsFirstEpilogue {
                 case (false, false, true): for j in 0..<n { row[j] = max(row[j], 0) }
                 case (false, false, false): break
                 }
-                if let (other, base) = plain.residual {
+                if let (other, total, base) = plain.residual {
                     // The row is still in L1: a second sweep costs about nothing.
-                    let r = UnsafePointer(other + base.distance(to: row))
+                    let r = PostOp.residualElement(other, total: total, base, for: row, count: n)
                     if plain.relu {
                         for j in 0..<n { row[j] = max(row[j] + r[j], 0) }
                     } else {
@@ -52,7 +52,7 @@ enum ChannelsFirstEpilogue {
                 case .activation(let a):
                     ActivationFunction.applySerially(a, input: row, output: row, count: n)
                 case let .residual(other, base):
-                    let r = PostOp.residualElement(other, base, for: row)
+                    let r = PostOp.residualElement(other, base, for: row, count: n)
                     for j in 0..<n { row[j] += r[j] }
                 }
             }
@@ -96,9 +96,9 @@ enum ChannelsFirstEpilogue {
     /// then at most one plain ReLU.
     private struct PlainTail {
         var bias: [Float]?, scale: [Float]?, shift: [Float]?, relu = false
-        /// The residual's first element and the output's (bound), as raw pointers: no reference
-        /// counting per row.
-        var residual: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)?
+        /// The residual's first element, its element count and the output's first element (bound),
+        /// as raw pointers: no reference counting per row.
+        var residual: (UnsafeMutablePointer<Float>, Int, UnsafeMutablePointer<Float>)?
 
         init?(_ ops: [PostOp]) {
             var stage = 0
@@ -106,7 +106,7 @@ enum ChannelsFirstEpilogue {
                 switch op {
                 case .bias(let b) where stage < 1: bias = b; stage = 1
                 case let .affine(s, t) where stage < 2: scale = s; shift = t; stage = 2
-                case let .residual(other, base?) where stage < 3: residual = (other.pointer, base); stage = 3
+                case let .residual(other, base?) where stage < 3: residual = (other.pointer, other.count, base); stage = 3
                 case .activation(.relu(maxValue: nil, threshold: 0, negativeSlope: 0)) where stage < 4: relu = true; stage = 4
                 default: return nil
                 }

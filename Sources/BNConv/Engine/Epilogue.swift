@@ -44,7 +44,7 @@ enum Epilogue {
                 case .activation(let a):
                     ActivationFunction.applySerially(a, input: row, output: row, count: columns)
                 case let .residual(other, base):
-                    let r = PostOp.residualElement(other, base, for: row)
+                    let r = PostOp.residualElement(other, base, for: row, count: columns)
                     for c in 0..<columns { row[c] += r[c] }
                 }
             }

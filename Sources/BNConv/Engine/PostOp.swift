@@ -17,11 +17,25 @@ enum PostOp {
     /// write by its distance from there.
     case residual(other: EngineValue, output: UnsafeMutablePointer<Float>?)
 
-    /// The residual's element matching output element `target`; traps when the op was not bound.
+    /// The residual's element matching output element `target`, where `count` values are read
+    /// from. Traps when the op was not bound, or when the values lie outside the output (a kernel
+    /// applying its tail to a block held elsewhere must cut it first,
+    /// ``ChannelsFirstEpilogue/splitAtResidual(_:)``): never a read outside the residual.
     @inline(__always)
     static func residualElement(_ other: EngineValue, _ output: UnsafeMutablePointer<Float>?,
-                                for target: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+                                for target: UnsafeMutablePointer<Float>, count: Int) -> UnsafePointer<Float> {
         guard let output else { preconditionFailure("a residual PostOp was applied before Epilogue.bind(_:to:)") }
-        return UnsafePointer(other.pointer + output.distance(to: target))
+        return residualElement(other.pointer, total: other.count, output, for: target, count: count)
+    }
+
+    /// ``residualElement(_:_:for:count:)`` on raw pointers: the residual's first element and its
+    /// element count, and the output's first element.
+    @inline(__always)
+    static func residualElement(_ other: UnsafeMutablePointer<Float>, total: Int, _ output: UnsafeMutablePointer<Float>,
+                                for target: UnsafeMutablePointer<Float>, count: Int) -> UnsafePointer<Float> {
+        let offset = output.distance(to: target)
+        precondition(offset >= 0 && offset + count <= total,
+                     "a residual PostOp was applied to values outside the output it was bound to")
+        return UnsafePointer(other + offset)
     }
 }
