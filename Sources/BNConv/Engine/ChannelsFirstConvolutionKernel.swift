@@ -39,6 +39,10 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
         min(Parallel.workers, max(1, extent / max(minimum, 1)))
     }
 
+    /// Every block the tail is applied to lies in the output (``batchedByChannels`` applies a
+    /// residual Add after scattering), so a bound residual Add may be fused.
+    var acceptsResidual: Bool { true }
+
     /// Prepares a conv node (kernel `oihw`, or `hwio` converted).
     init(node: Node, attributes: Convolution) throws {
         self.attributes = attributes
@@ -67,7 +71,7 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
                                                  rank: attributes.rank)
         let os = SpatialShape(n: xs.n, spatial: axes.map(\.output), c: outputChannels)
         let out = context.allocate(os.channelsFirstShape(rank: x.shape.count))
-        let ops = Epilogue.layerOps(bias: bias, activation: attributes.activation) + tail
+        let ops = try Epilogue.bind(Epilogue.layerOps(bias: bias, activation: attributes.activation) + tail, to: out)
         let blockOps = ChannelsFirstEpilogue.blockOps(ops)
         let geometry = Geometry(images: xs.n, inputPlane: xs.positions, input: xs.spatial, positions: os.positions,
                                 cinG: inputChannelsPerGroup, cout: outputChannels, groups: groups,
@@ -149,7 +153,8 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
     /// Few positions, many output channels, several images (one group): gather every image's columns
     /// side by side (`col[K, images * positions]`; a pointwise input is copied there), multiply once
     /// per range of output channels into a scratch `[O, images * positions]` with the tail applied,
-    /// then scatter each image's block to its place in the output.
+    /// then scatter each image's block to its place in the output (a residual Add and what follows
+    /// it are applied there, where the residual's elements line up).
     private func batchedByChannels(_ g: Geometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                                    out: UnsafeMutablePointer<Float>, ops: [PostOp], _ context: KernelContext) {
         let columns = g.images * g.positions
@@ -169,11 +174,12 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
             }
         }
         let parts = Self.parts(g.cout, minimum: Self.minimumRows)
+        let (scratchOps, inPlaceOps) = ChannelsFirstEpilogue.splitAtResidual(ops)
         Parallel.forEach(parts) { p in
             let lo = g.cout * p / parts, hi = g.cout * (p + 1) / parts
             BLAS.sgemm(m: hi - lo, n: columns, k: g.k, a: w + lo * g.k, lda: g.k, b: col.base, ldb: columns,
                        c: product.base + lo * columns, ldc: columns)
-            ChannelsFirstEpilogue.applyBlock(ops, image: product.base, channels: lo..<hi, columns: 0..<columns,
+            ChannelsFirstEpilogue.applyBlock(scratchOps, image: product.base, channels: lo..<hi, columns: 0..<columns,
                                              positions: columns)
         }
         Parallel.ranges(g.images * g.cout, costPerItem: g.positions) { range in
@@ -181,6 +187,10 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
                 let n = item / g.cout, o = item % g.cout
                 (g.output(out, image: n) + o * g.positions).update(from: product.base + o * columns + n * g.positions,
                                                                    count: g.positions)
+                if !inPlaceOps.isEmpty {
+                    ChannelsFirstEpilogue.applyBlock(inPlaceOps, image: g.output(out, image: n), channels: o..<(o + 1),
+                                                     columns: 0..<g.positions, positions: g.positions)
+                }
             }
         }
     }

@@ -17,6 +17,9 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
     /// The activation applied after the bias.
     let activation: Activation
 
+    /// The tail runs on planes of the output itself: a bound residual Add may be fused.
+    var acceptsResidual: Bool { true }
+
     /// The channels-first form of a prepared depthwise kernel (its `(taps, C * M)` weights transposed).
     init(_ channelsLast: DepthwiseKernel) {
         attributes = channelsLast.attributes
@@ -48,7 +51,7 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
         let (kd, kh, kw) = (window[0], window[1], window[2])
         let taps = kd * kh * kw
         let inPlane = xs.positions, outPlane = os.positions
-        let ops = Epilogue.layerOps(bias: bias, activation: activation) + tail
+        let ops = try Epilogue.bind(Epilogue.layerOps(bias: bias, activation: activation) + tail, to: out)
         let blockOps = ChannelsFirstEpilogue.blockOps(ops)
         kernel.withUnsafeBufferPointer { w in
             Parallel.ranges(xs.n * cm, costPerItem: outPlane * taps) { planes in

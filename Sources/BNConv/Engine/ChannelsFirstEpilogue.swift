@@ -1,5 +1,7 @@
 /// The tail of a channels-first linear op (``PostOp``s), where a channel is a row of `positions`
-/// values: bias and affine maps take one constant per row. Applied to a block of rows and columns
+/// values: bias and affine maps take one constant per row; a residual Add reads the element at
+/// the same place in its operand (the op must be bound to the output, ``Epilogue/bind(_:to:)``, and
+/// `image` must lie in that output). Applied to a block of rows and columns
 /// right after the block's product, or (a softmax over channels among them) to the whole output.
 enum ChannelsFirstEpilogue {
     /// Applies row-wise `ops` (no softmax) to channels `channels`, positions `columns` of one image
@@ -9,12 +11,13 @@ enum ChannelsFirstEpilogue {
         let n = columns.count
         guard n > 0 else { return }
         if let plain = PlainTail(ops) {
-            // The usual tail (bias, BatchNorm, ReLU) in one pass, each value computed as the
-            // separate steps would: ((x + b) * s + t), then max(., 0).
+            // The usual tail (bias, BatchNorm, residual Add, ReLU) in one pass over each row, each
+            // value computed as the separate steps would: ((x + b) * s + t) + r, then max(., 0).
+            let reluFirst = plain.relu && plain.residual == nil
             for o in channels {
                 let row = image + o * positions + columns.lowerBound
                 let b = plain.bias?[o] ?? 0, s = plain.scale?[o] ?? 1, t = plain.shift?[o] ?? 0
-                switch (plain.bias != nil, plain.scale != nil, plain.relu) {
+                switch (plain.bias != nil, plain.scale != nil, reluFirst) {
                 case (true, true, true): for j in 0..<n { row[j] = max((row[j] + b) * s + t, 0) }
                 case (true, true, false): for j in 0..<n { row[j] = (row[j] + b) * s + t }
                 case (false, true, true): for j in 0..<n { row[j] = max(row[j] * s + t, 0) }
@@ -23,6 +26,15 @@ enum ChannelsFirstEpilogue {
                 case (true, false, false): for j in 0..<n { row[j] += b }
                 case (false, false, true): for j in 0..<n { row[j] = max(row[j], 0) }
                 case (false, false, false): break
+                }
+                if let (other, total, base) = plain.residual {
+                    // The row is still in L1: a second sweep costs about nothing.
+                    let r = PostOp.residualElement(other, total: total, base, for: row, count: n)
+                    if plain.relu {
+                        for j in 0..<n { row[j] = max(row[j] + r[j], 0) }
+                    } else {
+                        for j in 0..<n { row[j] += r[j] }
+                    }
                 }
             }
             return
@@ -39,6 +51,9 @@ enum ChannelsFirstEpilogue {
                     for j in 0..<n { row[j] = row[j] * s + t }
                 case .activation(let a):
                     ActivationFunction.applySerially(a, input: row, output: row, count: n)
+                case let .residual(other, base):
+                    let r = PostOp.residualElement(other, base, for: row, count: n)
+                    for j in 0..<n { row[j] += r[j] }
                 }
             }
         }
@@ -48,6 +63,13 @@ enum ChannelsFirstEpilogue {
     static func blockOps(_ ops: [PostOp]) -> [PostOp]? {
         guard Epilogue.isRowWise(ops) else { return nil }
         return ops.filter { if case .activation(.linear) = $0 { return false } else { return true } }
+    }
+
+    /// `ops` cut before the first residual Add: the part a kernel may apply to a product held
+    /// outside the output (a scratch matrix), and the rest, to apply once the block is in place.
+    static func splitAtResidual(_ ops: [PostOp]) -> (scratch: [PostOp], inPlace: [PostOp]) {
+        let cut = ops.firstIndex { if case .residual = $0 { return true } else { return false } } ?? ops.count
+        return (Array(ops[..<cut]), Array(ops[cut...]))
     }
 
     /// Applies `ops` in order to the whole `(images, channels, positions)` output, a softmax over
@@ -70,9 +92,13 @@ enum ChannelsFirstEpilogue {
         }
     }
 
-    /// A tail of at most one bias, then at most one affine map, then at most one plain ReLU.
+    /// A tail of at most one bias, then at most one affine map, then at most one residual Add,
+    /// then at most one plain ReLU.
     private struct PlainTail {
         var bias: [Float]?, scale: [Float]?, shift: [Float]?, relu = false
+        /// The residual's first element, its element count and the output's first element (bound),
+        /// as raw pointers: no reference counting per row.
+        var residual: (UnsafeMutablePointer<Float>, Int, UnsafeMutablePointer<Float>)?
 
         init?(_ ops: [PostOp]) {
             var stage = 0
@@ -80,7 +106,8 @@ enum ChannelsFirstEpilogue {
                 switch op {
                 case .bias(let b) where stage < 1: bias = b; stage = 1
                 case let .affine(s, t) where stage < 2: scale = s; shift = t; stage = 2
-                case .activation(.relu(maxValue: nil, threshold: 0, negativeSlope: 0)) where stage < 3: relu = true; stage = 3
+                case let .residual(other, base?) where stage < 3: residual = (other.pointer, other.count, base); stage = 3
+                case .activation(.relu(maxValue: nil, threshold: 0, negativeSlope: 0)) where stage < 4: relu = true; stage = 4
                 default: return nil
                 }
             }

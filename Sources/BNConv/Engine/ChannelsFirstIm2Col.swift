@@ -40,8 +40,13 @@ enum ChannelsFirstIm2Col {
                         let s = src + (yw0 + off)
                         for j in lo..<hi { dst[j] = s[j] }
                     } else {
-                        var s = src + ((yw0 + lo) * sw + off)
-                        for j in lo..<hi { dst[j] = s.pointee; s += sw }
+                        // Stride 2 (ResNet's stem and downsampling convolutions) four at a time.
+                        let s = src + (yw0 * sw + off), d = dst
+                        if sw == 2 {
+                            copyEvens(d, s, lo..<hi)
+                        } else {
+                            for j in lo..<hi { d[j] = s[sw * j] }
+                        }
                     }
                     for j in hi..<n { dst[j] = 0 }
                 }
@@ -51,6 +56,23 @@ enum ChannelsFirstIm2Col {
                 yh += 1
                 if yh == oh { yh = 0; yd += 1 }
             }
+        }
+    }
+
+    /// `d[j] = s[2 * j]` for `j` in `range`, four values a step (two loads, one shuffle); reads
+    /// nothing past `s[2 * (range.upperBound - 1)]`.
+    @inline(__always)
+    static func copyEvens(_ d: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Float>, _ range: Range<Int>) {
+        var j = range.lowerBound
+        while j + 5 <= range.upperBound {
+            let a = UnsafeRawPointer(s + 2 * j).loadUnaligned(as: SIMD4<Float>.self)
+            let b = UnsafeRawPointer(s + 2 * j + 4).loadUnaligned(as: SIMD4<Float>.self)
+            UnsafeMutableRawPointer(d + j).storeBytes(of: SIMD4(a[0], a[2], b[0], b[2]), as: SIMD4<Float>.self)
+            j += 4
+        }
+        while j < range.upperBound {
+            d[j] = s[2 * j]
+            j += 1
         }
     }
 

@@ -17,6 +17,9 @@ struct ConvolutionKernel: FusableKernel {
     /// Upper bound on im2col scratch (floats) before rows are split in chunks.
     static let scratchLimit = 1 << 22
 
+    /// The tail runs on rows of the output itself: a bound residual Add may be fused.
+    var acceptsResidual: Bool { true }
+
     /// Prepares a conv node (kernel `hwio`, or `oihw` converted).
     init(node: Node, attributes: Convolution) throws {
         self.attributes = attributes
@@ -61,7 +64,7 @@ struct ConvolutionKernel: FusableKernel {
         let taps = window.reduce(1, *)
         let k = taps * cinG
         let pointwise = taps == 1 && groups == 1 && axes.allSatisfy { $0.stride == 1 && $0.padBefore == 0 && $0.output == $0.input }
-        let ops = Epilogue.layerOps(bias: bias, activation: attributes.activation) + tail
+        let ops = try Epilogue.bind(Epilogue.layerOps(bias: bias, activation: attributes.activation) + tail, to: out)
         let rowWise = Epilogue.isRowWise(ops)
         // Split output rows across the cores when there are enough; each part does its own
         // im2col, single-threaded GEMM and epilogue while its rows are in cache.

@@ -12,6 +12,9 @@ struct DenseKernel: FusableKernel {
     /// The layer's activation.
     let activation: Activation
 
+    /// The tail runs on the output itself: a bound residual Add may be fused.
+    var acceptsResidual: Bool { true }
+
     /// Prepares a dense node.
     init(node: Node, attributes: Dense) throws {
         let (values, shape) = try PreparedWeights.kernel(node, .kernel, as: .io)
@@ -36,7 +39,8 @@ struct DenseKernel: FusableKernel {
             ParallelGEMM.multiply(m: rows, n: units, k: inputs, a: x.pointer, lda: inputs, b: w.baseAddress!, ldb: units,
                        c: out.pointer, ldc: units)
         }
-        Epilogue.apply(Epilogue.layerOps(bias: bias, activation: activation) + tail, output: out.pointer, rows: rows, columns: units)
+        Epilogue.apply(try Epilogue.bind(Epilogue.layerOps(bias: bias, activation: activation) + tail, to: out),
+                       output: out.pointer, rows: rows, columns: units)
         return out
     }
 }

@@ -43,9 +43,30 @@ enum Epilogue {
                     }
                 case .activation(let a):
                     ActivationFunction.applySerially(a, input: row, output: row, count: columns)
+                case let .residual(other, base):
+                    let r = PostOp.residualElement(other, base, for: row, count: columns)
+                    for c in 0..<columns { row[c] += r[c] }
                 }
             }
         }
+    }
+
+    /// `ops` with every residual Add bound to `output` (see ``PostOp/residual(other:output:)``).
+    /// Throws when a residual's shape is not exactly the output's: the executor fuses only
+    /// same-shape Adds, so this guards the reads rather than ever broadcasting.
+    static func bind(_ ops: [PostOp], to output: EngineValue) throws -> [PostOp] {
+        try ops.map { op in
+            guard case .residual(let other, _) = op else { return op }
+            guard other.shape == output.shape else {
+                throw EngineError.shapeMismatch("fused residual Add operand", expected: output.shape, got: other.shape)
+            }
+            return .residual(other: other, output: output.pointer)
+        }
+    }
+
+    /// Whether `ops` hold a residual Add.
+    static func hasResidual(_ ops: [PostOp]) -> Bool {
+        ops.contains { if case .residual = $0 { return true } else { return false } }
     }
 
     /// The layer's own tail: bias (when it has one), then its activation.

@@ -22,10 +22,10 @@ public final class ModelRunner {
     private var steps: [Step] = []
     private let pool = BufferPool()
     private let lock = NSLock()
-    /// For each step, the values whose last reader it is.
-    private var releases: [[String]] = []
     /// Linear ops run with their following BatchNorm/activation in one epilogue (when not observed).
     private var fusion: FusionPlan!
+    /// Zero paddings folded into the convolution or max pooling that reads them (when not observed).
+    private var padFolding: PadFolding!
 
     /// The kernel set OpenBLAS multiplies with (`Haswell`, `SkylakeX`, ...; `OPENBLAS_CORETYPE`
     /// chooses it when set, else bnconv picks the kernels for the CPU), loading OpenBLAS if needed;
@@ -60,12 +60,13 @@ public final class ModelRunner {
                 throw EngineError.unsupportedOp(node: node.name, op: node.opName, reason: "\(error)")
             }
         }
-        var lastReader: [String: Int] = [:]
-        for (i, step) in steps.enumerated() { for v in step.node.inputs { lastReader[v] = i } }
-        releases = Array(repeating: [], count: steps.count)
-        let kept = Set(model.outputs)
-        for (value, i) in lastReader where !kept.contains(value) { releases[i].append(value) }
-        fusion = FusionPlan(nodes: steps.map(\.node), kernels: steps.map(\.kernel), model: model)
+        let statistics = options.batchNormStatistics
+        padFolding = PadFolding(nodes: steps.map(\.node), model: model) {
+            try KernelFactory.make($0, batchNormStatistics: statistics)
+        }
+        // Chains are planned over the kernels an unobserved run uses (folded consumers included).
+        let kernels = steps.indices.map { padFolding.folds[$0]?.kernel ?? steps[$0].kernel }
+        fusion = FusionPlan(nodes: steps.map(\.node), kernels: kernels, model: model)
     }
 
     /// Runs the model on `inputs` (in ``Model/inputs`` order; converted to float32) and returns its
@@ -95,28 +96,41 @@ public final class ModelRunner {
             tensor.floats().withUnsafeBufferPointer { value.pointer.update(from: $0.baseAddress!, count: tensor.count) }
             if let old = live.updateValue(value, forKey: name) { pool.release(old.buffer) }
         }
-        // Readers left per value, to decide when a node may overwrite its input.
+        // Readers left per value: a node may overwrite an input it reads last, and a value's
+        // buffer goes back to the pool once its last reader has run (fused steps run with their
+        // chain's head, so the order of release follows what ran, not the node order).
         var readers: [String: Int] = [:]
         for step in steps { for v in Set(step.node.inputs) { readers[v, default: 0] += 1 } }
         let outputs = Set(model.outputs)
         lastNodeTimes.removeAll(keepingCapacity: true)
         let fuses = observe == nil
+        // Chains whose residual operand turned out another shape this run, or was not written yet
+        // (its own chain ran step by step): their steps run one by one.
+        var unfused: Set<Int> = []
         for (i, step) in steps.enumerated() {
-            if fuses && fusion.absorbed.contains(i) { continue }
+            if fuses, let head = fusion.headOf[i], !unfused.contains(head) { continue }
+            if fuses && padFolding.skipped.contains(i) { continue }
             let started = options.recordsNodeTimes ? DispatchTime.now().uptimeNanoseconds : 0
-            let node = step.node
-            let chain = fuses ? fusion.chains[i] : nil
+            let fold = fuses ? padFolding.folds[i] : nil
+            let node = fold?.node ?? step.node
+            let stepKernel = fold?.kernel ?? step.kernel
             let args = node.inputs.map { live[$0]! }
+            var chain = fuses ? fusion.chains[i] : nil
+            if let c = chain, !c.residualShapes.isEmpty,
+               !c.residualsFit(batch: args.first?.shape.first ?? -1, { live[$0] }) {
+                unfused.insert(i)
+                chain = nil
+            }
             context.reusable = node.inputs.map { name in
                 readers[name] == 1 && !outputs.contains(name) && live[name]!.buffer.references == 1
                     && node.inputs.filter { $0 == name }.count == 1
             }
             let result: EngineValue
             do {
-                if let chain, let kernel = step.kernel as? FusableKernel {
-                    result = try kernel.run(args, context, tail: chain.tail)
+                if let chain, let kernel = stepKernel as? FusableKernel {
+                    result = try kernel.run(args, context, tail: chain.tail { live[$0]! })
                 } else {
-                    result = try step.kernel.run(args, context)
+                    result = try stepKernel.run(args, context)
                 }
             } catch {
                 throw EngineError.nodeFailed(node: node.name, op: node.opName, problem: "\(error)")
@@ -125,12 +139,14 @@ public final class ModelRunner {
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
                 lastNodeTimes.append((node.name, node.opName, ms))
             }
-            for v in Set(node.inputs) { readers[v, default: 0] -= 1 }
             if let old = live.updateValue(result, forKey: chain?.output ?? node.outputs[0]) { pool.release(old.buffer) }
             observe?(node.outputs[0], result.tensor())
-            for step in [i] + (chain?.absorbed ?? []) {
-                for value in releases[step] {
-                    if let v = live.removeValue(forKey: value) { pool.release(v.buffer) }
+            for ran in [i] + (chain?.absorbed ?? []) + (fold.map { [$0.pad] } ?? []) {
+                for v in Set(steps[ran].node.inputs) {
+                    readers[v, default: 0] -= 1
+                    if readers[v] == 0 && !outputs.contains(v), let value = live.removeValue(forKey: v) {
+                        pool.release(value.buffer)
+                    }
                 }
             }
         }
