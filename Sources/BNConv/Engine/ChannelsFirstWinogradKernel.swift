@@ -82,6 +82,10 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
         filters = tile.transformFilters(direct.kernel, outputs: cout, inputs: cin)
     }
 
+    /// A residual Add after the layer is applied with the tail, block by block of the output
+    /// (the direct kernel it falls back to takes one too).
+    var acceptsResidual: Bool { true }
+
     func run(_ inputs: [EngineValue], _ context: KernelContext, tail: [PostOp]) throws -> EngineValue {
         let x = inputs[0]
         let xs = try SpatialShape(channelsFirst: x.shape)
@@ -98,7 +102,7 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
         guard g.images * g.positions >= max(minimumOutputs, 1) else { return try direct.run(inputs, context, tail: tail) }
         let os = SpatialShape(n: xs.n, spatial: axes.map(\.output), c: cout)
         let out = context.allocate(os.channelsFirstShape(rank: 4))
-        let ops = Epilogue.layerOps(bias: direct.bias, activation: a.activation) + tail
+        let ops = try Epilogue.bind(Epilogue.layerOps(bias: direct.bias, activation: a.activation) + tail, to: out)
         let blockOps = ChannelsFirstEpilogue.blockOps(ops)
         filters.withUnsafeBufferPointer { u in
             let rowsPerBlock = g.rowsPerBlock
