@@ -5,7 +5,7 @@ fold benchmark's Keras ResNet-50 by `bnconv convert` without --fold), in one run
 onnxruntime against the original), and `bnconv run` vs onnxruntime (2 threads, default graph
 optimizations) at batch 1 and 8. A benchmark, not a test; models go to $BNCONV_BENCH_DIR.
 
-    python tools/bench/onnx_bench.py --bnconv .build/release/bnconv [--repeat 5] [--runs 20] [--openblas-coretype auto]
+    python tools/bench/onnx_bench.py --bnconv .build/release/bnconv [--repeat 5] [--runs 20] [--rounds 5] [--openblas-coretype auto]
 
 `bnconv run` multiplies with OpenBLAS, which honours OPENBLAS_CORETYPE; an environment that pins it
 (e.g. `Haswell`, AVX2) keeps bnconv off AVX-512 while onnxruntime uses it. `--openblas-coretype auto`
@@ -72,6 +72,7 @@ def main():
     ap.add_argument("--dir", default=os.environ.get("BNCONV_BENCH_DIR", "bench-out"))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=5, help="alternating onnxruntime/bnconv rounds per batch size")
     ap.add_argument("--openblas-coretype", help="'auto' (unset OPENBLAS_CORETYPE for bnconv run) or a kernel set name")
     args = ap.parse_args()
     run_env = dict(os.environ)
@@ -107,13 +108,20 @@ def main():
               f"bnconv/call {t_fold / call:.2f}x (target <= 0.5x)")
     print("  " + wall([sys.executable, "-c", CHECK, inputs[1], src, *outs.values()])[1].strip().replace("\n", "\n  "))
     for b in (1, 8):
-        ort_ms = float(wall([sys.executable, "-c", ORT, src, inputs[b], str(args.runs)])[1].split()[-1])
-        out = wall([args.bnconv, "run", src, "--input", inputs[b], "-o", os.path.join(args.dir, "y.npy"),
-                    "--time", "--runs", str(args.runs)], env=run_env)[1]
-        bn_ms = float(re.search(r"median ([0-9.]+) ms", out).group(1))
-        core = re.search(r"OpenBLAS (\w+)", out)
+        # Rounds alternate the two runtimes, so that a slow spell of the machine falls on both;
+        # each round is the median of --runs timed runs in one process, and the figure is the
+        # median over rounds.
+        ort_rounds, bn_rounds, core = [], [], None
+        for _ in range(args.rounds):
+            ort_rounds.append(float(wall([sys.executable, "-c", ORT, src, inputs[b], str(args.runs)])[1].split()[-1]))
+            out = wall([args.bnconv, "run", src, "--input", inputs[b], "-o", os.path.join(args.dir, "y.npy"),
+                        "--time", "--runs", str(args.runs)], env=run_env)[1]
+            bn_rounds.append(float(re.search(r"median ([0-9.]+) ms", out).group(1)))
+            core = re.search(r"OpenBLAS (\w+)", out)
+        ort_ms, bn_ms = med(ort_rounds), med(bn_rounds)
         print(f"  batch {b}: onnxruntime (2 intra-op threads) {ort_ms:.1f} ms, bnconv run (2 cores, OpenBLAS "
-              f"{core.group(1) if core else '?'}) {bn_ms:.1f} ms -> {bn_ms / ort_ms:.2f}x (target <= 1.5x)")
+              f"{core.group(1) if core else '?'}) {bn_ms:.1f} ms -> {bn_ms / ort_ms:.2f}x (target <= 1.5x); "
+              f"rounds: onnxruntime {', '.join(f'{x:.1f}' for x in ort_rounds)}; bnconv {', '.join(f'{x:.1f}' for x in bn_rounds)}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 import Dispatch
 import Foundation
 
-/// Runs independent chunks of work on every core (`DispatchQueue.concurrentPerform`), or inline
-/// when there is only one chunk. GEMMs are parallel inside OpenBLAS instead, never both at once.
+/// Runs independent chunks of work on every core (the engine's ``SpinningPool``, or
+/// `DispatchQueue.concurrentPerform` when that is busy), or inline when there is only one chunk. GEMMs are parallel inside OpenBLAS instead, never both at once.
 enum Parallel {
     /// The cores the machine has.
     static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -27,6 +27,8 @@ enum Parallel {
     static func forEach(_ count: Int, _ body: (Int) -> Void) {
         if count <= 1 {
             if count == 1 { body(0) }
+        } else if workers > SpinningPool.shared.workers, SpinningPool.shared.run(count, body) {
+            return
         } else {
             DispatchQueue.concurrentPerform(iterations: count, execute: body)
         }
