@@ -4,7 +4,7 @@ import XCTest
 /// The channels-first convolution against the channels-last one (itself checked against TensorFlow
 /// recordings by ``ConvolutionKernelTests``) on inputs large enough to split the product across
 /// cores both ways, with a fused BatchNorm + ReLU tail and without fusion (an observer disables it).
-final class ChannelsFirstConvolutionKernelTests: XCTestCase {
+final class ChannelsFirstConvolutionKernelTests: XCTestCase, EngineTestData {
     private struct Case {
         let name: String
         let input: [Int]          // NHWC
@@ -28,14 +28,6 @@ final class ChannelsFirstConvolutionKernelTests: XCTestCase {
              padding: .explicit([Pair(3, 2), Pair(1, 3)])),
         Case(name: "dilated grouped", input: [2, 17, 19, 24], filters: 36, kernel: [3, 2], dilations: [2, 3], groups: 3),
     ]
-
-    private func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed &* 6364136223846793005 &+ 1442695040888963407
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int(state >> 40) % 2001 - 1000) / 1000
-        }
-    }
 
     private func model(_ c: Case, layout: DataLayout) throws -> (Model, Tensor) {
         let cin = c.input[3]

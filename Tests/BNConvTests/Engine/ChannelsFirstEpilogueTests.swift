@@ -4,21 +4,7 @@ import XCTest
 /// The channels-first epilogue with a residual Add, on blocks of channels and columns of a
 /// `(images, channels, positions)` output: the same numbers as the steps one by one, on the
 /// plain (bias, affine, Add, ReLU) path and the general one (another activation after the Add).
-final class ChannelsFirstEpilogueTests: XCTestCase {
-    private func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed &* 6364136223846793005 &+ 1442695040888963407
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int(state >> 40) % 2001 - 1000) / 1000
-        }
-    }
-
-    private func value(_ shape: [Int], _ floats: [Float], _ pool: BufferPool) -> EngineValue {
-        let v = EngineValue(shape: shape, buffer: pool.take(floats.count))
-        floats.withUnsafeBufferPointer { v.pointer.update(from: $0.baseAddress!, count: floats.count) }
-        return v
-    }
-
+final class ChannelsFirstEpilogueTests: XCTestCase, EngineTestData {
     func testResidualAddOnBlocksMatchesTheStepsOneByOne() throws {
         let pool = BufferPool()
         let (images, channels, positions) = (3, 5, 29)

@@ -11,7 +11,7 @@ import XCTest
 /// size of the sums' terms. ``f2Tolerance`` (1e-5 of the largest output, the engine tests' bar for
 /// framework recordings) leaves about 10x room over what F(2x2) differs by; F(4x4)'s larger
 /// intermediates get ``f4Tolerance``.
-final class ChannelsFirstWinogradKernelTests: XCTestCase {
+final class ChannelsFirstWinogradKernelTests: XCTestCase, EngineTestData {
     private static let f2Tolerance = 1e-5
     private static let f4Tolerance = 2e-5
 
@@ -38,14 +38,6 @@ final class ChannelsFirstWinogradKernelTests: XCTestCase {
         Case(name: "layer activation, no tail", input: [1, 32, 10, 10], filters: 64, activation: .relu(), tail: false),
         Case(name: "softmax over channels", input: [2, 32, 6, 7], filters: 36, activation: .softmax, tail: false),
     ]
-
-    private func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed &* 6364136223846793005 &+ 1442695040888963407
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int(state >> 40) % 2001 - 1000) / 1000
-        }
-    }
 
     private func node(_ c: Case) -> Node {
         let cin = c.input[1]

@@ -3,21 +3,7 @@ import XCTest
 
 /// The channels-last epilogue with a residual Add: the same numbers as the steps one by one
 /// (bias, BatchNorm map, Add, ReLU), and a residual of another shape refused when bound.
-final class EpilogueTests: XCTestCase {
-    private func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed &* 6364136223846793005 &+ 1442695040888963407
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int(state >> 40) % 2001 - 1000) / 1000
-        }
-    }
-
-    private func value(_ shape: [Int], _ floats: [Float], _ pool: BufferPool) -> EngineValue {
-        let v = EngineValue(shape: shape, buffer: pool.take(floats.count))
-        floats.withUnsafeBufferPointer { v.pointer.update(from: $0.baseAddress!, count: floats.count) }
-        return v
-    }
-
+final class EpilogueTests: XCTestCase, EngineTestData {
     func testResidualAddMatchesTheStepsOneByOne() throws {
         let pool = BufferPool()
         let rows = 37, columns = 24

@@ -4,16 +4,8 @@ import XCTest
 /// Residual Adds fused into the producing convolution's epilogue: which Adds the plan absorbs and
 /// which it refuses, and that the fused run gives exactly the numbers of the steps run one by one
 /// (an observer turns fusion off), in both layouts, on every convolution path.
-final class FusionPlanTests: XCTestCase {
+final class FusionPlanTests: XCTestCase, EngineTestData {
     private let relu = Activation.relu(maxValue: nil, threshold: 0, negativeSlope: 0)
-
-    private func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed &* 6364136223846793005 &+ 1442695040888963407
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int(state >> 40) % 2001 - 1000) / 1000
-        }
-    }
 
     /// A conv node `name` reading `input` (`cin` channels) into `output`, with bias.
     private func conv(_ name: String, _ input: String, _ output: String, cin: Int, filters: Int, kernel: Int,

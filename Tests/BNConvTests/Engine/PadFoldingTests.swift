@@ -4,16 +4,8 @@ import XCTest
 /// Zero padding folded into the convolution or max pooling reading it: which pairs fold, and that
 /// a folded run gives the numbers of the pad and its consumer run one by one (an observer turns
 /// folding off), in both layouts.
-final class PadFoldingTests: XCTestCase {
+final class PadFoldingTests: XCTestCase, EngineTestData {
     private let relu = Activation.relu(maxValue: nil, threshold: 0, negativeSlope: 0)
-
-    private func values(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed &* 6364136223846793005 &+ 1442695040888963407
-        return (0..<count).map { _ in
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int(state >> 40) % 2001 - 1000) / 1000
-        }
-    }
 
     private func conv(_ padding: Padding, layout: DataLayout, stride: Int = 2, cin: Int = 3, filters: Int = 8) throws -> Node {
         let hwio = Tensor(shape: [3, 3, cin, filters], floats: values(9 * cin * filters, seed: 3))
