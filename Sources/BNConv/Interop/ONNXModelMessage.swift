@@ -41,6 +41,10 @@ final class ONNXModelMessage {
     /// The message packed again by protobuf-c.
     func serialized() -> [UInt8] { owner.packed() }
 
+    /// The message packed again by protobuf-c, straight into `sink` (the same bytes as
+    /// ``serialized()``).
+    func serialize(to sink: ByteSink) { owner.pack(to: sink) }
+
     /// Swift copies of the model-level fields and the main graph; throws when there is no graph.
     func snapshot() throws -> ONNXProto.Model {
         let m = message.pointee

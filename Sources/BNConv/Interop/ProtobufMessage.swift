@@ -40,6 +40,15 @@ final class ProtobufMessage {
         UnsafeMutableRawPointer(base).assumingMemoryBound(to: T.self)
     }
 
+    /// Packs the message into `sink` (protobuf-c's `pack_to_buffer`): written through the sink's
+    /// buffer, bytes fields handed over from where they lie, no copy of the whole message made.
+    func pack(to sink: ByteSink) {
+        let adapter = ProtobufCByteSink(sink)
+        let size = protobuf_c_message_get_packed_size(base)
+        let written = protobuf_c_message_pack_to_buffer(base, adapter.buffer)
+        precondition(written == size, "protobuf-c packed \(written) bytes, announced \(size)")
+    }
+
     /// The message packed again by protobuf-c.
     func packed() -> [UInt8] {
         let size = protobuf_c_message_get_packed_size(base)

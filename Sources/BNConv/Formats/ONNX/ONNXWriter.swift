@@ -15,13 +15,22 @@ import Foundation
 /// renamed into place only when complete.
 public enum ONNXWriter {
     /// Writes `model` to `path` through ``AtomicFile`` (a synced temporary file beside the target,
-    /// renamed into place; nothing is written on error).
+    /// renamed into place; nothing is written on error). The file is written as it is packed
+    /// (through a 1 MiB buffer), never held whole in memory.
     public static func write(_ model: Model, to path: String) throws {
-        try AtomicFile.write(try serialize(model, file: path), to: path)
+        let message = try edited(model, file: path)
+        try AtomicFile.write(to: path) { temporary in
+            try ByteSink.writing(to: temporary, file: path) { message.serialize(to: $0) }
+        }
     }
 
     /// The bytes of `model` as an ONNX file; `file` names the target in errors.
     public static func serialize(_ model: Model, file: String) throws -> [UInt8] {
+        try edited(model, file: file).serialized()
+    }
+
+    /// The source file's message with the model's edits applied.
+    private static func edited(_ model: Model, file: String) throws -> ONNXModelMessage {
         guard let record = model.source as? ONNXModelRecord else {
             throw CheckpointError(.unsupported, file: file,
                                   problem: "the model was not read from an ONNX file; bnconv writes ONNX only for models it read from ONNX")
@@ -30,6 +39,6 @@ public enum ONNXWriter {
         let edit = try plan.makeEdit()
         let message = try ONNXModelMessage(bytes: record.bytes, file: file)
         message.apply(edit)
-        return message.serialized()
+        return message
     }
 }

@@ -93,6 +93,7 @@ final class ONNXWriterTests: XCTestCase {
         let path = dir.appendingPathComponent("edited.onnx").path
         try ONNXWriter.write(model, to: path)
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        XCTAssertEqual(bytes, try ONNXWriter.serialize(model, file: path), "the streamed file is the packed message")
         XCTAssertEqual(try ONNXWriter.serialize(try ONNXReader.read(path), file: path), bytes)
     }
 
