@@ -27,7 +27,7 @@ enum Parallel {
     static func forEach(_ count: Int, _ body: (Int) -> Void) {
         if count <= 1 {
             if count == 1 { body(0) }
-        } else if workers > SpinningPool.shared.workers, SpinningPool.shared.run(count, body) {
+        } else if workers == SpinningPool.shared.workers + 1, SpinningPool.shared.run(count, body) {
             return
         } else {
             DispatchQueue.concurrentPerform(iterations: count, execute: body)

@@ -44,8 +44,12 @@ final class SpinningPool: @unchecked Sendable {
     /// Checks of the job counter a waiting worker makes before it sleeps.
     static let spinLimit = 20_000
 
-    /// The pool for the engine: one worker per core beyond the caller's.
-    static let shared = SpinningPool(workers: Parallel.cores - 1)
+    /// Most threads (caller included) the engine's pool runs on: spinning workers suit a few
+    /// cores; a larger machine keeps GCD's threads.
+    static let largestTeam = 8
+
+    /// The pool for the engine: one worker per core beyond the caller's, up to ``largestTeam``.
+    static let shared = SpinningPool(workers: min(Parallel.cores, largestTeam) - 1)
 
     /// Worker threads.
     let workers: Int
