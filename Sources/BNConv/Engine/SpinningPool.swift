@@ -124,24 +124,13 @@ final class SpinningPool: @unchecked Sendable {
         }
     }
 
-    /// A short pause in a spin loop.
+    /// One step of a spin loop: a relaxed atomic load, which keeps the loop from being folded
+    /// away without leaving the core (`sched_yield` would; x86's `pause` needs a C module).
     @inline(__always)
     private func spinPause() {
-        #if arch(x86_64) || arch(i386)
-        _mm_pause_shim()
-        #else
-        sched_yield()
-        #endif
+        _ = pauseSink.load(ordering: .relaxed)
     }
 }
 
-/// The x86 `pause` instruction is not reachable from Swift without a C module; `sched_yield`
-/// would leave the core. A relaxed atomic load is the cheapest stand-in that keeps the loop from
-/// being folded away.
-@inline(__always)
-private func _mm_pause_shim() {
-    _ = pauseSink.load(ordering: .relaxed)
-}
-
-/// Read by ``_mm_pause_shim()``.
+/// Read by ``SpinningPool``'s spin loops.
 private let pauseSink = Atomic<Int>(0)

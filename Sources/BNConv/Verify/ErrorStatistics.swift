@@ -18,24 +18,17 @@ public struct ErrorStatistics: Codable, Equatable, Sendable {
         guard reference.shape == candidate.shape else {
             throw VerificationError.shapeMismatch(reference: reference.shape, candidate: candidate.shape)
         }
-        guard reference.dtype == .float32, candidate.dtype == .float32 else {
-            let a = reference.floats(), b = candidate.floats()
-            self.init(sums: a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in Sums(pa, pb) } })
-            return
-        }
-        let sums = try reference.withUnsafeBytes { ra in
-            try candidate.withUnsafeBytes { rb -> Sums in
-                let n = reference.count
-                // Tensor storage and file mappings are at least 4-byte aligned; anything else is copied.
-                guard n > 0, Int(bitPattern: ra.baseAddress) % 4 == 0, Int(bitPattern: rb.baseAddress) % 4 == 0 else {
-                    let a = reference.floats(), b = candidate.floats()
-                    return a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in Sums(pa, pb) } }
-                }
-                let pa = ra.baseAddress!.assumingMemoryBound(to: Float.self), pb = rb.baseAddress!.assumingMemoryBound(to: Float.self)
-                return Sums.parallel(pa, pb, count: n)
+        // float32 tensors are read where they lie (tensor storage and file mappings are at least
+        // 4-byte aligned); other dtypes, or unaligned bytes, are converted first.
+        let inPlace = reference.dtype == .float32 && candidate.dtype == .float32 && reference.count > 0
+        let sums = try inPlace ? reference.withUnsafeBytes { ra in
+            try candidate.withUnsafeBytes { rb -> Sums? in
+                guard Int(bitPattern: ra.baseAddress) % 4 == 0, Int(bitPattern: rb.baseAddress) % 4 == 0 else { return nil }
+                return Sums.parallel(ra.baseAddress!.assumingMemoryBound(to: Float.self),
+                                     rb.baseAddress!.assumingMemoryBound(to: Float.self), count: reference.count)
             }
-        }
-        self.init(sums: sums)
+        } : nil
+        self.init(sums: sums ?? Sums.of(reference.floats(), candidate.floats()))
     }
 
     /// The statistics of accumulated sums.
@@ -54,9 +47,13 @@ public struct ErrorStatistics: Codable, Equatable, Sendable {
         init() {}
 
         /// Sums over `a` and `b` (same count).
-        init(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) {
-            self.init()
-            if let pa = a.baseAddress, let pb = b.baseAddress { add(pa, pb, count: min(a.count, b.count)) }
+        static func of(_ a: [Float], _ b: [Float]) -> Sums {
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    guard let x = pa.baseAddress, let y = pb.baseAddress else { return Sums() }
+                    return parallel(x, y, count: min(pa.count, pb.count))
+                }
+            }
         }
 
         /// Adds `count` pairs.
