@@ -1,3 +1,4 @@
+@testable import BNConv
 import Foundation
 import XCTest
 
@@ -47,6 +48,42 @@ final class FoldCommandTests: XCTestCase {
         let same = try CLIRunner.run(["verify", "verified.h5", "fast.h5", "--tolerance", "0"], in: dir)
         XCTAssertEqual(same.status, 0, same.stdout + same.stderr)
         XCTAssertTrue(same.stdout.contains("max abs error 0"), same.stdout)
+        // Every weight left in the file (BNCONV_DEFER_BYTES=0): the folded kernels are scaled from
+        // the mapping and written beside HDF5 (direct I/O), checked for NaN as they are.
+        let deferred = try CLIRunner.run(["fold", "mini_resnet.h5", "-o", "deferred.h5", "--no-verify"], in: dir,
+                                         environment: ["BNCONV_DEFER_BYTES": "0"])
+        XCTAssertEqual(deferred.status, 0, deferred.stderr)
+        XCTAssertTrue(deferred.stdout.contains("6 BatchNorm layer(s), 6 folded"), deferred.stdout)
+        let identical = try CLIRunner.run(["verify", "verified.h5", "deferred.h5", "--tolerance", "0"], in: dir)
+        XCTAssertEqual(identical.status, 0, identical.stdout + identical.stderr)
+        XCTAssertTrue(identical.stdout.contains("max abs error 0"), identical.stdout)
+        XCTAssertEqual(try files().filter { $0.hasSuffix(".tmp") }, [], "no temporary file left")
+    }
+
+    /// Without verification a folded kernel is checked for NaN when it is written; one that has
+    /// some makes the fold start over with the check first: the BN is kept and the reason is the
+    /// verified fold's.
+    func testNoVerifyPlansAgainWhenAFoldedKernelHoldsNaN() throws {
+        var model = try Checkpoint.read(fixtures.appendingPathComponent("conv2d_bias_bn/keras2.h5").path)
+        let index = try XCTUnwrap(model.nodes.firstIndex { $0.weight(.kernel) != nil })
+        var kernel = try XCTUnwrap(model.nodes[index].weight(.kernel))
+        var values = kernel.tensor.floats()
+        values[5] = .nan
+        kernel.tensor = Tensor(shape: kernel.tensor.shape, floats: values)
+        kernel.isModified = true
+        model.nodes[index].setWeight(kernel)
+        try Checkpoint.write(model, to: dir.appendingPathComponent("nan.h5").path)
+
+        let fast = try CLIRunner.run(["fold", "nan.h5", "-o", "fast.h5", "--no-verify"], in: dir, environment: ["BNCONV_DEFER_BYTES": "0"])
+        XCTAssertEqual(fast.status, 0, fast.stderr)
+        let reason = "\(model.nodes[index].name)'s kernel holds NaN or infinite values (first at element 5)"
+        XCTAssertTrue(fast.stdout.contains("1 BatchNorm layer(s), 0 folded"), fast.stdout)
+        XCTAssertTrue(fast.stdout.contains(reason), fast.stdout)
+        let verified = try CLIRunner.run(["fold", "nan.h5", "-o", "verified.h5"], in: dir)
+        XCTAssertTrue(verified.stdout.contains(reason), verified.stdout)
+        XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("fast.h5")), try Data(contentsOf: dir.appendingPathComponent("nan.h5")),
+                       "nothing folded: the input copied byte for byte")
+        XCTAssertEqual(try files().filter { $0.hasSuffix(".tmp") }, [], "no temporary file left")
     }
 
     func testNothingFoldedCopiesTheFileByteForByte() throws {

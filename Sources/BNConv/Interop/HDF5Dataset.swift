@@ -103,6 +103,36 @@ final class HDF5Dataset: HDF5Object {
         return Int(offset)
     }
 
+    /// Has HDF5 allocate the storage of a new, unwritten contiguous dataset, writing only its first
+    /// element (zero bytes), and returns where the storage lies in the file: the caller writes the
+    /// bytes there itself (``ConcurrentTensorWriter``), all of them, element 0 included.
+    ///
+    /// HDF5 allocates a contiguous dataset's whole storage on the first write and, with the
+    /// default fill value and fill time (if set), fills nothing. The file must have been created
+    /// with ``HDF5File/create(_:overwrite:unbufferedRawData:)`` so that the element goes to the
+    /// file at once instead of waiting in HDF5's sieve buffer (which would later write over the
+    /// caller's bytes). The dataset's creation properties are those it was made with.
+    func reserveContiguousStorage() throws -> Int {
+        let space = try HDF5Handle.make(H5Dget_space(id), .dataspace, file: file.name, path: path, "read the dataspace")
+        let rank = H5Sget_simple_extent_ndims(space.id)
+        try HDF5Library.check(rank, file: file.name, path: path, "read the rank")
+        var count: hsize_t = 1
+        let one = try HDF5Handle.make(H5Screate_simple(1, &count, nil), .dataspace, file: file.name, path: path, "make a one-element dataspace")
+        if rank > 0 {
+            var origin = [hsize_t](repeating: 0, count: Int(rank))
+            try HDF5Library.check(H5Sselect_elements(space.id, H5S_SELECT_SET, 1, &origin), file: file.name, path: path, "select the first element")
+        }
+        let type = try HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype")
+        let zero = [UInt8](repeating: 0, count: max(1, H5Tget_size(type.id)))
+        let status = zero.withUnsafeBytes { H5Dwrite(id, type.id, one.id, space.id, chdf5_p_default(), $0.baseAddress) }
+        try HDF5Library.check(status, file: file.name, path: path, "allocate the dataset's storage")
+        let offset = H5Dget_offset(id)
+        guard offset != haddr_t.max, offset <= haddr_t(Int.max) else {
+            throw HDF5Error(file: file.name, path: path, operation: "find the dataset's storage", message: HDF5Library.takeErrorMessage())
+        }
+        return Int(offset)
+    }
+
     /// Reads the whole dataset, after the checks of ``extent()``.
     func readTensor() throws -> Tensor {
         let type = try HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype")

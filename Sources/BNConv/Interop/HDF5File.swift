@@ -12,11 +12,14 @@ final class HDF5File {
     private(set) var id: hid_t
     /// Whether the file was opened for writing.
     let isWritable: Bool
+    /// Whether raw data goes to the file at once (no sieve buffer; see ``create(_:overwrite:unbufferedRawData:)``).
+    let hasUnbufferedRawData: Bool
 
-    private init(id: hid_t, name: String, writable: Bool) {
+    private init(id: hid_t, name: String, writable: Bool, unbufferedRawData: Bool = false) {
         self.id = id
         self.name = name
         self.isWritable = writable
+        self.hasUnbufferedRawData = unbufferedRawData
     }
 
     deinit {
@@ -33,12 +36,20 @@ final class HDF5File {
     }
 
     /// Creates a new file; `overwrite` truncates an existing one, otherwise an existing file is an error.
-    static func create(_ path: String, overwrite: Bool = false) throws -> HDF5File {
+    /// With `unbufferedRawData`, HDF5 keeps no sieve buffer: raw data it is given is written to the
+    /// file at once, so that others may write datasets' bytes beside it
+    /// (``HDF5Dataset/reserveContiguousStorage()``).
+    static func create(_ path: String, overwrite: Bool = false, unbufferedRawData: Bool = false) throws -> HDF5File {
         HDF5Library.prepare()
         let flags = overwrite ? chdf5_acc_trunc() : chdf5_acc_excl()
-        let id = try HDF5Library.checked(H5Fcreate(path, flags, chdf5_p_default(), chdf5_p_default()),
+        let fapl = try HDF5Handle.make(H5Pcreate(chdf5_p_file_access()), .propertyList, file: path, path: "",
+                                       "create a file-access property list")
+        if unbufferedRawData {
+            try HDF5Library.check(H5Pset_sieve_buf_size(fapl.id, 0), file: path, path: "", "turn the sieve buffer off")
+        }
+        let id = try HDF5Library.checked(H5Fcreate(path, flags, chdf5_p_default(), fapl.id),
                                          file: path, path: "", "create the file")
-        return HDF5File(id: id, name: path, writable: true)
+        return HDF5File(id: id, name: path, writable: true, unbufferedRawData: unbufferedRawData)
     }
 
     /// Opens a file image held in memory (a `.keras` zip member) read-only. HDF5 copies the bytes.

@@ -79,50 +79,64 @@ struct ChannelView: Equatable {
     }
 
     /// The raw bytes of a `dtype` tensor of `shape` with every element multiplied by
-    /// `scale[channel]` in Double and rounded once to `dtype`. float32 streams from `raw` (which
-    /// may be a mapping of the file) in one pass; other dtypes go through Double.
+    /// `scale[channel]` in Double and rounded once to `dtype` (see ``scale(_:into:dtype:shape:by:)``).
     func scaledBytes(_ raw: UnsafeRawBufferPointer, dtype: DType, shape: [Int], by scale: [Double]) -> [UInt8] {
+        let count = outer * channels * inner * dtype.byteCount
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            self.scale(raw, into: UnsafeMutableRawBufferPointer(buffer), dtype: dtype, shape: shape, by: scale)
+            initialized = count
+        }
+    }
+
+    /// Writes into `destination` the raw bytes of the `dtype` tensor `raw` of `shape` with every
+    /// element multiplied by `scale[channel]` in Double and rounded once to `dtype`. float32
+    /// streams from `raw` (which may be a mapping of the file) in one pass; other dtypes go
+    /// through Double.
+    func scale(_ raw: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer, dtype: DType,
+               shape: [Int], by scale: [Double]) {
         let n = outer * channels * inner
-        precondition(raw.count == n * dtype.byteCount && scale.count == totalChannels)
+        precondition(raw.count == n * dtype.byteCount && destination.count == raw.count && scale.count == totalChannels)
         guard dtype == .float32 else {
             var values = Tensor(dtype: dtype, shape: shape, exactBytes: Array(raw)).doubles()
             self.scale(&values, by: scale)
-            return Tensor(shape: shape, doubles: values, dtype: dtype).bytes
+            Tensor(shape: shape, doubles: values, dtype: dtype).bytes.withUnsafeBytes { destination.copyMemory(from: $0) }
+            return
         }
-        return [UInt8](unsafeUninitializedCapacity: n * 4) { buffer, initialized in
-            initialized = n * 4
-            scale.withUnsafeBufferPointer { factors in
-                guard n > 0, let s = factors.baseAddress, let from = raw.baseAddress, let to = buffer.baseAddress else { return }
-                let dst = UnsafeMutableRawPointer(to).bindMemory(to: Float.self, capacity: n)
-                // File mappings and array storage are at least 4-byte aligned; anything else is
-                // copied once to an aligned buffer first.
-                let aligned: [Float]? = Int(bitPattern: from) % 4 == 0 ? nil
-                    : (0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
-                let run = { (src: UnsafePointer<Float>) in
-                    if self.groups == 1 && self.inner == 1 {
-                        // Channels last (hwio, io, hwcm): one factor per element of a row; a
-                        // straight loop over row pointers (no overflow checks) that vectorizes.
-                        for o in 0..<self.outer {
-                            let x = src + o * self.channels, y = dst + o * self.channels
-                            for c in 0..<self.channels { y[c] = Float(Double(x[c]) * s[c]) }
-                        }
-                        return
-                    }
-                    var index = 0
-                    for o in 0..<self.outer {
-                        for c in 0..<self.channels {
-                            let factor = s[self.channel(outerIndex: o, c: c)]
-                            for _ in 0..<self.inner {
-                                dst[index] = Float(Double(src[index]) * factor)
-                                index += 1
-                            }
+        scale.withUnsafeBufferPointer { factors in
+            guard n > 0, let s = factors.baseAddress, let from = raw.baseAddress, let to = destination.baseAddress else { return }
+            guard Int(bitPattern: from) % 4 == 0 && Int(bitPattern: to) % 4 == 0 else {
+                // Storage at an odd address (never from a mapping or an array): element by element.
+                var index = 0
+                for o in 0..<self.outer {
+                    for c in 0..<self.channels {
+                        let factor = s[self.channel(outerIndex: o, c: c)]
+                        for _ in 0..<self.inner {
+                            let x = raw.loadUnaligned(fromByteOffset: index * 4, as: Float.self)
+                            destination.storeBytes(of: Float(Double(x) * factor), toByteOffset: index * 4, as: Float.self)
+                            index += 1
                         }
                     }
                 }
-                if let aligned {
-                    aligned.withUnsafeBufferPointer { run($0.baseAddress!) }
-                } else {
-                    run(from.assumingMemoryBound(to: Float.self))
+                return
+            }
+            let src = from.assumingMemoryBound(to: Float.self), dst = to.assumingMemoryBound(to: Float.self)
+            if self.groups == 1 && self.inner == 1 {
+                // Channels last (hwio, io, hwcm): one factor per element of a row; a straight
+                // loop over row pointers (no overflow checks) that vectorizes.
+                for o in 0..<self.outer {
+                    let x = src + o * self.channels, y = dst + o * self.channels
+                    for c in 0..<self.channels { y[c] = Float(Double(x[c]) * s[c]) }
+                }
+                return
+            }
+            var index = 0
+            for o in 0..<self.outer {
+                for c in 0..<self.channels {
+                    let factor = s[self.channel(outerIndex: o, c: c)]
+                    for _ in 0..<self.inner {
+                        dst[index] = Float(Double(src[index]) * factor)
+                        index += 1
+                    }
                 }
             }
         }

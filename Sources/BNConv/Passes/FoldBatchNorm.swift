@@ -25,9 +25,19 @@ public struct FoldBatchNorm {
 
     /// BN names to keep whatever the planner says.
     public var keep: Set<String>
+    /// Whether a kernel still in its file that a BN folds into (scaled along its output channels)
+    /// is checked for NaN and infinity when its folded bytes are made for writing, instead of
+    /// read once more ahead by the planner: a fold without verification then reads 100 MB of
+    /// ResNet-50 kernels once, not twice. A writer that meets such a value throws
+    /// ``FoldError/nonFiniteKernel(node:role:index:)`` before writing it, and the caller plans
+    /// again with this off (where the planner keeps that BN and says why).
+    public var checksDeferredKernelsWhenWritten: Bool
 
     /// Creates the pass.
-    public init(keep: Set<String> = []) { self.keep = keep }
+    public init(keep: Set<String> = [], checksDeferredKernelsWhenWritten: Bool = false) {
+        self.keep = keep
+        self.checksDeferredKernelsWhenWritten = checksDeferredKernelsWhenWritten
+    }
 
     /// Folds every foldable BN of `model`. The model is consumed: a caller that no longer holds it
     /// lets each replaced kernel be freed as soon as its folded copy exists.
@@ -37,7 +47,7 @@ public struct FoldBatchNorm {
         var decided: [String: FoldDecision] = [:]
         var valueMap: [String: String] = [:]
         while true {
-            let plan = FoldPlanner(model: current, keep: keep).plan()
+            let plan = FoldPlanner(model: current, keep: keep, checksDeferredKernelsWhenWritten: checksDeferredKernelsWhenWritten).plan()
             var progressed = false
             for decision in plan {
                 if let target = decision.target, let direction = decision.direction {
@@ -72,7 +82,7 @@ public struct FoldBatchNorm {
         let x = bnNode.inputs[0], u = bnNode.outputs[0]
         switch direction {
         case .intoProducer:
-            try Self.scaleOutputs(of: &target, by: affine)
+            try Self.scaleOutputs(of: &target, by: affine, checkingWhenWritten: checksDeferredKernelsWhenWritten)
             // Consumers of the BN's output now read the producer's output.
             for i in model.nodes.indices {
                 model.nodes[i].inputs = model.nodes[i].inputs.map { $0 == u ? x : $0 }
@@ -89,8 +99,10 @@ public struct FoldBatchNorm {
         model.nodes.remove(at: b)
     }
 
-    /// `W' = W * s` on output channels, `b' = b * s + shift`; turns the bias on.
-    static func scaleOutputs(of node: inout Node, by affine: BatchNormAffine) throws {
+    /// `W' = W * s` on output channels, `b' = b * s + shift`; turns the bias on. With
+    /// `checkingWhenWritten`, a deferred kernel is checked for NaN and infinity when its folded
+    /// bytes are made (``checksDeferredKernelsWhenWritten``).
+    static func scaleOutputs(of node: inout Node, by affine: BatchNormAffine, checkingWhenWritten: Bool = false) throws {
         var groups = 1
         let kernelRole: WeightRole
         switch node.op {
@@ -105,7 +117,13 @@ public struct FoldBatchNorm {
         var newKernel = kernel
         // A deferred kernel stays deferred: it is scaled when its bytes are asked for (by a writer).
         let scale = affine.scale, dtype = kernel.tensor.dtype, shape = kernel.tensor.shape
-        newKernel.tensor = try kernel.tensor.mappedBytes { view.scaledBytes($0, dtype: dtype, shape: shape, by: scale) }
+        let check = checkingWhenWritten && kernel.tensor.isDeferred, name = node.name
+        newKernel.tensor = try kernel.tensor.mappedBytes(writing: { raw, folded in
+            if check, let index = Tensor.firstNonFiniteIndex(in: raw, dtype: dtype) {
+                throw FoldError.nonFiniteKernel(node: name, role: kernelRole.rawValue, index: index)
+            }
+            view.scale(raw, into: folded, dtype: dtype, shape: shape, by: scale)
+        })
         newKernel.isModified = true
         node.setWeight(newKernel)
 
@@ -170,11 +188,16 @@ public struct FoldBatchNorm {
 public enum FoldError: Error, CustomStringConvertible {
     /// The plan names a node that is not (or no longer) what it said.
     case inconsistentPlan(String)
+    /// A kernel that was to be checked when written (``FoldBatchNorm/checksDeferredKernelsWhenWritten``)
+    /// holds NaN or infinity at `index`: the fold must be planned again with every check made first.
+    case nonFiniteKernel(node: String, role: String, index: Int)
 
     /// A one-line description.
     public var description: String {
         switch self {
         case .inconsistentPlan(let n): return "internal error: the fold plan for '\(n)' no longer matches the model"
+        case let .nonFiniteKernel(node, role, index):
+            return "\(node)'s \(role) holds NaN or infinite values (first at element \(index)); plan the fold again with the check made first"
         }
     }
 }

@@ -15,11 +15,15 @@ public struct FoldPlanner {
     public let model: Model
     /// BN names the user asked to keep.
     public let keep: Set<String>
+    /// Whether a producer's kernel still in its file is left for the writer to check for NaN and
+    /// infinity (``FoldBatchNorm/checksDeferredKernelsWhenWritten``) instead of being read now.
+    public let checksDeferredKernelsWhenWritten: Bool
 
     /// Creates a planner.
-    public init(model: Model, keep: Set<String> = []) {
+    public init(model: Model, keep: Set<String> = [], checksDeferredKernelsWhenWritten: Bool = false) {
         self.model = model
         self.keep = keep
+        self.checksDeferredKernelsWhenWritten = checksDeferredKernelsWhenWritten
     }
 
     /// Weight scans made ahead by ``plan()`` (empty for a lone ``decide(bnIndex:)``).
@@ -32,7 +36,8 @@ public struct FoldPlanner {
 
     /// One decision per BatchNorm node, in topological order.
     public func plan() -> [FoldDecision] {
-        scans.scan = NonFiniteWeightScan(model: model)
+        // Kernels left to the writer are not scanned ahead; anything else the planner meets it scans itself.
+        scans.scan = checksDeferredKernelsWhenWritten ? NonFiniteWeightScan() : NonFiniteWeightScan(model: model)
         defer { scans.scan = NonFiniteWeightScan() }
         return model.batchNormIndices.map { decide(bnIndex: $0) }
     }
@@ -130,7 +135,9 @@ public struct FoldPlanner {
         guard let kernel = producer.weight(kernelRole) else {
             return .failure(Refusal(message: "\(producer.name) has no stored \(kernelRole) weight"))
         }
-        if let refusal = weightRefusal(producer, kernel) { return .failure(refusal) }
+        // The kernel a fold into the producer scales is checked when written, when that is asked for.
+        let leftToWriter = checksDeferredKernelsWhenWritten && kernel.tensor.isDeferred && kernel.tensor.loadsConcurrently
+        if let refusal = weightRefusal(producer, kernel, except: leftToWriter ? kernelRole : nil) { return .failure(refusal) }
         guard let view = ChannelView.output(of: kernel.layout, shape: kernel.tensor.shape, groups: groups) else {
             return .failure(Refusal(message: "\(producer.name)'s \(kernelRole) layout \(kernel.layout.rawValue) with shape \(kernel.tensor.shape) has no output-channel axis bnconv knows"))
         }
@@ -186,8 +193,9 @@ public struct FoldPlanner {
         return .success(c)
     }
 
-    /// Why a weight cannot be rewritten, or `nil` when it can.
-    private func weightRefusal(_ node: Node, _ weight: Weight) -> Refusal? {
+    /// Why a weight cannot be rewritten, or `nil` when it can. The weight of role `unscanned`, if
+    /// any, is not scanned for NaN and infinity here (the writer checks it).
+    private func weightRefusal(_ node: Node, _ weight: Weight, except unscanned: WeightRole? = nil) -> Refusal? {
         if weight.isShared || node.weights.contains(where: { $0.isShared }) {
             return Refusal(message: "\(node.name)'s weights are shared with another layer")
         }
@@ -196,7 +204,7 @@ public struct FoldPlanner {
         }
         // NaN or infinity in the layer itself would be spread into every folded channel and
         // written out; the BN is kept and the reason named instead.
-        for w in node.weights where w.tensor.dtype.isFloatingPoint {
+        for w in node.weights where w.tensor.dtype.isFloatingPoint && w.role != unscanned {
             // A deferred weight is read (or lent by its file) for the check, and not kept.
             let found: Int?
             do {

@@ -125,6 +125,40 @@ public struct Tensor: Equatable, Sendable {
         return Tensor(dtype: resultType, shape: resultShape, source: MappedTensorSource(base: self, transform: transform))
     }
 
+    /// Like ``mappedBytes(dtype:shape:_:)``, but `transform` writes the result's bytes into the
+    /// room it is given (exactly the result's size), so that a writer can have a deferred result
+    /// computed straight into its own buffer (``load(into:)``).
+    public func mappedBytes(dtype newType: DType? = nil, shape newShape: [Int]? = nil,
+                            writing transform: @escaping @Sendable (UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) throws -> Void) throws -> Tensor {
+        let resultType = newType ?? dtype, resultShape = newShape ?? shape
+        let count = resultShape.reduce(1, *) * resultType.byteCount
+        guard isDeferred else {
+            let bytes = try storage.withUnsafeBytes { raw in
+                try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    try transform(raw, UnsafeMutableRawBufferPointer(buffer))
+                    initialized = count
+                }
+            }
+            return try Tensor(dtype: resultType, shape: resultShape, bytes: bytes)
+        }
+        return Tensor(dtype: resultType, shape: resultShape, source: MappedTensorSource(base: self, count: count, writing: transform))
+    }
+
+    /// Writes the raw bytes into `destination` (exactly `count * dtype.byteCount` of them): a
+    /// loaded tensor's are copied, a deferred one's source writes them (a computed result is
+    /// made there directly). Read failures and a wrong byte count throw.
+    public func load(into destination: UnsafeMutableRawBufferPointer) throws {
+        let expected = count * dtype.byteCount
+        guard destination.count == expected else {
+            throw TensorError.byteCountMismatch(shape: shape, dtype: dtype, expected: expected, actual: destination.count)
+        }
+        guard let source else {
+            storage.withUnsafeBytes { destination.copyMemory(from: $0) }
+            return
+        }
+        try source.load(into: destination)
+    }
+
     /// Calls `body` with the raw bytes: a loaded tensor's own, a deferred one's as its source
     /// lends them (valid only during the call). Read failures and a wrong byte count throw.
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {

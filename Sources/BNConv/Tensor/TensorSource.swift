@@ -12,7 +12,12 @@ public protocol TensorSource: AnyObject, Sendable {
     /// without a copy (a read-only mapping of the file) does so; by default they are loaded.
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
 
-    /// Whether ``loadBytes()`` and ``withBytes(_:)`` may run on another thread while the caller
+    /// Writes the raw bytes into `destination`, which holds exactly as many. A source that
+    /// computes them (a folded kernel) writes them there directly; by default they are lent by
+    /// ``withBytes(_:)`` and copied.
+    func load(into destination: UnsafeMutableRawBufferPointer) throws
+
+    /// Whether ``loadBytes()``, ``withBytes(_:)`` and ``load(into:)`` may run on another thread while the caller
     /// goes on: they touch nothing that is not thread-safe (the serial libhdf5 is not). False
     /// unless a source says otherwise.
     var loadsConcurrently: Bool { get }
@@ -24,6 +29,27 @@ extension TensorSource {
         try loadBytes().withUnsafeBytes(body)
     }
 
+    /// Copies the bytes lent by ``withBytes(_:)`` into `destination` (a different count throws).
+    public func load(into destination: UnsafeMutableRawBufferPointer) throws {
+        try withBytes { raw in
+            guard raw.count == destination.count else { throw TensorSourceError.byteCount(expected: destination.count, actual: raw.count) }
+            destination.copyMemory(from: raw)
+        }
+    }
+
     /// By default a source is read on the thread that uses the model only.
     public var loadsConcurrently: Bool { false }
+}
+
+/// A source that yielded another number of bytes than asked for.
+public enum TensorSourceError: Error, CustomStringConvertible {
+    /// `load(into:)` was given room for `expected` bytes and the source has `actual`.
+    case byteCount(expected: Int, actual: Int)
+
+    /// A one-line description.
+    public var description: String {
+        switch self {
+        case let .byteCount(expected, actual): return "the source holds \(actual) bytes where \(expected) were expected"
+        }
+    }
 }

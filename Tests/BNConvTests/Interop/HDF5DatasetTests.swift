@@ -1,3 +1,4 @@
+import CHDF5
 @testable import BNConv
 import XCTest
 
@@ -75,5 +76,38 @@ final class HDF5DatasetTests: XCTestCase {
         XCTAssertThrowsError(try root.dataset("bomb").readTensor()) { error in
             XCTAssertTrue("\(error)".contains("more than the"), "\(error)")
         }
+    }
+
+    /// A dataset whose storage HDF5 only reserves (first element written) takes its bytes from a
+    /// write beside HDF5 at the reported offset; it reads back as written and its stored creation
+    /// properties (allocation and fill time) are those of a dataset HDF5 wrote itself.
+    func testReservedStorageTakesBytesWrittenBesideHDF5() throws {
+        let dir = try FixturePaths.scratchDirectory()
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("reserved.h5").path
+        let values = Tensor(shape: [60, 70], floats: (0..<4200).map { Float($0) * 0.5 - 3 })
+        let file = try HDF5File.create(path, unbufferedRawData: true)
+        let root = try file.root()
+        try root.createDataset("written", tensor: values)
+        let reserved = try root.createDataset("reserved", dtype: .float32, shape: [60, 70])
+        let offset = try reserved.reserveContiguousStorage()
+        try root.createDataset("after", tensor: Tensor(shape: [3], floats: [1, 2, 3]))
+        try values.bytes.withUnsafeBytes { try DirectRangeWriter(path: path).write($0, at: offset) }
+        try file.close()
+
+        let reopened = try HDF5File.open(path).root()
+        XCTAssertEqual(try reopened.dataset("reserved").readTensor(), values)
+        XCTAssertEqual(try reopened.dataset("after").readTensor(), Tensor(shape: [3], floats: [1, 2, 3]))
+        func storedTimes(_ name: String) throws -> [Int32] {
+            let dataset = try reopened.dataset(name)
+            let plist = H5Dget_create_plist(dataset.id)
+            defer { H5Pclose(plist) }
+            var alloc = H5D_ALLOC_TIME_ERROR, fill = H5D_FILL_TIME_ERROR
+            H5Pget_alloc_time(plist, &alloc)
+            H5Pget_fill_time(plist, &fill)
+            return [alloc.rawValue, fill.rawValue]
+        }
+        XCTAssertEqual(try storedTimes("reserved"), try storedTimes("written"))
+        XCTAssertEqual(try storedTimes("reserved"), [H5D_ALLOC_TIME_LATE.rawValue, H5D_FILL_TIME_IFSET.rawValue])
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 /// Reads the weights of a legacy Keras HDF5 weights group (`/model_weights`, or the root of a
 /// `save_weights` file): `layer_names`, then each layer group's `weight_names`, each resolved as a
 /// dataset path inside the layer group (formats.md 1.2; never guessed from layer names).
@@ -27,8 +28,13 @@ struct KerasLegacyWeights {
     }
 
     /// Datasets at least this large are left in the file when reading deferred (BN statistics and
-    /// biases are read at once: they are small and every pass looks at them).
-    static let deferredMinimumBytes = 64 << 10
+    /// biases are read at once: they are small and every pass looks at them): 64 KiB, or the
+    /// `BNCONV_DEFER_BYTES` environment variable (a byte count; 0 defers every dataset, which is
+    /// how the tests take the deferred paths with small fixtures).
+    static let deferredMinimumBytes: Int = {
+        if let text = ProcessInfo.processInfo.environment["BNCONV_DEFER_BYTES"], let value = Int(text), value >= 0 { return value }
+        return 64 << 10
+    }()
 
     /// Reads `group` for the layers of `container`. With `deferring` (the user's file name and a
     /// size, usually ``deferredMinimumBytes``), datasets of that size or more become deferred

@@ -37,38 +37,69 @@ struct KerasLegacyWriter {
         let layerNames = ordered.count == kept.count ? ordered : kept
         try KerasAttributeList.write("layer_names", layerNames, on: weightsGroup)
         let layers = try layerNames.map { (name: $0, entries: try weightEntries(forTopLevel: $0)) }
-        // Weights computed from the input's mapping (folded kernels) are made on another core
-        // while this thread hands the previous ones to HDF5.
-        let computed = (layers.flatMap { $0.entries.map(\.weight.tensor) } + (record.topLevelWeights?.map(\.tensor) ?? []))
-            .filter { !($0.source is KerasDatasetSource) }
-        let prefetcher = TensorPrefetcher(computed)
+        let weights = layers.flatMap { $0.entries.map { ($0.weight.tensor, record.creation[$0.weight.storageKey] ?? .contiguous) } }
+            + (record.topLevelWeights?.map { ($0.tensor, $0.creation) } ?? [])
+        // Weights computed from the input's mapping (folded kernels) are written where HDF5 lays
+        // out their datasets, from whichever core is free (`raw`); those that must go through
+        // HDF5 (a chunked or filtered dataset) are made on another core while this thread hands
+        // the previous ones to HDF5 (`prefetcher`).
+        let raw = try weights.contains { Self.writesRaw($0.0, creation: $0.1) } && file.hasUnbufferedRawData
+            ? ConcurrentTensorWriter(path: file.name) : nil
+        let prefetcher = TensorPrefetcher(weights.filter { tensor, creation in
+            !(tensor.source is KerasDatasetSource) && !(raw != nil && Self.writesRaw(tensor, creation: creation))
+        }.map(\.0))
+        let sink = Sink(raw: raw, prefetcher: prefetcher)
         for layer in layers {
             let group = try weightsGroup.createGroup(layer.name)
             try KerasAttributeList.write("weight_names", layer.entries.map(\.name), on: group)
             for entry in layer.entries {
                 try write(entry.weight.tensor, as: entry.name, in: group,
-                          creation: record.creation[entry.weight.storageKey] ?? .contiguous, prefetcher: prefetcher)
+                          creation: record.creation[entry.weight.storageKey] ?? .contiguous, sink: sink)
             }
         }
         if let topLevel = record.topLevelWeights {
             let group = try weightsGroup.createGroup("top_level_model_weights")
             try KerasAttributeList.write("weight_names", topLevel.map(\.storedName), on: group)
             for variable in topLevel {
-                try write(variable.tensor, as: variable.storedName, in: group, creation: variable.creation, prefetcher: prefetcher)
+                try write(variable.tensor, as: variable.storedName, in: group, creation: variable.creation, sink: sink)
             }
         }
+        try raw?.finish()
+    }
+
+    /// Where computed weights go besides HDF5 itself.
+    private struct Sink {
+        /// Writes folded kernels into the storage HDF5 reserved for them.
+        var raw: ConcurrentTensorWriter?
+        /// Computes the others ahead on another core.
+        var prefetcher: TensorPrefetcher
+    }
+
+    /// Whether `tensor` can be written by a ``ConcurrentTensorWriter``: still to be computed from
+    /// the input's mapping (a folded kernel: the reader deferred it for its size; an untouched
+    /// dataset is copied as stored instead), for a contiguous unfiltered dataset, whose stored
+    /// bytes are exactly the tensor's.
+    static func writesRaw(_ tensor: Tensor, creation: HDF5DatasetCreation) -> Bool {
+        tensor.isDeferred && tensor.loadsConcurrently && !(tensor.source is KerasDatasetSource)
+            && creation.layout == .contiguous && creation.filters.isEmpty && tensor.count > 0
+            && tensor.dtype.isFloatingPoint
     }
 
     /// Writes one weight as the dataset `name` of `group`. A tensor still deferred to its dataset
     /// of the source file (never changed, never loaded) is copied dataset to dataset, as stored;
-    /// any other is written from memory with `creation` (a deferred result of a pass, such as a
-    /// folded kernel, is computed now, or taken from `prefetcher`, and released once written).
+    /// a computed one still deferred (a folded kernel) gets its dataset and storage from HDF5 and its bytes
+    /// from `sink.raw`; any other is written from memory with `creation` (a deferred result is
+    /// computed now, or taken from `sink.prefetcher`, and released once written).
     private func write(_ tensor: Tensor, as name: String, in group: HDF5Group, creation: HDF5DatasetCreation,
-                       prefetcher: TensorPrefetcher) throws {
+                       sink: Sink) throws {
         if let source = tensor.source as? KerasDatasetSource {
             try group.copy(source.path, from: try source.file.root(), as: name)
+        } else if let raw = sink.raw, Self.writesRaw(tensor, creation: creation) {
+            let dataset = try group.createDataset(name, dtype: tensor.dtype, shape: tensor.shape, creation: creation)
+            raw.enqueue(tensor, at: try dataset.reserveContiguousStorage())
+            return
         } else {
-            try group.createDataset(name, tensor: try prefetcher.take(tensor) ?? tensor.materialized(), creation: creation)
+            try group.createDataset(name, tensor: try sink.prefetcher.take(tensor) ?? tensor.materialized(), creation: creation)
         }
         // Large data goes to disk while the next weight is prepared (the final fsync is then short).
         if tensor.count * tensor.dtype.byteCount >= KerasLegacyWriter.writebackBytes { Writeback.start(group.file.name) }

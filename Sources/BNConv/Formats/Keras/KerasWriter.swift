@@ -26,7 +26,7 @@ public enum KerasWriter {
                 let container = try KerasContainer(model: rewritten, place: "config")
                 switch record.format {
                 case .keras2H5, .keras3LegacyH5, .keras2WeightsH5:
-                    let file = try HDF5File.create(temporary.path)
+                    let file = try HDF5File.create(temporary.path, unbufferedRawData: true)
                     try KerasLegacyWriter(edits: edits, container: container, configText: record.format == .keras2WeightsH5 ? nil : configText).write(to: file)
                     try file.close()
                 case .keras3WeightsH5:
@@ -47,6 +47,8 @@ public enum KerasWriter {
                     try writeConfig(configText ?? "", to: configPath ?? defaultConfigPath(forWeights: path))
                 }
             }
+        } catch let error as FoldError {
+            throw error   // a folded kernel checked when written: the caller plans again
         } catch {
             throw mapWriteError(error, path: path)
         }

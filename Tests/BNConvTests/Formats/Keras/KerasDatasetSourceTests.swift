@@ -168,4 +168,39 @@ final class KerasDatasetSourceTests: XCTestCase {
         XCTAssertFalse(decision.folds)
         XCTAssertEqual(decision.reason, "\(model.nodes[index].name)'s kernel holds NaN or infinite values (first at element \(values.count - 1))")
     }
+
+    /// With the check left to the writer, the planner folds the kernel without reading it, and
+    /// writing the fold stops at the infinity, before anything is in place.
+    func testANonFiniteKernelCheckedWhenWrittenStopsTheWrite() throws {
+        let fixture = FixturePaths.url("keras/conv2d_bias_bn/keras2.h5").path
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: fixture))
+        let dir = try scratch()
+        var model = try Checkpoint.read(fixture)
+        let index = try XCTUnwrap(model.nodes.firstIndex { $0.weight(.kernel) != nil })
+        var kernel = try XCTUnwrap(model.nodes[index].weight(.kernel))
+        var values = kernel.tensor.floats()
+        values[3] = .nan
+        kernel.tensor = Tensor(shape: kernel.tensor.shape, floats: values)
+        kernel.isModified = true
+        model.nodes[index].setWeight(kernel)
+        let input = dir.appendingPathComponent("nan.h5").path
+        try Checkpoint.write(model, to: input)
+
+        let output = dir.appendingPathComponent("folded.h5").path
+        try {
+            let result = try FoldBatchNorm(checksDeferredKernelsWhenWritten: true)
+                .apply(to: try KerasReader.readHDF5(input, configPath: nil, deferringFrom: 0))
+            XCTAssertTrue(try XCTUnwrap(result.decisions.first).folds, "planned without reading the kernel")
+            XCTAssertThrowsError(try Checkpoint.write(result.model, to: output)) { error in
+                guard case let FoldError.nonFiniteKernel(node, role, at) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual([node, role, "\(at)"], [model.nodes[index].name, "kernel", "3"])
+            }
+        }()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["nan.h5"], "no temporary file left")
+
+        // The same fold planned with the check made first keeps the BN and says why.
+        let checked = try FoldBatchNorm().apply(to: try KerasReader.readHDF5(input, configPath: nil, deferringFrom: 0))
+        XCTAssertEqual(checked.decisions.first?.reason, "\(model.nodes[index].name)'s kernel holds NaN or infinite values (first at element 3)")
+    }
 }
