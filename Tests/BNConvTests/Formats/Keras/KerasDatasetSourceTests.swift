@@ -147,44 +147,41 @@ final class KerasDatasetSourceTests: XCTestCase {
     }
 
     func testANonFiniteDeferredKernelKeepsItsBatchNorm() throws {
+        let dir = try scratch()
+        let input = dir.appendingPathComponent("inf.h5").path
+        let (layer, last) = try writeConvBNFixture(to: input) { $0[$0.count - 1] = .infinity }
+
+        let deferred = try KerasReader.readHDF5(input, configPath: nil, deferringFrom: 0)
+        XCTAssertTrue(try XCTUnwrap(deferred.node(named: layer)?.weight(.kernel)).tensor.isDeferred)
+        let result = try FoldBatchNorm().apply(to: deferred)
+        let decision = try XCTUnwrap(result.decisions.first)
+        XCTAssertFalse(decision.folds)
+        XCTAssertEqual(decision.reason, "\(layer)'s kernel holds NaN or infinite values (first at element \(last - 1))")
+    }
+
+    /// Writes the conv2d_bias_bn fixture to `path` with its conv kernel's values changed by
+    /// `edit`; returns the conv layer's name and the kernel's element count.
+    private func writeConvBNFixture(to path: String, _ edit: (inout [Float]) -> Void) throws -> (layer: String, count: Int) {
         let fixture = FixturePaths.url("keras/conv2d_bias_bn/keras2.h5").path
         try XCTSkipUnless(FileManager.default.fileExists(atPath: fixture))
-        let dir = try scratch()
         var model = try Checkpoint.read(fixture)
         let index = try XCTUnwrap(model.nodes.firstIndex { $0.weight(.kernel) != nil })
         var kernel = try XCTUnwrap(model.nodes[index].weight(.kernel))
         var values = kernel.tensor.floats()
-        values[values.count - 1] = .infinity
+        edit(&values)
         kernel.tensor = Tensor(shape: kernel.tensor.shape, floats: values)
         kernel.isModified = true
         model.nodes[index].setWeight(kernel)
-        let input = dir.appendingPathComponent("inf.h5").path
-        try Checkpoint.write(model, to: input)
-
-        let deferred = try KerasReader.readHDF5(input, configPath: nil, deferringFrom: 0)
-        XCTAssertTrue(try XCTUnwrap(deferred.node(named: model.nodes[index].name)?.weight(.kernel)).tensor.isDeferred)
-        let result = try FoldBatchNorm().apply(to: deferred)
-        let decision = try XCTUnwrap(result.decisions.first)
-        XCTAssertFalse(decision.folds)
-        XCTAssertEqual(decision.reason, "\(model.nodes[index].name)'s kernel holds NaN or infinite values (first at element \(values.count - 1))")
+        try Checkpoint.write(model, to: path)
+        return (model.nodes[index].name, values.count)
     }
 
     /// With the check left to the writer, the planner folds the kernel without reading it, and
     /// writing the fold stops at the infinity, before anything is in place.
     func testANonFiniteKernelCheckedWhenWrittenStopsTheWrite() throws {
-        let fixture = FixturePaths.url("keras/conv2d_bias_bn/keras2.h5").path
-        try XCTSkipUnless(FileManager.default.fileExists(atPath: fixture))
         let dir = try scratch()
-        var model = try Checkpoint.read(fixture)
-        let index = try XCTUnwrap(model.nodes.firstIndex { $0.weight(.kernel) != nil })
-        var kernel = try XCTUnwrap(model.nodes[index].weight(.kernel))
-        var values = kernel.tensor.floats()
-        values[3] = .nan
-        kernel.tensor = Tensor(shape: kernel.tensor.shape, floats: values)
-        kernel.isModified = true
-        model.nodes[index].setWeight(kernel)
         let input = dir.appendingPathComponent("nan.h5").path
-        try Checkpoint.write(model, to: input)
+        let (layer, _) = try writeConvBNFixture(to: input) { $0[3] = .nan }
 
         let output = dir.appendingPathComponent("folded.h5").path
         try {
@@ -193,7 +190,7 @@ final class KerasDatasetSourceTests: XCTestCase {
             XCTAssertTrue(try XCTUnwrap(result.decisions.first).folds, "planned without reading the kernel")
             XCTAssertThrowsError(try Checkpoint.write(result.model, to: output)) { error in
                 guard case let FoldError.nonFiniteKernel(node, role, at) = error else { return XCTFail("\(error)") }
-                XCTAssertEqual([node, role, "\(at)"], [model.nodes[index].name, "kernel", "3"])
+                XCTAssertEqual([node, role, "\(at)"], [layer, "kernel", "3"])
             }
         }()
         XCTAssertFalse(FileManager.default.fileExists(atPath: output))
@@ -201,6 +198,6 @@ final class KerasDatasetSourceTests: XCTestCase {
 
         // The same fold planned with the check made first keeps the BN and says why.
         let checked = try FoldBatchNorm().apply(to: try KerasReader.readHDF5(input, configPath: nil, deferringFrom: 0))
-        XCTAssertEqual(checked.decisions.first?.reason, "\(model.nodes[index].name)'s kernel holds NaN or infinite values (first at element 3)")
+        XCTAssertEqual(checked.decisions.first?.reason, "\(layer)'s kernel holds NaN or infinite values (first at element 3)")
     }
 }
