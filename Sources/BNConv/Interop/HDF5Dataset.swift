@@ -133,10 +133,11 @@ final class HDF5Dataset: HDF5Object {
         return Int(offset)
     }
 
-    /// Reads the whole dataset, after the checks of ``extent()``.
-    func readTensor() throws -> Tensor {
+    /// Reads the whole dataset, after the checks of ``extent()``. `creation`, when given, is this
+    /// dataset's ``creation()`` read already.
+    func readTensor(creation known: HDF5DatasetCreation? = nil) throws -> Tensor {
         let type = try HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype")
-        let (dtype, shape, byteCount) = try extent(type: type)
+        let (dtype, shape, byteCount) = try extent(type: type, creation: known)
         // Read straight into uninitialized storage: zero-filling first would touch every page twice.
         let memory = byteCount > 0 ? try HDF5ElementType.memoryType(for: dtype, fileType: type.id, file: file.name, path: path) : nil
         let bytes = try [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in

@@ -33,6 +33,7 @@ public enum AtomicFile {
             guard rename(temporary, path) == 0 else {
                 throw CheckpointError(.writeFailed, file: path, problem: "cannot move the new file into place: \(String(cString: strerror(errno)))")
             }
+            replaced.letGo()
         } catch {
             unlink(temporary)
             throw error

@@ -19,6 +19,31 @@ final class ReplacedFileCacheTests: XCTestCase {
         XCTAssertEqual(try FileBytes.read(path), before)
     }
 
+    /// The old file stays open until it has been replaced, then is closed on another core (so
+    /// that its blocks are freed there), and never by an AtomicFile write that failed.
+    func testOldFileIsHeldUntilReplacedThenLetGo() throws {
+        let path = try temporaryFile(bytes: 9 << 20)
+        var info = stat()
+        XCTAssertEqual(stat(path, &info), 0)
+        func held() -> Bool { ReplacedFileCache.openInThisProcess(device: info.st_dev, inode: info.st_ino) }
+
+        XCTAssertThrowsError(try AtomicFile.write(to: path) { _ in throw CocoaError(.fileWriteUnknown) })
+        XCTAssertFalse(held(), "a failed write lets the old file go as it was")
+        XCTAssertEqual(try FileBytes.read(path).count, 9 << 20)
+
+        let release = ReplacedFileCache(releasing: path)
+        release.wait()
+        XCTAssertTrue(held(), "held open while the new content is made")
+        release.letGo()
+        var waited = 0
+        while held() && waited < 200 {
+            usleep(5000)
+            waited += 1
+        }
+        XCTAssertFalse(held(), "closed once let go")
+        release.letGo()   // a second call does nothing
+    }
+
     /// A file this process holds open is recognised (an in-place rewrite keeps its input's cache).
     func testRecognisesFilesThisProcessHasOpen() throws {
         let path = try temporaryFile(bytes: 16)

@@ -98,7 +98,7 @@ struct KerasLegacyWeights {
             }
             return KerasStoredVariable(variable: KerasStoredVariable.variableName(fromStoredName: weightName),
                                        storedName: weightName, storageKey: dataset.path,
-                                       tensor: try tensor ?? dataset.readTensor(), creation: creation)
+                                       tensor: try tensor ?? dataset.readTensor(creation: creation), creation: creation)
         }
     }
 
