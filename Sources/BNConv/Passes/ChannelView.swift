@@ -102,24 +102,23 @@ struct ChannelView: Equatable {
             Tensor(shape: shape, doubles: values, dtype: dtype).bytes.withUnsafeBytes { destination.copyMemory(from: $0) }
             return
         }
+        guard n > 0, let from = raw.baseAddress, let to = destination.baseAddress else { return }
+        // File mappings, arrays and direct-I/O buffers are at least 4-byte aligned; storage at an
+        // odd address goes through an aligned copy (source) or an aligned result (destination).
+        guard Int(bitPattern: from) % 4 == 0 else {
+            let aligned = (0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
+            aligned.withUnsafeBytes { self.scale($0, into: destination, dtype: dtype, shape: shape, by: scale) }
+            return
+        }
+        guard Int(bitPattern: to) % 4 == 0 else {
+            var result = [UInt8](repeating: 0, count: destination.count)
+            result.withUnsafeMutableBytes { self.scale(raw, into: $0, dtype: dtype, shape: shape, by: scale) }
+            result.withUnsafeBytes { destination.copyMemory(from: $0) }
+            return
+        }
+        let src = from.assumingMemoryBound(to: Float.self), dst = to.assumingMemoryBound(to: Float.self)
         scale.withUnsafeBufferPointer { factors in
-            guard n > 0, let s = factors.baseAddress, let from = raw.baseAddress, let to = destination.baseAddress else { return }
-            guard Int(bitPattern: from) % 4 == 0 && Int(bitPattern: to) % 4 == 0 else {
-                // Storage at an odd address (never from a mapping or an array): element by element.
-                var index = 0
-                for o in 0..<self.outer {
-                    for c in 0..<self.channels {
-                        let factor = s[self.channel(outerIndex: o, c: c)]
-                        for _ in 0..<self.inner {
-                            let x = raw.loadUnaligned(fromByteOffset: index * 4, as: Float.self)
-                            destination.storeBytes(of: Float(Double(x) * factor), toByteOffset: index * 4, as: Float.self)
-                            index += 1
-                        }
-                    }
-                }
-                return
-            }
-            let src = from.assumingMemoryBound(to: Float.self), dst = to.assumingMemoryBound(to: Float.self)
+            let s = factors.baseAddress!
             if self.groups == 1 && self.inner == 1 {
                 // Channels last (hwio, io, hwcm): one factor per element of a row; a straight
                 // loop over row pointers (no overflow checks) that vectorizes.

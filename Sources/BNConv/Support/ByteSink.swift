@@ -77,15 +77,9 @@ final class ByteSink {
 
     private func writeAll(_ piece: UnsafeRawBufferPointer) {
         guard let descriptor, failure == nil else { return }
-        var offset = 0
-        while offset < piece.count {
-            let n = write(descriptor, piece.baseAddress! + offset, piece.count - offset)
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = CheckpointError(.writeFailed, file: path, problem: "cannot write: \(String(cString: strerror(errno)))")
-                return
-            }
-            offset += n
+        let code = FileBytes.writeAll(descriptor, piece)
+        if code != 0 {
+            failure = CheckpointError(.writeFailed, file: path, problem: "cannot write: \(String(cString: strerror(code)))")
         }
     }
 

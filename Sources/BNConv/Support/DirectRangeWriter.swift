@@ -75,20 +75,11 @@ final class DirectRangeWriter: @unchecked Sendable {
         if end > last { try pwriteAll(bufferedDescriptor, UnsafeRawBufferPointer(rebasing: bytes[(last - offset)...]), at: last) }
     }
 
-    /// `pwrite` until every byte is written (retrying after signals and short writes).
+    /// `pwrite` until every byte is written (``FileBytes/writeAll(_:_:at:)``).
     private func pwriteAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                throw DirectRangeWriterError(path: path, range: offset..<(offset + bytes.count), reason: String(cString: strerror(code)), code: code)
-            }
-            if n == 0 {
-                throw DirectRangeWriterError(path: path, range: offset..<(offset + bytes.count), reason: "the system wrote nothing", code: EIO)
-            }
-            done += n
+        let code = FileBytes.writeAll(fd, bytes, at: offset)
+        if code != 0 {
+            throw DirectRangeWriterError(path: path, range: offset..<(offset + bytes.count), reason: String(cString: strerror(code)), code: code)
         }
     }
 }

@@ -55,15 +55,26 @@ public enum FileBytes {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileBytesError(operation: "create", errno: errno) }
         defer { close(fd) }
-        try bytes.withUnsafeBytes { buffer in
-            var done = 0
-            while done < buffer.count {
-                let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw FileBytesError(operation: "write", errno: errno) }
-                done += n
+        let code = bytes.withUnsafeBytes { writeAll(fd, $0) }
+        if code != 0 { throw FileBytesError(operation: "write", errno: code) }
+    }
+
+    /// Writes every byte of `bytes` to `fd`: at `offset` (`pwrite`) when given, else at the file
+    /// position. Retries after signals and short writes; returns 0, or the `errno` of the failure
+    /// (`EIO` when the system wrote nothing).
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int? = nil) -> Int32 {
+        var done = 0
+        while done < bytes.count {
+            let rest = bytes.baseAddress! + done, count = bytes.count - done
+            let n = offset.map { pwrite(fd, rest, count, off_t($0 + done)) } ?? write(fd, rest, count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
             }
+            if n == 0 { return EIO }
+            done += n
         }
+        return 0
     }
 }
 

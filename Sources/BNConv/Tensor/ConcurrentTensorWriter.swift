@@ -15,17 +15,16 @@ import Foundation
 /// computation that throws, a write) stops the remaining work and is thrown by ``finish()``.
 /// Dropping the writer before ``finish()`` stops it after the tensors in hand and waits for them.
 final class ConcurrentTensorWriter {
-    /// Buffers in use or free, at most.
-    let depth: Int
     /// What the threads share (they hold it, not the writer, so dropping the writer stops them).
     private let state: State
+    /// Buffers in use or free, at most.
+    var depth: Int { state.depth }
 
     /// A writer into the existing file at `path`, with `workers` computing threads besides the
     /// caller's (by default one per core but one) and one writing thread.
     init(path: String, workers: Int = max(0, ProcessInfo.processInfo.activeProcessorCount - 1), direct: Bool = true) throws {
         let workers = min(max(0, workers), 7)
-        depth = workers + 2
-        state = State(destination: try DirectRangeWriter(path: path, direct: direct), depth: depth, workers: workers)
+        state = State(destination: try DirectRangeWriter(path: path, direct: direct), depth: workers + 2, workers: workers)
         // Threads of their own, not GCD blocks: they wait on each other, and GCD, which does not
         // see an NSCondition wait, can hold a queued block back for seconds on a busy pool.
         for _ in 0..<workers {

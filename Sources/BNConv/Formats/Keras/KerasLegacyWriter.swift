@@ -37,7 +37,8 @@ struct KerasLegacyWriter {
         let layerNames = ordered.count == kept.count ? ordered : kept
         try KerasAttributeList.write("layer_names", layerNames, on: weightsGroup)
         let layers = try layerNames.map { (name: $0, entries: try weightEntries(forTopLevel: $0)) }
-        let weights = layers.flatMap { $0.entries.map { ($0.weight.tensor, record.creation[$0.weight.storageKey] ?? .contiguous) } }
+        let creation = { (weight: Weight) in record.creation[weight.storageKey] ?? .contiguous }
+        let weights = layers.flatMap { $0.entries.map { ($0.weight.tensor, creation($0.weight)) } }
             + (record.topLevelWeights?.map { ($0.tensor, $0.creation) } ?? [])
         // Weights computed from the input's mapping (folded kernels) are written where HDF5 lays
         // out their datasets, from whichever core is free (`raw`); those that must go through
@@ -53,8 +54,7 @@ struct KerasLegacyWriter {
             let group = try weightsGroup.createGroup(layer.name)
             try KerasAttributeList.write("weight_names", layer.entries.map(\.name), on: group)
             for entry in layer.entries {
-                try write(entry.weight.tensor, as: entry.name, in: group,
-                          creation: record.creation[entry.weight.storageKey] ?? .contiguous, sink: sink)
+                try write(entry.weight.tensor, as: entry.name, in: group, creation: creation(entry.weight), sink: sink)
             }
         }
         if let topLevel = record.topLevelWeights {
