@@ -25,15 +25,37 @@ let package = Package(
         // protoc-c output for schemas/, written only by tools/gen-protos.
         .target(name: "CBNConvProto", dependencies: ["CProtobufC"], path: "Sources/CBNConvProto",
                 cSettings: [.headerSearchPath("include")]),
-        .target(name: "BNConv",
-                dependencies: ["CHDF5", "CProtobufC", "CBNConvProto",
+        // The library, one target per layer; a target imports only the layers below it, so a
+        // wrong-way import does not compile (docs/architecture.md).
+        .target(name: "BNConvCore"),
+        .target(name: "BNConvInterop", dependencies: ["BNConvCore", "CHDF5", "CProtobufC", "CBNConvProto"]),
+        .target(name: "BNConvModel", dependencies: ["BNConvCore"]),
+        .target(name: "BNConvPasses", dependencies: ["BNConvModel"]),
+        .target(name: "BNConvEngine", dependencies: ["BNConvModel", "BNConvInterop"]),
+        .target(name: "BNConvFormats",
+                dependencies: ["BNConvModel", "BNConvInterop",
                                .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        .target(name: "BNConvVerify", dependencies: ["BNConvEngine"]),
+        .target(name: "BNConvCalibration", dependencies: ["BNConvEngine"]),
+        .target(name: "BNConvPipeline",
+                dependencies: ["BNConvFormats", "BNConvPasses", "BNConvVerify", "BNConvCalibration"]),
+        // The umbrella: `import BNConv` re-exports the public API of every layer.
+        .target(name: "BNConv", dependencies: ["BNConvPipeline"]),
         .executableTarget(name: "bnconv",
                           dependencies: ["BNConv",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        // Tests find Tests/Fixtures through #filePath (see FixturePaths.swift); no resource bundle.
-        .testTarget(name: "BNConvTests", dependencies: ["BNConv"]),
-        .testTarget(name: "bnconvTests", dependencies: ["BNConv"]),
+        // Tests mirror the targets and find Tests/Fixtures through #filePath (FixturePaths.swift).
+        .target(name: "BNConvTestSupport", dependencies: ["BNConv"], path: "Tests/BNConvTestSupport"),
+        .testTarget(name: "BNConvCoreTests", dependencies: ["BNConvTestSupport"]),
+        .testTarget(name: "BNConvInteropTests", dependencies: ["BNConvTestSupport"]),
+        .testTarget(name: "BNConvModelTests", dependencies: ["BNConvTestSupport"]),
+        .testTarget(name: "BNConvPassesTests", dependencies: ["BNConvTestSupport"]),
+        .testTarget(name: "BNConvEngineTests", dependencies: ["BNConvTestSupport"]),
+        .testTarget(name: "BNConvFormatsTests", dependencies: ["BNConvTestSupport"]),
+        .testTarget(name: "BNConvVerifyTests", dependencies: ["BNConvTestSupport"]),
+        .testTarget(name: "BNConvCalibrationTests", dependencies: ["BNConvTestSupport"]),
+        .testTarget(name: "BNConvPipelineTests", dependencies: ["BNConvTestSupport"]),
+        .testTarget(name: "bnconvTests", dependencies: ["BNConvTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

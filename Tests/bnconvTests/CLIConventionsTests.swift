@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import BNConvTestSupport
 
 /// The conventions every subcommand follows, through the built binary: `--help` with a worked
 /// example and the shared output flags; `--quiet` prints only the essential result, `--verbose`

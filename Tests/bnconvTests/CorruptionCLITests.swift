@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import BNConvTestSupport
 
 /// Damaged files through the built `bnconv` binary: every run ends with status 1 and one
 /// `bnconv: ` error line naming the file (or, when the damage left a valid file, 0 or 3), never by a

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import BNConvTestSupport
 
 /// Inputs that make libhdf5 loop or crash inside the library: the CLI ends them with status 1 and
 /// one message naming the file (Tests/Fixtures/robustness/cli).

@@ -1,4 +1,5 @@
 import BNConv
+@testable import BNConvTestSupport
 import Foundation
 import XCTest
 

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import BNConvTestSupport
 
 /// Every `$ bnconv ...` line of the README's tour runs, in order, against the shipped example and
 /// succeeds, so the README never shows a command that does not work.

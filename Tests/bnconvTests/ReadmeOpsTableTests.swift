@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import BNConvTestSupport
 
 /// The README's "Supported ops" table against the code: one row per case of the model's `Op`; each
 /// reader column lists exactly the op or layer names that reader maps (its `case "..."` labels and
@@ -36,7 +37,7 @@ final class ReadmeOpsTableTests: XCTestCase {
 
     /// The `Op` cases, from Model/Op.swift.
     private func opCases() throws -> Set<String> {
-        let text = try source("Sources/BNConv/Model/Op.swift")
+        let text = try source("Sources/BNConvModel/Op.swift")
         let body = try XCTUnwrap(text.components(separatedBy: "public indirect enum Op").dropFirst().first ?? text.components(separatedBy: "public enum Op").dropFirst().first)
         var names = Set<String>()
         for line in body.components(separatedBy: "\n") {
@@ -131,9 +132,9 @@ final class ReadmeOpsTableTests: XCTestCase {
     func testReaderColumnsListExactlyWhatEachReaderMaps() throws {
         let rows = try rows()
         let columns: [(String, KeyPath<Row, String>, String)] = [
-            ("Keras", \.keras, "Sources/BNConv/Formats/Keras/KerasLayerMapper.swift"),
-            ("TensorFlow", \.tensorFlow, "Sources/BNConv/Formats/TensorFlow/GraphDefPatterns.swift"),
-            ("ONNX", \.onnx, "Sources/BNConv/Formats/ONNX/ONNXNodeMapper.swift"),
+            ("Keras", \.keras, "Sources/BNConvFormats/Keras/KerasLayerMapper.swift"),
+            ("TensorFlow", \.tensorFlow, "Sources/BNConvFormats/TensorFlow/GraphDefPatterns.swift"),
+            ("ONNX", \.onnx, "Sources/BNConvFormats/ONNX/ONNXNodeMapper.swift"),
         ]
         for (format, column, path) in columns {
             let code = try readerNames(path)
@@ -146,7 +147,7 @@ final class ReadmeOpsTableTests: XCTestCase {
 
     func testFoldColumnFollowsTheFoldPlanner() throws {
         let ops = try opCases()
-        let path = "Sources/BNConv/Passes/FoldPlanner.swift"
+        let path = "Sources/BNConvPasses/FoldPlanner.swift"
         let folds = { (cases: [(ops: Set<String>, body: String)]) in
             Set(cases.filter { !$0.body.hasPrefix("return .failure") }.flatMap(\.ops))
         }
@@ -162,7 +163,7 @@ final class ReadmeOpsTableTests: XCTestCase {
 
     func testEngineColumnFollowsTheKernelFactory() throws {
         let ops = try opCases()
-        let cases = try switchCases("Sources/BNConv/Engine/KernelFactory.swift", after: "static func make(", switchLine: "switch node.op {", ops: ops)
+        let cases = try switchCases("Sources/BNConvEngine/KernelFactory.swift", after: "static func make(", switchLine: "switch node.op {", ops: ops)
         let refused = Set(cases.filter { $0.body.hasPrefix("throw") }.flatMap(\.ops))
         XCTAssertEqual(Set(cases.flatMap(\.ops)), ops, "the kernel factory names every op")
         for row in try rows() {
@@ -176,7 +177,7 @@ final class ReadmeOpsTableTests: XCTestCase {
 
     func testONNXExportColumnFollowsTheEmitter() throws {
         let ops = try opCases()
-        let cases = try switchCases("Sources/BNConv/Formats/ONNX/ONNXExportEmitter.swift", after: "func emit(_ node: Node)",
+        let cases = try switchCases("Sources/BNConvFormats/ONNX/ONNXExportEmitter.swift", after: "func emit(_ node: Node)",
                                     switchLine: "switch node.op {", ops: ops)
         let refused = Set(cases.filter { $0.body.hasPrefix("throw") }.flatMap(\.ops))
         let skipped = Set(cases.filter { $0.body == "return" }.flatMap(\.ops))

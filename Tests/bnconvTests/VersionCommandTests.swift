@@ -1,4 +1,5 @@
 import XCTest
+@testable import BNConvTestSupport
 
 final class VersionCommandTests: XCTestCase {
     func testVersionPrintsAndExitsZero() throws {

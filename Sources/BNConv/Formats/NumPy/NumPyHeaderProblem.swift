@@ -1,5 +1,0 @@
-/// A malformed header, described in words.
-struct NumPyHeaderProblem: Error {
-    let message: String
-    init(_ message: String) { self.message = message }
-}

@@ -1,0 +1,98 @@
+import Foundation
+
+/// Where a writer puts its output bytes, in order: kept in memory, or written to an open file
+/// through a 1 MiB buffer (pieces of 256 KiB and more go to `write(2)` directly, so a weight is
+/// never copied to be written).
+///
+/// Appending never throws, so C code can append through a callback (protobuf-c's
+/// `pack_to_buffer`); the first failure is kept and later appends are dropped. ``finish()``
+/// flushes and reports it.
+package final class ByteSink {
+    /// Everything appended, for a sink made with ``init()``.
+    package private(set) var bytes: [UInt8] = []
+    /// How many bytes were appended.
+    private(set) var count = 0
+    private let descriptor: Int32?
+    private let path: String
+    private var buffer: UnsafeMutableRawBufferPointer?
+    private var buffered = 0
+    private var failure: CheckpointError?
+
+    private static let bufferSize = 1 << 20
+    private static let directWrite = 1 << 18
+
+    /// A sink that keeps the bytes in ``bytes``.
+    package init() {
+        descriptor = nil
+        path = ""
+    }
+
+    /// A sink that writes to the open file `descriptor` (not closed by the sink); `path` names it
+    /// in errors.
+    init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+        buffer = .allocate(byteCount: Self.bufferSize, alignment: 16)
+    }
+
+    deinit { buffer?.deallocate() }
+
+    /// Appends `piece`.
+    package func append(_ piece: UnsafeRawBufferPointer) {
+        guard failure == nil, !piece.isEmpty else { return }
+        count += piece.count
+        guard let buffer else {
+            bytes.append(contentsOf: piece)
+            return
+        }
+        if piece.count >= Self.directWrite || piece.count > buffer.count - buffered {
+            flushBuffer()
+        }
+        if piece.count >= Self.directWrite {
+            writeAll(piece)
+        } else {
+            UnsafeMutableRawBufferPointer(rebasing: buffer[buffered...]).copyMemory(from: piece)
+            buffered += piece.count
+        }
+    }
+
+    /// Appends `piece`.
+    package func append(_ piece: [UInt8]) { piece.withUnsafeBytes { append($0) } }
+
+    /// Appends `piece`.
+    func append(_ piece: ArraySlice<UInt8>) { piece.withUnsafeBytes { append($0) } }
+
+    /// Writes out what is buffered; throws the first failure of any append.
+    package func finish() throws {
+        flushBuffer()
+        if let failure { throw failure }
+    }
+
+    private func flushBuffer() {
+        guard let buffer, buffered > 0 else { return }
+        let pending = buffered
+        buffered = 0
+        writeAll(UnsafeRawBufferPointer(rebasing: buffer[..<pending]))
+    }
+
+    private func writeAll(_ piece: UnsafeRawBufferPointer) {
+        guard let descriptor, failure == nil else { return }
+        let code = FileBytes.writeAll(descriptor, piece)
+        if code != 0 {
+            failure = CheckpointError(.writeFailed, file: path, problem: "cannot write: \(String(cString: strerror(code)))")
+        }
+    }
+
+    /// Creates (or truncates) the file at `path`, runs `body` with a sink writing to it, flushes
+    /// and closes it. `file` names the target in errors.
+    package static func writing(to path: String, file: String, _ body: (ByteSink) throws -> Void) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        guard fd >= 0 else {
+            throw CheckpointError(.writeFailed, file: file, problem: "cannot create a file in its directory: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        let sink = ByteSink(descriptor: fd, path: file)
+        try body(sink)
+        try sink.finish()
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// Applies an ``Activation`` element-wise with TensorFlow/Keras definitions, in float32.
+///
+/// Sources of the formulas: Keras 3 `keras/src/activations/activations.py` and tf_keras
+/// `tf_keras/src/backend.py` (`relu` with `max_value`/`threshold`/negative slope), TensorFlow's
+/// `tf.nn.gelu` (exact: `0.5 x (1 + erf(x / sqrt 2))`), SELU's constants from Klambauer et al.
+enum ActivationFunction {
+    /// Writes `f(input)` to `output` (may alias) for `count` elements laid out with `lastAxis`
+    /// elements per row (used by softmax only). Runs on every core for large tensors.
+    static func apply(_ activation: Activation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                      count: Int, lastAxis: Int) {
+        if activation == .linear {
+            if UnsafePointer(output) != input { output.update(from: input, count: count) }
+            return
+        }
+        if activation == .softmax {
+            let geometry = ChannelGeometry(outer: count / max(lastAxis, 1), channels: lastAxis, inner: 1)
+            Softmax.apply(input: input, output: output, geometry: geometry)
+            return
+        }
+        Parallel.ranges(count, costPerItem: 4) { range in
+            applySerially(activation, input: input + range.lowerBound, output: output + range.lowerBound, count: range.count)
+        }
+    }
+
+    /// Writes `f(input)` to `output` (may alias) for `count` elements on the calling thread.
+    /// Softmax is not element-wise and is not handled here (it is left unchanged).
+    static func applySerially(_ activation: Activation, input x: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>,
+                              count n: Int) {
+        switch activation {
+        case .linear:
+            if UnsafePointer(y) != x { y.update(from: x, count: n) }
+        case .softmax: break
+        case .relu(nil, 0, 0):
+            for i in 0..<n { y[i] = max(x[i], 0) }
+        case let .relu(maxValue, threshold, slope):
+            let t = Float(threshold), s = Float(slope), m = maxValue.map(Float.init)
+            for i in 0..<n {
+                let v = x[i]
+                var r: Float = threshold != 0 ? (v > t ? v : 0) : max(v, 0)
+                if let m { r = min(max(r, 0), m) }
+                if s != 0 { r -= s * max(t - v, 0) }
+                y[i] = r
+            }
+        case .relu6:
+            for i in 0..<n { y[i] = min(max(x[i], 0), 6) }
+        case .leakyRelu(let alpha):
+            let a = Float(alpha)
+            for i in 0..<n { let v = x[i]; y[i] = v >= 0 ? v : a * v }
+        case .elu(let alpha):
+            let a = Float(alpha)
+            for i in 0..<n { let v = x[i]; y[i] = v > 0 ? v : a * expm1f(v) }
+        case .sigmoid:
+            for i in 0..<n { y[i] = sigmoid(x[i]) }
+        case let .hardSigmoid(slope, offset):
+            let s = Float(slope), o = Float(offset)
+            for i in 0..<n { y[i] = min(max(s * x[i] + o, 0), 1) }
+        case .swish:
+            for i in 0..<n { let v = x[i]; y[i] = v * sigmoid(v) }
+        case .hardSwish:
+            for i in 0..<n { let v = x[i]; y[i] = v * (min(max(v + 3, 0), 6) / 6) }
+        case .tanh:
+            for i in 0..<n { y[i] = tanhf(x[i]) }
+        case .gelu(let approximate):
+            if approximate {
+                let k = Float((2.0 / Double.pi).squareRoot())
+                for i in 0..<n { let v = x[i]; y[i] = 0.5 * v * (1 + tanhf(k * (v + 0.044715 * v * v * v))) }
+            } else {
+                let r = Float(1 / 2.0.squareRoot())
+                for i in 0..<n { let v = x[i]; y[i] = 0.5 * v * (1 + erff(v * r)) }
+            }
+        case .softplus:
+            for i in 0..<n { y[i] = softplus(x[i]) }
+        case .softsign:
+            for i in 0..<n { let v = x[i]; y[i] = v / (1 + abs(v)) }
+        case .exponential:
+            for i in 0..<n { y[i] = expf(x[i]) }
+        case .selu:
+            let scale: Float = 1.0507009873554804934193349852946
+            let alpha: Float = 1.6732632423543772848170429916717
+            for i in 0..<n { let v = x[i]; y[i] = v > 0 ? scale * v : scale * alpha * expm1f(v) }
+        case .mish:
+            for i in 0..<n { let v = x[i]; y[i] = v * tanhf(softplus(v)) }
+        }
+    }
+
+    /// `1 / (1 + exp(-x))`, stable for large |x|.
+    @inline(__always)
+    static func sigmoid(_ v: Float) -> Float {
+        if v >= 0 { return 1 / (1 + expf(-v)) }
+        let e = expf(v)
+        return e / (1 + e)
+    }
+
+    /// `log(1 + exp(x))`, stable for large |x|.
+    @inline(__always)
+    static func softplus(_ v: Float) -> Float { max(v, 0) + log1pf(expf(-abs(v))) }
+}

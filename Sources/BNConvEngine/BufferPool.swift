@@ -1,0 +1,28 @@
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// Reuses float buffers by exact size, so a run after the first allocates nothing.
+final class BufferPool {
+    private var free: [Int: [FloatBuffer]] = [:]
+
+    /// A buffer of exactly `count` elements (reused when one is free), with one reference.
+    func take(_ count: Int) -> FloatBuffer {
+        let buffer = free[count]?.popLast() ?? FloatBuffer(capacity: count)
+        buffer.references = 1
+        return buffer
+    }
+
+    /// Drops one reference; the buffer becomes reusable when none is left.
+    func release(_ buffer: FloatBuffer) {
+        buffer.references -= 1
+        if buffer.references == 0 { free[buffer.capacity, default: []].append(buffer) }
+    }
+
+    /// A scratch buffer of `count` elements for the duration of `body`.
+    func withScratch<R>(_ count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        let buffer = take(count)
+        defer { release(buffer) }
+        return try body(buffer.base)
+    }
+}

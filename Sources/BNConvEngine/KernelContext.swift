@@ -1,0 +1,39 @@
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// What a kernel may use while it runs: the executor's buffer pool and which inputs it may overwrite.
+final class KernelContext {
+    /// The executor's pool.
+    let pool: BufferPool
+    /// `reusable[i]`: input `i` has no later reader and its buffer no other user, so the output may take it.
+    var reusable: [Bool] = []
+    /// Receives the moments of every BatchNorm that normalizes with batch statistics, if set.
+    var batchNormObserver: ((BatchNormObservation) -> Void)?
+
+    /// A context over `pool`.
+    init(pool: BufferPool) { self.pool = pool }
+
+    /// A fresh value of `shape` (uninitialized).
+    func allocate(_ shape: [Int]) -> EngineValue {
+        EngineValue(shape: shape, buffer: pool.take(shape.reduce(1, *)))
+    }
+
+    /// A value of `shape` that takes input `index`'s buffer when allowed and the sizes agree
+    /// (element-wise ops computing in place), else a fresh one.
+    func output(_ shape: [Int], reusing index: Int, of inputs: [EngineValue]) -> EngineValue {
+        if index < reusable.count, reusable[index], inputs[index].buffer.capacity == shape.reduce(1, *) {
+            return alias(inputs[index], shape: shape)
+        }
+        return allocate(shape)
+    }
+
+    /// A new value sharing `value`'s buffer with another shape (reshape, flatten, identity).
+    func alias(_ value: EngineValue, shape: [Int]) -> EngineValue {
+        value.buffer.references += 1
+        return EngineValue(shape: shape, buffer: value.buffer)
+    }
+
+    /// Returns a temporary value's buffer to the pool.
+    func release(_ value: EngineValue) { pool.release(value.buffer) }
+}

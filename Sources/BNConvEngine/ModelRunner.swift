@@ -1,0 +1,161 @@
+import Foundation
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// Runs a format-neutral ``Model`` on the CPU in float32: the engine bnconv verifies with.
+///
+/// Weights are converted to float32 once at init; shapes are worked out from the inputs at each
+/// run. Intermediate buffers come from a pool and are returned once their last reader has run, so
+/// repeated runs allocate nothing. One runner runs one model at a time (`run` is serialized).
+public final class ModelRunner {
+    /// The model being run.
+    public let model: Model
+    /// The options it runs with.
+    public let options: RunOptions
+
+    private struct Step {
+        let node: Node
+        let kernel: EngineKernel
+    }
+
+    /// Per-node wall times of the last run, in milliseconds, when ``RunOptions/recordsNodeTimes`` is set.
+    public private(set) var lastNodeTimes: [(node: String, op: String, milliseconds: Double)] = []
+
+    private var steps: [Step] = []
+    private let pool = BufferPool()
+    private let lock = NSLock()
+    /// Linear ops run with their following BatchNorm/activation in one epilogue (when not observed).
+    private var fusion: FusionPlan!
+    /// Zero paddings folded into the convolution or max pooling that reads them (when not observed).
+    private var padFolding: PadFolding!
+
+    /// The kernel set OpenBLAS multiplies with (`Haswell`, `SkylakeX`, ...; `OPENBLAS_CORETYPE`
+    /// chooses it when set, else bnconv picks the kernels for the CPU), loading OpenBLAS if needed;
+    /// `nil` when it cannot be loaded.
+    public static var blasKernels: String? { BLAS.coreName }
+
+    /// Prepares every node; throws naming the first node the engine cannot run and its op.
+    public init(model: Model, options: RunOptions = .init()) throws {
+        self.model = model
+        self.options = options
+        try model.validate()
+        do { try BLAS.load() } catch { throw EngineError.blasUnavailable("\(error)") }
+        let inputs = Set(model.inputs)
+        for node in model.nodes {
+            if node.op == .input {
+                guard node.outputs.allSatisfy(inputs.contains) else {
+                    throw EngineError.unsupportedOp(node: node.name, op: node.opName,
+                                                    reason: "its output is not one of the model's inputs \(model.inputs)")
+                }
+                continue
+            }
+            guard node.outputs.count == 1 else {
+                throw EngineError.unsupportedOp(node: node.name, op: node.opName,
+                                                reason: "\(node.outputs.count) outputs (the engine runs single-output nodes)")
+            }
+            do {
+                steps.append(Step(node: node, kernel: try KernelFactory.make(node, batchNormStatistics: options.batchNormStatistics,
+                                                                  winograd: options.winograd)))
+            } catch let error as EngineError {
+                throw error
+            } catch {
+                throw EngineError.unsupportedOp(node: node.name, op: node.opName, reason: "\(error)")
+            }
+        }
+        let statistics = options.batchNormStatistics
+        padFolding = PadFolding(nodes: steps.map(\.node), model: model) {
+            try KernelFactory.make($0, batchNormStatistics: statistics)
+        }
+        // Chains are planned over the kernels an unobserved run uses (folded consumers included).
+        let kernels = steps.indices.map { padFolding.folds[$0]?.kernel ?? steps[$0].kernel }
+        fusion = FusionPlan(nodes: steps.map(\.node), kernels: kernels, model: model)
+    }
+
+    /// Runs the model on `inputs` (in ``Model/inputs`` order; converted to float32) and returns its
+    /// outputs in ``Model/outputs`` order as float32 tensors. `observe` sees every value a node writes;
+    /// `batchNormMoments` sees the input moments of every BatchNorm that normalizes with batch
+    /// statistics (``RunOptions/batchNormStatistics``), in node order.
+    public func run(_ inputs: [Tensor], observe: ((_ value: String, _ tensor: Tensor) -> Void)? = nil,
+                    batchNormMoments: ((BatchNormObservation) -> Void)? = nil) throws -> [Tensor] {
+        lock.lock()
+        defer { lock.unlock() }
+        BLAS.threadCount = options.blasThreads ?? 1
+        Parallel.workers = max(1, options.threads ?? Parallel.cores)
+        guard inputs.count == model.inputs.count else {
+            throw EngineError.inputCount(expected: model.inputs.count, got: inputs.count)
+        }
+        let context = KernelContext(pool: pool)
+        context.batchNormObserver = batchNormMoments
+        var live: [String: EngineValue] = [:]
+        defer { for value in live.values { pool.release(value.buffer) } }
+        for (name, tensor) in zip(model.inputs, inputs) {
+            if let declared = model.values[name]?.shape {
+                let fits = declared.count == tensor.rank
+                    && zip(declared.dropFirst(), tensor.shape.dropFirst()).allSatisfy { $0 == nil || $0 == $1 }
+                guard fits else { throw EngineError.inputShape(name: name, declared: declared, got: tensor.shape) }
+            }
+            let value = context.allocate(tensor.shape)
+            tensor.floats().withUnsafeBufferPointer { value.pointer.update(from: $0.baseAddress!, count: tensor.count) }
+            if let old = live.updateValue(value, forKey: name) { pool.release(old.buffer) }
+        }
+        // Readers left per value: a node may overwrite an input it reads last, and a value's
+        // buffer goes back to the pool once its last reader has run (fused steps run with their
+        // chain's head, so the order of release follows what ran, not the node order).
+        var readers: [String: Int] = [:]
+        for step in steps { for v in Set(step.node.inputs) { readers[v, default: 0] += 1 } }
+        let outputs = Set(model.outputs)
+        lastNodeTimes.removeAll(keepingCapacity: true)
+        let fuses = observe == nil
+        // Chains whose residual operand turned out another shape this run, or was not written yet
+        // (its own chain ran step by step): their steps run one by one.
+        var unfused: Set<Int> = []
+        for (i, step) in steps.enumerated() {
+            if fuses, let head = fusion.headOf[i], !unfused.contains(head) { continue }
+            if fuses && padFolding.skipped.contains(i) { continue }
+            let started = options.recordsNodeTimes ? DispatchTime.now().uptimeNanoseconds : 0
+            let fold = fuses ? padFolding.folds[i] : nil
+            let node = fold?.node ?? step.node
+            let stepKernel = fold?.kernel ?? step.kernel
+            let args = node.inputs.map { live[$0]! }
+            var chain = fuses ? fusion.chains[i] : nil
+            if let c = chain, !c.residualShapes.isEmpty,
+               !c.residualsFit(batch: args.first?.shape.first ?? -1, { live[$0] }) {
+                unfused.insert(i)
+                chain = nil
+            }
+            context.reusable = node.inputs.map { name in
+                readers[name] == 1 && !outputs.contains(name) && live[name]!.buffer.references == 1
+                    && node.inputs.filter { $0 == name }.count == 1
+            }
+            let result: EngineValue
+            do {
+                if let chain, let kernel = stepKernel as? FusableKernel {
+                    result = try kernel.run(args, context, tail: chain.tail { live[$0]! })
+                } else {
+                    result = try stepKernel.run(args, context)
+                }
+            } catch {
+                throw EngineError.nodeFailed(node: node.name, op: node.opName, problem: "\(error)")
+            }
+            if options.recordsNodeTimes {
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+                lastNodeTimes.append((node.name, node.opName, ms))
+            }
+            if let old = live.updateValue(result, forKey: chain?.output ?? node.outputs[0]) { pool.release(old.buffer) }
+            observe?(node.outputs[0], result.tensor())
+            for ran in [i] + (chain?.absorbed ?? []) + (fold.map { [$0.pad] } ?? []) {
+                for v in Set(steps[ran].node.inputs) {
+                    readers[v, default: 0] -= 1
+                    if readers[v] == 0 && !outputs.contains(v), let value = live.removeValue(forKey: v) {
+                        pool.release(value.buffer)
+                    }
+                }
+            }
+        }
+        return try model.outputs.map { name in
+            guard let v = live[name] else { throw EngineError.outputNotComputed(name) }
+            return v.tensor()
+        }
+    }
+}

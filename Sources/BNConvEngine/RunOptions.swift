@@ -1,0 +1,32 @@
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// How a ``ModelRunner`` runs a model.
+public struct RunOptions: Equatable, Sendable {
+    /// Threads OpenBLAS may use inside one matrix product (a process-wide OpenBLAS setting);
+    /// `nil` means 1: the engine splits products and every other kernel across the cores itself,
+    /// and OpenBLAS's spinning workers would otherwise compete with it for the same cores.
+    public var blasThreads: Int?
+    /// Cores the engine's own kernels use (a process-wide setting); `nil` means every core.
+    public var threads: Int?
+    /// Whether each run records per-node wall times in ``ModelRunner/lastNodeTimes``.
+    public var recordsNodeTimes: Bool
+    /// Which statistics BatchNorm nodes normalize with (``BatchNormStatistics/batch`` for a
+    /// training-mode forward, as recalibration runs it).
+    public var batchNormStatistics: BatchNormStatistics
+    /// Whether channels-first 3x3 stride-1 convolutions with enough channels and positions run by
+    /// Winograd's minimal filtering, F(4x4, 3x3) or F(2x2, 3x3) (2.25-4x fewer multiply-adds; the sums
+    /// are rounded differently, within a few 1e-6 of the largest output), rather than as direct products.
+    public var winograd: Bool
+
+    /// Creates options.
+    public init(threads: Int? = nil, blasThreads: Int? = nil, recordsNodeTimes: Bool = false,
+                batchNormStatistics: BatchNormStatistics = .asRecorded, winograd: Bool = true) {
+        self.threads = threads
+        self.blasThreads = blasThreads
+        self.recordsNodeTimes = recordsNodeTimes
+        self.batchNormStatistics = batchNormStatistics
+        self.winograd = winograd
+    }
+}

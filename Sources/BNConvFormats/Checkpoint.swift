@@ -1,0 +1,90 @@
+import Foundation
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// The one entry point that opens any checkpoint bnconv reads, and saves a ``Model`` back.
+public enum Checkpoint {
+    /// Reads `path` into a ``Model``, choosing the reader by extension, checked by the file's magic
+    /// (`\x89HDF` HDF5, `PK` zip, else protobuf). `config` pairs an architecture (a
+    /// `model.to_json()` file or a `.keras`) with a weights-only file.
+    ///
+    /// `deferringWeights` asks for large weights to stay in the file until used (deferred
+    /// ``Tensor``s; the file stays open while the model holds them), so that a fold that is
+    /// written without running the model never holds every weight at once. Only legacy Keras
+    /// `.h5` files defer; other formats read everything as usual. The file must not be changed
+    /// while the model holds deferred weights (they may be read from a memory mapping of it).
+    public static func read(_ path: String, config: String? = nil, deferringWeights: Bool = false) throws -> Model {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CheckpointError(.cannotOpen, file: path, problem: "no such file")
+        }
+        if isDirectory.boolValue {
+            throw CheckpointError(.cannotOpen, file: path, problem: "is a directory, not a checkpoint file")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw CheckpointError(.cannotOpen, file: path, problem: "cannot open the file for reading (permission denied?)")
+        }
+        let head = [UInt8](handle.readData(ofLength: 8))
+        try? handle.close()
+        switch kind(of: path, head: head) {
+        case .hdf5:
+            return try KerasReader.readHDF5(path, configPath: config, deferringWeights: deferringWeights)
+        case .zip:
+            return try KerasReader.readArchive(path)
+        case .graphDef:
+            return try GraphDefReader.read(path)
+        case .onnx:
+            return try ONNXReader.read(path)
+        case .unknown(let why):
+            throw CheckpointError(.unrecognizedFormat, file: path, problem: why)
+        }
+    }
+
+    /// Writes `model` to `path` in the format and flavour it was read from, with
+    /// the edits a pass made. The file is built beside the target and renamed over it on success;
+    /// on error nothing is left behind. Optimizer state is not carried over. For a weights-only
+    /// flavour, `config` receives the rewritten architecture (required when layers were removed).
+    public static func write(_ model: Model, to path: String, config: String? = nil) throws {
+        switch model.format {
+        case .keras2H5, .keras2WeightsH5, .keras3LegacyH5, .kerasZip, .keras3WeightsH5:
+            try KerasWriter.write(model, to: path, configPath: config)
+        case .graphDef:
+            try GraphDefWriter.write(model, to: path)
+        case .onnx:
+            try ONNXWriter.write(model, to: path)
+        }
+    }
+
+    /// The container a file is, from its first bytes and its name.
+    enum ContainerKind: Equatable {
+        case hdf5, zip, graphDef, onnx
+        case unknown(String)
+    }
+
+    /// HDF5's signature.
+    static let hdf5Magic: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
+
+    /// Decides the container from the extension and the magic bytes.
+    static func kind(of path: String, head: [UInt8]) -> ContainerKind {
+        let lower = path.lowercased()
+        let isHDF5 = head.count >= 4 && Array(head.prefix(4)) == Array(hdf5Magic.prefix(4))
+        let isZip = head.count >= 2 && head[0] == 0x50 && head[1] == 0x4B
+        if head.isEmpty { return .unknown("the file is empty") }
+        if lower.hasSuffix(".keras") {
+            return isZip ? .zip : .unknown("named .keras but not a zip archive (no 'PK' signature)")
+        }
+        if lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5") || lower.hasSuffix(".keras.h5") {
+            return isHDF5 ? .hdf5 : .unknown("named \(lower.hasSuffix(".hdf5") ? ".hdf5" : ".h5") but not an HDF5 file (no HDF5 signature)")
+        }
+        if isHDF5 { return .hdf5 }
+        if isZip { return .zip }
+        if lower.hasSuffix(".pb") { return .graphDef }
+        if lower.hasSuffix(".onnx") { return .onnx }
+        // No telling extension: a ModelProto opens with field 1 as a varint (ir_version, tag 0x08),
+        // a GraphDef with field 1 as a length-delimited NodeDef (tag 0x0A) (onnx.proto, graph.proto).
+        if head[0] == 0x08 { return .onnx }
+        if head[0] == 0x0A { return .graphDef }
+        return .unknown("not a checkpoint bnconv knows (neither HDF5, a .keras zip, nor a .pb/.onnx protobuf)")
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import ZIPFoundation
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// Reads the members of a `.keras` zip into memory, in archive order (formats.md 2.1).
+enum KerasArchiveReader {
+    /// The largest member bnconv extracts, and the largest expansion ratio of a compressed one.
+    static let memberCap: Int64 = 8 << 30
+    static let maxRatio: Int64 = 1000
+
+    /// Every member's path and bytes, in order.
+    static func members(of path: String) throws -> [KerasArchiveMember] {
+        let archive: Archive
+        do {
+            archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+        } catch {
+            throw CheckpointError(.malformed, file: path, problem: "not a readable zip archive (\(error))")
+        }
+        var out: [KerasArchiveMember] = []
+        for entry in archive where entry.type == .file {
+            let size = Int64(entry.uncompressedSize)
+            if size > memberCap || (entry.isCompressed && size > max(Int64(entry.compressedSize), 1) * maxRatio) {
+                throw CheckpointError(.malformed, file: path, place: entry.path,
+                                      problem: "the zip member declares \(size) bytes, too many for its \(entry.compressedSize) stored bytes")
+            }
+            var data = Data()
+            data.reserveCapacity(Int(size))
+            do {
+                _ = try archive.extract(entry, skipCRC32: false) { data.append($0) }
+            } catch {
+                throw CheckpointError(.malformed, file: path, place: entry.path, problem: "cannot extract the zip member (\(error))")
+            }
+            out.append(KerasArchiveMember(path: entry.path, data: [UInt8](data)))
+        }
+        return out
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import ZIPFoundation
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// Writes a `.keras` zip as Keras does: members in the original order (metadata.json, config.json,
+/// model.weights.h5, then any assets), all STORED, JSON members dated 1980-01-01 (observed.md 9.6).
+enum KerasArchiveWriter {
+    /// Writes `members` (with `config` and `weights` filled in for their slots) to `url`.
+    static func write(members: [KerasArchiveMember], config: [UInt8], weights: [UInt8], to url: URL) throws {
+        let archive = try Archive(url: url, accessMode: .create)
+        var order = members
+        for required in ["config.json", "model.weights.h5"] where !order.contains(where: { $0.path == required }) {
+            order.append(KerasArchiveMember(path: required, data: []))
+        }
+        let dosEpoch = DateComponents(calendar: Calendar(identifier: .gregorian), year: 1980, month: 1, day: 1).date ?? Date()
+        for member in order {
+            let data: Data
+            switch member.path {
+            case "config.json": data = Data(config)
+            case "model.weights.h5": data = Data(weights)
+            default: data = Data(member.data)
+            }
+            let date = member.path == "model.weights.h5" ? Date() : dosEpoch
+            try archive.addEntry(with: member.path, type: .file, uncompressedSize: Int64(data.count), modificationDate: date,
+                                 compressionMethod: .none) { position, size in
+                data.subdata(in: Int(position)..<(Int(position) + size))
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// A Keras weight left in its HDF5 dataset until it is needed (a deferred ``Tensor``'s source).
+///
+/// The source keeps the file open; a contiguous, unfiltered dataset is lent from a read-only
+/// mapping of the file (``MappedFile``) without a copy. The legacy writer recognises it: an unmodified weight whose
+/// tensor still comes from here is copied dataset to dataset (H5Ocopy: bytes, layout, filters and
+/// attributes as stored) instead of being read and written again.
+final class KerasDatasetSource: TensorSource, @unchecked Sendable {
+    /// The open file (read-only; only read from, on the thread that uses the model).
+    let file: HDF5File
+    /// The dataset's absolute path in the file.
+    let path: String
+    /// The user's file name, for errors.
+    let userFile: String
+    /// Where the bytes lie in the file when they can be lent from a mapping of it as stored.
+    let raw: (file: MappedFile, offset: Int, count: Int)?
+
+    /// The dataset at `path` of `file`; `userFile` names it in errors. With `raw`, ``withBytes(_:)``
+    /// lends the stored bytes from a read-only mapping instead of reading them through HDF5.
+    init(file: HDF5File, path: String, userFile: String, raw: (file: MappedFile, offset: Int, count: Int)? = nil) {
+        self.file = file
+        self.path = path
+        self.userFile = userFile
+        self.raw = raw
+    }
+
+    /// A dataset lent from the mapping reads no HDF5 and may be loaded on another thread; one read
+    /// through the (serial) HDF5 library may not.
+    var loadsConcurrently: Bool { raw != nil }
+
+    /// Lends the bytes: mapped from the file where they lie as stored, else read.
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        guard let raw else { return try loadBytes().withUnsafeBytes(body) }
+        return try raw.file.withBytes(offset: raw.offset, count: raw.count, body)
+    }
+
+    /// Reads the whole dataset; an HDF5 failure becomes a ``CheckpointError`` naming the user's file.
+    func loadBytes() throws -> [UInt8] {
+        do {
+            return try file.root().dataset(path).readTensor().bytes
+        } catch let error as HDF5Error {
+            throw error.checkpointError(file: userFile)
+        }
+    }
+}

@@ -1,0 +1,248 @@
+import Foundation
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// Reads every Keras checkpoint flavour into a ``Model``: Keras 2 `.h5` (full or weights only),
+/// Keras 3 legacy `.h5`, `.keras` archives (tf-keras or Keras 3), Keras 3 `.weights.h5`.
+public enum KerasReader {
+    /// Reads an HDF5 Keras file. Weights-only files need the architecture: `configPath` names a
+    /// `model.to_json()` file or a `.keras` archive. With `deferringWeights`, the large weights of a
+    /// legacy `.h5` (Keras 2 / Keras 3 legacy, full or weights-only) stay in the file, which stays
+    /// open, until they are used (``Tensor/isDeferred``); the writer then copies the untouched ones
+    /// dataset to dataset.
+    public static func readHDF5(_ path: String, configPath: String? = nil, deferringWeights: Bool = false) throws -> Model {
+        try readHDF5(path, configPath: configPath, deferringFrom: deferringWeights ? KerasLegacyWeights.deferredMinimumBytes : nil)
+    }
+
+    /// ``readHDF5(_:configPath:deferringWeights:)`` deferring every dataset of `minimumBytes` or
+    /// more (`nil`: none).
+    static func readHDF5(_ path: String, configPath: String?, deferringFrom minimumBytes: Int?) throws -> Model {
+        try mapErrors(file: path) {
+            let file = try HDF5File.open(path)
+            return try withExtendedLifetime(file) {
+                try readHDF5(root: try file.root(), path: path, configPath: configPath, deferring: minimumBytes)
+            }
+        }
+    }
+
+    /// Reads a Keras HDF5 file held in memory (opened through HDF5's core driver, nothing touches
+    /// the disk); `name` stands for the file in errors. Weights-only images need `configPath`.
+    public static func readHDF5(image: [UInt8], name: String, configPath: String? = nil) throws -> Model {
+        try mapErrors(file: name) {
+            let file = try HDF5File.open(image: image, name: name)
+            return try withExtendedLifetime(file) { try readHDF5(root: try file.root(), path: name, configPath: configPath, deferring: nil) }
+        }
+    }
+
+    /// Chooses the flavour of an open HDF5 file from its root group.
+    private static func readHDF5(root: HDF5Group, path: String, configPath: String?, deferring: Int?) throws -> Model {
+            if root.hasAttribute("model_config") {
+                return try readLegacyModel(path: path, root: root, deferring: deferring)
+            }
+            if try KerasAttributeList.read("layer_names", of: root) != nil {
+                let (config, text) = try loadConfig(configPath, forWeightsOf: path)
+                return try readLegacy(path: path, root: root, weightsGroup: root, config: config, configText: text,
+                                      format: .keras2WeightsH5, rootAttributes: [], deferring: deferring)
+            }
+            if root.contains("layers") || root.contains("vars") || root.contains("_layer_checkpoint_dependencies") {
+                let (config, text) = try loadConfig(configPath, forWeightsOf: path)
+                return try readStore(path: path, root: root, config: config, configText: text, format: .keras3WeightsH5,
+                                     kerasVersion: nil, members: [])
+            }
+            throw CheckpointError(.unrecognizedFormat, file: path,
+                                  problem: "an HDF5 file, but not a Keras checkpoint (no 'model_config', 'layer_names' or 'layers')")
+    }
+
+    /// Reads a `.keras` zip archive (config.json + model.weights.h5, opened in memory).
+    public static func readArchive(_ path: String) throws -> Model {
+        try mapErrors(file: path) {
+            let members = try KerasArchiveReader.members(of: path)
+            guard let configMember = members.first(where: { $0.path == "config.json" }) else {
+                throw CheckpointError(.malformed, file: path, problem: "a zip archive without 'config.json', so not a .keras model")
+            }
+            guard let weightsMember = members.first(where: { $0.path == "model.weights.h5" }) else {
+                if members.contains(where: { $0.path == "model.weights.npz" }) {
+                    throw CheckpointError(.unsupported, file: path, place: "model.weights.npz", problem: "weights saved in .npz format are not supported")
+                }
+                throw CheckpointError(.malformed, file: path, problem: "the archive has no 'model.weights.h5'")
+            }
+            let text = String(decoding: configMember.data, as: UTF8.self)
+            let config: JSONValue
+            do { config = try JSONValue.parse(text) } catch {
+                throw CheckpointError(.malformed, file: path, place: "config.json", problem: "\(error)")
+            }
+            var version: String?
+            if let meta = members.first(where: { $0.path == "metadata.json" }) {
+                version = (try? JSONValue.parse(String(decoding: meta.data, as: UTF8.self)))?["keras_version"]?.stringValue
+            }
+            let file = try HDF5File.open(image: weightsMember.data, name: path + "/model.weights.h5")
+            let root = try file.root()
+            let kept = members.map { m in
+                m.path == "config.json" || m.path == "model.weights.h5" ? KerasArchiveMember(path: m.path, data: []) : m
+            }
+            return try readStore(path: path, root: root, config: config, configText: text, format: .kerasZip,
+                                 kerasVersion: version, members: kept)
+        }
+    }
+
+    // MARK: Flavours
+
+    private static func readLegacyModel(path: String, root: HDF5Group, deferring: Int?) throws -> Model {
+        guard let text = try root.stringAttribute("model_config") else {
+            throw CheckpointError(.malformed, file: path, place: "/", problem: "attribute 'model_config' is empty")
+        }
+        let config: JSONValue
+        do { config = try JSONValue.parse(text) } catch {
+            throw CheckpointError(.malformed, file: path, place: "/@model_config", problem: "\(error)")
+        }
+        guard root.kind(of: "model_weights") == .group else {
+            throw CheckpointError(.malformed, file: path, place: "/", problem: "the file has 'model_config' but no 'model_weights' group")
+        }
+        var attributes: [KerasNamedAttribute] = []
+        for name in try root.attributeNames() {
+            attributes.append(KerasNamedAttribute(name: name, value: try root.attribute(name).readValue()))
+        }
+        let version = try root.stringAttribute("keras_version")
+        let format: CheckpointFormat = (version.flatMap { Int($0.prefix { $0 != "." }) } ?? 2) >= 3 ? .keras3LegacyH5 : .keras2H5
+        return try readLegacy(path: path, root: root, weightsGroup: try root.group("model_weights"), config: config,
+                              configText: text, format: format, rootAttributes: attributes, deferring: deferring)
+    }
+
+    private static func readLegacy(path: String, root: HDF5Group, weightsGroup: HDF5Group, config: JSONValue, configText: String,
+                                   format: CheckpointFormat, rootAttributes: [KerasNamedAttribute], deferring: Int?) throws -> Model {
+        let container = try KerasContainer(model: config, place: "model_config")
+        let weights = try KerasLegacyWeights(group: weightsGroup, container: container, deferring: deferring.map {
+            KerasLegacyWeights.Deferral(file: path, minimumBytes: $0, mapping: MappedFile(path: path))
+        })
+        let version = try root.stringAttribute("keras_version") ?? (try weightsGroup.stringAttribute("keras_version"))
+        let dialect = detectDialect(config, version: format == .keras3LegacyH5 ? "3" : nil, text: configText)
+        var builder = KerasGraphBuilder(dialect: dialect, variables: weights.variables)
+        let outputs = try builder.build(container)
+        var record = KerasModelRecord(format: format, dialect: dialect, kerasVersion: version, sourcePath: path, config: config,
+                                      configText: configText, container: container)
+        record.rootAttributes = rootAttributes
+        record.weightsGroupAttributes = weights.groupAttributes
+        record.layerNames = weights.layerNames
+        record.weightNames = weights.weightNames
+        record.topLevelWeights = weights.topLevel
+        record.creation = weights.creation
+        record.valueRefs = builder.valueRefs
+        record.originalNodes = Dictionary(builder.nodes.map { ($0.name, KerasNodeIO(inputs: $0.inputs, outputs: $0.outputs)) },
+                                          uniquingKeysWith: { a, _ in a })
+        return try finish(builder, outputs: outputs, name: container.name, format: format, record: record)
+    }
+
+    private static func readStore(path: String, root: HDF5Group, config: JSONValue, configText: String, format: CheckpointFormat,
+                                  kerasVersion: String?, members: [KerasArchiveMember]) throws -> Model {
+        let container = try KerasContainer(model: config, place: "config")
+        let weights = try KerasStoreWeights(root: root, container: container)
+        let dialect = detectDialect(config, version: kerasVersion, text: configText)
+        var builder = KerasGraphBuilder(dialect: dialect, variables: weights.variables, storeGroups: weights.groups)
+        let outputs = try builder.build(container)
+        var record = KerasModelRecord(format: format, dialect: dialect, kerasVersion: kerasVersion, sourcePath: path, config: config,
+                                      configText: configText, container: container)
+        record.creation = weights.creation
+        record.valueRefs = builder.valueRefs
+        record.originalNodes = Dictionary(builder.nodes.map { ($0.name, KerasNodeIO(inputs: $0.inputs, outputs: $0.outputs)) },
+                                          uniquingKeysWith: { a, _ in a })
+        record.archiveMembers = members
+        record.storeNames = weights.names
+        return try finish(builder, outputs: outputs, name: container.name, format: format, record: record)
+    }
+
+    private static func finish(_ builder: KerasGraphBuilder, outputs: [String], name: String, format: CheckpointFormat,
+                               record: KerasModelRecord) throws -> Model {
+        for node in builder.nodes {
+            if let problem = node.op.windowProblem { throw ModelError.invalidWindow(node: node.name, problem: problem) }
+        }
+        let values = InputLayout.marked(builder.values, inputs: builder.inputs, nodes: builder.nodes)
+        // Shapes and layouts of every value (a layout-converted file's outputs are channels-first).
+        var model = LayoutPropagation.annotate(ShapeInference.annotate(
+            Model(name: name, format: format, inputs: builder.inputs, outputs: outputs, nodes: builder.nodes,
+                  values: values, source: record)))
+        for (name, info) in model.values where info.layout == nil && (info.shape?.count ?? 0) >= 3 {
+            model.values[name]?.layout = .channelsLast   // Keras's default data_format
+        }
+        return model
+    }
+
+    // MARK: Helpers
+
+    /// Keras 3 when the version says so, else when the config uses Keras 3 forms (dict inbound
+    /// nodes, `batch_shape`, DTypePolicy objects).
+    /// `text` is the config's JSON as read (searched instead of serializing `config` again).
+    static func detectDialect(_ config: JSONValue, version: String?, text: String? = nil) -> KerasDialect {
+        if let version, let major = Int(version.prefix { $0 != "." }) { return major >= 3 ? .keras3 : .keras2 }
+        let utf8 = Array((text ?? config.serialized()).utf8)
+        for marker in ["\"__keras_tensor__\"", "\"batch_shape\"", "\"DTypePolicy\""] where contains(utf8, Array(marker.utf8)) { return .keras3 }
+        return .keras2
+    }
+
+    /// Whether `needle` occurs in `haystack` (bytes; a plain scan, no Foundation string search).
+    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, haystack.count >= needle.count else { return needle.isEmpty }
+        var i = 0
+        let last = haystack.count - needle.count
+        while i <= last {
+            if haystack[i] == first && haystack[i..<(i + needle.count)].elementsEqual(needle) { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// The architecture for a weights-only file: a `model.to_json()` file, or a `.keras` archive's config.
+    static func loadConfig(_ configPath: String?, forWeightsOf path: String) throws -> (JSONValue, String) {
+        guard let configPath else {
+            throw CheckpointError(.unsupported, file: path,
+                                  problem: "a weights-only file holds no architecture; pass the model's config (model.to_json() output or a .keras file) with --config")
+        }
+        let text: String
+        if configPath.hasSuffix(".keras") {
+            let members = try KerasArchiveReader.members(of: configPath)
+            guard let member = members.first(where: { $0.path == "config.json" }) else {
+                throw CheckpointError(.malformed, file: configPath, problem: "the archive has no 'config.json'")
+            }
+            text = String(decoding: member.data, as: UTF8.self)
+        } else {
+            guard let data = FileManager.default.contents(atPath: configPath) else {
+                throw CheckpointError(.cannotOpen, file: configPath, problem: "cannot read the config file")
+            }
+            text = String(decoding: data, as: UTF8.self)
+        }
+        do {
+            return (try JSONValue.parse(text), text)
+        } catch {
+            throw CheckpointError(.malformed, file: configPath, problem: "\(error)")
+        }
+    }
+
+    /// Runs `body`, turning HDF5 and config errors into ``CheckpointError``s naming `file`.
+    static func mapErrors<T>(file: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as CheckpointError {
+            throw error
+        } catch let error as HDF5Error {
+            throw error.checkpointError(file: file)
+        } catch let error as KerasConfigError {
+            throw CheckpointError(.malformed, file: file, place: error.place, problem: error.problem)
+        } catch {
+            throw CheckpointError(.malformed, file: file, problem: "\(error)")
+        }
+    }
+}
+
+extension HDF5Error {
+    /// The same failure as a ``CheckpointError`` naming the user's file (an in-memory member's
+    /// name is kept in the place).
+    func checkpointError(file userFile: String) -> CheckpointError {
+        var place = path
+        if file != userFile, file.hasPrefix(userFile + "/") {
+            place = String(file.dropFirst(userFile.count + 1)) + (path.isEmpty ? "" : ":" + path)
+        }
+        let kind: CheckpointError.Kind = path.isEmpty && operation.hasPrefix("open") ? .unrecognizedFormat : .malformed
+        return CheckpointError(kind, file: userFile, place: place,
+                               problem: "cannot \(operation)" + (message.isEmpty ? "" : " (HDF5: \(message))"))
+    }
+}

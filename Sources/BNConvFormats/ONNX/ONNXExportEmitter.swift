@@ -1,0 +1,378 @@
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// Turns each node of a channels-first ``Model`` into ONNX nodes and initializers
+/// (``ONNXGraphExporter``'s work). Value names are kept as ONNX tensor names; extra tensors
+/// (a conv's pre-activation output, a pool before its Flatten) get fresh names.
+struct ONNXExportEmitter {
+    /// The emitted graph and its declared interface.
+    struct Output {
+        /// Nodes and initializers.
+        var graph: ONNXExportGraph
+        /// Graph inputs (batch dimension symbolic `N`).
+        var inputs: [ONNXProto.ValueInfo]
+        /// Graph outputs.
+        var outputs: [ONNXProto.ValueInfo]
+        /// The opset the graph needs.
+        var opset: Int { graph.opset }
+    }
+
+    let model: Model
+    let file: String
+    private let shapes: [String: [Int?]]
+    private let dtype: DType
+    private var graph: ONNXExportGraph
+
+    /// The names the graph outputs must carry (the source model's), in order.
+    private let outputNames: [String]
+
+    /// Prepares to emit `model` (channels-first); `outputNames` are the source model's output names.
+    init(model: Model, outputNames: [String], file: String) {
+        self.model = model
+        self.outputNames = outputNames
+        self.file = file
+        shapes = ShapeInference.shapes(of: model)
+        let first = model.inputs.first.flatMap { model.values[$0]?.dtype } ?? .float32
+        dtype = first.isFloatingPoint ? first : .float32
+        var taken = Set(model.inputs + model.outputs)
+        for n in model.nodes { taken.formUnion(n.inputs); taken.formUnion(n.outputs) }
+        graph = ONNXExportGraph(baseOpset: ONNXGraphExporter.baseOpset, taken: taken)
+    }
+
+    /// Emits every node; throws a `CheckpointError` (`.unsupported`) naming the first node that
+    /// has no ONNX form.
+    mutating func emit() throws -> Output {
+        for node in model.nodes {
+            if case .input = node.op { continue }
+            do {
+                try emit(node)
+            } catch let error as CheckpointError {
+                throw error
+            } catch {
+                throw CheckpointError(.unsupported, file: file, place: node.name, problem: "\(error)")
+            }
+        }
+        var outputs = model.outputs.map(valueInfo)
+        // An output behind a boundary transpose (keepIOLayout) takes back the source's name; the
+        // value that had it (the transpose's input) gets a fresh one.
+        for (i, name) in outputNames.enumerated() where i < outputs.count && outputs[i].name != name {
+            let produced = outputs[i].name
+            if model.values[name] != nil || model.nodes.contains(where: { $0.outputs.contains(name) }) {
+                graph.rename(name, to: graph.unique("\(name)__inner"))
+            }
+            graph.rename(produced, to: name)
+            outputs[i].name = name
+        }
+        return Output(graph: graph, inputs: model.inputs.map(valueInfo), outputs: outputs)
+    }
+
+    // MARK: - Interface
+
+    private func valueInfo(_ name: String) -> ONNXProto.ValueInfo {
+        let shape = shapes[name] ?? model.values[name]?.shape
+        let dims = shape.map { s in
+            s.enumerated().map { i, d -> ONNXProto.Dimension in
+                if i == 0 { return .param("N") }
+                return d.map { .value(Int64($0)) } ?? .unknown
+            }
+        }
+        let type = model.values[name]?.dtype ?? dtype
+        return ONNXProto.ValueInfo(name: name, elemType: ONNXTensorCodec.dataType(of: type), dims: dims)
+    }
+
+    // MARK: - Nodes
+
+    private func refuse(_ node: Node, _ why: String) -> CheckpointError {
+        CheckpointError(.unsupported, file: file, place: node.name,
+                        problem: "\(node.opName) cannot be exported to ONNX: \(why)")
+    }
+
+    private func weight(_ node: Node, _ role: WeightRole) throws -> Weight {
+        guard let w = node.weight(role) else { throw refuse(node, "it has no '\(role)' weight") }
+        return w
+    }
+
+    /// A weight stored in the graph's dtype (floating weights) as an initializer.
+    private mutating func initializer(_ node: Node, _ suffix: String, _ tensor: Tensor) -> String {
+        let t = tensor.dtype.isFloatingPoint ? tensor.converted(to: dtype) : tensor
+        return graph.constant("\(node.name).\(suffix)", t)
+    }
+
+    private func spatialShape(_ value: String) -> [Int?] {
+        guard let s = shapes[value], s.count >= 3 else { return [] }
+        return Array(s[2...])
+    }
+
+    private mutating func emit(_ node: Node) throws {
+        let x = node.inputs.first ?? ""
+        let y = node.outputs.first ?? ""
+        switch node.op {
+        case .input:
+            return
+        case .conv(let c):
+            try requireChannelsFirst(node, c.layout)
+            let w = initializer(node, "weight", try ChannelsFirstWeights.convolution(try weight(node, .kernel), node: node.name))
+            let b = try c.useBias ? initializer(node, "bias", weight(node, .bias).tensor) : nil
+            let out = activationInput(node, c.activation, y)
+            graph.add("Conv", name: node.name, inputs: [x, w] + (b.map { [$0] } ?? []), outputs: [out],
+                      attributes: try windowAttributes(node, c, x, groups: c.groups))
+            try activation(node, c.activation, out, y)
+        case .depthwiseConv(let c):
+            try requireChannelsFirst(node, c.layout)
+            let kernel = try ChannelsFirstWeights.depthwise(try weight(node, .kernel), node: node.name)
+            let w = initializer(node, "weight", kernel)
+            let b = try c.useBias ? initializer(node, "bias", weight(node, .bias).tensor) : nil
+            let groups = kernel.shape[0] / max(c.depthMultiplier, 1)
+            let out = activationInput(node, c.activation, y)
+            graph.add("Conv", name: node.name, inputs: [x, w] + (b.map { [$0] } ?? []), outputs: [out],
+                      attributes: try windowAttributes(node, c, x, groups: groups))
+            try activation(node, c.activation, out, y)
+        case .separableConv(let c):
+            try requireChannelsFirst(node, c.layout)
+            let dk = try ChannelsFirstWeights.depthwise(try weight(node, .depthwiseKernel), node: node.name)
+            let pk = try ChannelsFirstWeights.convolution(try weight(node, .pointwiseKernel), node: node.name)
+            let dw = initializer(node, "depthwise.weight", dk)
+            let pw = initializer(node, "pointwise.weight", pk)
+            let b = try c.useBias ? initializer(node, "pointwise.bias", weight(node, .bias).tensor) : nil
+            let mid = graph.unique("\(y)__depthwise")
+            graph.add("Conv", name: "\(node.name)/depthwise", inputs: [x, dw], outputs: [mid],
+                      attributes: try windowAttributes(node, c, x, groups: dk.shape[0] / max(c.depthMultiplier, 1)))
+            let out = activationInput(node, c.activation, y)
+            let ones = Array(repeating: 1, count: c.rank)
+            graph.add("Conv", name: "\(node.name)/pointwise", inputs: [mid, pw] + (b.map { [$0] } ?? []), outputs: [out],
+                      attributes: [ONNXExportGraph.ints("kernel_shape", ones), ONNXExportGraph.ints("strides", ones),
+                                   ONNXExportGraph.ints("dilations", ones), ONNXExportGraph.int("group", 1),
+                                   ONNXExportGraph.ints("pads", ones.map { _ in 0 } + ones.map { _ in 0 })])
+            try activation(node, c.activation, out, y)
+        case .convTranspose(let c):
+            try requireChannelsFirst(node, c.layout)
+            let kernel = try weight(node, .kernel)
+            // A grouped one is exported only from ONNX's own (in, out/group, k...) layout.
+            guard c.groups == 1 || kernel.layout == .iohw else { throw refuse(node, "grouped transposed convolutions are exported only from an iohw kernel") }
+            let w = initializer(node, "weight", try ChannelsFirstWeights.transposedConvolution(kernel, node: node.name))
+            let b = try c.useBias ? initializer(node, "bias", weight(node, .bias).tensor) : nil
+            guard let (pads, outputPadding) = ONNXExportPadding.transposed(c) else {
+                throw refuse(node, "causal padding has no transposed form")
+            }
+            var attributes = [ONNXExportGraph.ints("kernel_shape", c.kernelSize), ONNXExportGraph.ints("strides", c.strides),
+                              ONNXExportGraph.ints("dilations", c.dilations), ONNXExportGraph.int("group", c.groups),
+                              ONNXExportGraph.ints("pads", pads)]
+            if outputPadding.contains(where: { $0 != 0 }) {
+                attributes.append(ONNXExportGraph.ints("output_padding", outputPadding))
+            }
+            let out = activationInput(node, c.activation, y)
+            graph.add("ConvTranspose", name: node.name, inputs: [x, w] + (b.map { [$0] } ?? []), outputs: [out],
+                      attributes: attributes)
+            try activation(node, c.activation, out, y)
+        case .dense(let d):
+            let k = try weight(node, .kernel)
+            let out = activationInput(node, d.activation, y)
+            let b = try d.useBias ? initializer(node, "bias", weight(node, .bias).tensor) : nil
+            if (shapes[x]?.count ?? 2) == 2 {
+                let transB = k.layout == .oi
+                let w = initializer(node, "weight", transB ? try ChannelsFirstWeights.denseOutIn(k, node: node.name)
+                                                           : try ChannelsFirstWeights.denseInOut(k, node: node.name))
+                graph.add("Gemm", name: node.name, inputs: [x, w] + (b.map { [$0] } ?? []), outputs: [out],
+                          attributes: transB ? [ONNXExportGraph.int("transB", 1)] : [], since: 13)
+            } else {
+                let w = initializer(node, "weight", try ChannelsFirstWeights.denseInOut(k, node: node.name))
+                if let b {
+                    let product = graph.unique("\(y)__matmul")
+                    graph.add("MatMul", name: node.name, inputs: [x, w], outputs: [product], since: 13)
+                    graph.add("Add", name: "\(node.name)/bias", inputs: [product, b], outputs: [out], since: 14)
+                } else {
+                    graph.add("MatMul", name: node.name, inputs: [x, w], outputs: [out], since: 13)
+                }
+            }
+            try activation(node, d.activation, out, y)
+        case .batchNorm(let bn):
+            try batchNorm(node, bn, x, y)
+        case .activation(let a):
+            try activation(node, a, x, y)
+        case .softmax(let axis):
+            graph.add("Softmax", name: node.name, inputs: [x], outputs: [y], attributes: [ONNXExportGraph.int("axis", axis)], since: 13)
+        case .pool(let p):
+            try requireChannelsFirst(node, p.layout)
+            let ones = p.poolSize.map { _ in 1 }
+            var attributes = [ONNXExportGraph.ints("kernel_shape", p.poolSize), ONNXExportGraph.ints("strides", p.strides),
+                              try padAttribute(node, p.padding, x, kernel: p.poolSize, strides: p.strides, dilations: ones)]
+            if p.kind == .average { attributes.append(ONNXExportGraph.int("count_include_pad", 0)) }
+            graph.add(p.kind == .max ? "MaxPool" : "AveragePool", name: node.name, inputs: [x], outputs: [y],
+                      attributes: attributes, since: p.kind == .max ? 12 : 11)
+        case .globalPool(let g):
+            try requireChannelsFirst(node, g.layout)
+            let type = g.kind == .max ? "GlobalMaxPool" : "GlobalAveragePool"
+            if g.keepDims {
+                graph.add(type, name: node.name, inputs: [x], outputs: [y])
+            } else {
+                let pooled = graph.unique("\(y)__pooled")
+                graph.add(type, name: node.name, inputs: [x], outputs: [pooled])
+                graph.add("Flatten", name: "\(node.name)/flatten", inputs: [pooled], outputs: [y],
+                          attributes: [ONNXExportGraph.int("axis", 1)], since: 13)
+            }
+        case .elementwise(let kind):
+            try elementwise(node, kind, y)
+        case .concat(let axis):
+            graph.add("Concat", name: node.name, inputs: node.inputs, outputs: [y], attributes: [ONNXExportGraph.int("axis", axis)], since: 13)
+        case .flatten:
+            graph.add("Flatten", name: node.name, inputs: [x], outputs: [y], attributes: [ONNXExportGraph.int("axis", 1)], since: 13)
+        case .reshape(let target):
+            let shape = graph.int64s("\(node.name).shape", [0] + target)
+            graph.add("Reshape", name: node.name, inputs: [x, shape], outputs: [y], since: 14)
+        case .permute(let dims):
+            graph.add("Transpose", name: node.name, inputs: [x], outputs: [y], attributes: [ONNXExportGraph.ints("perm", [0] + dims)], since: 13)
+        case .pad(let padding, let layout):
+            try requireChannelsFirst(node, layout)
+            let pads = graph.int64s("\(node.name).pads", [0, 0] + padding.map(\.before) + [0, 0] + padding.map(\.after))
+            graph.add("Pad", name: node.name, inputs: [x, pads], outputs: [y], since: 13)
+        case .identity:
+            graph.add("Identity", name: node.name, inputs: [x], outputs: [y], since: 14)
+        case .crop, .upsample, .rescaling, .normalization, .opaque:
+            throw refuse(node, "bnconv has no ONNX form for this layer")
+        }
+    }
+
+    private func requireChannelsFirst(_ node: Node, _ layout: DataLayout) throws {
+        guard layout == .channelsFirst else {
+            throw refuse(node, "it still computes channels-last after the layout conversion")
+        }
+    }
+
+    /// Conv attributes with explicit pads; `auto_pad = SAME_UPPER` (TensorFlow's SAME: the odd
+    /// pixel at the end) when the input's spatial size is unknown.
+    private func windowAttributes(_ node: Node, _ c: Convolution, _ x: String, groups: Int) throws -> [ONNXProto.Attribute] {
+        [ONNXExportGraph.ints("kernel_shape", c.kernelSize), ONNXExportGraph.ints("strides", c.strides),
+         ONNXExportGraph.ints("dilations", c.dilations), ONNXExportGraph.int("group", groups),
+         try padAttribute(node, c.padding, x, kernel: c.kernelSize, strides: c.strides, dilations: c.dilations)]
+    }
+
+    private func padAttribute(_ node: Node, _ padding: Padding, _ x: String, kernel: [Int], strides: [Int],
+                              dilations: [Int]) throws -> ONNXProto.Attribute {
+        if let pads = ONNXExportPadding.window(padding, input: spatialShape(x), kernel: kernel, strides: strides, dilations: dilations) {
+            return ONNXExportGraph.ints("pads", pads)
+        }
+        guard padding == .same else { throw refuse(node, "its padding needs the input's spatial size, which is unknown") }
+        return ONNXExportGraph.string("auto_pad", "SAME_UPPER")
+    }
+
+    private mutating func activationInput(_ node: Node, _ activation: Activation, _ y: String) -> String {
+        activation.isLinear ? y : graph.unique("\(y)__preactivation")
+    }
+
+    private mutating func batchNorm(_ node: Node, _ bn: BatchNorm, _ x: String, _ y: String) throws {
+        guard !bn.training else { throw refuse(node, "it runs in training mode (batch statistics)") }
+        let rank = shapes[x]?.count ?? 2
+        let axis = Op.resolveAxis(bn.axis, rank: rank)
+        guard axis >= 1, axis < rank else { throw refuse(node, "axis \(bn.axis) is out of range for a rank-\(rank) tensor") }
+        // ONNX BatchNormalization normalizes axis 1: move another channel axis there and back
+        // (a BN left channels-last, e.g. on an NHWC input kept by --inputs-as-nhwc).
+        var perm = Array(0..<rank)
+        perm.remove(at: axis)
+        perm.insert(axis, at: 1)
+        let moved = axis != 1
+        let bnIn = moved ? graph.unique("\(x)__channels_first") : x
+        let bnOut = moved ? graph.unique("\(y)__channels_first") : y
+        if moved {
+            graph.add("Transpose", name: "\(node.name)/to_axis1", inputs: [x], outputs: [bnIn],
+                      attributes: [ONNXExportGraph.ints("perm", perm)], since: 13)
+        }
+        let mean = try weight(node, .movingMean).tensor
+        let channels = mean.count
+        let gamma = bn.scale ? try weight(node, .gamma).tensor : Tensor(shape: [channels], doubles: Array(repeating: 1, count: channels), dtype: mean.dtype)
+        let beta = bn.center ? try weight(node, .beta).tensor : Tensor(shape: [channels], doubles: Array(repeating: 0, count: channels), dtype: mean.dtype)
+        let names = [initializer(node, "scale", gamma), initializer(node, "B", beta), initializer(node, "input_mean", mean),
+                     initializer(node, "input_var", try weight(node, .movingVariance).tensor)]
+        graph.add("BatchNormalization", name: node.name, inputs: [bnIn] + names, outputs: [bnOut],
+                  attributes: [ONNXExportGraph.float("epsilon", bn.epsilon), ONNXExportGraph.float("momentum", bn.momentum),
+                               ONNXExportGraph.int("training_mode", 0)], since: 15)
+        if moved {
+            graph.add("Transpose", name: "\(node.name)/from_axis1", inputs: [bnOut], outputs: [y],
+                      attributes: [ONNXExportGraph.ints("perm", LayoutBoundary.inverse(perm))], since: 13)
+        }
+    }
+
+    private mutating func elementwise(_ node: Node, _ kind: ElementwiseKind, _ y: String) throws {
+        let inputs = node.inputs
+        guard inputs.count >= 2 || kind == .average || kind == .maximum || kind == .minimum else {
+            throw refuse(node, "it merges \(inputs.count) input(s)")
+        }
+        switch kind {
+        case .maximum, .minimum, .average:
+            let type = kind == .maximum ? "Max" : kind == .minimum ? "Min" : "Mean"
+            graph.add(type, name: node.name, inputs: inputs, outputs: [y], since: 13)
+        case .subtract:
+            guard inputs.count == 2 else { throw refuse(node, "Subtract takes two inputs") }
+            graph.add("Sub", name: node.name, inputs: inputs, outputs: [y], since: 14)
+        case .add, .multiply:
+            // Binary in ONNX: chain left to right.
+            let type = kind == .add ? "Add" : "Mul"
+            var acc = inputs[0]
+            for i in 1..<inputs.count {
+                let out = i == inputs.count - 1 ? y : graph.unique("\(y)__\(type.lowercased())\(i)")
+                graph.add(type, name: i == 1 ? node.name : "\(node.name)/\(i)", inputs: [acc, inputs[i]], outputs: [out], since: 14)
+                acc = out
+            }
+        }
+    }
+
+    /// `y = activation(x)`; `.linear` becomes an Identity unless `x == y` (fused into an op).
+    private mutating func activation(_ node: Node, _ a: Activation, _ x: String, _ y: String) throws {
+        if x == y { return }
+        // A standalone activation node keeps its name; one fused into a conv/dense gets a suffix.
+        let name2 = node.inputs.first == x ? node.name : "\(node.name)/activation"
+        typealias G = ONNXExportGraph
+        switch a {
+        case .linear:
+            graph.add("Identity", name: name2, inputs: [x], outputs: [y], since: 14)
+        case let .relu(maxValue, threshold, slope):
+            guard threshold == 0 else { throw refuse(node, "ReLU with a threshold has no ONNX op") }
+            switch (maxValue, slope) {
+            case (nil, 0):
+                graph.add("Relu", name: name2, inputs: [x], outputs: [y], since: 14)
+            case (nil, let s):
+                graph.add("LeakyRelu", name: name2, inputs: [x], outputs: [y], attributes: [G.float("alpha", s)], since: 6)
+            case (let m?, 0):
+                try clip(node, name2, x, y, max: m)
+            default:
+                throw refuse(node, "ReLU with both max_value and negative_slope has no ONNX op")
+            }
+        case .relu6:
+            try clip(node, name2, x, y, max: 6)
+        case .leakyRelu(let alpha):
+            graph.add("LeakyRelu", name: name2, inputs: [x], outputs: [y], attributes: [G.float("alpha", alpha)], since: 6)
+        case .elu(let alpha):
+            graph.add("Elu", name: name2, inputs: [x], outputs: [y], attributes: [G.float("alpha", alpha)], since: 6)
+        case .sigmoid:
+            graph.add("Sigmoid", name: name2, inputs: [x], outputs: [y], since: 13)
+        case .tanh:
+            graph.add("Tanh", name: name2, inputs: [x], outputs: [y], since: 13)
+        case let .hardSigmoid(slope, offset):
+            graph.add("HardSigmoid", name: name2, inputs: [x], outputs: [y],
+                      attributes: [G.float("alpha", slope), G.float("beta", offset)], since: 6)
+        case .hardSwish:
+            graph.add("HardSwish", name: name2, inputs: [x], outputs: [y], since: 14)
+        case .swish:
+            let s = graph.unique("\(y)__sigmoid")
+            graph.add("Sigmoid", name: "\(name2)/sigmoid", inputs: [x], outputs: [s], since: 13)
+            graph.add("Mul", name: name2, inputs: [x, s], outputs: [y], since: 14)
+        case .gelu(let approximate):
+            graph.add("Gelu", name: name2, inputs: [x], outputs: [y],
+                      attributes: [G.string("approximate", approximate ? "tanh" : "none")], since: 20)
+        case .softmax:
+            // As a layer activation: the channel axis (last in channels-last, 1 once channels-first).
+            let rank = shapes[x]?.count ?? 2
+            let layout = model.values[x]?.layout ?? model.values[y]?.layout
+            let axis = rank >= 3 && layout == .channelsFirst ? 1 : -1
+            graph.add("Softmax", name: name2, inputs: [x], outputs: [y], attributes: [G.int("axis", axis)], since: 13)
+        case .softplus, .softsign, .exponential, .selu, .mish:
+            throw refuse(node, "activation \(a) is not exported (bnconv cannot run it back from ONNX to verify it)")
+        }
+    }
+
+    private mutating func clip(_ node: Node, _ name: String, _ x: String, _ y: String, max: Double) throws {
+        let low = graph.scalar("\(node.name).clip_min", 0, dtype: dtype)
+        let high = graph.scalar("\(node.name).clip_max", max, dtype: dtype)
+        graph.add("Clip", name: name, inputs: [x, low, high], outputs: [y], since: 13)
+    }
+}

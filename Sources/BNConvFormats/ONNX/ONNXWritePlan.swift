@@ -1,0 +1,262 @@
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// Works out, for ``ONNXWriter``, how a ``Model`` differs from the ONNX graph it was read from, as
+/// an ``ONNXGraphEdit``: which original nodes to re-emit with which names, which initializers to
+/// keep, replace or add, and which inputs, outputs and value_infos survive.
+struct ONNXWritePlan {
+    /// The model to write.
+    let model: Model
+    /// The graph it was read from.
+    let proto: ONNXProto.Model
+    /// The target file, for error messages.
+    let file: String
+    /// Every name in use in the original graph or the model (values, initializers, nodes).
+    private var taken: Set<String>
+    /// Graph outputs renamed back: model value -> original output name.
+    private var renames: [String: String] = [:]
+    private var replaced: [Int: (Int32, [Int64], [UInt8])] = [:]
+    private var newInitializers: [(String, Int32, [Int64], [UInt8])] = []
+    private let initializerIndex: [String: Int]
+    /// Constant nodes read as constants: output name -> graph index.
+    private let constants: [String: Int]
+
+    /// Prepares a plan; throws when the model's outputs no longer match the graph's.
+    init(model: Model, record: ONNXModelRecord, file: String) throws {
+        self.model = model
+        self.proto = record.proto
+        self.file = file
+        var index: [String: Int] = [:]
+        for (i, t) in proto.initializers.enumerated() where index[t.name] == nil { index[t.name] = i }
+        initializerIndex = index
+        constants = record.constants
+        taken = Set(proto.initializers.map(\.name))
+        for node in proto.nodes { taken.formUnion(node.inputs); taken.formUnion(node.outputs); taken.insert(node.name) }
+        taken.formUnion(proto.inputs.map(\.name))
+        taken.formUnion(proto.outputs.map(\.name))
+        taken.formUnion(model.values.keys)
+        for node in model.nodes { taken.insert(node.name); taken.formUnion(node.outputs) }
+
+        let original = proto.outputs.map(\.name)
+        guard model.outputs.count == original.count else {
+            throw CheckpointError(.unsupported, file: file, place: "graph outputs",
+                                  problem: "the model has \(model.outputs.count) outputs but the ONNX graph had \(original.count)")
+        }
+        let produced = Set(model.nodes.flatMap(\.outputs)).union(model.inputs)
+        for (m, o) in zip(model.outputs, original) where m != o {
+            if !produced.contains(o), !model.inputs.contains(m), !original.contains(m), renames[m] == nil {
+                renames[m] = o
+            }
+        }
+    }
+
+    /// A name based on `base` that nothing uses yet (and reserves it).
+    private mutating func fresh(_ base: String) -> String {
+        var name = base
+        var n = 1
+        while taken.contains(name) {
+            name = "\(base)_\(n)"
+            n += 1
+        }
+        taken.insert(name)
+        return name
+    }
+
+    private func renamed(_ value: String) -> String { renames[value] ?? value }
+
+    /// Builds the edit; throws for nodes or changes the ONNX writer cannot express.
+    mutating func makeEdit() throws -> ONNXGraphEdit {
+        // Model nodes first, each with the graph index it was read from (its anchor).
+        var modelItems: [(anchor: Int?, item: ONNXGraphEdit.NodeItem)] = []
+        for node in model.nodes {
+            if case .input = node.op { continue }
+            guard let record = node.source as? ONNXNodeRecord else {
+                throw CheckpointError(.unsupported, file: file, place: "node '\(node.name)'",
+                                      problem: "the node was created by a pass and has no ONNX record to write (\(node.opName))")
+            }
+            let anchor = record.parts.first?.index
+            modelItems += try items(for: node, record: record).map { (anchor, $0) }
+        }
+        func inputs(_ item: ONNXGraphEdit.NodeItem) -> [String] {
+            switch item {
+            case let .original(_, inputs, _): return inputs
+            case .new(let n): return n.inputs
+            }
+        }
+        func outputs(_ item: ONNXGraphEdit.NodeItem) -> [String] {
+            switch item {
+            case let .original(_, _, outputs): return outputs
+            case .new(let n): return n.outputs
+            }
+        }
+        let readNow = Set(modelItems.flatMap { inputs($0.item) })
+        let readBefore = Set(proto.nodes.flatMap(\.inputs))
+
+        // Constant nodes still read (or never read) go back where they were, before the first
+        // model node that came after them in the original graph.
+        var pending = constants.filter { readNow.contains($0.key) || !readBefore.contains($0.key) }.map(\.value).sorted()
+        var nodes: [ONNXGraphEdit.NodeItem] = []
+        func emitConstants(before anchor: Int?) {
+            while let first = pending.first, anchor.map({ first < $0 }) ?? true {
+                pending.removeFirst()
+                nodes.append(.original(index: first, inputs: proto.nodes[first].inputs, outputs: proto.nodes[first].outputs))
+            }
+        }
+        for (anchor, item) in modelItems {
+            if let anchor { emitConstants(before: anchor) }
+            nodes.append(item)
+        }
+        emitConstants(before: nil)
+        let emittedInputs = nodes.map(inputs)
+        let emittedOutputs = nodes.map(outputs)
+
+        // Initializers: keep those still read, and those no node read in the first place.
+        var initializers: [ONNXGraphEdit.InitializerItem] = []
+        var keptInitializers = Set<String>()
+        for (i, t) in proto.initializers.enumerated() where readNow.contains(t.name) || !readBefore.contains(t.name) {
+            keptInitializers.insert(t.name)
+            if let (dataType, dims, raw) = replaced[i] {
+                initializers.append(.replaced(index: i, dataType: dataType, dims: dims, rawData: raw))
+            } else {
+                initializers.append(.original(index: i))
+            }
+        }
+        for (name, dataType, dims, raw) in newInitializers {
+            keptInitializers.insert(name)
+            initializers.append(.new(name: name, dataType: dataType, dims: dims, rawData: raw))
+        }
+
+        let modelInputs = Set(model.inputs)
+        let inputs = proto.inputs.indices.filter {
+            let name = proto.inputs[$0].name
+            return initializerIndex[name] == nil ? modelInputs.contains(name) : keptInitializers.contains(name)
+        }
+
+        // Every node input must be written earlier, be a graph input or an initializer.
+        var defined = Set(inputs.map { proto.inputs[$0].name }).union(keptInitializers)
+        for (ins, outs) in zip(emittedInputs, emittedOutputs) {
+            for v in ins where !v.isEmpty && !defined.contains(v) {
+                throw CheckpointError(.unsupported, file: file, place: "value '\(v)'",
+                                      problem: "a node reads it but nothing in the written graph defines it")
+            }
+            defined.formUnion(outs)
+        }
+        let outputs = model.outputs.enumerated().map { (index: $0.offset, name: renamed($0.element)) }
+        for o in outputs where !defined.contains(o.name) {
+            throw CheckpointError(.unsupported, file: file, place: "graph output '\(o.name)'", problem: "nothing in the written graph defines it")
+        }
+        let live = defined.union(readNow)
+        let valueInfos = proto.valueInfos.indices.filter { live.contains(proto.valueInfos[$0].name) }
+        var edit = ONNXGraphEdit(nodes: nodes, initializers: initializers, inputs: inputs, outputs: outputs, valueInfos: valueInfos)
+        if proto.irVersion < 4 {
+            // IR 3 lists every initializer as a graph input: new ones too.
+            edit.newInputs = newInitializers.map { (name: $0.0, elemType: $0.1, dims: $0.2) }
+        }
+        return edit
+    }
+
+    /// The graph nodes for one model node: its original parts re-wired, plus an `Add` when a lone
+    /// `MatMul` gained a bias.
+    private mutating func items(for node: Node, record: ONNXNodeRecord) throws -> [ONNXGraphEdit.NodeItem] {
+        let place = "node '\(node.name)'"
+        guard ONNXNodeRecord.normalized(node.op) == record.op else {
+            throw CheckpointError(.unsupported, file: file, place: place,
+                                  problem: "its \(node.opName) attributes changed (for example a layout conversion), which the ONNX writer cannot express: it re-emits the original NodeProto")
+        }
+        for w in node.weights {
+            if let layout = record.weightLayouts[w.role], layout != w.layout {
+                throw CheckpointError(.unsupported, file: file, place: place,
+                                      problem: "its \(w.role) layout changed from \(layout.rawValue) to \(w.layout.rawValue), which ONNX \(record.parts.last?.opType ?? "") cannot hold")
+            }
+            if let count = record.weightCounts[w.role], count != w.tensor.count {
+                throw CheckpointError(.unsupported, file: file, place: place,
+                                      problem: "its \(w.role) changed size from \(count) to \(w.tensor.count) values \(w.tensor.shape)")
+            }
+        }
+        var weightNames: [WeightRole: String] = [:]
+        for w in node.weights {
+            weightNames[w.role] = storageName(for: w, node: node)
+        }
+        let slotted = Set(record.parts.flatMap(\.inputs).compactMap { slot -> WeightRole? in
+            if case .weight(let r) = slot { return r } else { return nil }
+        })
+        let usedInputs = Set(record.parts.flatMap(\.inputs).compactMap { slot -> Int? in
+            if case .value(let k) = slot { return k } else { return nil }
+        })
+        let usedOutputs = Set(record.parts.flatMap(\.outputs).compactMap { slot -> Int? in
+            if case .value(let k) = slot { return k } else { return nil }
+        })
+        guard usedInputs == Set(node.inputs.indices), usedOutputs == Set(node.outputs.indices) else {
+            throw CheckpointError(.unsupported, file: file, place: place,
+                                  problem: "its inputs or outputs changed in number (\(node.inputs.count) in, \(node.outputs.count) out), which the ONNX writer cannot express")
+        }
+
+        var parts: [(index: Int, opType: String, inputs: [String], outputs: [String])] = try record.parts.map { part in
+            let ins = try part.inputs.map { slot -> String in
+                switch slot {
+                case .value(let k): return renamed(node.inputs[k])
+                case .fixed(let s): return s
+                case .weight(let role):
+                    guard let name = weightNames[role] else {
+                        throw CheckpointError(.unsupported, file: file, place: place,
+                                              problem: "its \(role) weight was removed, which the ONNX writer cannot express")
+                    }
+                    return name
+                }
+            }
+            let outs = part.outputs.map { slot -> String in
+                switch slot {
+                case .value(let k): return renamed(node.outputs[k])
+                case .fixed(let s): return s
+                case .weight: return ""
+                }
+            }
+            return (part.index, part.opType, ins, outs)
+        }
+
+        var extra: [ONNXGraphEdit.NodeItem] = []
+        for w in node.weights where !slotted.contains(w.role) {
+            guard w.role == .bias, let name = weightNames[.bias] else {
+                throw CheckpointError(.unsupported, file: file, place: place,
+                                      problem: "it gained a \(w.role) weight, which the ONNX writer cannot place")
+            }
+            let last = parts.count - 1
+            switch parts[last].opType {
+            case "Conv", "ConvTranspose", "Gemm":
+                while parts[last].inputs.count < 3 { parts[last].inputs.append("") }
+                guard parts[last].inputs[2].isEmpty else {
+                    throw CheckpointError(.unsupported, file: file, place: place, problem: "its bias slot is already taken")
+                }
+                parts[last].inputs[2] = name
+            case "MatMul" where parts.count == 1 && parts[0].outputs.count == 1:
+                let output = parts[0].outputs[0]
+                let product = fresh("\(output)_matmul")
+                parts[0].outputs = [product]
+                extra.append(.new(ONNXProto.Node(name: fresh("\(node.name)_bias_add"), opType: "Add", domain: "",
+                                                 inputs: [product, name], outputs: [output], attributes: [])))
+            default:
+                throw CheckpointError(.unsupported, file: file, place: place,
+                                      problem: "it gained a bias, which \(parts[last].opType) cannot take")
+            }
+        }
+        return parts.map { .original(index: $0.index, inputs: $0.inputs, outputs: $0.outputs) } + extra
+    }
+
+    /// The initializer name for a weight, recording a replacement or a new initializer.
+    private mutating func storageName(for weight: Weight, node: Node) -> String {
+        let dataType = ONNXTensorCodec.dataType(of: weight.tensor.dtype)
+        let dims = weight.tensor.shape.map { Int64($0) }
+        if let i = initializerIndex[weight.storageKey] {
+            if weight.isModified { replaced[i] = (dataType, dims, weight.tensor.bytes) }
+            return weight.storageKey
+        }
+        if constants[weight.storageKey] != nil && !weight.isModified {
+            return weight.storageKey  // still held by its Constant node
+        }
+        let base = weight.storageKey.isEmpty ? "\(node.name).\(weight.role)" : weight.storageKey
+        let name = fresh(base)
+        newInitializers.append((name, dataType, dims, weight.tensor.bytes))
+        return name
+    }
+}

@@ -1,0 +1,187 @@
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// An index over a GraphDef's nodes: names, data consumers, tensor names, topological order, and
+/// constant resolution through Identity and shape-only ops.
+///
+/// A value (tensor) is named as TensorFlow names inputs: `node` for output 0, `node:k` otherwise.
+struct GraphDefGraph {
+    /// The nodes in file order.
+    let nodes: [ProtobufNodeDef]
+    /// Node index by name.
+    let index: [String: Int]
+    /// For each value, the `(node, input position)` pairs that read it as a data input.
+    let consumers: [String: [(node: Int, slot: Int)]]
+    /// Node indices in a topological order (stable: file order where free).
+    let order: [Int]
+    /// The file, for errors.
+    let file: String
+
+    /// Ops that pass a tensor on unchanged (or re-typed, for Cast): a weight read through them is
+    /// still the Const (mixed precision reads float32 variables through a Cast to half).
+    static let passthroughOps: Set<String> = ["Identity", "Snapshot", "StopGradient", "Cast"]
+    /// Shape-only ops allowed on a weight's path (their second operand, if any, must be constant).
+    static let shapeOps: Set<String> = ["ExpandDims", "Reshape", "Squeeze"]
+
+    /// Indexes `nodes`; throws for duplicate names, inputs naming missing nodes, and cycles.
+    init(nodes: [ProtobufNodeDef], file: String) throws {
+        self.nodes = nodes
+        self.file = file
+        var index = [String: Int]()
+        for (i, n) in nodes.enumerated() {
+            guard !n.name.isEmpty else {
+                throw CheckpointError(.malformed, file: file, place: "node #\(i)", problem: "node has no name (not a GraphDef?)")
+            }
+            guard !n.op.isEmpty else {
+                throw CheckpointError(.malformed, file: file, place: n.name, problem: "node has no op (not a GraphDef?)")
+            }
+            guard index.updateValue(i, forKey: n.name) == nil else {
+                throw CheckpointError(.malformed, file: file, place: n.name, problem: "two nodes have this name")
+            }
+        }
+        self.index = index
+        var consumers = [String: [(node: Int, slot: Int)]]()
+        var predecessors = [[Int]](repeating: [], count: nodes.count)
+        for (i, n) in nodes.enumerated() {
+            for (slot, input) in n.inputs.enumerated() {
+                let ref = GraphDefGraph.parse(input)
+                guard let p = index[ref.node] else {
+                    throw CheckpointError(.malformed, file: file, place: n.name, problem: "input '\(input)' names no node of the graph")
+                }
+                predecessors[i].append(p)
+                if !ref.isControl { consumers[ref.value, default: []].append((i, slot)) }
+            }
+        }
+        self.consumers = consumers
+        // Kahn's algorithm, smallest file index first.
+        var pending = predecessors.map { Set($0).count }
+        var successors = [[Int]](repeating: [], count: nodes.count)
+        for (i, ps) in predecessors.enumerated() { for p in Set(ps) { successors[p].append(i) } }
+        var ready = (0..<nodes.count).filter { pending[$0] == 0 }.reversed() as [Int]
+        var order = [Int]()
+        order.reserveCapacity(nodes.count)
+        while let i = ready.popLast() {
+            order.append(i)
+            var freed = [Int]()
+            for s in successors[i] {
+                pending[s] -= 1
+                if pending[s] == 0 { freed.append(s) }
+            }
+            ready.append(contentsOf: freed)
+            ready.sort(by: >)
+        }
+        guard order.count == nodes.count else {
+            let stuck = (0..<nodes.count).first { pending[$0] > 0 }.map { nodes[$0].name } ?? "?"
+            throw CheckpointError(.unsupported, file: file, place: stuck,
+                                  problem: "the graph has a cycle (control flow loops are not supported)")
+        }
+        self.order = order
+    }
+
+    /// A parsed input reference.
+    struct Reference {
+        /// The producing node's name.
+        var node: String
+        /// The output index.
+        var output: Int
+        /// Whether it is a control input (`^node`).
+        var isControl: Bool
+        /// The canonical value name (`node` or `node:k`).
+        var value: String { GraphDefGraph.valueName(node, output) }
+    }
+
+    /// Parses `"node"`, `"node:k"` or `"^node"`.
+    static func parse(_ input: String) -> Reference {
+        if input.hasPrefix("^") { return Reference(node: String(input.dropFirst()), output: 0, isControl: true) }
+        if let colon = input.lastIndex(of: ":"), let k = Int(input[input.index(after: colon)...]) {
+            return Reference(node: String(input[..<colon]), output: k, isControl: false)
+        }
+        return Reference(node: input, output: 0, isControl: false)
+    }
+
+    /// The canonical name of output `output` of `node`.
+    static func valueName(_ node: String, _ output: Int) -> String { output == 0 ? node : "\(node):\(output)" }
+
+    /// The data inputs of node `i` as canonical value names, with their input positions.
+    func dataInputs(_ i: Int) -> [(value: String, slot: Int)] {
+        nodes[i].inputs.enumerated().compactMap { slot, input in
+            let r = GraphDefGraph.parse(input)
+            return r.isControl ? nil : (r.value, slot)
+        }
+    }
+
+    /// The node that produces `value`.
+    func producer(of value: String) -> Int? { index[GraphDefGraph.parse(value).node] }
+
+    /// The nodes reading `value`.
+    func readers(of value: String) -> [Int] { (consumers[value] ?? []).map(\.node) }
+
+    /// The single node reading `value`, if exactly one input anywhere reads it.
+    func soleReader(of value: String) -> Int? {
+        let c = consumers[value] ?? []
+        return c.count == 1 ? c[0].node : nil
+    }
+
+    /// Whether any output of node `i` other than output 0 is read.
+    func readsSecondaryOutputs(_ i: Int) -> Bool {
+        let name = nodes[i].name
+        return consumers.keys.contains { $0.hasPrefix(name + ":") && GraphDefGraph.parse($0).node == name && GraphDefGraph.parse($0).output > 0 }
+    }
+
+    /// A constant reached from `value` through pass-through and shape-only ops.
+    struct ConstantPath {
+        /// The Const node's index.
+        var constant: Int
+        /// Every node on the way (pass-through, shape-only ops, their constant operands, the Const).
+        var nodes: [Int]
+        /// Whether any node on the way is read by more than one input.
+        var isShared: Bool
+    }
+
+    /// Resolves `value` to a Const, or nil if something non-constant stands in between.
+    func constant(behind value: String, allowShapeOps: Bool = true) -> ConstantPath? {
+        guard let p = producer(of: value) else { return nil }
+        let n = nodes[p]
+        let shared = (consumers[value]?.count ?? 0) > 1
+        if n.op == "Const" { return ConstantPath(constant: p, nodes: [p], isShared: shared) }
+        let inputs = dataInputs(p)
+        if GraphDefGraph.passthroughOps.contains(n.op), inputs.count == 1,
+           var inner = constant(behind: inputs[0].value, allowShapeOps: allowShapeOps) {
+            inner.nodes.insert(p, at: 0)
+            inner.isShared = inner.isShared || shared
+            return inner
+        }
+        if allowShapeOps, GraphDefGraph.shapeOps.contains(n.op), !inputs.isEmpty,
+           var inner = constant(behind: inputs[0].value) {
+            for extra in inputs.dropFirst() {
+                guard let c = constant(behind: extra.value) else { return nil }
+                inner.nodes.append(contentsOf: c.nodes)
+            }
+            inner.nodes.insert(p, at: 0)
+            inner.isShared = inner.isShared || shared
+            return inner
+        }
+        return nil
+    }
+
+    /// Whether `value` is computed from constants only (through pass-through and shape-only ops).
+    func isConstant(_ value: String) -> Bool { constant(behind: value) != nil }
+
+    /// The attribute `key` of node `i`.
+    func attribute(_ i: Int, _ key: String) -> ProtobufAttrValue? { nodes[i].attribute(key) }
+
+    /// The tensor held by the Const at `i`.
+    func tensor(ofConstant i: Int) throws -> Tensor {
+        guard case .tensor(let proto)? = nodes[i].attribute("value") else {
+            throw CheckpointError(.malformed, file: file, place: nodes[i].name, problem: "Const has no tensor 'value' attribute")
+        }
+        return try GraphDefTensorCodec.decode(proto, file: file, place: nodes[i].name)
+    }
+
+    /// The stored dimensions of the Const at `i`.
+    func storedDims(ofConstant i: Int) -> [Int]? {
+        guard case .tensor(let proto)? = nodes[i].attribute("value") else { return nil }
+        return proto.shape.map { $0.map(Int.init) }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// Reads a TensorFlow frozen GraphDef (`.pb`) into a format-neutral ``Model``.
+///
+/// Node patterns become typed ops (Conv2D [+ BiasAdd] -> `conv`, MatMul [+ BiasAdd] -> `dense`,
+/// FusedBatchNorm* and the decomposed `tf.nn.batch_normalization` chain -> `batchNorm`, ...);
+/// anything else is kept as an `opaque` node. Weights are the Const tensors behind Identity /
+/// ReadVariableOp chains, in their stored layout and dtype. Value names are TensorFlow tensor
+/// names (`node` for output 0, `node:k` otherwise). Every node keeps a ``GraphDefNodeRecord`` and
+/// the model a ``GraphDefSource``, so ``GraphDefWriter`` can write the file back with edits.
+public enum GraphDefReader {
+    /// Reads the GraphDef at `path`.
+    public static func read(_ path: String) throws -> Model {
+        try read(bytes: try FileBytes.contents(of: path), file: path)
+    }
+
+    /// Reads a GraphDef from `bytes`; `file` names it in errors.
+    public static func read(bytes: [UInt8], file: String) throws -> Model {
+        let message = try ProtobufGraphDefFile(bytes: bytes, file: file)
+        let nodeDefs = try message.nodeDefs()
+        guard !nodeDefs.isEmpty else {
+            throw CheckpointError(.malformed, file: file, problem: "the protobuf message has no nodes: not a TensorFlow GraphDef")
+        }
+        let graph = try GraphDefGraph(nodes: nodeDefs, file: file)
+        var patterns = GraphDefPatterns(graph: graph)
+
+        // 1. Multi-node patterns, anchored at their key op, in topological order.
+        var groups = [GraphDefGroup]()
+        for i in graph.order {
+            if let g = try patterns.matchAnchor(i) { groups.append(g) }
+        }
+        // 2. Every other node that computes something on its own.
+        let skipped: Set<String> = ["NoOp"]
+        for i in graph.order where !patterns.claimed.contains(i) && !skipped.contains(graph.nodes[i].op)
+            && !graph.isConstant(graph.nodes[i].name) {
+            groups.append(try patterns.single(i))
+        }
+        // 3. Constant-only nodes that a node reads as an input (not as a weight) become nodes too.
+        var emitted = Set(groups.flatMap(\.members))
+        var pending = groups.flatMap { $0.inputs.map(\.value) }
+        while let v = pending.popLast() {
+            guard let p = graph.producer(of: v), !emitted.contains(p) else { continue }
+            emitted.insert(p)
+            let g = try patterns.single(p)
+            pending.append(contentsOf: g.inputs.map(\.value))
+            groups.append(g)
+        }
+        // 4. Nodes in topological order of their output NodeDef.
+        var position = [Int](repeating: 0, count: graph.nodes.count)
+        for (k, i) in graph.order.enumerated() { position[i] = k }
+        groups.sort { position[$0.output] < position[$1.output] }
+
+        return try assemble(groups, graph: graph, message: message, file: file)
+    }
+
+    private static func assemble(_ groups: [GraphDefGroup], graph: GraphDefGraph, message: ProtobufGraphDefFile, file: String) throws -> Model {
+        var nodes = [Node]()
+        var values = [String: ValueInfo]()
+        var inputs = [String]()
+        var records = [String: GraphDefNodeRecord]()
+        var usedNames = Set<String>()
+        for g in groups {
+            var name = g.name
+            var k = 1
+            while !usedNames.insert(name).inserted { name = "\(g.name)_\(k)"; k += 1 }
+            let outputNode = graph.nodes[g.output]
+            var outputs = [outputNode.name]
+            if case .opaque = g.op {
+                // Every read output of an unmodelled op is a value.
+                let read = graph.consumers.keys.filter { GraphDefGraph.parse($0).node == outputNode.name && $0 != outputNode.name }
+                outputs += read.sorted { GraphDefGraph.parse($0).output < GraphDefGraph.parse($1).output }
+            }
+            var weights = [Weight]()
+            var storedDims = [String: [Int]]()
+            var readWeights = [String: (shape: [Int], layout: KernelLayout)]()
+            for w in g.weights {
+                var tensor = try graph.tensor(ofConstant: w.path.constant)
+                let key = graph.nodes[w.path.constant].name
+                storedDims[key] = tensor.shape
+                if w.flatten, tensor.rank != 1 { tensor = try tensor.reshaped([tensor.count]) }
+                readWeights[key] = (tensor.shape, w.layout)
+                weights.append(Weight(role: w.role, tensor: tensor, layout: w.layout, storageKey: key,
+                                      isShared: w.path.isShared))
+            }
+            let dataType = dataTypeOf(outputNode)
+            // Auxiliary NodeDefs reading one of the node's inputs (Shape(x)) are rewired with it.
+            let mirrors = g.inputs.map { input in
+                g.auxiliary.flatMap { a in
+                    graph.dataInputs(a).filter { $0.value == input.value }
+                        .map { GraphDefNodeRecord.InputSlot(nodeDef: graph.nodes[a].name, index: $0.slot) }
+                }
+            }
+            let record = GraphDefNodeRecord(
+                nodeDefNames: g.members.map { graph.nodes[$0].name },
+                auxiliaryNames: g.auxiliary.map { graph.nodes[$0].name },
+                nodeDefs: g.members.map { graph.nodes[$0] },
+                inputSlots: g.inputs.map(\.slot), mirrorSlots: mirrors, readInputs: g.inputs.map(\.value),
+                outputNodeDef: outputNode.name, dataFormat: g.dataFormat, dataType: dataType,
+                storedDims: storedDims, readWeights: readWeights, readOp: g.op)
+            records[name] = record
+            nodes.append(Node(name: name, op: g.op, inputs: g.inputs.map(\.value), outputs: outputs,
+                              weights: weights, source: record))
+            let dtype = TensorFlowDataType.dtype(dataType) ?? .float32
+            for o in outputs { values[o] = ValueInfo(name: o, shape: nil, layout: layoutOf(g.op), dtype: dtype) }
+            if g.op == .input {
+                inputs.append(outputNode.name)
+                if case .shape(let dims?)? = outputNode.attribute("shape") {
+                    values[outputNode.name]?.shape = dims.map { $0 < 0 || $0 > Int64(Int32.max) ? nil : Int($0) }
+                }
+            }
+        }
+        // Outputs: values nothing reads (the graph's sinks), NoOps and unread constants aside.
+        let produced = nodes.filter { $0.op != .input }
+        let outputs = produced.compactMap { node -> String? in
+            let v = node.outputs[0]
+            guard graph.consumers[v] == nil else { return nil }
+            if case .opaque("Const") = node.op { return nil }
+            return v
+        }
+        let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        let source = GraphDefSource(file: file, graph: message, nodeDefs: graph.nodes, readNodes: records,
+                                    nodeDefNames: Set(graph.nodes.map(\.name)))
+        // Shapes flow from the Placeholders' declared shapes through the modelled ops.
+        values = InputLayout.marked(values, inputs: inputs, nodes: nodes)
+        let model = LayoutPropagation.annotate(ShapeInference.annotate(Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs,
+                                                                             nodes: nodes, values: values, source: source)))
+        do {
+            try model.validate()
+        } catch let error as ModelError {
+            throw CheckpointError(.unsupported, file: file, problem: "the graph does not form a model bnconv can use: \(error)")
+        }
+        return model
+    }
+
+    /// The TensorFlow data type a node produces (`T`, or `dtype` for Const and Placeholder).
+    private static func dataTypeOf(_ node: ProtobufNodeDef) -> Int32 {
+        for key in ["T", "dtype", "DstT"] {
+            if case .type(let t)? = node.attribute(key) { return t }
+        }
+        return TensorFlowDataType.float
+    }
+
+    /// The activation layout an op writes, when the op says it.
+    private static func layoutOf(_ op: Op) -> DataLayout? {
+        switch op {
+        case .conv(let c), .depthwiseConv(let c), .convTranspose(let c), .separableConv(let c): return c.layout
+        case .pool(let p): return p.layout
+        default: return nil
+        }
+    }
+}

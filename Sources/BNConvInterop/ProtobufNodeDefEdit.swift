@@ -1,0 +1,18 @@
+import BNConvCore
+
+/// The changes ``ProtobufGraphDefFile`` makes to one NodeDef when it writes the graph; whatever
+/// they do not name (other attributes, unknown fields) is kept.
+package struct ProtobufNodeDefEdit {
+    /// A whole new NodeDef in its place, applied first (its unknown fields are then lost).
+    package var replacement: ProtobufNodeDef?
+    /// Attributes to set: an entry of that key is replaced in place, otherwise one is appended.
+    package var attributes: [(key: String, value: ProtobufAttrValue)] = []
+    /// New tensors for tensor attributes (a Const's `value`); the content is lent to protobuf-c
+    /// while the node is packed, not copied.
+    package var tensors: [(key: String, tensor: ProtobufTensorProto)] = []
+    /// A new input list.
+    package var inputs: [String]?
+
+    /// An empty edit (the node is re-encoded as it is).
+    package init() {}
+}

@@ -1,0 +1,163 @@
+import BNConvCore
+import BNConvModel
+import BNConvFormats
+import BNConvPasses
+import BNConvEngine
+import BNConvVerify
+import BNConvCalibration
+
+/// What `bnconv inspect` reports about a checkpoint: its format, its layers, and every BatchNorm
+/// with its stored variables and what the fold planner would do with it. Codable, so `--json`
+/// has a stable schema.
+public struct CheckpointSummary: Codable, Equatable, Sendable {
+    /// One layer (node).
+    public struct Layer: Codable, Equatable, Sendable {
+        /// The node name (`inner_block/inner_conv` inside a nested model).
+        public var name: String
+        /// The framework's class (`Conv2D`), or the op name when the file does not say.
+        public var className: String
+        /// Output channels, when known.
+        public var outputChannels: Int?
+        /// The activation layout (`nhwc`/`nchw`), when spatial.
+        public var layout: String?
+        /// The number of stored weights.
+        public var weightCount: Int
+    }
+
+    /// One stored BatchNorm variable.
+    public struct Variable: Codable, Equatable, Sendable {
+        /// Its role (`gamma`, `beta`, `moving_mean`, `moving_variance`).
+        public var role: String
+        /// The name the file lists (`bn/gamma:0`, Keras 3 `bn/gamma`).
+        public var name: String
+        /// Where it is stored (the HDF5 dataset path).
+        public var path: String
+        /// Its shape.
+        public var shape: [Int]
+        /// Its dtype.
+        public var dtype: String
+    }
+
+    /// One BatchNorm and its fold decision.
+    public struct BatchNormInfo: Codable, Equatable, Sendable {
+        /// The node name.
+        public var name: String
+        /// Epsilon.
+        public var epsilon: Double
+        /// Momentum.
+        public var momentum: Double
+        /// The channel axis as written.
+        public var axis: Int
+        /// Whether beta is applied.
+        public var center: Bool
+        /// Whether gamma is applied.
+        public var scale: Bool
+        /// The dtype of its variables.
+        public var dtype: String
+        /// Its stored variables in file order.
+        public var variables: [Variable]
+        /// The node it would fold into, if it folds.
+        public var foldInto: String?
+        /// Why it would be kept, if it is kept.
+        public var reason: String?
+    }
+
+    /// The format's identifier (`keras2-h5`, ...).
+    public var format: String
+    /// The format's human name.
+    public var formatName: String
+    /// The framework version the file names, if any.
+    public var frameworkVersion: String?
+    /// The config dialect (`keras2`/`keras3`) for Keras files.
+    public var dialect: String?
+    /// The model's name.
+    public var model: String
+    /// The model inputs.
+    public var inputs: [String]
+    /// The model outputs.
+    public var outputs: [String]
+    /// Every node in topological order.
+    public var layers: [Layer]
+    /// Every BatchNorm.
+    public var batchNorms: [BatchNormInfo]
+
+    /// Summarizes `model`, with one fold decision per BatchNorm (`decisions` from `planBatchNormFolds`).
+    public init(model: Model, decisions: [FoldDecision]) {
+        let record = model.source as? KerasModelRecord
+        format = model.format.rawValue
+        formatName = model.format.displayName
+        frameworkVersion = record?.kerasVersion
+        dialect = record?.dialect.rawValue
+        self.model = model.name
+        inputs = model.inputs
+        outputs = model.outputs
+        layers = model.nodes.map { node in
+            let layerRecord = node.source as? KerasLayerRecord
+            let out = node.outputs.first.flatMap { model.values[$0] }
+            return Layer(name: node.name, className: layerRecord?.className ?? node.opName,
+                         outputChannels: CheckpointSummary.outputChannels(of: node) ?? out?.channels,
+                         layout: out?.layout?.rawValue, weightCount: node.weights.count)
+        }
+        let byName = Dictionary(decisions.map { ($0.batchNorm, $0) }, uniquingKeysWith: { a, _ in a })
+        batchNorms = model.nodes.compactMap { node in
+            guard case .batchNorm(let bn) = node.op else { return nil }
+            let layerRecord = node.source as? KerasLayerRecord
+            let variables = node.weights.map { w in
+                Variable(role: w.role.rawValue, name: layerRecord?.storedNames[w.role.rawValue] ?? w.storageKey,
+                         path: w.storageKey, shape: w.tensor.shape, dtype: w.tensor.dtype.rawValue)
+            }
+            let decision = byName[node.name]
+            return BatchNormInfo(name: node.name, epsilon: bn.epsilon, momentum: bn.momentum, axis: bn.axis, center: bn.center,
+                                 scale: bn.scale, dtype: node.weights.first?.tensor.dtype.rawValue ?? "float32",
+                                 variables: variables, foldInto: decision?.target,
+                                 reason: decision == nil ? "not planned" : decision?.reason)
+        }
+    }
+
+    private static func outputChannels(of node: Node) -> Int? {
+        switch node.op {
+        case .conv(let c), .separableConv(let c), .convTranspose(let c): return c.filters > 0 ? c.filters : nil
+        case .depthwiseConv(let c): return c.filters > 0 ? c.filters : nil
+        case .dense(let d): return d.units
+        case .batchNorm: return node.weight(.movingMean)?.tensor.count
+        default: return nil
+        }
+    }
+
+    /// A plain-text report: format line, a layer table, then each BatchNorm with its variables and decision.
+    public func text(file: String) -> String {
+        var lines: [String] = []
+        var header = "\(file): \(formatName) [\(format)]"
+        if let frameworkVersion { header += ", written by Keras \(frameworkVersion)" }
+        if let dialect { header += ", \(dialect) config" }
+        lines.append(header)
+        lines.append("model '\(model)': inputs \(inputs.joined(separator: ", ")); outputs \(outputs.joined(separator: ", "))")
+        lines.append("")
+        lines.append("Layers (\(layers.count)):")
+        let nameWidth = max(4, layers.map(\.name.count).max() ?? 0)
+        let classWidth = max(5, layers.map(\.className.count).max() ?? 0)
+        lines.append("  " + pad("name", nameWidth) + "  " + pad("class", classWidth) + "  " + pad("out ch", 6) + "  layout  weights")
+        for layer in layers {
+            lines.append("  " + pad(layer.name, nameWidth) + "  " + pad(layer.className, classWidth) + "  "
+                         + pad(layer.outputChannels.map(String.init) ?? "-", 6) + "  " + pad(layer.layout ?? "-", 6) + "  \(layer.weightCount)")
+        }
+        lines.append("")
+        lines.append("BatchNorms (\(batchNorms.count)):")
+        for bn in batchNorms {
+            lines.append("  \(bn.name): epsilon \(bn.epsilon), momentum \(bn.momentum), axis \(bn.axis), center \(bn.center), scale \(bn.scale), \(bn.dtype)")
+            for v in bn.variables {
+                lines.append("    \(pad(v.role, 15)) \(v.name)  at \(v.path)  \(v.shape) \(v.dtype)")
+            }
+            if let target = bn.foldInto {
+                lines.append("    fold: into \(target)")
+            } else {
+                lines.append("    fold: no, \(bn.reason ?? "no reason given")")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+    }
+}

@@ -1,0 +1,116 @@
+import Dispatch
+import BNConvCore
+import BNConvModel
+import BNConvEngine
+
+/// How far one tensor is from a reference: max absolute error, max error relative to the
+/// reference's range (`max|a - b| / max|a|`), and cosine similarity.
+public struct ErrorStatistics: Codable, Equatable, Sendable {
+    /// `max |reference - candidate|`.
+    public var maxAbs: Double
+    /// `maxAbs / max |reference|` (range-relative; 0 when both are all zero).
+    public var maxRel: Double
+    /// Cosine similarity of the two tensors as flat vectors (1 when both are zero).
+    public var cosine: Double
+    /// `max |reference|`.
+    public var referenceMax: Double
+
+    /// Compares two tensors of the same shape, in Double. float32 tensors are read where they
+    /// are (no conversion), large ones on every core.
+    public init(reference: Tensor, candidate: Tensor) throws {
+        guard reference.shape == candidate.shape else {
+            throw VerificationError.shapeMismatch(reference: reference.shape, candidate: candidate.shape)
+        }
+        // float32 tensors are read where they lie (tensor storage and file mappings are at least
+        // 4-byte aligned); other dtypes, or unaligned bytes, are converted first.
+        let inPlace = reference.dtype == .float32 && candidate.dtype == .float32 && reference.count > 0
+        let sums = try inPlace ? reference.withUnsafeBytes { ra in
+            try candidate.withUnsafeBytes { rb -> Sums? in
+                guard Int(bitPattern: ra.baseAddress) % 4 == 0, Int(bitPattern: rb.baseAddress) % 4 == 0 else { return nil }
+                return Sums.parallel(ra.baseAddress!.assumingMemoryBound(to: Float.self),
+                                     rb.baseAddress!.assumingMemoryBound(to: Float.self), count: reference.count)
+            }
+        } : nil
+        self.init(sums: sums ?? Sums.of(reference.floats(), candidate.floats()))
+    }
+
+    /// The statistics of accumulated sums.
+    private init(sums s: Sums) {
+        maxAbs = s.nonFinite ? .infinity : s.maxAbs
+        referenceMax = s.refMax
+        maxRel = s.nonFinite ? .infinity : (s.refMax > 0 ? s.maxAbs / s.refMax : (s.maxAbs > 0 ? .infinity : 0))
+        cosine = (s.na > 0 && s.nb > 0) ? s.dot / (s.na.squareRoot() * s.nb.squareRoot()) : (s.na == s.nb ? 1 : 0)
+    }
+
+    /// Running maxima and sums over element pairs (in Double); non-finite pairs only set a flag.
+    private struct Sums {
+        var maxAbs = 0.0, refMax = 0.0, dot = 0.0, na = 0.0, nb = 0.0
+        var nonFinite = false
+
+        init() {}
+
+        /// Sums over `a` and `b` (same count).
+        static func of(_ a: [Float], _ b: [Float]) -> Sums {
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    guard let x = pa.baseAddress, let y = pb.baseAddress else { return Sums() }
+                    return parallel(x, y, count: min(pa.count, pb.count))
+                }
+            }
+        }
+
+        /// Adds `count` pairs.
+        mutating func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+            var maxAbs = self.maxAbs, refMax = self.refMax, dot = self.dot, na = self.na, nb = self.nb
+            var nonFinite = self.nonFinite
+            for i in 0..<count {
+                let x = Double(a[i]), y = Double(b[i])
+                if !x.isFinite || !y.isFinite { nonFinite = true; continue }
+                maxAbs = max(maxAbs, abs(x - y))
+                refMax = max(refMax, abs(x))
+                dot += x * y; na += x * x; nb += y * y
+            }
+            (self.maxAbs, self.refMax, self.dot, self.na, self.nb, self.nonFinite) = (maxAbs, refMax, dot, na, nb, nonFinite)
+        }
+
+        /// Both sums together.
+        func merged(_ o: Sums) -> Sums {
+            var s = self
+            s.maxAbs = max(maxAbs, o.maxAbs); s.refMax = max(refMax, o.refMax)
+            s.dot += o.dot; s.na += o.na; s.nb += o.nb
+            s.nonFinite = nonFinite || o.nonFinite
+            return s
+        }
+
+        /// Sums over `count` pairs, split into parts for the cores when there are many.
+        static func parallel(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Sums {
+            let parts = count < 1 << 16 ? 1 : min(8, count >> 15)
+            if parts == 1 {
+                var s = Sums()
+                s.add(a, b, count: count)
+                return s
+            }
+            var partial = [Sums](repeating: Sums(), count: parts)
+            partial.withUnsafeMutableBufferPointer { out in
+                let base = out.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    let lo = count * p / parts, hi = count * (p + 1) / parts
+                    var s = Sums()
+                    s.add(a + lo, b + lo, count: hi - lo)
+                    base[p] = s
+                }
+            }
+            return partial.dropFirst().reduce(partial[0]) { $0.merged($1) }
+        }
+    }
+
+    /// The worse of two statistics (larger errors, smaller cosine).
+    public func merged(with other: ErrorStatistics) -> ErrorStatistics {
+        var s = self
+        s.maxAbs = max(maxAbs, other.maxAbs)
+        s.maxRel = max(maxRel, other.maxRel)
+        s.cosine = min(cosine, other.cosine)
+        s.referenceMax = max(referenceMax, other.referenceMax)
+        return s
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import BNConvCore
+import BNConvModel
+import BNConvEngine
+
+/// Seeded random inputs for a model: standard normal values (Box-Muller over SplitMix64), one
+/// tensor per model input, with the batch dimension set to `batch`.
+public enum RandomInputs {
+    /// Inputs for `model`, deterministic for a given `seed`.
+    public static func make(for model: Model, batch: Int, seed: UInt64) throws -> [Tensor] {
+        var generator = SplitMix64(seed: seed)
+        return try model.inputs.map { name in
+            let shape = try concreteShape(of: model.values[name], input: name, batch: batch)
+            let n = shape.reduce(1, *)
+            var values = [Float](repeating: 0, count: n)
+            var i = 0
+            while i < n {
+                let (a, b) = generator.normalPair()
+                values[i] = Float(a)
+                if i + 1 < n { values[i + 1] = Float(b) }
+                i += 2
+            }
+            return Tensor(shape: shape, floats: values)
+        }
+    }
+
+    /// The input's shape with the batch set and every other dimension known.
+    public static func concreteShape(of info: ValueInfo?, input: String, batch: Int) throws -> [Int] {
+        guard let shape = info?.shape, !shape.isEmpty else {
+            throw VerificationError.unknownInputShape(input: input, shape: info?.shape)
+        }
+        var out = [batch]
+        for dim in shape.dropFirst() {
+            guard let d = dim, d > 0 else { throw VerificationError.unknownInputShape(input: input, shape: shape) }
+            out.append(d)
+        }
+        return out
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a small, fast, seedable generator.
+struct SplitMix64 {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A uniform double in (0, 1].
+    mutating func unit() -> Double { (Double(next() >> 11) + 1) / Double(UInt64(1) << 53) }
+
+    /// Two independent standard normal values (Box-Muller).
+    mutating func normalPair() -> (Double, Double) {
+        let r = (-2 * log(unit())).squareRoot()
+        let theta = 2 * Double.pi * unit()
+        return (r * cos(theta), r * sin(theta))
+    }
+}

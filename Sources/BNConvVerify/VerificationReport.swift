@@ -1,0 +1,90 @@
+import BNConvCore
+import BNConvModel
+import BNConvEngine
+
+/// The result of comparing a candidate model with a reference on the same inputs.
+public struct VerificationReport: Codable, Sendable {
+    /// Error of one model output, over every sample.
+    public struct Output: Codable, Sendable {
+        /// The reference's output value name.
+        public var name: String
+        /// The output's shape for one run.
+        public var shape: [Int]
+        /// The errors.
+        public var error: ErrorStatistics
+    }
+
+    /// Error of one intermediate value both models compute, in the candidate's topological order.
+    public struct Layer: Codable, Sendable {
+        /// The candidate node that writes the value.
+        public var node: String
+        /// The value compared (the candidate's name).
+        public var value: String
+        /// The errors.
+        public var error: ErrorStatistics
+    }
+
+    /// Where the candidate first departs from the reference beyond the tolerance.
+    public struct Divergence: Codable, Sendable {
+        /// The candidate node whose output diverges first.
+        public var node: String
+        /// The value compared.
+        public var value: String
+        /// Its errors.
+        public var error: ErrorStatistics
+    }
+
+    /// How many input batches were run.
+    public var runs: Int
+    /// The range-relative tolerance (`max|a - b| <= tolerance * max|a|` passes).
+    public var tolerance: Double
+    /// One entry per model output.
+    public var outputs: [Output]
+    /// One entry per shared intermediate value, in the candidate's topological order.
+    public var layers: [Layer]
+    /// The first intermediate value beyond tolerance, when the outputs fail.
+    public var firstDivergence: Divergence?
+
+    /// The worst output error.
+    public var worst: ErrorStatistics? {
+        outputs.map(\.error).reduce(nil) { worst, next in worst.map { $0.merged(with: next) } ?? next }
+    }
+
+    /// Whether every output is within tolerance.
+    public var passed: Bool { outputs.allSatisfy { $0.error.maxRel <= tolerance } }
+
+    private enum CodingKeys: String, CodingKey {
+        case runs, tolerance, outputs, layers, firstDivergence, passed, worst
+    }
+
+    /// Decodes a report (the derived `passed` and `worst` keys are ignored).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        runs = try c.decode(Int.self, forKey: .runs)
+        tolerance = try c.decode(Double.self, forKey: .tolerance)
+        outputs = try c.decode([Output].self, forKey: .outputs)
+        layers = try c.decode([Layer].self, forKey: .layers)
+        firstDivergence = try c.decodeIfPresent(Divergence.self, forKey: .firstDivergence)
+    }
+
+    /// Creates a report.
+    public init(runs: Int, tolerance: Double, outputs: [Output], layers: [Layer], firstDivergence: Divergence?) {
+        self.runs = runs
+        self.tolerance = tolerance
+        self.outputs = outputs
+        self.layers = layers
+        self.firstDivergence = firstDivergence
+    }
+
+    /// Encodes the report with its derived `passed` and `worst` for JSON readers.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(runs, forKey: .runs)
+        try c.encode(tolerance, forKey: .tolerance)
+        try c.encode(outputs, forKey: .outputs)
+        try c.encode(layers, forKey: .layers)
+        try c.encodeIfPresent(firstDivergence, forKey: .firstDivergence)
+        try c.encode(passed, forKey: .passed)
+        try c.encodeIfPresent(worst, forKey: .worst)
+    }
+}

@@ -1,0 +1,127 @@
+import BNConvCore
+import BNConvModel
+import BNConvEngine
+
+/// Runs a reference and a candidate model through the engine on the same inputs and compares
+/// every output, and every intermediate value they share, to find where they diverge.
+public struct Verifier {
+    /// Options for a verification.
+    public struct Options: Sendable {
+        /// Seeded random batches to run (in addition to `inputs`).
+        public var randomRuns: Int
+        /// Batch size of the random inputs.
+        public var batch: Int
+        /// Seed of the first random batch (the next ones use seed + 1, ...).
+        public var seed: UInt64
+        /// Range-relative tolerance.
+        public var tolerance: Double
+        /// User-given input sets, one tensor per model input each.
+        public var inputs: [[Tensor]]
+        /// Whether to compare intermediate values too (needed for ``VerificationReport/firstDivergence``
+        /// and the per-layer plot; costs memory for one run's intermediates).
+        public var compareLayers: Bool
+        /// Per model input, the axis permutation (numpy `transpose` order) that turns a reference
+        /// input into the candidate's (`nil` or missing: fed as is); for a candidate whose layout
+        /// was converted (NHWC -> NCHW is `[0, 3, 1, 2]`).
+        public var inputPermutations: [[Int]?]
+        /// Per model output, the permutation that turns a reference output into the candidate's;
+        /// the candidate's output is transposed back by its inverse before the comparison.
+        /// Intermediate values whose axes were permuted (same element count, other shape) are skipped.
+        public var outputPermutations: [[Int]?]
+
+        /// Default options: one random batch of 2, seed 0, tolerance 1e-5.
+        public init(randomRuns: Int = 1, batch: Int = 2, seed: UInt64 = 0, tolerance: Double = 1e-5,
+                    inputs: [[Tensor]] = [], compareLayers: Bool = true,
+                    inputPermutations: [[Int]?] = [], outputPermutations: [[Int]?] = []) {
+            self.inputPermutations = inputPermutations
+            self.outputPermutations = outputPermutations
+            self.randomRuns = randomRuns
+            self.batch = batch
+            self.seed = seed
+            self.tolerance = tolerance
+            self.inputs = inputs
+            self.compareLayers = compareLayers
+        }
+    }
+
+    /// The options in force.
+    public var options: Options
+
+    /// Creates a verifier.
+    public init(options: Options = Options()) { self.options = options }
+
+    /// Compares `candidate` with `reference`. `foldMap` is ``FoldBatchNorm/Result/valueMap`` when the
+    /// candidate came from a fold; without it, the correspondence is derived from the structure.
+    /// `progress` is called after each run with (runs done, runs total).
+    public func compare(reference: Model, candidate: Model, foldMap: [String: String]? = nil,
+                        progress: ((Int, Int) -> Void)? = nil) throws -> VerificationReport {
+        guard reference.inputs.count == candidate.inputs.count, reference.outputs.count == candidate.outputs.count else {
+            throw VerificationError.interfaceMismatch(
+                "the models differ in interface: \(reference.inputs.count) -> \(reference.outputs.count) vs \(candidate.inputs.count) -> \(candidate.outputs.count) inputs -> outputs")
+        }
+        let referenceRunner = try ModelRunner(model: reference)
+        let candidateRunner = try ModelRunner(model: candidate)
+        let correspondence = ValueCorrespondence(reference: reference, candidate: candidate, foldMap: foldMap)
+        var runs = options.inputs
+        for r in 0..<options.randomRuns {
+            runs.append(try RandomInputs.make(for: reference, batch: options.batch, seed: options.seed &+ UInt64(r)))
+        }
+        guard !runs.isEmpty else {
+            throw VerificationError.inputMismatch("nothing to run: no --input given and no random samples asked for")
+        }
+        for (i, inputs) in runs.enumerated() where inputs.count != reference.inputs.count {
+            throw VerificationError.inputMismatch("input set \(i + 1) has \(inputs.count) tensors; the model takes \(reference.inputs.count)")
+        }
+        let producerOf = Dictionary(candidate.nodes.flatMap { n in n.outputs.map { ($0, n.name) } }, uniquingKeysWith: { a, _ in a })
+        let wanted = Set(correspondence.referenceFor.values)
+
+        var outputStats: [ErrorStatistics?] = Array(repeating: nil, count: reference.outputs.count)
+        var outputShapes: [[Int]] = Array(repeating: [], count: reference.outputs.count)
+        var layerStats: [String: ErrorStatistics] = [:]
+        var layerOrder: [String] = []
+        for (runIndex, inputs) in runs.enumerated() {
+            var captured: [String: Tensor] = [:]
+            let compareLayers = options.compareLayers
+            let expected = try referenceRunner.run(inputs, observe: compareLayers ? { name, tensor in
+                if wanted.contains(name) { captured[name] = tensor }
+            } : nil)
+            var layerError: Error?
+            let candidateInputs = try inputs.enumerated().map { i, t in
+                try permutation(options.inputPermutations, i).map { try t.transposed($0) } ?? t
+            }
+            let actual = try candidateRunner.run(candidateInputs, observe: compareLayers ? { name, tensor in
+                // A layout-converted intermediate (same elements, axes permuted) cannot be compared by position.
+                guard layerError == nil, let refName = correspondence.referenceFor[name], let ref = captured[refName],
+                      ref.shape == tensor.shape || ref.count != tensor.count else { return }
+                do {
+                    let stats = try ErrorStatistics(reference: ref, candidate: tensor)
+                    if layerStats[name] == nil { layerOrder.append(name) }
+                    layerStats[name] = layerStats[name].map { $0.merged(with: stats) } ?? stats
+                } catch { layerError = error }
+                captured[refName] = nil
+            } : nil)
+            if let layerError { throw layerError }
+            for i in expected.indices {
+                let back = try permutation(options.outputPermutations, i).map { try actual[i].transposed(LayoutBoundary.inverse($0)) }
+                let stats = try ErrorStatistics(reference: expected[i], candidate: back ?? actual[i])
+                outputStats[i] = outputStats[i].map { $0.merged(with: stats) } ?? stats
+                outputShapes[i] = expected[i].shape
+            }
+            progress?(runIndex + 1, runs.count)
+        }
+        let outputs = reference.outputs.indices.map {
+            VerificationReport.Output(name: reference.outputs[$0], shape: outputShapes[$0],
+                                      error: outputStats[$0]!)  // every run sets every output
+        }
+        let layers = layerOrder.map { VerificationReport.Layer(node: producerOf[$0] ?? $0, value: $0, error: layerStats[$0]!) }
+        var report = VerificationReport(runs: runs.count, tolerance: options.tolerance, outputs: outputs, layers: layers, firstDivergence: nil)
+        if !report.passed, let first = layers.first(where: { $0.error.maxRel > options.tolerance }) {
+            report.firstDivergence = .init(node: first.node, value: first.value, error: first.error)
+        }
+        return report
+    }
+
+    private func permutation(_ list: [[Int]?], _ i: Int) -> [Int]? {
+        i < list.count ? list[i] : nil
+    }
+}

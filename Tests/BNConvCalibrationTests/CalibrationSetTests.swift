@@ -1,0 +1,45 @@
+@testable import BNConvCore
+@testable import BNConvInterop
+@testable import BNConvModel
+@testable import BNConvPasses
+@testable import BNConvEngine
+@testable import BNConvFormats
+@testable import BNConvVerify
+@testable import BNConvCalibration
+@testable import BNConvPipeline
+@testable import BNConvTestSupport
+import XCTest
+
+final class CalibrationSetTests: XCTestCase {
+    private func sequence(_ shape: [Int], from start: Float = 0) -> Tensor {
+        Tensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { start + Float($0) })
+    }
+
+    /// Batches cut the samples in order, the last one shorter.
+    func testBatchesCutInOrder() throws {
+        let set = try CalibrationSet(inputs: [sequence([5, 2])])
+        XCTAssertEqual(set.sampleCount, 5)
+        XCTAssertEqual(set.batchRanges(size: 2), [0..<2, 2..<4, 4..<5])
+        let last = set.batch(4..<5)
+        XCTAssertEqual(last.map(\.shape), [[1, 2]])
+        XCTAssertEqual(last[0].floats(), [8, 9])
+    }
+
+    /// Several arrays join along the sample axis; differing sample shapes are refused.
+    func testConcatenation() throws {
+        let set = try CalibrationSet(concatenating: [sequence([2, 3]), sequence([1, 3], from: 100)])
+        XCTAssertEqual(set.sampleCount, 3)
+        XCTAssertEqual(set.sampleShapes, [[3]])
+        XCTAssertEqual(set.batch(1..<3)[0].floats(), [3, 4, 5, 100, 101, 102])
+        XCTAssertThrowsError(try CalibrationSet(concatenating: [sequence([2, 3]), sequence([2, 4])])) {
+            guard case CalibrationError.badData = $0 else { return XCTFail("\($0)") }
+        }
+    }
+
+    /// One array per input: counts must agree; nothing at all is refused.
+    func testInputsMustAgreeOnTheSampleCount() {
+        XCTAssertThrowsError(try CalibrationSet(inputs: [sequence([2, 3]), sequence([3, 3])]))
+        XCTAssertThrowsError(try CalibrationSet(inputs: [])) { XCTAssertEqual($0 as? CalibrationError, .noData) }
+        XCTAssertThrowsError(try CalibrationSet(inputs: [sequence([0, 3])])) { XCTAssertEqual($0 as? CalibrationError, .noData) }
+    }
+}

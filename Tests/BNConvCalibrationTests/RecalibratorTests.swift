@@ -1,0 +1,158 @@
+@testable import BNConvCore
+@testable import BNConvInterop
+@testable import BNConvModel
+@testable import BNConvPasses
+@testable import BNConvEngine
+@testable import BNConvFormats
+@testable import BNConvVerify
+@testable import BNConvCalibration
+@testable import BNConvPipeline
+@testable import BNConvTestSupport
+import XCTest
+
+final class RecalibratorTests: XCTestCase {
+    /// Momentum mode on batches of 4 stores what Keras stored after `model(batch, training=True)`
+    /// on the same batches (tf_keras: unbiased variance on 4-D input; Keras 3: biased).
+    func testMomentumModeMatchesWhatKerasStores() throws {
+        for name in RecalibrationFixture.cases {
+            for flavour in ["keras2", "keras3"] {
+                let fixture = RecalibrationFixture(name: name, flavour: flavour)
+                let model = try fixture.model()
+                let recalibrator = Recalibrator(mode: .momentum, batchSize: 4, convention: .of(model))
+                let result = try recalibrator.apply(to: model, data: try fixture.data())
+                XCTAssertEqual(result.passes, 1)
+                assertBatchNormStatistics(result.model, try fixture.momentumReference(), tolerance: 1e-5, "\(name) \(flavour)")
+            }
+        }
+    }
+
+    /// Using the other framework's variance convention on 4-D input misses Keras's numbers: the
+    /// convention matters and the test can fail.
+    func testMomentumModeWithTheWrongConventionDiffers() throws {
+        let fixture = RecalibrationFixture(name: "conv2d_bias_bn", flavour: "keras2")
+        let model = try fixture.model()
+        let result = try Recalibrator(mode: .momentum, batchSize: 4, convention: .keras3).apply(to: model, data: try fixture.data())
+        let reference = try fixture.momentumReference()
+        let node = try XCTUnwrap(result.model.batchNormIndices.first.map { result.model.nodes[$0] })
+        let variance = try XCTUnwrap(node.weight(.movingVariance)).tensor.doubles()
+        XCTAssertGreaterThan(relativeError(variance, try XCTUnwrap(reference[node.name]).variance), 1e-5)
+    }
+
+    /// Cumulative mode gives numpy's float64 population statistics of each BN's input with the BNs
+    /// before it recalibrated ("sequential"), whatever the batch size.
+    func testCumulativeModeMatchesPopulationStatisticsForAnyBatchSize() throws {
+        for name in RecalibrationFixture.cases {
+            for flavour in ["keras2", "keras3"] {
+                let fixture = RecalibrationFixture(name: name, flavour: flavour)
+                let model = try fixture.model()
+                let reference = try fixture.cumulativeReference("sequential")
+                for batchSize in [1, 3, 16] {
+                    let result = try Recalibrator(mode: .cumulative, batchSize: batchSize, convention: .of(model))
+                        .apply(to: model, data: try fixture.data())
+                    XCTAssertEqual(result.samplesRun, result.passes * 16)
+                    assertBatchNormStatistics(result.model, reference, tolerance: 1e-6, "\(name) \(flavour) batch \(batchSize)")
+                }
+            }
+        }
+    }
+
+    /// Cumulative mode equals one training-mode forward over the whole set as a single batch with
+    /// Keras 3's biased variance and momentum 0 (the batch statistics of the full set).
+    func testCumulativeModeEqualsOneFullBatchTrainingForward() throws {
+        let fixture = RecalibrationFixture(name: "mini_resnet", flavour: "keras3")
+        var model = try fixture.model()
+        let cumulative = try Recalibrator(mode: .cumulative, batchSize: 5, convention: .keras3).apply(to: model, data: try fixture.data())
+        for index in model.batchNormIndices {
+            guard case .batchNorm(var b) = model.nodes[index].op else { continue }
+            b.momentum = 0
+            model.nodes[index].op = .batchNorm(b)
+        }
+        let full = try Recalibrator(mode: .momentum, batchSize: 16, convention: .keras3).apply(to: model, data: try fixture.data())
+        for index in model.batchNormIndices {
+            for role in [WeightRole.movingMean, .movingVariance] {
+                let a = try XCTUnwrap(cumulative.model.nodes[index].weight(role)).tensor.doubles()
+                let b = try XCTUnwrap(full.model.nodes[index].weight(role)).tensor.doubles()
+                XCTAssertLessThanOrEqual(relativeError(a, b), 1e-5, "\(model.nodes[index].name) \(role)")
+            }
+        }
+    }
+
+    /// Keeping values between passes (each pass runs only its new nodes) gives what rerunning the
+    /// model from its inputs on every pass gives.
+    func testCumulativeCacheChangesNothing() throws {
+        for name in RecalibrationFixture.cases {
+            let fixture = RecalibrationFixture(name: name, flavour: "keras3")
+            let model = try fixture.model()
+            let cached = try Recalibrator(mode: .cumulative, batchSize: 3, convention: .keras3).apply(to: model, data: try fixture.data())
+            let rerun = try Recalibrator(mode: .cumulative, batchSize: 3, convention: .keras3, cacheBytes: 0).apply(to: model, data: try fixture.data())
+            for index in model.batchNormIndices {
+                for role in [WeightRole.movingMean, .movingVariance] {
+                    XCTAssertEqual(cached.model.nodes[index].weight(role)?.tensor, rerun.model.nodes[index].weight(role)?.tensor,
+                                   "\(name) \(model.nodes[index].name) \(role)")
+                }
+            }
+        }
+    }
+
+    /// Only the moving mean and variance change, and they are marked modified; the drift report
+    /// names every BN and is zero for none of the stale fixtures.
+    func testOnlyMovingStatisticsChange() throws {
+        let fixture = RecalibrationFixture(name: "mini_resnet", flavour: "keras2")
+        let model = try fixture.model()
+        let result = try Recalibrator(mode: .cumulative, batchSize: 8, convention: .tfKeras).apply(to: model, data: try fixture.data())
+        XCTAssertEqual(result.model.nodes.count, model.nodes.count)
+        for (before, after) in zip(model.nodes, result.model.nodes) {
+            XCTAssertEqual(before.weights.count, after.weights.count)
+            for (w0, w1) in zip(before.weights, after.weights) {
+                let moving = w0.role == .movingMean || w0.role == .movingVariance
+                XCTAssertEqual(w1.isModified, moving, "\(before.name) \(w0.role)")
+                XCTAssertEqual(w1.tensor.shape, w0.tensor.shape)
+                XCTAssertEqual(w1.tensor.dtype, w0.tensor.dtype)
+                if !moving { XCTAssertEqual(w1.tensor, w0.tensor) }
+            }
+        }
+        XCTAssertEqual(result.drift.map(\.node), model.batchNormIndices.map { model.nodes[$0].name })
+        XCTAssertTrue(result.drift.allSatisfy { $0.meanMaxChange > 0 && $0.varianceMaxChange > 0 })
+    }
+
+    /// BN depths: one more than the deepest BN upstream; one pass per depth.
+    func testDepthsFollowTheBatchNormChain() throws {
+        let model = try RecalibrationFixture(name: "mini_resnet", flavour: "keras2").model()
+        let depths = Recalibrator.depths(of: model)
+        XCTAssertEqual(depths.count, model.batchNormIndices.count)
+        for index in model.batchNormIndices {
+            let node = model.nodes[index]
+            var upstream = 0
+            var frontier = [node.inputs[0]]
+            var seen = Set<String>()
+            while let value = frontier.popLast() {
+                guard seen.insert(value).inserted, let p = model.producerIndex(of: value) else { continue }
+                if case .batchNorm = model.nodes[p].op { upstream = max(upstream, depths[model.nodes[p].name]!) }
+                frontier += model.nodes[p].inputs
+            }
+            XCTAssertEqual(depths[node.name], upstream + 1, node.name)
+        }
+    }
+
+    /// Moving statistics stored once for several nodes cannot fit each node: refused, naming the BN.
+    func testRefusesSharedStatistics() throws {
+        let fixture = RecalibrationFixture(name: "dense_bn", flavour: "keras2")
+        var model = try fixture.model()
+        let index = try XCTUnwrap(model.batchNormIndices.first)
+        var weight = try XCTUnwrap(model.nodes[index].weight(.movingMean))
+        weight.isShared = true
+        model.nodes[index].setWeight(weight)
+        XCTAssertThrowsError(try Recalibrator(mode: .cumulative, batchSize: 4, convention: .tfKeras).apply(to: model, data: try fixture.data())) {
+            XCTAssertEqual($0 as? CalibrationError, .sharedStatistics(node: model.nodes[index].name))
+        }
+    }
+
+    /// Calibration arrays that do not fit the model's input are refused before any run.
+    func testRefusesSamplesOfTheWrongShape() throws {
+        let model = try RecalibrationFixture(name: "dense_bn", flavour: "keras2").model()
+        let data = try CalibrationSet(inputs: [Tensor(shape: [2, 5, 5, 3], floats: Array(repeating: 0, count: 150))])
+        XCTAssertThrowsError(try Recalibrator(mode: .momentum, batchSize: 1, convention: .tfKeras).apply(to: model, data: data)) {
+            guard case CalibrationError.inputMismatch = $0 else { return XCTFail("\($0)") }
+        }
+    }
+}

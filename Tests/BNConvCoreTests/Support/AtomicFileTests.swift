@@ -1,0 +1,56 @@
+@testable import BNConvCore
+@testable import BNConvInterop
+@testable import BNConvModel
+@testable import BNConvPasses
+@testable import BNConvEngine
+@testable import BNConvFormats
+@testable import BNConvVerify
+@testable import BNConvCalibration
+@testable import BNConvPipeline
+@testable import BNConvTestSupport
+import Foundation
+import XCTest
+
+/// The shared write mechanism: complete-or-nothing, and cleanup of temporaries left by dead writers.
+final class AtomicFileTests: XCTestCase {
+    private func scratch() throws -> URL {
+        let dir = try FixturePaths.scratchDirectory()
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return dir
+    }
+
+    func testTemporaryNameCarriesThePIDAndParsesBack() {
+        let name = AtomicFile.temporaryName(for: "model.h5")
+        XCTAssertTrue(name.hasPrefix(".model.h5.bnconv-\(getpid())-"), name)
+        XCTAssertEqual(AtomicFile.writerPID(ofTemporary: name, for: "model.h5"), getpid())
+        XCTAssertNil(AtomicFile.writerPID(ofTemporary: name, for: "other.h5"))
+        XCTAssertNil(AtomicFile.writerPID(ofTemporary: ".model.h5.bnconv-abc-12345678.tmp", for: "model.h5"))
+        XCTAssertNil(AtomicFile.writerPID(ofTemporary: "model.h5", for: "model.h5"))
+    }
+
+    func testAFailedWriteLeavesTheTargetAndNoTemporary() throws {
+        let dir = try scratch()
+        let target = dir.appendingPathComponent("out.bin").path
+        try AtomicFile.write([1, 2, 3], to: target)
+        struct Boom: Error {}
+        XCTAssertThrowsError(try AtomicFile.write(to: target) { temporary in
+            _ = FileManager.default.createFile(atPath: temporary, contents: Data([9, 9]))
+            throw Boom()
+        })
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target)), Data([1, 2, 3]))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["out.bin"])
+    }
+
+    func testStaleTemporariesOfDeadWritersAreRemovedLiveOnesKept() throws {
+        let dir = try scratch()
+        // A PID that cannot be running: the kernel's pid_max is at most 2^22.
+        let dead = dir.appendingPathComponent(".out.bin.bnconv-99999999-ABCDEF12.tmp").path
+        let live = dir.appendingPathComponent(".out.bin.bnconv-1-ABCDEF12.tmp").path   // init is always alive
+        let unrelated = dir.appendingPathComponent(".other.bin.bnconv-99999999-ABCDEF12.tmp").path
+        for p in [dead, live, unrelated] { _ = FileManager.default.createFile(atPath: p, contents: Data([0])) }
+        try AtomicFile.write([7], to: dir.appendingPathComponent("out.bin").path)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dead))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: unrelated))
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import XCTest
+@testable import BNConvCore
+@testable import BNConvInterop
+@testable import BNConvModel
+@testable import BNConvPasses
+@testable import BNConvEngine
+@testable import BNConvFormats
+@testable import BNConvVerify
+@testable import BNConvCalibration
+@testable import BNConvPipeline
+@testable import BNConvTestSupport
+
+/// The output sink: the same bytes in memory and in a file, whatever the piece sizes (small ones
+/// buffered, large ones written directly); FileBytes reads a file back whole.
+final class ByteSinkTests: XCTestCase {
+    func testMemoryAndFileSinksHoldTheSameBytes() throws {
+        var pieces = [[UInt8]]()
+        var generator = SystemRandomNumberGenerator()
+        for size in [1, 7, 300_000, 5, (1 << 20) - 3, 2, 1 << 18, 900_000, 0, 17] {
+            pieces.append((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        }
+        let memory = ByteSink()
+        for p in pieces { memory.append(p) }
+        try memory.finish()
+        XCTAssertEqual(memory.bytes, pieces.flatMap { $0 })
+        XCTAssertEqual(memory.count, memory.bytes.count)
+
+        let dir = try FixturePaths.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("out.bin").path
+        try ByteSink.writing(to: path, file: path) { sink in for p in pieces { sink.append(p[...]) } }
+        let back = try FileBytes.contents(of: path)
+        XCTAssertEqual(back.count, memory.bytes.count)
+        XCTAssertTrue(back == memory.bytes)
+    }
+
+    func testFailuresNameTheFile() throws {
+        let missing = "/nonexistent-dir/x.bin"
+        let e1 = TensorFlowFixtures.checkpointError { try ByteSink.writing(to: missing, file: missing) { _ in } }
+        XCTAssertEqual(e1?.kind, .writeFailed)
+        let e2 = TensorFlowFixtures.checkpointError { _ = try FileBytes.contents(of: missing) }
+        XCTAssertEqual(e2?.kind, .cannotOpen)
+        XCTAssertTrue(e2?.description.hasPrefix(missing) ?? false, e2?.description ?? "")
+    }
+}

@@ -1,0 +1,28 @@
+@testable import BNConvCore
+@testable import BNConvInterop
+@testable import BNConvModel
+@testable import BNConvPasses
+@testable import BNConvEngine
+@testable import BNConvFormats
+@testable import BNConvVerify
+@testable import BNConvCalibration
+@testable import BNConvPipeline
+@testable import BNConvTestSupport
+import XCTest
+
+final class ConvolutionTransposeKernelTests: XCTestCase {
+    func testMatchesTensorFlowRecordings() throws {
+        let names = try ["conv1dT_", "conv2dT_", "conv3dT_"].flatMap { try KernelCase.names($0) }
+        XCTAssertFalse(names.isEmpty)
+        for name in names { try KernelCase(name).check() }
+    }
+
+    func testONNXStyleWeightsAndExplicitPaddingGiveTheSameAnswer() throws {
+        let names = try ["conv1dT_", "conv2dT_", "conv3dT_"].flatMap { try KernelCase.names($0) }
+        for name in names { try KernelCase(name).checkONNXStyle() }
+    }
+
+    func testGroupedONNXCaseMatchesOnnxruntime() throws {
+        try ONNXKernelCase("convT_group2").check()
+    }
+}
