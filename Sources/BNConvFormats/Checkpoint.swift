@@ -9,12 +9,12 @@ public enum Checkpoint {
     /// (`\x89HDF` HDF5, `PK` zip, else protobuf). `config` pairs an architecture (a
     /// `model.to_json()` file or a `.keras`) with a weights-only file.
     ///
-    /// `deferringWeights` asks for large weights to stay in the file until used (deferred
-    /// ``Tensor``s; the file stays open while the model holds them), so that a fold that is
+    /// `deferringWeights` (a byte count) asks for weights of that size or more to stay in the file
+    /// until used (deferred ``Tensor``s; the file stays open while the model holds them), so that a fold that is
     /// written without running the model never holds every weight at once. Only legacy Keras
     /// `.h5` files defer; other formats read everything as usual. The file must not be changed
     /// while the model holds deferred weights (they may be read from a memory mapping of it).
-    public static func read(_ path: String, config: String? = nil, deferringWeights: Bool = false) throws -> Model {
+    public static func read(_ path: String, config: String? = nil, deferringWeights: Int? = nil) throws -> Model {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CheckpointError(.cannotOpen, file: path, problem: "no such file")
@@ -29,7 +29,7 @@ public enum Checkpoint {
         try? handle.close()
         switch kind(of: path, head: head) {
         case .hdf5:
-            return try KerasReader.readHDF5(path, configPath: config, deferringWeights: deferringWeights)
+            return try KerasReader.readHDF5(path, configPath: config, deferringFrom: deferringWeights)
         case .zip:
             return try KerasReader.readArchive(path)
         case .graphDef:

@@ -48,98 +48,28 @@ struct FoldCommand: ParsableCommand {
             if !inPlace && OutputPath.sameFile(target, model) {
                 throw ValidationError("the output would overwrite the input \(model); use --in-place to replace it")
             }
-            let started = Date()
-            // An existing output's cached pages are dropped on the other core while the input is
-            // read (never the input's own: --in-place replaces the file being read).
-            if !inPlace { AtomicFile.prepareToReplace(target) }
-            // Without verification the kernels a BN folds into are checked for NaN and infinity as
-            // they are scaled for writing, not read once more ahead; a file where one has such
-            // values is then read and planned again with every check made first.
-            var checkWhenWritten = job.noVerify
-            while true {
-                // Without verification nothing runs the model: large weights stay in the file until the
-                // writer copies them (untouched) or folds them one at a time.
-                var loaded: Model? = try Checkpoint.read(model, config: job.config, deferringWeights: job.noVerify)
-                CrashGuard.readingDone()
-                let format = loaded!.format
-                var assumed: [String] = []
-                if assumeInference {
-                    // The rewritten model is also the reference verification compares against.
-                    (loaded, assumed) = AssumeInference.apply(to: loaded!)
+            var request = job.request(output: target)
+            request.replacesInput = inPlace
+            request.assumeInference = assumeInference
+            request.keep = Set(keep)
+            // Without verification nothing runs the model: large weights stay in the file until the
+            // writer copies them (untouched) or folds them one at a time.
+            if job.noVerify { request.strategy = .streaming(deferredMinimumBytes: EnvironmentSettings.deferredMinimumBytes) }
+            let result = try job.run(request)
+            if out.json {
+                print(try FoldSummary(result).jsonText())
+            } else if out.printsText {
+                print("\(model): \(result.format.displayName), \(result.decisions.count) BatchNorm layer(s), \(result.foldedCount) folded")
+                if !result.assumedInference.isEmpty {
+                    print("assumed inference (stored statistics, training mode off): \(result.assumedInference.joined(separator: ", "))")
                 }
-                let opsBefore = RunReport.opCounts(loaded!)
-                let unknown = Set(keep).subtracting(loaded!.nodes.map(\.name))
-                if !unknown.isEmpty {
-                    throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", ")) (bnconv inspect \(model) lists its BatchNorm layers)")
+                ReportText.decisions(result.decisions).forEach { print($0) }
+                if let report = result.verification { ReportText.verification(report, verbose: out.verbose).forEach { print($0) } }
+                if result.written {
+                    print("wrote \(target) (\(OutputPath.sizeText(result.outputBytes ?? 0)), input \(OutputPath.sizeText(result.inputBytes))) in \(String(format: "%.2f", result.seconds)) s (fold \(String(format: "%.3f", result.passSeconds)) s)")
                 }
-                // Verification needs the original beside the folded model; without it, the original is
-                // handed over so each replaced kernel is freed as soon as its folded copy exists.
-                let original: Model? = job.noVerify ? nil : loaded
-                let input = loaded!
-                loaded = nil
-                let folded = try FoldBatchNorm(keep: Set(keep), checksDeferredKernelsWhenWritten: checkWhenWritten).apply(to: consume input)
-                let foldSeconds = Date().timeIntervalSince(started)
-
-                let report = try original.flatMap {
-                    try job.verify(reference: $0, candidate: folded.model, foldMap: folded.valueMap, verb: "fold")
-                }
-                let gate = job.gate(report)
-                // Nothing folded and no BN switched to inference: the model is unchanged, so the file
-                // is copied byte for byte (a weights-only file then goes with the architecture it was
-                // read with).
-                let write: Bool
-                do {
-                    write = try gate.write {
-                        if folded.changed || !assumed.isEmpty {
-                            try Checkpoint.write(folded.model, to: target)
-                        } else if !inPlace {
-                            try AtomicFile.copy(from: model, to: target)
-                        }
-                    }
-                } catch FoldError.nonFiniteKernel where checkWhenWritten {
-                    checkWhenWritten = false
-                    continue
-                }
-                let summary = FoldSummary(command: "fold", input: model, output: write ? target : nil,
-                                          format: format.rawValue, batchNorms: folded.decisions,
-                                          folded: folded.decisions.filter(\.folds).count, verification: report,
-                                          inputBytes: OutputPath.fileSize(model), outputBytes: write ? OutputPath.fileSize(target) : nil,
-                                          seconds: Date().timeIntervalSince(started))
-                try job.report.write(RunReport(command: "fold", input: model, output: summary.output, format: format.displayName,
-                                                decisions: folded.decisions, verification: report, opsBefore: opsBefore,
-                                                opsAfter: RunReport.opCounts(folded.model), inputBytes: summary.inputBytes,
-                                                outputBytes: summary.outputBytes,
-                                                notes: assumed.isEmpty ? [] : ["assumed inference for \(assumed.joined(separator: ", "))"]))
-                if out.json {
-                    print(try summary.jsonText())
-                } else if out.printsText {
-                    print("\(model): \(format.displayName), \(folded.decisions.count) BatchNorm layer(s), \(summary.folded) folded")
-                    if !assumed.isEmpty {
-                        print("assumed inference (stored statistics, training mode off): \(assumed.joined(separator: ", "))")
-                    }
-                    ReportText.decisions(folded.decisions).forEach { print($0) }
-                    if let report { ReportText.verification(report, verbose: out.verbose).forEach { print($0) } }
-                    if write {
-                        print("wrote \(target) (\(OutputPath.sizeText(summary.outputBytes ?? 0)), input \(OutputPath.sizeText(summary.inputBytes))) in \(String(format: "%.2f", summary.seconds)) s (fold \(String(format: "%.3f", foldSeconds)) s)")
-                    }
-                }
-                try gate.conclude("the folded model differs from the original")
-                return
             }
+            try VerifiedWrite.conclude(result, "the folded model differs from the original")
         }
     }
-}
-
-/// The `--json` object of `fold` (and `convert`): a stable schema documented in the README.
-struct FoldSummary: Codable, JSONSummary {
-    var command: String
-    var input: String
-    var output: String?
-    var format: String
-    var batchNorms: [FoldDecision]
-    var folded: Int
-    var verification: VerificationReport?
-    var inputBytes: Int
-    var outputBytes: Int?
-    var seconds: Double
 }

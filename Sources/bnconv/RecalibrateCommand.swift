@@ -76,118 +76,28 @@ struct RecalibrateCommand: ParsableCommand {
             if OutputPath.sameFile(target, model) {
                 throw ValidationError("the output would overwrite the input \(model); choose another --output")
             }
-            let started = Date()
-            let original = try Checkpoint.read(model, config: config)
-            if fold {
-                let unknown = Set(keep).subtracting(original.nodes.map(\.name))
-                if !unknown.isEmpty {
-                    throw ValidationError("--keep names no layer of \(model): \(unknown.sorted().joined(separator: ", ")) (bnconv inspect \(model) lists its BatchNorm layers)")
-                }
-            }
-            let samples = try calibrationSet(for: original)
-            let rule = convention ?? .of(original)
-            let recalibrator = Recalibrator(mode: mode, batchSize: batchSize, convention: rule)
-            let bar = ProgressBar(stage: "recalibrate", total: 1, unit: "samples", quiet: out.quiet || out.json)
-            let calibrationStarted = Date()
-            let result: RecalibrationResult
-            do {
-                result = try recalibrator.apply(to: original, data: samples, progress: { done, total in bar.update(done, of: total) })
-            } catch let error as CalibrationError {
-                bar.finish()
-                throw located(error)
-            } catch let error as EngineError {
-                bar.finish()
-                throw HintedError(error, hint: "the engine cannot run this model, so it cannot be recalibrated")
-            }
-            bar.finish()
-            let calibrationSeconds = Date().timeIntervalSince(calibrationStarted)
-
-            var toWrite = result.model
-            var decisions: [FoldDecision]?
-            var report: VerificationReport?
-            if fold {
-                let folded = try FoldBatchNorm(keep: Set(keep)).apply(to: result.model)
-                decisions = folded.decisions
-                toWrite = folded.model
-                if !noVerify {
-                    let options = try verification.verifierOptions(inputCount: result.model.inputs.count, candidate: folded.model)
-                    let verifyBar = ProgressBar(stage: "verify", total: options.randomRuns + options.inputs.count, unit: "runs", quiet: out.quiet || out.json)
-                    report = try Verifier(options: options).compare(reference: result.model, candidate: folded.model,
-                                                                    foldMap: folded.valueMap, progress: { done, _ in verifyBar.update(done) })
-                    verifyBar.finish()
-                }
-            }
-            let gate = VerifiedWrite(report: report, force: force)
-            let write = try gate.write { try Checkpoint.write(toWrite, to: target) }
-            let summary = RecalibrateSummary(
-                command: "recalibrate", input: model, output: write ? target : nil, format: original.format.rawValue,
-                mode: mode.rawValue, convention: rule.rawValue, batchSize: batchSize, samples: samples.sampleCount,
-                passes: result.passes, samplesRun: result.samplesRun, batchNorms: result.drift,
-                samplesPerSecond: calibrationSeconds > 0 ? Double(samples.sampleCount) / calibrationSeconds : 0,
-                calibrationSeconds: calibrationSeconds, foldDecisions: decisions, verification: report,
-                seconds: Date().timeIntervalSince(started))
+            let settings = RecalibrationSettings(dataFiles: data, mode: mode, batchSize: batchSize, convention: convention)
+            let request = RewriteRequest(input: model, config: config, output: target, recalibration: settings, fold: fold,
+                                         keep: Set(keep), verification: fold && !noVerify ? verification.settings : nil, force: force)
+            let result = try RewritePipeline.run(request, progress: ProgressReporter(quiet: out.quiet || out.json).handler)
+            guard let recalibration = result.recalibration else { return }
             if out.json {
-                print(try summary.jsonText())
+                print(try RecalibrateSummary(result, recalibration).jsonText())
             } else if out.printsText {
-                print("\(model): \(original.format.displayName), \(result.drift.count) BatchNorm layer(s) recalibrated on \(samples.sampleCount) sample(s)")
-                print("mode \(mode.rawValue)\(mode == .momentum ? " (\(rule.rawValue) rule)" : ""), batch size \(batchSize), \(result.passes) pass(es) over the data, \(String(format: "%.1f", summary.samplesPerSecond)) calibration samples/s")
-                RecalibrationText.drift(result.drift, verbose: out.verbose).forEach { print($0) }
-                if let decisions { ReportText.decisions(decisions).forEach { print($0) } }
-                if let report { ReportText.verification(report, verbose: out.verbose).forEach { print($0) } }
-                if write {
-                    print("wrote \(target) (\(OutputPath.sizeText(OutputPath.fileSize(target)))) in \(String(format: "%.2f", summary.seconds)) s (recalibration \(String(format: "%.2f", calibrationSeconds)) s)")
+                let rate = recalibration.seconds > 0 ? Double(recalibration.sampleCount) / recalibration.seconds : 0
+                print("\(model): \(result.format.displayName), \(recalibration.drift.count) BatchNorm layer(s) recalibrated on \(recalibration.sampleCount) sample(s)")
+                print("mode \(mode.rawValue)\(mode == .momentum ? " (\(recalibration.convention.rawValue) rule)" : ""), batch size \(batchSize), \(recalibration.passes) pass(es) over the data, \(String(format: "%.1f", rate)) calibration samples/s")
+                RecalibrationText.drift(recalibration.drift, verbose: out.verbose).forEach { print($0) }
+                if fold { ReportText.decisions(result.decisions).forEach { print($0) } }
+                if let report = result.verification { ReportText.verification(report, verbose: out.verbose).forEach { print($0) } }
+                if result.written {
+                    print("wrote \(target) (\(OutputPath.sizeText(result.outputBytes ?? 0))) in \(String(format: "%.2f", result.seconds)) s (recalibration \(String(format: "%.2f", recalibration.seconds)) s)")
                 }
             }
-            try gate.conclude("the folded model differs from the recalibrated one")
-        }
-    }
-
-    /// The --data arrays as the model's calibration set: joined along N for a one-input model,
-    /// one per input otherwise.
-    private func calibrationSet(for model: Model) throws -> CalibrationSet {
-        let arrays = try data.map { try NumPyFile.read($0) }
-        do {
-            if model.inputs.count == 1 { return try CalibrationSet(concatenating: arrays) }
-            guard arrays.count == model.inputs.count else {
-                throw CalibrationError.inputMismatch("the model has \(model.inputs.count) inputs (\(model.inputs.joined(separator: ", "))); give --data once per input, in order")
-            }
-            return try CalibrationSet(inputs: arrays)
-        } catch let error as CalibrationError {
-            throw located(error)
-        }
-    }
-
-    /// The error as one line naming the file it is about: the --data files for data problems,
-    /// the model otherwise.
-    private func located(_ error: CalibrationError) -> CheckpointError {
-        switch error {
-        case .noData, .badData, .inputMismatch:
-            return CheckpointError(.unsupported, file: data.joined(separator: ", "), problem: error.description)
-        case .noBatchNorm, .sharedStatistics:
-            return CheckpointError(.unsupported, file: self.model, problem: error.description)
+            try VerifiedWrite.conclude(result, "the folded model differs from the recalibrated one")
         }
     }
 }
 
 extension RecalibrationMode: ExpressibleByArgument {}
 extension MovingAverageConvention: ExpressibleByArgument {}
-
-/// The `--json` object of `recalibrate`: a stable schema documented in docs/recalibrate.md.
-struct RecalibrateSummary: Codable, JSONSummary {
-    var command: String
-    var input: String
-    var output: String?
-    var format: String
-    var mode: String
-    var convention: String
-    var batchSize: Int
-    var samples: Int
-    var passes: Int
-    var samplesRun: Int
-    var batchNorms: [BatchNormDrift]
-    var samplesPerSecond: Double
-    var calibrationSeconds: Double
-    var foldDecisions: [FoldDecision]?
-    var verification: VerificationReport?
-    var seconds: Double
-}

@@ -71,90 +71,38 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         CrashGuard.install(reading: [model])
         try reportingErrors {
-            let started = Date()
-            let loaded = try Checkpoint.read(model, config: config)
-            CrashGuard.readingDone()
-            let loadSeconds = Date().timeIntervalSince(started)
-            let runner = try ModelRunner(model: loaded, options: RunOptions(threads: threads, blasThreads: blasThreads, recordsNodeTimes: profile,
-                                                                                 winograd: winograd))
-            let feeds = try inputs.isEmpty ? RandomInputs.make(for: loaded, batch: batch, seed: seed)
-                                           : inputs.map { try NumPyFile.read($0) }
-            let runStarted = DispatchTime.now().uptimeNanoseconds
-            var results: [Tensor]
-            do {
-                results = try runner.run(feeds)
-            } catch let error as EngineError {
-                switch error {
-                case .inputCount, .inputShape:
-                    throw HintedError(error, file: model, hint: "give --input once per model input, in order, shaped as declared (bnconv inspect \(model) shows the inputs), or leave --input out for a random input")
-                default:
-                    throw error
-                }
-            }
-            let firstRunMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - runStarted) / 1e6
-            var timing: RunTiming?
-            var profileLines: [String] = []
-            if time {
-                var times: [Double] = []
-                for _ in 0..<runs {
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    results = try runner.run(feeds)
-                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-                }
-                timing = RunTiming(milliseconds: times, batch: feeds.first?.shape.first ?? 1,
-                                   blasKernels: ModelRunner.blasKernels)
-                if profile {
-                    var byOp: [String: (count: Int, ms: Double)] = [:]
-                    for t in runner.lastNodeTimes { byOp[t.op, default: (0, 0)].count += 1; byOp[t.op]!.ms += t.milliseconds }
-                    for (op, v) in byOp.sorted(by: { $0.value.ms > $1.value.ms }) {
-                        profileLines.append(String(format: "  %-24@ %4d nodes %9.2f ms", op as NSString, v.count, v.ms))
-                    }
-                }
-            }
-            let paths = output.map { RunCommand.outputPaths($0, count: results.count) }
-            if let paths {
-                for (path, tensor) in zip(paths, results) { try NumPyFile.write(tensor, to: path) }
-            }
+            let options = RunOptions(threads: threads, blasThreads: blasThreads, recordsNodeTimes: profile, winograd: winograd)
+            let result = try ModelRun.run(RunRequest(model: model, config: config, inputFiles: inputs, batch: batch, seed: seed,
+                                                     options: options, timedRuns: time ? runs : nil, outputFile: output),
+                                          progress: ProgressReporter(quiet: true).handler)
+            let timing = time ? RunTiming(milliseconds: result.timedMilliseconds, batch: result.inputs.first?.shape.first ?? 1,
+                                          blasKernels: ModelRunner.blasKernels) : nil
             if out.json {
-                let summary = RunSummary(model: model, format: loaded.format.rawValue,
-                                         inputs: zip(loaded.inputs, feeds).enumerated().map { i, pair in
-                                             RunSummary.Input(name: pair.0, shape: pair.1.shape, file: inputs.isEmpty ? nil : inputs[i],
-                                                              seed: inputs.isEmpty ? seed : nil)
-                                         },
-                                         outputs: zip(loaded.outputs, results).enumerated().map { i, pair in
-                                             RunSummary.Output(name: pair.0, tensor: pair.1, file: paths?[i])
-                                         },
-                                         timing: timing.map { RunSummary.Timing($0) })
-                print(try summary.jsonText())
+                print(try RunSummary(result, timing: timing).jsonText())
                 return
             }
             if out.verbose {
-                print("\(model): \(loaded.format.displayName), \(loaded.nodes.count) nodes, loaded in \(String(format: "%.3f", loadSeconds)) s")
-                for (i, (name, feed)) in zip(loaded.inputs, feeds).enumerated() {
+                print("\(model): \(result.format.displayName), \(result.nodeCount) nodes, loaded in \(String(format: "%.3f", result.loadSeconds)) s")
+                for (i, (name, feed)) in zip(result.inputNames, result.inputs).enumerated() {
                     let source = inputs.isEmpty ? "random, seed \(seed)" : inputs[i]
                     print("input \(name): shape \(feed.shape) \(feed.dtype.rawValue) (\(source))")
                 }
-                print(String(format: "first run: %.2f ms", firstRunMilliseconds))
+                print(String(format: "first run: %.2f ms", result.firstRunMilliseconds))
             }
             if let timing {
                 print(timing.line)
-                if !out.quiet { profileLines.forEach { print($0) } }
+                if !out.quiet {
+                    for t in result.opTimes { print(String(format: "  %-24@ %4d nodes %9.2f ms", t.op as NSString, t.nodes, t.milliseconds)) }
+                }
             }
-            if let paths {
+            if let paths = result.outputFiles {
                 if out.printsText {
-                    for (path, tensor) in zip(paths, results) { print("wrote \(path): shape \(tensor.shape) \(tensor.dtype.rawValue)") }
+                    for (path, tensor) in zip(paths, result.outputs) { print("wrote \(path): shape \(tensor.shape) \(tensor.dtype.rawValue)") }
                 }
             } else if !time || out.verbose {
-                for (name, tensor) in zip(loaded.outputs, results) { print(RunCommand.summary(name, tensor)) }
+                for (name, tensor) in zip(result.outputNames, result.outputs) { print(RunCommand.summary(name, tensor)) }
             }
         }
-    }
-
-    /// `y.npy` for one output; `y_0.npy`, `y_1.npy`, ... for several.
-    static func outputPaths(_ path: String, count: Int) -> [String] {
-        guard count > 1 else { return [path] }
-        let stem = path.hasSuffix(".npy") ? String(path.dropLast(4)) : path
-        return (0..<count).map { "\(stem)_\($0).npy" }
     }
 
     /// One line per output: name, shape, range, mean and the first values.

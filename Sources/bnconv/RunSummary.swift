@@ -61,4 +61,19 @@ struct RunSummary: JSONSummary {
     var inputs: [Input]
     var outputs: [Output]
     var timing: Timing?
+
+    /// The summary of a run and its `--time` figures.
+    init(_ result: RunResult, timing: RunTiming?) {
+        let request = result.request
+        model = request.model
+        format = result.format.rawValue
+        inputs = zip(result.inputNames, result.inputs).enumerated().map { i, pair in
+            Input(name: pair.0, shape: pair.1.shape, file: request.inputFiles.isEmpty ? nil : request.inputFiles[i],
+                  seed: request.inputFiles.isEmpty ? request.seed : nil)
+        }
+        outputs = zip(result.outputNames, result.outputs).enumerated().map { i, pair in
+            Output(name: pair.0, tensor: pair.1, file: result.outputFiles?[i])
+        }
+        self.timing = timing.map { Timing($0) }
+    }
 }

@@ -35,28 +35,11 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         CrashGuard.install(reading: [reference, candidate])
         try reportingErrors {
-            let a = try Checkpoint.read(reference, config: config)
-            let b = try Checkpoint.read(candidate, config: config)
-            CrashGuard.readingDone()
-            let options = try verification.verifierOptions(inputCount: a.inputs.count, candidate: b)
-            let bar = ProgressBar(stage: "verify", total: options.randomRuns + options.inputs.count, unit: "runs", quiet: out.quiet || out.json)
-            let report: VerificationReport
-            do {
-                report = try Verifier(options: options).compare(reference: a, candidate: b, progress: { done, _ in bar.update(done) })
-            } catch let error as EngineError {
-                bar.finish()
-                switch error {
-                case .inputCount, .inputShape:
-                    throw HintedError(error, file: "\(reference) vs \(candidate)", hint: "the two models do not take the same inputs, so they cannot be compared")
-                default:
-                    throw HintedError(error, file: "\(reference) vs \(candidate)", hint: "the engine cannot run these models, so they cannot be compared")
-                }
-            }
-            bar.finish()
-            try self.report.write(RunReport(command: "verify", input: reference, output: candidate, format: a.format.displayName,
-                                            decisions: [], verification: report, opsBefore: RunReport.opCounts(a),
-                                            opsAfter: RunReport.opCounts(b), inputBytes: OutputPath.fileSize(reference),
-                                            outputBytes: OutputPath.fileSize(candidate)))
+            let result = try CheckpointComparison.compare(reference: reference, candidate: candidate, config: config,
+                                                          settings: verification.settings,
+                                                          progress: ProgressReporter(quiet: out.quiet || out.json).handler)
+            let report = result.report
+            try self.report.write(result.runReport)
             if out.json {
                 print(try VerifySummary(command: "verify", reference: reference, candidate: candidate, passed: report.passed, verification: report).jsonText())
             } else if out.printsText {

@@ -31,17 +31,8 @@ struct KerasLegacyWeights {
         var mapping: MappedFile?
     }
 
-    /// Datasets at least this large are left in the file when reading deferred (BN statistics and
-    /// biases are read at once: they are small and every pass looks at them): 64 KiB, or the
-    /// `BNCONV_DEFER_BYTES` environment variable (a byte count; 0 defers every dataset, which is
-    /// how the tests take the deferred paths with small fixtures).
-    static let deferredMinimumBytes: Int = {
-        if let text = ProcessInfo.processInfo.environment["BNCONV_DEFER_BYTES"], let value = Int(text), value >= 0 { return value }
-        return 64 << 10
-    }()
-
     /// Reads `group` for the layers of `container`. With `deferring` (the user's file name and a
-    /// size, usually ``deferredMinimumBytes``), datasets of that size or more become deferred
+    /// size), datasets of that size or more become deferred
     /// tensors read from the open file when needed (their shape, dtype and size are checked now).
     init(group: HDF5Group, container: KerasContainer, deferring: Deferral? = nil) throws {
         guard let names = try KerasAttributeList.read("layer_names", of: group) else {

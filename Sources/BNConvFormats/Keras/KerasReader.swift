@@ -7,17 +7,11 @@ import BNConvInterop
 /// Keras 3 legacy `.h5`, `.keras` archives (tf-keras or Keras 3), Keras 3 `.weights.h5`.
 public enum KerasReader {
     /// Reads an HDF5 Keras file. Weights-only files need the architecture: `configPath` names a
-    /// `model.to_json()` file or a `.keras` archive. With `deferringWeights`, the large weights of a
-    /// legacy `.h5` (Keras 2 / Keras 3 legacy, full or weights-only) stay in the file, which stays
-    /// open, until they are used (``Tensor/isDeferred``); the writer then copies the untouched ones
-    /// dataset to dataset.
-    public static func readHDF5(_ path: String, configPath: String? = nil, deferringWeights: Bool = false) throws -> Model {
-        try readHDF5(path, configPath: configPath, deferringFrom: deferringWeights ? KerasLegacyWeights.deferredMinimumBytes : nil)
-    }
-
-    /// ``readHDF5(_:configPath:deferringWeights:)`` deferring every dataset of `minimumBytes` or
-    /// more (`nil`: none).
-    static func readHDF5(_ path: String, configPath: String?, deferringFrom minimumBytes: Int?) throws -> Model {
+    /// `model.to_json()` file or a `.keras` archive. With `deferringFrom` (a byte count), the
+    /// weights of that size or more of a legacy `.h5` (Keras 2 / Keras 3 legacy, full or
+    /// weights-only) stay in the file, which stays open, until they are used (``Tensor/isDeferred``);
+    /// the writer then copies the untouched ones dataset to dataset.
+    public static func readHDF5(_ path: String, configPath: String? = nil, deferringFrom minimumBytes: Int? = nil) throws -> Model {
         try mapErrors(file: path) {
             let file = try HDF5File.open(path)
             return try withExtendedLifetime(file) {

@@ -9,6 +9,11 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         throw exit
     } catch let validation as ValidationError {
         throw validation
+    } catch let usage as UsageError {
+        throw ValidationError(usage.message)
+    } catch let unfaithful as UnfaithfulWriteError {
+        Terminal.printError("bnconv: \(unfaithful)")
+        throw ExitStatus.verificationFailed
     } catch {
         Terminal.printError("bnconv: error: \(error)")
         throw ExitStatus.error

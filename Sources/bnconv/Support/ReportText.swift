@@ -4,9 +4,7 @@ import Foundation
 /// Text renderings of library reports, shared by the subcommands.
 enum ReportText {
     /// A number in compact scientific form ("2.4e-07").
-    static func sci(_ x: Double) -> String {
-        x.isFinite ? String(format: "%.2g", x) : (x.isNaN ? "nan" : "inf")
-    }
+    static func sci(_ x: Double) -> String { CompactNumber.scientific(x) }
 
     /// One row per BatchNorm: folded into what, or kept and why.
     static func decisions(_ decisions: [FoldDecision]) -> [String] {

@@ -21,30 +21,17 @@ struct RewriteOptions: ParsableArguments {
     @OptionGroup var report: ReportOptions
     @OptionGroup var out: OutputOptions
 
-    /// Runs `candidate` against `reference` on the engine (with a progress bar), unless `--no-verify`.
-    /// `boundary` feeds the candidate transposed inputs and transposes its outputs back;
-    /// `toleranceModel` chooses the default tolerance (the candidate's own weights by default); a
-    /// model the engine cannot run is an error suggesting `--no-verify` for `verb`.
-    func verify(reference: Model, candidate: Model, foldMap: [String: String]? = nil,
-                boundary: LayoutBoundary? = nil, compareLayers: Bool = true, toleranceModel: Model? = nil,
-                stage: String = "verify", verb: String) throws -> VerificationReport? {
-        if noVerify { return nil }
-        var options = try verification.verifierOptions(inputCount: reference.inputs.count, candidate: toleranceModel ?? candidate)
-        options.compareLayers = compareLayers
-        if let boundary {
-            options.inputPermutations = boundary.inputs
-            options.outputPermutations = boundary.outputs
-        }
-        let bar = ProgressBar(stage: stage, total: options.randomRuns + options.inputs.count, unit: "runs", quiet: out.quiet || out.json)
-        defer { bar.finish() }
-        do {
-            return try Verifier(options: options).compare(reference: reference, candidate: candidate, foldMap: foldMap,
-                                                          progress: { done, _ in bar.update(done) })
-        } catch let error as EngineError {
-            throw HintedError(error, file: model, hint: "the engine cannot verify this model; rerun with --no-verify to \(verb) without verification")
-        }
+    /// A request to rewrite ``model`` into `output`, verified unless `--no-verify`.
+    func request(output: String) -> RewriteRequest {
+        RewriteRequest(input: model, config: config, output: output,
+                       verification: noVerify ? nil : verification.settings, force: force)
     }
 
-    /// The verification gate for `report` (nil: not verified).
-    func gate(_ report: VerificationReport?) -> VerifiedWrite { VerifiedWrite(report: report, force: force) }
+    /// Runs `request` with a progress display, writes `--report`, and returns the result.
+    func run(_ request: RewriteRequest) throws -> RewriteResult {
+        let progress = ProgressReporter(quiet: out.quiet || out.json)
+        let result = try RewritePipeline.run(request, progress: progress.handler)
+        try report.write(result.runReport)
+        return result
+    }
 }

@@ -24,17 +24,8 @@ struct VerificationOptions: ParsableArguments {
         if samples == 0 && inputs.isEmpty { throw ValidationError("nothing to verify on: give --input or --samples >= 1") }
     }
 
-    /// Library options for verifying `candidate` against a model with `inputCount` inputs.
-    func verifierOptions(inputCount: Int, candidate: Model) throws -> Verifier.Options {
-        let tolerance = self.tolerance ?? DefaultTolerance.forCandidate(candidate).tolerance
-        var sets: [[Tensor]] = []
-        if !inputs.isEmpty {
-            guard inputs.count % max(inputCount, 1) == 0 else {
-                throw ValidationError("the model has \(inputCount) inputs; give --input a multiple of \(inputCount) times")
-            }
-            let tensors = try inputs.map { try NumPyFile.read($0) }
-            sets = stride(from: 0, to: tensors.count, by: max(inputCount, 1)).map { Array(tensors[$0..<$0 + inputCount]) }
-        }
-        return Verifier.Options(randomRuns: samples, batch: batch, seed: seed, tolerance: tolerance, inputs: sets)
+    /// The library's verification settings for these flags.
+    var settings: VerificationSettings {
+        VerificationSettings(inputFiles: inputs, randomRuns: samples, batch: batch, seed: seed, tolerance: tolerance)
     }
 }

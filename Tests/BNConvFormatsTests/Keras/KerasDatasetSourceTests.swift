@@ -60,12 +60,12 @@ final class KerasDatasetSourceTests: XCTestCase {
     func testTheDefaultThresholdLeavesSmallWeightsInMemory() throws {
         let path = FixturePaths.url("keras/conv2d_bias_bn/keras2.h5").path
         try XCTSkipUnless(FileManager.default.fileExists(atPath: path))
-        let model = try Checkpoint.read(path, deferringWeights: true)
+        let model = try Checkpoint.read(path, deferringWeights: WriteStrategy.defaultDeferredMinimumBytes)
         let weights = model.nodes.flatMap(\.weights)
         XCTAssertFalse(weights.isEmpty)
         for weight in weights {
             let bytes = weight.tensor.count * weight.tensor.dtype.byteCount
-            XCTAssertEqual(weight.tensor.isDeferred, bytes >= KerasLegacyWeights.deferredMinimumBytes, weight.storageKey)
+            XCTAssertEqual(weight.tensor.isDeferred, bytes >= WriteStrategy.defaultDeferredMinimumBytes, weight.storageKey)
         }
     }
 

@@ -1,14 +1,14 @@
 import Foundation
-import BNConv
+import BNConvCore
 
 /// Default output paths: `NAME.<tag>.EXT` beside the input, keeping double extensions such as
 /// `.weights.h5` whole (`model.weights.h5` -> `model.folded.weights.h5`).
-enum OutputPath {
+public enum OutputPath {
     /// Extensions bnconv treats as one.
-    static let compoundExtensions = [".weights.h5"]
+    public static let compoundExtensions = [".weights.h5"]
 
     /// `input` with `tag` inserted before its extension.
-    static func beside(_ input: String, tag: String) -> String {
+    public static func beside(_ input: String, tag: String) -> String {
         let url = URL(fileURLWithPath: input)
         let name = url.lastPathComponent
         let dir = url.deletingLastPathComponent()
@@ -26,18 +26,18 @@ enum OutputPath {
     }
 
     /// Whether two paths name the same file (after resolving links and `..`).
-    static func sameFile(_ a: String, _ b: String) -> Bool {
+    public static func sameFile(_ a: String, _ b: String) -> Bool {
         URL(fileURLWithPath: a).resolvingSymlinksInPath().standardizedFileURL.path
             == URL(fileURLWithPath: b).resolvingSymlinksInPath().standardizedFileURL.path
     }
 
     /// A human size ("123 KB").
-    static func sizeText(_ bytes: Int) -> String {
+    public static func sizeText(_ bytes: Int) -> String {
         ByteCountFormatter.string(fromByteCount: Int64(bytes), countStyle: .file)
     }
 
     /// The size of the file at `path`, or 0.
-    static func fileSize(_ path: String) -> Int {
+    public static func fileSize(_ path: String) -> Int {
         FileBytes.size(of: path) ?? 0
     }
 }

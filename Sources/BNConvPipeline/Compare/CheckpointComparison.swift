@@ -1,0 +1,37 @@
+import BNConvModel
+import BNConvFormats
+import BNConvEngine
+import BNConvVerify
+
+/// Compares two checkpoints on the engine (`bnconv verify A B`): both read, run on the same
+/// inputs, compared output by output and layer by layer.
+public enum CheckpointComparison {
+    /// What a comparison found.
+    public struct Result: Sendable {
+        /// The verification.
+        public var report: VerificationReport
+        /// The `--report` contents.
+        public var runReport: RunReport
+    }
+
+    /// Reads `reference` and `candidate` (`config` is the architecture of weights-only files,
+    /// used for both) and compares them with `settings`.
+    public static func compare(reference: String, candidate: String, config: String? = nil,
+                               settings: VerificationSettings, progress: @escaping RewriteProgressHandler = { _ in }) throws -> Result {
+        let a = try Checkpoint.read(reference, config: config)
+        let b = try Checkpoint.read(candidate, config: config)
+        progress(.readFinished)
+        let comparison = ModelComparison(settings: settings, progress: progress)
+        let report = try comparison.compare(reference: a, candidate: b, file: "\(reference) vs \(candidate)", hint: { error in
+            switch error {
+            case .inputCount, .inputShape: return "the two models do not take the same inputs, so they cannot be compared"
+            default: return "the engine cannot run these models, so they cannot be compared"
+            }
+        })
+        let runReport = RunReport(command: "verify", input: reference, output: candidate, format: a.format.displayName,
+                                  decisions: [], verification: report, opsBefore: RunReport.opCounts(a),
+                                  opsAfter: RunReport.opCounts(b), inputBytes: OutputPath.fileSize(reference),
+                                  outputBytes: OutputPath.fileSize(candidate))
+        return Result(report: report, runReport: runReport)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import BNConvCore
+import BNConvModel
+import BNConvFormats
+import BNConvPasses
+
+/// The model a rewrite checks and how it is written: the passes' model itself (written by
+/// ``Checkpoint/write(_:to:config:)``), or the result of a conversion with its own way of writing.
+struct ConvertedOutput {
+    /// The model verification runs against the reference (for an ONNX export, the exported file read back).
+    var candidate: Model
+    /// What the conversion made, `nil` without one.
+    var conversion: RewriteResult.Conversion?
+    /// Whether any activation changed layout (layer-by-layer comparison is then off: a flattened
+    /// NCHW tensor has the NHWC one's shape but another element order).
+    var layoutChanged = false
+    /// Writes the output, given the comparison (`nil` when not verified); `nil` when
+    /// ``Checkpoint/write(_:to:config:)`` of ``candidate`` does.
+    var commit: ((ModelComparison?) throws -> Void)?
+
+    /// The output of `request` for `source`, the model after the passes; `original` is the model
+    /// as read (before folding), which layout boundaries and the read-back check refer to.
+    static func make(_ source: Model, original: Model?, request: RewriteRequest) throws -> ConvertedOutput {
+        let output = request.output
+        switch request.conversion {
+        case nil:
+            return ConvertedOutput(candidate: source)
+        case .onnx(let inputsAsNHWC):
+            let export = try ONNXExporter.export(source, inputsAsNHWC: inputsAsNHWC, file: output)
+            let candidate = try ONNXReader.read(bytes: export.bytes, file: output)
+            return ConvertedOutput(candidate: candidate,
+                                   conversion: .init(boundary: export.boundary, notes: export.layout.notes, opset: export.opset),
+                                   layoutChanged: spatialLayouts(of: export.layout.model) != spatialLayouts(of: source),
+                                   commit: { _ in try AtomicFile.write(export.bytes, to: output) })
+        case .safeTensors:
+            let file = try TorchStateDict.safeTensors(of: source)
+            let bytes = try file.serialized(file: output)
+            guard try SafeTensorsFile.parse(bytes, file: output) == file else {
+                throw CheckpointError(.unsupported, file: output, problem: "the state dict did not read back identically")
+            }
+            // The weights are those of the channels-first model: run that one.
+            let converted = try ConvertLayout(target: .channelsFirst).apply(to: source)
+            return ConvertedOutput(candidate: converted.model,
+                                   conversion: .init(boundary: LayoutBoundary(source: original ?? source, converted: converted.model),
+                                                     notes: converted.notes + ["\(file.entries.count) tensors in the state dict"]),
+                                   layoutChanged: spatialLayouts(of: converted.model) != spatialLayouts(of: source),
+                                   commit: { _ in try AtomicFile.write(bytes, to: output) })
+        case .layout(let layout, let keepIOLayout):
+            let converted = try ConvertLayout(target: layout, keepIOLayout: keepIOLayout).apply(to: source)
+            return ConvertedOutput(candidate: converted.model,
+                                   conversion: .init(boundary: LayoutBoundary(source: original ?? source, converted: converted.model),
+                                                     notes: converted.notes),
+                                   layoutChanged: spatialLayouts(of: converted.model) != spatialLayouts(of: source),
+                                   commit: { comparison in
+                                       try LayoutChangeWrite(converted: converted.model, original: original ?? source, layout: layout,
+                                                             input: request.input, output: output, force: request.force)
+                                           .write(comparison: comparison)
+                                   })
+        }
+    }
+
+    /// The activation layout of every conv, pool and pad node, by name.
+    static func spatialLayouts(of model: Model) -> [String: DataLayout] {
+        var out: [String: DataLayout] = [:]
+        for node in model.nodes {
+            switch node.op {
+            case .conv(let c), .depthwiseConv(let c), .separableConv(let c), .convTranspose(let c): out[node.name] = c.layout
+            case .pool(let p): out[node.name] = p.layout
+            case .globalPool(let g): out[node.name] = g.layout
+            case .pad(_, let l), .crop(_, let l), .upsample(_, _, let l): out[node.name] = l
+            default: break
+            }
+        }
+        return out
+    }
+}

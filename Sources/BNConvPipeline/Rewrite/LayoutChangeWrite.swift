@@ -1,0 +1,67 @@
+import Foundation
+import BNConvCore
+import BNConvModel
+import BNConvFormats
+
+/// Writes a layout-converted model in its own format: first to a scratch copy with the output's
+/// name, which is read back and (when verifying) checked against the original, so that a writer
+/// that cannot express the layout change never leaves a wrong file; then moved into place.
+struct LayoutChangeWrite {
+    /// The converted model.
+    var converted: Model
+    /// The model as read, before any pass.
+    var original: Model
+    /// The layout converted to.
+    var layout: DataLayout
+    /// The input path (named in errors about the engine).
+    var input: String
+    /// The target path.
+    var output: String
+    /// Whether a read-back that differs is written anyway.
+    var force: Bool
+
+    /// Stages, reads back, checks (with `comparison` when verifying) and moves into place.
+    func write(comparison: ModelComparison?) throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bnconv-convert-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let staged = scratch.appendingPathComponent(URL(fileURLWithPath: output).lastPathComponent).path
+        func named(_ error: CheckpointError) -> CheckpointError {
+            var e = error
+            if e.file == staged { e.file = output }
+            return e
+        }
+        let formatName = original.format.displayName
+        let hint = "bnconv cannot yet write this layout change as \(formatName); export to .onnx or .safetensors instead"
+        do {
+            try Checkpoint.write(converted, to: staged, config: nil)
+        } catch let error as CheckpointError where error.kind == .unsupported {
+            throw HintedError(named(error), hint: hint)
+        } catch let error as CheckpointError {
+            throw named(error)
+        }
+        let reread: Model
+        do { reread = try Checkpoint.read(staged) } catch let error as CheckpointError { throw named(error) }
+        // A writer that knows nothing of layouts writes the original one back: refuse that file.
+        let readBack = ConvertedOutput.spatialLayouts(of: reread)
+        let wrong = ConvertedOutput.spatialLayouts(of: converted).filter { name, layout in readBack[name].map { $0 != layout } ?? false }
+        if let (name, layout) = wrong.sorted(by: { $0.key < $1.key }).first {
+            throw HintedError(CheckpointError(.unsupported, file: output, place: name,
+                                              problem: "the \(formatName) writer did not write the layout change (the layer reads back as \(layout == .channelsFirst ? "nhwc" : "nchw"))"),
+                              hint: hint)
+        }
+        if let comparison {
+            let report = try comparison.compare(reference: original, candidate: reread, boundary: LayoutBoundary(source: original, converted: reread),
+                                                compareLayers: false, stage: "re-read", file: input,
+                                                hint: { _ in "the engine cannot verify this model; rerun with --no-verify to convert without verification" })
+            if !report.passed && !force {
+                let sci = CompactNumber.scientific
+                let name = layout == .channelsFirst ? "nchw" : "nhwc"
+                throw UnfaithfulWriteError("the \(formatName) writer did not write the \(name) layout faithfully: "
+                                           + "the file read back differs from the original by \(sci(report.worst?.maxRel ?? 0)) (tolerance \(sci(report.tolerance))); "
+                                           + "nothing was written (export to .onnx or .safetensors instead)")
+            }
+        }
+        try AtomicFile.copy(from: staged, to: output)
+    }
+}

@@ -1,0 +1,37 @@
+import BNConvCore
+import BNConvModel
+import BNConvEngine
+import BNConvVerify
+
+/// Runs the ``Verifier`` with ``VerificationSettings`` and progress events, turning an engine
+/// failure into an error that says what the user can do.
+struct ModelComparison {
+    /// The settings.
+    var settings: VerificationSettings
+    /// Where progress goes.
+    var progress: RewriteProgressHandler
+
+    /// Compares `candidate` with `reference`. `boundary` feeds the candidate transposed inputs and
+    /// transposes its outputs back; `toleranceModel` chooses the default tolerance (the candidate
+    /// by default); an engine failure for which `hint` has advice becomes a ``HintedError`` on
+    /// `file` (others are thrown as they are).
+    func compare(reference: Model, candidate: Model, foldMap: [String: String]? = nil, boundary: LayoutBoundary? = nil,
+                 compareLayers: Bool = true, toleranceModel: Model? = nil, stage: String = "verify",
+                 file: String, hint: (EngineError) -> String?) throws -> VerificationReport {
+        var options = try settings.verifierOptions(inputCount: reference.inputs.count, candidate: toleranceModel ?? candidate)
+        options.compareLayers = compareLayers
+        if let boundary {
+            options.inputPermutations = boundary.inputs
+            options.outputPermutations = boundary.outputs
+        }
+        progress(.started(stage: stage, total: options.randomRuns + options.inputs.count, unit: "runs"))
+        defer { progress(.finished) }
+        do {
+            return try Verifier(options: options).compare(reference: reference, candidate: candidate, foldMap: foldMap,
+                                                          progress: { done, _ in progress(.advanced(done: done, total: nil)) })
+        } catch let error as EngineError {
+            guard let advice = hint(error) else { throw error }
+            throw HintedError(error, file: file, hint: advice)
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import BNConvCore
+import BNConvModel
+
+/// What a rewrite turns the model into, besides folding: the same format in another activation
+/// layout, a new ONNX model, or a PyTorch-convention state dict.
+public enum RewriteConversion: Sendable, Equatable {
+    /// The input's own format with activations in `layout`; `keepIOLayout` keeps the inputs and
+    /// outputs as they were (one transpose each at the boundary).
+    case layout(DataLayout, keepIOLayout: Bool)
+    /// A new channels-first ONNX model; `inputsAsNHWC` keeps NHWC inputs and outputs.
+    case onnx(inputsAsNHWC: Bool)
+    /// A PyTorch-convention state dict in a `.safetensors` file.
+    case safeTensors
+
+    /// The kind of output, as the command line names it (`onnx`, `safetensors`, `same format`).
+    public var targetName: String {
+        switch self {
+        case .layout: return "same format"
+        case .onnx: return "onnx"
+        case .safeTensors: return "safetensors"
+        }
+    }
+
+    /// What an output path asks for: `.onnx` (unless a layout is given), `.safetensors`, else the
+    /// input's own format (which then needs a layout: `nil` is returned without one).
+    public static func forOutput(_ path: String, layout: DataLayout?, keepIOLayout: Bool, inputsAsNHWC: Bool) -> RewriteConversion? {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".onnx") && layout == nil { return .onnx(inputsAsNHWC: inputsAsNHWC) }
+        if lower.hasSuffix(".safetensors") { return .safeTensors }
+        return layout.map { .layout($0, keepIOLayout: keepIOLayout) }
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import BNConvCore
+import BNConvModel
+import BNConvFormats
+import BNConvPasses
+import BNConvEngine
+import BNConvVerify
+import BNConvCalibration
+
+/// The one path every rewriting command takes: read -> passes -> verify -> gate -> atomic write.
+///
+/// 1. **Read** the input (``Checkpoint/read(_:config:deferringWeights:)``); with
+///    ``WriteStrategy/streaming(deferredMinimumBytes:)`` and no verification, large weights stay in
+///    the file.
+/// 2. **Reference passes**: assume inference, recalibrate. The model they give is the reference.
+/// 3. **Candidate passes**: fold (``FoldBatchNorm``), then convert (``ConvertLayout``, ONNX or
+///    PyTorch export).
+/// 4. **Verify** the candidate against the reference on the engine (``Verifier``), unless the
+///    request has no verification settings.
+/// 5. **Gate**: write only when verification passed or was skipped, or with `force`.
+/// 6. **Write** atomically: beside the target, then renamed over it (``AtomicFile``), in the
+///    input's format (an unchanged model is copied byte for byte), as a new ONNX model or state
+///    dict, or, for a layout change in the input's own format, staged, read back and checked first.
+///
+/// A failed verification is not an error: the result says it (``RewriteResult/passed``) and
+/// nothing is written without `force`.
+public enum RewritePipeline {
+    /// Carries out `request`, reporting each stage to `progress`.
+    public static func run(_ request: RewriteRequest, progress: @escaping RewriteProgressHandler = { _ in }) throws -> RewriteResult {
+        let started = Date()
+        if !request.replacesInput { AtomicFile.prepareToReplace(request.output) }
+        var checksKernelsWhenWritten = request.verification == nil && request.strategy != .inMemory && request.conversion == nil
+        while true {
+            do {
+                return try attempt(request, started: started, checksKernelsWhenWritten: checksKernelsWhenWritten, progress: progress)
+            } catch FoldError.nonFiniteKernel where checksKernelsWhenWritten {
+                // A folded kernel checked as it was written holds NaN or infinity: read and plan
+                // again with every check made first (the planner then keeps that BN and says why).
+                checksKernelsWhenWritten = false
+            }
+        }
+    }
+
+    /// One pass through the stages; `checksKernelsWhenWritten` leaves the NaN check of deferred
+    /// kernels to the writer (streaming only).
+    private static func attempt(_ request: RewriteRequest, started: Date, checksKernelsWhenWritten: Bool,
+                                progress: @escaping RewriteProgressHandler) throws -> RewriteResult {
+        let comparison = request.verification.map { ModelComparison(settings: $0, progress: progress) }
+        // 1. Read.
+        var deferral: Int?
+        if comparison == nil, case .streaming(let minimum) = request.strategy { deferral = minimum }
+        var loaded = try Checkpoint.read(request.input, config: request.config, deferringWeights: deferral)
+        progress(.readFinished)
+        if request.conversion != nil {
+            // Undeclared input layouts come from the ops reading them, so the boundary is never guessed.
+            loaded = BoundaryLayouts.annotated(loaded)
+        }
+        let format = loaded.format, inputNames = loaded.inputs, outputNames = loaded.outputs
+        if request.fold {
+            let unknown = request.keep.subtracting(loaded.nodes.map(\.name))
+            if !unknown.isEmpty {
+                throw UsageError("--keep names no layer of \(request.input): \(unknown.sorted().joined(separator: ", ")) (bnconv inspect \(request.input) lists its BatchNorm layers)")
+            }
+        }
+
+        // 2. Reference passes.
+        var assumed: [String] = []
+        if request.assumeInference {
+            (loaded, assumed) = AssumeInference.apply(to: loaded)
+        }
+        var recalibration: RewriteResult.Recalibration?
+        if let settings = request.recalibration {
+            let outcome = try recalibrate(loaded, settings, file: request.input, progress: progress)
+            loaded = outcome.model
+            recalibration = outcome.summary
+        }
+        let opsBefore = RunReport.opCounts(loaded)
+
+        // 3. Candidate passes. Without verification the reference is handed over, so each replaced
+        // kernel is freed as soon as its folded copy exists.
+        let reference: Model? = comparison == nil ? nil : loaded
+        let original: Model? = request.conversion == nil ? nil : loaded
+        var decisions: [FoldDecision] = []
+        var foldMap: [String: String]?
+        var changed = !assumed.isEmpty || recalibration != nil
+        let source: Model
+        if request.fold {
+            let folded = try FoldBatchNorm(keep: request.keep, checksDeferredKernelsWhenWritten: checksKernelsWhenWritten)
+                .apply(to: consume loaded)
+            decisions = folded.decisions
+            foldMap = folded.valueMap
+            changed = changed || folded.changed
+            source = folded.model
+        } else {
+            source = consume loaded
+        }
+        let passSeconds = Date().timeIntervalSince(started)
+        let output = try ConvertedOutput.make(source, original: original, request: request)
+
+        // 4. Verify.
+        let verb = request.verb
+        let report = try reference.flatMap { reference in
+            try comparison?.compare(reference: reference, candidate: output.candidate, foldMap: foldMap,
+                                    boundary: output.conversion?.boundary,
+                                    compareLayers: output.conversion.map { _ in !output.layoutChanged } ?? true,
+                                    toleranceModel: request.conversion == nil ? nil : source, file: request.input,
+                                    hint: { _ in request.recalibration != nil ? nil : "the engine cannot verify this model; rerun with --no-verify to \(verb) without verification" })
+        }
+
+        // 5. Gate and 6. write.
+        let written = (report?.passed ?? true) || request.force
+        if written {
+            if let commit = output.commit {
+                try commit(comparison)
+            } else if changed {
+                try Checkpoint.write(output.candidate, to: request.output)
+            } else if !request.replacesInput {
+                // Nothing changed: the file is copied byte for byte (a weights-only file then goes
+                // with the architecture it was read with).
+                try AtomicFile.copy(from: request.input, to: request.output)
+            }
+        }
+        return RewriteResult(request: request, format: format, inputNames: inputNames, outputNames: outputNames,
+                             decisions: decisions, assumedInference: assumed, recalibration: recalibration,
+                             conversion: output.conversion, verification: report, written: written,
+                             opsBefore: opsBefore, opsAfter: RunReport.opCounts(output.candidate),
+                             inputBytes: OutputPath.fileSize(request.input),
+                             outputBytes: written ? OutputPath.fileSize(request.output) : nil,
+                             passSeconds: passSeconds, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Recalibrates `model` from the request's sample data; errors name the data files or the model.
+    private static func recalibrate(_ model: Model, _ settings: RecalibrationSettings, file: String,
+                                    progress: @escaping RewriteProgressHandler) throws -> (model: Model, summary: RewriteResult.Recalibration) {
+        func located(_ error: CalibrationError) -> CheckpointError {
+            switch error {
+            case .noData, .badData, .inputMismatch:
+                return CheckpointError(.unsupported, file: settings.dataFiles.joined(separator: ", "), problem: error.description)
+            case .noBatchNorm, .sharedStatistics:
+                return CheckpointError(.unsupported, file: file, problem: error.description)
+            }
+        }
+        let samples: CalibrationSet
+        do {
+            samples = try CalibrationSet(files: settings.dataFiles, for: model)
+        } catch let error as CalibrationError {
+            throw located(error)
+        }
+        let rule = settings.convention ?? .of(model)
+        let recalibrator = Recalibrator(mode: settings.mode, batchSize: settings.batchSize, convention: rule)
+        progress(.started(stage: "recalibrate", total: 1, unit: "samples"))
+        defer { progress(.finished) }
+        let started = Date()
+        let result: RecalibrationResult
+        do {
+            result = try recalibrator.apply(to: model, data: samples, progress: { done, total in progress(.advanced(done: done, total: total)) })
+        } catch let error as CalibrationError {
+            throw located(error)
+        } catch let error as EngineError {
+            throw HintedError(error, hint: "the engine cannot run this model, so it cannot be recalibrated")
+        }
+        return (result.model, RewriteResult.Recalibration(drift: result.drift, passes: result.passes, samplesRun: result.samplesRun,
+                                                           sampleCount: samples.sampleCount, convention: rule,
+                                                           seconds: Date().timeIntervalSince(started)))
+    }
+}

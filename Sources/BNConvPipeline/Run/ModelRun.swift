@@ -1,0 +1,55 @@
+import Foundation
+import BNConvCore
+import BNConvModel
+import BNConvFormats
+import BNConvEngine
+import BNConvVerify
+
+/// Runs a checkpoint on the engine: read, feed (`.npy` inputs or a seeded random batch), run,
+/// time, save the outputs.
+public enum ModelRun {
+    /// Carries out `request`; `progress` hears when the checkpoint has been read.
+    public static func run(_ request: RunRequest, progress: RewriteProgressHandler = { _ in }) throws -> RunResult {
+        let started = Date()
+        let model = try Checkpoint.read(request.model, config: request.config)
+        progress(.readFinished)
+        let loadSeconds = Date().timeIntervalSince(started)
+        let runner = try ModelRunner(model: model, options: request.options)
+        let feeds = try request.inputFiles.isEmpty ? RandomInputs.make(for: model, batch: request.batch, seed: request.seed)
+                                                   : request.inputFiles.map { try NumPyFile.read($0) }
+        let runStarted = DispatchTime.now().uptimeNanoseconds
+        var results: [Tensor]
+        do {
+            results = try runner.run(feeds)
+        } catch let error as EngineError {
+            switch error {
+            case .inputCount, .inputShape:
+                throw HintedError(error, file: request.model, hint: "give --input once per model input, in order, shaped as declared (bnconv inspect \(request.model) shows the inputs), or leave --input out for a random input")
+            default:
+                throw error
+            }
+        }
+        let firstRun = Double(DispatchTime.now().uptimeNanoseconds - runStarted) / 1e6
+        var times: [Double] = []
+        for _ in 0..<(request.timedRuns ?? 0) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            results = try runner.run(feeds)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        var byOp: [String: RunResult.OpTime] = [:]
+        if request.timedRuns != nil && request.options.recordsNodeTimes {
+            for t in runner.lastNodeTimes {
+                byOp[t.op, default: RunResult.OpTime(op: t.op, nodes: 0, milliseconds: 0)].nodes += 1
+                byOp[t.op]!.milliseconds += t.milliseconds
+            }
+        }
+        let paths = request.outputFile.map { RunRequest.outputPaths($0, count: results.count) }
+        if let paths {
+            for (path, tensor) in zip(paths, results) { try NumPyFile.write(tensor, to: path) }
+        }
+        return RunResult(request: request, format: model.format, nodeCount: model.nodes.count, inputNames: model.inputs,
+                         outputNames: model.outputs, inputs: feeds, outputs: results, outputFiles: paths,
+                         loadSeconds: loadSeconds, firstRunMilliseconds: firstRun, timedMilliseconds: times,
+                         opTimes: byOp.values.sorted { $0.milliseconds > $1.milliseconds })
+    }
+}

@@ -1,0 +1,38 @@
+import BNConvCore
+import BNConvModel
+
+/// What ``ModelRun/run(_:progress:)`` did: the inputs fed, the outputs, and the times.
+public struct RunResult: Sendable {
+    /// Time spent in one op kind during the last timed run.
+    public struct OpTime: Sendable {
+        /// The op kind.
+        public var op: String
+        /// How many nodes of that kind ran.
+        public var nodes: Int
+        /// Their summed wall time.
+        public var milliseconds: Double
+    }
+
+    /// The request carried out.
+    public var request: RunRequest
+    /// The checkpoint's format.
+    public var format: CheckpointFormat
+    /// Nodes in the model.
+    public var nodeCount: Int
+    /// The model's input and output names.
+    public var inputNames: [String], outputNames: [String]
+    /// The tensors fed, one per input.
+    public var inputs: [Tensor]
+    /// The outputs, one per model output.
+    public var outputs: [Tensor]
+    /// Where each output was saved (with ``RunRequest/outputFile``).
+    public var outputFiles: [String]?
+    /// Seconds to read the checkpoint.
+    public var loadSeconds: Double
+    /// Milliseconds of the first run.
+    public var firstRunMilliseconds: Double
+    /// Milliseconds of each timed run.
+    public var timedMilliseconds: [Double]
+    /// Per op kind, the last run's times, slowest first (with per-node timing on).
+    public var opTimes: [OpTime]
+}
