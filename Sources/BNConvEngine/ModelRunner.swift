@@ -35,8 +35,10 @@ public final class ModelRunner {
     /// `nil` when it cannot be loaded.
     public static var blasKernels: String? { BLAS.coreName }
 
-    /// Prepares every node; throws naming the first node the engine cannot run and its op.
+    /// Prepares every node; throws naming the first node the engine cannot run and its op. Weights
+    /// still deferred in their file are loaded first.
     public init(model: Model, options: RunOptions = .init()) throws {
+        let model = try model.withLoadedWeights()
         self.model = model
         self.options = options
         try model.validate()

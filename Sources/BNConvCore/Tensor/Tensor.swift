@@ -9,8 +9,12 @@ import Foundation
 ///
 /// A tensor can also be *deferred*: its dtype and shape are known but its bytes stay in a
 /// ``TensorSource`` (a dataset of an open file, or a computation on another deferred tensor) until
-/// they are asked for. ``materialized()`` loads them and reports a failure; ``bytes`` loads them
-/// on every access without keeping them, so a deferred weight costs no memory until it is used.
+/// they are asked for, explicitly: ``materialized()`` loads them and reports a failure,
+/// ``load(into:)`` writes them into the caller's buffer, ``mapped(dtype:shape:_:)`` and
+/// ``mappedBytes(dtype:shape:_:)`` defer a computation on them. Reading ``bytes`` (or a numeric
+/// view) of a deferred tensor is a programming error: nothing loads behind a caller's back, so a
+/// pass or kernel that forgot a model read for streaming stops at once instead of reading the file
+/// again for every access. ``Model/withLoadedWeights()`` loads a whole model.
 public struct Tensor: Equatable, Sendable {
     /// The element type.
     public let dtype: DType
@@ -21,16 +25,11 @@ public struct Tensor: Equatable, Sendable {
     /// Where a deferred tensor's bytes come from; `nil` once loaded.
     public let source: (any TensorSource)?
 
-    /// The raw element bytes, little-endian, C order: `count * dtype.byteCount` bytes. A deferred
-    /// tensor reads them from its ``source`` on each access (and stops the process if that read
-    /// fails): callers that can report errors use ``materialized()`` first.
+    /// The raw element bytes, little-endian, C order: `count * dtype.byteCount` bytes. Only for a
+    /// loaded tensor (``isDeferred`` false): a deferred one is loaded with ``materialized()``.
     public var bytes: [UInt8] {
-        guard let source else { return storage }
-        do {
-            return try Tensor.load(source, dtype: dtype, shape: shape)
-        } catch {
-            fatalError("bnconv: a deferred tensor could not be read: \(error)")
-        }
+        precondition(source == nil, "bnconv: the bytes of a deferred tensor \(shape) \(dtype) were read without materialized()")
+        return storage
     }
 
     /// Whether the bytes are still in a ``TensorSource`` rather than in memory.
@@ -172,9 +171,15 @@ public struct Tensor: Equatable, Sendable {
         }
     }
 
-    /// Two tensors are equal when their dtypes, shapes and bytes are (deferred bytes are read).
+    /// Loaded tensors are equal when dtype, shape and bytes are; a deferred tensor equals only a
+    /// deferred tensor of the same dtype and shape with the same source (nothing is loaded to compare).
     public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
-        lhs.dtype == rhs.dtype && lhs.shape == rhs.shape && lhs.bytes == rhs.bytes
+        guard lhs.dtype == rhs.dtype && lhs.shape == rhs.shape else { return false }
+        switch (lhs.source, rhs.source) {
+        case (nil, nil): return lhs.storage == rhs.storage
+        case (let a?, let b?): return a === b
+        default: return false
+        }
     }
 
     /// The index of the first NaN or infinite element, or `nil` (integer dtypes have none). Scans

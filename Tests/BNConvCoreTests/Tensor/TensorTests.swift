@@ -52,8 +52,11 @@ final class TensorTests: XCTestCase {
         XCTAssertFalse(loaded.isDeferred)
         XCTAssertEqual(source.reads, 1)
         XCTAssertEqual(loaded, eager)
-        XCTAssertEqual(deferred.floats(), eager.floats())
-        XCTAssertEqual(source.reads, 2, "a deferred tensor keeps nothing: each use reads again")
+        XCTAssertEqual(try deferred.materialized().floats(), eager.floats())
+        XCTAssertEqual(source.reads, 2, "a deferred tensor keeps nothing: each materialization reads again")
+        XCTAssertNotEqual(deferred, eager, "comparing loads nothing: a deferred tensor equals only one with its source")
+        XCTAssertEqual(deferred, Tensor(dtype: .float32, shape: [2, 3], source: source))
+        XCTAssertEqual(source.reads, 2)
         XCTAssertFalse(eager.isDeferred)
         XCTAssertEqual(try eager.materialized(), eager)
     }
