@@ -33,11 +33,19 @@ public struct FoldBatchNorm {
     /// read once more ahead by the planner: a fold without verification then reads 100 MB of
     /// ResNet-50 kernels once, not twice. A writer that meets such a value throws
     /// ``FoldError/nonFiniteKernel(node:role:index:)`` before writing it, and the caller plans
-    /// again with this off (where the planner keeps that BN and says why).
-    public var checksDeferredKernelsWhenWritten: Bool
+    /// again with this off (where the planner keeps that BN and says why). Only the rewrite
+    /// pipeline's streaming strategy turns it on.
+    package var checksDeferredKernelsWhenWritten: Bool
 
     /// Creates the pass.
-    public init(keep: Set<String> = [], checksDeferredKernelsWhenWritten: Bool = false) {
+    public init(keep: Set<String> = []) {
+        self.keep = keep
+        self.checksDeferredKernelsWhenWritten = false
+    }
+
+    /// Creates the pass for the streaming strategy, which may leave the NaN check of deferred
+    /// kernels to the writer.
+    package init(keep: Set<String>, checksDeferredKernelsWhenWritten: Bool) {
         self.keep = keep
         self.checksDeferredKernelsWhenWritten = checksDeferredKernelsWhenWritten
     }

@@ -198,7 +198,7 @@ final class KerasDatasetSourceTests: XCTestCase {
 
         let output = dir.appendingPathComponent("folded.h5").path
         try {
-            let result = try FoldBatchNorm(checksDeferredKernelsWhenWritten: true)
+            let result = try FoldBatchNorm(keep: [], checksDeferredKernelsWhenWritten: true)
                 .apply(to: try KerasReader.readHDF5(input, configPath: nil, deferringFrom: 0))
             XCTAssertTrue(try XCTUnwrap(result.decisions.first).folds, "planned without reading the kernel")
             XCTAssertThrowsError(try Checkpoint.write(result.model, to: output)) { error in
