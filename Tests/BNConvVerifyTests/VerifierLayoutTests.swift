@@ -11,7 +11,8 @@
 import XCTest
 
 /// ``Verifier`` with boundary permutations: a channels-first conversion of a Keras model, fed the
-/// transposed inputs and with its outputs transposed back, matches the source; a wrong permutation fails.
+/// transposed inputs and with its outputs transposed back, matches the source; a wrong permutation fails
+/// the comparison, and one that does not fit the input is an error naming the shapes.
 final class VerifierLayoutTests: XCTestCase {
     private func model(_ name: String) throws -> Model {
         try Checkpoint.read(FixturePaths.url("keras/\(name)/keras2.h5").path)
@@ -40,16 +41,40 @@ final class VerifierLayoutTests: XCTestCase {
             .run(try RandomInputs.make(for: source, batch: 2, seed: 0)).first?.shape)
     }
 
+    /// The fixture's input is square (8 x 8), so feeding the channels-first model its input with H and W
+    /// swapped runs, and only the numbers can tell: the report fails, by far more than the tolerance.
     func testWrongPermutationIsCaught() throws {
         let source = try model("conv2d_bias_bn")
         let converted = try ConvertLayout(target: .channelsFirst).apply(to: source).model
-        // Swapping H and W of a non-square input either fails to run or gives different numbers.
+        XCTAssertEqual(source.values["input"]?.shape, [nil, 8, 8, 3], "the case needs a square input")
         let options = Verifier.Options(inputPermutations: [[0, 3, 2, 1]], outputPermutations: [[0, 3, 2, 1]])
-        do {
-            let report = try Verifier(options: options).compare(reference: source, candidate: converted)
-            XCTAssertFalse(report.passed)
-        } catch {
-            // A shape mismatch is a failure too.
+        let report = try Verifier(options: options).compare(reference: source, candidate: converted)
+        XCTAssertFalse(report.passed)
+        let worst = try XCTUnwrap(report.worst)
+        XCTAssertGreaterThan(worst.maxRel, 1000 * report.tolerance, "\(worst)")
+        XCTAssertLessThan(worst.cosine, 0.99, "\(worst)")
+    }
+
+    /// No permutation at all (channels-last data for a channels-first model) does not fit the converted
+    /// model's declared input, and the engine says so naming the input and both shapes.
+    func testMissingPermutationIsAnInputShapeError() throws {
+        let source = try model("conv2d_bias_bn")
+        let converted = try ConvertLayout(target: .channelsFirst).apply(to: source).model
+        let options = Verifier.Options(inputPermutations: [[0, 1, 2, 3]], outputPermutations: [[0, 3, 1, 2]])
+        XCTAssertThrowsError(try Verifier(options: options).compare(reference: source, candidate: converted)) { error in
+            XCTAssertEqual(error as? EngineError, .inputShape(name: "input", declared: [nil, 3, 8, 8], got: [2, 8, 8, 3]))
+            XCTAssertEqual("\(error)", "input 'input' has shape [2, 8, 8, 3], the model declares (?, 3, 8, 8)")
+        }
+    }
+
+    /// A permutation of the wrong rank is refused before anything runs.
+    func testPermutationOfTheWrongRankIsRefused() throws {
+        let source = try model("conv2d_bias_bn")
+        let converted = try ConvertLayout(target: .channelsFirst).apply(to: source).model
+        let options = Verifier.Options(inputPermutations: [[0, 2, 1]], outputPermutations: [[0, 3, 1, 2]])
+        XCTAssertThrowsError(try Verifier(options: options).compare(reference: source, candidate: converted)) { error in
+            XCTAssertEqual(error as? TensorError, .invalidPermutation([0, 2, 1], rank: 4))
+            XCTAssertEqual("\(error)", "permutation [0, 2, 1] does not reorder 4 axes")
         }
     }
 }

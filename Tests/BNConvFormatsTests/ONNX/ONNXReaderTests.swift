@@ -193,21 +193,48 @@ final class ONNXReaderTests: XCTestCase {
         XCTAssertEqual(model.values["bn_out"]?.shape, [nil, 4, 6, 6])
     }
 
-    /// bnconv's shape inference agrees with the shapes onnx's shape inference wrote into value_info.
+    /// Values onnx's shape inference describes that are not values of bnconv's model, or whose shape
+    /// bnconv cannot know; every other declared value must be inferred and compared.
+    private static let valuesWithoutInferredShape: [String: Set<String>] = [
+        "matmul_add_bn": ["mm_out"],                            // MatMul + Add read as one dense node
+        "bn_training": ["bn_running_mean", "bn_running_var"],   // training-mode outputs nothing consumes
+        "constant_nodes": ["w_const", "lo", "hi", "shape"],     // Constant nodes read as weights
+        "opaque_op": ["erf_out", "bn_out"],                     // behind an opaque Erf
+    ]
+
+    /// bnconv's shape inference agrees with the shapes onnx's shape inference wrote into value_info and
+    /// the graph outputs: every such value (but the listed ones) has an inferred shape of the same rank,
+    /// and every dimension onnx knows, bnconv knows and gets the same.
     func testInferredShapesAgreeWithOnnxShapeInference() throws {
+        var comparedDimensions = 0
         for name in ONNXFixtures.cases {
             let model = try ONNXFixtures.read(name)
             let inferred = ShapeInference.shapes(of: model)
             let declared = try ONNXModelMessage(bytes: try ONNXFixtures.modelBytes(name), file: name).snapshot()
-            for info in declared.valueInfos + declared.outputs {
-                guard let mine = inferred[info.name], let dims = info.dims else { continue }
-                let theirs = dims.map { d -> Int? in if case .value(let v) = d { return Int(v) } else { return nil } }
-                XCTAssertEqual(mine.count, theirs.count, "\(name)/\(info.name)")
-                for (a, b) in zip(mine, theirs) where a != nil && b != nil {
-                    XCTAssertEqual(a, b, "\(name)/\(info.name): \(mine) vs onnx \(theirs)")
+            let skipped = Self.valuesWithoutInferredShape[name] ?? []
+            var compared: [String] = []
+            for info in declared.valueInfos + declared.outputs where !skipped.contains(info.name) {
+                let dims = try XCTUnwrap(info.dims, "\(name)/\(info.name): onnx declares no shape")
+                guard let mine = inferred[info.name] else {
+                    XCTFail("\(name)/\(info.name): no inferred shape; onnx has \(dims)")
+                    continue
                 }
+                let theirs = dims.map { d -> Int? in if case .value(let v) = d { return Int(v) } else { return nil } }
+                XCTAssertEqual(mine.count, theirs.count, "\(name)/\(info.name): rank of \(mine) vs onnx \(theirs)")
+                for (a, b) in zip(mine, theirs) {
+                    guard let b else { continue }  // a symbolic dimension (the batch)
+                    XCTAssertEqual(a, b, "\(name)/\(info.name): \(mine) vs onnx \(theirs)")
+                    comparedDimensions += 1
+                }
+                compared.append(info.name)
+            }
+            XCTAssertFalse(compared.isEmpty, "\(name): no value compared")
+            for value in skipped {
+                XCTAssertTrue((declared.valueInfos + declared.outputs).contains { $0.name == value },
+                              "\(name)/\(value): listed but not declared")
             }
         }
+        XCTAssertGreaterThan(comparedDimensions, 100)
     }
 
     /// A BatchNormalization without attributes takes ONNX's defaults: epsilon 1e-5, momentum 0.9
