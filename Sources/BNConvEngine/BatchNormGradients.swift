@@ -2,7 +2,7 @@ import BNConvCore
 import BNConvModel
 import BNConvInterop
 
-/// The backward pass of a training-mode BatchNorm (batch statistics), in Double (design.md section 3):
+/// The backward pass of a training-mode BatchNorm (batch statistics), in Double (docs/math.md, BatchNorm):
 /// with `xhat = (x - mean) / sqrt(var + eps)` and `N` elements per channel,
 /// `dbeta = sum(dy)`, `dgamma = sum(dy * xhat)`,
 /// `dx = gamma / std * (dy - mean(dy) - xhat * mean(dy * xhat))`.

@@ -3,7 +3,7 @@ import BNConvModel
 import BNConvInterop
 
 /// Per-channel mean and biased variance over every axis but the channel axis, as `tf.nn.moments`
-/// computes them (design.md section 3), accumulated in Double.
+/// computes them (docs/math.md, BatchNorm), accumulated in Double.
 public struct BatchNormMoments: Equatable, Sendable {
     /// Mean per channel.
     public var mean: [Double]

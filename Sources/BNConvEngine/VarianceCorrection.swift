@@ -5,7 +5,7 @@ import BNConvInterop
 /// Which batch variance a training step feeds into the moving variance.
 ///
 /// Normalization always uses the biased variance; implementations differ only in what they store
-/// (design.md section 3): tf_keras on 4-D input (TensorFlow's fused kernel) stores the unbiased
+/// (docs/math.md, BatchNorm): tf_keras on 4-D input (TensorFlow's fused kernel) stores the unbiased
 /// one, tf_keras on 2-D/3-D input and Keras 3 the biased one, PyTorch the unbiased one.
 public enum VarianceCorrection: Equatable, Sendable {
     /// `E[(x - mean)^2]`, divided by `N`.

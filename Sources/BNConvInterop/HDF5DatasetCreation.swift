@@ -70,7 +70,7 @@ package struct HDF5DatasetCreation: Equatable, Sendable {
     }
 
     /// A dataset creation property list for a dataset of `shape`, with chunk dimensions clamped to
-    /// the shape (a smaller rewritten dataset cannot keep bigger chunks; formats.md 7.3). A chunked
+    /// the shape (a smaller rewritten dataset cannot keep bigger chunks; docs/formats.md, libhdf5). A chunked
     /// layout of another rank, or of a scalar, falls back to one chunk of the whole shape / contiguous.
     func makePropertyList(shape: [Int], file: String, path: String) throws -> HDF5Handle {
         let plist = try HDF5Handle.make(H5Pcreate(chdf5_p_dataset_create()), .propertyList, file: file, path: path,

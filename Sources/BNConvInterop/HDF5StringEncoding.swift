@@ -2,7 +2,7 @@ import CHDF5
 import BNConvCore
 
 /// How an HDF5 string attribute stores its text; Keras files hold every one of these flavours
-/// (formats.md 1.4, observed.md 9.2).
+/// (docs/formats.md, Strings).
 package struct HDF5StringEncoding: Equatable, Sendable {
     /// Variable-length or fixed-length storage.
     enum Storage: Equatable, Sendable {

@@ -10,7 +10,7 @@ private typealias PB = ProtobufCAllocation
 ///
 /// Every piece is `malloc`'d through ``ProtobufCAllocation`` and every message initialized by its
 /// generated `*__init`, so the finished tree is owned by one ``ProtobufMessage`` and released by
-/// `protobuf_c_message_free_unpacked` like an unpacked one (formats.md 6, "Memory"). Initializers
+/// `protobuf_c_message_free_unpacked` like an unpacked one (docs/formats.md, protobuf-c). Initializers
 /// are written as `raw_data` (the typed `*_data` fields of ``ONNXProto/Tensor`` are ignored).
 /// Attributes carry int, float, string, ints or floats payloads.
 package enum ONNXModelBuilder {

@@ -12,7 +12,7 @@ private typealias PB = ProtobufCAllocation
 /// unknown fields and packed back after the known ones, so ``serialized()`` of an untouched
 /// message gives the file's bytes back. Edits go through ``apply(_:)``, which allocates every
 /// replacement with `malloc` (protobuf-c's default allocator), so the final free stays valid
-/// (formats.md 6, "Memory").
+/// (docs/formats.md, protobuf-c).
 package final class ONNXModelMessage {
     private let owner: ProtobufMessage
     private var message: UnsafeMutablePointer<Onnx__ModelProto> { owner.root(as: Onnx__ModelProto.self) }

@@ -3,7 +3,7 @@ import BNConvCore
 /// Swift copies of the parts of an unpacked `onnx.ModelProto` that the ONNX reader needs.
 ///
 /// ``ONNXModelMessage/snapshot()`` fills them from protobuf-c's C structs, so code outside
-/// Interop/ never sees a C type. Field meanings follow onnx/onnx `onnx/onnx.proto` (formats.md 5).
+/// Interop/ never sees a C type. Field meanings follow onnx/onnx `onnx/onnx.proto` (docs/formats.md, ONNX).
 package enum ONNXProto {
     /// `TensorProto.DataType` numbers (onnx.proto).
     package enum DataType {

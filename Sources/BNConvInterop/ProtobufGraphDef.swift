@@ -7,7 +7,7 @@ import BNConvCore
 ///
 /// The tree comes from `tensorflow__graph_def__unpack` and is released with `free_unpacked` in
 /// `deinit`. Every buffer this class splices into the tree (strings, arrays, new messages) is
-/// `malloc`'d, so `free_unpacked` can free it like the rest (shared/formats.md section 6); nothing
+/// `malloc`'d, so `free_unpacked` can free it like the rest (docs/formats.md, protobuf-c); nothing
 /// hand-built on the stack ever enters the tree. Fields the project's schema leaves out stay
 /// protobuf-c unknown fields, so `packed()` of an untouched tree gives back the input bytes.
 final class ProtobufGraphDef {

@@ -6,7 +6,7 @@ import BNConvCore
 ///
 /// `protobuf_c_message_unpack` allocates the whole tree with protobuf-c's default allocator
 /// (`malloc`); `deinit` releases it with `protobuf_c_message_free_unpacked`, which frees every
-/// string, array, sub-message and unknown field (formats.md 6, "Memory"). Anything spliced into the
+/// string, array, sub-message and unknown field (docs/formats.md, protobuf-c). Anything spliced into the
 /// tree must therefore be `malloc`'d too: use ``ProtobufCAllocation``. Fields the schema leaves out
 /// are kept as unknown fields and packed after the known ones, so ``packed()`` of an untouched
 /// message gives the input bytes back when the input was in field-number order.

@@ -7,7 +7,7 @@ import BNConvCore
 /// and edits one tree in place.
 ///
 /// Everything it builds is `malloc`'d, so `free_unpacked` can free it like the rest of a tree
-/// (shared/formats.md section 6); nothing hand-built on the stack ever enters a tree.
+/// (docs/formats.md, protobuf-c); nothing hand-built on the stack ever enters a tree.
 enum ProtobufNodeDefCodec {
     // MARK: Editing a tree in place
 

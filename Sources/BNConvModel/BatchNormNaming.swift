@@ -14,7 +14,7 @@ import BNConvCore
 /// `<m>` is the layer name with `/` (nesting) replaced by `.`. PyTorch's momentum weighs the new
 /// batch (`running = (1 - m) * running + m * batch`), the others weigh the old value; PyTorch (and
 /// TensorFlow's fused 4-D kernel) feed the moving variance the unbiased batch variance, Keras 3 the
-/// biased one (design.md section 3): the stored values are the same numbers either way.
+/// biased one (docs/math.md, BatchNorm): the stored values are the same numbers either way.
 public struct BatchNormNaming: Codable, Equatable, Sendable {
     /// A naming convention.
     public enum Convention: String, CaseIterable, Codable, Sendable {

@@ -1,7 +1,7 @@
 import BNConvCore
 
 /// Rewrites convolution and dense weights into the channels-first conventions ONNX and PyTorch
-/// share, whatever layout they were stored in (design.md sections 4 and 5, observed.md 9.9).
+/// share, whatever layout they were stored in (docs/math.md, Folding and Layouts).
 ///
 /// | op | stored | result |
 /// | --- | --- | --- |

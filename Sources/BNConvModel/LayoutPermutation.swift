@@ -1,7 +1,7 @@
 import BNConvCore
 
 /// Axis bookkeeping for switching activations between channels-last and channels-first
-/// (design.md section 5). Axes count the batch dimension.
+/// (docs/math.md, Layouts). Axes count the batch dimension.
 package enum LayoutPermutation {
     /// Where axis `axis` of a rank-`rank` tensor in layout `from` lies in layout `to`.
     package static func mapAxis(_ axis: Int, rank: Int, from: DataLayout, to: DataLayout) -> Int {

@@ -141,7 +141,7 @@ public struct Dense: Equatable, Sendable {
     }
 }
 
-/// Attributes of a batch normalization (design.md section 3).
+/// Attributes of a batch normalization (docs/math.md, BatchNorm).
 public struct BatchNorm: Equatable, Sendable {
     /// Added to the variance before the square root.
     public var epsilon: Double

@@ -4,7 +4,7 @@ import BNConvModel
 
 /// A BatchNorm in inference mode as a per-channel affine map `y = scale * x + shift`, in Double:
 /// `scale[c] = gamma[c] / sqrt(var[c] + eps)`, `shift[c] = beta[c] - mean[c] * scale[c]`
-/// (design.md section 4). `center == false` means beta = 0, `scale == false` means gamma = 1.
+/// (docs/math.md, Folding). `center == false` means beta = 0, `scale == false` means gamma = 1.
 struct BatchNormAffine {
     /// Per-channel multiplier.
     var scale: [Double]

@@ -6,7 +6,7 @@ import BNConvModel
 ///
 /// Before: `x -> Conv(W, b) -> BN(gamma, beta, mean, var, eps) -> y`.
 /// After:  `x -> Conv(W * s, b * s + beta - mean * s) -> y`, `s = gamma / sqrt(var + eps)` per
-/// output channel (design.md section 4). A BN before an unpadded conv or dense folds into its input
+/// output channel (docs/math.md, Folding). A BN before an unpadded conv or dense folds into its input
 /// channels instead: `W' = W * s` along input channels, `b' = b + sum(W * (beta - mean * s))`.
 /// Math in Double; results stored in the weight's own dtype. Which BNs fold, and why the others
 /// are kept, is decided by ``FoldPlanner``; this pass only rewrites. It repeats planning until

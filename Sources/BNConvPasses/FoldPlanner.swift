@@ -6,7 +6,7 @@ import BNConvModel
 /// Before: `producer (conv/dense, linear) -> BN -> ...`. After: `producer' -> ...` with
 /// `W' = W * s` along the producer's output channels and `b' = b * s + (beta - mean * s)`.
 ///
-/// A fold into the producer is safe only when (design.md section 4; prior-art.md section 3):
+/// A fold into the producer is safe only when (docs/math.md, Folding; docs/prior-art.md):
 /// the BN runs in inference mode; its statistics are stored, finite, with variance + epsilon > 0;
 /// its input is written by a conv, depthwise, separable, transposed conv or dense node with no
 /// activation of its own; that output feeds nothing but the BN (and is not a model output); the BN's

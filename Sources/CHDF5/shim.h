@@ -3,7 +3,7 @@
 /* Thin shim over libhdf5: static inline getters for the macros Swift cannot import
  * (H5F_ACC_*, H5T_* and H5P_* globals, which expand to function calls), and wrappers for the
  * calls whose names or structs changed between HDF5 1.10 and 1.12+ (H5Literate, H5Oget_info).
- * Facts: shared/formats.md section 7. Names are prefixed with the module (chdf5_). */
+ * Facts: docs/formats.md, libhdf5. Names are prefixed with the module (chdf5_). */
 #include <hdf5.h>
 #include <string.h>
 

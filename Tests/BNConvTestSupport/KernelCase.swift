@@ -150,7 +150,7 @@ struct KernelCase {
 
     /// The case as an ONNX reader would describe it: NCHW, kernels `oihw` (conv, depthwise as
     /// `(C*M, 1, k...)`) or `iohw` (transposed conv), and SAME/causal padding as explicit pads
-    /// (`total = max((ceil(in/s) - 1) s + (k-1) d + 1 - in, 0)`, the odd one after; observed.md 9.9;
+    /// (`total = max((ceil(in/s) - 1) s + (k-1) d + 1 - in, 0)`, the odd one after; docs/math.md, Layouts;
     /// a transposed conv's pads put before what the forward SAME conv from its output would).
     func onnxStyleModel() throws -> Model {
         var model = try self.model(.channelsFirst)

@@ -4,7 +4,7 @@ framework of its flavour and compare with the framework's own recorded output of
 
     python tools/interop/run_interop.py --bnconv .build/release/bnconv --fixtures Tests/Fixtures [--only CASE]
 
-Keras 2 files load in tf_keras, Keras 3 files in keras 3 (observed.md: each Keras loads only its own
+Keras 2 files load in tf_keras, Keras 3 files in keras 3 (docs/formats.md, Which Keras loads which file: each Keras loads only its own
 flavour); GraphDefs in TensorFlow (tools/interop/check_graphdef.py); ONNX in onnx.checker +
 onnxruntime (tools/interop/check_onnx.py). A row passes when the file loads, no BatchNormalization
 remains that a correct folder removes, and max|y - y_ref| <= tol x max|y_ref| (1e-5; the half

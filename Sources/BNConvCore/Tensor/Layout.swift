@@ -19,7 +19,7 @@ public enum DataLayout: String, Sendable, Codable {
 /// How a weight tensor's axes are laid out; it says which axis holds output channels.
 ///
 /// Letters: `h`/`w` stand for every spatial axis (1-D and 3-D kernels too), `i` input channels,
-/// `o` output channels, `m` depth multiplier. See design.md section 4.
+/// `o` output channels, `m` depth multiplier. See docs/math.md, Folding.
 public enum KernelLayout: String, Sendable, Codable {
     /// spatial..., in, out: Keras Conv1D/2D/3D, TF Conv2D; also the SeparableConv pointwise kernel.
     case hwio

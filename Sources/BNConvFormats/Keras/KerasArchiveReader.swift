@@ -4,7 +4,7 @@ import BNConvCore
 import BNConvModel
 import BNConvInterop
 
-/// Reads the members of a `.keras` zip into memory, in archive order (formats.md 2.1).
+/// Reads the members of a `.keras` zip into memory, in archive order (docs/formats.md, The .keras archive).
 enum KerasArchiveReader {
     /// The largest member bnconv extracts, and the largest expansion ratio of a compressed one.
     static let memberCap: Int64 = 8 << 30

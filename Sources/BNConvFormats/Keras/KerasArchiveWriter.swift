@@ -5,7 +5,7 @@ import BNConvModel
 import BNConvInterop
 
 /// Writes a `.keras` zip as Keras does: members in the original order (metadata.json, config.json,
-/// model.weights.h5, then any assets), all STORED, JSON members dated 1980-01-01 (observed.md 9.6).
+/// model.weights.h5, then any assets), all STORED, JSON members dated 1980-01-01 (docs/formats.md, The .keras archive).
 enum KerasArchiveWriter {
     /// Writes `members` (with `config` and `weights` filled in for their slots) to `url`.
     static func write(members: [KerasArchiveMember], config: [UInt8], weights: [UInt8], to url: URL) throws {

@@ -3,7 +3,7 @@ import BNConvModel
 import BNConvInterop
 
 /// Keras's string-list attributes (`layer_names`, `weight_names`), with their chunking rule
-/// (formats.md 1.3): a list whose numpy `S` array exceeds HDF5_OBJECT_HEADER_LIMIT bytes is split
+/// (docs/formats.md, Chunked attributes): a list whose numpy `S` array exceeds HDF5_OBJECT_HEADER_LIMIT bytes is split
 /// into `name0`, `name1`, ... fixed-length NULLPAD chunks, as `np.array_split` splits it.
 enum KerasAttributeList {
     /// `HDF5_OBJECT_HEADER_LIMIT` in tf-keras `hdf5_format.py` and Keras 3 `legacy_h5_format.py`.

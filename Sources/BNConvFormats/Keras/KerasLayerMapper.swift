@@ -3,7 +3,7 @@ import BNConvModel
 import BNConvInterop
 
 /// Maps a Keras layer (class name + config) to an ``Op`` with typed attributes, and its stored
-/// variables to weight roles and kernel layouts (formats.md 3).
+/// variables to weight roles and kernel layouts (docs/formats.md, Keras layer weights).
 enum KerasLayerMapper {
     /// The op of a layer; an unknown layer, or a known one with settings bnconv does not model
     /// (an unknown activation, a multi-axis BN), becomes `.opaque(type:)`.

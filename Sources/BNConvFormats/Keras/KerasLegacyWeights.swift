@@ -5,7 +5,7 @@ import BNConvInterop
 
 /// Reads the weights of a legacy Keras HDF5 weights group (`/model_weights`, or the root of a
 /// `save_weights` file): `layer_names`, then each layer group's `weight_names`, each resolved as a
-/// dataset path inside the layer group (formats.md 1.2; never guessed from layer names).
+/// dataset path inside the layer group (docs/formats.md, Layout of a full-model file; never guessed from layer names).
 struct KerasLegacyWeights {
     /// Stored variables by layer path (`conv`, `inner_block/inner_conv`).
     var variables: [String: [KerasStoredVariable]] = [:]

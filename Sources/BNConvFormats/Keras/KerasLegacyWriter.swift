@@ -122,7 +122,7 @@ struct KerasLegacyWriter {
 
     /// The entries of a top-level layer group, in Keras's order (`_legacy_weights`): a plain
     /// layer's weights in node order; for a nested model, the trainable weights of every leaf layer
-    /// in the order Keras rebuilds its layers, then the non-trainable ones (formats.md 1.7).
+    /// in the order Keras rebuilds its layers, then the non-trainable ones (docs/formats.md, Nested models).
     private func weightEntries(forTopLevel name: String) throws -> [Entry] {
         if let node = edits.nodesByLayer[name] {
             return try entries(of: node)

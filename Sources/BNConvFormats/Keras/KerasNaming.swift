@@ -4,7 +4,7 @@ import BNConvModel
 import BNConvInterop
 
 /// Keras 3's names for the groups of a `.weights.h5` (H5IOStore): `to_snake_case` of the class
-/// name, made unique per container with `_1`, `_2`, ... (formats.md 2.2; `keras/src/utils/naming.py`).
+/// name, made unique per container with `_1`, `_2`, ... (docs/formats.md, The weights store; keras-team/keras `keras/src/utils/naming.py`).
 enum KerasNaming {
     private static let nonWord = try! NSRegularExpression(pattern: "\\W+")
     private static let capitalWord = try! NSRegularExpression(pattern: "(.)([A-Z][a-z]+)")

@@ -4,7 +4,7 @@ import BNConvInterop
 
 /// Reads the weights of a Keras 3 store (`model.weights.h5` in a `.keras`, or a `.weights.h5`):
 /// groups `layers/<snake_case class>[_n]/vars/<i>` replayed from the config's layer order
-/// (formats.md 2.2; observed.md 9.5). Matching is structural, as Keras's own loader does.
+/// (docs/formats.md, The weights store). Matching is structural, as Keras's own loader does.
 struct KerasStoreWeights {
     /// Stored variables by layer path.
     var variables: [String: [KerasStoredVariable]] = [:]

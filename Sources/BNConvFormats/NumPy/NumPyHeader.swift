@@ -2,7 +2,7 @@ import BNConvCore
 import BNConvModel
 import BNConvInterop
 
-/// The header of a `.npy` file (formats.md section 8): the dtype string, the order flag and the shape,
+/// The header of a `.npy` file (docs/formats.md, NumPy .npy): the dtype string, the order flag and the shape,
 /// parsed from and written as numpy's Python dict literal.
 struct NumPyHeader: Equatable {
     /// The `descr` dtype string, e.g. `<f4`.

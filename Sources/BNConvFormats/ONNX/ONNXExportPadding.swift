@@ -3,7 +3,7 @@ import BNConvModel
 import BNConvInterop
 
 /// Explicit ONNX `pads` (all begin values, then all end values) for the border modes of a
-/// ``Model``, so exported models never rely on `auto_pad` (observed.md 9.9).
+/// ``Model``, so exported models never rely on `auto_pad` (docs/math.md, Layouts).
 enum ONNXExportPadding {
     /// Pads of a convolution or pooling window over spatial input sizes `input`.
     ///

@@ -5,7 +5,7 @@ import BNConvInterop
 /// Maps ONNX NodeProtos onto ``Node``s with typed ``Op``s (or `.opaque` when bnconv does not model
 /// the op or one of its attribute values), recording for each slot where it comes from.
 ///
-/// Op facts from onnx/onnx `docs/Operators.md` (formats.md 5.1): Conv W is `(M, C/group, k...)`
+/// Op facts from onnx/onnx `docs/Operators.md` (docs/formats.md, ONNX): Conv W is `(M, C/group, k...)`
 /// (`oihw`), ConvTranspose W is `(C, M/group, k...)` (`iohw`), Gemm B is `(K, N)` or `(N, K)` with
 /// `transB`, BatchNormalization's channel is axis 1 with `epsilon` default 1e-5. Activations of
 /// rank 3 to 5 are NCHW-like (`channelsFirst`).

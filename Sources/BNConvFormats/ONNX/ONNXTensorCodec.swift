@@ -4,7 +4,7 @@ import BNConvInterop
 
 /// Turns ONNX `TensorProto`s into ``Tensor``s and back, and maps ONNX data types to ``DType``.
 ///
-/// Facts (onnx/onnx `onnx/onnx.proto`, formats.md 5): `raw_data` holds fixed-width little-endian
+/// Facts (onnx/onnx `onnx/onnx.proto`, docs/formats.md, ONNX): `raw_data` holds fixed-width little-endian
 /// elements; otherwise FLOAT uses `float_data`, DOUBLE `double_data`, INT64 `int64_data`, and
 /// INT32/INT16/INT8/UINT8/BOOL as well as the bit patterns of FLOAT16 and BFLOAT16 use
 /// `int32_data` (one element per int32). Data stored outside the file (`data_location = EXTERNAL`)

@@ -247,7 +247,7 @@ struct GraphDefPatterns {
     }
 
     /// The decomposed BatchNorm that tf_keras (2-D/3-D input) and Keras 3 emit
-    /// (`tf.nn.batch_normalization`, observed.md 9.8):
+    /// (`tf.nn.batch_normalization`, docs/formats.md, TensorFlow GraphDef):
     /// `s = Rsqrt(AddV2(var, eps)) [* gamma]`; `y = x * s + (beta - mean * s)`
     /// (`-(mean * s)` via Neg without beta). The epsilon is the scalar constant added to the variance.
     private mutating func matchDecomposedBatchNorm(rsqrt r: Int) throws -> GraphDefGroup? {

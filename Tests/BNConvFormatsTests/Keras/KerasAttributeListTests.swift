@@ -13,7 +13,7 @@ import XCTest
 
 final class KerasAttributeListTests: XCTestCase {
     func testChunkCountFollowsKerasRule() {
-        // 201 names of 405 chars: np.array_split into 2 pieces of 101 and 100 (observed, formats.md 1.3).
+        // 201 names of 405 chars: np.array_split into 2 pieces of 101 and 100 (observed; docs/formats.md, Chunked attributes).
         XCTAssertEqual(KerasAttributeList.chunkCount(Array(repeating: String(repeating: "a", count: 405), count: 201)), 2)
         XCTAssertEqual(KerasAttributeList.chunkCount(["conv", "bn"]), 1)
         XCTAssertEqual(KerasAttributeList.chunkCount(Array(repeating: "x", count: 64512)), 1)

@@ -12,7 +12,7 @@ import XCTest
 
 final class KerasNamingTests: XCTestCase {
     func testSnakeCaseMatchesKerasGroupNames() {
-        // Group names observed in Keras 3 stores (observed.md 9.5, formats.md 2.2).
+        // Group names observed in Keras 3 stores (docs/formats.md, The weights store).
         XCTAssertEqual(KerasNaming.snakeCase("Conv2D"), "conv2d")
         XCTAssertEqual(KerasNaming.snakeCase("DepthwiseConv2D"), "depthwise_conv2d")
         XCTAssertEqual(KerasNaming.snakeCase("Conv2DTranspose"), "conv2d_transpose")

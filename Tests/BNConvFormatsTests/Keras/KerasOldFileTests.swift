@@ -13,7 +13,7 @@ import XCTest
 
 /// A file in the shape old Keras + h5py 2 wrote (bare-list Sequential config, no InputLayer,
 /// fixed-length NULLPAD `layer_names`/`weight_names`), built here with the HDF5 wrappers since no
-/// such Keras is pinned. Facts: formats.md 1.4 and 1.9.
+/// such Keras is pinned. Facts: docs/formats.md, Strings and Keras config JSON.
 final class KerasOldFileTests: XCTestCase {
     private let config = #"{"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {"name": "d1", "batch_input_shape": [null, 3], "units": 2, "activation": "linear", "use_bias": false}}, {"class_name": "BatchNormalization", "config": {"name": "b1", "axis": -1, "momentum": 0.99, "epsilon": 0.001, "center": true, "scale": true}}]}"#
 
