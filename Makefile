@@ -13,15 +13,19 @@ DOCS_SCRATCH ?= .build-docs
 deps:            ## install missing Debian packages (idempotent)
 	@tools/deps
 
+# A target importing a module it does not depend on is an error even when that module is already
+# built (docs/architecture.md).
+IMPORT_CHECK := --explicit-target-dependency-import-check error
+
 build: deps
-	$(SWIFT) build
+	$(SWIFT) build $(IMPORT_CHECK)
 
 release: deps    ## the self-contained release binary .build/release/bnconv (tools/release)
 	SWIFT=$(SWIFT) tools/release
 
 test: deps       ## build and run every test
 	tools/gen-protos --check
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests $(IMPORT_CHECK)
 	$(SWIFT) test --skip-build
 
 docs: deps       ## build the DocC catalog (Sources/BNConv/BNConv.docc) with the swift-docc-plugin; any DocC warning fails
