@@ -28,9 +28,8 @@ test: deps       ## build and run every test
 	$(SWIFT) build --build-tests $(IMPORT_CHECK)
 	$(SWIFT) test --skip-build
 
-docs: deps       ## build the DocC catalog (Sources/BNConv/BNConv.docc) with the swift-docc-plugin; any DocC warning fails
-	$(SWIFT) package --scratch-path $(DOCS_SCRATCH) generate-documentation --target BNConv --warnings-as-errors
-	@echo "archive: $(DOCS_SCRATCH)/plugins/Swift-DocC/outputs/BNConv.doccarchive"
+docs: deps       ## build the DocC catalog (Sources/BNConv/BNConv.docc) over every layer BNConv re-exports (tools/docs); any DocC warning fails
+	SWIFT=$(SWIFT) DOCS_SCRATCH=$(DOCS_SCRATCH) tools/docs
 
 demo: release    ## inspect, fold and verify the example model shipped in the repo
 	@mkdir -p $(DEMO_OUT)

@@ -13,7 +13,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
-        // DocC plugin: only `make docs` (swift package generate-documentation) uses it; builds never do.
+        // DocC plugin: `swift package generate-documentation --target <one layer>`; builds never use it.
+        // `make docs` documents the umbrella with docc directly (tools/docs says why).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [

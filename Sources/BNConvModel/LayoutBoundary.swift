@@ -5,7 +5,7 @@ import BNConvCore
 /// converted one, `nil` when they are the same. Feed the converted model `x.transposed(p)`; its
 /// output transposed by the inverse permutation is the source's output.
 ///
-/// It infers nothing: it reads the layouts the readers declared (``InputLayout``,
+/// It infers nothing: it reads the layouts the readers declared (`InputLayout`,
 /// ``LayoutPropagation``) or ``BoundaryLayouts`` filled in.
 public struct LayoutBoundary: Equatable, Sendable {
     /// Per model input: source -> converted permutation, or `nil`.

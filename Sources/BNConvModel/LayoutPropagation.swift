@@ -5,7 +5,7 @@ import BNConvCore
 /// (activations, BN, Rescaling, Normalization, merges, identities, Softmax) writes its first
 /// spatial input's; a transpose between channels-first and channels-last writes the other one.
 /// Only values of rank 3 or more (by ``ValueInfo/shape``) are touched, and declared layouts stay.
-/// Readers run it after ``InputLayout`` has declared the inputs; ``BoundaryLayouts`` does the
+/// Readers run it after `InputLayout` has declared the inputs; ``BoundaryLayouts`` does the
 /// same for a model's boundary after reading, for readers that declare nothing.
 public enum LayoutPropagation {
     /// `model` with the layouts of its spatial values filled in where they can be derived.

@@ -7,7 +7,7 @@ import BNConvModel
 /// ``ConvertLayout`` and ``LayoutBoundary`` take an undeclared rank >= 3 value as channels-last. A
 /// TensorFlow graph with `data_format = "NCHW"` convolutions, or an ONNX graph, reads and writes
 /// channels-first tensors without saying so on its placeholder or output. For each undeclared
-/// spatial input this pass applies the readers' own rule (``InputLayout``: the layout every op
+/// spatial input this pass applies the readers' own rule (`InputLayout`: the layout every op
 /// reading it agrees on, looking through layout-keeping ops and boundary transposes; ops that read
 /// axes by position do not vote here, since this pass knows no file format and so no default);
 /// for each undeclared spatial output, the layout found by walking back through
@@ -16,7 +16,7 @@ import BNConvModel
 /// nothing decides, are left alone.
 ///
 /// Why this is not folded into the readers: the Keras and GraphDef readers already declare every
-/// input (``InputLayout/marked(_:inputs:nodes:)`` with their channels-last default) and every
+/// input (`InputLayout.marked(_:inputs:nodes:)` with their channels-last default) and every
 /// value (``LayoutPropagation``), so for them this pass changes nothing; it exists for models
 /// whose reader declares nothing (ONNX) or that a library user built by hand, and it runs where
 /// a layout decision is made (`convert`, ``ONNXExporter``, ``TorchStateDict``). ``LayoutBoundary``

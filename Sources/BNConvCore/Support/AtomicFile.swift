@@ -6,7 +6,7 @@ import Foundation
 /// and the target is untouched.
 ///
 /// When the target exists, its cached pages are released on another core while the new content is
-/// made (``ReplacedFileCache``), so that the `rename` does not spend that time.
+/// made (`ReplacedFileCache`), so that the `rename` does not spend that time.
 ///
 /// The temporary file is named `.NAME.bnconv-PID-RANDOM.tmp`. A process killed with `SIGKILL`
 /// cannot remove it, so each write first removes the temporaries of the same target whose

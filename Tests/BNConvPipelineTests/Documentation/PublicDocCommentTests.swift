@@ -3,7 +3,8 @@ import XCTest
 @testable import BNConvTestSupport
 
 /// Every public declaration of the library carries a `///` doc comment, and every symbol link in the
-/// DocC catalog (`Sources/BNConv/BNConv.docc`) names a public declaration that exists. A cheap,
+/// DocC catalog (`Sources/BNConv/BNConv.docc`) names a public declaration that exists (a function with
+/// the argument labels the link gives). A cheap,
 /// source-level stand-in for `make docs` (the DocC plugin build), which CI does not run.
 final class PublicDocCommentTests: XCTestCase {
     /// `Sources/`: the library is every `BNConv*` target below it.
@@ -57,8 +58,11 @@ final class PublicDocCommentTests: XCTestCase {
         XCTAssertEqual(Set(articles.map(\.lastPathComponent)),
                        ["BNConv.md", "LayoutsAndKernelAxes.md", "FoldingBatchNorm.md", "ReadingAndWritingCheckpoints.md"])
         var publicNames = Set<String>()
+        var sourceText = ""
         for file in try swiftFiles() {
-            publicNames.formUnion(PublicDeclarationScan(text: try String(contentsOf: file, encoding: .utf8)).names)
+            let text = try String(contentsOf: file, encoding: .utf8)
+            publicNames.formUnion(PublicDeclarationScan(text: text).names)
+            sourceText += text + "\n"
         }
         let link = try NSRegularExpression(pattern: "(?<!`)``([A-Za-z][^`\\s]*)``(?!`)")
         for article in articles {
@@ -71,8 +75,49 @@ final class PublicDocCommentTests: XCTestCase {
                     let name = String(part.split(separator: "(")[0].split(separator: "-")[0])
                     XCTAssertTrue(publicNames.contains(name), "\(article.lastPathComponent): ``\(symbol)``: no public \(name)")
                 }
+                // `member(a:b:)` -> a public function or initializer with exactly those argument labels.
+                if let last = symbol.split(separator: "/").last, last.hasSuffix(":)"), let open = last.firstIndex(of: "(") {
+                    let name = String(last[..<open])
+                    let labels = last[last.index(after: open)..<last.index(before: last.endIndex)].split(separator: ":").map(String.init)
+                    XCTAssertTrue(Self.publicFunctionLabels(named: name, in: sourceText).contains(labels),
+                                  "\(article.lastPathComponent): ``\(symbol)``: no public \(name) with the labels \(labels); it has \(Self.publicFunctionLabels(named: name, in: sourceText))")
+                }
             }
         }
+    }
+
+    /// The argument labels of every public function (or initializer, for `init`) called `name` in `text`.
+    static func publicFunctionLabels(named name: String, in text: String) -> [[String]] {
+        let head = name == "init" ? #"\binit[?!]?"# : #"\bfunc\s+"# + NSRegularExpression.escapedPattern(for: name)
+        guard let declaration = try? NSRegularExpression(pattern: #"\bpublic\b[^\n{]*?"# + head + #"\s*(?:<[^>]*>)?\s*\("#) else { return [] }
+        return declaration.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { match in
+            // The parameter list, up to the parenthesis that closes it.
+            var depth = 1
+            var parameters = ""
+            for character in text[Range(match.range, in: text)!.upperBound...] {
+                if "([<".contains(character) { depth += 1 }
+                if ")]>".contains(character) { depth -= 1 }
+                if depth == 0 { break }
+                parameters.append(depth == 1 && character == "," ? "\u{0}" : character)
+            }
+            return parameters.split(separator: "\u{0}").compactMap { parameter in
+                parameter.trimmingCharacters(in: .whitespacesAndNewlines).split(whereSeparator: { $0 == " " || $0 == ":" }).first.map(String.init)
+            }
+        }
+    }
+
+    func testTheLabelScanReadsSignatures() {
+        let text = """
+            public static func read(_ path: String, config: String? = nil,
+                                    deferringWeights: Int? = nil) throws -> Model { }
+            public func apply<T: Sequence>(to model: consuming Model, progress: ((Int, Int) -> Void)? = nil) {}
+            func hidden(x: Int) {}
+            public init(rank: Int) {}
+            """
+        XCTAssertEqual(Self.publicFunctionLabels(named: "read", in: text), [["_", "config", "deferringWeights"]])
+        XCTAssertEqual(Self.publicFunctionLabels(named: "apply", in: text), [["to", "progress"]])
+        XCTAssertEqual(Self.publicFunctionLabels(named: "hidden", in: text), [])
+        XCTAssertEqual(Self.publicFunctionLabels(named: "init", in: text), [["rank"]])
     }
 
     private func swiftFiles() throws -> [URL] {
