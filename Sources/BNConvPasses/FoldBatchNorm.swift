@@ -199,7 +199,7 @@ public struct FoldBatchNorm {
 public enum FoldError: DeferredComputationError, CustomStringConvertible {
     /// The plan names a node that is not (or no longer) what it said.
     case inconsistentPlan(String)
-    /// A kernel that was to be checked when written (``FoldBatchNorm/checksDeferredKernelsWhenWritten``)
+    /// A kernel that was to be checked when written (`FoldBatchNorm.checksDeferredKernelsWhenWritten`)
     /// holds NaN or infinity at `index`: the fold must be planned again with every check made first.
     case nonFiniteKernel(node: String, role: String, index: Int)
 

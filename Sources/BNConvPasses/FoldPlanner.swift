@@ -19,7 +19,7 @@ public struct FoldPlanner {
     /// BN names the user asked to keep.
     public let keep: Set<String>
     /// Whether a producer's kernel still in its file is left for the writer to check for NaN and
-    /// infinity (``FoldBatchNorm/checksDeferredKernelsWhenWritten``) instead of being read now.
+    /// infinity (`FoldBatchNorm.checksDeferredKernelsWhenWritten`) instead of being read now.
     public let checksDeferredKernelsWhenWritten: Bool
 
     /// Creates a planner.
