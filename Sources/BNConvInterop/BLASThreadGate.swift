@@ -78,18 +78,33 @@ final class BLASThreadGate: Sendable {
     }
 
     /// Runs `body` when no lease is held, with none starting until it returns (for calls that
-    /// must not overlap a product, such as stopping OpenBLAS's workers).
+    /// must not overlap a product, such as stopping OpenBLAS's workers). While it waits, new
+    /// leases wait too (it waits as a lease for ``exclusiveKey`` threads would).
     func exclusively(_ body: () -> Void) {
+        var registered = false
         while true {
             let ran = state.withLock { state -> Bool in
-                guard state.holders == 0 else { return false }
+                guard state.holders == 0 else {
+                    if !registered {
+                        registered = true
+                        state.waiting[Self.exclusiveKey, default: 0] += 1
+                    }
+                    return false
+                }
                 body()
+                if registered {
+                    state.waiting[Self.exclusiveKey]! -= 1
+                    if state.waiting[Self.exclusiveKey] == 0 { state.waiting[Self.exclusiveKey] = nil }
+                }
                 return true
             }
             if ran { return }
             usleep(Self.pollMicroseconds)
         }
     }
+
+    /// The count ``exclusively(_:)`` waits under (no lease asks for it: leases ask for 1 or more).
+    private static let exclusiveKey = 0
 
     /// Sets the count; setting 1 also stops the worker threads OpenBLAS started (and keeps
     /// busy-waiting) when it was loaded, which would otherwise compete with the engine's own

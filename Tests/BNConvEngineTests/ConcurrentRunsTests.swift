@@ -104,16 +104,18 @@ final class ConcurrentRunsTests: XCTestCase {
         let options = [RunOptions(threads: 1, blasThreads: 1), RunOptions(threads: 1, blasThreads: 2),
                        RunOptions(threads: 2)]
         let alone = try options.map { try Self.outcome(ModelRunner(model: model, options: $0), input) }
-        let stop = Atomic<Bool>(false)
+        let stop = Atomic<Bool>(false), stops = Atomic<Int>(0)
         let stopper = Thread {
             while !stop.load(ordering: .acquiring) {
                 EngineThreads.stopIdleBLASWorkers()
+                stops.add(1, ordering: .relaxed)
                 usleep(200)
             }
         }
         stopper.start()
         defer { stop.store(true, ordering: .releasing) }
         let together = try Self.concurrently(model, input, options)
+        XCTAssertGreaterThan(stops.load(ordering: .relaxed), 0, "the runs kept the workers from being stopped")
         for (i, outcomes) in together.enumerated() {
             for (r, outcome) in outcomes.enumerated() {
                 XCTAssertEqual(outcome.outputs, alone[i].outputs, "options \(i), run \(r)")
