@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "BNConvPipelineTests", dependencies: ["BNConvTestSupport"]),
         .testTarget(name: "bnconvTests", dependencies: ["BNConvTestSupport"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )
 
 // Fuzz driver (libFuzzer): added only when BNCONV_FUZZ is set, so `swift build` / `make test` never

@@ -164,7 +164,7 @@ public struct Recalibrator: Sendable {
                 for index in members {
                     let node = out.nodes[index]
                     guard case .batchNorm(let attributes) = node.op, let slot = outputs.firstIndex(of: node.inputs[0]) else { continue }
-                    let moments = try Self.moments(of: values[slot], axis: attributes.axis)
+                    let moments = try Self.moments(of: values[slot], axis: attributes.axis, threads: runOptions.threads)
                     guard moments.mean.count == accumulated[index]!.mean.count else {
                         throw EngineError.shapeMismatch("BatchNorm channels of \(node.name)", expected: [accumulated[index]!.mean.count], got: [moments.mean.count])
                     }
@@ -190,12 +190,15 @@ public struct Recalibrator: Sendable {
         return RecalibrationResult(model: out, drift: [], passes: levels.count, samplesRun: done)
     }
 
-    /// The per-channel moments of an engine output (float32), read in place.
-    static func moments(of x: Tensor, axis: Int) throws -> BatchNormMoments {
+    /// The per-channel moments of an engine output (float32), read in place, summed on `threads`
+    /// cores (every core when `nil`).
+    static func moments(of x: Tensor, axis: Int, threads: Int?) throws -> BatchNormMoments {
         let g = try ChannelGeometry(shape: x.shape, axis: axis)
-        guard x.dtype == .float32 else { return try BatchNormMoments(of: x.floats(), shape: x.shape, axis: axis) }
+        guard x.dtype == .float32 else {
+            return try BatchNormMoments(of: x.floats(), shape: x.shape, axis: axis, threads: threads)
+        }
         return x.bytes.withUnsafeBytes { raw in
-            raw.withMemoryRebound(to: Float.self) { BatchNormMoments(of: $0, geometry: g) }
+            raw.withMemoryRebound(to: Float.self) { BatchNormMoments(of: $0, geometry: g, threads: threads) }
         }
     }
 

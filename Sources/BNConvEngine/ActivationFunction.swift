@@ -10,19 +10,19 @@ import BNConvInterop
 /// `tf.nn.gelu` (exact: `0.5 x (1 + erf(x / sqrt 2))`), SELU's constants from Klambauer et al.
 enum ActivationFunction {
     /// Writes `f(input)` to `output` (may alias) for `count` elements laid out with `lastAxis`
-    /// elements per row (used by softmax only). Runs on every core for large tensors.
+    /// elements per row (used by softmax only). Runs on `parallel`'s cores for large tensors.
     static func apply(_ activation: Activation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-                      count: Int, lastAxis: Int) {
+                      count: Int, lastAxis: Int, parallel: Parallel) {
         if activation == .linear {
             if UnsafePointer(output) != input { output.update(from: input, count: count) }
             return
         }
         if activation == .softmax {
             let geometry = ChannelGeometry(outer: count / max(lastAxis, 1), channels: lastAxis, inner: 1)
-            Softmax.apply(input: input, output: output, geometry: geometry)
+            Softmax.apply(input: input, output: output, geometry: geometry, parallel: parallel)
             return
         }
-        Parallel.ranges(count, costPerItem: 4) { range in
+        parallel.ranges(count, costPerItem: 4) { range in
             applySerially(activation, input: input + range.lowerBound, output: output + range.lowerBound, count: range.count)
         }
     }

@@ -11,7 +11,7 @@ struct ActivationKernel: EngineKernel {
         let x = inputs[0]
         let y = context.output(x.shape, reusing: 0, of: inputs)
         ActivationFunction.apply(activation, input: x.pointer, output: y.pointer, count: x.count,
-                                 lastAxis: x.shape.last ?? 1)
+                                 lastAxis: x.shape.last ?? 1, parallel: context.parallel)
         return y
     }
 }

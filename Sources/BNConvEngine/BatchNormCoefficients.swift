@@ -28,15 +28,23 @@ public struct BatchNormCoefficients: Equatable, Sendable {
     }
 
     /// Applies the map to `input` laid out as `geometry` says, writing `output` (may alias `input`).
-    /// Runs on every core for large tensors.
-    public func apply(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, geometry g: ChannelGeometry) {
+    /// Runs on `threads` cores (every core when `nil`) for large tensors.
+    public func apply(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, geometry g: ChannelGeometry,
+                      threads: Int? = nil) {
+        apply(input: input, output: output, geometry: g, parallel: Parallel(threads: threads))
+    }
+
+    /// Applies the map to `input` laid out as `geometry` says, writing `output` (may alias `input`),
+    /// on `parallel`'s cores for large tensors.
+    func apply(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, geometry g: ChannelGeometry,
+               parallel: Parallel) {
         let s = scale.map(Float.init), b = shift.map(Float.init)
         s.withUnsafeBufferPointer { sp in
             b.withUnsafeBufferPointer { bp in
                 let rows = g.outer
                 let work = g.count
-                let chunks = work >= 1 << 15 ? min(rows, Parallel.workers * 4) : 1
-                Parallel.forEach(chunks) { chunk in
+                let chunks = work >= 1 << 15 ? min(rows, parallel.workers * 4) : 1
+                parallel.forEach(chunks) { chunk in
                     let lo = rows * chunk / chunks, hi = rows * (chunk + 1) / chunks
                     for o in lo..<hi {
                         if g.inner == 1 {

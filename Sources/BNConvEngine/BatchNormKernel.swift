@@ -47,12 +47,13 @@ struct BatchNormKernel: EngineKernel {
         case .inference:
             coefficients = inference
         case .training:
-            let moments = BatchNormMoments(of: UnsafeBufferPointer(start: x.pointer, count: x.count), geometry: g)
+            let moments = BatchNormMoments(of: UnsafeBufferPointer(start: x.pointer, count: x.count), geometry: g,
+                                           parallel: context.parallel)
             coefficients = layer.trainingCoefficients(moments)
-            context.batchNormObserver?(BatchNormObservation(node: name, inputShape: x.shape, moments: moments))
+            context.batchNormObservations?.append(BatchNormObservation(node: name, inputShape: x.shape, moments: moments))
         }
         let y = context.output(x.shape, reusing: 0, of: inputs)
-        coefficients.apply(input: x.pointer, output: y.pointer, geometry: g)
+        coefficients.apply(input: x.pointer, output: y.pointer, geometry: g, parallel: context.parallel)
         return y
     }
 }

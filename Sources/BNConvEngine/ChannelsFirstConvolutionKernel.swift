@@ -39,8 +39,8 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
     /// Parts to split `extent` rows or columns into: one per core, each at least `minimum`. One
     /// part per core rather than ``Parallel/partsPerWorker``: every part packs an operand again,
     /// and on an idle machine ResNet-50 ran 5-8% faster so (batch 1, 33 ms instead of 35-40 ms).
-    static func parts(_ extent: Int, minimum: Int) -> Int {
-        min(Parallel.workers, max(1, extent / max(minimum, 1)))
+    static func parts(_ extent: Int, minimum: Int, parallel: Parallel) -> Int {
+        min(parallel.workers, max(1, extent / max(minimum, 1)))
     }
 
     /// Every block the tail is applied to lies in the output (``batchedByChannels`` applies a
@@ -94,7 +94,7 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
             }
         }
         if blockOps == nil {
-            ChannelsFirstEpilogue.apply(ops, output: out.pointer, images: os.n, channels: outputChannels, positions: os.positions)
+            ChannelsFirstEpilogue.apply(ops, output: out.pointer, images: os.n, channels: outputChannels, positions: os.positions, parallel: context.parallel)
         }
         return out
     }
@@ -119,14 +119,14 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
     private func splitByPositions(_ g: Geometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                                   out: UnsafeMutablePointer<Float>, ops: [PostOp], _ context: KernelContext) {
         let work = g.images * g.positions * g.cout * g.k
-        let wanted = work < ParallelGEMM.serialLimit ? 1 : Self.parts(g.positions * g.images, minimum: Self.minimumColumns)
+        let wanted = work < ParallelGEMM.serialLimit ? 1 : Self.parts(g.positions * g.images, minimum: Self.minimumColumns, parallel: context.parallel)
         let perImage = max(1, min(wanted / g.images, g.positions / Self.minimumColumns))
         let tasks = g.images * perImage
         let chunk = g.pointwise ? g.positions : max(Self.minimumColumns, Self.columnBudget / max(g.k, 1))
         let scratchColumns = min(chunk, (g.positions + perImage - 1) / perImage)
         let scratch = g.pointwise ? [] : (0..<tasks).map { _ in context.pool.take(g.k * scratchColumns) }
         defer { scratch.forEach(context.pool.release) }
-        Parallel.forEach(tasks) { task in
+        context.parallel.forEach(tasks) { task in
             let n = task / perImage, part = task % perImage
             let xn = g.input(x, image: n), yn = g.output(out, image: n)
             var lo = g.positions * part / perImage
@@ -165,7 +165,7 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
         let col = context.pool.take(g.k * columns)
         let product = context.pool.take(g.cout * columns)
         defer { context.pool.release(col); context.pool.release(product) }
-        Parallel.ranges(g.images * g.k, costPerItem: g.positions) { range in
+        context.parallel.ranges(g.images * g.k, costPerItem: g.positions) { range in
             for item in range {
                 let n = item / g.k, row = item % g.k
                 let xn = g.input(x, image: n), dst = col.base + n * g.positions
@@ -177,16 +177,16 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
                 }
             }
         }
-        let parts = Self.parts(g.cout, minimum: Self.minimumRows)
+        let parts = Self.parts(g.cout, minimum: Self.minimumRows, parallel: context.parallel)
         let (scratchOps, inPlaceOps) = ChannelsFirstEpilogue.splitAtResidual(ops)
-        Parallel.forEach(parts) { p in
+        context.parallel.forEach(parts) { p in
             let lo = g.cout * p / parts, hi = g.cout * (p + 1) / parts
             BLAS.sgemm(m: hi - lo, n: columns, k: g.k, a: w + lo * g.k, lda: g.k, b: col.base, ldb: columns,
                        c: product.base + lo * columns, ldc: columns)
             ChannelsFirstEpilogue.applyBlock(scratchOps, image: product.base, channels: lo..<hi, columns: 0..<columns,
                                              positions: columns)
         }
-        Parallel.ranges(g.images * g.cout, costPerItem: g.positions) { range in
+        context.parallel.ranges(g.images * g.cout, costPerItem: g.positions) { range in
             for item in range {
                 let n = item / g.cout, o = item % g.cout
                 (g.output(out, image: n) + o * g.positions).update(from: product.base + o * columns + n * g.positions,
@@ -204,14 +204,14 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
     private func splitByChannels(_ g: Geometry, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                                  out: UnsafeMutablePointer<Float>, ops: [PostOp], _ context: KernelContext) {
         let work = g.positions * g.cout * g.k
-        let parts = work < ParallelGEMM.serialLimit ? 1 : Self.parts(g.cout, minimum: Self.minimumRows)
+        let parts = work < ParallelGEMM.serialLimit ? 1 : Self.parts(g.cout, minimum: Self.minimumRows, parallel: context.parallel)
         let scratch = g.pointwise ? nil : context.pool.take(g.k * g.positions)
         defer { scratch.map(context.pool.release) }
         for n in 0..<g.images {
             let xn = g.input(x, image: n), yn = g.output(out, image: n)
             let b: UnsafePointer<Float>
             if let scratch {
-                Parallel.ranges(g.k, costPerItem: g.positions) { rows in
+                context.parallel.ranges(g.k, costPerItem: g.positions) { rows in
                     ChannelsFirstIm2Col.fill(scratch.base, ld: g.positions, x: xn, input: g.input, axes: g.axes,
                                              window: g.window, rows: rows, columns: 0..<g.positions)
                 }
@@ -219,7 +219,7 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
             } else {
                 b = xn
             }
-            Parallel.forEach(parts) { p in
+            context.parallel.forEach(parts) { p in
                 let lo = g.cout * p / parts, hi = g.cout * (p + 1) / parts
                 BLAS.sgemm(m: hi - lo, n: g.positions, k: g.k, a: w + lo * g.k, lda: g.k, b: b, ldb: g.positions,
                            c: yn + lo * g.positions, ldc: g.positions)

@@ -58,7 +58,7 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
         let ops = try Epilogue.bind(Epilogue.layerOps(bias: bias, activation: activation) + tail, to: out)
         let blockOps = ChannelsFirstEpilogue.blockOps(ops)
         kernel.withUnsafeBufferPointer { w in
-            Parallel.ranges(xs.n * cm, costPerItem: outPlane * taps) { planes in
+            context.parallel.ranges(xs.n * cm, costPerItem: outPlane * taps) { planes in
                 for plane in planes {
                     let n = plane / cm, o = plane % cm
                     let src = x.pointer + (n * channels + o / multiplier) * inPlane
@@ -97,7 +97,7 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
             }
         }
         if blockOps == nil {
-            ChannelsFirstEpilogue.apply(ops, output: out.pointer, images: xs.n, channels: cm, positions: outPlane)
+            ChannelsFirstEpilogue.apply(ops, output: out.pointer, images: xs.n, channels: cm, positions: outPlane, parallel: context.parallel)
         }
         return out
     }

@@ -77,16 +77,17 @@ enum ChannelsFirstEpilogue {
     }
 
     /// Applies `ops` in order to the whole `(images, channels, positions)` output, a softmax over
-    /// the channel axis.
-    static func apply(_ ops: [PostOp], output: UnsafeMutablePointer<Float>, images: Int, channels: Int, positions: Int) {
+    /// the channel axis, on `parallel`'s cores.
+    static func apply(_ ops: [PostOp], output: UnsafeMutablePointer<Float>, images: Int, channels: Int, positions: Int,
+                      parallel: Parallel) {
         for op in ops {
             if case .activation(.softmax) = op {
                 Softmax.apply(input: output, output: output,
-                              geometry: ChannelGeometry(outer: images, channels: channels, inner: positions))
+                              geometry: ChannelGeometry(outer: images, channels: channels, inner: positions), parallel: parallel)
                 continue
             }
             guard let block = blockOps([op]), !block.isEmpty else { continue }
-            Parallel.ranges(images * channels, costPerItem: positions) { range in
+            parallel.ranges(images * channels, costPerItem: positions) { range in
                 for r in range {
                     let image = output + (r / channels) * channels * positions
                     applyBlock(block, image: image, channels: (r % channels)..<(r % channels + 1),

@@ -45,7 +45,7 @@ struct ChannelsFirstPoolKernel: EngineKernel {
         }
         // Cells per output along w (the average's divisor, with the d-h cell count).
         let wCells = (0..<ow).map { range($0, axes[2], iw, window[2]).count }
-        Parallel.ranges(xs.n * xs.c, costPerItem: outPlane * window.reduce(1, *)) { planes in
+        context.parallel.ranges(xs.n * xs.c, costPerItem: outPlane * window.reduce(1, *)) { planes in
             wCells.withUnsafeBufferPointer { wCells in
                 for plane in planes {
                     let src = x.pointer + plane * inPlane

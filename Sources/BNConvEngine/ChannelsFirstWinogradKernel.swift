@@ -71,9 +71,11 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
     }
 
     /// The Winograd form of `direct` with `tile` (by default as ``tile(inputChannels:outputChannels:)``
-    /// chooses), or `nil` when ``applies(to:window:inputChannels:outputChannels:)`` says no.
+    /// chooses), or `nil` when ``applies(to:window:inputChannels:outputChannels:)`` says no; its
+    /// filters are transformed on `parallel`'s cores.
     init?(_ direct: ChannelsFirstConvolutionKernel, tile: WinogradTile? = nil,
-          minimumOutputs: Int = Self.defaultMinimumOutputs, blockBudget: Int = Self.defaultBlockBudget) {
+          minimumOutputs: Int = Self.defaultMinimumOutputs, blockBudget: Int = Self.defaultBlockBudget,
+          parallel: Parallel = .allCores) {
         let cin = direct.inputChannelsPerGroup, cout = direct.outputChannels
         guard Self.applies(to: direct.attributes, window: direct.window, inputChannels: cin, outputChannels: cout) else {
             return nil
@@ -83,7 +85,7 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
         self.direct = direct
         self.minimumOutputs = minimumOutputs
         self.blockBudget = blockBudget
-        filters = tile.transformFilters(direct.kernel, outputs: cout, inputs: cin)
+        filters = tile.transformFilters(direct.kernel, outputs: cout, inputs: cin, parallel: parallel)
     }
 
     /// A residual Add after the layer is applied with the tail, block by block of the output
@@ -110,11 +112,11 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
         let blockOps = ChannelsFirstEpilogue.blockOps(ops)
         filters.withUnsafeBufferPointer { u in
             let rowsPerBlock = g.rowsPerBlock
-            let parts = min(Parallel.workers, g.rows / rowsPerBlock)
+            let parts = min(context.parallel.workers, g.rows / rowsPerBlock)
             // One shared block of every tile only while it stays within bounds (large images with
             // many channels go through blocks however few tiles each holds).
             let sharedFloats = tile.elements * (cin + cout) * g.tiles
-            if Parallel.workers == 1 || parts >= 2 && g.blockTiles >= Self.minimumBlockTiles
+            if context.parallel.workers == 1 || parts >= 2 && g.blockTiles >= Self.minimumBlockTiles
                 || sharedFloats > Self.sharedBlocks * blockBudget {
                 blocked(g, parts: max(parts, 1), rowsPerBlock: rowsPerBlock, x: x.pointer, u: u.baseAddress!,
                         out: out.pointer, ops: blockOps ?? [], context)
@@ -123,7 +125,7 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
             }
         }
         if blockOps == nil {
-            ChannelsFirstEpilogue.apply(ops, output: out.pointer, images: os.n, channels: cout, positions: os.positions)
+            ChannelsFirstEpilogue.apply(ops, output: out.pointer, images: os.n, channels: cout, positions: os.positions, parallel: context.parallel)
         }
         return out
     }
@@ -213,7 +215,7 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
         defer {
             for s in scratch { [s.v, s.product, s.input, s.output].forEach(context.pool.release) }
         }
-        Parallel.forEach(parts) { p in
+        context.parallel.forEach(parts) { p in
             let s = scratch[p]
             var lo = g.rows * p / parts
             let end = g.rows * (p + 1) / parts
@@ -236,7 +238,7 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
         let v = context.pool.take(e * g.cin * ld), product = context.pool.take(e * g.cout * ld)
         // Several parts per core (channels of 8 or more), so a core another process holds does
         // not leave the other waiting with half the work.
-        let parts = Parallel.parts(min(g.cin, g.cout), minimum: 8)
+        let parts = context.parallel.parts(min(g.cin, g.cout), minimum: 8)
         let staging = (0..<parts).map { _ in
             (input: context.pool.take(WinogradInputTransform.stagingCount(tile, tiles: g.tilesX)),
              output: context.pool.take(WinogradOutputTransform.stagingCount(tile, tiles: g.tilesX)))
@@ -246,14 +248,14 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
             context.pool.release(product)
             for s in staging { [s.input, s.output].forEach(context.pool.release) }
         }
-        Parallel.forEach(parts) { p in
+        context.parallel.forEach(parts) { p in
             g.transformInput(x, rows: 0..<g.rows, channels: (g.cin * p / parts)..<(g.cin * (p + 1) / parts),
                              v: v.base, ld: ld, staging: staging[p].input.base)
         }
-        Parallel.forEach(e) { element in
+        context.parallel.forEach(e) { element in
             g.multiply(u, v: v.base, product: product.base, ld: ld, count: g.tiles, elements: element..<(element + 1))
         }
-        Parallel.forEach(parts) { p in
+        context.parallel.forEach(parts) { p in
             g.transformOutput(product.base, rows: 0..<g.rows, channels: (g.cout * p / parts)..<(g.cout * (p + 1) / parts),
                               ld: ld, out: out, ops: ops, staging: staging[p].output.base)
         }

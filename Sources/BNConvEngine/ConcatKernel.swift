@@ -24,7 +24,7 @@ struct ConcatKernel: EngineKernel {
         let out = context.allocate(shape)
         let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
         let outRow = shape[a] * inner
-        Parallel.ranges(outer, costPerItem: outRow) { range in
+        context.parallel.ranges(outer, costPerItem: outRow) { range in
             for o in range {
                 var offset = 0
                 for input in inputs {

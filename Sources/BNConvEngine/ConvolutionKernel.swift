@@ -72,16 +72,16 @@ struct ConvolutionKernel: FusableKernel {
         let rowWise = Epilogue.isRowWise(ops)
         // Split output rows across the cores when there are enough; each part does its own
         // im2col, single-threaded GEMM and epilogue while its rows are in cache.
-        let parts = rows * cout * k >= ParallelGEMM.serialLimit ? Parallel.parts(rows, minimum: 64) : 1
+        let parts = rows * cout * k >= ParallelGEMM.serialLimit ? context.parallel.parts(rows, minimum: 64) : 1
         kernel.withUnsafeBufferPointer { w in
             let weights = w.baseAddress!
             if pointwise {
                 if parts == 1 {
                     ParallelGEMM.multiply(m: rows, n: cout, k: cinG, a: x.pointer, lda: cinG, b: weights, ldb: cout,
-                                          c: out.pointer, ldc: cout)
-                    if rowWise { Epilogue.apply(ops, output: out.pointer, rows: rows, columns: cout) }
+                                          c: out.pointer, ldc: cout, parallel: context.parallel)
+                    if rowWise { Epilogue.apply(ops, output: out.pointer, rows: rows, columns: cout, parallel: context.parallel) }
                 } else {
-                    Parallel.forEach(parts) { p in
+                    context.parallel.forEach(parts) { p in
                         let lo = rows * p / parts, hi = rows * (p + 1) / parts
                         BLAS.sgemm(m: hi - lo, n: cout, k: cinG, a: x.pointer + lo * cinG, lda: cinG, b: weights, ldb: cout,
                                    c: out.pointer + lo * cout, ldc: cout)
@@ -93,7 +93,7 @@ struct ConvolutionKernel: FusableKernel {
                 let chunkRows = max(1, min(rowsPerPart, ConvolutionKernel.scratchLimit / parts / max(k, 1)))
                 let scratch = (0..<parts).map { _ in context.pool.take(chunkRows * k) }
                 defer { scratch.forEach(context.pool.release) }
-                Parallel.forEach(parts) { p in
+                context.parallel.forEach(parts) { p in
                     let col = scratch[p].base
                     var start = rows * p / parts
                     let end = rows * (p + 1) / parts
@@ -101,11 +101,12 @@ struct ConvolutionKernel: FusableKernel {
                         let count = min(chunkRows, end - start)
                         for g in 0..<groups {
                             Im2Col.fill(col, x: x.pointer, input: xs, axes: axes, window: window, channelOffset: g * cinG,
-                                        channels: cinG, rows: start..<(start + count), parallel: parts == 1)
+                                        channels: cinG, rows: start..<(start + count), concurrently: parts == 1,
+                                        parallel: context.parallel)
                             let c = out.pointer + start * cout + g * coutG
                             if parts == 1 {
                                 ParallelGEMM.multiply(m: count, n: coutG, k: k, a: col, lda: k, b: weights + g * coutG,
-                                                      ldb: cout, c: c, ldc: cout)
+                                                      ldb: cout, c: c, ldc: cout, parallel: context.parallel)
                             } else {
                                 BLAS.sgemm(m: count, n: coutG, k: k, a: col, lda: k, b: weights + g * coutG, ldb: cout,
                                            c: c, ldc: cout)
@@ -117,10 +118,10 @@ struct ConvolutionKernel: FusableKernel {
                         start += count
                     }
                 }
-                if rowWise && parts == 1 { Epilogue.apply(ops, output: out.pointer, rows: rows, columns: cout) }
+                if rowWise && parts == 1 { Epilogue.apply(ops, output: out.pointer, rows: rows, columns: cout, parallel: context.parallel) }
             }
         }
-        if !rowWise { Epilogue.apply(ops, output: out.pointer, rows: rows, columns: cout) }
+        if !rowWise { Epilogue.apply(ops, output: out.pointer, rows: rows, columns: cout, parallel: context.parallel) }
         return out
     }
 }

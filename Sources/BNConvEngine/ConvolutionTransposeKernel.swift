@@ -68,10 +68,10 @@ struct ConvolutionTransposeKernel: FusableKernel {
                         // col[p, (tap, o)] = sum_i x[n, p, g*cinG + i] * W[tap, o, g*cinG + i]
                         ParallelGEMM.multiply(transposeB: true, m: positions, n: columns, k: cinG,
                                    a: x.pointer + n * positions * inputChannels + g * cinG, lda: inputChannels,
-                                   b: w.baseAddress! + g * cinG, ldb: inputChannels, c: col, ldc: columns)
+                                   b: w.baseAddress! + g * cinG, ldb: inputChannels, c: col, ldc: columns, parallel: context.parallel)
                         // col2im, parallel over output depth-rows so no two workers write one cell.
                         let base = out.pointer + n * os.positions * cout + g * coutG
-                        Parallel.ranges(od * oh, costPerItem: ow * coutG * taps) { range in
+                        context.parallel.ranges(od * oh, costPerItem: ow * coutG * taps) { range in
                             for orow in range {
                                 let yh = orow % oh, yd = orow / oh
                                 for a in 0..<kd {
@@ -101,7 +101,7 @@ struct ConvolutionTransposeKernel: FusableKernel {
                 }
             }
         }
-        Epilogue.apply(Epilogue.layerOps(bias: bias, activation: attributes.activation) + tail, output: out.pointer, rows: os.n * os.positions, columns: cout)
+        Epilogue.apply(Epilogue.layerOps(bias: bias, activation: attributes.activation) + tail, output: out.pointer, rows: os.n * os.positions, columns: cout, parallel: context.parallel)
         return out
     }
 }

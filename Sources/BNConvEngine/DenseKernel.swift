@@ -41,10 +41,10 @@ struct DenseKernel: FusableKernel {
         let out = context.allocate(Array(x.shape.dropLast()) + [units])
         kernel.withUnsafeBufferPointer { w in
             ParallelGEMM.multiply(m: rows, n: units, k: inputs, a: x.pointer, lda: inputs, b: w.baseAddress!, ldb: units,
-                       c: out.pointer, ldc: units)
+                       c: out.pointer, ldc: units, parallel: context.parallel)
         }
         Epilogue.apply(try Epilogue.bind(Epilogue.layerOps(bias: bias, activation: activation) + tail, to: out),
-                       output: out.pointer, rows: rows, columns: units)
+                       output: out.pointer, rows: rows, columns: units, parallel: context.parallel)
         return out
     }
 }

@@ -60,7 +60,7 @@ struct DepthwiseKernel: EngineKernel {
         let zeros = [Float](repeating: 0, count: cm)
         (bias ?? zeros).withUnsafeBufferPointer { b in
             kernel.withUnsafeBufferPointer { w in
-                Parallel.ranges(outRows, costPerItem: ow * cm * kd * kh * kw) { range in
+                context.parallel.ranges(outRows, costPerItem: ow * cm * kd * kh * kw) { range in
                     for row in range {
                         let yh = row % oh, t = row / oh
                         let yd = t % od, n = t / od
@@ -98,7 +98,7 @@ struct DepthwiseKernel: EngineKernel {
             }
         }
         if !activation.isLinear {
-            ActivationFunction.apply(activation, input: out.pointer, output: out.pointer, count: out.count, lastAxis: cm)
+            ActivationFunction.apply(activation, input: out.pointer, output: out.pointer, count: out.count, lastAxis: cm, parallel: context.parallel)
         }
         return out
     }

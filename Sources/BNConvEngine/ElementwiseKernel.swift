@@ -33,7 +33,7 @@ struct ElementwiseKernel: FusableKernel {
             let activations = tail.compactMap { op -> Activation? in
                 if case .activation(let a) = op { return a } else { return nil }
             }
-            Parallel.ranges(out.count, costPerItem: inputs.count + activations.count) { range in
+            context.parallel.ranges(out.count, costPerItem: inputs.count + activations.count) { range in
                 var lo = range.lowerBound
                 while lo < range.upperBound {
                     let n = min(ElementwiseKernel.block, range.upperBound - lo)
@@ -66,7 +66,7 @@ struct ElementwiseKernel: FusableKernel {
         }
         if !tail.isEmpty {
             let last = shape.last ?? 1
-            Epilogue.apply(tail, output: out.pointer, rows: out.count / max(last, 1), columns: last)
+            Epilogue.apply(tail, output: out.pointer, rows: out.count / max(last, 1), columns: last, parallel: context.parallel)
         }
         return out
     }

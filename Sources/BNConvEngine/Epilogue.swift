@@ -5,11 +5,11 @@ import BNConvInterop
 /// The tail of a linear op: its ``PostOp``s applied row by row, so each row is read and written
 /// once while it is in cache. A softmax activation (a whole-row reduction) runs last, on its own.
 enum Epilogue {
-    /// Applies `ops` in order to the `rows x columns` matrix at `output`.
-    static func apply(_ ops: [PostOp], output: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    /// Applies `ops` in order to the `rows x columns` matrix at `output`, on `parallel`'s cores.
+    static func apply(_ ops: [PostOp], output: UnsafeMutablePointer<Float>, rows: Int, columns: Int, parallel: Parallel) {
         let softmaxInside = ops.dropLast().contains { if case .activation(.softmax) = $0 { return true } else { return false } }
         if softmaxInside {
-            for op in ops { apply([op], output: output, rows: rows, columns: columns) }
+            for op in ops { apply([op], output: output, rows: rows, columns: columns, parallel: parallel) }
             return
         }
         var rowOps = ops
@@ -17,12 +17,12 @@ enum Epilogue {
         if case .activation(.softmax)? = ops.last { rowOps.removeLast(); softmax = true }
         rowOps.removeAll { if case .activation(.linear) = $0 { return true } else { return false } }
         if !rowOps.isEmpty {
-            Parallel.ranges(rows, costPerItem: columns * rowOps.count) { range in
+            parallel.ranges(rows, costPerItem: columns * rowOps.count) { range in
                 applyRows(rowOps, output: output, rows: range, columns: columns)
             }
         }
         if softmax {
-            Softmax.apply(input: output, output: output, geometry: ChannelGeometry(outer: rows, channels: columns, inner: 1))
+            Softmax.apply(input: output, output: output, geometry: ChannelGeometry(outer: rows, channels: columns, inner: 1), parallel: parallel)
         }
     }
 

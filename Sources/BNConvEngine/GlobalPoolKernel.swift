@@ -24,7 +24,7 @@ struct GlobalPoolKernel: EngineKernel {
         let out = context.allocate(shape)
         let isMax = attributes.kind == .max
         let first = attributes.layout == .channelsFirst
-        Parallel.ranges(n, costPerItem: positions * c) { range in
+        context.parallel.ranges(n, costPerItem: positions * c) { range in
             for b in range {
                 let o = out.pointer + b * c
                 let xp = x.pointer + b * positions * c

@@ -7,10 +7,10 @@ import BNConvInterop
 /// taps falling in the padding are zero.
 enum Im2Col {
     /// Fills `col` (`rows.count x taps*channels`) for the output positions in `rows`, reading
-    /// `channels` channels from `channelOffset` of `x`; on every core unless `parallel` is false.
+    /// `channels` channels from `channelOffset` of `x`; on `parallel`'s cores unless `concurrently` is false.
     static func fill(_ col: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, input: SpatialShape,
                      axes: [WindowAxis], window: [Int], channelOffset: Int, channels: Int, rows: Range<Int>,
-                     parallel: Bool = true) {
+                     concurrently: Bool = true, parallel: Parallel) {
         let (od, oh, ow) = (axes[0].output, axes[1].output, axes[2].output)
         let (id, ih, iw) = (input.spatial[0], input.spatial[1], input.spatial[2])
         let (kd, kh, kw) = (window[0], window[1], window[2])
@@ -46,8 +46,8 @@ enum Im2Col {
                 }
             }
         }
-        if parallel {
-            Parallel.ranges(rows.count, costPerItem: k, body)
+        if concurrently {
+            parallel.ranges(rows.count, costPerItem: k, body)
         } else {
             body(0..<rows.count)
         }

@@ -2,17 +2,24 @@ import BNConvCore
 import BNConvModel
 import BNConvInterop
 
-/// What a kernel may use while it runs: the executor's buffer pool and which inputs it may overwrite.
+/// What a kernel may use while it runs: the executor's buffer pool, the cores its run may keep
+/// busy and which inputs it may overwrite.
 final class KernelContext {
     /// The executor's pool.
     let pool: BufferPool
+    /// The cores this run's kernels spread their work over (``RunOptions/threads``).
+    let parallel: Parallel
     /// `reusable[i]`: input `i` has no later reader and its buffer no other user, so the output may take it.
     var reusable: [Bool] = []
-    /// Receives the moments of every BatchNorm that normalizes with batch statistics, if set.
-    var batchNormObserver: ((BatchNormObservation) -> Void)?
+    /// Collects the moments of every BatchNorm that normalizes with batch statistics, when not
+    /// `nil` (the runner hands them to its caller after the step, outside the engine's work).
+    var batchNormObservations: [BatchNormObservation]?
 
-    /// A context over `pool`.
-    init(pool: BufferPool) { self.pool = pool }
+    /// A context over `pool` for a run on `parallel`'s cores.
+    init(pool: BufferPool, parallel: Parallel) {
+        self.pool = pool
+        self.parallel = parallel
+    }
 
     /// A fresh value of `shape` (uninitialized).
     func allocate(_ shape: [Int]) -> EngineValue {

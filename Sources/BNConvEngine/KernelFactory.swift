@@ -5,8 +5,9 @@ import BNConvInterop
 /// Builds the kernel that runs one node, or says why the engine cannot run it.
 enum KernelFactory {
     /// The kernel for `node` (BatchNorms normalizing as `batchNormStatistics` says); channels-first convolutions, depthwise convolutions and pooling run natively, the other channels-first spatial ops inside a ``ChannelsFirstAdapter``; channels-first 3x3 stride-1 convolutions by Winograd's algorithm when `winograd` and ``ChannelsFirstWinogradKernel`` takes them.
+    /// Weights are prepared on `parallel`'s cores.
     static func make(_ node: Node, batchNormStatistics: BatchNormStatistics = .asRecorded,
-                     winograd: Bool = true) throws -> EngineKernel {
+                     winograd: Bool = true, parallel: Parallel = .allCores) throws -> EngineKernel {
         func spatial(_ kernel: EngineKernel, _ layout: DataLayout) -> EngineKernel {
             layout == .channelsFirst ? ChannelsFirstAdapter(inner: kernel) : kernel
         }
@@ -17,7 +18,7 @@ enum KernelFactory {
             try checkRank(node, c.rank)
             if c.layout == .channelsFirst {
                 let direct = try ChannelsFirstConvolutionKernel(node: node, attributes: c)
-                return (winograd ? ChannelsFirstWinogradKernel(direct) : nil) ?? direct
+                return (winograd ? ChannelsFirstWinogradKernel(direct, parallel: parallel) : nil) ?? direct
             }
             return try ConvolutionKernel(node: node, attributes: c)
         case .depthwiseConv(let c):

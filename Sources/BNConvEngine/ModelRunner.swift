@@ -8,6 +8,12 @@ import BNConvInterop
 /// Weights are converted to float32 once at init; shapes are worked out from the inputs at each
 /// run. Intermediate buffers come from a pool and are returned once their last reader has run, so
 /// repeated runs allocate nothing. One runner runs one model at a time (`run` is serialized).
+///
+/// Runners on different threads run at the same time without sharing state: each spreads its
+/// kernels over its own ``RunOptions/threads``. OpenBLAS's thread count is the one setting they
+/// share (OpenBLAS keeps one per process): a run holds it steady while its kernels run, so a
+/// run asking for other ``RunOptions/blasThreads`` than a run in progress waits for that run (or
+/// for its next call to `observe`) before it starts.
 public final class ModelRunner {
     /// The model being run.
     public let model: Model
@@ -25,6 +31,8 @@ public final class ModelRunner {
     private var steps: [Step] = []
     private let pool = BufferPool()
     private let lock = NSLock()
+    /// The cores the kernels spread their work over.
+    private let parallel: Parallel
     /// Linear ops run with their following BatchNorm/activation in one epilogue (when not observed).
     private var fusion: FusionPlan!
     /// Zero paddings folded into the convolution or max pooling that reads them (when not observed).
@@ -41,6 +49,8 @@ public final class ModelRunner {
         let model = try model.withLoadedWeights()
         self.model = model
         self.options = options
+        let parallel = Parallel(threads: options.threads)
+        self.parallel = parallel
         try model.validate()
         do { try BLAS.load() } catch { throw EngineError.blasUnavailable("\(error)") }
         let inputs = Set(model.inputs)
@@ -58,7 +68,7 @@ public final class ModelRunner {
             }
             do {
                 steps.append(Step(node: node, kernel: try KernelFactory.make(node, batchNormStatistics: options.batchNormStatistics,
-                                                                  winograd: options.winograd)))
+                                                                  winograd: options.winograd, parallel: parallel)))
             } catch let error as EngineError {
                 throw error
             } catch {
@@ -67,7 +77,7 @@ public final class ModelRunner {
         }
         let statistics = options.batchNormStatistics
         padFolding = PadFolding(nodes: steps.map(\.node), model: model) {
-            try KernelFactory.make($0, batchNormStatistics: statistics)
+            try KernelFactory.make($0, batchNormStatistics: statistics, parallel: parallel)
         }
         // Chains are planned over the kernels an unobserved run uses (folded consumers included).
         let kernels = steps.indices.map { padFolding.folds[$0]?.kernel ?? steps[$0].kernel }
@@ -77,18 +87,20 @@ public final class ModelRunner {
     /// Runs the model on `inputs` (in ``Model/inputs`` order; converted to float32) and returns its
     /// outputs in ``Model/outputs`` order as float32 tensors. `observe` sees every value a node writes;
     /// `batchNormMoments` sees the input moments of every BatchNorm that normalizes with batch
-    /// statistics (``RunOptions/batchNormStatistics``), in node order.
+    /// statistics (``RunOptions/batchNormStatistics``), in node order. Both are called between
+    /// steps, never while the engine's kernels run.
     public func run(_ inputs: [Tensor], observe: ((_ value: String, _ tensor: Tensor) -> Void)? = nil,
                     batchNormMoments: ((BatchNormObservation) -> Void)? = nil) throws -> [Tensor] {
         lock.lock()
         defer { lock.unlock() }
-        BLAS.threadCount = options.blasThreads ?? 1
-        Parallel.workers = max(1, options.threads ?? Parallel.cores)
         guard inputs.count == model.inputs.count else {
             throw EngineError.inputCount(expected: model.inputs.count, got: inputs.count)
         }
-        let context = KernelContext(pool: pool)
-        context.batchNormObserver = batchNormMoments
+        // Held while kernels run, returned around the caller's callbacks (which may run another
+        // runner asking for another BLAS thread count).
+        let lease = try blasLease()
+        let context = KernelContext(pool: pool, parallel: parallel)
+        if batchNormMoments != nil { context.batchNormObservations = [] }
         var live: [String: EngineValue] = [:]
         defer { for value in live.values { pool.release(value.buffer) } }
         for (name, tensor) in zip(model.inputs, inputs) {
@@ -145,7 +157,13 @@ public final class ModelRunner {
                 lastNodeTimes.append((node.name, node.opName, ms))
             }
             if let old = live.updateValue(result, forKey: chain?.output ?? node.outputs[0]) { pool.release(old.buffer) }
-            observe?(node.outputs[0], result.tensor())
+            if observe != nil || context.batchNormObservations?.isEmpty == false {
+                lease.whileReturned {
+                    for observation in context.batchNormObservations ?? [] { batchNormMoments?(observation) }
+                    if batchNormMoments != nil { context.batchNormObservations = [] }
+                    observe?(node.outputs[0], result.tensor())
+                }
+            }
             for ran in [i] + (chain?.absorbed ?? []) + (fold.map { [$0.pad] } ?? []) {
                 for v in Set(steps[ran].node.inputs) {
                     readers[v, default: 0] -= 1
@@ -158,6 +176,14 @@ public final class ModelRunner {
         return try model.outputs.map { name in
             guard let v = live[name] else { throw EngineError.outputNotComputed(name) }
             return v.tensor()
+        }
+    }
+
+    /// Waits until this run's OpenBLAS thread count (``RunOptions/blasThreads``, 1 by default) is
+    /// set and held steady.
+    private func blasLease() throws -> BLASThreadLease {
+        do { return try BLASThreadLease(threads: options.blasThreads ?? 1) } catch {
+            throw EngineError.blasUnavailable("\(error)")
         }
     }
 }

@@ -31,10 +31,10 @@ struct PadCropKernel: EngineKernel {
         if pads {
             out.pointer.update(repeating: 0, count: out.count)
             RegionCopy.copy(size: x.shape, source: x.pointer, sourceShape: x.shape, sourceStart: zero,
-                            destination: out.pointer, destinationShape: shape, destinationStart: before)
+                            destination: out.pointer, destinationShape: shape, destinationStart: before, parallel: context.parallel)
         } else {
             RegionCopy.copy(size: shape, source: x.pointer, sourceShape: x.shape, sourceStart: before,
-                            destination: out.pointer, destinationShape: shape, destinationStart: zero)
+                            destination: out.pointer, destinationShape: shape, destinationStart: zero, parallel: context.parallel)
         }
         return out
     }

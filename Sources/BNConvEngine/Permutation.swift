@@ -4,8 +4,10 @@ import BNConvInterop
 
 /// Axis permutation of float buffers (numpy `transpose`), used for layout changes and Permute.
 enum Permutation {
-    /// Writes `source` (C order, `shape`) permuted so result axis `i` is source axis `perm[i]`.
-    static func apply(_ source: UnsafePointer<Float>, shape: [Int], perm: [Int], into destination: UnsafeMutablePointer<Float>) {
+    /// Writes `source` (C order, `shape`) permuted so result axis `i` is source axis `perm[i]`, on
+    /// `parallel`'s cores.
+    static func apply(_ source: UnsafePointer<Float>, shape: [Int], perm: [Int], into destination: UnsafeMutablePointer<Float>,
+                      parallel: Parallel) {
         let rank = shape.count
         let count = shape.reduce(1, *)
         guard count > 0 else { return }
@@ -19,7 +21,7 @@ enum Permutation {
         // Parallel over the first output axis' positions (or whole if rank 1).
         let innerCount = outShape[1...].reduce(1, *)
         let lastStride = stridesOut[rank - 1], lastSize = outShape[rank - 1]
-        Parallel.ranges(outShape[0], costPerItem: innerCount) { range in
+        parallel.ranges(outShape[0], costPerItem: innerCount) { range in
             var index = [Int](repeating: 0, count: rank)
             for first in range {
                 var dst = destination + first * innerCount
@@ -54,7 +56,7 @@ enum Permutation {
     /// `value` permuted into a fresh value.
     static func permute(_ value: EngineValue, _ perm: [Int], _ context: KernelContext) -> EngineValue {
         let out = context.allocate(perm.map { value.shape[$0] })
-        apply(value.pointer, shape: value.shape, perm: perm, into: out.pointer)
+        apply(value.pointer, shape: value.shape, perm: perm, into: out.pointer, parallel: context.parallel)
         return out
     }
 }

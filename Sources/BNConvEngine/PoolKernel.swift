@@ -21,7 +21,7 @@ struct PoolKernel: EngineKernel {
         let (id, ih, iw) = (xs.spatial[0], xs.spatial[1], xs.spatial[2])
         let c = xs.c
         let isMax = attributes.kind == .max
-        Parallel.ranges(xs.n * od * oh, costPerItem: ow * c * window.reduce(1, *)) { range in
+        context.parallel.ranges(xs.n * od * oh, costPerItem: ow * c * window.reduce(1, *)) { range in
             for row in range {
                 let yh = row % oh, t = row / oh
                 let yd = t % od, n = t / od

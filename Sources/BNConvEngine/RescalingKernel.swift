@@ -19,7 +19,7 @@ struct RescalingKernel: EngineKernel {
         let rows = x.count / max(c, 1)
         let s = scale.count == 1 ? Array(repeating: scale[0], count: c) : scale
         let o = offset.isEmpty ? Array(repeating: 0, count: c) : (offset.count == 1 ? Array(repeating: offset[0], count: c) : offset)
-        Parallel.ranges(rows, costPerItem: c) { range in
+        context.parallel.ranges(rows, costPerItem: c) { range in
             for r in range {
                 for j in 0..<c { y.pointer[r * c + j] = x.pointer[r * c + j] * s[j] + o[j] }
             }

@@ -4,11 +4,12 @@ import BNConvInterop
 
 /// How a ``ModelRunner`` runs a model.
 public struct RunOptions: Equatable, Sendable {
-    /// Threads OpenBLAS may use inside one matrix product (a process-wide OpenBLAS setting);
-    /// `nil` means 1: the engine splits products and every other kernel across the cores itself,
-    /// and OpenBLAS's spinning workers would otherwise compete with it for the same cores.
+    /// Threads OpenBLAS may use inside one matrix product; `nil` means 1: the engine splits
+    /// products and every other kernel across the cores itself, and OpenBLAS's spinning workers
+    /// would otherwise compete with it for the same cores. OpenBLAS keeps one count per process:
+    /// runs on other threads asking for another count take turns with this one (``ModelRunner``).
     public var blasThreads: Int?
-    /// Cores the engine's own kernels use (a process-wide setting); `nil` means every core.
+    /// Cores the engine's own kernels use, for this runner's runs only; `nil` means every core.
     public var threads: Int?
     /// Whether each run records per-node wall times in ``ModelRunner/lastNodeTimes``.
     public var recordsNodeTimes: Bool

@@ -38,9 +38,9 @@ struct SeparableConvolutionKernel: FusableKernel {
         let out = context.allocate(Array(mid.shape.dropLast()) + [filters])
         pointwise.withUnsafeBufferPointer { w in
             ParallelGEMM.multiply(m: rows, n: filters, k: cm, a: mid.pointer, lda: cm, b: w.baseAddress!, ldb: filters,
-                       c: out.pointer, ldc: filters)
+                       c: out.pointer, ldc: filters, parallel: context.parallel)
         }
-        Epilogue.apply(Epilogue.layerOps(bias: bias, activation: activation) + tail, output: out.pointer, rows: rows, columns: filters)
+        Epilogue.apply(Epilogue.layerOps(bias: bias, activation: activation) + tail, output: out.pointer, rows: rows, columns: filters, parallel: context.parallel)
         return out
     }
 }

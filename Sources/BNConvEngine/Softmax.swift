@@ -5,9 +5,11 @@ import BNConvInterop
 
 /// Softmax along one axis: `exp(x - max) / sum(exp(x - max))`.
 enum Softmax {
-    /// Writes the softmax of `input` along the geometry's channel axis to `output` (may alias).
-    static func apply(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, geometry g: ChannelGeometry) {
-        Parallel.ranges(g.outer, costPerItem: g.channels * g.inner * 8) { range in
+    /// Writes the softmax of `input` along the geometry's channel axis to `output` (may alias), on
+    /// `parallel`'s cores.
+    static func apply(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, geometry g: ChannelGeometry,
+                      parallel: Parallel) {
+        parallel.ranges(g.outer, costPerItem: g.channels * g.inner * 8) { range in
             for o in range {
                 for i in 0..<g.inner {
                     let base = o * g.channels * g.inner + i

@@ -11,7 +11,7 @@ struct SoftmaxKernel: EngineKernel {
         let x = inputs[0]
         let g = try ChannelGeometry(shape: x.shape, axis: axis)
         let y = context.output(x.shape, reusing: 0, of: inputs)
-        Softmax.apply(input: x.pointer, output: y.pointer, geometry: g)
+        Softmax.apply(input: x.pointer, output: y.pointer, geometry: g, parallel: context.parallel)
         return y
     }
 }

@@ -13,11 +13,13 @@ import BNConvInterop
 /// One job runs at a time: a caller that finds the pool busy (another thread's job, or a nested
 /// call from inside a job) is told so and runs its work another way. The caller takes part in its
 /// own job and returns only when every iteration has finished and no worker still holds the job.
-final class SpinningPool: @unchecked Sendable {
+/// Two runs on two threads share the pool this way: each job is one caller's, with its own
+/// iterations and counters, so a worker never runs one run's iterations under another's job.
+final class SpinningPool: Sendable {
     /// One posted job.
-    private final class Job: @unchecked Sendable {
-        /// The work (cleared by the caller before it returns).
-        var body: ((Int) -> Void)?
+    private final class Job: Sendable {
+        /// The work (cleared by the caller before it returns, so that no worker keeps it).
+        let body: Mutex<ConcurrentIterations?>
         /// Iterations.
         let count: Int
         /// The next iteration to hand out.
@@ -27,18 +29,19 @@ final class SpinningPool: @unchecked Sendable {
         /// Workers holding the job.
         let holders = Atomic<Int>(0)
 
-        init(count: Int, body: @escaping (Int) -> Void) {
+        init(count: Int, body: ConcurrentIterations) {
             self.count = count
-            self.body = body
+            self.body = Mutex(body)
             remaining = Atomic<Int>(count)
         }
 
-        /// Runs iterations until none is left.
+        /// Runs iterations until none is left (nothing once the caller has cleared the body).
         func work() {
+            guard let body = body.withLock({ $0 }) else { return }
             while true {
                 let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 if i >= count { return }
-                body!(i)
+                body.run(i)
                 remaining.wrappingSubtract(1, ordering: .releasing)
             }
         }
@@ -58,10 +61,10 @@ final class SpinningPool: @unchecked Sendable {
     let workers: Int
     /// Bumped for every job posted (workers spin on it).
     private let generation = Atomic<Int>(0)
-    /// Guards ``current`` and the sleepers' wake-up.
+    /// Sleeping workers wait on it; a job is posted (``generation`` bumped) while it is locked.
     private let condition = NSCondition()
-    /// The job being run, if any (read under ``condition``).
-    private var current: Job?
+    /// The job being run, if any.
+    private let current = Mutex<Job?>(nil)
     /// Whether a caller owns the pool.
     private let busy = Atomic<Bool>(false)
 
@@ -84,19 +87,17 @@ final class SpinningPool: @unchecked Sendable {
         }
         defer { busy.store(false, ordering: .releasing) }
         withoutActuallyEscaping(body) { body in
-            let job = Job(count: count, body: body)
+            let job = Job(count: count, body: ConcurrentIterations(body))
+            current.withLock { $0 = job }
             condition.lock()
-            current = job
             generation.wrappingAdd(1, ordering: .releasing)
             condition.broadcast()
             condition.unlock()
             job.work()
             while job.remaining.load(ordering: .acquiring) > 0 { spinPause() }
-            condition.lock()
-            current = nil
-            condition.unlock()
+            current.withLock { $0 = nil }
             while job.holders.load(ordering: .acquiring) > 0 { spinPause() }
-            job.body = nil
+            job.body.withLock { $0 = nil }
         }
         return true
     }
@@ -117,10 +118,12 @@ final class SpinningPool: @unchecked Sendable {
                 condition.unlock()
             }
             seen = generation.load(ordering: .acquiring)
-            condition.lock()
-            let job = current
-            job?.holders.wrappingAdd(1, ordering: .relaxed)
-            condition.unlock()
+            // Taken and counted in one critical section: once the caller has cleared `current`,
+            // no worker can start holding the job.
+            let job = current.withLock { job -> Job? in
+                job?.holders.wrappingAdd(1, ordering: .relaxed)
+                return job
+            }
             guard let job else { continue }
             job.work()
             job.holders.wrappingSubtract(1, ordering: .releasing)

@@ -38,7 +38,7 @@ struct UpsampleKernel: EngineKernel {
         }
         let (od, oh, ow) = (os.spatial[0], os.spatial[1], os.spatial[2])
         let (id, ih, iw) = (xs.spatial[0], xs.spatial[1], xs.spatial[2])
-        Parallel.ranges(xs.n * od * oh, costPerItem: ow * c) { range in
+        context.parallel.ranges(xs.n * od * oh, costPerItem: ow * c) { range in
             for row in range {
                 let yh = row % oh, t = row / oh
                 let yd = t % od, n = t / od

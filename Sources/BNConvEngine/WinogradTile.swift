@@ -60,7 +60,8 @@ enum WinogradTile: Equatable {
     /// The transformed filters `U[ξ] = (G g G^T)[ξ]` of an `oihw` kernel `(outputs, inputs, 3, 3)`,
     /// as `elements` matrices `[outputs x inputs]` one after the other (`U[ξ][o][c]` at
     /// `(ξ * outputs + o) * inputs + c`), computed in double and rounded to float once.
-    func transformFilters(_ kernel: [Float], outputs: Int, inputs: Int) -> [Float] {
+    /// Output channels are shared out over `parallel`'s cores.
+    func transformFilters(_ kernel: [Float], outputs: Int, inputs: Int, parallel: Parallel = .allCores) -> [Float] {
         let a = alpha, g = self.g.flatMap { $0 }   // G, alpha x 3, row-major
         var u = [Float](repeating: 0, count: elements * outputs * inputs)
         let plane = outputs * inputs
@@ -70,7 +71,7 @@ enum WinogradTile: Equatable {
                 let k = k.baseAddress!
                 g.withUnsafeBufferPointer { g in
                     // Output channels are independent: share them out across the cores.
-                    Parallel.ranges(outputs, costPerItem: inputs * elements * 8) { range in
+                    parallel.ranges(outputs, costPerItem: inputs * elements * 8) { range in
                         var left = [Double](repeating: 0, count: a * 3)   // G g, alpha x 3
                         for o in range {
                             for c in 0..<inputs {

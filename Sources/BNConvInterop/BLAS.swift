@@ -3,7 +3,8 @@ import BNConvCore
 /// Single-precision matrix products through OpenBLAS's `cblas_sgemm`, the only way the engine
 /// reaches BLAS. Matrices are row-major; leading dimensions are in elements. The library is loaded
 /// at first use (``OpenBLASLibrary``); ``ModelRunner`` calls ``load()`` so a missing library is an
-/// error at init rather than a trap in a product.
+/// error at init rather than a trap in a product. Its thread count is set through a
+/// ``BLASThreadLease``, held while products run.
 package enum BLAS {
     /// Loads OpenBLAS if it is not loaded yet; throws saying why it cannot be.
     package static func load() throws {
@@ -38,22 +39,16 @@ package enum BLAS {
                       Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// Stops OpenBLAS's worker threads (started, spinning, when the library loads); a later
-    /// product with more than one thread starts them again. Does nothing when the library has not
-    /// been loaded (then no workers exist) or does not export the call.
+    /// Stops OpenBLAS's worker threads (started, spinning, when the library loads) once no product
+    /// holds a ``BLASThreadLease``; a later product with more than one thread starts them again.
+    /// Does nothing when the library has not been loaded (then no workers exist) or does not
+    /// export the call.
     package static func stopWorkers() {
-        guard OpenBLASLibrary.isLoaded, case .success(let library) = OpenBLASLibrary.shared else { return }
-        _ = library.shutdownThreads?()
+        guard OpenBLASLibrary.isLoaded, case .success(let library) = OpenBLASLibrary.shared,
+              let shutdown = library.shutdownThreads else { return }
+        BLASThreadGate.shared.exclusively { _ = shutdown() }
     }
 
-    /// The number of threads OpenBLAS uses for one product. Setting 1 also stops the worker threads
-    /// OpenBLAS started (and keeps busy-waiting) when it was loaded, which would otherwise compete
-    /// with the engine's own threads for the cores.
-    package static var threadCount: Int {
-        get { Int(library.getThreads()) }
-        set {
-            library.setThreads(Int32(max(1, newValue)))
-            if newValue <= 1 { stopWorkers() }
-        }
-    }
+    /// The number of threads OpenBLAS uses for one product (set through a ``BLASThreadLease``).
+    package static var threadCount: Int { Int(library.getThreads()) }
 }

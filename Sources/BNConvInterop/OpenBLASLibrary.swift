@@ -2,17 +2,18 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
-import BNConvCore
-
 #endif
+import Synchronization
+import BNConvCore
 
 /// OpenBLAS, loaded with `dlopen` at the first matrix product rather than linked, so that its kernel
 /// set can be chosen before the library initializes (OpenBLAS reads `OPENBLAS_CORETYPE` once, in its
 /// load-time constructor). Debian's OpenBLAS 0.3.21 does not know AMD's AVX-512 cores (Zen 4, Zen 5)
 /// and falls back to its AVX2 `Haswell` kernels, half the width the hardware has; on those CPUs the
-/// `SkylakeX` kernels are selected unless the user set `OPENBLAS_CORETYPE` (``CPUFeatures/openBLASCoreType(vendor:flags:)``).
-/// The handle is held for the process's life; `deinit` closes it.
-final class OpenBLASLibrary: @unchecked Sendable {
+/// `SkylakeX` kernels are selected unless the user set `OPENBLAS_CORETYPE` (``CPUFeatures/openBLASCoreType(vendor:flags:)``):
+/// the variable is set without being read, `setenv` keeping a value already there.
+/// The library stays loaded for the process's life (its functions are kept, its handle is not).
+struct OpenBLASLibrary: Sendable {
     /// `cblas_sgemm(order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)`.
     typealias SGEMM = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
                                       UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
@@ -28,7 +29,10 @@ final class OpenBLASLibrary: @unchecked Sendable {
 
     /// Whether ``shared`` has been loaded (set once, by its initializer); lets callers that only
     /// want to quiet an already-loaded library avoid loading it.
-    nonisolated(unsafe) private(set) static var isLoaded = false
+    static var isLoaded: Bool { loaded.load(ordering: .acquiring) }
+
+    /// Set once ``shared`` has loaded the library.
+    private static let loaded = Atomic<Bool>(false)
 
     /// CBLAS enum values (cblas.h): row-major order, no transpose, transpose.
     static let rowMajor: Int32 = 101, noTranspose: Int32 = 111, transpose: Int32 = 112
@@ -38,20 +42,19 @@ final class OpenBLASLibrary: @unchecked Sendable {
 
     /// The process's library: loaded once, on first use, after choosing its kernels.
     static let shared: Result<OpenBLASLibrary, OpenBLASLoadError> = {
-        if getenv("OPENBLAS_CORETYPE") == nil,
-           let core = CPUFeatures.current.flatMap({ CPUFeatures.openBLASCoreType(vendor: $0.vendor, flags: $0.flags) }) {
+        // Overwrite 0: a kernel set the user chose stays (and the environment is never read here).
+        if let core = CPUFeatures.current.flatMap({ CPUFeatures.openBLASCoreType(vendor: $0.vendor, flags: $0.flags) }) {
             setenv("OPENBLAS_CORETYPE", core, 0)
         }
         do {
             let library = try OpenBLASLibrary()
-            isLoaded = true
+            loaded.store(true, ordering: .releasing)
             return .success(library)
         } catch {
             return .failure(error as? OpenBLASLoadError ?? OpenBLASLoadError(problem: "\(error)"))
         }
     }()
 
-    private let handle: UnsafeMutableRawPointer
     /// The matrix product.
     let sgemm: SGEMM
     /// Thread-count setter.
@@ -84,10 +87,7 @@ final class OpenBLASLibrary: @unchecked Sendable {
         coreName = dlsym(handle, "openblas_get_corename")
             .flatMap { unsafeBitCast($0, to: CoreName.self)() }.map { String(cString: $0) }
         shutdownThreads = dlsym(handle, "blas_thread_shutdown_").map { unsafeBitCast($0, to: ThreadShutdown.self) }
-        self.handle = handle
     }
-
-    deinit { dlclose(handle) }
 }
 
 /// OpenBLAS could not be loaded: the dynamic loader's messages.

@@ -29,20 +29,15 @@ public struct FoldPlanner {
         self.checksDeferredKernelsWhenWritten = checksDeferredKernelsWhenWritten
     }
 
-    /// Weight scans made ahead by ``plan()`` (empty for a lone ``decide(bnIndex:)``).
-    private let scans = ScanHolder()
-
-    /// Holds the scan ``plan()`` makes, so the value-type planner can keep it.
-    private final class ScanHolder: @unchecked Sendable {
-        var scan = NonFiniteWeightScan()
-    }
+    /// Weight scans made ahead: empty, except in the copy of the planner ``plan()`` decides with.
+    private var scan = NonFiniteWeightScan()
 
     /// One decision per BatchNorm node, in topological order.
     public func plan() -> [FoldDecision] {
         // Kernels left to the writer are not scanned ahead; anything else the planner meets it scans itself.
-        scans.scan = checksDeferredKernelsWhenWritten ? NonFiniteWeightScan() : NonFiniteWeightScan(model: model)
-        defer { scans.scan = NonFiniteWeightScan() }
-        return model.batchNormIndices.map { decide(bnIndex: $0) }
+        var scanned = self
+        if !checksDeferredKernelsWhenWritten { scanned.scan = NonFiniteWeightScan(model: model) }
+        return model.batchNormIndices.map { scanned.decide(bnIndex: $0) }
     }
 
     /// The decision for the BN at `bnIndex`.
@@ -211,7 +206,7 @@ public struct FoldPlanner {
             // A deferred weight is read (or lent by its file) for the check, and not kept.
             let found: Int?
             do {
-                if let scanned = scans.scan.result(node, w) { found = try scanned.get() } else { found = try w.tensor.firstNonFiniteIndex() }
+                if let scanned = scan.result(node, w) { found = try scanned.get() } else { found = try w.tensor.firstNonFiniteIndex() }
             } catch {
                 return Refusal(message: "\(node.name)'s \(w.role) cannot be read: \(error)")
             }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import BNConvCore
 import BNConvModel
 
@@ -12,16 +13,14 @@ import BNConvModel
 /// Only weights that can be read on another thread (``Tensor/loadsConcurrently``) are scanned
 /// ahead; the planner scans any other itself. Nothing is scanned ahead on one core or for less
 /// than ``minimumBytes`` of weights.
-final class NonFiniteWeightScan: @unchecked Sendable {
-    /// Results by ``key(_:_:)``.
-    private var results: [String: Result<Int?, Error>] = [:]
-    /// Guards ``results`` while the cores fill it.
-    private let lock = NSLock()
+struct NonFiniteWeightScan: Sendable {
+    /// Results by ``key(_:_:)`` (set once, when every scan has finished).
+    private let results: [String: Result<Int?, Error>]
     /// Below this many bytes of weights, the planner scans them itself.
     static let minimumBytes = 4 << 20
 
     /// No result: every weight is scanned by the planner when it needs it.
-    init() {}
+    init() { results = [:] }
 
     /// Scans the floating-point weights of the nodes next to `model`'s BatchNorms (when they hold
     /// at least `minimumBytes`).
@@ -35,23 +34,24 @@ final class NonFiniteWeightScan: @unchecked Sendable {
             }
         }
         let bytes = work.reduce(0) { $0 + $1.tensor.count * $1.tensor.dtype.byteCount }
-        guard work.count > 1, bytes >= minimumBytes, ProcessInfo.processInfo.activeProcessorCount > 1 else { return }
-        // Largest first, so that the cores finish together.
-        work.sort { $0.tensor.count > $1.tensor.count }
-        DispatchQueue.concurrentPerform(iterations: work.count) { i in
-            let result = Result { try work[i].tensor.firstNonFiniteIndex() }
-            lock.lock()
-            results[work[i].key] = result
-            lock.unlock()
+        guard work.count > 1, bytes >= minimumBytes, ProcessInfo.processInfo.activeProcessorCount > 1 else {
+            results = [:]
+            return
         }
+        // Largest first, so that the cores finish together.
+        let sorted = work.sorted { $0.tensor.count > $1.tensor.count }
+        let found = Mutex<[String: Result<Int?, Error>]>([:])
+        DispatchQueue.concurrentPerform(iterations: sorted.count) { i in
+            let result = Result { try sorted[i].tensor.firstNonFiniteIndex() }
+            found.withLock { $0[sorted[i].key] = result }
+        }
+        results = found.withLock { $0 }
     }
 
     /// The scan of `node`'s `weight` when it was made ahead: the first non-finite element's index
     /// or nil, or the read failure.
     func result(_ node: Node, _ weight: Weight) -> Result<Int?, Error>? {
-        lock.lock()
-        defer { lock.unlock() }
-        return results[Self.key(node, weight)]
+        results[Self.key(node, weight)]
     }
 
     /// The key of one weight of one node.

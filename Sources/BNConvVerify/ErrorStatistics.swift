@@ -1,4 +1,3 @@
-import Dispatch
 import BNConvCore
 import BNConvModel
 import BNConvEngine
@@ -93,7 +92,7 @@ public struct ErrorStatistics: Codable, Equatable, Sendable {
             var partial = [Sums](repeating: Sums(), count: parts)
             partial.withUnsafeMutableBufferPointer { out in
                 let base = out.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                Parallel.allCores.forEach(parts) { p in
                     let lo = count * p / parts, hi = count * (p + 1) / parts
                     var s = Sums()
                     s.add(a + lo, b + lo, count: hi - lo)

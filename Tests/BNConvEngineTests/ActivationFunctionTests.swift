@@ -35,7 +35,7 @@ final class ActivationFunctionTests: XCTestCase {
             input.withUnsafeBufferPointer { xp in
                 y.withUnsafeMutableBufferPointer {
                     ActivationFunction.apply(activation, input: xp.baseAddress!, output: $0.baseAddress!, count: input.count,
-                                             lastAxis: x.shape.last!)
+                                             lastAxis: x.shape.last!, parallel: .allCores)
                 }
             }
             assertClose(y, shape: x.shape, try fixtureArray("engine/kernels/activations/\(name).npy"), name)

@@ -71,10 +71,7 @@ final class ChannelsFirstWinogradKernelTests: XCTestCase, EngineTestData {
 
     /// Runs `kernel` on `x` with `threads` cores.
     private func run(_ kernel: FusableKernel, _ x: Tensor, tail: [PostOp], threads: Int) throws -> Tensor {
-        let saved = Parallel.workers
-        Parallel.workers = threads
-        defer { Parallel.workers = saved }
-        let context = KernelContext(pool: BufferPool())
+        let context = KernelContext(pool: BufferPool(), parallel: Parallel(workers: threads))
         let value = context.allocate(x.shape)
         x.floats().withUnsafeBufferPointer { value.pointer.update(from: $0.baseAddress!, count: x.count) }
         return try kernel.run([value], context, tail: tail).tensor()

@@ -12,15 +12,14 @@ import XCTest
 
 /// ``EngineThreads``: stopping BLAS's idle workers leaves products, threaded or not, correct.
 final class EngineThreadsTests: XCTestCase {
-    func testProductsStayCorrectAfterTheWorkersAreStopped() {
+    func testProductsStayCorrectAfterTheWorkersAreStopped() throws {
         let n = 256
         let a = (0..<(n * n)).map { Float($0 % 7) - 3 }
         let identity = (0..<(n * n)).map { $0 / n == $0 % n ? Float(1) : 0 }
         EngineThreads.stopIdleBLASWorkers()
-        let before = BLAS.threadCount
-        defer { BLAS.threadCount = before }
         for threads in [1, 2] {
-            BLAS.threadCount = threads
+            let lease = try BLASThreadLease(threads: threads)
+            XCTAssertEqual(BLAS.threadCount, threads)
             var c = [Float](repeating: .nan, count: n * n)
             a.withUnsafeBufferPointer { pa in
                 identity.withUnsafeBufferPointer { pb in
@@ -29,7 +28,7 @@ final class EngineThreadsTests: XCTestCase {
                     }
                 }
             }
-            XCTAssertEqual(c, a, "A x I = A with \(threads) BLAS thread(s)")
+            XCTAssertEqual(c, a, "A x I = A with \(lease.threads) BLAS thread(s)")
         }
         EngineThreads.stopIdleBLASWorkers()
     }

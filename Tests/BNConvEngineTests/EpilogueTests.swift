@@ -26,7 +26,7 @@ final class EpilogueTests: XCTestCase, EngineTestData {
         let out = value([rows, columns], x, pool), residual = value([rows, columns], r, pool)
         let ops = try Epilogue.bind([.bias(bias), .affine(scale: scale, shift: shift),
                                      .residual(other: residual, output: nil), .activation(.relu())], to: out)
-        Epilogue.apply(ops, output: out.pointer, rows: rows, columns: columns)
+        Epilogue.apply(ops, output: out.pointer, rows: rows, columns: columns, parallel: .allCores)
         XCTAssertEqual(out.tensor().floats(), expected)
         XCTAssertEqual(residual.tensor().floats(), r, "the residual is only read")
     }

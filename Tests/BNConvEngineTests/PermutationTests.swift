@@ -22,7 +22,7 @@ final class PermutationTests: XCTestCase {
         for perm in permutations([0, 1, 2, 3]) {
             var out = [Float](repeating: -1, count: values.count)
             values.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { Permutation.apply(src.baseAddress!, shape: shape, perm: perm, into: $0.baseAddress!) }
+                out.withUnsafeMutableBufferPointer { Permutation.apply(src.baseAddress!, shape: shape, perm: perm, into: $0.baseAddress!, parallel: .allCores) }
             }
             XCTAssertEqual(out, try tensor.transposed(perm).floats(), "\(perm)")
         }
@@ -34,7 +34,7 @@ final class PermutationTests: XCTestCase {
         let perm = Permutation.toChannelsFirst(rank: 4)
         var out = [Float](repeating: -1, count: values.count)
         values.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { Permutation.apply(src.baseAddress!, shape: shape, perm: perm, into: $0.baseAddress!) }
+            out.withUnsafeMutableBufferPointer { Permutation.apply(src.baseAddress!, shape: shape, perm: perm, into: $0.baseAddress!, parallel: .allCores) }
         }
         XCTAssertEqual(out, try Tensor(shape: shape, floats: values).transposed(perm).floats())
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 @testable import BNConvCore
 @testable import BNConvInterop
@@ -66,11 +67,17 @@ struct CLIRunner {
         let finished = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in finished.signal() }
         try process.run()
-        final class Box: @unchecked Sendable { var data = Data() }
+        final class Box: Sendable { let data = Mutex(Data()) }
         let outBox = Box(), errBox = Box()
         let readers = DispatchGroup()
-        DispatchQueue.global().async(group: readers) { outBox.data = out.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: readers) { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: readers) {
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            outBox.data.withLock { $0 = data }
+        }
+        DispatchQueue.global().async(group: readers) {
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            errBox.data.withLock { $0 = data }
+        }
         var timedOut = false
         if finished.wait(timeout: .now() + timeout) == .timedOut {
             timedOut = true
@@ -79,8 +86,8 @@ struct CLIRunner {
         }
         readers.wait()
         return Result(status: process.terminationStatus,
-                      stdout: String(decoding: outBox.data, as: UTF8.self),
-                      stderr: String(decoding: errBox.data, as: UTF8.self),
+                      stdout: String(decoding: outBox.data.withLock { $0 }, as: UTF8.self),
+                      stderr: String(decoding: errBox.data.withLock { $0 }, as: UTF8.self),
                       signalled: process.terminationReason == .uncaughtSignal, timedOut: timedOut)
     }
 

@@ -6,7 +6,7 @@ import Foundation
 ///
 /// A file truncated by someone else while a range is mapped raises `SIGBUS` on access; the CLI's
 /// crash guard turns that into an error line (nothing is written then).
-package final class MappedFile: @unchecked Sendable {
+package final class MappedFile: Sendable {
     /// The path, for errors.
     let path: String
     /// The open descriptor (read-only).

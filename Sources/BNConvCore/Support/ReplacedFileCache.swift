@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Drops the page cache of a file about to be replaced, on another core, while the new content is
 /// being made.
@@ -16,11 +17,12 @@ import Foundation
 /// unlinks it, and freeing its blocks (on a file system mounted with `discard`, 15-20 ms for
 /// 100 MB, spent waiting for the device) happens on another core when that descriptor is closed,
 /// while the writer syncs the directory and reports.
-final class ReplacedFileCache {
+final class ReplacedFileCache: Sendable {
     /// Signalled when the release has finished.
     private let done = DispatchSemaphore(value: 0)
-    /// Whether a release was started and not yet waited for.
-    private var pending: Bool
+    /// Whether a release was started and not yet waited for (held while waiting, so that every
+    /// caller of ``wait()`` returns only once the release has finished).
+    private let pending: Mutex<Bool>
     /// The old file, held open by the release until ``letGo()`` (or deinit), or -1.
     private let held = LockedValue<Int32>(-1)
 
@@ -30,10 +32,10 @@ final class ReplacedFileCache {
         guard ProcessInfo.processInfo.activeProcessorCount > 1, stat(path, &info) == 0,
               info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) >= minimumBytes,
               !Self.openInThisProcess(device: info.st_dev, inode: info.st_ino) else {
-            pending = false
+            pending = Mutex(false)
             return
         }
-        pending = true
+        pending = Mutex(true)
         DispatchQueue.global(qos: .utility).async { [done, held] in
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             if fd >= 0 {
@@ -59,31 +61,27 @@ final class ReplacedFileCache {
     }
 
     /// Releases started ahead of the write, by target path (``start(for:)``).
-    nonisolated(unsafe) private static var early: [String: ReplacedFileCache] = [:]
-    /// Guards ``early``.
-    private static let earlyLock = NSLock()
+    private static let early = Mutex<[String: ReplacedFileCache]>([:])
 
     /// Starts releasing `path`'s cache now; the write to `path` picks it up (``started(for:)``).
     static func start(for path: String) {
         let release = ReplacedFileCache(releasing: path)
-        earlyLock.lock()
-        defer { earlyLock.unlock() }
-        early[path] = release
+        early.withLock { $0[path] = release }
     }
 
     /// The release started ahead for `path`, handed over once.
     static func started(for path: String) -> ReplacedFileCache? {
-        earlyLock.lock()
-        defer { earlyLock.unlock() }
-        return early.removeValue(forKey: path)
+        early.withLock { $0.removeValue(forKey: path) }
     }
 
     /// Waits until the release, if any, has finished (call before replacing the file); later calls
     /// return at once.
     func wait() {
-        if pending {
-            done.wait()
-            pending = false
+        pending.withLock { pending in
+            if pending {
+                done.wait()
+                pending = false
+            }
         }
     }
 

@@ -1,15 +1,26 @@
 import Foundation
+import Synchronization
 import BNConv
 
-/// The message the signal handler writes (prepared beforehand: a handler may only call
-/// async-signal-safe functions such as `write` and `_exit`).
-nonisolated(unsafe) private var crashMessage: UnsafeMutablePointer<CChar>?
-/// Its length in bytes.
-nonisolated(unsafe) private var crashMessageLength = 0
-/// The message the read watchdog writes when reading takes too long.
-nonisolated(unsafe) private var timeoutMessage: UnsafeMutablePointer<CChar>?
-/// Its length in bytes.
-nonisolated(unsafe) private var timeoutMessageLength = 0
+/// The address of the message the signal handler writes (0: none): a C string prepared beforehand,
+/// because a handler may only call async-signal-safe functions such as `strlen`, `write` and
+/// `_exit` (a lock-free atomic load is safe there too). The string is made once by `strdup`, never
+/// changed and never freed, so its address is all that crosses threads.
+private let crashMessage = Atomic<Int>(0)
+/// The address of the message the read watchdog writes when reading takes too long (0: none).
+private let timeoutMessage = Atomic<Int>(0)
+
+/// Writes the C string at `address` (if any) to standard error and exits with status 1; only
+/// async-signal-safe calls.
+private func failFromSignalHandler(_ address: Int) -> Never {
+    if let message = UnsafePointer<CChar>(bitPattern: address) { _ = write(2, message, strlen(message)) }
+    _exit(1)
+}
+
+/// A lasting copy of `text` as a C string (never freed), by address.
+private func lastingCString(_ text: String) -> Int {
+    Int(bitPattern: strdup(text))
+}
 
 /// The last line of defence against a damaged file that crashes a C library bnconv reads through
 /// (libhdf5 1.10 dereferences addresses read from a damaged file's metadata without checking them;
@@ -31,21 +42,13 @@ enum CrashGuard {
         let seconds = ProcessInfo.processInfo.environment["BNCONV_READ_TIMEOUT"].flatMap { UInt32($0) }
             ?? UInt32(min(120 + bytes / 10_000_000, 86_400))
         let late = "bnconv: error: \(names): reading did not finish within \(seconds) s (a damaged file can make the HDF5 library loop); nothing was written; set BNCONV_READ_TIMEOUT to allow longer\n"
-        timeoutMessage = strdup(late)
-        timeoutMessageLength = late.utf8.count
-        signal(SIGALRM) { _ in
-            if let message = timeoutMessage { _ = write(2, message, timeoutMessageLength) }
-            _exit(1)
-        }
+        timeoutMessage.store(lastingCString(late), ordering: .releasing)
+        signal(SIGALRM) { _ in failFromSignalHandler(timeoutMessage.load(ordering: .acquiring)) }
         alarm(seconds)
         let text = "bnconv: error: \(names): reading the file crashed a C library (signal); the file is damaged or not what its name says; nothing was written\n"
-        crashMessage = strdup(text)
-        crashMessageLength = text.utf8.count
+        crashMessage.store(lastingCString(text), ordering: .releasing)
         for sig in [SIGSEGV, SIGBUS] {
-            signal(sig) { _ in
-                if let message = crashMessage { _ = write(2, message, crashMessageLength) }
-                _exit(1)
-            }
+            signal(sig) { _ in failFromSignalHandler(crashMessage.load(ordering: .acquiring)) }
         }
     }
 
