@@ -8,21 +8,20 @@
 @testable import BNConvCalibration
 @testable import BNConvPipeline
 import Foundation
+import Synchronization
 
 /// A ``TensorSource`` for tests: hands out fixed bytes (or an error) and counts the reads.
-final class CountingTensorSource: TensorSource, @unchecked Sendable {
+final class CountingTensorSource: TensorSource, Sendable {
     /// The bytes each read returns.
     let bytes: [UInt8]
     /// Thrown by every read instead, when set.
-    let failure: Error?
+    let failure: (any Error)?
     /// Whether it says it may be read on another thread.
     let loadsConcurrently: Bool
-    /// Guards ``reads`` (a prefetcher reads on another thread).
-    private let lock = NSLock()
-    /// How many reads so far.
-    private var readCount = 0
+    /// How many reads so far (a prefetcher reads on another thread).
+    private let readCount = Atomic<Int>(0)
     /// How many times the bytes were read.
-    var reads: Int { lock.lock(); defer { lock.unlock() }; return readCount }
+    var reads: Int { readCount.load(ordering: .relaxed) }
 
     /// A source of `tensor`'s bytes.
     init(_ tensor: Tensor, concurrent: Bool = false) {
@@ -32,16 +31,14 @@ final class CountingTensorSource: TensorSource, @unchecked Sendable {
     }
 
     /// A source whose reads fail with `failure`.
-    init(failing failure: Error, concurrent: Bool = false) {
+    init(failing failure: any Error, concurrent: Bool = false) {
         bytes = []
         self.failure = failure
         loadsConcurrently = concurrent
     }
 
     func loadBytes() throws -> [UInt8] {
-        lock.lock()
-        readCount += 1
-        lock.unlock()
+        readCount.add(1, ordering: .relaxed)
         if let failure { throw failure }
         return bytes
     }

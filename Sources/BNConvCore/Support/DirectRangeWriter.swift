@@ -13,7 +13,7 @@ import Foundation
 ///
 /// The kernel keeps both paths coherent: a direct write first writes back and then drops any
 /// cached page it covers. Thread-safe: ranges are independent `pwrite`s.
-final class DirectRangeWriter: @unchecked Sendable {
+final class DirectRangeWriter: Sendable {
     /// The file being written.
     let path: String
     /// A descriptor through the page cache.

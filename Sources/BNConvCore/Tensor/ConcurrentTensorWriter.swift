@@ -55,6 +55,10 @@ package final class ConcurrentTensorWriter {
     }
 
     /// The queue, the buffers and the threads' work.
+    // Safe because every mutable property below is read and written only while `condition` is
+    // locked (each method locks it first), the buffers and regions handed out are each used by one
+    // thread at a time (a computing thread fills one, then hands it to the writing thread under the
+    // lock), and `destination` is itself Sendable (independent `pwrite`s).
     private final class State: @unchecked Sendable {
         /// Where the bytes go.
         let destination: DirectRangeWriter

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Loads deferred tensors on another core, in the order a writer will ask for them, a bounded
 /// number ahead of it: while the writer hands one tensor to a library that must stay on its
@@ -60,12 +61,15 @@ package final class TensorPrefetcher {
 
     /// The loading thread's side: results by position, one semaphore per position, and the slots
     /// that bound how far ahead it runs.
-    private final class Shared: @unchecked Sendable {
-        private let lock = NSLock()
-        private var results: [Int: Result<Tensor, Error>] = [:]
+    private final class Shared: Sendable {
+        /// Loaded results by position, and whether the consumer stopped.
+        private struct State {
+            var results: [Int: Result<Tensor, any Error>] = [:]
+            var cancelled = false
+        }
+        private let state = Mutex(State())
         private let ready: [DispatchSemaphore]
         private let slots: DispatchSemaphore
-        private var cancelled = false
 
         init(count: Int, ahead: Int) {
             ready = (0..<count).map { _ in DispatchSemaphore(value: 0) }
@@ -80,38 +84,28 @@ package final class TensorPrefetcher {
             DispatchQueue.global(qos: .userInitiated).async { [self] in
                 for (i, tensor) in order.enumerated() {
                     slots.wait()
-                    if isCancelled { return }
+                    if state.withLock({ $0.cancelled }) { return }
                     let result = Result { try tensor.materialized() }
-                    lock.lock()
-                    results[i] = result
-                    lock.unlock()
+                    state.withLock { $0.results[i] = result }
                     ready[i].signal()
                 }
             }
         }
 
         /// Waits for position `i`, hands its result over and frees its slot.
-        func wait(_ i: Int) -> Result<Tensor, Error> {
+        func wait(_ i: Int) -> Result<Tensor, any Error> {
             ready[i].wait()
-            lock.lock()
-            let result = results.removeValue(forKey: i)!
-            lock.unlock()
+            let result = state.withLock { $0.results.removeValue(forKey: i)! }
             slots.signal()
             return result
         }
 
-        private var isCancelled: Bool {
-            lock.lock()
-            defer { lock.unlock() }
-            return cancelled
-        }
-
         /// Stops the loading: the thread finishes the tensor in hand and returns.
         func cancel() {
-            lock.lock()
-            cancelled = true
-            results.removeAll()
-            lock.unlock()
+            state.withLock {
+                $0.cancelled = true
+                $0.results.removeAll()
+            }
             slots.signal()
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import BNConvCore
 import BNConvModel
 import BNConvInterop
@@ -8,9 +9,17 @@ import BNConvInterop
 /// mapping of the file (``MappedFile``) without a copy. The legacy writer recognises it: an unmodified weight whose
 /// tensor still comes from here is copied dataset to dataset (H5Ocopy: bytes, layout, filters and
 /// attributes as stored) instead of being read and written again.
+///
+/// Safe because a dataset lent from the mapping is read from an immutable mapping only, and one
+/// read through libhdf5 (serial, not thread-safe) is read only on the thread that read the model,
+/// which is also the only thread making libhdf5 calls for it: ``loadsConcurrently`` is false for
+/// those, which the prefetcher and the concurrent writer honour, and ``loadBytes()`` checks the
+/// thread, so a caller that moved the model elsewhere stops at once instead of racing libhdf5.
 final class KerasDatasetSource: TensorSource, @unchecked Sendable {
-    /// The open file (read-only; only read from, on the thread that uses the model).
+    /// The open file (read-only; only read from, on ``owner``).
     let file: HDF5File
+    /// The thread that read the model, the only one that may read ``file``.
+    private let owner = pthread_self()
     /// The dataset's absolute path in the file.
     let path: String
     /// The user's file name, for errors.
@@ -39,6 +48,8 @@ final class KerasDatasetSource: TensorSource, @unchecked Sendable {
 
     /// Reads the whole dataset; an HDF5 failure becomes a ``CheckpointError`` naming the user's file.
     func loadBytes() throws -> [UInt8] {
+        precondition(pthread_equal(pthread_self(), owner) != 0,
+                     "bnconv: \(userFile): dataset \(path) read through libhdf5 from another thread than the one that read the model")
         do {
             return try file.root().dataset(path).readTensor().bytes
         } catch let error as HDF5Error {
