@@ -64,16 +64,9 @@ public enum ONNXReader {
                                     shapes: values.compactMapValues(\.shape), opset: opset, readValues: read)
 
         var nodes: [Node] = []
-        var usedNames = Set<String>()
+        var names = NameAllocator()
         func uniqueName(_ preferred: String, fallback: String) -> String {
-            var name = preferred.isEmpty ? fallback : preferred
-            var n = 1
-            while usedNames.contains(name) {
-                name = "\(preferred.isEmpty ? fallback : preferred)_\(n)"
-                n += 1
-            }
-            usedNames.insert(name)
-            return name
+            names.claim(preferred.isEmpty ? fallback : preferred)
         }
 
         let modelInputs = proto.inputs.map(\.name).filter { !initializerNames.contains($0) }

@@ -13,7 +13,7 @@ struct ONNXWritePlan {
     /// The target file, for error messages.
     let file: String
     /// Every name in use in the original graph or the model (values, initializers, nodes).
-    private var taken: Set<String>
+    private var names: NameAllocator
     /// Graph outputs renamed back: model value -> original output name.
     private var renames: [String: String] = [:]
     private var replaced: [Int: (Int32, [Int64], [UInt8])] = [:]
@@ -31,12 +31,12 @@ struct ONNXWritePlan {
         for (i, t) in proto.initializers.enumerated() where index[t.name] == nil { index[t.name] = i }
         initializerIndex = index
         constants = record.constants
-        taken = Set(proto.initializers.map(\.name))
-        for node in proto.nodes { taken.formUnion(node.inputs); taken.formUnion(node.outputs); taken.insert(node.name) }
-        taken.formUnion(proto.inputs.map(\.name))
-        taken.formUnion(proto.outputs.map(\.name))
-        taken.formUnion(model.values.keys)
-        for node in model.nodes { taken.insert(node.name); taken.formUnion(node.outputs) }
+        names = NameAllocator(taken: proto.initializers.map(\.name))
+        for node in proto.nodes { names.reserve(node.inputs); names.reserve(node.outputs); names.reserve(node.name) }
+        names.reserve(proto.inputs.map(\.name))
+        names.reserve(proto.outputs.map(\.name))
+        names.reserve(model.values.keys)
+        for node in model.nodes { names.reserve(node.name); names.reserve(node.outputs) }
 
         let original = proto.outputs.map(\.name)
         guard model.outputs.count == original.count else {
@@ -49,18 +49,6 @@ struct ONNXWritePlan {
                 renames[m] = o
             }
         }
-    }
-
-    /// A name based on `base` that nothing uses yet (and reserves it).
-    private mutating func fresh(_ base: String) -> String {
-        var name = base
-        var n = 1
-        while taken.contains(name) {
-            name = "\(base)_\(n)"
-            n += 1
-        }
-        taken.insert(name)
-        return name
     }
 
     private func renamed(_ value: String) -> String { renames[value] ?? value }
@@ -231,9 +219,9 @@ struct ONNXWritePlan {
                 parts[last].inputs[2] = name
             case "MatMul" where parts.count == 1 && parts[0].outputs.count == 1:
                 let output = parts[0].outputs[0]
-                let product = fresh("\(output)_matmul")
+                let product = names.claim("\(output)_matmul")
                 parts[0].outputs = [product]
-                extra.append(.new(ONNXProto.Node(name: fresh("\(node.name)_bias_add"), opType: "Add", domain: "",
+                extra.append(.new(ONNXProto.Node(name: names.claim("\(node.name)_bias_add"), opType: "Add", domain: "",
                                                  inputs: [product, name], outputs: [output], attributes: [])))
             default:
                 throw CheckpointError(.unsupported, file: file, place: place,
@@ -255,7 +243,7 @@ struct ONNXWritePlan {
             return weight.storageKey  // still held by its Constant node
         }
         let base = weight.storageKey.isEmpty ? "\(node.name).\(weight.role)" : weight.storageKey
-        let name = fresh(base)
+        let name = names.claim(base)
         newInitializers.append((name, dataType, dims, weight.tensor.bytes))
         return name
     }

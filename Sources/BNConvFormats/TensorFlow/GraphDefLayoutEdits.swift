@@ -37,9 +37,9 @@ struct GraphDefLayoutEdits {
     /// vectors, by Const name.
     var reshapedConstants: [String: [Int]] = [:]
 
-    /// Works out the edits for `model`; `original` holds the graph's NodeDefs by name and `unique`
+    /// Works out the edits for `model`; `original` holds the graph's NodeDefs by name and `names`
     /// hands out NodeDef names that collide with nothing.
-    init(model: Model, original: [String: ProtobufNodeDef], file: String, unique: (String) -> String) throws {
+    init(model: Model, original: [String: ProtobufNodeDef], file: String, names: inout NameAllocator) throws {
         let shapes = ShapeInference.shapes(of: model)
         func fail(_ place: String, _ problem: String) -> CheckpointError {
             CheckpointError(.unsupported, file: file, place: place, problem: problem)
@@ -61,7 +61,7 @@ struct GraphDefLayoutEdits {
         }
         /// A new integer Const of `dtype` (int32 or int64) holding `values` with `dims`.
         func addConstant(_ base: String, _ values: [Int64], dtype: Int32, dims: [Int]) -> String {
-            let name = unique(base)
+            let name = names.claim(base)
             let is64 = TensorFlowDataType.dtype(dtype) == .int64
             var bytes = [UInt8]()
             for v in values {
@@ -90,7 +90,7 @@ struct GraphDefLayoutEdits {
             guard let record = node.source as? GraphDefNodeRecord else {
                 guard case .permute(let dims) = node.op, node.inputs.count == 1 else { continue }
                 // An inserted transpose: Transpose(x, Const perm) with the batch axis first.
-                let name = unique(GraphDefLayoutEdits.tensorName(node.name))
+                let name = names.claim(GraphDefLayoutEdits.tensorName(node.name))
                 let perm = addConstant(name + "/perm", [0] + dims.map(Int64.init), dtype: TensorFlowDataType.value(.int32), dims: [dims.count + 1])
                 let input = tensorNames[node.inputs[0]] ?? node.inputs[0]
                 let dtype = model.values[node.inputs[0]]?.dtype ?? .float32

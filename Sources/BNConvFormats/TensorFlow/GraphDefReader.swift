@@ -61,11 +61,9 @@ public enum GraphDefReader {
         var values = [String: ValueInfo]()
         var inputs = [String]()
         var records = [String: GraphDefNodeRecord]()
-        var usedNames = Set<String>()
+        var names = NameAllocator()
         for g in groups {
-            var name = g.name
-            var k = 1
-            while !usedNames.insert(name).inserted { name = "\(g.name)_\(k)"; k += 1 }
+            let name = names.claim(g.name)
             let outputNode = graph.nodes[g.output]
             var outputs = [outputNode.name]
             if case .opaque = g.op {

@@ -62,16 +62,10 @@ public enum GraphDefWriter {
         var deleted = Set(removed.flatMap(\.nodeDefNames))
         let candidates = Set(removed.flatMap(\.auxiliaryNames))
 
-        var taken = source.nodeDefNames
-        func unique(_ base: String) -> String {
-            var name = base, k = 1
-            while taken.contains(name) { name = "\(base)_\(k)"; k += 1 }
-            taken.insert(name)
-            return name
-        }
+        var names = NameAllocator(taken: source.nodeDefNames)
         // A layout conversion: attributes, axis constants, inserted transposes.
         let layout = try GraphDefLayoutEdits(model: model, original: Dictionary(original.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
-                                             file: file, unique: unique)
+                                             file: file, names: &names)
         for (nodeDef, index, input) in layout.inputs {
             inputsOf[nodeDef]?[index] = input
             changed.insert(nodeDef)
@@ -161,8 +155,8 @@ public enum GraphDefWriter {
             guard let record = node.source as? GraphDefNodeRecord else { continue }
             guard gainedBias(node), let bias = node.weight(.bias), bias.storageKey.isEmpty else { continue }
             let out = record.outputNodeDef
-            let constName = unique("\(out)/bnconv_bias")
-            let addName = unique("\(out)/bnconv_bias_add")
+            let constName = names.claim("\(out)/bnconv_bias")
+            let addName = names.claim("\(out)/bnconv_bias_add")
             let dtype = TensorFlowDataType.dtype(record.dataType) ?? bias.tensor.dtype
             let format = GraphDefLayoutEdits.layout(of: node.op, rank: nil).map { $0 == .channelsFirst ? "NCHW" : "NHWC" } ?? record.dataFormat
             // Readers of the op's output now read the BiasAdd.
