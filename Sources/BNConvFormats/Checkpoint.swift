@@ -14,7 +14,10 @@ public enum Checkpoint {
     /// written without running the model never holds every weight at once. Only legacy Keras
     /// `.h5` files defer; other formats read everything as usual. The file must not be changed
     /// while the model holds deferred weights (they may be read from a memory mapping of it).
-    public static func read(_ path: String, config: String? = nil, deferringWeights: Bool = false) throws -> Model {
+    ///
+    /// `options` bound what the read may allocate (``ReadOptions``; the defaults by default).
+    public static func read(_ path: String, config: String? = nil, deferringWeights: Bool = false,
+                            options: ReadOptions = ReadOptions()) throws -> Model {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CheckpointError(.cannotOpen, file: path, problem: "no such file")
@@ -29,13 +32,13 @@ public enum Checkpoint {
         try? handle.close()
         switch kind(of: path, head: head) {
         case .hdf5:
-            return try KerasReader.readHDF5(path, configPath: config, deferringWeights: deferringWeights)
+            return try KerasReader.readHDF5(path, configPath: config, deferringWeights: deferringWeights, options: options)
         case .zip:
-            return try KerasReader.readArchive(path)
+            return try KerasReader.readArchive(path, options: options)
         case .graphDef:
-            return try GraphDefReader.read(path)
+            return try GraphDefReader.read(path, options: options)
         case .onnx:
-            return try ONNXReader.read(path)
+            return try ONNXReader.read(path, options: options)
         case .unknown(let why):
             throw CheckpointError(.unrecognizedFormat, file: path, problem: why)
         }

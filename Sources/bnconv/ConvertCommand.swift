@@ -87,7 +87,7 @@ struct ConvertCommand: ParsableCommand {
             }
             let started = Date()
             // Undeclared input layouts come from the ops reading them, so the boundary is never guessed.
-            let original = BoundaryLayouts.annotated(try Checkpoint.read(model, config: job.config))
+            let original = BoundaryLayouts.annotated(try Checkpoint.read(model, config: job.config, options: CommandReadOptions.current))
             var source = original
             var decisions: [FoldDecision] = []
             var foldMap: [String: String]?
@@ -108,7 +108,7 @@ struct ConvertCommand: ParsableCommand {
             switch target {
             case .onnx:
                 let export = try ONNXExporter.export(source, inputsAsNHWC: inputsAsNHWC, file: output)
-                candidate = try ONNXReader.read(bytes: export.bytes, file: output)
+                candidate = try ONNXReader.read(bytes: export.bytes, file: output, options: CommandReadOptions.current)
                 boundary = export.boundary
                 layoutChanged = ConvertCommand.spatialLayouts(of: export.layout.model) != ConvertCommand.spatialLayouts(of: source)
                 notes = export.layout.notes
@@ -203,7 +203,7 @@ extension ConvertCommand {
             throw named(error)
         }
         let reread: Model
-        do { reread = try Checkpoint.read(staged) } catch let error as CheckpointError { throw named(error) }
+        do { reread = try Checkpoint.read(staged, options: CommandReadOptions.current) } catch let error as CheckpointError { throw named(error) }
         // A writer that knows nothing of layouts writes the original one back: refuse that file.
         let wrong = ConvertCommand.spatialLayouts(of: converted).filter { name, layout in
             ConvertCommand.spatialLayouts(of: reread)[name].map { $0 != layout } ?? false

@@ -59,7 +59,7 @@ struct FoldCommand: ParsableCommand {
             while true {
                 // Without verification nothing runs the model: large weights stay in the file until the
                 // writer copies them (untouched) or folds them one at a time.
-                var loaded: Model? = try Checkpoint.read(model, config: job.config, deferringWeights: job.noVerify)
+                var loaded: Model? = try Checkpoint.read(model, config: job.config, deferringWeights: job.noVerify, options: CommandReadOptions.current)
                 CrashGuard.readingDone()
                 let format = loaded!.format
                 var assumed: [String] = []

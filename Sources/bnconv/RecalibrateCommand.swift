@@ -77,7 +77,7 @@ struct RecalibrateCommand: ParsableCommand {
                 throw ValidationError("the output would overwrite the input \(model); choose another --output")
             }
             let started = Date()
-            let original = try Checkpoint.read(model, config: config)
+            let original = try Checkpoint.read(model, config: config, options: CommandReadOptions.current)
             if fold {
                 let unknown = Set(keep).subtracting(original.nodes.map(\.name))
                 if !unknown.isEmpty {
@@ -145,7 +145,7 @@ struct RecalibrateCommand: ParsableCommand {
     /// The --data arrays as the model's calibration set: joined along N for a one-input model,
     /// one per input otherwise.
     private func calibrationSet(for model: Model) throws -> CalibrationSet {
-        let arrays = try data.map { try NumPyFile.read($0) }
+        let arrays = try data.map { try NumPyFile.read($0, limits: CommandReadOptions.current.limits) }
         do {
             if model.inputs.count == 1 { return try CalibrationSet(concatenating: arrays) }
             guard arrays.count == model.inputs.count else {

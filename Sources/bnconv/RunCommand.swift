@@ -72,13 +72,13 @@ struct RunCommand: ParsableCommand {
         CrashGuard.install(reading: [model])
         try reportingErrors {
             let started = Date()
-            let loaded = try Checkpoint.read(model, config: config)
+            let loaded = try Checkpoint.read(model, config: config, options: CommandReadOptions.current)
             CrashGuard.readingDone()
             let loadSeconds = Date().timeIntervalSince(started)
             let runner = try ModelRunner(model: loaded, options: RunOptions(threads: threads, blasThreads: blasThreads, recordsNodeTimes: profile,
                                                                                  winograd: winograd))
             let feeds = try inputs.isEmpty ? RandomInputs.make(for: loaded, batch: batch, seed: seed)
-                                           : inputs.map { try NumPyFile.read($0) }
+                                           : inputs.map { try NumPyFile.read($0, limits: CommandReadOptions.current.limits) }
             let runStarted = DispatchTime.now().uptimeNanoseconds
             var results: [Tensor]
             do {

@@ -35,8 +35,8 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         CrashGuard.install(reading: [reference, candidate])
         try reportingErrors {
-            let a = try Checkpoint.read(reference, config: config)
-            let b = try Checkpoint.read(candidate, config: config)
+            let a = try Checkpoint.read(reference, config: config, options: CommandReadOptions.current)
+            let b = try Checkpoint.read(candidate, config: config, options: CommandReadOptions.current)
             CrashGuard.readingDone()
             let options = try verification.verifierOptions(inputCount: a.inputs.count, candidate: b)
             let bar = ProgressBar(stage: "verify", total: options.randomRuns + options.inputs.count, unit: "runs", quiet: out.quiet || out.json)

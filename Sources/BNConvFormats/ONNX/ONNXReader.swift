@@ -12,18 +12,18 @@ import BNConvInterop
 /// so ``ONNXWriter`` writes untouched parts back byte for byte.
 public enum ONNXReader {
     /// Reads the model at `path`.
-    public static func read(_ path: String) throws -> Model {
+    public static func read(_ path: String, options: ReadOptions = ReadOptions()) throws -> Model {
         let bytes: [UInt8]
         do {
             bytes = try FileBytes.read(path)
         } catch {
             throw CheckpointError(.cannotOpen, file: path, problem: "cannot read the file: \(error)")
         }
-        return try read(bytes: bytes, file: path)
+        return try read(bytes: bytes, file: path, options: options)
     }
 
     /// Reads a model from the bytes of a `.onnx` file; `file` names it in errors.
-    public static func read(bytes: [UInt8], file: String) throws -> Model {
+    public static func read(bytes: [UInt8], file: String, options: ReadOptions = ReadOptions()) throws -> Model {
         let proto = try ONNXModelMessage(bytes: bytes, file: file).snapshot()
         let opset = Int(proto.opsetImports.first { $0.domain.isEmpty || $0.domain == "ai.onnx" }?.version ?? 0)
         guard opset > 0 else {
@@ -35,7 +35,7 @@ public enum ONNXReader {
         // others (strings, unsigned 16/32/64-bit, 8-bit floats) stay as written, never weights.
         var initializers: [String: Tensor] = [:]
         for t in proto.initializers where ONNXTensorCodec.dtype(of: t.dataType) != nil || t.isExternal {
-            initializers[t.name] = try ONNXTensorCodec.decode(t, file: file)
+            initializers[t.name] = try ONNXTensorCodec.decode(t, file: file, limits: options.limits)
         }
         // Constant nodes (TorchScript exports use them for Reshape shapes, Clip bounds, even
         // weights) are read as constants too, so their readers see fixed values, not activations.
@@ -43,7 +43,7 @@ public enum ONNXReader {
         var constants: [String: Int] = [:]
         for (i, node) in proto.nodes.enumerated() where node.opType == "Constant" && (node.domain.isEmpty || node.domain == "ai.onnx")
             && node.outputs.count == 1 && !graphOutputs.contains(node.outputs[0]) {
-            if let tensor = try constantValue(node, file: file) {
+            if let tensor = try constantValue(node, file: file, limits: options.limits) {
                 initializers[node.outputs[0]] = tensor
                 constants[node.outputs[0]] = i
             }
@@ -116,14 +116,15 @@ public enum ONNXReader {
     }
 
     /// The tensor a `Constant` node holds (`value`, or `value_float(s)` / `value_int(s)` from
-    /// opset 12), or `nil` for kinds bnconv does not read (sparse, string).
-    static func constantValue(_ node: ONNXProto.Node, file: String) throws -> Tensor? {
+    /// opset 12), or `nil` for kinds bnconv does not read (sparse, string); `limits` bounds what it
+    /// may allocate.
+    static func constantValue(_ node: ONNXProto.Node, file: String, limits: ReadLimits) throws -> Tensor? {
         guard let attribute = node.attributes.first else { return nil }
         switch attribute.name {
         case "value":
             guard var t = attribute.t, ONNXTensorCodec.dtype(of: t.dataType) != nil else { return nil }
             t.name = node.outputs[0]
-            return try ONNXTensorCodec.decode(t, file: file)
+            return try ONNXTensorCodec.decode(t, file: file, limits: limits)
         case "value_float": return attribute.f.map { Tensor(shape: [], floats: [$0]) }
         case "value_floats": return Tensor(shape: [attribute.floats.count], floats: attribute.floats)
         case "value_int":

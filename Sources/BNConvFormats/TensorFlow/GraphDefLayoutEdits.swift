@@ -39,7 +39,8 @@ struct GraphDefLayoutEdits {
 
     /// Works out the edits for `model`; `original` holds the graph's NodeDefs by name and `names`
     /// hands out NodeDef names that collide with nothing.
-    init(model: Model, original: [String: ProtobufNodeDef], file: String, names: inout NameAllocator) throws {
+    /// Constants are decoded within `limits`.
+    init(model: Model, original: [String: ProtobufNodeDef], file: String, limits: ReadLimits, names: inout NameAllocator) throws {
         let shapes = ShapeInference.shapes(of: model)
         func fail(_ place: String, _ problem: String) -> CheckpointError {
             CheckpointError(.unsupported, file: file, place: place, problem: problem)
@@ -50,7 +51,7 @@ struct GraphDefLayoutEdits {
             var steps = 0
             while let n = original[name], steps < 64 {
                 if n.op == "Const", case .tensor(let t)? = n.attribute("value"),
-                   let tensor = try? GraphDefTensorCodec.decode(t, file: file, place: name) {
+                   let tensor = try? GraphDefTensorCodec.decode(t, file: file, place: name, limits: limits) {
                     return (n, tensor.integers(), t.dtype, tensor.shape)
                 }
                 guard ["Identity", "Snapshot"].contains(n.op), let next = n.inputs.first else { return nil }

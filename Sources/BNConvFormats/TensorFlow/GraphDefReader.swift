@@ -13,18 +13,18 @@ import BNConvInterop
 /// the model a ``GraphDefSource``, so ``GraphDefWriter`` can write the file back with edits.
 public enum GraphDefReader {
     /// Reads the GraphDef at `path`.
-    public static func read(_ path: String) throws -> Model {
-        try read(bytes: try FileBytes.contents(of: path), file: path)
+    public static func read(_ path: String, options: ReadOptions = ReadOptions()) throws -> Model {
+        try read(bytes: try FileBytes.contents(of: path), file: path, options: options)
     }
 
     /// Reads a GraphDef from `bytes`; `file` names it in errors.
-    public static func read(bytes: [UInt8], file: String) throws -> Model {
+    public static func read(bytes: [UInt8], file: String, options: ReadOptions = ReadOptions()) throws -> Model {
         let message = try ProtobufGraphDefFile(bytes: bytes, file: file)
         let nodeDefs = try message.nodeDefs()
         guard !nodeDefs.isEmpty else {
             throw CheckpointError(.malformed, file: file, problem: "the protobuf message has no nodes: not a TensorFlow GraphDef")
         }
-        let graph = try GraphDefGraph(nodes: nodeDefs, file: file)
+        let graph = try GraphDefGraph(nodes: nodeDefs, file: file, limits: options.limits)
         var patterns = GraphDefPatterns(graph: graph)
 
         // 1. Multi-node patterns, anchored at their key op, in topological order.
@@ -120,7 +120,7 @@ public enum GraphDefReader {
         }
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let source = GraphDefSource(file: file, graph: message, nodeDefs: graph.nodes, readNodes: records,
-                                    nodeDefNames: Set(graph.nodes.map(\.name)))
+                                    nodeDefNames: Set(graph.nodes.map(\.name)), limits: graph.limits)
         // Shapes flow from the Placeholders' declared shapes through the modelled ops.
         values = InputLayout.marked(values, inputs: inputs, nodes: nodes)
         let model = LayoutPropagation.annotate(ShapeInference.annotate(Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs,

@@ -16,4 +16,6 @@ public struct GraphDefSource: SourceRecord {
     let readNodes: [String: GraphDefNodeRecord]
     /// Every NodeDef name in the file (new names must avoid them).
     let nodeDefNames: Set<String>
+    /// The bounds the file was read within (the writer decodes some constants again).
+    let limits: ReadLimits
 }

@@ -65,7 +65,7 @@ public enum GraphDefWriter {
         var names = NameAllocator(taken: source.nodeDefNames)
         // A layout conversion: attributes, axis constants, inserted transposes.
         let layout = try GraphDefLayoutEdits(model: model, original: Dictionary(original.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
-                                             file: file, names: &names)
+                                             file: file, limits: source.limits, names: &names)
         for (nodeDef, index, input) in layout.inputs {
             inputsOf[nodeDef]?[index] = input
             changed.insert(nodeDef)
@@ -144,7 +144,7 @@ public enum GraphDefWriter {
             guard let def = original.first(where: { $0.name == name }), case .tensor(let proto)? = def.attribute("value") else {
                 throw CheckpointError(.writeFailed, file: file, place: name, problem: "not a Const with a tensor value")
             }
-            let tensor = try GraphDefTensorCodec.decode(proto, file: file, place: name)
+            let tensor = try GraphDefTensorCodec.decode(proto, file: file, place: name, limits: source.limits)
             guard let at = position[name] else { continue }
             edits[at, default: ProtobufNodeDefEdit()].tensors.append(("value", GraphDefTensorCodec.encode(tensor, dims: dims)))
         }

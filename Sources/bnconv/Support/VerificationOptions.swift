@@ -32,7 +32,7 @@ struct VerificationOptions: ParsableArguments {
             guard inputs.count % max(inputCount, 1) == 0 else {
                 throw ValidationError("the model has \(inputCount) inputs; give --input a multiple of \(inputCount) times")
             }
-            let tensors = try inputs.map { try NumPyFile.read($0) }
+            let tensors = try inputs.map { try NumPyFile.read($0, limits: CommandReadOptions.current.limits) }
             sets = stride(from: 0, to: tensors.count, by: max(inputCount, 1)).map { Array(tensors[$0..<$0 + inputCount]) }
         }
         return Verifier.Options(randomRuns: samples, batch: batch, seed: seed, tolerance: tolerance, inputs: sets)
