@@ -48,14 +48,19 @@ public enum Checkpoint {
     /// the edits a pass made. The file is built beside the target and renamed over it on success;
     /// on error nothing is left behind. Optimizer state is not carried over. For a weights-only
     /// flavour, `config` receives the rewritten architecture (required when layers were removed).
+    ///
+    /// What changed is worked out once, format-neutrally (``ModelChanges``, from the outline the
+    /// reader recorded), and each format's writer maps it onto its own records; everything a pass
+    /// did not change is written back as it was read.
     public static func write(_ model: Model, to path: String, config: String? = nil) throws {
+        let changes = ModelChanges(model)
         switch model.format {
         case .keras2H5, .keras2WeightsH5, .keras3LegacyH5, .kerasZip, .keras3WeightsH5:
-            try KerasWriter.write(model, to: path, configPath: config)
+            try KerasWriter.write(model, changes: changes, to: path, configPath: config)
         case .graphDef:
-            try GraphDefWriter.write(model, to: path)
+            try GraphDefWriter.write(model, changes: changes, to: path)
         case .onnx:
-            try ONNXWriter.write(model, to: path)
+            try ONNXWriter.write(model, changes: changes, to: path)
         }
     }
 

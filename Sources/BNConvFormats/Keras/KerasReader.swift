@@ -135,8 +135,6 @@ public enum KerasReader {
         record.topLevelWeights = weights.topLevel
         record.creation = weights.creation
         record.valueRefs = builder.valueRefs
-        record.originalNodes = Dictionary(builder.nodes.map { ($0.name, KerasNodeIO(inputs: $0.inputs, outputs: $0.outputs)) },
-                                          uniquingKeysWith: { a, _ in a })
         return try finish(builder, outputs: outputs, name: container.name, format: format, record: record)
     }
 
@@ -151,27 +149,20 @@ public enum KerasReader {
                                       configText: configText, container: container)
         record.creation = weights.creation
         record.valueRefs = builder.valueRefs
-        record.originalNodes = Dictionary(builder.nodes.map { ($0.name, KerasNodeIO(inputs: $0.inputs, outputs: $0.outputs)) },
-                                          uniquingKeysWith: { a, _ in a })
         record.archiveMembers = members
         record.storeNames = weights.names
         return try finish(builder, outputs: outputs, name: container.name, format: format, record: record)
     }
 
+    /// The model the builder made, through the shared finish step: validated, shapes and layouts
+    /// filled in (layouts derived from the layers, else Keras's default channels-last; a
+    /// layout-converted file's outputs are channels-first).
     private static func finish(_ builder: KerasGraphBuilder, outputs: [String], name: String, format: CheckpointFormat,
                                record: KerasModelRecord) throws -> Model {
-        for node in builder.nodes {
-            if let problem = node.op.windowProblem { throw ModelError.invalidWindow(node: node.name, problem: problem) }
-        }
-        let values = InputLayout.marked(builder.values, inputs: builder.inputs, nodes: builder.nodes)
-        // Shapes and layouts of every value (a layout-converted file's outputs are channels-first).
-        var model = LayoutPropagation.annotate(ShapeInference.annotate(
+        try ModelFinisher(layouts: .derivedElseChannelsLast).finish(
             Model(name: name, format: format, inputs: builder.inputs, outputs: outputs, nodes: builder.nodes,
-                  values: values, source: record)))
-        for (name, info) in model.values where info.layout == nil && (info.shape?.count ?? 0) >= 3 {
-            model.values[name]?.layout = .channelsLast   // Keras's default data_format
-        }
-        return model
+                  values: builder.values, source: record),
+            file: record.sourcePath)
     }
 
     // MARK: Helpers

@@ -99,20 +99,12 @@ public enum ONNXReader {
             }
         }
 
-        // Shapes the file's value_info leaves out are inferred from the inputs'; ONNX activations
-        // of rank 3 to 5 are channels-first.
-        var model = ShapeInference.annotate(
+        // The shared finish step: validated; shapes the file's value_info leaves out are inferred
+        // from the inputs'; ONNX activations of rank 3 to 5 are channels-first.
+        return try ModelFinisher(layouts: .channelsFirst).finish(
             Model(name: proto.graphName, format: .onnx, inputs: modelInputs, outputs: proto.outputs.map(\.name),
-                  nodes: nodes, values: values, source: ONNXModelRecord(bytes: bytes, proto: proto, constants: constants)))
-        for (name, info) in model.values where info.layout == nil {
-            if let rank = info.shape?.count, (3...5).contains(rank) { model.values[name]?.layout = .channelsFirst }
-        }
-        do {
-            try model.validate()
-        } catch let error as ModelError {
-            throw CheckpointError(.malformed, file: file, place: "graph '\(proto.graphName)'", problem: error.description)
-        }
-        return model
+                  nodes: nodes, values: values, source: ONNXModelRecord(bytes: bytes, proto: proto, constants: constants)),
+            file: file)
     }
 
     /// The tensor a `Constant` node holds (`value`, or `value_float(s)` / `value_int(s)` from

@@ -2,12 +2,14 @@ import BNConvCore
 import BNConvModel
 import BNConvInterop
 
-/// Works out, for ``ONNXWriter``, how a ``Model`` differs from the ONNX graph it was read from, as
-/// an ``ONNXGraphEdit``: which original nodes to re-emit with which names, which initializers to
-/// keep, replace or add, and which inputs, outputs and value_infos survive.
+/// Maps, for ``ONNXWriter``, a ``Model``'s ``ModelChanges`` onto the ONNX graph it was read
+/// from, as an ``ONNXGraphEdit``: which original nodes to re-emit with which names, which
+/// initializers to keep, replace or add, and which inputs, outputs and value_infos survive.
 struct ONNXWritePlan {
     /// The model to write.
     let model: Model
+    /// What passes changed since the graph was read.
+    let changes: ModelChanges
     /// The graph it was read from.
     let proto: ONNXProto.Model
     /// The target file, for error messages.
@@ -22,9 +24,11 @@ struct ONNXWritePlan {
     /// Constant nodes read as constants: output name -> graph index.
     private let constants: [String: Int]
 
-    /// Prepares a plan; throws when the model's outputs no longer match the graph's.
-    init(model: Model, record: ONNXModelRecord, file: String) throws {
+    /// Prepares a plan for `model`, whose changes are `changes`; throws when the model's outputs
+    /// no longer match the graph's.
+    init(model: Model, record: ONNXModelRecord, changes: ModelChanges, file: String) throws {
         self.model = model
+        self.changes = changes
         self.proto = record.proto
         self.file = file
         var index: [String: Int] = [:]
@@ -38,13 +42,14 @@ struct ONNXWritePlan {
         names.reserve(model.values.keys)
         for node in model.nodes { names.reserve(node.name); names.reserve(node.outputs) }
 
-        let original = proto.outputs.map(\.name)
-        guard model.outputs.count == original.count else {
+        let original = changes.asRead.outputs
+        guard !changes.outputCountChanged else {
             throw CheckpointError(.unsupported, file: file, place: "graph outputs",
                                   problem: "the model has \(model.outputs.count) outputs but the ONNX graph had \(original.count)")
         }
         let produced = Set(model.nodes.flatMap(\.outputs)).union(model.inputs)
-        for (m, o) in zip(model.outputs, original) where m != o {
+        for output in changes.outputs {
+            let (m, o) = (output.now, output.asRead)
             if !produced.contains(o), !model.inputs.contains(m), !original.contains(m), renames[m] == nil {
                 renames[m] = o
             }
@@ -57,14 +62,15 @@ struct ONNXWritePlan {
     mutating func makeEdit() throws -> ONNXGraphEdit {
         // Model nodes first, each with the graph index it was read from (its anchor).
         var modelItems: [(anchor: Int?, item: ONNXGraphEdit.NodeItem)] = []
-        for node in model.nodes {
+        for change in changes.nodes {
+            let node = model.nodes[change.index]
             if case .input = node.op { continue }
-            guard let record = node.source as? ONNXNodeRecord else {
+            guard change.asRead != nil, let record = node.source as? ONNXNodeRecord else {
                 throw CheckpointError(.unsupported, file: file, place: "node '\(node.name)'",
                                       problem: "the node was created by a pass and has no ONNX record to write (\(node.opName))")
             }
             let anchor = record.parts.first?.index
-            modelItems += try items(for: node, record: record).map { (anchor, $0) }
+            modelItems += try items(for: node, change: change, record: record).map { (anchor, $0) }
         }
         func inputs(_ item: ONNXGraphEdit.NodeItem) -> [String] {
             switch item {
@@ -144,27 +150,33 @@ struct ONNXWritePlan {
         return edit
     }
 
-    /// The graph nodes for one model node: its original parts re-wired, plus an `Add` when a lone
-    /// `MatMul` gained a bias.
-    private mutating func items(for node: Node, record: ONNXNodeRecord) throws -> [ONNXGraphEdit.NodeItem] {
+    /// The graph nodes for one model node (`change` sets it next to the node read, described by
+    /// `record`): its original parts re-wired, plus an `Add` when a lone `MatMul` gained a bias.
+    private mutating func items(for node: Node, change: ModelChanges.NodeChange, record: ONNXNodeRecord) throws -> [ONNXGraphEdit.NodeItem] {
         let place = "node '\(node.name)'"
-        guard ONNXNodeRecord.normalized(node.op) == record.op else {
+        guard let read = change.asRead else {
+            throw CheckpointError(.unsupported, file: file, place: place, problem: "the node was created by a pass and has no ONNX record to write")
+        }
+        // The writer re-emits the original attributes: any change to the op but a bias turned on
+        // (strides, layout, groups, ...) must be refused, not silently dropped.
+        guard !change.opChanged || ONNXNodeRecord.normalized(node.op) == ONNXNodeRecord.normalized(read.op) else {
             throw CheckpointError(.unsupported, file: file, place: place,
                                   problem: "its \(node.opName) attributes changed (for example a layout conversion), which the ONNX writer cannot express: it re-emits the original NodeProto")
         }
         for w in node.weights {
-            if let layout = record.weightLayouts[w.role], layout != w.layout {
+            guard let was = read.weight(w.role) else { continue }
+            if was.layout != w.layout {
                 throw CheckpointError(.unsupported, file: file, place: place,
-                                      problem: "its \(w.role) layout changed from \(layout.rawValue) to \(w.layout.rawValue), which ONNX \(record.parts.last?.opType ?? "") cannot hold")
+                                      problem: "its \(w.role) layout changed from \(was.layout.rawValue) to \(w.layout.rawValue), which ONNX \(record.parts.last?.opType ?? "") cannot hold")
             }
-            if let count = record.weightCounts[w.role], count != w.tensor.count {
+            if was.count != w.tensor.count {
                 throw CheckpointError(.unsupported, file: file, place: place,
-                                      problem: "its \(w.role) changed size from \(count) to \(w.tensor.count) values \(w.tensor.shape)")
+                                      problem: "its \(w.role) changed size from \(was.count) to \(w.tensor.count) values \(w.tensor.shape)")
             }
         }
         var weightNames: [WeightRole: String] = [:]
         for w in node.weights {
-            weightNames[w.role] = storageName(for: w, node: node)
+            weightNames[w.role] = storageName(for: w, changed: change.weight(w.role) != nil, node: node)
         }
         let slotted = Set(record.parts.flatMap(\.inputs).compactMap { slot -> WeightRole? in
             if case .weight(let r) = slot { return r } else { return nil }
@@ -231,15 +243,16 @@ struct ONNXWritePlan {
         return parts.map { .original(index: $0.index, inputs: $0.inputs, outputs: $0.outputs) } + extra
     }
 
-    /// The initializer name for a weight, recording a replacement or a new initializer.
-    private mutating func storageName(for weight: Weight, node: Node) -> String {
+    /// The initializer name for a weight whose values differ from the file when `changed`
+    /// (modified or added), recording a replacement or a new initializer.
+    private mutating func storageName(for weight: Weight, changed: Bool, node: Node) -> String {
         let dataType = ONNXTensorCodec.dataType(of: weight.tensor.dtype)
         let dims = weight.tensor.shape.map { Int64($0) }
         if let i = initializerIndex[weight.storageKey] {
-            if weight.isModified { replaced[i] = (dataType, dims, weight.tensor.bytes) }
+            if changed { replaced[i] = (dataType, dims, weight.tensor.bytes) }
             return weight.storageKey
         }
-        if constants[weight.storageKey] != nil && !weight.isModified {
+        if constants[weight.storageKey] != nil && !changed {
             return weight.storageKey  // still held by its Constant node
         }
         let base = weight.storageKey.isEmpty ? "\(node.name).\(weight.role)" : weight.storageKey

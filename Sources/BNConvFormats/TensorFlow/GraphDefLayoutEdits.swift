@@ -37,10 +37,11 @@ struct GraphDefLayoutEdits {
     /// vectors, by Const name.
     var reshapedConstants: [String: [Int]] = [:]
 
-    /// Works out the edits for `model`; `original` holds the graph's NodeDefs by name and `names`
-    /// hands out NodeDef names that collide with nothing.
-    /// Constants are decoded within `limits`.
-    init(model: Model, original: [String: ProtobufNodeDef], file: String, limits: ReadLimits, names: inout NameAllocator) throws {
+    /// Works out the edits for `model` (whose nodes `changes` sets next to the nodes read);
+    /// `original` holds the graph's NodeDefs by name and `names` hands out NodeDef names that
+    /// collide with nothing. Constants are decoded within `limits`.
+    init(model: Model, changes: ModelChanges, original: [String: ProtobufNodeDef], file: String, limits: ReadLimits,
+         names: inout NameAllocator) throws {
         let shapes = ShapeInference.shapes(of: model)
         func fail(_ place: String, _ problem: String) -> CheckpointError {
             CheckpointError(.unsupported, file: file, place: place, problem: problem)
@@ -87,8 +88,9 @@ struct GraphDefLayoutEdits {
             replaced[def.name] = new
         }
 
-        for node in model.nodes {
-            guard let record = node.source as? GraphDefNodeRecord else {
+        for change in changes.nodes {
+            let node = model.nodes[change.index]
+            guard let record = node.source as? GraphDefNodeRecord, let read = change.asRead else {
                 guard case .permute(let dims) = node.op, node.inputs.count == 1 else { continue }
                 // An inserted transpose: Transpose(x, Const perm) with the batch axis first.
                 let name = names.claim(GraphDefLayoutEdits.tensorName(node.name))
@@ -101,9 +103,9 @@ struct GraphDefLayoutEdits {
                 tensorNames[node.outputs[0]] = name
                 continue
             }
-            let from = GraphDefLayoutEdits.layout(of: record.readOp, rank: record.readInputs.first.flatMap { shapes[$0]?.count })
+            let from = GraphDefLayoutEdits.layout(of: read.op, rank: read.inputs.first.flatMap { shapes[$0]?.count })
             let to = GraphDefLayoutEdits.layout(of: node.op, rank: node.inputs.first.flatMap { shapes[$0]?.count })
-            switch (node.op, record.readOp) {
+            switch (node.op, read.op) {
             case (.input, _):
                 guard let def = record.nodeDefs.first, case .shape(let dims?)? = def.attribute("shape"),
                       let now = model.values[node.outputs[0]]?.shape, now.count == dims.count else { continue }

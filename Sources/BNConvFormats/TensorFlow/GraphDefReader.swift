@@ -73,13 +73,11 @@ public enum GraphDefReader {
             }
             var weights = [Weight]()
             var storedDims = [String: [Int]]()
-            var readWeights = [String: (shape: [Int], layout: KernelLayout)]()
             for w in g.weights {
                 var tensor = try graph.tensor(ofConstant: w.path.constant)
                 let key = graph.nodes[w.path.constant].name
                 storedDims[key] = tensor.shape
                 if w.flatten, tensor.rank != 1 { tensor = try tensor.reshaped([tensor.count]) }
-                readWeights[key] = (tensor.shape, w.layout)
                 weights.append(Weight(role: w.role, tensor: tensor, layout: w.layout, storageKey: key,
                                       isShared: w.path.isShared))
             }
@@ -95,9 +93,9 @@ public enum GraphDefReader {
                 nodeDefNames: g.members.map { graph.nodes[$0].name },
                 auxiliaryNames: g.auxiliary.map { graph.nodes[$0].name },
                 nodeDefs: g.members.map { graph.nodes[$0] },
-                inputSlots: g.inputs.map(\.slot), mirrorSlots: mirrors, readInputs: g.inputs.map(\.value),
+                inputSlots: g.inputs.map(\.slot), mirrorSlots: mirrors,
                 outputNodeDef: outputNode.name, dataFormat: g.dataFormat, dataType: dataType,
-                storedDims: storedDims, readWeights: readWeights, readOp: g.op)
+                storedDims: storedDims)
             records[name] = record
             nodes.append(Node(name: name, op: g.op, inputs: g.inputs.map(\.value), outputs: outputs,
                               weights: weights, source: record))
@@ -121,16 +119,11 @@ public enum GraphDefReader {
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let source = GraphDefSource(file: file, graph: message, nodeDefs: graph.nodes, readNodes: records,
                                     nodeDefNames: Set(graph.nodes.map(\.name)), limits: graph.limits)
-        // Shapes flow from the Placeholders' declared shapes through the modelled ops.
-        values = InputLayout.marked(values, inputs: inputs, nodes: nodes)
-        let model = LayoutPropagation.annotate(ShapeInference.annotate(Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs,
-                                                                             nodes: nodes, values: values, source: source)))
-        do {
-            try model.validate()
-        } catch let error as ModelError {
-            throw CheckpointError(.unsupported, file: file, problem: "the graph does not form a model bnconv can use: \(error)")
-        }
-        return model
+        // The shared finish step: validated; shapes flow from the Placeholders' declared shapes
+        // through the modelled ops, layouts from the ops' data_format.
+        return try ModelFinisher(layouts: .derived).finish(
+            Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs, nodes: nodes, values: values, source: source),
+            file: file)
     }
 
     /// The TensorFlow data type a node produces (`T`, or `dtype` for Const and Placeholder).
