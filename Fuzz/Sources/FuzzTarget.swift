@@ -25,15 +25,24 @@ enum FuzzTarget: String, CaseIterable {
         return target
     }()
 
+    /// The options every reader is fed with: the cap on one tensor from `BNCONV_MAX_TENSOR_BYTES`
+    /// (tools/fuzz lowers it, so a reader allocating more than the fuzzer allows is a finding).
+    static let options: ReadOptions = {
+        guard let text = ProcessInfo.processInfo.environment["BNCONV_MAX_TENSOR_BYTES"], let value = Int(text), value > 0 else {
+            return ReadOptions()
+        }
+        return ReadOptions(limits: ReadLimits(maxTensorBytes: value))
+    }()
+
     /// Feeds `bytes` to the reader; every thrown error is an accepted outcome, only a crash,
     /// a sanitizer report, a timeout or an out-of-memory is a finding.
     func run(_ bytes: [UInt8]) {
         switch self {
-        case .graphdef: _ = try? GraphDefReader.read(bytes: bytes, file: "fuzz.pb")
-        case .onnx: _ = try? ONNXReader.read(bytes: bytes, file: "fuzz.onnx")
+        case .graphdef: _ = try? GraphDefReader.read(bytes: bytes, file: "fuzz.pb", options: FuzzTarget.options)
+        case .onnx: _ = try? ONNXReader.read(bytes: bytes, file: "fuzz.onnx", options: FuzzTarget.options)
         case .json: _ = try? JSONValue.parse(String(decoding: bytes, as: UTF8.self))
-        case .npy: _ = try? NumPyFile.decode(Data(bytes), file: "fuzz.npy")
-        case .hdf5: _ = try? KerasReader.readHDF5(image: bytes, name: "fuzz.h5")
+        case .npy: _ = try? NumPyFile.decode(Data(bytes), file: "fuzz.npy", limits: FuzzTarget.options.limits)
+        case .hdf5: _ = try? KerasReader.readHDF5(image: bytes, name: "fuzz.h5", options: FuzzTarget.options)
         }
     }
 }

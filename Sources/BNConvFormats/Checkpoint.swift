@@ -14,7 +14,10 @@ public enum Checkpoint {
     /// written without running the model never holds every weight at once. Only legacy Keras
     /// `.h5` files defer; other formats read everything as usual. The file must not be changed
     /// while the model holds deferred weights (they may be read from a memory mapping of it).
-    public static func read(_ path: String, config: String? = nil, deferringWeights: Int? = nil) throws -> Model {
+    ///
+    /// `options` bound what the read may allocate (``ReadOptions``; the defaults by default).
+    public static func read(_ path: String, config: String? = nil, deferringWeights: Int? = nil,
+                            options: ReadOptions = ReadOptions()) throws -> Model {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CheckpointError(.cannotOpen, file: path, problem: "no such file")
@@ -29,13 +32,13 @@ public enum Checkpoint {
         try? handle.close()
         switch kind(of: path, head: head) {
         case .hdf5:
-            return try KerasReader.readHDF5(path, configPath: config, deferringFrom: deferringWeights)
+            return try KerasReader.readHDF5(path, configPath: config, deferringFrom: deferringWeights, options: options)
         case .zip:
-            return try KerasReader.readArchive(path)
+            return try KerasReader.readArchive(path, options: options)
         case .graphDef:
-            return try GraphDefReader.read(path)
+            return try GraphDefReader.read(path, options: options)
         case .onnx:
-            return try ONNXReader.read(path)
+            return try ONNXReader.read(path, options: options)
         case .unknown(let why):
             throw CheckpointError(.unrecognizedFormat, file: path, problem: why)
         }
@@ -45,14 +48,19 @@ public enum Checkpoint {
     /// the edits a pass made. The file is built beside the target and renamed over it on success;
     /// on error nothing is left behind. Optimizer state is not carried over. For a weights-only
     /// flavour, `config` receives the rewritten architecture (required when layers were removed).
+    ///
+    /// What changed is worked out once, format-neutrally (``ModelChanges``, from the outline the
+    /// reader recorded), and each format's writer maps it onto its own records; everything a pass
+    /// did not change is written back as it was read.
     public static func write(_ model: Model, to path: String, config: String? = nil) throws {
+        let changes = ModelChanges(model)
         switch model.format {
         case .keras2H5, .keras2WeightsH5, .keras3LegacyH5, .kerasZip, .keras3WeightsH5:
-            try KerasWriter.write(model, to: path, configPath: config)
+            try KerasWriter.write(model, changes: changes, to: path, configPath: config)
         case .graphDef:
-            try GraphDefWriter.write(model, to: path)
+            try GraphDefWriter.write(model, changes: changes, to: path)
         case .onnx:
-            try ONNXWriter.write(model, to: path)
+            try ONNXWriter.write(model, changes: changes, to: path)
         }
     }
 

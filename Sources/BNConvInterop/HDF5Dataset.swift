@@ -56,13 +56,14 @@ package final class HDF5Dataset: HDF5Object {
 
     /// The dataset's dtype, shape and byte count, without reading it. A declared size larger than
     /// the file (unfiltered data) or than a generous bound (filtered data) is refused.
-    /// `creation`, when given, is this dataset's ``creation()`` read already.
-    package func extent(creation known: HDF5DatasetCreation? = nil) throws -> (dtype: DType, shape: [Int], byteCount: Int) {
+    /// `creation`, when given, is this dataset's ``creation()`` read already; a size over `limits`
+    /// is refused too.
+    package func extent(creation known: HDF5DatasetCreation? = nil, limits: ReadLimits = ReadLimits()) throws -> (dtype: DType, shape: [Int], byteCount: Int) {
         let type = try HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype")
-        return try extent(type: type, creation: known)
+        return try extent(type: type, creation: known, limits: limits)
     }
 
-    private func extent(type: HDF5Handle, creation known: HDF5DatasetCreation? = nil) throws -> (dtype: DType, shape: [Int], byteCount: Int) {
+    private func extent(type: HDF5Handle, creation known: HDF5DatasetCreation?, limits: ReadLimits) throws -> (dtype: DType, shape: [Int], byteCount: Int) {
         let dtype = try dtype(of: type)
         let shape = try shape()
         let (count, overflow) = shape.reduce((1, false)) { acc, d in
@@ -77,7 +78,7 @@ package final class HDF5Dataset: HDF5Object {
             throw HDF5Error(file: file.name, path: path, operation: "read the dataset",
                             message: "it declares shape \(shape) of \(dtype.rawValue) (\(overflow || overflow2 ? "overflowing" : "\(byteCount)") bytes), more than the \(fileSize)-byte file can hold")
         }
-        if let refusal = ReadLimits.refusal(count: count, elementBytes: dtype.byteCount) {
+        if let refusal = limits.refusal(count: count, elementBytes: dtype.byteCount) {
             throw HDF5Error(file: file.name, path: path, operation: "read the dataset",
                             message: "it declares shape \(shape) of \(dtype.rawValue): \(refusal)")
         }
@@ -134,11 +135,11 @@ package final class HDF5Dataset: HDF5Object {
         return Int(offset)
     }
 
-    /// Reads the whole dataset, after the checks of ``extent()``. `creation`, when given, is this
-    /// dataset's ``creation()`` read already.
-    package func readTensor(creation known: HDF5DatasetCreation? = nil) throws -> Tensor {
+    /// Reads the whole dataset, after the checks of ``extent(creation:limits:)`` within `limits`.
+    /// `creation`, when given, is this dataset's ``creation()`` read already.
+    package func readTensor(creation known: HDF5DatasetCreation? = nil, limits: ReadLimits = ReadLimits()) throws -> Tensor {
         let type = try HDF5Handle.make(H5Dget_type(id), .datatype, file: file.name, path: path, "read the datatype")
-        let (dtype, shape, byteCount) = try extent(type: type, creation: known)
+        let (dtype, shape, byteCount) = try extent(type: type, creation: known, limits: limits)
         // Read straight into uninitialized storage: zero-filling first would touch every page twice.
         let memory = byteCount > 0 ? try HDF5ElementType.memoryType(for: dtype, fileType: type.id, file: file.name, path: path) : nil
         let bytes = try [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in

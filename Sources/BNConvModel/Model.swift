@@ -19,10 +19,13 @@ public struct Model: Sendable {
     public var values: [String: ValueInfo]
     /// The whole-file record a writer needs (root attributes, config, graph-level fields).
     public var source: (any SourceRecord)?
+    /// The model as its reader finished it (``ModelFinisher``), which ``ModelChanges`` compares
+    /// the edited model with; `nil` for a model no reader built.
+    public var asRead: ModelOutline?
 
     /// Creates a model.
     public init(name: String, format: CheckpointFormat, inputs: [String], outputs: [String], nodes: [Node],
-                values: [String: ValueInfo], source: (any SourceRecord)? = nil) {
+                values: [String: ValueInfo], source: (any SourceRecord)? = nil, asRead: ModelOutline? = nil) {
         self.name = name
         self.format = format
         self.inputs = inputs
@@ -30,6 +33,7 @@ public struct Model: Sendable {
         self.nodes = nodes
         self.values = values
         self.source = source
+        self.asRead = asRead
     }
 
     /// The index of the node named `name`.
@@ -72,7 +76,7 @@ public struct Model: Sendable {
             }
         }
         for output in outputs where !defined.contains(output) {
-            throw ModelError.undefinedValue(output, node: "<model outputs>")
+            throw ModelError.undefinedValue(output, node: ModelError.modelOutputs)
         }
         for node in nodes {
             if let problem = node.op.windowProblem { throw ModelError.invalidWindow(node: node.name, problem: problem) }
@@ -102,6 +106,18 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case valueWrittenTwice(String, node: String)
     /// A window op (conv, pool) declares a kernel size, stride or dilation below 1.
     case invalidWindow(node: String, problem: String)
+
+    /// The node the problem is at (`nil` when it is the model's outputs).
+    public var node: String? {
+        switch self {
+        case .duplicateNode(let n): return n
+        case let .undefinedValue(_, node), let .valueWrittenTwice(_, node), let .invalidWindow(node, _):
+            return node == ModelError.modelOutputs ? nil : node
+        }
+    }
+
+    /// The node name ``undefinedValue(_:node:)`` gives when a model output is never written.
+    public static let modelOutputs = "<model outputs>"
 
     /// A one-line description.
     public var description: String {

@@ -15,6 +15,10 @@ public struct Node: Sendable {
     /// The original record (Keras layer config, NodeDef, NodeProto) that writers re-emit with the
     /// edits a pass made; `nil` for nodes a pass created.
     public var source: (any SourceRecord)?
+    /// The node's position among the nodes as read (an index into the model's
+    /// ``Model/asRead`` outline), set by ``ModelFinisher`` and kept through every edit and rename;
+    /// `nil` for a node a pass created. ``ModelChanges`` matches nodes by it.
+    public var readIndex: Int?
 
     /// Creates a node.
     public init(name: String, op: Op, inputs: [String], outputs: [String], weights: [Weight] = [],

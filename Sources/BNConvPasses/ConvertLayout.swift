@@ -57,7 +57,7 @@ public struct ConvertLayout {
         var permutedDense: [String] = []
         var notes: [String] = []
         var rowPermutation: [String: [Int]] = [:]
-        var usedNames: Set<String>
+        var names: NameAllocator
         var output: Model
 
         init(model: Model, target: DataLayout) {
@@ -65,28 +65,22 @@ public struct ConvertLayout {
             self.target = target
             self.shapes = ShapeInference.shapes(of: model)
             self.output = model
-            var names = Set(model.nodes.map(\.name))
-            names.formUnion(model.inputs)
-            for n in model.nodes { names.formUnion(n.outputs) }
-            self.usedNames = names
+            var names = NameAllocator(taken: model.nodes.map(\.name))
+            names.reserve(model.inputs)
+            for n in model.nodes { names.reserve(n.outputs) }
+            self.names = names
         }
 
         func rank(_ v: String) -> Int? { shapes[v]?.count ?? model.values[v]?.shape?.count }
         func isSpatial(_ v: String) -> Bool { (rank(v) ?? 0) >= 3 && original[v] != nil }
 
-        mutating func uniqueName(_ base: String) -> String {
-            var name = base, i = 1
-            while usedNames.contains(name) { name = "\(base)_\(i)"; i += 1 }
-            usedNames.insert(name)
-            return name
-        }
 
         /// `v` in layout `layout`, inserting (once) a transpose node when it is not.
         mutating func ensure(_ v: String, _ layout: DataLayout, reason: String) -> String {
             guard let have = current[v], have != layout, let r = rank(v) else { return v }
             let key = "\(v)->\(layout.rawValue)"
             if let done = conversions[key] { return done }
-            let name = uniqueName("\(v)_to_\(layout.rawValue)")
+            let name = names.claim("\(v)_to_\(layout.rawValue)")
             let dims = LayoutPermutation.permuteDims(rank: r, from: have, to: layout)
             nodes.append(Node(name: name, op: .permute(permutation: dims), inputs: [v], outputs: [name]))
             original[name] = original[v]

@@ -35,7 +35,7 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         CrashGuard.install(reading: [file] + (config.map { [$0] } ?? []))
         try reportingErrors {
-            let model = try Checkpoint.read(file, config: config)
+            let model = try Checkpoint.read(file, config: config, options: CommandReadOptions.current)
             CrashGuard.readingDone()
             let summary = CheckpointSummary(model: model, decisions: planBatchNormFolds(model))
             let names = naming.map { BatchNormNaming(model: model, convention: $0) }

@@ -78,7 +78,8 @@ struct RecalibrateCommand: ParsableCommand {
             }
             let settings = RecalibrationSettings(dataFiles: data, mode: mode, batchSize: batchSize, convention: convention)
             let request = RewriteRequest(input: model, config: config, output: target, recalibration: settings, fold: fold,
-                                         keep: Set(keep), verification: fold && !noVerify ? verification.settings : nil, force: force)
+                                         keep: Set(keep), verification: fold && !noVerify ? verification.settings : nil, force: force,
+                                         readOptions: CommandReadOptions.current)
             let result = try RewritePipeline.run(request, progress: ProgressReporter(quiet: out.quiet || out.json).handler)
             guard let recalibration = result.recalibration else { return }
             if out.json {

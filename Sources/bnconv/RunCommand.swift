@@ -73,7 +73,8 @@ struct RunCommand: ParsableCommand {
         try reportingErrors {
             let options = RunOptions(threads: threads, blasThreads: blasThreads, recordsNodeTimes: profile, winograd: winograd)
             let result = try ModelRun.run(RunRequest(model: model, config: config, inputFiles: inputs, batch: batch, seed: seed,
-                                                     options: options, timedRuns: time ? runs : nil, outputFile: output),
+                                                     options: options, timedRuns: time ? runs : nil, outputFile: output,
+                                                     readOptions: CommandReadOptions.current),
                                           progress: ProgressReporter(quiet: true).handler)
             let timing = time ? RunTiming(milliseconds: result.timedMilliseconds, batch: result.inputs.first?.shape.first ?? 1,
                                           blasKernels: ModelRunner.blasKernels) : nil

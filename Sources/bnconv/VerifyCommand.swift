@@ -36,7 +36,7 @@ struct VerifyCommand: ParsableCommand {
         CrashGuard.install(reading: [reference, candidate])
         try reportingErrors {
             let result = try CheckpointComparison.compare(reference: reference, candidate: candidate, config: config,
-                                                          settings: verification.settings,
+                                                          settings: verification.settings, readOptions: CommandReadOptions.current,
                                                           progress: ProgressReporter(quiet: out.quiet || out.json).handler)
             let report = result.report
             try self.report.write(result.runReport)

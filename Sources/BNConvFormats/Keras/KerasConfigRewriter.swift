@@ -75,8 +75,8 @@ struct KerasConfigRewriter {
             if layer["class_name"]?.stringValue == "InputLayer" {
                 return edits.value(of: KerasTensorRef(layer: name, node: 0, tensor: 0), in: path)
             }
-            let record = edits.nodesByCall[(path + [name]).joined(separator: "/")]?[0]?.source as? KerasLayerRecord
-            return record?.originalInputs.first.map(edits.resolve)
+            let node = edits.nodesByCall[(path + [name]).joined(separator: "/")]?[0]
+            return node.flatMap(edits.inputsAsRead(of:))?.first.map(edits.resolve)
         }
         return nil
     }
@@ -151,7 +151,7 @@ struct KerasConfigRewriter {
                     }
                 } else if let node {
                     let inputShapes = node.inputs.map { edits.shapes[$0] }
-                    if !functional, let record = node.source as? KerasLayerRecord, let first = record.originalInputs.first {
+                    if !functional, let first = edits.inputsAsRead(of: node)?.first {
                         // A Sequential without an InputLayer declares its input on its first layer.
                         for key in ["batch_shape", "batch_input_shape"] where config[key] != nil {
                             config[key] = KerasLayoutConfig.shape(config[key], edits.shapes[edits.resolve(first)])
@@ -186,7 +186,7 @@ struct KerasConfigRewriter {
     /// One inbound node with its tensors pointed at what `node` reads now (a rewired input, an
     /// inserted Permute) and, in Keras 3, each keras tensor's `shape` set to its value's shape.
     private func rewireCall(_ call: JSONValue, node: Node?, path: [String]) throws -> JSONValue {
-        let original = (node?.source as? KerasLayerRecord)?.originalInputs
+        let original = node.flatMap(edits.inputsAsRead(of:))
         return try replacingRefs(in: call, keras3: call["args"] != nil) { k, old in
             guard let node, let original, node.inputs.count == original.count, k < node.inputs.count,
                   edits.resolve(original[k]) != node.inputs[k] else { return old }

@@ -26,14 +26,19 @@ final class KerasDatasetSource: TensorSource, @unchecked Sendable {
     let userFile: String
     /// Where the bytes lie in the file when they can be lent from a mapping of it as stored.
     let raw: (file: MappedFile, offset: Int, count: Int)?
+    /// The bounds the file is read within.
+    let limits: ReadLimits
 
     /// The dataset at `path` of `file`; `userFile` names it in errors. With `raw`, ``withBytes(_:)``
-    /// lends the stored bytes from a read-only mapping instead of reading them through HDF5.
-    init(file: HDF5File, path: String, userFile: String, raw: (file: MappedFile, offset: Int, count: Int)? = nil) {
+    /// lends the stored bytes from a read-only mapping instead of reading them through HDF5. A read
+    /// through HDF5 is checked against `limits`.
+    init(file: HDF5File, path: String, userFile: String, raw: (file: MappedFile, offset: Int, count: Int)? = nil,
+         limits: ReadLimits = ReadLimits()) {
         self.file = file
         self.path = path
         self.userFile = userFile
         self.raw = raw
+        self.limits = limits
     }
 
     /// A dataset lent from the mapping reads no HDF5 and may be loaded on another thread; one read
@@ -51,7 +56,7 @@ final class KerasDatasetSource: TensorSource, @unchecked Sendable {
         precondition(pthread_equal(pthread_self(), owner) != 0,
                      "bnconv: \(userFile): dataset \(path) read through libhdf5 from another thread than the one that read the model")
         do {
-            return try file.root().dataset(path).readTensor().bytes
+            return try file.root().dataset(path).readTensor(limits: limits).bytes
         } catch let error as HDF5Error {
             throw error.checkpointError(file: userFile)
         }

@@ -106,7 +106,7 @@ struct KerasGraphBuilder {
         // tf-keras names the implicit input layer `<first layer>_input`; it is not in the config.
         nodes.append(Node(name: name, op: .input, inputs: [], outputs: [name],
                           source: KerasLayerRecord(layerName: entry.name + "_input", className: "InputLayer", containerPath: path,
-                                                   callIndex: 0, originalInputs: [], storedNames: [:])))
+                                                   callIndex: 0, storedNames: [:])))
         define(name, shape: shape, ref: KerasValueRef(containerPath: path, ref: KerasTensorRef(layer: entry.name + "_input", node: 0, tensor: 0)))
         inputs.append(name)
         return name
@@ -117,7 +117,7 @@ struct KerasGraphBuilder {
         let shape = KerasLayerEntry.shape(entry.config["batch_shape"] ?? entry.config["batch_input_shape"])
         nodes.append(Node(name: name, op: .input, inputs: [], outputs: [name],
                           source: KerasLayerRecord(layerName: entry.name, className: entry.className, containerPath: path,
-                                                   callIndex: 0, originalInputs: [], storedNames: [:])))
+                                                   callIndex: 0, storedNames: [:])))
         define(name, shape: shape, ref: KerasValueRef(containerPath: path, ref: KerasTensorRef(layer: entry.name, node: 0, tensor: 0)))
         if let rank = shape?.count, rank >= 3 { values[name]?.layout = .channelsLast }
         inputs.append(name)
@@ -242,7 +242,7 @@ struct KerasGraphBuilder {
             if let layout { values[v]?.layout = layout }
         }
         let record = KerasLayerRecord(layerName: entry.name, className: entry.className, containerPath: path, callIndex: call,
-                                      originalInputs: inputs, storedNames: storedNames, storeGroup: storeGroups[layerPath])
+                                      storedNames: storedNames, storeGroup: storeGroups[layerPath])
         nodes.append(Node(name: name, op: op, inputs: inputs, outputs: outputs, weights: weights, source: record))
         return outputs
     }

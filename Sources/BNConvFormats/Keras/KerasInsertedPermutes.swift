@@ -26,10 +26,10 @@ struct KerasInsertedPermutes {
 
     /// Plans a `Permute` layer for every created node; throws when one cannot be placed.
     init(created: [Node], model: Model, record: KerasModelRecord) throws {
-        var taken = Set<String>()
+        var names = NameAllocator()
         func collect(_ container: KerasContainer?) {
             for layer in container?.layers ?? [] {
-                taken.insert(layer.name)
+                names.reserve(layer.name)
                 collect(layer.nested)
             }
         }
@@ -66,10 +66,7 @@ struct KerasInsertedPermutes {
                 let inList = KerasInsertedPermutes.container(at: path, in: record.container)?.layers.contains { $0.name == ref.layer } ?? false
                 anchor = inList ? ref.layer : nil
             }
-            let base = "permute_" + KerasInsertedPermutes.sanitized(node.name)
-            var name = base, n = 1
-            while taken.contains(name) { name = "\(base)_\(n)"; n += 1 }
-            taken.insert(name)
+            let name = names.claim("permute_" + KerasInsertedPermutes.sanitized(node.name))
             outputIndex[node.outputs[0]] = planned.count
             planned.append(Layer(node: node, name: name, containerPath: path, anchor: anchor))
         }

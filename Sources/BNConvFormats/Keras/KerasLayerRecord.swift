@@ -13,8 +13,6 @@ public struct KerasLayerRecord: SourceRecord {
     public var containerPath: [String]
     /// Which call of the layer this node is (0 unless the layer is shared).
     public var callIndex: Int
-    /// The node's inputs as read, to see which a pass rewired.
-    public var originalInputs: [String]
     /// The stored name of each weight (`weight_names` entry), by role.
     public var storedNames: [String: String]
     /// The Keras 3 store group (`/layers/conv2d`), for `.keras` and `.weights.h5`.

@@ -34,7 +34,8 @@ struct KerasLegacyWeights {
     /// Reads `group` for the layers of `container`. With `deferring` (the user's file name and a
     /// size), datasets of that size or more become deferred
     /// tensors read from the open file when needed (their shape, dtype and size are checked now).
-    init(group: HDF5Group, container: KerasContainer, deferring: Deferral? = nil) throws {
+    /// No dataset may take more than `limits` allow.
+    init(group: HDF5Group, container: KerasContainer, deferring: Deferral? = nil, limits: ReadLimits) throws {
         guard let names = try KerasAttributeList.read("layer_names", of: group) else {
             throw KerasConfigError(place: group.path, problem: "the weights group has no 'layer_names' attribute")
         }
@@ -45,7 +46,7 @@ struct KerasLegacyWeights {
         if group.kind(of: "top_level_model_weights") == .group {
             let topGroup = try group.group("top_level_model_weights")
             topLevel = try KerasLegacyWeights.read(try KerasAttributeList.read("weight_names", of: topGroup) ?? [], in: topGroup,
-                                                   deferring: deferring)
+                                                   deferring: deferring, limits: limits)
         }
         let entries = Dictionary(container.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in names {
@@ -55,7 +56,7 @@ struct KerasLegacyWeights {
             let layerGroup = try group.group(name)
             let listed = try KerasAttributeList.read("weight_names", of: layerGroup) ?? []
             weightNames[name] = listed
-            let stored = try KerasLegacyWeights.read(listed, in: layerGroup, deferring: deferring)
+            let stored = try KerasLegacyWeights.read(listed, in: layerGroup, deferring: deferring, limits: limits)
             for variable in stored { creation[variable.storageKey] = variable.creation }
             guard let entry = entries[name] else {
                 if !stored.isEmpty {
@@ -72,8 +73,9 @@ struct KerasLegacyWeights {
     }
 
     /// Reads the datasets a `weight_names` list names, resolved inside `group`; those of
-    /// `deferring.minimumBytes` or more are deferred when `deferring` is given.
-    static func read(_ listed: [String], in group: HDF5Group, deferring: Deferral? = nil) throws -> [KerasStoredVariable] {
+    /// `deferring.minimumBytes` or more are deferred when `deferring` is given. No dataset may take
+    /// more than `limits` allow (a deferred one is checked now and again when it is read).
+    static func read(_ listed: [String], in group: HDF5Group, deferring: Deferral? = nil, limits: ReadLimits) throws -> [KerasStoredVariable] {
         try listed.map { weightName in
             guard group.kind(of: weightName) == .dataset else {
                 throw KerasConfigError(place: group.path, problem: "attribute 'weight_names' lists '\(weightName)', which does not exist")
@@ -82,18 +84,18 @@ struct KerasLegacyWeights {
             let creation = try dataset.creation()
             var tensor: Tensor?
             if let deferring {
-                let extent = try dataset.extent(creation: creation)
+                let extent = try dataset.extent(creation: creation, limits: limits)
                 if extent.byteCount >= deferring.minimumBytes {
                     let raw = deferring.mapping.flatMap { mapping in
                         dataset.rawFileOffset(dtype: extent.dtype, byteCount: extent.byteCount, creation: creation).map { (mapping, $0, extent.byteCount) }
                     }
                     tensor = Tensor(dtype: extent.dtype, shape: extent.shape,
-                                    source: KerasDatasetSource(file: group.file, path: dataset.path, userFile: deferring.file, raw: raw))
+                                    source: KerasDatasetSource(file: group.file, path: dataset.path, userFile: deferring.file, raw: raw, limits: limits))
                 }
             }
             return KerasStoredVariable(variable: KerasStoredVariable.variableName(fromStoredName: weightName),
                                        storedName: weightName, storageKey: dataset.path,
-                                       tensor: try tensor ?? dataset.readTensor(creation: creation), creation: creation)
+                                       tensor: try tensor ?? dataset.readTensor(creation: creation, limits: limits), creation: creation)
         }
     }
 

@@ -2,14 +2,16 @@ import BNConvCore
 import BNConvModel
 import BNConvInterop
 
-/// What a pass changed in a Model read from a Keras file, as the writers need it: which layers are
-/// gone, how a removed layer's output maps to the value that replaced it, and the live nodes by
-/// layer path.
+/// The model's ``ModelChanges`` mapped onto a Keras file, as the writers need them: which layers
+/// are gone, how a removed layer's output maps to the value that replaced it, the live nodes by
+/// layer path, and the inserted transposes as new `Permute` layers.
 struct KerasModelEdits {
     /// The model being written.
     let model: Model
     /// Its file record.
     let record: KerasModelRecord
+    /// What passes changed since the file was read.
+    let changes: ModelChanges
     /// Live nodes with a Keras record, by layer path (`inner_block/inner_conv`), first call.
     let nodesByLayer: [String: Node]
     /// Layer paths that were read but have no node anymore.
@@ -23,17 +25,20 @@ struct KerasModelEdits {
     /// Every value's shape in the edited model (for InputLayer shapes, `build_config`, keras tensors).
     let shapes: [String: [Int?]]
 
-    /// Works out the edits; throws when a node was removed in a way Keras cannot express.
-    init(model: Model, record: KerasModelRecord) throws {
+    /// Maps `changes` (the changes of `model`) onto the file; throws when a node was created or
+    /// removed in a way Keras cannot express.
+    init(model: Model, record: KerasModelRecord, changes: ModelChanges) throws {
         self.model = model
         self.record = record
+        self.changes = changes
         var byLayer: [String: Node] = [:]
         var byCall: [String: [Int: Node]] = [:]
         var liveLayers = Set<String>()
         var created: [Node] = []
-        for node in model.nodes {
-            guard let r = node.source as? KerasLayerRecord else {
-                if case .permute = node.op {
+        for change in changes.nodes {
+            let node = model.nodes[change.index]
+            guard !change.isCreated, let r = node.source as? KerasLayerRecord else {
+                if change.isCreated, case .permute = node.op {
                     created.append(node)
                     continue
                 }
@@ -48,16 +53,15 @@ struct KerasModelEdits {
         nodesByLayer = byLayer
         nodesByCall = byCall
         shapes = ShapeInference.shapes(of: model)
-        let liveNames = Set(model.nodes.map(\.name))
         var removed = Set<String>()
         var subs: [String: String] = [:]
-        for (name, io) in record.originalNodes where !liveNames.contains(name) {
-            let layer = name.split(separator: "#").first.map(String.init) ?? name
+        for node in changes.removed {
+            let layer = node.name.split(separator: "#").first.map(String.init) ?? node.name
             if !liveLayers.contains(layer) { removed.insert(layer) }
-            guard io.inputs.count == 1, io.outputs.count == 1 else {
-                throw KerasConfigError(place: name, problem: "a removed layer with \(io.inputs.count) inputs and \(io.outputs.count) outputs cannot be bypassed")
+            guard node.inputs.count == 1, node.outputs.count == 1 else {
+                throw KerasConfigError(place: node.name, problem: "a removed layer with \(node.inputs.count) inputs and \(node.outputs.count) outputs cannot be bypassed")
             }
-            subs[io.outputs[0]] = io.inputs[0]
+            subs[node.outputs[0]] = node.inputs[0]
         }
         removedLayers = removed
         substitutions = subs
@@ -71,6 +75,11 @@ struct KerasModelEdits {
             return KerasTensorRef(layer: layer, node: 0, tensor: 0)
         }
         return ref(to: resolve(value), in: containerPath)
+    }
+
+    /// The values `node` read in the file (`nil` for a node a pass created).
+    func inputsAsRead(of node: Node) -> [String]? {
+        changes.asRead.node(for: node)?.inputs
     }
 
     /// The value that now stands for `value` (following removed layers back to their inputs).

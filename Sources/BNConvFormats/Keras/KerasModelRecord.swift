@@ -49,8 +49,6 @@ public struct KerasModelRecord: SourceRecord {
     var valueRefs: [String: [KerasValueRef]] = [:]
     /// The `.keras` archive's other members (metadata.json, assets) in order, with their bytes.
     var archiveMembers: [KerasArchiveMember] = []
-    /// Every node as read: its inputs and outputs, by node name (to see what a pass removed).
-    var originalNodes: [String: KerasNodeIO] = [:]
     /// Legacy `.h5`: the model's own weights (`top_level_model_weights`), `nil` when the group is absent.
     var topLevelWeights: [KerasStoredVariable]?
     /// Keras 3 store: the `name` attribute of every `vars` group (by group path), when written.
@@ -63,12 +61,4 @@ struct KerasArchiveMember: Sendable {
     var path: String
     /// Its bytes (empty for `config.json` and `model.weights.h5`, which are rebuilt).
     var data: [UInt8]
-}
-
-/// A node's inputs and outputs as read.
-struct KerasNodeIO: Sendable {
-    /// The values it read.
-    var inputs: [String]
-    /// The values it wrote.
-    var outputs: [String]
 }

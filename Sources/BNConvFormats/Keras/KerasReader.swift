@@ -11,45 +11,49 @@ public enum KerasReader {
     /// weights of that size or more of a legacy `.h5` (Keras 2 / Keras 3 legacy, full or
     /// weights-only) stay in the file, which stays open, until they are used (``Tensor/isDeferred``);
     /// the writer then copies the untouched ones dataset to dataset.
-    public static func readHDF5(_ path: String, configPath: String? = nil, deferringFrom minimumBytes: Int? = nil) throws -> Model {
+    public static func readHDF5(_ path: String, configPath: String? = nil, deferringFrom minimumBytes: Int? = nil,
+                                options: ReadOptions = ReadOptions()) throws -> Model {
         try mapErrors(file: path) {
             let file = try HDF5File.open(path)
             return try withExtendedLifetime(file) {
-                try readHDF5(root: try file.root(), path: path, configPath: configPath, deferring: minimumBytes)
+                try readHDF5(root: try file.root(), path: path, configPath: configPath, deferring: minimumBytes, options: options)
             }
         }
     }
 
     /// Reads a Keras HDF5 file held in memory (opened through HDF5's core driver, nothing touches
     /// the disk); `name` stands for the file in errors. Weights-only images need `configPath`.
-    public static func readHDF5(image: [UInt8], name: String, configPath: String? = nil) throws -> Model {
+    public static func readHDF5(image: [UInt8], name: String, configPath: String? = nil,
+                                options: ReadOptions = ReadOptions()) throws -> Model {
         try mapErrors(file: name) {
             let file = try HDF5File.open(image: image, name: name)
-            return try withExtendedLifetime(file) { try readHDF5(root: try file.root(), path: name, configPath: configPath, deferring: nil) }
+            return try withExtendedLifetime(file) {
+                try readHDF5(root: try file.root(), path: name, configPath: configPath, deferring: nil, options: options)
+            }
         }
     }
 
     /// Chooses the flavour of an open HDF5 file from its root group.
-    private static func readHDF5(root: HDF5Group, path: String, configPath: String?, deferring: Int?) throws -> Model {
+    private static func readHDF5(root: HDF5Group, path: String, configPath: String?, deferring: Int?, options: ReadOptions) throws -> Model {
             if root.hasAttribute("model_config") {
-                return try readLegacyModel(path: path, root: root, deferring: deferring)
+                return try readLegacyModel(path: path, root: root, deferring: deferring, options: options)
             }
             if try KerasAttributeList.read("layer_names", of: root) != nil {
                 let (config, text) = try loadConfig(configPath, forWeightsOf: path)
                 return try readLegacy(path: path, root: root, weightsGroup: root, config: config, configText: text,
-                                      format: .keras2WeightsH5, rootAttributes: [], deferring: deferring)
+                                      format: .keras2WeightsH5, rootAttributes: [], deferring: deferring, options: options)
             }
             if root.contains("layers") || root.contains("vars") || root.contains("_layer_checkpoint_dependencies") {
                 let (config, text) = try loadConfig(configPath, forWeightsOf: path)
                 return try readStore(path: path, root: root, config: config, configText: text, format: .keras3WeightsH5,
-                                     kerasVersion: nil, members: [])
+                                     kerasVersion: nil, members: [], options: options)
             }
             throw CheckpointError(.unrecognizedFormat, file: path,
                                   problem: "an HDF5 file, but not a Keras checkpoint (no 'model_config', 'layer_names' or 'layers')")
     }
 
     /// Reads a `.keras` zip archive (config.json + model.weights.h5, opened in memory).
-    public static func readArchive(_ path: String) throws -> Model {
+    public static func readArchive(_ path: String, options: ReadOptions = ReadOptions()) throws -> Model {
         try mapErrors(file: path) {
             let members = try KerasArchiveReader.members(of: path)
             guard let configMember = members.first(where: { $0.path == "config.json" }) else {
@@ -76,13 +80,13 @@ public enum KerasReader {
                 m.path == "config.json" || m.path == "model.weights.h5" ? KerasArchiveMember(path: m.path, data: []) : m
             }
             return try readStore(path: path, root: root, config: config, configText: text, format: .kerasZip,
-                                 kerasVersion: version, members: kept)
+                                 kerasVersion: version, members: kept, options: options)
         }
     }
 
     // MARK: Flavours
 
-    private static func readLegacyModel(path: String, root: HDF5Group, deferring: Int?) throws -> Model {
+    private static func readLegacyModel(path: String, root: HDF5Group, deferring: Int?, options: ReadOptions) throws -> Model {
         guard let text = try root.stringAttribute("model_config") else {
             throw CheckpointError(.malformed, file: path, place: "/", problem: "attribute 'model_config' is empty")
         }
@@ -100,15 +104,16 @@ public enum KerasReader {
         let version = try root.stringAttribute("keras_version")
         let format: CheckpointFormat = (version.flatMap { Int($0.prefix { $0 != "." }) } ?? 2) >= 3 ? .keras3LegacyH5 : .keras2H5
         return try readLegacy(path: path, root: root, weightsGroup: try root.group("model_weights"), config: config,
-                              configText: text, format: format, rootAttributes: attributes, deferring: deferring)
+                              configText: text, format: format, rootAttributes: attributes, deferring: deferring, options: options)
     }
 
     private static func readLegacy(path: String, root: HDF5Group, weightsGroup: HDF5Group, config: JSONValue, configText: String,
-                                   format: CheckpointFormat, rootAttributes: [KerasNamedAttribute], deferring: Int?) throws -> Model {
+                                   format: CheckpointFormat, rootAttributes: [KerasNamedAttribute], deferring: Int?,
+                                   options: ReadOptions) throws -> Model {
         let container = try KerasContainer(model: config, place: "model_config")
         let weights = try KerasLegacyWeights(group: weightsGroup, container: container, deferring: deferring.map {
             KerasLegacyWeights.Deferral(file: path, minimumBytes: $0, mapping: MappedFile(path: path))
-        })
+        }, limits: options.limits)
         let version = try root.stringAttribute("keras_version") ?? (try weightsGroup.stringAttribute("keras_version"))
         let dialect = detectDialect(config, version: format == .keras3LegacyH5 ? "3" : nil, text: configText)
         var builder = KerasGraphBuilder(dialect: dialect, variables: weights.variables)
@@ -122,15 +127,13 @@ public enum KerasReader {
         record.topLevelWeights = weights.topLevel
         record.creation = weights.creation
         record.valueRefs = builder.valueRefs
-        record.originalNodes = Dictionary(builder.nodes.map { ($0.name, KerasNodeIO(inputs: $0.inputs, outputs: $0.outputs)) },
-                                          uniquingKeysWith: { a, _ in a })
         return try finish(builder, outputs: outputs, name: container.name, format: format, record: record)
     }
 
     private static func readStore(path: String, root: HDF5Group, config: JSONValue, configText: String, format: CheckpointFormat,
-                                  kerasVersion: String?, members: [KerasArchiveMember]) throws -> Model {
+                                  kerasVersion: String?, members: [KerasArchiveMember], options: ReadOptions) throws -> Model {
         let container = try KerasContainer(model: config, place: "config")
-        let weights = try KerasStoreWeights(root: root, container: container)
+        let weights = try KerasStoreWeights(root: root, container: container, limits: options.limits)
         let dialect = detectDialect(config, version: kerasVersion, text: configText)
         var builder = KerasGraphBuilder(dialect: dialect, variables: weights.variables, storeGroups: weights.groups)
         let outputs = try builder.build(container)
@@ -138,27 +141,20 @@ public enum KerasReader {
                                       configText: configText, container: container)
         record.creation = weights.creation
         record.valueRefs = builder.valueRefs
-        record.originalNodes = Dictionary(builder.nodes.map { ($0.name, KerasNodeIO(inputs: $0.inputs, outputs: $0.outputs)) },
-                                          uniquingKeysWith: { a, _ in a })
         record.archiveMembers = members
         record.storeNames = weights.names
         return try finish(builder, outputs: outputs, name: container.name, format: format, record: record)
     }
 
+    /// The model the builder made, through the shared finish step: validated, shapes and layouts
+    /// filled in (layouts derived from the layers, else Keras's default channels-last; a
+    /// layout-converted file's outputs are channels-first).
     private static func finish(_ builder: KerasGraphBuilder, outputs: [String], name: String, format: CheckpointFormat,
                                record: KerasModelRecord) throws -> Model {
-        for node in builder.nodes {
-            if let problem = node.op.windowProblem { throw ModelError.invalidWindow(node: node.name, problem: problem) }
-        }
-        let values = InputLayout.marked(builder.values, inputs: builder.inputs, nodes: builder.nodes)
-        // Shapes and layouts of every value (a layout-converted file's outputs are channels-first).
-        var model = LayoutPropagation.annotate(ShapeInference.annotate(
+        try ModelFinisher(layouts: .derivedElseChannelsLast).finish(
             Model(name: name, format: format, inputs: builder.inputs, outputs: outputs, nodes: builder.nodes,
-                  values: values, source: record)))
-        for (name, info) in model.values where info.layout == nil && (info.shape?.count ?? 0) >= 3 {
-            model.values[name]?.layout = .channelsLast   // Keras's default data_format
-        }
-        return model
+                  values: builder.values, source: record),
+            file: record.sourcePath)
     }
 
     // MARK: Helpers

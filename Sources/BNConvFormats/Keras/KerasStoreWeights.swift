@@ -15,8 +15,12 @@ struct KerasStoreWeights {
     /// The `name` attribute of each `vars` group that has one, by group path.
     var names: [String: String] = [:]
 
-    /// Reads `root` (the file's root group) for `container`.
-    init(root: HDF5Group, container: KerasContainer) throws {
+    /// The bounds on what one dataset may allocate.
+    private let limits: ReadLimits
+
+    /// Reads `root` (the file's root group) for `container`, each dataset within `limits`.
+    init(root: HDF5Group, container: KerasContainer, limits: ReadLimits) throws {
+        self.limits = limits
         try read(container, groupPath: "", path: [], scope: [], root: root)
     }
 
@@ -68,7 +72,7 @@ struct KerasStoreWeights {
                 let props = try dataset.creation()
                 creation[dataset.path] = props
                 stored.append(KerasStoredVariable(variable: variable, storedName: (scope + [entry.name, variable]).joined(separator: "/"), storageKey: dataset.path,
-                                                  tensor: try dataset.readTensor(), creation: props))
+                                                  tensor: try dataset.readTensor(limits: limits), creation: props))
             }
             variables[layerPath] = stored
         }

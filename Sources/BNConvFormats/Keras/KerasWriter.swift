@@ -12,14 +12,23 @@ public enum KerasWriter {
     /// the new weights load into is written to `configPath`, by default beside the weights
     /// (``defaultConfigPath(forWeights:)``).
     public static func write(_ model: Model, to path: String, configPath: String? = nil) throws {
+        try write(model, changes: nil, to: path, configPath: configPath)
+    }
+
+    /// ``write(_:to:configPath:)`` with the model's ``ModelChanges`` worked out already (`nil`:
+    /// worked out here).
+    static func write(_ model: Model, changes: ModelChanges?, to path: String, configPath: String?) throws {
         guard let record = model.source as? KerasModelRecord else {
             throw CheckpointError(.unsupported, file: path, problem: "the model was not read from a Keras file, so there is no Keras layout to write it in")
+        }
+        guard let changes = changes ?? ModelChanges(model) else {
+            throw CheckpointError.noReadOutline(file: path)
         }
         do {
             try AtomicFile.write(to: path) { temporaryPath in
                 let temporary = URL(fileURLWithPath: temporaryPath)
                 try model.validate()
-                let edits = try KerasModelEdits(model: model, record: record)
+                let edits = try KerasModelEdits(model: model, record: record, changes: changes)
                 var configText = record.configText
                 guard let config = record.config else {
                     throw CheckpointError(.unsupported, file: path, problem: "the model has no Keras config to write")

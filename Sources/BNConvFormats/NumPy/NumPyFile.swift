@@ -14,19 +14,19 @@ public enum NumPyFile {
     public static let maximumHeaderSize = 10_000
     private static let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
 
-    /// Reads the array in `path`.
-    public static func read(_ path: String) throws -> Tensor {
+    /// Reads the array in `path`; `limits` bounds what it may allocate.
+    public static func read(_ path: String, limits: ReadLimits = ReadLimits()) throws -> Tensor {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
             throw CheckpointError(.cannotOpen, file: path, problem: "cannot read: \((error as NSError).localizedDescription)")
         }
-        return try decode(data, file: path)
+        return try decode(data, file: path, limits: limits)
     }
 
-    /// Decodes the bytes of a `.npy` file; `file` names it in errors.
-    public static func decode(_ data: Data, file: String) throws -> Tensor {
+    /// Decodes the bytes of a `.npy` file; `file` names it in errors, `limits` bounds what it may allocate.
+    public static func decode(_ data: Data, file: String, limits: ReadLimits = ReadLimits()) throws -> Tensor {
         func fail(_ kind: CheckpointError.Kind, _ problem: String) -> CheckpointError {
             CheckpointError(kind, file: file, problem: problem)
         }
@@ -76,7 +76,7 @@ public enum NumPyFile {
             }
             let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype.byteCount)
             guard !overflow else { throw fail("shape \(header.shape) is too large") }
-            if let refusal = ReadLimits.refusal(count: count, elementBytes: dtype.byteCount) {
+            if let refusal = limits.refusal(count: count, elementBytes: dtype.byteCount) {
                 throw fail(.unsupported, "shape \(header.shape) of \(header.descr): \(refusal)")
             }
             guard raw.count - dataStart >= byteCount else {

@@ -11,26 +11,20 @@ struct ONNXExportGraph {
     private(set) var initializers: [ONNXProto.Tensor] = []
     /// The lowest default-domain opset every emitted op exists in.
     private(set) var opset: Int
-    private var used: Set<String>
-    private var usedNodeNames: Set<String> = []
+    /// Tensor names in use.
+    private var tensorNames: NameAllocator
+    /// Node names in use.
+    private var nodeNames = NameAllocator()
 
     /// Starts an empty graph whose tensor names must avoid `taken` (the model's value names).
     init(baseOpset: Int, taken: Set<String>) {
         opset = baseOpset
-        used = taken
+        tensorNames = NameAllocator(taken: taken)
     }
 
     /// A tensor name: `base`, or `base_1`, `base_2`, ... whichever is free; the name is then taken.
     mutating func unique(_ base: String) -> String {
-        ONNXExportGraph.claim(base, in: &used)
-    }
-
-    /// `base` or the first free `base_<i>` in `names`, inserted there.
-    private static func claim(_ base: String, in names: inout Set<String>) -> String {
-        var name = base, i = 1
-        while names.contains(name) { name = "\(base)_\(i)"; i += 1 }
-        names.insert(name)
-        return name
+        tensorNames.claim(base)
     }
 
     /// Adds `tensor` as an initializer named after `base`; returns its name.
@@ -59,14 +53,14 @@ struct ONNXExportGraph {
     mutating func add(_ opType: String, name: String, inputs: [String], outputs: [String],
                       attributes: [ONNXProto.Attribute] = [], since: Int = 1) {
         opset = max(opset, since)
-        nodes.append(ONNXProto.Node(name: ONNXExportGraph.claim(name, in: &usedNodeNames), opType: opType, domain: "", inputs: inputs, outputs: outputs,
+        nodes.append(ONNXProto.Node(name: nodeNames.claim(name), opType: opType, domain: "", inputs: inputs, outputs: outputs,
                                     attributes: attributes))
     }
 
     /// Renames the tensor `old` to `new` in every node's inputs and outputs (`new` must be free or
     /// freed by an earlier rename).
     mutating func rename(_ old: String, to new: String) {
-        used.insert(new)
+        tensorNames.reserve(new)
         for i in nodes.indices {
             nodes[i].inputs = nodes[i].inputs.map { $0 == old ? new : $0 }
             nodes[i].outputs = nodes[i].outputs.map { $0 == old ? new : $0 }

@@ -44,26 +44,15 @@ struct ONNXNodeMapper {
     }
 
     /// An empty record to fill.
-    private static let emptyRecord = ONNXNodeRecord(parts: [], op: .identity, weightLayouts: [:], weightCounts: [:])
+    private static let emptyRecord = ONNXNodeRecord(parts: [])
 
     /// Maps `node` (graph index `index`); `add` is the Add (with its index) that follows a MatMul
     /// and adds an initializer bias, when the reader found one to merge.
     func map(_ node: ONNXProto.Node, index: Int, mergingAdd add: (node: ONNXProto.Node, index: Int)? = nil) -> Mapped {
-        sealed(mapParts(node, index: index, mergingAdd: add))
+        mapParts(node, index: index, mergingAdd: add)
     }
 
-    /// Records the op and the weights' layouts and sizes as read, for the writer's checks.
-    private func sealed(_ mapped: Mapped) -> Mapped {
-        var m = mapped
-        m.record.op = ONNXNodeRecord.normalized(m.op)
-        for w in m.weights {
-            m.record.weightLayouts[w.role] = w.layout
-            m.record.weightCounts[w.role] = w.tensor.count
-        }
-        return m
-    }
-
-    /// Maps the node (and a merged Add) without sealing the record.
+    /// Maps the node (and a merged Add).
     private func mapParts(_ node: ONNXProto.Node, index: Int, mergingAdd add: (node: ONNXProto.Node, index: Int)?) -> Mapped {
         var roles: [Int: (WeightRole, KernelLayout)] = [:]
         let op = self.op(for: node, roles: &roles) ?? .opaque(type: Self.opaqueType(node))

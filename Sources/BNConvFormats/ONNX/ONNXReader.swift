@@ -12,18 +12,18 @@ import BNConvInterop
 /// so ``ONNXWriter`` writes untouched parts back byte for byte.
 public enum ONNXReader {
     /// Reads the model at `path`.
-    public static func read(_ path: String) throws -> Model {
+    public static func read(_ path: String, options: ReadOptions = ReadOptions()) throws -> Model {
         let bytes: [UInt8]
         do {
             bytes = try FileBytes.read(path)
         } catch {
             throw CheckpointError(.cannotOpen, file: path, problem: "cannot read the file: \(error)")
         }
-        return try read(bytes: bytes, file: path)
+        return try read(bytes: bytes, file: path, options: options)
     }
 
     /// Reads a model from the bytes of a `.onnx` file; `file` names it in errors.
-    public static func read(bytes: [UInt8], file: String) throws -> Model {
+    public static func read(bytes: [UInt8], file: String, options: ReadOptions = ReadOptions()) throws -> Model {
         let proto = try ONNXModelMessage(bytes: bytes, file: file).snapshot()
         let opset = Int(proto.opsetImports.first { $0.domain.isEmpty || $0.domain == "ai.onnx" }?.version ?? 0)
         guard opset > 0 else {
@@ -35,7 +35,7 @@ public enum ONNXReader {
         // others (strings, unsigned 16/32/64-bit, 8-bit floats) stay as written, never weights.
         var initializers: [String: Tensor] = [:]
         for t in proto.initializers where ONNXTensorCodec.dtype(of: t.dataType) != nil || t.isExternal {
-            initializers[t.name] = try ONNXTensorCodec.decode(t, file: file)
+            initializers[t.name] = try ONNXTensorCodec.decode(t, file: file, limits: options.limits)
         }
         // Constant nodes (TorchScript exports use them for Reshape shapes, Clip bounds, even
         // weights) are read as constants too, so their readers see fixed values, not activations.
@@ -43,7 +43,7 @@ public enum ONNXReader {
         var constants: [String: Int] = [:]
         for (i, node) in proto.nodes.enumerated() where node.opType == "Constant" && (node.domain.isEmpty || node.domain == "ai.onnx")
             && node.outputs.count == 1 && !graphOutputs.contains(node.outputs[0]) {
-            if let tensor = try constantValue(node, file: file) {
+            if let tensor = try constantValue(node, file: file, limits: options.limits) {
                 initializers[node.outputs[0]] = tensor
                 constants[node.outputs[0]] = i
             }
@@ -64,16 +64,9 @@ public enum ONNXReader {
                                     shapes: values.compactMapValues(\.shape), opset: opset, readValues: read)
 
         var nodes: [Node] = []
-        var usedNames = Set<String>()
+        var names = NameAllocator()
         func uniqueName(_ preferred: String, fallback: String) -> String {
-            var name = preferred.isEmpty ? fallback : preferred
-            var n = 1
-            while usedNames.contains(name) {
-                name = "\(preferred.isEmpty ? fallback : preferred)_\(n)"
-                n += 1
-            }
-            usedNames.insert(name)
-            return name
+            names.claim(preferred.isEmpty ? fallback : preferred)
         }
 
         let modelInputs = proto.inputs.map(\.name).filter { !initializerNames.contains($0) }
@@ -106,31 +99,24 @@ public enum ONNXReader {
             }
         }
 
-        // Shapes the file's value_info leaves out are inferred from the inputs'; ONNX activations
-        // of rank 3 to 5 are channels-first.
-        var model = ShapeInference.annotate(
+        // The shared finish step: validated; shapes the file's value_info leaves out are inferred
+        // from the inputs'; ONNX activations of rank 3 to 5 are channels-first.
+        return try ModelFinisher(layouts: .channelsFirst).finish(
             Model(name: proto.graphName, format: .onnx, inputs: modelInputs, outputs: proto.outputs.map(\.name),
-                  nodes: nodes, values: values, source: ONNXModelRecord(bytes: bytes, proto: proto, constants: constants)))
-        for (name, info) in model.values where info.layout == nil {
-            if let rank = info.shape?.count, (3...5).contains(rank) { model.values[name]?.layout = .channelsFirst }
-        }
-        do {
-            try model.validate()
-        } catch let error as ModelError {
-            throw CheckpointError(.malformed, file: file, place: "graph '\(proto.graphName)'", problem: error.description)
-        }
-        return model
+                  nodes: nodes, values: values, source: ONNXModelRecord(bytes: bytes, proto: proto, constants: constants)),
+            file: file)
     }
 
     /// The tensor a `Constant` node holds (`value`, or `value_float(s)` / `value_int(s)` from
-    /// opset 12), or `nil` for kinds bnconv does not read (sparse, string).
-    static func constantValue(_ node: ONNXProto.Node, file: String) throws -> Tensor? {
+    /// opset 12), or `nil` for kinds bnconv does not read (sparse, string); `limits` bounds what it
+    /// may allocate.
+    static func constantValue(_ node: ONNXProto.Node, file: String, limits: ReadLimits) throws -> Tensor? {
         guard let attribute = node.attributes.first else { return nil }
         switch attribute.name {
         case "value":
             guard var t = attribute.t, ONNXTensorCodec.dtype(of: t.dataType) != nil else { return nil }
             t.name = node.outputs[0]
-            return try ONNXTensorCodec.decode(t, file: file)
+            return try ONNXTensorCodec.decode(t, file: file, limits: limits)
         case "value_float": return attribute.f.map { Tensor(shape: [], floats: [$0]) }
         case "value_floats": return Tensor(shape: [attribute.floats.count], floats: attribute.floats)
         case "value_int":

@@ -44,15 +44,9 @@ public struct ONNXNodeRecord: SourceRecord {
     }
     /// The NodeProtos, in graph order.
     var parts: [Part]
-    /// The op as read, with `useBias` on: the writer re-emits the original attributes, so any
-    /// other change to the op (strides, layout, groups, ...) must be refused, not silently dropped.
-    var op: Op
-    /// Each weight's layout and element count as read (a layout change cannot be written back).
-    var weightLayouts: [WeightRole: KernelLayout]
-    /// Each weight's element count as read.
-    var weightCounts: [WeightRole: Int]
 
-    /// `op` with `useBias` turned on (a fold may add a bias; that alone is expressible).
+    /// `op` with `useBias` turned on (a fold may add a bias; that alone is expressible): the
+    /// writer compares the op as read and as edited in this form.
     static func normalized(_ op: Op) -> Op {
         switch op {
         case .conv(var c): c.useBias = true; return .conv(c)

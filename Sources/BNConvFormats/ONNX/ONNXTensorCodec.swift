@@ -43,8 +43,8 @@ enum ONNXTensorCodec {
         }
     }
 
-    /// Decodes an initializer; `file` names the model in errors.
-    static func decode(_ t: ONNXProto.Tensor, file: String) throws -> Tensor {
+    /// Decodes an initializer; `file` names the model in errors, `limits` bounds what it may allocate.
+    static func decode(_ t: ONNXProto.Tensor, file: String, limits: ReadLimits) throws -> Tensor {
         let place = "initializer '\(t.name)'"
         if t.isExternal {
             let location = t.externalLocation.map { " ('\($0)')" } ?? ""
@@ -66,7 +66,7 @@ enum ONNXTensorCodec {
         guard !overflow else {
             throw CheckpointError(.malformed, file: file, place: place, problem: "dims \(t.dims) overflow")
         }
-        if let refusal = ReadLimits.refusal(count: count, elementBytes: dtype.byteCount) {
+        if let refusal = limits.refusal(count: count, elementBytes: dtype.byteCount) {
             throw CheckpointError(.malformed, file: file, place: place, problem: "dims \(t.dims): \(refusal)")
         }
         func mismatch(_ field: String, _ n: Int) -> CheckpointError {

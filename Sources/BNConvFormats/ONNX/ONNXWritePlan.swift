@@ -2,18 +2,20 @@ import BNConvCore
 import BNConvModel
 import BNConvInterop
 
-/// Works out, for ``ONNXWriter``, how a ``Model`` differs from the ONNX graph it was read from, as
-/// an ``ONNXGraphEdit``: which original nodes to re-emit with which names, which initializers to
-/// keep, replace or add, and which inputs, outputs and value_infos survive.
+/// Maps, for ``ONNXWriter``, a ``Model``'s ``ModelChanges`` onto the ONNX graph it was read
+/// from, as an ``ONNXGraphEdit``: which original nodes to re-emit with which names, which
+/// initializers to keep, replace or add, and which inputs, outputs and value_infos survive.
 struct ONNXWritePlan {
     /// The model to write.
     let model: Model
+    /// What passes changed since the graph was read.
+    let changes: ModelChanges
     /// The graph it was read from.
     let proto: ONNXProto.Model
     /// The target file, for error messages.
     let file: String
     /// Every name in use in the original graph or the model (values, initializers, nodes).
-    private var taken: Set<String>
+    private var names: NameAllocator
     /// Graph outputs renamed back: model value -> original output name.
     private var renames: [String: String] = [:]
     private var replaced: [Int: (Int32, [Int64], [UInt8])] = [:]
@@ -22,45 +24,36 @@ struct ONNXWritePlan {
     /// Constant nodes read as constants: output name -> graph index.
     private let constants: [String: Int]
 
-    /// Prepares a plan; throws when the model's outputs no longer match the graph's.
-    init(model: Model, record: ONNXModelRecord, file: String) throws {
+    /// Prepares a plan for `model`, whose changes are `changes`; throws when the model's outputs
+    /// no longer match the graph's.
+    init(model: Model, record: ONNXModelRecord, changes: ModelChanges, file: String) throws {
         self.model = model
+        self.changes = changes
         self.proto = record.proto
         self.file = file
         var index: [String: Int] = [:]
         for (i, t) in proto.initializers.enumerated() where index[t.name] == nil { index[t.name] = i }
         initializerIndex = index
         constants = record.constants
-        taken = Set(proto.initializers.map(\.name))
-        for node in proto.nodes { taken.formUnion(node.inputs); taken.formUnion(node.outputs); taken.insert(node.name) }
-        taken.formUnion(proto.inputs.map(\.name))
-        taken.formUnion(proto.outputs.map(\.name))
-        taken.formUnion(model.values.keys)
-        for node in model.nodes { taken.insert(node.name); taken.formUnion(node.outputs) }
+        names = NameAllocator(taken: proto.initializers.map(\.name))
+        for node in proto.nodes { names.reserve(node.inputs); names.reserve(node.outputs); names.reserve(node.name) }
+        names.reserve(proto.inputs.map(\.name))
+        names.reserve(proto.outputs.map(\.name))
+        names.reserve(model.values.keys)
+        for node in model.nodes { names.reserve(node.name); names.reserve(node.outputs) }
 
-        let original = proto.outputs.map(\.name)
-        guard model.outputs.count == original.count else {
+        let original = changes.asRead.outputs
+        guard !changes.outputCountChanged else {
             throw CheckpointError(.unsupported, file: file, place: "graph outputs",
                                   problem: "the model has \(model.outputs.count) outputs but the ONNX graph had \(original.count)")
         }
         let produced = Set(model.nodes.flatMap(\.outputs)).union(model.inputs)
-        for (m, o) in zip(model.outputs, original) where m != o {
+        for output in changes.outputs {
+            let (m, o) = (output.now, output.asRead)
             if !produced.contains(o), !model.inputs.contains(m), !original.contains(m), renames[m] == nil {
                 renames[m] = o
             }
         }
-    }
-
-    /// A name based on `base` that nothing uses yet (and reserves it).
-    private mutating func fresh(_ base: String) -> String {
-        var name = base
-        var n = 1
-        while taken.contains(name) {
-            name = "\(base)_\(n)"
-            n += 1
-        }
-        taken.insert(name)
-        return name
     }
 
     private func renamed(_ value: String) -> String { renames[value] ?? value }
@@ -69,14 +62,15 @@ struct ONNXWritePlan {
     mutating func makeEdit() throws -> ONNXGraphEdit {
         // Model nodes first, each with the graph index it was read from (its anchor).
         var modelItems: [(anchor: Int?, item: ONNXGraphEdit.NodeItem)] = []
-        for node in model.nodes {
+        for change in changes.nodes {
+            let node = model.nodes[change.index]
             if case .input = node.op { continue }
-            guard let record = node.source as? ONNXNodeRecord else {
+            guard change.asRead != nil, let record = node.source as? ONNXNodeRecord else {
                 throw CheckpointError(.unsupported, file: file, place: "node '\(node.name)'",
                                       problem: "the node was created by a pass and has no ONNX record to write (\(node.opName))")
             }
             let anchor = record.parts.first?.index
-            modelItems += try items(for: node, record: record).map { (anchor, $0) }
+            modelItems += try items(for: node, change: change, record: record).map { (anchor, $0) }
         }
         func inputs(_ item: ONNXGraphEdit.NodeItem) -> [String] {
             switch item {
@@ -156,27 +150,33 @@ struct ONNXWritePlan {
         return edit
     }
 
-    /// The graph nodes for one model node: its original parts re-wired, plus an `Add` when a lone
-    /// `MatMul` gained a bias.
-    private mutating func items(for node: Node, record: ONNXNodeRecord) throws -> [ONNXGraphEdit.NodeItem] {
+    /// The graph nodes for one model node (`change` sets it next to the node read, described by
+    /// `record`): its original parts re-wired, plus an `Add` when a lone `MatMul` gained a bias.
+    private mutating func items(for node: Node, change: ModelChanges.NodeChange, record: ONNXNodeRecord) throws -> [ONNXGraphEdit.NodeItem] {
         let place = "node '\(node.name)'"
-        guard ONNXNodeRecord.normalized(node.op) == record.op else {
+        guard let read = change.asRead else {
+            throw CheckpointError(.unsupported, file: file, place: place, problem: "the node was created by a pass and has no ONNX record to write")
+        }
+        // The writer re-emits the original attributes: any change to the op but a bias turned on
+        // (strides, layout, groups, ...) must be refused, not silently dropped.
+        guard !change.opChanged || ONNXNodeRecord.normalized(node.op) == ONNXNodeRecord.normalized(read.op) else {
             throw CheckpointError(.unsupported, file: file, place: place,
                                   problem: "its \(node.opName) attributes changed (for example a layout conversion), which the ONNX writer cannot express: it re-emits the original NodeProto")
         }
         for w in node.weights {
-            if let layout = record.weightLayouts[w.role], layout != w.layout {
+            guard let was = read.weight(w.role) else { continue }
+            if was.layout != w.layout {
                 throw CheckpointError(.unsupported, file: file, place: place,
-                                      problem: "its \(w.role) layout changed from \(layout.rawValue) to \(w.layout.rawValue), which ONNX \(record.parts.last?.opType ?? "") cannot hold")
+                                      problem: "its \(w.role) layout changed from \(was.layout.rawValue) to \(w.layout.rawValue), which ONNX \(record.parts.last?.opType ?? "") cannot hold")
             }
-            if let count = record.weightCounts[w.role], count != w.tensor.count {
+            if was.count != w.tensor.count {
                 throw CheckpointError(.unsupported, file: file, place: place,
-                                      problem: "its \(w.role) changed size from \(count) to \(w.tensor.count) values \(w.tensor.shape)")
+                                      problem: "its \(w.role) changed size from \(was.count) to \(w.tensor.count) values \(w.tensor.shape)")
             }
         }
         var weightNames: [WeightRole: String] = [:]
         for w in node.weights {
-            weightNames[w.role] = storageName(for: w, node: node)
+            weightNames[w.role] = storageName(for: w, changed: change.weight(w.role) != nil, node: node)
         }
         let slotted = Set(record.parts.flatMap(\.inputs).compactMap { slot -> WeightRole? in
             if case .weight(let r) = slot { return r } else { return nil }
@@ -231,9 +231,9 @@ struct ONNXWritePlan {
                 parts[last].inputs[2] = name
             case "MatMul" where parts.count == 1 && parts[0].outputs.count == 1:
                 let output = parts[0].outputs[0]
-                let product = fresh("\(output)_matmul")
+                let product = names.claim("\(output)_matmul")
                 parts[0].outputs = [product]
-                extra.append(.new(ONNXProto.Node(name: fresh("\(node.name)_bias_add"), opType: "Add", domain: "",
+                extra.append(.new(ONNXProto.Node(name: names.claim("\(node.name)_bias_add"), opType: "Add", domain: "",
                                                  inputs: [product, name], outputs: [output], attributes: [])))
             default:
                 throw CheckpointError(.unsupported, file: file, place: place,
@@ -243,19 +243,20 @@ struct ONNXWritePlan {
         return parts.map { .original(index: $0.index, inputs: $0.inputs, outputs: $0.outputs) } + extra
     }
 
-    /// The initializer name for a weight, recording a replacement or a new initializer.
-    private mutating func storageName(for weight: Weight, node: Node) -> String {
+    /// The initializer name for a weight whose values differ from the file when `changed`
+    /// (modified or added), recording a replacement or a new initializer.
+    private mutating func storageName(for weight: Weight, changed: Bool, node: Node) -> String {
         let dataType = ONNXTensorCodec.dataType(of: weight.tensor.dtype)
         let dims = weight.tensor.shape.map { Int64($0) }
         if let i = initializerIndex[weight.storageKey] {
-            if weight.isModified { replaced[i] = (dataType, dims, weight.tensor.bytes) }
+            if changed { replaced[i] = (dataType, dims, weight.tensor.bytes) }
             return weight.storageKey
         }
-        if constants[weight.storageKey] != nil && !weight.isModified {
+        if constants[weight.storageKey] != nil && !changed {
             return weight.storageKey  // still held by its Constant node
         }
         let base = weight.storageKey.isEmpty ? "\(node.name).\(weight.role)" : weight.storageKey
-        let name = fresh(base)
+        let name = names.claim(base)
         newInitializers.append((name, dataType, dims, weight.tensor.bytes))
         return name
     }

@@ -21,7 +21,12 @@ public enum ONNXWriter {
     /// renamed into place; nothing is written on error). The file is written as it is packed
     /// (through a 1 MiB buffer), never held whole in memory.
     public static func write(_ model: Model, to path: String) throws {
-        let message = try edited(model, file: path)
+        try write(model, changes: nil, to: path)
+    }
+
+    /// ``write(_:to:)`` with the model's ``ModelChanges`` worked out already (`nil`: worked out here).
+    static func write(_ model: Model, changes: ModelChanges?, to path: String) throws {
+        let message = try edited(model, changes: changes, file: path)
         try AtomicFile.write(to: path) { temporary in
             try ByteSink.writing(to: temporary, file: path) { message.serialize(to: $0) }
         }
@@ -29,16 +34,17 @@ public enum ONNXWriter {
 
     /// The bytes of `model` as an ONNX file; `file` names the target in errors.
     public static func serialize(_ model: Model, file: String) throws -> [UInt8] {
-        try edited(model, file: file).serialized()
+        try edited(model, changes: nil, file: file).serialized()
     }
 
-    /// The source file's message with the model's edits applied.
-    private static func edited(_ model: Model, file: String) throws -> ONNXModelMessage {
+    /// The source file's message with the model's changes (`changes`, or worked out here) applied.
+    private static func edited(_ model: Model, changes: ModelChanges?, file: String) throws -> ONNXModelMessage {
         guard let record = model.source as? ONNXModelRecord else {
             throw CheckpointError(.unsupported, file: file,
                                   problem: "the model was not read from an ONNX file; bnconv writes ONNX only for models it read from ONNX")
         }
-        var plan = try ONNXWritePlan(model: model, record: record, file: file)
+        guard let changes = changes ?? ModelChanges(model) else { throw CheckpointError.noReadOutline(file: file) }
+        var plan = try ONNXWritePlan(model: model, record: record, changes: changes, file: file)
         let edit = try plan.makeEdit()
         let message = try ONNXModelMessage(bytes: record.bytes, file: file)
         message.apply(edit)

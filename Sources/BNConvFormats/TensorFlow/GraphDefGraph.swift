@@ -17,6 +17,8 @@ struct GraphDefGraph {
     let order: [Int]
     /// The file, for errors.
     let file: String
+    /// The bounds on what decoding a constant may allocate.
+    let limits: ReadLimits
 
     /// Ops that pass a tensor on unchanged (or re-typed, for Cast): a weight read through them is
     /// still the Const (mixed precision reads float32 variables through a Cast to half).
@@ -25,9 +27,11 @@ struct GraphDefGraph {
     static let shapeOps: Set<String> = ["ExpandDims", "Reshape", "Squeeze"]
 
     /// Indexes `nodes`; throws for duplicate names, inputs naming missing nodes, and cycles.
-    init(nodes: [ProtobufNodeDef], file: String) throws {
+    /// Constants are decoded within `limits`.
+    init(nodes: [ProtobufNodeDef], file: String, limits: ReadLimits) throws {
         self.nodes = nodes
         self.file = file
+        self.limits = limits
         var index = [String: Int]()
         for (i, n) in nodes.enumerated() {
             guard !n.name.isEmpty else {
@@ -176,7 +180,7 @@ struct GraphDefGraph {
         guard case .tensor(let proto)? = nodes[i].attribute("value") else {
             throw CheckpointError(.malformed, file: file, place: nodes[i].name, problem: "Const has no tensor 'value' attribute")
         }
-        return try GraphDefTensorCodec.decode(proto, file: file, place: nodes[i].name)
+        return try GraphDefTensorCodec.decode(proto, file: file, place: nodes[i].name, limits: limits)
     }
 
     /// The stored dimensions of the Const at `i`.

@@ -37,9 +37,11 @@ struct GraphDefLayoutEdits {
     /// vectors, by Const name.
     var reshapedConstants: [String: [Int]] = [:]
 
-    /// Works out the edits for `model`; `original` holds the graph's NodeDefs by name and `unique`
-    /// hands out NodeDef names that collide with nothing.
-    init(model: Model, original: [String: ProtobufNodeDef], file: String, unique: (String) -> String) throws {
+    /// Works out the edits for `model` (whose nodes `changes` sets next to the nodes read);
+    /// `original` holds the graph's NodeDefs by name and `names` hands out NodeDef names that
+    /// collide with nothing. Constants are decoded within `limits`.
+    init(model: Model, changes: ModelChanges, original: [String: ProtobufNodeDef], file: String, limits: ReadLimits,
+         names: inout NameAllocator) throws {
         let shapes = ShapeInference.shapes(of: model)
         func fail(_ place: String, _ problem: String) -> CheckpointError {
             CheckpointError(.unsupported, file: file, place: place, problem: problem)
@@ -50,7 +52,7 @@ struct GraphDefLayoutEdits {
             var steps = 0
             while let n = original[name], steps < 64 {
                 if n.op == "Const", case .tensor(let t)? = n.attribute("value"),
-                   let tensor = try? GraphDefTensorCodec.decode(t, file: file, place: name) {
+                   let tensor = try? GraphDefTensorCodec.decode(t, file: file, place: name, limits: limits) {
                     return (n, tensor.integers(), t.dtype, tensor.shape)
                 }
                 guard ["Identity", "Snapshot"].contains(n.op), let next = n.inputs.first else { return nil }
@@ -61,7 +63,7 @@ struct GraphDefLayoutEdits {
         }
         /// A new integer Const of `dtype` (int32 or int64) holding `values` with `dims`.
         func addConstant(_ base: String, _ values: [Int64], dtype: Int32, dims: [Int]) -> String {
-            let name = unique(base)
+            let name = names.claim(base)
             let is64 = TensorFlowDataType.dtype(dtype) == .int64
             var bytes = [UInt8]()
             for v in values {
@@ -86,11 +88,12 @@ struct GraphDefLayoutEdits {
             replaced[def.name] = new
         }
 
-        for node in model.nodes {
-            guard let record = node.source as? GraphDefNodeRecord else {
+        for change in changes.nodes {
+            let node = model.nodes[change.index]
+            guard let record = node.source as? GraphDefNodeRecord, let read = change.asRead else {
                 guard case .permute(let dims) = node.op, node.inputs.count == 1 else { continue }
                 // An inserted transpose: Transpose(x, Const perm) with the batch axis first.
-                let name = unique(GraphDefLayoutEdits.tensorName(node.name))
+                let name = names.claim(GraphDefLayoutEdits.tensorName(node.name))
                 let perm = addConstant(name + "/perm", [0] + dims.map(Int64.init), dtype: TensorFlowDataType.value(.int32), dims: [dims.count + 1])
                 let input = tensorNames[node.inputs[0]] ?? node.inputs[0]
                 let dtype = model.values[node.inputs[0]]?.dtype ?? .float32
@@ -100,9 +103,9 @@ struct GraphDefLayoutEdits {
                 tensorNames[node.outputs[0]] = name
                 continue
             }
-            let from = GraphDefLayoutEdits.layout(of: record.readOp, rank: record.readInputs.first.flatMap { shapes[$0]?.count })
+            let from = GraphDefLayoutEdits.layout(of: read.op, rank: read.inputs.first.flatMap { shapes[$0]?.count })
             let to = GraphDefLayoutEdits.layout(of: node.op, rank: node.inputs.first.flatMap { shapes[$0]?.count })
-            switch (node.op, record.readOp) {
+            switch (node.op, read.op) {
             case (.input, _):
                 guard let def = record.nodeDefs.first, case .shape(let dims?)? = def.attribute("shape"),
                       let now = model.values[node.outputs[0]]?.shape, now.count == dims.count else { continue }

@@ -3,7 +3,8 @@ import BNConvModel
 import BNConvInterop
 
 /// The record of one ``Node`` read from a GraphDef: which NodeDefs it stands for and how its
-/// inputs and weights map onto them.
+/// inputs and weights map onto them (the node as read, which the writer compares the edited one
+/// with, is the model's ``Model/asRead`` outline).
 public struct GraphDefNodeRecord: SourceRecord {
     /// Where a ``Node`` input is read in the graph: input `index` of the NodeDef `nodeDef`.
     struct InputSlot: Sendable, Equatable {
@@ -25,8 +26,6 @@ public struct GraphDefNodeRecord: SourceRecord {
     /// Other places each input is read by NodeDefs that go with this node (the `Shape` of a
     /// Flatten's batch size, of a transposed conv's output size): rewired together with it.
     let mirrorSlots: [[InputSlot]]
-    /// The node's inputs as read.
-    let readInputs: [String]
     /// The NodeDef whose first output is the node's output (a new BiasAdd goes after it).
     let outputNodeDef: String
     /// The `data_format` a new BiasAdd gets (`NHWC` or `NCHW`).
@@ -36,9 +35,4 @@ public struct GraphDefNodeRecord: SourceRecord {
     /// The stored dimensions of each weight's Const, by storage key (a weight tensor may be a
     /// flattened view of it).
     let storedDims: [String: [Int]]
-    /// Each weight as read (shape and layout), by storage key, so the writer can tell a value
-    /// edit from a layout change it cannot express.
-    let readWeights: [String: (shape: [Int], layout: KernelLayout)]
-    /// The op as read; the writer accepts changes of `useBias` only.
-    let readOp: Op
 }

@@ -13,18 +13,18 @@ import BNConvInterop
 /// the model a ``GraphDefSource``, so ``GraphDefWriter`` can write the file back with edits.
 public enum GraphDefReader {
     /// Reads the GraphDef at `path`.
-    public static func read(_ path: String) throws -> Model {
-        try read(bytes: try FileBytes.contents(of: path), file: path)
+    public static func read(_ path: String, options: ReadOptions = ReadOptions()) throws -> Model {
+        try read(bytes: try FileBytes.contents(of: path), file: path, options: options)
     }
 
     /// Reads a GraphDef from `bytes`; `file` names it in errors.
-    public static func read(bytes: [UInt8], file: String) throws -> Model {
+    public static func read(bytes: [UInt8], file: String, options: ReadOptions = ReadOptions()) throws -> Model {
         let message = try ProtobufGraphDefFile(bytes: bytes, file: file)
         let nodeDefs = try message.nodeDefs()
         guard !nodeDefs.isEmpty else {
             throw CheckpointError(.malformed, file: file, problem: "the protobuf message has no nodes: not a TensorFlow GraphDef")
         }
-        let graph = try GraphDefGraph(nodes: nodeDefs, file: file)
+        let graph = try GraphDefGraph(nodes: nodeDefs, file: file, limits: options.limits)
         var patterns = GraphDefPatterns(graph: graph)
 
         // 1. Multi-node patterns, anchored at their key op, in topological order.
@@ -61,11 +61,9 @@ public enum GraphDefReader {
         var values = [String: ValueInfo]()
         var inputs = [String]()
         var records = [String: GraphDefNodeRecord]()
-        var usedNames = Set<String>()
+        var names = NameAllocator()
         for g in groups {
-            var name = g.name
-            var k = 1
-            while !usedNames.insert(name).inserted { name = "\(g.name)_\(k)"; k += 1 }
+            let name = names.claim(g.name)
             let outputNode = graph.nodes[g.output]
             var outputs = [outputNode.name]
             if case .opaque = g.op {
@@ -75,13 +73,11 @@ public enum GraphDefReader {
             }
             var weights = [Weight]()
             var storedDims = [String: [Int]]()
-            var readWeights = [String: (shape: [Int], layout: KernelLayout)]()
             for w in g.weights {
                 var tensor = try graph.tensor(ofConstant: w.path.constant)
                 let key = graph.nodes[w.path.constant].name
                 storedDims[key] = tensor.shape
                 if w.flatten, tensor.rank != 1 { tensor = try tensor.reshaped([tensor.count]) }
-                readWeights[key] = (tensor.shape, w.layout)
                 weights.append(Weight(role: w.role, tensor: tensor, layout: w.layout, storageKey: key,
                                       isShared: w.path.isShared))
             }
@@ -97,9 +93,9 @@ public enum GraphDefReader {
                 nodeDefNames: g.members.map { graph.nodes[$0].name },
                 auxiliaryNames: g.auxiliary.map { graph.nodes[$0].name },
                 nodeDefs: g.members.map { graph.nodes[$0] },
-                inputSlots: g.inputs.map(\.slot), mirrorSlots: mirrors, readInputs: g.inputs.map(\.value),
+                inputSlots: g.inputs.map(\.slot), mirrorSlots: mirrors,
                 outputNodeDef: outputNode.name, dataFormat: g.dataFormat, dataType: dataType,
-                storedDims: storedDims, readWeights: readWeights, readOp: g.op)
+                storedDims: storedDims)
             records[name] = record
             nodes.append(Node(name: name, op: g.op, inputs: g.inputs.map(\.value), outputs: outputs,
                               weights: weights, source: record))
@@ -122,17 +118,12 @@ public enum GraphDefReader {
         }
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let source = GraphDefSource(file: file, graph: message, nodeDefs: graph.nodes, readNodes: records,
-                                    nodeDefNames: Set(graph.nodes.map(\.name)))
-        // Shapes flow from the Placeholders' declared shapes through the modelled ops.
-        values = InputLayout.marked(values, inputs: inputs, nodes: nodes)
-        let model = LayoutPropagation.annotate(ShapeInference.annotate(Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs,
-                                                                             nodes: nodes, values: values, source: source)))
-        do {
-            try model.validate()
-        } catch let error as ModelError {
-            throw CheckpointError(.unsupported, file: file, problem: "the graph does not form a model bnconv can use: \(error)")
-        }
-        return model
+                                    nodeDefNames: Set(graph.nodes.map(\.name)), limits: graph.limits)
+        // The shared finish step: validated; shapes flow from the Placeholders' declared shapes
+        // through the modelled ops, layouts from the ops' data_format.
+        return try ModelFinisher(layouts: .derived).finish(
+            Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs, nodes: nodes, values: values, source: source),
+            file: file)
     }
 
     /// The TensorFlow data type a node produces (`T`, or `dtype` for Const and Placeholder).

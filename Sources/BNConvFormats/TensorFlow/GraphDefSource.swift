@@ -12,8 +12,10 @@ public struct GraphDefSource: SourceRecord {
     let graph: ProtobufGraphDefFile
     /// Every NodeDef as read, in file order (constants' contents are views of the file's bytes).
     let nodeDefs: [ProtobufNodeDef]
-    /// Each node of the model as read, by name, so the writer can tell which ones a pass removed.
+    /// Each node of the model as read, by its name as read (the names ``ModelChanges/removed`` lists).
     let readNodes: [String: GraphDefNodeRecord]
     /// Every NodeDef name in the file (new names must avoid them).
     let nodeDefNames: Set<String>
+    /// The bounds the file was read within (the writer decodes some constants again).
+    let limits: ReadLimits
 }

@@ -14,8 +14,9 @@ enum GraphDefTensorCodec {
     /// that would overflow or exhaust memory when a short value list is expanded.
     static let maxElements = 1 << 31
 
-    /// The tensor a `TensorProto` holds; `place` names the node for errors.
-    static func decode(_ proto: ProtobufTensorProto, file: String, place: String) throws -> Tensor {
+    /// The tensor a `TensorProto` holds; `place` names the node for errors, `limits` bounds what
+    /// it may allocate.
+    static func decode(_ proto: ProtobufTensorProto, file: String, place: String, limits: ReadLimits) throws -> Tensor {
         guard let dtype = TensorFlowDataType.dtype(proto.dtype) else {
             throw CheckpointError(.unsupported, file: file, place: place,
                                   problem: "tensor of TensorFlow data type \(proto.dtype) is not supported")
@@ -36,7 +37,7 @@ enum GraphDefTensorCodec {
             }
             count = product
         }
-        if let refusal = ReadLimits.refusal(count: count, elementBytes: dtype.byteCount) {
+        if let refusal = limits.refusal(count: count, elementBytes: dtype.byteCount) {
             throw CheckpointError(.unsupported, file: file, place: place, problem: "constant tensor of shape \(shape): \(refusal)")
         }
         if !proto.content.isEmpty {

@@ -21,7 +21,12 @@ public enum GraphDefWriter {
     /// Writes `model` to `path` through ``AtomicFile`` (a synced temporary file beside it,
     /// renamed over `path` on success; nothing is written on error).
     public static func write(_ model: Model, to path: String) throws {
-        let emit = try plan(model, file: path)
+        try write(model, changes: nil, to: path)
+    }
+
+    /// ``write(_:to:)`` with the model's ``ModelChanges`` worked out already (`nil`: worked out here).
+    static func write(_ model: Model, changes: ModelChanges?, to path: String) throws {
+        let emit = try plan(model, changes: changes, file: path)
         try AtomicFile.write(to: path) { temporary in
             try ByteSink.writing(to: temporary, file: path) { try emit($0) }
         }
@@ -29,20 +34,22 @@ public enum GraphDefWriter {
 
     /// The GraphDef bytes for `model`; `file` names the target in errors.
     public static func serialize(_ model: Model, file: String) throws -> [UInt8] {
-        let emit = try plan(model, file: file)
+        let emit = try plan(model, changes: nil, file: file)
         let sink = ByteSink()
         try emit(sink)
         try sink.finish()
         return sink.bytes
     }
 
-    /// Works out every edit, then returns what writes the file in one pass: the graph as read,
-    /// untouched NodeDefs copied byte for byte, edited ones re-encoded, new ones appended.
-    private static func plan(_ model: Model, file: String) throws -> (ByteSink) throws -> Void {
+    /// Maps the model's ``ModelChanges`` (`changes`, or worked out here) onto the graph, then
+    /// returns what writes the file in one pass: the graph as read, untouched NodeDefs copied byte
+    /// for byte, edited ones re-encoded, new ones appended.
+    private static func plan(_ model: Model, changes: ModelChanges?, file: String) throws -> (ByteSink) throws -> Void {
         guard let source = model.source as? GraphDefSource else {
             throw CheckpointError(.unsupported, file: file, problem:
                 "the model was not read from a TensorFlow GraphDef; bnconv writes GraphDefs only by editing one it read")
         }
+        guard let changes = changes ?? ModelChanges(model) else { throw CheckpointError.noReadOutline(file: file) }
         let original = source.nodeDefs
         var position = [String: Int]()
         for (i, n) in original.enumerated() where position[n.name] == nil { position[n.name] = i }
@@ -55,23 +62,16 @@ public enum GraphDefWriter {
         }
         var changed = Set<String>()
 
-        // Removed nodes (matched by the NodeDefs they stand for, so a renamed node is not one)
+        // Removed nodes (matched by the node they were read as, so a renamed node is not one)
         // and what only they used.
-        let present = Set(model.nodes.compactMap { ($0.source as? GraphDefNodeRecord)?.outputNodeDef })
-        let removed = source.readNodes.values.filter { !present.contains($0.outputNodeDef) }
+        let removed = changes.removed.compactMap { source.readNodes[$0.name] }
         var deleted = Set(removed.flatMap(\.nodeDefNames))
         let candidates = Set(removed.flatMap(\.auxiliaryNames))
 
-        var taken = source.nodeDefNames
-        func unique(_ base: String) -> String {
-            var name = base, k = 1
-            while taken.contains(name) { name = "\(base)_\(k)"; k += 1 }
-            taken.insert(name)
-            return name
-        }
+        var names = NameAllocator(taken: source.nodeDefNames)
         // A layout conversion: attributes, axis constants, inserted transposes.
-        let layout = try GraphDefLayoutEdits(model: model, original: Dictionary(original.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
-                                             file: file, unique: unique)
+        let layout = try GraphDefLayoutEdits(model: model, changes: changes, original: Dictionary(original.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }),
+                                             file: file, limits: source.limits, names: &names)
         for (nodeDef, index, input) in layout.inputs {
             inputsOf[nodeDef]?[index] = input
             changed.insert(nodeDef)
@@ -79,17 +79,18 @@ public enum GraphDefWriter {
 
         // Rewired inputs (and training-mode switches, written as attribute edits).
         var attributeEdits = [(nodeDef: String, key: String, value: ProtobufAttrValue)]()
-        for node in model.nodes {
-            guard let record = node.source as? GraphDefNodeRecord else {
+        for change in changes.nodes {
+            let node = model.nodes[change.index]
+            guard let read = change.asRead, let record = node.source as? GraphDefNodeRecord else {
                 if case .permute = node.op { continue }
                 throw CheckpointError(.unsupported, file: file, place: node.name, problem:
                     "this \(node.opName) node was created by a pass; bnconv cannot express new layers in a GraphDef (only inserted transposes)")
             }
-            guard withoutLayout(withoutTraining(withoutBias(node.op))) == withoutLayout(withoutTraining(withoutBias(record.readOp))) else {
+            guard !change.opChanged || withoutLayout(withoutTraining(withoutBias(node.op))) == withoutLayout(withoutTraining(withoutBias(read.op))) else {
                 throw CheckpointError(.unsupported, file: file, place: node.name, problem:
-                    "its attributes changed (\(record.readOp) -> \(node.op)); GraphDef writing supports weight, bias, wiring and is_training edits only")
+                    "its attributes changed (\(read.op) -> \(node.op)); GraphDef writing supports weight, bias, wiring and is_training edits only")
             }
-            if case .batchNorm(let bn) = node.op, case .batchNorm(let read) = record.readOp, bn.training != read.training {
+            if case .batchNorm(let bn) = node.op, case .batchNorm(let readBN) = read.op, bn.training != readBN.training {
                 // `--assume-inference` on a BN that stays: its FusedBatchNorm NodeDef gets is_training.
                 guard let fused = record.nodeDefs.first(where: { $0.op.hasPrefix("FusedBatchNorm") }) else {
                     throw CheckpointError(.unsupported, file: file, place: node.name, problem:
@@ -101,9 +102,9 @@ public enum GraphDefWriter {
                 throw CheckpointError(.unsupported, file: file, place: node.name, problem:
                     "the node now has \(node.inputs.count) inputs instead of \(record.inputSlots.count); GraphDef writing cannot add or drop inputs")
             }
-            for (k, value) in node.inputs.enumerated() where value != record.readInputs[k] {
-                for slot in [record.inputSlots[k]] + record.mirrorSlots[k] {
-                    inputsOf[slot.nodeDef]?[slot.index] = layout.tensorNames[value] ?? value
+            for rewiring in change.rewiredInputs {
+                for slot in [record.inputSlots[rewiring.slot]] + record.mirrorSlots[rewiring.slot] {
+                    inputsOf[slot.nodeDef]?[slot.index] = layout.tensorNames[rewiring.now] ?? rewiring.now
                     changed.insert(slot.nodeDef)
                 }
             }
@@ -124,14 +125,15 @@ public enum GraphDefWriter {
 
         // Modified weights.
         var rewritten = Set<String>()
-        for node in model.nodes {
-            guard let record = node.source as? GraphDefNodeRecord else { continue }
-            for w in node.weights where w.isModified && !w.storageKey.isEmpty {
+        for change in changes.nodes {
+            let node = model.nodes[change.index]
+            guard let asRead = change.asRead, let record = node.source as? GraphDefNodeRecord else { continue }
+            for w in node.weights where change.weight(w.role)?.kind == .modified && !w.storageKey.isEmpty {
                 guard !deleted.contains(w.storageKey), let dtype = constDType[w.storageKey] else {
                     throw CheckpointError(.writeFailed, file: file, place: node.name,
                                           problem: "weight \(w.role) is stored in '\(w.storageKey)', which is not a Const of the graph")
                 }
-                guard let read = record.readWeights[w.storageKey], read.layout == w.layout else {
+                guard let read = asRead.weights.first(where: { $0.storageKey == w.storageKey }), read.layout == w.layout else {
                     throw CheckpointError(.unsupported, file: file, place: node.name, problem:
                         "weight \(w.role) is now laid out \(w.layout.rawValue); TensorFlow reads '\(w.storageKey)' in the layout it had")
                 }
@@ -150,19 +152,20 @@ public enum GraphDefWriter {
             guard let def = original.first(where: { $0.name == name }), case .tensor(let proto)? = def.attribute("value") else {
                 throw CheckpointError(.writeFailed, file: file, place: name, problem: "not a Const with a tensor value")
             }
-            let tensor = try GraphDefTensorCodec.decode(proto, file: file, place: name)
+            let tensor = try GraphDefTensorCodec.decode(proto, file: file, place: name, limits: source.limits)
             guard let at = position[name] else { continue }
             edits[at, default: ProtobufNodeDefEdit()].tensors.append(("value", GraphDefTensorCodec.encode(tensor, dims: dims)))
         }
 
         // New biases.
         var added = layout.added
-        for node in model.nodes {
+        for change in changes.nodes where change.weight(.bias)?.kind == .added {
+            let node = model.nodes[change.index]
             guard let record = node.source as? GraphDefNodeRecord else { continue }
             guard gainedBias(node), let bias = node.weight(.bias), bias.storageKey.isEmpty else { continue }
             let out = record.outputNodeDef
-            let constName = unique("\(out)/bnconv_bias")
-            let addName = unique("\(out)/bnconv_bias_add")
+            let constName = names.claim("\(out)/bnconv_bias")
+            let addName = names.claim("\(out)/bnconv_bias_add")
             let dtype = TensorFlowDataType.dtype(record.dataType) ?? bias.tensor.dtype
             let format = GraphDefLayoutEdits.layout(of: node.op, rank: nil).map { $0 == .channelsFirst ? "NCHW" : "NHWC" } ?? record.dataFormat
             // Readers of the op's output now read the BiasAdd.

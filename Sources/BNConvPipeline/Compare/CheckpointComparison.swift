@@ -15,13 +15,13 @@ public enum CheckpointComparison {
     }
 
     /// Reads `reference` and `candidate` (`config` is the architecture of weights-only files,
-    /// used for both) and compares them with `settings`.
+    /// used for both) and compares them with `settings`; `readOptions` bound every read.
     public static func compare(reference: String, candidate: String, config: String? = nil,
-                               settings: VerificationSettings, progress: @escaping RewriteProgressHandler = { _ in }) throws -> Result {
-        let a = try Checkpoint.read(reference, config: config)
-        let b = try Checkpoint.read(candidate, config: config)
+                               settings: VerificationSettings, readOptions: ReadOptions = ReadOptions(), progress: @escaping RewriteProgressHandler = { _ in }) throws -> Result {
+        let a = try Checkpoint.read(reference, config: config, options: readOptions)
+        let b = try Checkpoint.read(candidate, config: config, options: readOptions)
         progress(.readFinished)
-        let comparison = ModelComparison(settings: settings, progress: progress)
+        let comparison = ModelComparison(settings: settings, readOptions: readOptions, progress: progress)
         let report = try comparison.compare(reference: a, candidate: b, file: "\(reference) vs \(candidate)", hint: { error in
             switch error {
             case .inputCount, .inputShape: return "the two models do not take the same inputs, so they cannot be compared"

@@ -1,12 +1,13 @@
+import BNConvCore
 import BNConvModel
 import BNConvFormats
 import BNConvCalibration
 
 extension CalibrationSet {
     /// The `.npy` arrays `files` as `model`'s calibration set: joined along N for a one-input
-    /// model, one per input (in order) otherwise.
-    init(files: [String], for model: Model) throws {
-        let arrays = try files.map { try NumPyFile.read($0) }
+    /// model, one per input (in order) otherwise; `limits` bound each array.
+    init(files: [String], for model: Model, limits: ReadLimits) throws {
+        let arrays = try files.map { try NumPyFile.read($0, limits: limits) }
         if model.inputs.count == 1 {
             try self.init(concatenating: arrays)
             return

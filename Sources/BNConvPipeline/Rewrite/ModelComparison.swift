@@ -1,6 +1,7 @@
 import BNConvCore
 import BNConvModel
 import BNConvEngine
+import BNConvFormats
 import BNConvVerify
 
 /// Runs the ``Verifier`` with ``VerificationSettings`` and progress events, turning an engine
@@ -8,6 +9,8 @@ import BNConvVerify
 struct ModelComparison {
     /// The settings.
     var settings: VerificationSettings
+    /// What reading the `.npy` inputs may allocate.
+    var readOptions: ReadOptions
     /// Where progress goes.
     var progress: RewriteProgressHandler
 
@@ -18,7 +21,8 @@ struct ModelComparison {
     func compare(reference: Model, candidate: Model, foldMap: [String: String]? = nil, boundary: LayoutBoundary? = nil,
                  compareLayers: Bool = true, toleranceModel: Model? = nil, stage: String = "verify",
                  file: String, hint: (EngineError) -> String?) throws -> VerificationReport {
-        var options = try settings.verifierOptions(inputCount: reference.inputs.count, candidate: toleranceModel ?? candidate)
+        var options = try settings.verifierOptions(inputCount: reference.inputs.count, candidate: toleranceModel ?? candidate,
+                                                   limits: readOptions.limits)
         options.compareLayers = compareLayers
         if let boundary {
             options.inputPermutations = boundary.inputs

@@ -45,11 +45,11 @@ public enum RewritePipeline {
     /// kernels to the writer (streaming only).
     private static func attempt(_ request: RewriteRequest, started: Date, checksKernelsWhenWritten: Bool,
                                 progress: @escaping RewriteProgressHandler) throws -> RewriteResult {
-        let comparison = request.verification.map { ModelComparison(settings: $0, progress: progress) }
+        let comparison = request.verification.map { ModelComparison(settings: $0, readOptions: request.readOptions, progress: progress) }
         // 1. Read.
         var deferral: Int?
         if comparison == nil, case .streaming(let minimum) = request.strategy { deferral = minimum }
-        var loaded = try Checkpoint.read(request.input, config: request.config, deferringWeights: deferral)
+        var loaded = try Checkpoint.read(request.input, config: request.config, deferringWeights: deferral, options: request.readOptions)
         progress(.readFinished)
         if request.conversion != nil {
             // Undeclared input layouts come from the ops reading them, so the boundary is never guessed.
@@ -70,7 +70,7 @@ public enum RewritePipeline {
         }
         var recalibration: RewriteResult.Recalibration?
         if let settings = request.recalibration {
-            let outcome = try recalibrate(loaded, settings, file: request.input, progress: progress)
+            let outcome = try recalibrate(loaded, settings, file: request.input, readOptions: request.readOptions, progress: progress)
             loaded = outcome.model
             recalibration = outcome.summary
         }
@@ -130,7 +130,7 @@ public enum RewritePipeline {
     }
 
     /// Recalibrates `model` from the request's sample data; errors name the data files or the model.
-    private static func recalibrate(_ model: Model, _ settings: RecalibrationSettings, file: String,
+    private static func recalibrate(_ model: Model, _ settings: RecalibrationSettings, file: String, readOptions: ReadOptions,
                                     progress: @escaping RewriteProgressHandler) throws -> (model: Model, summary: RewriteResult.Recalibration) {
         func located(_ error: CalibrationError) -> CheckpointError {
             switch error {
@@ -142,7 +142,7 @@ public enum RewritePipeline {
         }
         let samples: CalibrationSet
         do {
-            samples = try CalibrationSet(files: settings.dataFiles, for: model)
+            samples = try CalibrationSet(files: settings.dataFiles, for: model, limits: readOptions.limits)
         } catch let error as CalibrationError {
             throw located(error)
         }

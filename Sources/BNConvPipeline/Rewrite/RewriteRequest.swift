@@ -1,3 +1,5 @@
+import BNConvFormats
+
 /// Everything one rewrite of a checkpoint needs: what to read, which passes to run, how to verify,
 /// when to write and how. ``RewritePipeline/run(_:progress:)`` carries it out; `fold`, `convert`
 /// and `recalibrate` on the command line each fill one in.
@@ -28,13 +30,15 @@ public struct RewriteRequest: Sendable {
     /// How weights move from input to output (``WriteStrategy/streaming(deferredMinimumBytes:)``
     /// only applies when ``verification`` is `nil`).
     public var strategy: WriteStrategy
+    /// What the reads (the checkpoint, `.npy` inputs and data) may allocate.
+    public var readOptions: ReadOptions
 
     /// Creates a request; by default it folds, verifies with the default settings and writes in memory.
     public init(input: String, config: String? = nil, output: String, replacesInput: Bool = false,
                 assumeInference: Bool = false, recalibration: RecalibrationSettings? = nil, fold: Bool = true,
                 keep: Set<String> = [], conversion: RewriteConversion? = nil,
                 verification: VerificationSettings? = VerificationSettings(), force: Bool = false,
-                strategy: WriteStrategy = .inMemory) {
+                strategy: WriteStrategy = .inMemory, readOptions: ReadOptions = ReadOptions()) {
         self.input = input
         self.config = config
         self.output = output
@@ -47,6 +51,7 @@ public struct RewriteRequest: Sendable {
         self.verification = verification
         self.force = force
         self.strategy = strategy
+        self.readOptions = readOptions
     }
 
     /// The command-line verb this request stands for, used in hints (`fold`, `convert`, `recalibrate`).

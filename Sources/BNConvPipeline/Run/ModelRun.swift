@@ -11,12 +11,12 @@ public enum ModelRun {
     /// Carries out `request`; `progress` hears when the checkpoint has been read.
     public static func run(_ request: RunRequest, progress: RewriteProgressHandler = { _ in }) throws -> RunResult {
         let started = Date()
-        let model = try Checkpoint.read(request.model, config: request.config)
+        let model = try Checkpoint.read(request.model, config: request.config, options: request.readOptions)
         progress(.readFinished)
         let loadSeconds = Date().timeIntervalSince(started)
         let runner = try ModelRunner(model: model, options: request.options)
         let feeds = try request.inputFiles.isEmpty ? RandomInputs.make(for: model, batch: request.batch, seed: request.seed)
-                                                   : request.inputFiles.map { try NumPyFile.read($0) }
+                                                   : request.inputFiles.map { try NumPyFile.read($0, limits: request.readOptions.limits) }
         let runStarted = DispatchTime.now().uptimeNanoseconds
         var results: [Tensor]
         do {

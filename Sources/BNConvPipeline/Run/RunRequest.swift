@@ -1,4 +1,5 @@
 import BNConvEngine
+import BNConvFormats
 
 /// One run of a checkpoint on the engine: the model, its inputs (`.npy` files, or a seeded random
 /// batch made from the declared input shapes), how to run it, and where the outputs go.
@@ -19,10 +20,13 @@ public struct RunRequest: Sendable {
     public var timedRuns: Int?
     /// Where the outputs are saved as `.npy` (several outputs: `NAME_0.npy`, ...); `nil` keeps them.
     public var outputFile: String?
+    /// What reading the checkpoint and the inputs may allocate.
+    public var readOptions: ReadOptions
 
     /// Creates a request.
     public init(model: String, config: String? = nil, inputFiles: [String] = [], batch: Int = 1, seed: UInt64 = 0,
-                options: RunOptions = RunOptions(), timedRuns: Int? = nil, outputFile: String? = nil) {
+                options: RunOptions = RunOptions(), timedRuns: Int? = nil, outputFile: String? = nil,
+                readOptions: ReadOptions = ReadOptions()) {
         self.model = model
         self.config = config
         self.inputFiles = inputFiles
@@ -31,6 +35,7 @@ public struct RunRequest: Sendable {
         self.options = options
         self.timedRuns = timedRuns
         self.outputFile = outputFile
+        self.readOptions = readOptions
     }
 
     /// `y.npy` for one output; `y_0.npy`, `y_1.npy`, ... for several.

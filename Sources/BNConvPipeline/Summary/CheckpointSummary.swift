@@ -66,9 +66,11 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
     public var format: String
     /// The format's human name.
     public var formatName: String
+    /// The framework that wrote the file (`Keras`), when the format tells.
+    public var framework: String?
     /// The framework version the file names, if any.
     public var frameworkVersion: String?
-    /// The config dialect (`keras2`/`keras3`) for Keras files.
+    /// The config dialect (`keras2`/`keras3` for Keras files), for formats that have several.
     public var dialect: String?
     /// The model's name.
     public var model: String
@@ -82,28 +84,31 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
     public var batchNorms: [BatchNormInfo]
 
     /// Summarizes `model`, with one fold decision per BatchNorm (`decisions` from `planBatchNormFolds`).
+    /// What only the file's format knows (the writing framework, class and stored weight names)
+    /// comes from its records through ``CheckpointDescription`` and ``LayerDescription``.
     public init(model: Model, decisions: [FoldDecision]) {
-        let record = model.source as? KerasModelRecord
+        let description = model.source as? any CheckpointDescription
         format = model.format.rawValue
         formatName = model.format.displayName
-        frameworkVersion = record?.kerasVersion
-        dialect = record?.dialect.rawValue
+        framework = description?.framework
+        frameworkVersion = description?.frameworkVersion
+        dialect = description?.configDialect
         self.model = model.name
         inputs = model.inputs
         outputs = model.outputs
         layers = model.nodes.map { node in
-            let layerRecord = node.source as? KerasLayerRecord
+            let layer = node.source as? any LayerDescription
             let out = node.outputs.first.flatMap { model.values[$0] }
-            return Layer(name: node.name, className: layerRecord?.className ?? node.opName,
+            return Layer(name: node.name, className: layer?.className ?? node.opName,
                          outputChannels: CheckpointSummary.outputChannels(of: node) ?? out?.channels,
                          layout: out?.layout?.rawValue, weightCount: node.weights.count)
         }
         let byName = Dictionary(decisions.map { ($0.batchNorm, $0) }, uniquingKeysWith: { a, _ in a })
         batchNorms = model.nodes.compactMap { node in
             guard case .batchNorm(let bn) = node.op else { return nil }
-            let layerRecord = node.source as? KerasLayerRecord
+            let layer = node.source as? any LayerDescription
             let variables = node.weights.map { w in
-                Variable(role: w.role.rawValue, name: layerRecord?.storedNames[w.role.rawValue] ?? w.storageKey,
+                Variable(role: w.role.rawValue, name: layer?.storedName(of: w.role) ?? w.storageKey,
                          path: w.storageKey, shape: w.tensor.shape, dtype: w.tensor.dtype.rawValue)
             }
             let decision = byName[node.name]
@@ -128,7 +133,7 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
     public func text(file: String) -> String {
         var lines: [String] = []
         var header = "\(file): \(formatName) [\(format)]"
-        if let frameworkVersion { header += ", written by Keras \(frameworkVersion)" }
+        if let frameworkVersion { header += ", written by " + [framework, frameworkVersion].compactMap { $0 }.joined(separator: " ") }
         if let dialect { header += ", \(dialect) config" }
         lines.append(header)
         lines.append("model '\(model)': inputs \(inputs.joined(separator: ", ")); outputs \(outputs.joined(separator: ", "))")

@@ -24,7 +24,8 @@ struct RewriteOptions: ParsableArguments {
     /// A request to rewrite ``model`` into `output`, verified unless `--no-verify`.
     func request(output: String) -> RewriteRequest {
         RewriteRequest(input: model, config: config, output: output,
-                       verification: noVerify ? nil : verification.settings, force: force)
+                       verification: noVerify ? nil : verification.settings, force: force,
+                       readOptions: CommandReadOptions.current)
     }
 
     /// Runs `request` with a progress display, writes `--report`, and returns the result.

@@ -21,7 +21,7 @@ final class KerasConfigRewriterTests: XCTestCase {
             var model = try Checkpoint.read(path)
             let record = try XCTUnwrap(model.source as? KerasModelRecord)
             XCTAssertEqual(KerasHandFold.foldAll(&model), ["bn"])
-            let rewritten = try KerasConfigRewriter(edits: try KerasModelEdits(model: model, record: record)).rewrite(try XCTUnwrap(record.config))
+            let rewritten = try KerasConfigRewriter(edits: try KerasModelEdits(model: model, record: record, changes: try XCTUnwrap(ModelChanges(model)))).rewrite(try XCTUnwrap(record.config))
 
             var expected = try XCTUnwrap(record.config?.objectValue)
             var config = try XCTUnwrap(expected["config"]?.objectValue)
@@ -48,7 +48,7 @@ final class KerasConfigRewriterTests: XCTestCase {
         var model = try Checkpoint.read(path)
         let record = try XCTUnwrap(model.source as? KerasModelRecord)
         XCTAssertEqual(KerasHandFold.foldAll(&model), ["bn"])
-        let text = try KerasConfigRewriter(edits: try KerasModelEdits(model: model, record: record)).rewrite(try XCTUnwrap(record.config)).serialized()
+        let text = try KerasConfigRewriter(edits: try KerasModelEdits(model: model, record: record, changes: try XCTUnwrap(ModelChanges(model)))).rewrite(try XCTUnwrap(record.config)).serialized()
         XCTAssertFalse(text.contains(#""keras_history": ["bn", 0, 0]"#))
         XCTAssertFalse(text.contains(#""name": "bn""#))
         let consumers = try XCTUnwrap(record.config?["config"]?["layers"]?.arrayValue).filter {

@@ -21,7 +21,7 @@ final class ONNXTensorCodecTests: XCTestCase {
                                               "float64": .float64, "int64": .int64, "int32": .int32]
         for proto in snapshot.initializers where proto.name != "u64_typed" {
             let fact = try XCTUnwrap(facts[proto.name], proto.name)
-            let tensor = try ONNXTensorCodec.decode(proto, file: "i")
+            let tensor = try ONNXTensorCodec.decode(proto, file: "i", limits: ReadLimits())
             XCTAssertEqual(proto.rawData != nil, fact["encoding"] as? String == "raw_data", "\(proto.name): encoding")
             XCTAssertEqual(tensor.dtype, expectedDType[fact["dtype"] as? String ?? ""], proto.name)
             XCTAssertEqual(tensor.shape, fact["shape"] as? [Int], "\(proto.name): shape")
@@ -40,8 +40,8 @@ final class ONNXTensorCodecTests: XCTestCase {
         let byName = Dictionary(uniqueKeysWithValues: snapshot.initializers.map { ($0.name, $0) })
         // The same values, raw and typed, give the same tensor bytes.
         for (raw, typed) in [("f16_raw", "f16_typed"), ("bf16_raw", "bf16_typed"), ("f64_raw", "f64_typed"), ("i64_raw", "i64_typed")] {
-            let a = try ONNXTensorCodec.decode(try XCTUnwrap(byName[raw]), file: "i")
-            let b = try ONNXTensorCodec.decode(try XCTUnwrap(byName[typed]), file: "i")
+            let a = try ONNXTensorCodec.decode(try XCTUnwrap(byName[raw]), file: "i", limits: ReadLimits())
+            let b = try ONNXTensorCodec.decode(try XCTUnwrap(byName[typed]), file: "i", limits: ReadLimits())
             XCTAssertEqual(a.bytes, b.bytes, "\(raw) vs \(typed)")
         }
         XCTAssertEqual(byName["f16_typed"]?.rawData, nil)
@@ -50,7 +50,7 @@ final class ONNXTensorCodecTests: XCTestCase {
 
     func testElementCountMismatchIsMalformed() {
         let t = ONNXProto.Tensor(name: "w", dataType: ONNXProto.DataType.float, dims: [2, 3], rawData: nil, floatData: [1, 2])
-        XCTAssertThrowsError(try ONNXTensorCodec.decode(t, file: "m.onnx")) { error in
+        XCTAssertThrowsError(try ONNXTensorCodec.decode(t, file: "m.onnx", limits: ReadLimits())) { error in
             XCTAssertEqual((error as? CheckpointError)?.description,
                            "m.onnx: initializer 'w': dims [2, 3] need 6 elements but float_data holds 2")
         }
@@ -58,7 +58,7 @@ final class ONNXTensorCodecTests: XCTestCase {
 
     func testUnsupportedDataTypeNamesTheTensor() {
         let t = ONNXProto.Tensor(name: "s", dataType: 8, dims: [1], rawData: nil)
-        XCTAssertThrowsError(try ONNXTensorCodec.decode(t, file: "m.onnx")) { error in
+        XCTAssertThrowsError(try ONNXTensorCodec.decode(t, file: "m.onnx", limits: ReadLimits())) { error in
             XCTAssertEqual((error as? CheckpointError)?.kind, .unsupported)
             XCTAssertEqual((error as? CheckpointError)?.place, "initializer 's'")
         }

@@ -105,7 +105,7 @@ final class GraphDefLayoutWriteTests: XCTestCase {
     private func constant(_ name: String, in defs: [ProtobufNodeDef]) throws -> (values: [Int64], dims: [Int]) {
         let def = try XCTUnwrap(defs.first { $0.name == GraphDefGraph.parse(name).node }, name)
         guard case .tensor(let proto)? = def.attribute("value") else { throw XCTSkip("\(name) holds no tensor") }
-        let tensor = try GraphDefTensorCodec.decode(proto, file: "x.pb", place: name)
+        let tensor = try GraphDefTensorCodec.decode(proto, file: "x.pb", place: name, limits: ReadLimits())
         return (tensor.integers(), proto.shape?.map { Int($0) } ?? [])
     }
 
@@ -181,7 +181,7 @@ final class GraphDefLayoutWriteTests: XCTestCase {
             let perm = try XCTUnwrap(defs.first { $0.name == t.inputs[1] })
             guard case .tensor(let proto)? = perm.attribute("value") else { throw XCTSkip("no perm tensor") }
             XCTAssertEqual(proto.dtype, TensorFlowDataType.value(.int32))
-            return try GraphDefTensorCodec.decode(proto, file: "x.pb", place: perm.name).integers()
+            return try GraphDefTensorCodec.decode(proto, file: "x.pb", place: perm.name, limits: ReadLimits()).integers()
         }
         XCTAssertEqual(Set(perms), [[0, 3, 1, 2], [0, 2, 3, 1]])
         let conv = try XCTUnwrap(defs.first { $0.op == "Conv2D" })

@@ -30,7 +30,7 @@ final class GraphDefTensorCodecTests: XCTestCase {
 
     private func decode(_ node: ProtobufNodeDef) throws -> Tensor {
         guard case .tensor(let proto)? = node.attribute("value") else { throw XCTSkip("no tensor in \(node.name)") }
-        return try GraphDefTensorCodec.decode(proto, file: "constants", place: node.name)
+        return try GraphDefTensorCodec.decode(proto, file: "constants", place: node.name, limits: ReadLimits())
     }
 
     /// Every constant decodes to TensorFlow's dtype, shape and values, including the repeat-last
@@ -57,26 +57,26 @@ final class GraphDefTensorCodecTests: XCTestCase {
             let tensor = try decode(node)
             let proto = GraphDefTensorCodec.encode(tensor)
             XCTAssertEqual(Array(proto.content), tensor.bytes, node.name)
-            XCTAssertEqual(try GraphDefTensorCodec.decode(proto, file: "x", place: node.name), tensor, node.name)
+            XCTAssertEqual(try GraphDefTensorCodec.decode(proto, file: "x", place: node.name, limits: ReadLimits()), tensor, node.name)
         }
         let vector = Tensor(shape: [4], floats: [1, 2, 3, 4])
         let proto = GraphDefTensorCodec.encode(vector, dims: [1, 1, 1, 4])
-        XCTAssertEqual(try GraphDefTensorCodec.decode(proto, file: "x", place: "v").shape, [1, 1, 1, 4])
+        XCTAssertEqual(try GraphDefTensorCodec.decode(proto, file: "x", place: "v", limits: ReadLimits()).shape, [1, 1, 1, 4])
     }
 
     /// Content whose size does not match the shape, and too many list values, are malformed.
     func testInconsistentTensorsAreRefused() {
         let badContent = ProtobufTensorProto(dtype: 1, shape: [3], content: [0, 0, 0, 0])
         XCTAssertEqual(TensorFlowFixtures.checkpointError {
-            _ = try GraphDefTensorCodec.decode(badContent, file: "g.pb", place: "c")
+            _ = try GraphDefTensorCodec.decode(badContent, file: "g.pb", place: "c", limits: ReadLimits())
         }?.description, "g.pb: c: tensor_content has 4 bytes but shape [3] of float32 needs 12")
         let tooMany = ProtobufTensorProto(dtype: 1, shape: [1], floatValues: [1, 2])
         XCTAssertEqual(TensorFlowFixtures.checkpointError {
-            _ = try GraphDefTensorCodec.decode(tooMany, file: "g.pb", place: "c")
+            _ = try GraphDefTensorCodec.decode(tooMany, file: "g.pb", place: "c", limits: ReadLimits())
         }?.kind, .malformed)
         let strings = ProtobufTensorProto(dtype: 7, shape: [1])
         XCTAssertEqual(TensorFlowFixtures.checkpointError {
-            _ = try GraphDefTensorCodec.decode(strings, file: "g.pb", place: "c")
+            _ = try GraphDefTensorCodec.decode(strings, file: "g.pb", place: "c", limits: ReadLimits())
         }?.kind, .unsupported)
     }
 
@@ -84,7 +84,7 @@ final class GraphDefTensorCodecTests: XCTestCase {
     func testHugeShapesAreRefused() {
         for dims: [Int64] in [[1 << 40, 1 << 40], [1 << 20, 1 << 20, 4]] {
             let splat = ProtobufTensorProto(dtype: 1, shape: dims, floatValues: [1])
-            let error = TensorFlowFixtures.checkpointError { _ = try GraphDefTensorCodec.decode(splat, file: "g.pb", place: "c") }
+            let error = TensorFlowFixtures.checkpointError { _ = try GraphDefTensorCodec.decode(splat, file: "g.pb", place: "c", limits: ReadLimits()) }
             XCTAssertEqual(error?.kind, .unsupported)
             XCTAssertTrue(error?.problem.contains("too large") ?? false, error?.description ?? "")
         }
