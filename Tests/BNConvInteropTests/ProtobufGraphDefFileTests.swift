@@ -2,13 +2,6 @@ import Foundation
 import XCTest
 @testable import BNConvCore
 @testable import BNConvInterop
-@testable import BNConvModel
-@testable import BNConvPasses
-@testable import BNConvEngine
-@testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 @testable import BNConvTestSupport
 
 /// The GraphDef split into NodeDefs: each decoded like protobuf-c decodes the whole graph (tensor

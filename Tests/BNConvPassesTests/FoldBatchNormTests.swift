@@ -1,13 +1,7 @@
 import XCTest
 @testable import BNConvCore
-@testable import BNConvInterop
 @testable import BNConvModel
 @testable import BNConvPasses
-@testable import BNConvEngine
-@testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 @testable import BNConvTestSupport
 
 /// Structural and algebraic tests of the fold pass on hand-built models. End-to-end numbers

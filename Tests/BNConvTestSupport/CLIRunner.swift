@@ -1,15 +1,6 @@
 import Foundation
 import Synchronization
 import XCTest
-@testable import BNConvCore
-@testable import BNConvInterop
-@testable import BNConvModel
-@testable import BNConvPasses
-@testable import BNConvEngine
-@testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 
 /// Runs the built `bnconv` binary (from the same build directory as the tests) and captures its output.
 struct CLIRunner {

@@ -1,13 +1,5 @@
 import Foundation
-@testable import BNConvCore
-@testable import BNConvInterop
-@testable import BNConvModel
-@testable import BNConvPasses
-@testable import BNConvEngine
-@testable import BNConvFormats
 @testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 
 /// A deterministic generator of damaged variants of one valid file: truncations, byte flips,
 /// zeroed / maxed / swapped length fields, and same-length edits that keep the container valid

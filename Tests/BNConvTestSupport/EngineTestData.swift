@@ -1,12 +1,4 @@
-@testable import BNConvCore
-@testable import BNConvInterop
-@testable import BNConvModel
-@testable import BNConvPasses
 @testable import BNConvEngine
-@testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 
 /// Seeded data shared by the engine's kernel tests (a test class adopts it to call these).
 protocol EngineTestData {}

@@ -1,13 +1,4 @@
 import Foundation
-@testable import BNConvCore
-@testable import BNConvInterop
-@testable import BNConvModel
-@testable import BNConvPasses
-@testable import BNConvEngine
-@testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 
 /// Locations of the committed fixtures (Tests/Fixtures) and a scratch directory for outputs.
 enum FixturePaths {

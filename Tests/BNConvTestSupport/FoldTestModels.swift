@@ -1,12 +1,6 @@
 @testable import BNConvCore
-@testable import BNConvInterop
 @testable import BNConvModel
-@testable import BNConvPasses
-@testable import BNConvEngine
-@testable import BNConvFormats
 @testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 
 /// Small hand-built models for the fold pass's structural tests, with seeded random weights and
 /// non-trivial BN statistics (never mean 0 / variance 1).

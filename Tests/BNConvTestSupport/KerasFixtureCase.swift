@@ -1,14 +1,5 @@
 import Foundation
 import XCTest
-@testable import BNConvCore
-@testable import BNConvInterop
-@testable import BNConvModel
-@testable import BNConvPasses
-@testable import BNConvEngine
-@testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 
 /// One Keras fixture case (`Tests/Fixtures/keras/<case>`) and its `facts.json`, recorded by real Keras.
 struct KerasFixtureCase {

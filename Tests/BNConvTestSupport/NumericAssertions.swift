@@ -2,14 +2,7 @@ import BNConv
 import Foundation
 import XCTest
 @testable import BNConvCore
-@testable import BNConvInterop
-@testable import BNConvModel
-@testable import BNConvPasses
-@testable import BNConvEngine
 @testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 
 /// Reads a committed `.npy` fixture (relative to Tests/Fixtures).
 func fixtureArray(_ relative: String, file: StaticString = #filePath, line: UInt = #line) throws -> Tensor {

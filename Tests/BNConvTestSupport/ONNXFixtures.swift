@@ -1,14 +1,7 @@
 import Foundation
 import XCTest
-@testable import BNConvCore
-@testable import BNConvInterop
 @testable import BNConvModel
-@testable import BNConvPasses
-@testable import BNConvEngine
 @testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 
 /// The ONNX fixtures in Tests/Fixtures/onnx (written by tools/fixtures/make_onnx_fixtures.py).
 enum ONNXFixtures {

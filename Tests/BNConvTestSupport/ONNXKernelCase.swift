@@ -1,12 +1,6 @@
 @testable import BNConvCore
-@testable import BNConvInterop
 @testable import BNConvModel
-@testable import BNConvPasses
 @testable import BNConvEngine
-@testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 import XCTest
 
 /// One case of Tests/Fixtures/engine/onnx (tools/fixtures/onnx_kernel_reference.py, recorded with

@@ -1,13 +1,4 @@
 import Foundation
-@testable import BNConvCore
-@testable import BNConvInterop
-@testable import BNConvModel
-@testable import BNConvPasses
-@testable import BNConvEngine
-@testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 
 /// The public declarations of one Swift file, found line by line: `public`/`open` declarations at
 /// any depth (attributes and modifiers allowed before them; extensions are not declarations) and the

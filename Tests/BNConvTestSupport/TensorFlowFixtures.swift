@@ -2,13 +2,6 @@ import Foundation
 import XCTest
 @testable import BNConvCore
 @testable import BNConvInterop
-@testable import BNConvModel
-@testable import BNConvPasses
-@testable import BNConvEngine
-@testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 
 /// The TensorFlow-written fixtures under Tests/Fixtures/tensorflow (tools/fixtures/make_graphdef_fixtures.py).
 enum TensorFlowFixtures {

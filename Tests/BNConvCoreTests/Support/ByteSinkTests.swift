@@ -1,14 +1,6 @@
 import Foundation
 import XCTest
 @testable import BNConvCore
-@testable import BNConvInterop
-@testable import BNConvModel
-@testable import BNConvPasses
-@testable import BNConvEngine
-@testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 @testable import BNConvTestSupport
 
 /// The output sink: the same bytes in memory and in a file, whatever the piece sizes (small ones

@@ -4,11 +4,7 @@ import XCTest
 @testable import BNConvInterop
 @testable import BNConvModel
 @testable import BNConvPasses
-@testable import BNConvEngine
 @testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 @testable import BNConvTestSupport
 
 /// Bad files give one clear CheckpointError naming the file, never a crash, and nothing is written.

@@ -1,14 +1,8 @@
 import Foundation
 import XCTest
 @testable import BNConvCore
-@testable import BNConvInterop
-@testable import BNConvModel
 @testable import BNConvPasses
-@testable import BNConvEngine
 @testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 @testable import BNConvTestSupport
 
 /// `.onnx` files go through the one entry point: Checkpoint.read / Checkpoint.write.

@@ -1,14 +1,10 @@
 import Foundation
 import XCTest
 @testable import BNConvCore
-@testable import BNConvInterop
 @testable import BNConvModel
 @testable import BNConvPasses
 @testable import BNConvEngine
 @testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 @testable import BNConvTestSupport
 
 /// The engine runs every runnable ONNX fixture, before and after the fold, against onnxruntime's

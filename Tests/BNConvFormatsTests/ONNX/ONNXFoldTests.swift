@@ -1,14 +1,8 @@
 import Foundation
 import XCTest
-@testable import BNConvCore
 @testable import BNConvInterop
-@testable import BNConvModel
 @testable import BNConvPasses
-@testable import BNConvEngine
 @testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 @testable import BNConvTestSupport
 
 /// The fold pass on every ONNX fixture, written back through the ONNX writer: the foldable BNs

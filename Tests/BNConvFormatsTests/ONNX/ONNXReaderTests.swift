@@ -1,14 +1,9 @@
 import Foundation
 import XCTest
-@testable import BNConvCore
 @testable import BNConvInterop
 @testable import BNConvModel
 @testable import BNConvPasses
-@testable import BNConvEngine
 @testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 @testable import BNConvTestSupport
 
 /// The reader's op mapping, checked against facts.json recorded by the generator with onnx.

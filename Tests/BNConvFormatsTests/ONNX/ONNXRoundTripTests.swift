@@ -1,14 +1,6 @@
 import Foundation
 import XCTest
-@testable import BNConvCore
-@testable import BNConvInterop
-@testable import BNConvModel
-@testable import BNConvPasses
-@testable import BNConvEngine
 @testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 @testable import BNConvTestSupport
 
 /// An untouched ONNX model must come back byte for byte: unknown fields, attribute order,

@@ -4,11 +4,7 @@ import XCTest
 @testable import BNConvInterop
 @testable import BNConvModel
 @testable import BNConvPasses
-@testable import BNConvEngine
 @testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 @testable import BNConvTestSupport
 
 /// Edits made to a Model (by hand here, by the fold pass in ONNXFoldTests) are written into a

@@ -4,9 +4,6 @@
 @testable import BNConvPasses
 @testable import BNConvEngine
 @testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 @testable import BNConvTestSupport
 import Foundation
 import XCTest

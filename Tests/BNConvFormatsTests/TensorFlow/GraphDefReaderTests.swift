@@ -6,9 +6,6 @@ import XCTest
 @testable import BNConvPasses
 @testable import BNConvEngine
 @testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 @testable import BNConvTestSupport
 
 /// Pattern recognition on TensorFlow-written graphs, checked against what TensorFlow itself reported

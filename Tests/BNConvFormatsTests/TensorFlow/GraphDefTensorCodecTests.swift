@@ -2,13 +2,7 @@ import Foundation
 import XCTest
 @testable import BNConvCore
 @testable import BNConvInterop
-@testable import BNConvModel
-@testable import BNConvPasses
-@testable import BNConvEngine
 @testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 @testable import BNConvTestSupport
 
 /// Const decoding against the values TensorFlow's own kernel produced for the same TensorProtos

@@ -6,9 +6,6 @@ import XCTest
 @testable import BNConvPasses
 @testable import BNConvEngine
 @testable import BNConvFormats
-@testable import BNConvVerify
-@testable import BNConvCalibration
-@testable import BNConvPipeline
 @testable import BNConvTestSupport
 
 /// Writing models back as GraphDefs: untouched graphs byte for byte; edited ones (BN removed,
