@@ -28,6 +28,7 @@ public enum RewritePipeline {
     /// Carries out `request`, reporting each stage to `progress`.
     public static func run(_ request: RewriteRequest, progress: @escaping RewriteProgressHandler = { _ in }) throws -> RewriteResult {
         let started = Date()
+        try OutputGuard.check(output: request.output, inputs: request.readFiles(includingModel: !request.replacesInput))
         if !request.replacesInput { AtomicFile.prepareToReplace(request.output) }
         var checksKernelsWhenWritten = request.verification == nil && request.strategy != .inMemory && request.conversion == nil
         while true {
@@ -56,6 +57,11 @@ public enum RewritePipeline {
             loaded = BoundaryLayouts.annotated(loaded)
         }
         let format = loaded.format, inputNames = loaded.inputs, outputNames = loaded.outputs
+        if format.isWeightsOnly && request.conversion == nil {
+            // The folded architecture is written beside folded weights (`x.weights.h5` -> `x.json`).
+            try OutputGuard.check(output: KerasWriter.defaultConfigPath(forWeights: request.output),
+                                  inputs: request.readFiles(includingModel: true))
+        }
         if request.fold {
             let unknown = request.keep.subtracting(loaded.nodes.map(\.name))
             if !unknown.isEmpty {

@@ -54,6 +54,13 @@ public struct RewriteRequest: Sendable {
         self.readOptions = readOptions
     }
 
+    /// Every file the rewrite reads: the checkpoint (when `includingModel`), its architecture, the
+    /// verification inputs and the calibration data.
+    public func readFiles(includingModel: Bool) -> [String] {
+        (includingModel ? [input] : []) + (config.map { [$0] } ?? []) + (verification?.inputFiles ?? [])
+            + (recalibration?.dataFiles ?? [])
+    }
+
     /// The command-line verb this request stands for, used in hints (`fold`, `convert`, `recalibrate`).
     public var verb: String {
         if conversion != nil { return "convert" }

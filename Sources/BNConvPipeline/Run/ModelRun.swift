@@ -11,6 +11,8 @@ public enum ModelRun {
     /// Carries out `request`; `progress` hears when the checkpoint has been read.
     public static func run(_ request: RunRequest, progress: RewriteProgressHandler = { _ in }) throws -> RunResult {
         let started = Date()
+        let reads = [request.model] + (request.config.map { [$0] } ?? []) + request.inputFiles
+        if let output = request.outputFile { try OutputGuard.check(output: output, inputs: reads) }
         let model = try Checkpoint.read(request.model, config: request.config, options: request.readOptions)
         progress(.readFinished)
         let loadSeconds = Date().timeIntervalSince(started)
@@ -45,6 +47,7 @@ public enum ModelRun {
         }
         let paths = request.outputFile.map { RunRequest.outputPaths($0, count: results.count) }
         if let paths {
+            for path in paths { try OutputGuard.check(output: path, inputs: reads) }
             for (path, tensor) in zip(paths, results) { try NumPyFile.write(tensor, to: path) }
         }
         return RunResult(request: request, format: model.format, nodeCount: model.nodes.count, inputNames: model.inputs,
