@@ -8,7 +8,8 @@ import Foundation
 /// When the target exists, its cached pages are released on another core while the new content is
 /// made (`ReplacedFileCache`), so that the `rename` does not spend that time.
 ///
-/// The temporary file is named `.NAME.bnconv-PID-RANDOM.tmp`. A process killed with `SIGKILL`
+/// The temporary file is named `.NAME.bnconv-PID-RANDOM.tmp` (NAME cut to its first 200 bytes for a
+/// long name, so that the temporary's name stays within the 255 bytes a file name may have). A process killed with `SIGKILL`
 /// cannot remove it, so each write first removes the temporaries of the same target whose
 /// writing process (the PID in the name) no longer exists; a temporary of a live process is
 /// never touched.
@@ -71,15 +72,33 @@ public enum AtomicFile {
         }
     }
 
-    /// The temporary file name for a target named `name`: `.NAME.bnconv-PID-RANDOM.tmp`.
+    /// The temporary file name for a target named `name`: `.NAME.bnconv-PID-RANDOM.tmp`, NAME
+    /// being ``temporaryStem(for:)``.
     static func temporaryName(for name: String) -> String {
-        ".\(name).bnconv-\(getpid())-\(UUID().uuidString.prefix(8)).tmp"
+        ".\(temporaryStem(for: name)).bnconv-\(getpid())-\(UUID().uuidString.prefix(8)).tmp"
+    }
+
+    /// The longest a temporary's copy of the target's name may be, in bytes: with the 30 bytes
+    /// around it (`.`, `.bnconv-`, a PID of up to 10 digits, `-`, 8 characters, `.tmp`), a
+    /// temporary name stays within NAME_MAX (255 bytes on Linux and macOS).
+    static let maximumStemBytes = 200
+
+    /// The part of a target's name its temporaries carry: the whole name, or, for a longer one,
+    /// its first ``maximumStemBytes`` bytes cut on a character boundary.
+    static func temporaryStem(for name: String) -> String {
+        guard name.utf8.count > maximumStemBytes else { return name }
+        var stem = ""
+        for character in name {
+            if stem.utf8.count + character.utf8.count > maximumStemBytes { break }
+            stem.append(character)
+        }
+        return stem
     }
 
     /// The PID in a temporary file name made by ``temporaryName(for:)`` for a target named `name`,
     /// or nil when `candidate` is not one.
     static func writerPID(ofTemporary candidate: String, for name: String) -> pid_t? {
-        let prefix = ".\(name).bnconv-"
+        let prefix = ".\(temporaryStem(for: name)).bnconv-"
         guard candidate.hasPrefix(prefix), candidate.hasSuffix(".tmp") else { return nil }
         let middle = candidate.dropFirst(prefix.count).dropLast(".tmp".count)
         let parts = middle.split(separator: "-", omittingEmptySubsequences: false)

@@ -45,4 +45,31 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: live))
         XCTAssertTrue(FileManager.default.fileExists(atPath: unrelated))
     }
+
+    func testATargetNameOfUpTo255BytesIsWritten() throws {
+        let dir = try scratch()
+        // 255 bytes, the longest a name may be: ASCII, and a name of two-byte characters ending in
+        // a one-byte one, so the cut must fall between characters.
+        for name in [String(repeating: "m", count: 250) + ".onnx", String(repeating: "é", count: 127) + "x"] {
+            XCTAssertEqual(name.utf8.count, 255)
+            let target = dir.appendingPathComponent(name).path
+            try AtomicFile.write([4, 2], to: target)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target)), Data([4, 2]))
+            let temporary = AtomicFile.temporaryName(for: name)
+            XCTAssertLessThanOrEqual(temporary.utf8.count, 255, temporary)
+            XCTAssertNotNil(String(validatingCString: temporary), "a valid name")
+            XCTAssertEqual(AtomicFile.writerPID(ofTemporary: temporary, for: name), getpid())
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).count, 2, "no temporary left")
+    }
+
+    func testStaleTemporariesOfALongNameAreRemoved() throws {
+        let dir = try scratch()
+        let name = String(repeating: "n", count: 240) + ".h5"
+        let stale = ".\(AtomicFile.temporaryStem(for: name)).bnconv-99999999-ABCDEF12.tmp"
+        XCTAssertLessThanOrEqual(stale.utf8.count, 255)
+        _ = FileManager.default.createFile(atPath: dir.appendingPathComponent(stale).path, contents: Data([0]))
+        try AtomicFile.write([1], to: dir.appendingPathComponent(name).path)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [name])
+    }
 }
