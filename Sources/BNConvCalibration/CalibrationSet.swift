@@ -11,7 +11,7 @@ public struct CalibrationSet: Sendable {
     public let sampleCount: Int
 
     /// A set from one tensor per model input; each has the samples along axis 0 and all have the
-    /// same count. Throws ``CalibrationError`` when they do not.
+    /// same count, and every value is finite. Throws ``CalibrationError`` when they do not.
     public init(inputs: [Tensor]) throws {
         guard let first = inputs.first else { throw CalibrationError.noData }
         for t in inputs where t.rank == 0 {
@@ -22,7 +22,15 @@ public struct CalibrationSet: Sendable {
             throw CalibrationError.badData("calibration arrays hold \(count) and \(t.shape[0]) samples")
         }
         guard count > 0 else { throw CalibrationError.noData }
-        arrays = inputs.map { (Array($0.shape.dropFirst()), $0.floats()) }
+        let values = inputs.map { $0.floats() }
+        for (k, v) in values.enumerated() {
+            // NaN or infinity in one sample makes every recalibrated statistic it reaches NaN.
+            if let i = v.firstIndex(where: { !$0.isFinite }) {
+                let sampleSize = max(v.count / count, 1)
+                throw CalibrationError.badData("calibration array\(inputs.count > 1 ? " \(k + 1)" : ""): sample \(i / sampleSize) holds \(v[i]) (element \(i)); the statistics would not be finite")
+            }
+        }
+        arrays = zip(inputs, values).map { (Array($0.shape.dropFirst()), $1) }
         sampleCount = count
     }
 

@@ -75,6 +75,7 @@ struct ConvertCommand: ParsableCommand {
 
     func run() throws {
         let model = job.model, out = job.out
+        CrashGuard.install(reading: [model] + (job.config.map { [$0] } ?? []))
         try reportingErrors {
             if OutputPath.sameFile(output, model) {
                 throw ValidationError("the output would overwrite the input \(model); choose another -o")

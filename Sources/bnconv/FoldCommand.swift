@@ -42,7 +42,7 @@ struct FoldCommand: ParsableCommand {
 
     func run() throws {
         let model = job.model, out = job.out
-        CrashGuard.install(reading: [model])
+        CrashGuard.install(reading: [model] + (job.config.map { [$0] } ?? []))
         try reportingErrors {
             let target = inPlace ? model : (output ?? OutputPath.beside(model, tag: "folded"))
             if !inPlace && OutputPath.sameFile(target, model) {

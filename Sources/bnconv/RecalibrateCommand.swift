@@ -71,6 +71,7 @@ struct RecalibrateCommand: ParsableCommand {
     }
 
     func run() throws {
+        CrashGuard.install(reading: [model] + (config.map { [$0] } ?? []))
         try reportingErrors {
             let target = output ?? OutputPath.beside(model, tag: fold ? "folded" : "recalibrated")
             if OutputPath.sameFile(target, model) {

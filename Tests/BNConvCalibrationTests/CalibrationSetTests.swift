@@ -35,4 +35,22 @@ final class CalibrationSetTests: XCTestCase {
         XCTAssertThrowsError(try CalibrationSet(inputs: [])) { XCTAssertEqual($0 as? CalibrationError, .noData) }
         XCTAssertThrowsError(try CalibrationSet(inputs: [sequence([0, 3])])) { XCTAssertEqual($0 as? CalibrationError, .noData) }
     }
+
+    /// NaN or infinity anywhere in the data is refused, naming the sample: it would make every
+    /// statistic it reaches NaN, and the written file would say nothing of it.
+    func testNonFiniteSamplesAreRefused() {
+        var values = (0..<12).map(Float.init)
+        values[7] = .nan
+        XCTAssertThrowsError(try CalibrationSet(inputs: [Tensor(shape: [4, 3], floats: values)])) {
+            XCTAssertEqual($0 as? CalibrationError, .badData("calibration array: sample 2 holds nan (element 7); the statistics would not be finite"))
+        }
+        values[7] = 0
+        values[0] = -.infinity
+        XCTAssertThrowsError(try CalibrationSet(concatenating: [sequence([1, 3]), Tensor(shape: [4, 3], floats: values)])) {
+            XCTAssertEqual($0 as? CalibrationError, .badData("calibration array: sample 1 holds -inf (element 3); the statistics would not be finite"))
+        }
+        XCTAssertThrowsError(try CalibrationSet(inputs: [sequence([2, 3]), Tensor(shape: [2, 2], floats: [1, 2, .infinity, 4])])) {
+            XCTAssertEqual($0 as? CalibrationError, .badData("calibration array 2: sample 1 holds inf (element 2); the statistics would not be finite"))
+        }
+    }
 }

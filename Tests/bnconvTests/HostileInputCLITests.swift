@@ -10,7 +10,11 @@ final class HostileInputCLITests: XCTestCase {
 
     func testReadWatchdogEndsAnHDF5Loop() throws {
         let path = Self.fixtures.appendingPathComponent("hdf5-global-heap-loop.h5").path
-        for command in [["inspect", path], ["fold", path, "-o", FileManager.default.temporaryDirectory.appendingPathComponent("never-\(UUID().uuidString).h5").path]] {
+        let never = { (ext: String) in FileManager.default.temporaryDirectory.appendingPathComponent("never-\(UUID().uuidString).\(ext)").path }
+        let data = FixturePaths.url("keras/mini_resnet/calib.npy").path
+        for command in [["inspect", path], ["fold", path, "-o", never("h5")], ["convert", path, "-o", never("onnx")],
+                        ["convert", path, "--layout", "nchw", "-o", never("h5")], ["recalibrate", path, "--data", data, "-o", never("h5")],
+                        ["run", path]] {
             let started = Date()
             let result = try CLIRunner.run(command, timeout: 60, environment: ["BNCONV_READ_TIMEOUT": "2"])
             XCTAssertFalse(result.timedOut, "\(command[0]) did not stop")
