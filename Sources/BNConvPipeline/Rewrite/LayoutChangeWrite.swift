@@ -22,10 +22,10 @@ struct LayoutChangeWrite {
 
     /// Stages, reads back, checks (with `comparison` when verifying) and moves into place.
     func write(comparison: ModelComparison?) throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bnconv-convert-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let staged = scratch.appendingPathComponent(URL(fileURLWithPath: output).lastPathComponent).path
+        // A killed run cannot remove its scratch directory: the next run removes it (ScratchDirectory).
+        let scratch = try ScratchDirectory(prefix: "bnconv-convert")
+        defer { scratch.remove() }
+        let staged = scratch.url.appendingPathComponent(URL(fileURLWithPath: output).lastPathComponent).path
         func named(_ error: CheckpointError) -> CheckpointError {
             var e = error
             if e.file == staged { e.file = output }
