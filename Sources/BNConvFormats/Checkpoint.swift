@@ -25,6 +25,8 @@ public enum Checkpoint {
         if isDirectory.boolValue {
             throw CheckpointError(.cannotOpen, file: path, problem: "is a directory, not a checkpoint file")
         }
+        try RegularFile.require(path, allowingSpecial: options.allowsSpecialFiles)
+        if let config { try RegularFile.require(config, allowingSpecial: options.allowsSpecialFiles) }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw CheckpointError(.cannotOpen, file: path, problem: "cannot open the file for reading (permission denied?)")
         }

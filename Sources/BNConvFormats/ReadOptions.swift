@@ -6,9 +6,14 @@ import BNConvCore
 public struct ReadOptions: Sendable, Equatable {
     /// The bounds checked before a tensor is allocated.
     public var limits: ReadLimits
+    /// Whether a device, FIFO or socket may be read as if it were a file (by default only regular
+    /// files are: a FIFO blocks, `/dev/zero` never ends).
+    public var allowsSpecialFiles: Bool
 
-    /// Options with `limits` (by default ``ReadLimits/defaultMaxTensorBytes`` for one tensor).
-    public init(limits: ReadLimits = ReadLimits()) {
+    /// Options with `limits` (by default ``ReadLimits/defaultMaxTensorBytes`` for one tensor),
+    /// reading special files only when `allowsSpecialFiles`.
+    public init(limits: ReadLimits = ReadLimits(), allowsSpecialFiles: Bool = false) {
         self.limits = limits
+        self.allowsSpecialFiles = allowsSpecialFiles
     }
 }

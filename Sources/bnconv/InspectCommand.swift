@@ -30,12 +30,13 @@ struct InspectCommand: ParsableCommand {
                                valueName: "convention"))
     var naming: BatchNormNaming.Convention?
 
+    @OptionGroup var inputFiles: InputFileOptions
     @OptionGroup var out: OutputOptions
 
     func run() throws {
         CrashGuard.install(reading: [file] + (config.map { [$0] } ?? []))
         try reportingErrors {
-            let model = try Checkpoint.read(file, config: config, options: CommandReadOptions.current)
+            let model = try Checkpoint.read(file, config: config, options: inputFiles.readOptions)
             CrashGuard.readingDone()
             let summary = CheckpointSummary(model: model, decisions: planBatchNormFolds(model))
             let names = naming.map { BatchNormNaming(model: model, convention: $0) }

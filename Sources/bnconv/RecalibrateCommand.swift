@@ -62,6 +62,7 @@ struct RecalibrateCommand: ParsableCommand {
     var force = false
 
     @OptionGroup var verification: VerificationOptions
+    @OptionGroup var inputFiles: InputFileOptions
     @OptionGroup var out: OutputOptions
 
     func validate() throws {
@@ -80,7 +81,7 @@ struct RecalibrateCommand: ParsableCommand {
             let settings = RecalibrationSettings(dataFiles: data, mode: mode, batchSize: batchSize, convention: convention)
             let request = RewriteRequest(input: model, config: config, output: target, recalibration: settings, fold: fold,
                                          keep: Set(keep), verification: fold && !noVerify ? verification.settings : nil, force: force,
-                                         readOptions: CommandReadOptions.current)
+                                         readOptions: inputFiles.readOptions)
             let result = try RewritePipeline.run(request, progress: ProgressReporter(quiet: out.quiet || out.json).handler)
             guard let recalibration = result.recalibration else { return }
             if out.json {

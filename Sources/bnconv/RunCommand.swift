@@ -58,6 +58,7 @@ struct RunCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Run channels-first 3x3 convolutions by Winograd's algorithm (--no-winograd: as direct products, for comparison).")
     var winograd = true
 
+    @OptionGroup var inputFiles: InputFileOptions
     @OptionGroup var out: OutputOptions
 
     func validate() throws {
@@ -74,7 +75,7 @@ struct RunCommand: ParsableCommand {
             let options = RunOptions(threads: threads, blasThreads: blasThreads, recordsNodeTimes: profile, winograd: winograd)
             let result = try ModelRun.run(RunRequest(model: model, config: config, inputFiles: inputs, batch: batch, seed: seed,
                                                      options: options, timedRuns: time ? runs : nil, outputFile: output,
-                                                     readOptions: CommandReadOptions.current),
+                                                     readOptions: inputFiles.readOptions),
                                           progress: ProgressReporter(quiet: true).handler)
             let timing = time ? RunTiming(milliseconds: result.timedMilliseconds, batch: result.inputs.first?.shape.first ?? 1,
                                           blasKernels: ModelRunner.blasKernels) : nil

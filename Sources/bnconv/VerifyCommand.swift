@@ -30,13 +30,14 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var verification: VerificationOptions
     @OptionGroup var report: ReportOptions
+    @OptionGroup var inputFiles: InputFileOptions
     @OptionGroup var out: OutputOptions
 
     func run() throws {
         CrashGuard.install(reading: [reference, candidate])
         try reportingErrors {
             let result = try CheckpointComparison.compare(reference: reference, candidate: candidate, config: config,
-                                                          settings: verification.settings, readOptions: CommandReadOptions.current,
+                                                          settings: verification.settings, readOptions: inputFiles.readOptions,
                                                           progress: ProgressReporter(quiet: out.quiet || out.json).handler)
             let report = result.report
             try self.report.write(result.runReport)

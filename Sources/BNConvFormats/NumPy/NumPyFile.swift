@@ -15,7 +15,8 @@ public enum NumPyFile {
     private static let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
 
     /// Reads the array in `path`; `limits` bounds what it may allocate.
-    public static func read(_ path: String, limits: ReadLimits = ReadLimits()) throws -> Tensor {
+    public static func read(_ path: String, limits: ReadLimits = ReadLimits(), allowsSpecialFiles: Bool = false) throws -> Tensor {
+        try RegularFile.require(path, allowingSpecial: allowsSpecialFiles)
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)

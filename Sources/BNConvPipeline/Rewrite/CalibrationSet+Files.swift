@@ -5,9 +5,9 @@ import BNConvCalibration
 
 extension CalibrationSet {
     /// The `.npy` arrays `files` as `model`'s calibration set: joined along N for a one-input
-    /// model, one per input (in order) otherwise; `limits` bound each array.
-    init(files: [String], for model: Model, limits: ReadLimits) throws {
-        let arrays = try files.map { try NumPyFile.read($0, limits: limits) }
+    /// model, one per input (in order) otherwise; `options` bound each read.
+    init(files: [String], for model: Model, options: ReadOptions) throws {
+        let arrays = try files.map { try NumPyFile.read($0, limits: options.limits, allowsSpecialFiles: options.allowsSpecialFiles) }
         if model.inputs.count == 1 {
             try self.init(concatenating: arrays)
             return

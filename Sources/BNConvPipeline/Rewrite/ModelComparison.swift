@@ -22,7 +22,7 @@ struct ModelComparison {
                  compareLayers: Bool = true, toleranceModel: Model? = nil, stage: String = "verify",
                  file: String, hint: (EngineError) -> String?) throws -> VerificationReport {
         var options = try settings.verifierOptions(inputCount: reference.inputs.count, candidate: toleranceModel ?? candidate,
-                                                   limits: readOptions.limits)
+                                                   readOptions: readOptions)
         options.compareLayers = compareLayers
         if let boundary {
             options.inputPermutations = boundary.inputs

@@ -148,7 +148,7 @@ public enum RewritePipeline {
         }
         let samples: CalibrationSet
         do {
-            samples = try CalibrationSet(files: settings.dataFiles, for: model, limits: readOptions.limits)
+            samples = try CalibrationSet(files: settings.dataFiles, for: model, options: readOptions)
         } catch let error as CalibrationError {
             throw located(error)
         }

@@ -28,15 +28,15 @@ public struct VerificationSettings: Sendable, Equatable {
     }
 
     /// Verifier options for comparing `candidate` with a reference of `inputCount` inputs: the
-    /// `.npy` files read (within `limits`) and grouped into input sets, the tolerance chosen when not given.
-    public func verifierOptions(inputCount: Int, candidate: Model, limits: ReadLimits = ReadLimits()) throws -> Verifier.Options {
+    /// `.npy` files read (with `readOptions`) and grouped into input sets, the tolerance chosen when not given.
+    public func verifierOptions(inputCount: Int, candidate: Model, readOptions: ReadOptions = ReadOptions()) throws -> Verifier.Options {
         let tolerance = self.tolerance ?? DefaultTolerance.forCandidate(candidate).tolerance
         var sets: [[Tensor]] = []
         if !inputFiles.isEmpty {
             guard inputFiles.count % max(inputCount, 1) == 0 else {
                 throw UsageError("the model has \(inputCount) inputs; give --input a multiple of \(inputCount) times")
             }
-            let tensors = try inputFiles.map { try NumPyFile.read($0, limits: limits) }
+            let tensors = try inputFiles.map { try NumPyFile.read($0, limits: readOptions.limits, allowsSpecialFiles: readOptions.allowsSpecialFiles) }
             sets = stride(from: 0, to: tensors.count, by: max(inputCount, 1)).map { Array(tensors[$0..<$0 + inputCount]) }
         }
         return Verifier.Options(randomRuns: randomRuns, batch: batch, seed: seed, tolerance: tolerance, inputs: sets)

@@ -18,7 +18,8 @@ public enum ModelRun {
         let loadSeconds = Date().timeIntervalSince(started)
         let runner = try ModelRunner(model: model, options: request.options)
         let feeds = try request.inputFiles.isEmpty ? RandomInputs.make(for: model, batch: request.batch, seed: request.seed)
-                                                   : request.inputFiles.map { try NumPyFile.read($0, limits: request.readOptions.limits) }
+                                                   : request.inputFiles.map { try NumPyFile.read($0, limits: request.readOptions.limits,
+                                                                                       allowsSpecialFiles: request.readOptions.allowsSpecialFiles) }
         let runStarted = DispatchTime.now().uptimeNanoseconds
         var results: [Tensor]
         do {

@@ -17,6 +17,7 @@ struct RewriteOptions: ParsableArguments {
     @Flag(help: "Write even when verification fails.")
     var force = false
 
+    @OptionGroup var inputFiles: InputFileOptions
     @OptionGroup var verification: VerificationOptions
     @OptionGroup var report: ReportOptions
     @OptionGroup var out: OutputOptions
@@ -25,7 +26,7 @@ struct RewriteOptions: ParsableArguments {
     func request(output: String) -> RewriteRequest {
         RewriteRequest(input: model, config: config, output: output,
                        verification: noVerify ? nil : verification.settings, force: force,
-                       readOptions: CommandReadOptions.current)
+                       readOptions: inputFiles.readOptions)
     }
 
     /// Runs `request` with a progress display, writes `--report`, and returns the result.
