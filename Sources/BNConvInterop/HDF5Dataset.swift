@@ -21,9 +21,16 @@ package final class HDF5Dataset: HDF5Object {
     /// Opens `name` under `group`.
     static func open(in group: HDF5Group, name: String) throws -> HDF5Dataset {
         let path = HDF5Library.join(group.path, name)
+        try HDF5Group.requireLinksInside(group.id, name, file: group.file, parentPath: group.path, operation: "open the dataset")
         let id = try HDF5Library.checked(H5Dopen2(group.id, name, chdf5_p_default()), file: group.file.name, path: path,
                                          "open the dataset")
-        return HDF5Dataset(id: id, path: path, file: group.file)
+        let dataset = HDF5Dataset(id: id, path: path, file: group.file)
+        if chdf5_dataset_reads_elsewhere(id) != 0 {
+            _ = HDF5Library.takeErrorMessage()
+            throw HDF5Error(file: group.file.name, path: path, operation: "open the dataset",
+                            message: "its data is stored outside the model file (HDF5 external storage or a virtual dataset); bnconv reads only what is inside the model file")
+        }
+        return dataset
     }
 
     /// Its dimensions; `[]` for a scalar.

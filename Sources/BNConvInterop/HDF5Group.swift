@@ -28,9 +28,29 @@ package final class HDF5Group: HDF5Object {
     /// Opens `name` under the object `parentId` (whose path is `parentPath`).
     static func open(in file: HDF5File, parentId: hid_t, parentPath: String, name: String) throws -> HDF5Group {
         let path = HDF5Library.join(parentPath.isEmpty ? "/" : parentPath, name)
+        try requireLinksInside(parentId, name, file: file, parentPath: parentPath.isEmpty ? "/" : parentPath, operation: "open the group")
         let id = try HDF5Library.checked(H5Gopen2(parentId, name, chdf5_p_default()), file: file.name, path: path,
                                          "open the group")
         return HDF5Group(id: id, path: path, file: file)
+    }
+
+    /// Refuses a path whose links lead out of the file (HDF5 external links, user-defined links):
+    /// each component of `name` under `locId` is checked before anything is opened through it, so
+    /// another file is never opened (a model must not make bnconv read files beside it).
+    static func requireLinksInside(_ locId: hid_t, _ name: String, file: HDF5File, parentPath: String, operation: String) throws {
+        var prefix = ""
+        for component in name.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix = prefix.isEmpty ? String(component) : prefix + "/" + component
+            if H5Lexists(locId, prefix, chdf5_p_default()) <= 0 {
+                _ = HDF5Library.takeErrorMessage()
+                return   // missing: the open that follows says so
+            }
+            if chdf5_link_leaves_file(locId, prefix) != 0 {
+                _ = HDF5Library.takeErrorMessage()
+                throw HDF5Error(file: file.name, path: HDF5Library.join(parentPath, prefix), operation: operation,
+                                message: "the link leads to another file (an HDF5 external link); bnconv reads only what is inside the model file")
+            }
+        }
     }
 
     /// The names of the direct members, in name order.
@@ -39,19 +59,30 @@ package final class HDF5Group: HDF5Object {
     }
 
     /// Whether `name` (which may contain `/`) resolves to an object, checking each component so
-    /// a missing intermediate group is `false`, not an error.
+    /// a missing intermediate group is `false`, not an error. A link that leads out of the file is
+    /// never followed: a path through one is `false`; the link itself exists (opening it is refused).
     package func contains(_ name: String) -> Bool {
         var prefix = ""
-        for component in name.split(separator: "/", omittingEmptySubsequences: true) {
+        let components = name.split(separator: "/", omittingEmptySubsequences: true)
+        for (i, component) in components.enumerated() {
             prefix = prefix.isEmpty ? String(component) : prefix + "/" + component
             if H5Lexists(id, prefix, chdf5_p_default()) <= 0 { return false }
+            if chdf5_link_leaves_file(id, prefix) != 0 {
+                _ = HDF5Library.takeErrorMessage()
+                return i == components.count - 1
+            }
         }
         return !prefix.isEmpty
     }
 
-    /// The kind of the member `name`, or `nil` when it does not exist.
+    /// The kind of the member `name`, or `nil` when it does not exist (``MemberKind/other`` for a
+    /// link that leads out of the file, which is not followed).
     package func kind(of name: String) -> MemberKind? {
         guard contains(name) else { return nil }
+        if chdf5_link_leaves_file(id, name) != 0 {
+            _ = HDF5Library.takeErrorMessage()
+            return .other
+        }
         switch chdf5_object_type(id, name) {
         case Int32(H5O_TYPE_GROUP.rawValue): return .group
         case Int32(H5O_TYPE_DATASET.rawValue): return .dataset

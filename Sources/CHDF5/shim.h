@@ -125,4 +125,26 @@ static inline void chdf5_take_error_stack(char *buf, size_t cap) {
     H5Ewalk2(st, H5E_WALK_UPWARD, chdf5_err_walk, &b);
     H5Eclose_stack(st);
 }
+
+/* Where a link leads: 0 for a link inside this file (hard or soft), 1 for one that leads out of it
+ * (an external link, or a user-defined link type), -1 on error. H5L_info_t is H5L_info2_t in 1.12+
+ * (API default mapping); both have the link type in `type`. */
+static inline int chdf5_link_leaves_file(hid_t loc, const char *name) {
+    H5L_info_t info;
+    if (H5Lget_info(loc, name, &info, H5P_DEFAULT) < 0) return -1;
+    return (info.type == H5L_TYPE_HARD || info.type == H5L_TYPE_SOFT) ? 0 : 1;
+}
+
+/* Whether a dataset's data lies outside this file: external storage (H5Pset_external) or a
+ * virtual dataset mapping other files. 1 yes, 0 no, -1 on error. */
+static inline int chdf5_dataset_reads_elsewhere(hid_t dataset) {
+    hid_t plist = H5Dget_create_plist(dataset);
+    if (plist < 0) return -1;
+    int external = H5Pget_external_count(plist);
+    H5D_layout_t layout = H5Pget_layout(plist);
+    H5Pclose(plist);
+    if (external < 0 || layout < 0) return -1;
+    return (external > 0 || layout == H5D_VIRTUAL) ? 1 : 0;
+}
+
 #endif
