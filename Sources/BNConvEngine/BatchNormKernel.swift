@@ -52,7 +52,7 @@ struct BatchNormKernel: EngineKernel {
             coefficients = layer.trainingCoefficients(moments)
             context.batchNormObservations?.append(BatchNormObservation(node: name, inputShape: x.shape, moments: moments))
         }
-        let y = context.output(x.shape, reusing: 0, of: inputs)
+        let y = try context.output(x.shape, reusing: 0, of: inputs)
         coefficients.apply(input: x.pointer, output: y.pointer, geometry: g, parallel: context.parallel)
         return y
     }

@@ -15,13 +15,13 @@ struct ChannelsFirstAdapter: EngineKernel {
             guard input.shape.count >= 3 else {
                 throw EngineError.shapeMismatch("channels-first spatial input", expected: [-1, -1, -1], got: input.shape)
             }
-            last.append(Permutation.permute(input, Permutation.toChannelsLast(rank: input.shape.count), context))
+            last.append(try Permutation.permute(input, Permutation.toChannelsLast(rank: input.shape.count), context))
         }
         let saved = context.reusable
         context.reusable = Array(repeating: true, count: last.count)
         let result = try inner.run(last, context)
         context.reusable = saved
         defer { context.release(result) }
-        return Permutation.permute(result, Permutation.toChannelsFirst(rank: result.shape.count), context)
+        return try Permutation.permute(result, Permutation.toChannelsFirst(rank: result.shape.count), context)
     }
 }

@@ -74,7 +74,7 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
                                                  dilations: attributes.dilations, padding: attributes.padding,
                                                  rank: attributes.rank)
         let os = SpatialShape(n: xs.n, spatial: axes.map(\.output), c: outputChannels)
-        let out = context.allocate(os.channelsFirstShape(rank: x.shape.count))
+        let out = try context.allocate(os.channelsFirstShape(rank: x.shape.count))
         let ops = try Epilogue.bind(Epilogue.layerOps(bias: bias, activation: attributes.activation) + tail, to: out)
         let blockOps = ChannelsFirstEpilogue.blockOps(ops)
         let geometry = Geometry(images: xs.n, inputPlane: xs.positions, input: xs.spatial, positions: os.positions,

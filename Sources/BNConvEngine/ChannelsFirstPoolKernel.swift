@@ -22,7 +22,7 @@ struct ChannelsFirstPoolKernel: EngineKernel {
         let axes = try ConvolutionKernel.windows(input: xs.spatial, window: window, strides: attributes.strides,
                                                  dilations: [1], padding: attributes.padding, rank: rank)
         let os = SpatialShape(n: xs.n, spatial: axes.map(\.output), c: xs.c)
-        let out = context.allocate(os.channelsFirstShape(rank: x.shape.count))
+        let out = try context.allocate(os.channelsFirstShape(rank: x.shape.count))
         let ow = axes[2].output
         let (ih, iw) = (xs.spatial[1], xs.spatial[2])
         let inPlane = xs.positions, outPlane = os.positions

@@ -107,7 +107,7 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
                          tilesX: (axes[2].output + m - 1) / m, blockBudget: blockBudget)
         guard g.images * g.positions >= max(minimumOutputs, 1) else { return try direct.run(inputs, context, tail: tail) }
         let os = SpatialShape(n: xs.n, spatial: axes.map(\.output), c: cout)
-        let out = context.allocate(os.channelsFirstShape(rank: 4))
+        let out = try context.allocate(os.channelsFirstShape(rank: 4))
         let ops = try Epilogue.bind(Epilogue.layerOps(bias: direct.bias, activation: a.activation) + tail, to: out)
         let blockOps = ChannelsFirstEpilogue.blockOps(ops)
         filters.withUnsafeBufferPointer { u in

@@ -21,7 +21,7 @@ struct ConcatKernel: EngineKernel {
             other[a] = first.shape[a]
             guard other == first.shape else { throw EngineError.shapeMismatch("concatenate operand", expected: first.shape, got: input.shape) }
         }
-        let out = context.allocate(shape)
+        let out = try context.allocate(shape)
         let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
         let outRow = shape[a] * inner
         context.parallel.ranges(outer, costPerItem: outRow) { range in

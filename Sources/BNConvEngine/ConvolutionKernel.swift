@@ -62,7 +62,7 @@ struct ConvolutionKernel: FusableKernel {
                                                  dilations: attributes.dilations, padding: attributes.padding,
                                                  rank: attributes.rank)
         let os = SpatialShape(n: xs.n, spatial: axes.map(\.output), c: outputChannels)
-        let out = context.allocate(os.shape(rank: x.shape.count))
+        let out = try context.allocate(os.shape(rank: x.shape.count))
         let rows = os.n * os.positions
         let cout = outputChannels, coutG = cout / groups, cinG = inputChannelsPerGroup
         let taps = window.reduce(1, *)

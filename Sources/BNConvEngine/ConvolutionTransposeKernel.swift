@@ -53,7 +53,7 @@ struct ConvolutionTransposeKernel: FusableKernel {
         }
         let coutG = outputChannelsPerGroup, cout = coutG * groups, cinG = inputChannels / groups
         let os = SpatialShape(n: xs.n, spatial: axes.map(\.output), c: cout)
-        let out = context.allocate(os.shape(rank: x.shape.count))
+        let out = try context.allocate(os.shape(rank: x.shape.count))
         out.pointer.update(repeating: 0, count: out.count)
         let taps = window.reduce(1, *)
         let columns = taps * coutG

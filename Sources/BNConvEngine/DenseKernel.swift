@@ -38,7 +38,7 @@ struct DenseKernel: FusableKernel {
             throw EngineError.shapeMismatch("dense input features", expected: [-1, inputs], got: x.shape)
         }
         let rows = x.count / inputs
-        let out = context.allocate(Array(x.shape.dropLast()) + [units])
+        let out = try context.allocate(Array(x.shape.dropLast()) + [units])
         kernel.withUnsafeBufferPointer { w in
             ParallelGEMM.multiply(m: rows, n: units, k: inputs, a: x.pointer, lda: inputs, b: w.baseAddress!, ldb: units,
                        c: out.pointer, ldc: units, parallel: context.parallel)

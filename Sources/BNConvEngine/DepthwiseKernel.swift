@@ -52,7 +52,7 @@ struct DepthwiseKernel: EngineKernel {
                                                  rank: attributes.rank)
         let cm = channels * multiplier, m = multiplier
         let os = SpatialShape(n: xs.n, spatial: axes.map(\.output), c: cm)
-        let out = context.allocate(os.shape(rank: x.shape.count))
+        let out = try context.allocate(os.shape(rank: x.shape.count))
         let (od, oh, ow) = (axes[0].output, axes[1].output, axes[2].output)
         let (id, ih, iw) = (xs.spatial[0], xs.spatial[1], xs.spatial[2])
         let (kd, kh, kw) = (window[0], window[1], window[2])

@@ -24,7 +24,7 @@ struct ElementwiseKernel: FusableKernel {
                                             got: inputs.dropFirst().first?.shape ?? [])
         }
         let reuse = inputs[0].shape == shape ? 0 : inputs.firstIndex { $0.shape == shape } ?? 0
-        let out = context.output(shape, reusing: reuse, of: inputs)
+        let out = try context.output(shape, reusing: reuse, of: inputs)
         let order = [reuse] + inputs.indices.filter { $0 != reuse }
         let firstIn = inputs[order[0]]
         let kind = self.kind

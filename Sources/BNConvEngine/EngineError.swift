@@ -24,6 +24,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case outputNotComputed(String)
     /// The BLAS library the engine multiplies with could not be loaded; the text says why and how to fix it.
     case blasUnavailable(String)
+    /// A value of this shape has more elements than the machine can hold (or than an `Int` counts).
+    case tooLarge(shape: [Int], limit: Int)
 
     /// One line naming the node and op where there is one.
     public var description: String {
@@ -47,6 +49,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "node '\(node)' (\(op)): \(problem)"
         case .outputNotComputed(let name):
             return "model output '\(name)' is written by no node"
+        case let .tooLarge(shape, limit):
+            return "a value of shape \(shape) would need more than \(limit) elements, more than this machine's memory holds"
         case .blasUnavailable(let problem):
             return problem
         }

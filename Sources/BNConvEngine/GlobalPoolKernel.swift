@@ -21,7 +21,7 @@ struct GlobalPoolKernel: EngineKernel {
         if attributes.keepDims {
             shape = x.shape.enumerated().map { $0.offset == 0 || $0.offset == channelAxis ? $0.element : 1 }
         }
-        let out = context.allocate(shape)
+        let out = try context.allocate(shape)
         let isMax = attributes.kind == .max
         let first = attributes.layout == .channelsFirst
         context.parallel.ranges(n, costPerItem: positions * c) { range in

@@ -1,3 +1,4 @@
+import Foundation
 import BNConvCore
 import BNConvModel
 import BNConvInterop
@@ -22,17 +23,35 @@ final class KernelContext {
     }
 
     /// A fresh value of `shape` (uninitialized).
-    func allocate(_ shape: [Int]) -> EngineValue {
-        EngineValue(shape: shape, buffer: pool.take(shape.reduce(1, *)))
+    func allocate(_ shape: [Int]) throws -> EngineValue {
+        EngineValue(shape: shape, buffer: pool.take(try KernelContext.elementCount(shape)))
+    }
+
+    /// The most float32 elements one value may hold: the machine's physical memory's worth
+    /// (a larger one could not be made, and would end the process instead of failing).
+    static let maximumElements = Int(clamping: ProcessInfo.processInfo.physicalMemory / 4)
+
+    /// The element count of `shape`, computed with overflow checks and bounded by
+    /// ``maximumElements``: sizes come from files and user options, and must fail, not trap.
+    static func elementCount(_ shape: [Int]) throws -> Int {
+        var count = 1
+        for dimension in shape {
+            guard dimension >= 0 else { throw EngineError.shapeMismatch("a value's shape", expected: [], got: shape) }
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard !overflow, product <= maximumElements else { throw EngineError.tooLarge(shape: shape, limit: maximumElements) }
+            count = product
+        }
+        return count
     }
 
     /// A value of `shape` that takes input `index`'s buffer when allowed and the sizes agree
     /// (element-wise ops computing in place), else a fresh one.
-    func output(_ shape: [Int], reusing index: Int, of inputs: [EngineValue]) -> EngineValue {
-        if index < reusable.count, reusable[index], inputs[index].buffer.capacity == shape.reduce(1, *) {
+    func output(_ shape: [Int], reusing index: Int, of inputs: [EngineValue]) throws -> EngineValue {
+        let count = try KernelContext.elementCount(shape)
+        if index < reusable.count, reusable[index], inputs[index].buffer.capacity == count {
             return alias(inputs[index], shape: shape)
         }
-        return allocate(shape)
+        return try allocate(shape)
     }
 
     /// A new value sharing `value`'s buffer with another shape (reshape, flatten, identity).

@@ -109,7 +109,7 @@ public final class ModelRunner {
                     && zip(declared.dropFirst(), tensor.shape.dropFirst()).allSatisfy { $0 == nil || $0 == $1 }
                 guard fits else { throw EngineError.inputShape(name: name, declared: declared, got: tensor.shape) }
             }
-            let value = context.allocate(tensor.shape)
+            let value = try context.allocate(tensor.shape)
             tensor.floats().withUnsafeBufferPointer { value.pointer.update(from: $0.baseAddress!, count: tensor.count) }
             if let old = live.updateValue(value, forKey: name) { pool.release(old.buffer) }
         }

@@ -33,7 +33,7 @@ struct NormalizationKernel: EngineKernel {
         guard shape.reduce(1, *) == mean.count else {
             throw EngineError.shapeMismatch("normalization mean over axes \(axes)", expected: shape, got: [mean.count])
         }
-        let y = context.output(x.shape, reusing: 0, of: inputs)
+        let y = try context.output(x.shape, reusing: 0, of: inputs)
         if y.pointer != x.pointer { y.pointer.update(from: x.pointer, count: x.count) }
         mean.withUnsafeBufferPointer { mp in
             Broadcast.combine(output: y.pointer, outShape: x.shape, input: mp.baseAddress!, inShape: shape) { o, i, n, s in

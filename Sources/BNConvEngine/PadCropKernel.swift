@@ -26,7 +26,7 @@ struct PadCropKernel: EngineKernel {
             before[a] = pairs[i].before
             guard shape[a] >= 0 else { throw EngineError.shapeMismatch("cropping", expected: [delta], got: x.shape) }
         }
-        let out = context.allocate(shape)
+        let out = try context.allocate(shape)
         let zero = [Int](repeating: 0, count: rank)
         if pads {
             out.pointer.update(repeating: 0, count: out.count)

@@ -54,8 +54,8 @@ enum Permutation {
     static func toChannelsFirst(rank: Int) -> [Int] { [0, rank - 1] + Array(1..<(rank - 1)) }
 
     /// `value` permuted into a fresh value.
-    static func permute(_ value: EngineValue, _ perm: [Int], _ context: KernelContext) -> EngineValue {
-        let out = context.allocate(perm.map { value.shape[$0] })
+    static func permute(_ value: EngineValue, _ perm: [Int], _ context: KernelContext) throws -> EngineValue {
+        let out = try context.allocate(perm.map { value.shape[$0] })
         apply(value.pointer, shape: value.shape, perm: perm, into: out.pointer, parallel: context.parallel)
         return out
     }

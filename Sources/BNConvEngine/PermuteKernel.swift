@@ -13,6 +13,6 @@ struct PermuteKernel: EngineKernel {
         guard perm.count == x.shape.count, Set(perm) == Set(0..<x.shape.count) else {
             throw EngineError.shapeMismatch("permute dims", expected: x.shape, got: dims)
         }
-        return Permutation.permute(x, perm, context)
+        return try Permutation.permute(x, perm, context)
     }
 }

@@ -16,7 +16,7 @@ struct PoolKernel: EngineKernel {
         let axes = try ConvolutionKernel.windows(input: xs.spatial, window: window, strides: attributes.strides,
                                                  dilations: [1], padding: attributes.padding, rank: rank)
         let os = SpatialShape(n: xs.n, spatial: axes.map(\.output), c: xs.c)
-        let out = context.allocate(os.shape(rank: x.shape.count))
+        let out = try context.allocate(os.shape(rank: x.shape.count))
         let (od, oh, ow) = (axes[0].output, axes[1].output, axes[2].output)
         let (id, ih, iw) = (xs.spatial[0], xs.spatial[1], xs.spatial[2])
         let c = xs.c

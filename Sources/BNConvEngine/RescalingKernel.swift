@@ -15,7 +15,7 @@ struct RescalingKernel: EngineKernel {
         for v in [scale, offset] where v.count != 1 && v.count != c {
             throw EngineError.shapeMismatch("rescaling scale/offset per channel", expected: [c], got: [v.count])
         }
-        let y = context.output(x.shape, reusing: 0, of: inputs)
+        let y = try context.output(x.shape, reusing: 0, of: inputs)
         let rows = x.count / max(c, 1)
         let s = scale.count == 1 ? Array(repeating: scale[0], count: c) : scale
         let o = offset.isEmpty ? Array(repeating: 0, count: c) : (offset.count == 1 ? Array(repeating: offset[0], count: c) : offset)

@@ -35,7 +35,7 @@ struct SeparableConvolutionKernel: FusableKernel {
         defer { context.release(mid) }
         let cm = mid.shape[mid.shape.count - 1]
         let rows = mid.count / max(cm, 1)
-        let out = context.allocate(Array(mid.shape.dropLast()) + [filters])
+        let out = try context.allocate(Array(mid.shape.dropLast()) + [filters])
         pointwise.withUnsafeBufferPointer { w in
             ParallelGEMM.multiply(m: rows, n: filters, k: cm, a: mid.pointer, lda: cm, b: w.baseAddress!, ldb: filters,
                        c: out.pointer, ldc: filters, parallel: context.parallel)

@@ -10,7 +10,7 @@ struct SoftmaxKernel: EngineKernel {
     func run(_ inputs: [EngineValue], _ context: KernelContext) throws -> EngineValue {
         let x = inputs[0]
         let g = try ChannelGeometry(shape: x.shape, axis: axis)
-        let y = context.output(x.shape, reusing: 0, of: inputs)
+        let y = try context.output(x.shape, reusing: 0, of: inputs)
         Softmax.apply(input: x.pointer, output: y.pointer, geometry: g, parallel: context.parallel)
         return y
     }

@@ -17,7 +17,7 @@ struct UpsampleKernel: EngineKernel {
         let xs = try SpatialShape(channelsLast: x.shape)
         let f = SpatialShape.pad3(size, fill: 1)
         let os = SpatialShape(n: xs.n, spatial: zip(xs.spatial, f).map { $0 * $1 }, c: xs.c)
-        let out = context.allocate(os.shape(rank: x.shape.count))
+        let out = try context.allocate(os.shape(rank: x.shape.count))
         let c = xs.c
         // Per axis: for each output index, two source indices and the weight of the second.
         let taps: [(lo: [Int], hi: [Int], frac: [Float])] = (0..<3).map { a in

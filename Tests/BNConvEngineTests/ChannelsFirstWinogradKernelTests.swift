@@ -67,7 +67,7 @@ final class ChannelsFirstWinogradKernelTests: XCTestCase, EngineTestData {
     /// Runs `kernel` on `x` with `threads` cores.
     private func run(_ kernel: FusableKernel, _ x: Tensor, tail: [PostOp], threads: Int) throws -> Tensor {
         let context = KernelContext(pool: BufferPool(), parallel: Parallel(workers: threads))
-        let value = context.allocate(x.shape)
+        let value = try context.allocate(x.shape)
         x.floats().withUnsafeBufferPointer { value.pointer.update(from: $0.baseAddress!, count: x.count) }
         return try kernel.run([value], context, tail: tail).tensor()
     }

@@ -27,4 +27,20 @@ final class HostileInputCLITests: XCTestCase {
             XCTAssertTrue(result.stderr.contains("BNCONV_READ_TIMEOUT"), result.stderr)
         }
     }
+
+    /// A shape whose element count overflows reaches the engine (fold verifies, run and convert
+    /// run it): a clear error with status 1, not an overflow trap.
+    func testAnOverflowingShapeIsAnErrorInTheEngine() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/robustness/fuzz/onnx-shape-product-overflow.onnx").path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("never-\(UUID().uuidString)").path
+        for command in [["run", path], ["fold", path, "-o", out + ".onnx"], ["convert", path, "--layout", "nhwc", "-o", out + "-2.onnx"]] {
+            let result = try CLIRunner.run(command, timeout: 60)
+            XCTAssertFalse(result.signalled, "\(command[0]): \(result.stderr)")
+            XCTAssertEqual(result.status, 1, result.stderr)
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+            XCTAssertTrue(result.stderr.contains("more than this machine's memory holds"), result.stderr)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + ".onnx"))
+    }
 }
