@@ -63,6 +63,9 @@ struct JSONParser {
         var object = JSONObject()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(object) }
+        // A key given twice keeps its first place and takes its last value, as Python's json (and so
+        // Keras) reads it: reading the first value instead made bnconv fold another model than Keras loads.
+        var positions: [String: Int] = [:]
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a key string") }
@@ -70,7 +73,13 @@ struct JSONParser {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
-            object.members.append(JSONObject.Member(key: key, value: try parseValue()))
+            let value = try parseValue()
+            if let position = positions[key] {
+                object.members[position].value = value
+            } else {
+                positions[key] = object.members.count
+                object.members.append(JSONObject.Member(key: key, value: value))
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unterminated object") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }

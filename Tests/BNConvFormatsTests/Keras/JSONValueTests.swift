@@ -62,4 +62,13 @@ final class JSONValueTests: XCTestCase {
         XCTAssertThrowsError(try JSONValue.parse("{} x"))
         XCTAssertThrowsError(try JSONValue.parse(#""unterminated"#))
     }
+
+    /// A repeated key is read as Python's json reads it (Keras's config loader): the last value,
+    /// at the first key's place, once.
+    func testARepeatedKeyTakesItsLastValueAtItsFirstPlace() throws {
+        let value = try JSONValue.parse(#"{"epsilon": 0.001, "name": "bn", "epsilon": 0.5, "axis": -1}"#)
+        XCTAssertEqual(value.objectValue?.keys, ["epsilon", "name", "axis"])
+        XCTAssertEqual(value["epsilon"]?.doubleValue, 0.5)
+        XCTAssertEqual(value.serialized(), #"{"epsilon": 0.5, "name": "bn", "axis": -1}"#)
+    }
 }
