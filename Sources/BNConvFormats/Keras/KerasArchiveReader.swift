@@ -27,10 +27,17 @@ enum KerasArchiveReader {
             }
             var data = Data()
             data.reserveCapacity(Int(size))
+            let checksum: CRC32
             do {
-                _ = try archive.extract(entry, skipCRC32: false) { data.append($0) }
+                checksum = try archive.extract(entry, skipCRC32: false) { data.append($0) }
             } catch {
                 throw CheckpointError(.malformed, file: path, place: entry.path, problem: "cannot extract the zip member (\(error))")
+            }
+            // ZIPFoundation computes the CRC-32 of what it extracted; comparing it with the one the
+            // archive records is the caller's part (Keras's zipfile refuses a mismatch too).
+            guard checksum == entry.checksum else {
+                throw CheckpointError(.malformed, file: path, place: entry.path,
+                                      problem: "the zip member's CRC-32 is \(String(checksum, radix: 16)), the archive records \(String(entry.checksum, radix: 16)): the member is damaged")
             }
             out.append(KerasArchiveMember(path: entry.path, data: [UInt8](data)))
         }

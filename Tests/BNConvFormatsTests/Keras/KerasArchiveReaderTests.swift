@@ -1,0 +1,32 @@
+import Foundation
+import XCTest
+@testable import BNConvCore
+@testable import BNConvFormats
+@testable import BNConvTestSupport
+
+/// The `.keras` zip is read as Keras's zipfile reads it: a member whose bytes do not match the
+/// CRC-32 the archive records is refused, naming the member.
+final class KerasArchiveReaderTests: XCTestCase {
+    func testAMemberWithAWrongCRCIsRefused() throws {
+        let original = try Data(contentsOf: FixturePaths.url("keras/mini_resnet/keras3.keras"))
+        var damaged = [UInt8](original)
+        // config.json is stored uncompressed: change one digit of the first epsilon in place.
+        let marker = Array(#""epsilon": 0.0"#.utf8)
+        guard let at = (0...(damaged.count - marker.count)).first(where: { Array(damaged[$0..<$0 + marker.count]) == marker }) else {
+            return XCTFail("no epsilon in the stored config")
+        }
+        let digit = at + marker.count
+        damaged[digit] = damaged[digit] == UInt8(ascii: "9") ? UInt8(ascii: "8") : UInt8(ascii: "9")
+        let dir = try FixturePaths.scratchDirectory()
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("damaged.keras").path
+        try Data(damaged).write(to: URL(fileURLWithPath: path))
+        XCTAssertNoThrow(try KerasArchiveReader.members(of: FixturePaths.url("keras/mini_resnet/keras3.keras").path))
+        XCTAssertThrowsError(try Checkpoint.read(path)) { error in
+            let e = error as? CheckpointError
+            XCTAssertEqual(e?.file, path)
+            XCTAssertEqual(e?.place, "config.json")
+            XCTAssertTrue(e?.problem.contains("CRC-32") ?? false, "\(error)")
+        }
+    }
+}
