@@ -16,7 +16,8 @@ package struct ProtobufNodeDef: Sendable, Equatable {
 
     /// The attribute named `key`, if present.
     package func attribute(_ key: String) -> ProtobufAttrValue? {
-        attributes.first { $0.key == key }?.value
+        // `attr` is a protobuf map: an entry given twice takes its last value, as TensorFlow reads it.
+        attributes.last { $0.key == key }?.value
     }
 
     package static func == (a: ProtobufNodeDef, b: ProtobufNodeDef) -> Bool {

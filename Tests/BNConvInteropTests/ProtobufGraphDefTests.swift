@@ -89,3 +89,14 @@ final class ProtobufGraphDefTests: XCTestCase {
         XCTAssertEqual(empty?.description, "empty.pb: the file is empty, not a TensorFlow GraphDef")
     }
 }
+
+/// A NodeDef's `attr` is a protobuf map: an attribute given twice is read as TensorFlow reads it.
+final class ProtobufNodeDefAttributeTests: XCTestCase {
+    func testARepeatedAttributeTakesItsLastValue() {
+        let node = ProtobufNodeDef(name: "bn", op: "FusedBatchNormV3", inputs: [],
+                                   attributes: [("epsilon", .float(0.001)), ("T", .type(1)), ("epsilon", .float(0.5))])
+        XCTAssertEqual(node.attribute("epsilon"), .float(0.5))
+        XCTAssertEqual(node.attribute("T"), .type(1))
+        XCTAssertNil(node.attribute("missing"))
+    }
+}

@@ -19,7 +19,14 @@ enum KerasArchiveReader {
             throw CheckpointError(.malformed, file: path, problem: "not a readable zip archive (\(error))")
         }
         var out: [KerasArchiveMember] = []
+        var seen = Set<String>()
         for entry in archive where entry.type == .file {
+            // Python's zipfile (so Keras) reads the last of two members with one name; bnconv read
+            // the first. Such an archive is ambiguous: refused.
+            guard seen.insert(entry.path).inserted else {
+                throw CheckpointError(.malformed, file: path, place: entry.path,
+                                      problem: "the archive holds two members of this name (Keras reads the last, other tools the first); refused as ambiguous")
+            }
             let size = Int64(entry.uncompressedSize)
             if size > memberCap || (entry.isCompressed && size > max(Int64(entry.compressedSize), 1) * maxRatio) {
                 throw CheckpointError(.malformed, file: path, place: entry.path,

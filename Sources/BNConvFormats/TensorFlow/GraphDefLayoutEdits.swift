@@ -82,7 +82,7 @@ struct GraphDefLayoutEdits {
         func replace(_ def: ProtobufNodeDef, _ changes: [String: ProtobufAttrValue]) {
             var new = replaced[def.name] ?? def
             for (key, value) in changes {
-                if let i = new.attributes.firstIndex(where: { $0.key == key }) { new.attributes[i].value = value }
+                if let i = new.attributes.lastIndex(where: { $0.key == key }) { new.attributes[i].value = value }
                 else { new.attributes.append((key, value)) }
             }
             replaced[def.name] = new

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ZIPFoundation
 @testable import BNConvCore
 @testable import BNConvFormats
 @testable import BNConvTestSupport
@@ -29,4 +30,23 @@ final class KerasArchiveReaderTests: XCTestCase {
             XCTAssertTrue(e?.problem.contains("CRC-32") ?? false, "\(error)")
         }
     }
+
+    func testTwoMembersOfOneNameAreRefused() throws {
+        let dir = try FixturePaths.scratchDirectory()
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("twice.keras")
+        let archive = try Archive(url: path, accessMode: .create)
+        for text in [#"{"a": 1}"#, #"{"a": 2}"#] {
+            let bytes = Data(text.utf8)
+            try archive.addEntry(with: "config.json", type: .file, uncompressedSize: Int64(bytes.count)) { position, size in
+                bytes.subdata(in: Int(position)..<Int(position) + size)
+            }
+        }
+        XCTAssertThrowsError(try KerasArchiveReader.members(of: path.path)) { error in
+            let e = error as? CheckpointError
+            XCTAssertEqual(e?.place, "config.json")
+            XCTAssertTrue(e?.problem.contains("two members of this name") ?? false, "\(error)")
+        }
+    }
 }
+
