@@ -146,6 +146,7 @@ public struct FoldPlanner {
         if let bias = producer.weight(.bias), bias.tensor.count != bnChannels {
             return .failure(Refusal(message: "\(producer.name)'s bias has \(bias.tensor.count) values, not \(bnChannels)"))
         }
+        if let refusal = halfPrecisionOverflow(producer, kernel: kernel, view: view, bn: bn, bnIndex: bnIndex) { return .failure(refusal) }
         return .success(p)
     }
 
@@ -212,6 +213,39 @@ public struct FoldPlanner {
             }
             if let index = found {
                 return Refusal(message: "\(node.name)'s \(w.role) holds NaN or infinite values (first at element \(index))")
+            }
+        }
+        return nil
+    }
+
+    /// For a float16 kernel (or bias), why folding would write a value float16 cannot hold (its
+    /// largest is 65504; 65520 and beyond round to infinity), or `nil`: the folded file would hold
+    /// infinities, whether or not the fold is verified. Other dtypes reach their limit only through
+    /// a BN that is refused for its variance already.
+    private func halfPrecisionOverflow(_ producer: Node, kernel: Weight, view: ChannelView, bn: BatchNorm, bnIndex: Int) -> Refusal? {
+        let bias = producer.weight(.bias)
+        guard kernel.tensor.dtype == .float16 || (bias?.tensor.dtype ?? kernel.tensor.dtype) == .float16,
+              let affine = try? BatchNormAffine(node: model.nodes[bnIndex], attributes: bn) else { return nil }
+        let limit = 65520.0
+        func refusal(_ role: WeightRole, _ index: Int, _ value: Double) -> Refusal {
+            Refusal(message: "folding into \(producer.name) would make its \(role) \(value) at element \(index), beyond float16's largest value (65504)")
+        }
+        if kernel.tensor.dtype == .float16, let values = try? kernel.tensor.materialized().doubles() {
+            var index = 0
+            for o in 0..<view.outer {
+                for c in 0..<view.channels {
+                    let s = affine.scale[view.channel(outerIndex: o, c: c)]
+                    for _ in 0..<view.inner {
+                        if abs(values[index] * s) >= limit { return refusal(kernel.role, index, values[index] * s) }
+                        index += 1
+                    }
+                }
+            }
+        }
+        if (bias?.tensor.dtype ?? kernel.tensor.dtype) == .float16 {
+            let b = (try? bias?.tensor.materialized().doubles()) ?? Array(repeating: 0, count: affine.channels)
+            for c in 0..<affine.channels where abs(b[c] * affine.scale[c] + affine.shift[c]) >= limit {
+                return refusal(.bias, c, b[c] * affine.scale[c] + affine.shift[c])
             }
         }
         return nil

@@ -38,6 +38,36 @@ final class FoldBatchNormTests: XCTestCase {
         }
     }
 
+    /// A float16 dense layer whose folded kernel or bias would exceed 65504 keeps its BN, with the
+    /// reason, instead of writing infinities (whether or not the fold is then verified).
+    func testAFloat16FoldThatWouldOverflowIsKept() throws {
+        var rng = M.Random(state: 7)
+        let kernel = M.weight(.kernel, [3, 4], .io, &rng, lo: 100, hi: 200, dtype: .float16)
+        let dense = Node(name: "dense", op: .dense(Dense(units: 4)), inputs: ["input"], outputs: ["p"], weights: [kernel])
+        var bnW = M.bnWeights(4, &rng)
+        // Variance 1, so the scale is about gamma: channel 2's 300 takes 100-200 to 30000-60000 (still
+        // float16), channel 3's 1000 to 100000-200000 (infinity in float16).
+        bnW[1].tensor = Tensor(shape: [4], doubles: [0, 0, 0, 0], dtype: .float32)   // beta
+        bnW[0].tensor = Tensor(shape: [4], doubles: [1, 1, 300, 1000], dtype: .float32)   // gamma
+        bnW[3].tensor = Tensor(shape: [4], doubles: [1, 1, 1, 1], dtype: .float32)
+        let model = M.chain(producer: dense, bnWeights: bnW, rank: 2)
+        let result = try FoldBatchNorm().apply(to: model)
+        XCTAssertEqual(result.decisions.first?.folds, false)
+        let reason = try XCTUnwrap(result.decisions.first?.reason)
+        XCTAssertTrue(reason.contains("folding into dense would make its kernel"), reason)
+        XCTAssertTrue(reason.contains("beyond float16's largest value (65504)"), reason)
+        XCTAssertNotNil(result.model.node(named: "bn"), "the BN stays")
+
+        // Without the overflowing channel the same layer folds, every value finite in float16.
+        bnW[0].tensor = Tensor(shape: [4], doubles: [1, 1, 300, 1], dtype: .float32)
+        let fits = try FoldBatchNorm().apply(to: M.chain(producer: dense, bnWeights: bnW, rank: 2))
+        XCTAssertEqual(fits.decisions.first?.folds, true, "\(fits.decisions)")
+        let folded = try XCTUnwrap(fits.model.node(named: "dense")?.weight(.kernel)?.tensor)
+        XCTAssertEqual(folded.dtype, .float16)
+        XCTAssertTrue(folded.doubles().allSatisfy(\.isFinite))
+        XCTAssertGreaterThan(folded.doubles().map(abs).max() ?? 0, 30000, "channel 2 was scaled by about 300")
+    }
+
     /// Depthwise kernels (kh, kw, in, mult) scale channel `i * mult + m`; a bias is added.
     func testDepthwiseMultiplierChannelOrder() throws {
         var rng = M.Random(state: 2)
