@@ -6,12 +6,25 @@ import BNConvEngine
 /// Seeded random inputs for a model: standard normal values (Box-Muller over SplitMix64), one
 /// tensor per model input, with the batch dimension set to `batch`.
 public enum RandomInputs {
-    /// Inputs for `model`, deterministic for a given `seed`.
+    /// The most values one random input may hold: 2^28 float32 values (1 GiB). A batch beyond it
+    /// (`--batch 100000` of an image model, `--batch 2^40`) is refused before anything is made,
+    /// instead of exhausting memory or trapping on the count.
+    public static let maximumValues = 1 << 28
+
+    /// Inputs for `model`, deterministic for a given `seed`; throws when `batch` makes an input
+    /// larger than ``maximumValues``.
     public static func make(for model: Model, batch: Int, seed: UInt64) throws -> [Tensor] {
         var generator = SplitMix64(seed: seed)
         return try model.inputs.map { name in
             let shape = try concreteShape(of: model.values[name], input: name, batch: batch)
-            let n = shape.reduce(1, *)
+            var n = 1
+            for d in shape {
+                let (product, overflow) = n.multipliedReportingOverflow(by: d)
+                guard !overflow, product <= maximumValues else {
+                    throw VerificationError.randomInputTooLarge(input: name, shape: shape, limit: maximumValues)
+                }
+                n = product
+            }
             var values = [Float](repeating: 0, count: n)
             var i = 0
             while i < n {

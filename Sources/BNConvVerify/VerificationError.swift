@@ -12,6 +12,8 @@ public enum VerificationError: Error, Equatable, CustomStringConvertible {
     case unknownInputShape(input: String, shape: [Int?]?)
     /// A user-given input does not match the model's input.
     case inputMismatch(String)
+    /// A random input of this shape would hold more than `limit` values (``RandomInputs/maximumValues``).
+    case randomInputTooLarge(input: String, shape: [Int], limit: Int)
 
     /// A one-line description.
     public var description: String {
@@ -22,6 +24,8 @@ public enum VerificationError: Error, Equatable, CustomStringConvertible {
             let text = shape.map { "(" + $0.map { $0.map(String.init) ?? "?" }.joined(separator: ", ") + ")" } ?? "unknown"
             return "input '\(input)' has shape \(text); give an input with --input"
         case .inputMismatch(let s): return s
+        case let .randomInputTooLarge(input, shape, limit):
+            return "a random input '\(input)' of shape \(shape) would hold more than \(limit) values (1 GiB)"
         }
     }
 }

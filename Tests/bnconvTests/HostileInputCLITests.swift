@@ -43,4 +43,19 @@ final class HostileInputCLITests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: out + ".onnx"))
     }
+
+    /// A batch whose random input would not fit (`--batch 2^40`) is refused before anything is
+    /// made, naming the model, instead of aborting on the allocation.
+    func testAnImpossibleBatchIsRefusedBeforeAllocating() throws {
+        let model = FixturePaths.url("keras/mini_resnet/keras2.h5").path
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("never-\(UUID().uuidString).h5").path
+        for command in [["run", model, "--batch", "1099511627776"], ["fold", model, "--batch", "1099511627776", "-o", out]] {
+            let result = try CLIRunner.run(command, timeout: 60)
+            XCTAssertFalse(result.signalled, result.stderr)
+            XCTAssertEqual(result.status, 1, result.stderr)
+            XCTAssertEqual(result.stderr, "bnconv: error: \(model): a random input 'input' of shape [1099511627776, 16, 16, 3] would hold more than 268435456 values (1 GiB); use a smaller --batch\n")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
 }
+

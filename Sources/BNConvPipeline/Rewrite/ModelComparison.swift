@@ -36,6 +36,9 @@ struct ModelComparison {
         } catch let error as EngineError {
             guard let advice = hint(error) else { throw error }
             throw HintedError(error, file: file, hint: advice)
+        } catch let error as VerificationError {
+            guard case .randomInputTooLarge = error else { throw error }
+            throw HintedError(error, file: file, hint: "use a smaller --batch")
         }
     }
 }

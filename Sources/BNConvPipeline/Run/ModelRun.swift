@@ -17,9 +17,15 @@ public enum ModelRun {
         progress(.readFinished)
         let loadSeconds = Date().timeIntervalSince(started)
         let runner = try ModelRunner(model: model, options: request.options)
-        let feeds = try request.inputFiles.isEmpty ? RandomInputs.make(for: model, batch: request.batch, seed: request.seed)
+        let feeds: [Tensor]
+        do {
+            feeds = try request.inputFiles.isEmpty ? RandomInputs.make(for: model, batch: request.batch, seed: request.seed)
                                                    : request.inputFiles.map { try NumPyFile.read($0, limits: request.readOptions.limits,
                                                                                        allowsSpecialFiles: request.readOptions.allowsSpecialFiles) }
+        } catch let error as VerificationError {
+            guard case .randomInputTooLarge = error else { throw error }
+            throw HintedError(error, file: request.model, hint: "use a smaller --batch")
+        }
         let runStarted = DispatchTime.now().uptimeNanoseconds
         var results: [Tensor]
         do {
