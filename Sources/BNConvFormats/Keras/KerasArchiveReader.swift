@@ -36,7 +36,15 @@ enum KerasArchiveReader {
             data.reserveCapacity(Int(size))
             let checksum: CRC32
             do {
-                checksum = try archive.extract(entry, skipCRC32: false) { data.append($0) }
+                checksum = try archive.extract(entry, skipCRC32: false) { chunk in
+                    // The declared size is what was checked above: a member that inflates to more
+                    // is stopped there, not followed into memory.
+                    guard Int64(data.count) + Int64(chunk.count) <= size else { throw MemberOverrun() }
+                    data.append(chunk)
+                }
+            } catch is MemberOverrun {
+                throw CheckpointError(.malformed, file: path, place: entry.path,
+                                      problem: "the zip member inflates to more than the \(size) bytes it declares")
             } catch {
                 throw CheckpointError(.malformed, file: path, place: entry.path, problem: "cannot extract the zip member (\(error))")
             }
@@ -50,4 +58,7 @@ enum KerasArchiveReader {
         }
         return out
     }
+
+    /// Thrown inside an extraction whose output passes the member's declared size.
+    private struct MemberOverrun: Error {}
 }

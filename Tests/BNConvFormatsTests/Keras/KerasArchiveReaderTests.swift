@@ -48,5 +48,32 @@ final class KerasArchiveReaderTests: XCTestCase {
             XCTAssertTrue(e?.problem.contains("two members of this name") ?? false, "\(error)")
         }
     }
+
+    /// A member that declares 1000 bytes and inflates to 200000 is stopped at what it declares.
+    func testAMemberThatInflatesPastItsDeclaredSizeIsRefused() throws {
+        let dir = try FixturePaths.scratchDirectory()
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("bomb.keras")
+        let archive = try Archive(url: path, accessMode: .create)
+        let bytes = Data(repeating: UInt8(ascii: " "), count: 200_000)
+        try archive.addEntry(with: "config.json", type: .file, uncompressedSize: Int64(bytes.count),
+                             compressionMethod: .deflate) { position, size in
+            bytes.subdata(in: Int(position)..<Int(position) + size)
+        }
+        // Declare 1000 bytes in the local header (offset 22) and the central directory (offset 24).
+        var zip = [UInt8](try Data(contentsOf: path))
+        func patch(signature: [UInt8], offset: Int) {
+            guard let at = (0...(zip.count - 4)).first(where: { Array(zip[$0..<$0 + 4]) == signature }) else { return XCTFail("no \(signature)") }
+            for (k, b) in withUnsafeBytes(of: UInt32(1000).littleEndian, Array.init).enumerated() { zip[at + offset + k] = b }
+        }
+        patch(signature: [0x50, 0x4B, 0x03, 0x04], offset: 22)
+        patch(signature: [0x50, 0x4B, 0x01, 0x02], offset: 24)
+        try Data(zip).write(to: path)
+        XCTAssertThrowsError(try KerasArchiveReader.members(of: path.path)) { error in
+            let e = error as? CheckpointError
+            XCTAssertEqual(e?.place, "config.json")
+            XCTAssertEqual(e?.problem, "the zip member inflates to more than the 1000 bytes it declares", "\(error)")
+        }
+    }
 }
 
