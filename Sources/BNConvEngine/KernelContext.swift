@@ -34,12 +34,9 @@ final class KernelContext {
     /// The element count of `shape`, computed with overflow checks and bounded by
     /// ``maximumElements``: sizes come from files and user options, and must fail, not trap.
     static func elementCount(_ shape: [Int]) throws -> Int {
-        var count = 1
-        for dimension in shape {
-            guard dimension >= 0 else { throw EngineError.shapeMismatch("a value's shape", expected: [], got: shape) }
-            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            guard !overflow, product <= maximumElements else { throw EngineError.tooLarge(shape: shape, limit: maximumElements) }
-            count = product
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw EngineError.shapeMismatch("a value's shape", expected: [], got: shape) }
+        guard let count = ElementCount.of(shape, atMost: maximumElements) else {
+            throw EngineError.tooLarge(shape: shape, limit: maximumElements)
         }
         return count
     }

@@ -17,13 +17,8 @@ public enum RandomInputs {
         var generator = SplitMix64(seed: seed)
         return try model.inputs.map { name in
             let shape = try concreteShape(of: model.values[name], input: name, batch: batch)
-            var n = 1
-            for d in shape {
-                let (product, overflow) = n.multipliedReportingOverflow(by: d)
-                guard !overflow, product <= maximumValues else {
-                    throw VerificationError.randomInputTooLarge(input: name, shape: shape, limit: maximumValues)
-                }
-                n = product
+            guard let n = ElementCount.of(shape, atMost: maximumValues) else {
+                throw VerificationError.randomInputTooLarge(input: name, shape: shape, limit: maximumValues)
             }
             var values = [Float](repeating: 0, count: n)
             var i = 0

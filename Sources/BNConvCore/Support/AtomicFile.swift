@@ -75,7 +75,7 @@ public enum AtomicFile {
     /// The temporary file name for a target named `name`: `.NAME.bnconv-PID-RANDOM.tmp`, NAME
     /// being ``temporaryStem(for:)``.
     static func temporaryName(for name: String) -> String {
-        ".\(temporaryStem(for: name)).bnconv-\(getpid())-\(UUID().uuidString.prefix(8)).tmp"
+        ".\(temporaryStem(for: name)).bnconv-\(ProcessStamp.make()).tmp"
     }
 
     /// The longest a temporary's copy of the target's name may be, in bytes: with the 30 bytes
@@ -100,10 +100,7 @@ public enum AtomicFile {
     static func writerPID(ofTemporary candidate: String, for name: String) -> pid_t? {
         let prefix = ".\(temporaryStem(for: name)).bnconv-"
         guard candidate.hasPrefix(prefix), candidate.hasSuffix(".tmp") else { return nil }
-        let middle = candidate.dropFirst(prefix.count).dropLast(".tmp".count)
-        let parts = middle.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[1].count == 8, let pid = pid_t(parts[0]), pid > 0 else { return nil }
-        return pid
+        return ProcessStamp.pid(in: candidate.dropFirst(prefix.count).dropLast(".tmp".count))
     }
 
     /// Removes the temporaries of `path` left by writers that died (their PID no longer runs).
@@ -115,7 +112,7 @@ public enum AtomicFile {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         for entry in entries {
             guard let pid = writerPID(ofTemporary: entry, for: name) else { continue }
-            if pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
+            if ProcessStamp.hasEnded(pid) {
                 unlink((directory as NSString).appendingPathComponent(entry))
             }
         }

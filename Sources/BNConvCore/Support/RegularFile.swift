@@ -17,14 +17,19 @@ package enum RegularFile {
             throw CheckpointError(.cannotOpen, file: path, problem: "is a directory, not a checkpoint file")
         }
         if allowingSpecial { return }
-        let kind: String
-        switch type {
-        case S_IFCHR: kind = "a character device"
-        case S_IFBLK: kind = "a block device"
-        case S_IFIFO: kind = "a FIFO"
-        case S_IFSOCK: kind = "a socket"
-        default: kind = "a special file"
+        throw CheckpointError(.cannotOpen, file: path, problem: "is \(kind(of: status.st_mode)), not a regular file (--allow-special reads it anyway)")
+    }
+
+    /// What a file of mode `mode` is, for a message: "a directory", "a FIFO", "a character device", ...
+    package static func kind(of mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: return "a regular file"
+        case S_IFDIR: return "a directory"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFIFO: return "a FIFO"
+        case S_IFSOCK: return "a socket"
+        default: return "a special file"
         }
-        throw CheckpointError(.cannotOpen, file: path, problem: "is \(kind), not a regular file (--allow-special reads it anyway)")
     }
 }

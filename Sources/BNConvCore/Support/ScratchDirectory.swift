@@ -13,7 +13,7 @@ package struct ScratchDirectory: Sendable {
     package init(prefix: String) throws {
         let parent = FileManager.default.temporaryDirectory
         ScratchDirectory.removeStale(prefix: prefix, in: parent)
-        url = parent.appendingPathComponent("\(prefix)-\(getpid())-\(UUID().uuidString.prefix(8))")
+        url = parent.appendingPathComponent("\(prefix)-\(ProcessStamp.make())")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
     }
 
@@ -25,16 +25,14 @@ package struct ScratchDirectory: Sendable {
     /// The PID in the name of a directory made by ``init(prefix:)``, or `nil` when `name` is not one.
     package static func ownerPID(of name: String, prefix: String) -> pid_t? {
         guard name.hasPrefix(prefix + "-") else { return nil }
-        let parts = name.dropFirst(prefix.count + 1).split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[1].count == 8, let pid = pid_t(parts[0]), pid > 0 else { return nil }
-        return pid
+        return ProcessStamp.pid(in: name.dropFirst(prefix.count + 1))
     }
 
     /// Removes the directories of `prefix` in `parent` whose process no longer runs.
     package static func removeStale(prefix: String, in parent: URL) {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: parent.path) else { return }
         for entry in entries {
-            guard let pid = ownerPID(of: entry, prefix: prefix), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            guard let pid = ownerPID(of: entry, prefix: prefix), ProcessStamp.hasEnded(pid) else { continue }
             try? FileManager.default.removeItem(at: parent.appendingPathComponent(entry))
         }
     }

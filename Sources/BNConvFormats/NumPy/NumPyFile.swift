@@ -69,12 +69,7 @@ public enum NumPyFile {
                     : "dtype '\(header.descr)' is not supported"
                 throw fail(.unsupported, why)
             }
-            var count = 1
-            for d in header.shape {
-                let (product, overflow) = count.multipliedReportingOverflow(by: d)
-                guard !overflow else { throw fail("shape \(header.shape) is too large") }
-                count = product
-            }
+            guard let count = ElementCount.of(header.shape) else { throw fail("shape \(header.shape) is too large") }
             let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype.byteCount)
             guard !overflow else { throw fail("shape \(header.shape) is too large") }
             if let refusal = limits.refusal(count: count, elementBytes: dtype.byteCount) {

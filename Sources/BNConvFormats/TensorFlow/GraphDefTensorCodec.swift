@@ -28,14 +28,9 @@ enum GraphDefTensorCodec {
             throw CheckpointError(.malformed, file: file, place: place, problem: "constant tensor has unknown dimensions \(dims)")
         }
         let shape = dims.map { Int($0) }
-        var count = 1
-        for d in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: d)
-            guard !overflow, product <= maxElements else {
-                throw CheckpointError(.unsupported, file: file, place: place,
-                                      problem: "constant tensor of shape \(shape) is too large (more than \(maxElements) elements)")
-            }
-            count = product
+        guard let count = ElementCount.of(shape, atMost: maxElements) else {
+            throw CheckpointError(.unsupported, file: file, place: place,
+                                  problem: "constant tensor of shape \(shape) is too large (more than \(maxElements) elements)")
         }
         if let refusal = limits.refusal(count: count, elementBytes: dtype.byteCount) {
             throw CheckpointError(.unsupported, file: file, place: place, problem: "constant tensor of shape \(shape): \(refusal)")

@@ -1,4 +1,5 @@
 import Foundation
+import BNConvCore
 
 /// Refuses an output that would replace one of the command's own inputs, however its path is
 /// spelled (symbolic links, `..`, hard links: files are compared by device and inode), or that
@@ -10,7 +11,7 @@ public enum OutputGuard {
     public static func check(output: String, inputs: [String]) throws {
         guard let target = status(of: output) else { return }
         if target.st_mode & S_IFMT != S_IFREG {
-            throw UsageError("\(output) is \(kind(of: target.st_mode)), not a regular file; bnconv writes outputs only as regular files (choose another output path)")
+            throw UsageError("\(output) is \(RegularFile.kind(of: target.st_mode)), not a regular file; bnconv writes outputs only as regular files (choose another output path)")
         }
         for input in inputs {
             guard let source = status(of: input) else { continue }
@@ -24,17 +25,5 @@ public enum OutputGuard {
     private static func status(of path: String) -> stat? {
         var result = stat()
         return stat(path, &result) == 0 ? result : nil
-    }
-
-    /// What a file of mode `mode` is, for the message.
-    private static func kind(of mode: mode_t) -> String {
-        switch mode & S_IFMT {
-        case S_IFDIR: return "a directory"
-        case S_IFCHR: return "a character device"
-        case S_IFBLK: return "a block device"
-        case S_IFIFO: return "a FIFO"
-        case S_IFSOCK: return "a socket"
-        default: return "a special file"
-        }
     }
 }
