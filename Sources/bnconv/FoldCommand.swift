@@ -54,7 +54,7 @@ struct FoldCommand: ParsableCommand {
             request.keep = Set(keep)
             // Without verification nothing runs the model: large weights stay in the file until the
             // writer copies them (untouched) or folds them one at a time.
-            if job.noVerify { request.strategy = .streaming(deferredMinimumBytes: EnvironmentSettings.deferredMinimumBytes) }
+            if job.noVerify { request.strategy = .streaming(deferredMinimumBytes: CommandReadOptions.deferredMinimumBytes) }
             let result = try job.run(request)
             if out.json {
                 print(try FoldSummary(result).jsonText())

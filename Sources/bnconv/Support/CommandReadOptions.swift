@@ -3,10 +3,19 @@ import Foundation
 
 /// The read options every command reads its files with: the library's defaults, except the cap on
 /// one tensor, which the `BNCONV_MAX_TENSOR_BYTES` environment variable may set (a positive byte
-/// count; anything else leaves the default).
+/// count; anything else leaves the default), and the size from which `fold --no-verify` leaves
+/// weights in the file (`BNCONV_DEFER_BYTES`).
 enum CommandReadOptions {
     /// The options for this process, from its environment.
     static let current = ReadOptions(limits: limits(environment: ProcessInfo.processInfo.environment))
+
+    /// `BNCONV_DEFER_BYTES`: the size from which `fold --no-verify` leaves a weight in the input
+    /// file (a byte count; 0 defers every weight, which is how the tests reach the deferred paths
+    /// with small fixtures); 64 KiB when unset or not a count.
+    static var deferredMinimumBytes: Int {
+        if let text = ProcessInfo.processInfo.environment["BNCONV_DEFER_BYTES"], let value = Int(text), value >= 0 { return value }
+        return WriteStrategy.defaultDeferredMinimumBytes
+    }
 
     /// The limits `environment` asks for.
     static func limits(environment: [String: String]) -> ReadLimits {
