@@ -48,7 +48,7 @@ final class KernelContext {
         if index < reusable.count, reusable[index], inputs[index].buffer.capacity == count {
             return alias(inputs[index], shape: shape)
         }
-        return try allocate(shape)
+        return EngineValue(shape: shape, buffer: pool.take(count))
     }
 
     /// A new value sharing `value`'s buffer with another shape (reshape, flatten, identity).
