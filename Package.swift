@@ -23,13 +23,16 @@ let package = Package(
                        providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CProtobufC", path: "Sources/CProtobufC", pkgConfig: "libprotobuf-c",
                        providers: [.apt(["libprotobuf-c-dev"])]),
+        // zlib (Debian's zlib1g-dev): raw-deflate inflation and CRC-32 for .keras archives.
+        .systemLibrary(name: "CZlibInflate", path: "Sources/CZlibInflate", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
         // protoc-c output for schemas/, written only by tools/gen-protos.
         .target(name: "CBNConvProto", dependencies: ["CProtobufC"], path: "Sources/CBNConvProto",
                 cSettings: [.headerSearchPath("include")]),
         // The library, one target per layer; a target imports only the layers below it, so a
         // wrong-way import does not compile (docs/architecture.md).
         .target(name: "BNConvCore"),
-        .target(name: "BNConvInterop", dependencies: ["BNConvCore", "CHDF5", "CProtobufC", "CBNConvProto"]),
+        .target(name: "BNConvInterop", dependencies: ["BNConvCore", "CHDF5", "CProtobufC", "CBNConvProto", "CZlibInflate"]),
         .target(name: "BNConvModel", dependencies: ["BNConvCore"]),
         .target(name: "BNConvPasses", dependencies: ["BNConvModel"]),
         .target(name: "BNConvEngine", dependencies: ["BNConvModel", "BNConvInterop"]),

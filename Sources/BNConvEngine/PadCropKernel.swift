@@ -21,10 +21,14 @@ struct PadCropKernel: EngineKernel {
         var shape = x.shape
         var before = [Int](repeating: 0, count: rank)
         for (i, a) in spatial.enumerated() {
-            let delta = pairs[i].before + pairs[i].after
-            shape[a] += pads ? delta : -delta
+            // Amounts come from the file: checked arithmetic, so 2^62 is an error, not a trap.
+            let (delta, o1) = pairs[i].before.addingReportingOverflow(pairs[i].after)
+            let (size, o2) = pads ? shape[a].addingReportingOverflow(delta) : shape[a].subtractingReportingOverflow(delta)
+            guard !o1, !o2, pairs[i].before >= 0, pairs[i].after >= 0, size >= 0 else {
+                throw EngineError.shapeMismatch(pads ? "padding" : "cropping", expected: [pairs[i].before, pairs[i].after], got: x.shape)
+            }
+            shape[a] = size
             before[a] = pairs[i].before
-            guard shape[a] >= 0 else { throw EngineError.shapeMismatch("cropping", expected: [delta], got: x.shape) }
         }
         let out = try context.allocate(shape)
         let zero = [Int](repeating: 0, count: rank)

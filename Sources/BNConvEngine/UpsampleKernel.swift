@@ -16,7 +16,13 @@ struct UpsampleKernel: EngineKernel {
         let x = inputs[0]
         let xs = try SpatialShape(channelsLast: x.shape)
         let f = SpatialShape.pad3(size, fill: 1)
-        let os = SpatialShape(n: xs.n, spatial: zip(xs.spatial, f).map { $0 * $1 }, c: xs.c)
+        // Factors come from the file: a product that overflows is an error, not a trap.
+        let spatial = try zip(xs.spatial, f).map { n, factor -> Int in
+            let (p, overflow) = n.multipliedReportingOverflow(by: factor)
+            guard !overflow, factor >= 1 else { throw EngineError.shapeMismatch("upsampling size", expected: size, got: x.shape) }
+            return p
+        }
+        let os = SpatialShape(n: xs.n, spatial: spatial, c: xs.c)
         let out = try context.allocate(os.shape(rank: x.shape.count))
         let c = xs.c
         // Per axis: for each output index, two source indices and the weight of the second.

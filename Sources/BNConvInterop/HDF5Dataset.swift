@@ -7,9 +7,6 @@ package final class HDF5Dataset: HDF5Object {
     package let path: String
     package let id: hid_t
 
-    /// The most a single dataset may declare when it is compressed, whatever its stored size.
-    static let compressedCap = 16 << 30
-
     private init(id: hid_t, path: String, file: HDF5File) {
         self.id = id
         self.path = path
@@ -62,7 +59,7 @@ package final class HDF5Dataset: HDF5Object {
     }
 
     /// The dataset's dtype, shape and byte count, without reading it. A declared size larger than
-    /// the file (unfiltered data) or than a generous bound (filtered data) is refused.
+    /// the file (unfiltered data) or than `limits.totalAllowance(fileBytes:)` (filtered data) is refused.
     /// `creation`, when given, is this dataset's ``creation()`` read already; a size over `limits`
     /// is refused too.
     package func extent(creation known: HDF5DatasetCreation? = nil, limits: ReadLimits = ReadLimits()) throws -> (dtype: DType, shape: [Int], byteCount: Int) {
@@ -80,7 +77,9 @@ package final class HDF5Dataset: HDF5Object {
         let (byteCount, overflow2) = count.multipliedReportingOverflow(by: dtype.byteCount)
         let filtered = try !(known ?? creation()).filters.isEmpty
         let fileSize = try file.size()
-        let limit = filtered ? min(HDF5Dataset.compressedCap, max(fileSize, 1 << 20) * 1000) : fileSize
+        // Unfiltered data cannot be larger than the file; filtered (compressed, or never written
+        // and read as the fill value) data at most what `limits` allow for a file of this size.
+        let limit = filtered ? limits.totalAllowance(fileBytes: fileSize) : fileSize
         if overflow || overflow2 || byteCount > limit {
             throw HDF5Error(file: file.name, path: path, operation: "read the dataset",
                             message: "it declares shape \(shape) of \(dtype.rawValue) (\(overflow || overflow2 ? "overflowing" : "\(byteCount)") bytes), more than the \(fileSize)-byte file can hold")

@@ -99,7 +99,7 @@ package final class HDF5File {
     }
 
     /// The file's size in bytes as HDF5 sees it.
-    func size() throws -> Int {
+    package func size() throws -> Int {
         var size: hsize_t = 0
         try HDF5Library.check(H5Fget_filesize(id, &size), file: name, path: "", "read the file size")
         return Int(size)

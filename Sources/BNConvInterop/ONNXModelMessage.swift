@@ -23,7 +23,7 @@ package final class ONNXModelMessage {
     /// problem when protobuf-c refuses them.
     package init(bytes: [UInt8], file: String) throws {
         self.file = file
-        if let problem = ProtobufWireCheck.firstProblem(in: bytes) {
+        if let problem = withUnsafePointer(to: onnx__model_proto__descriptor, { ProtobufWireCheck.firstProblem(in: bytes, descriptor: $0) }) {
             throw CheckpointError(.malformed, file: file, problem: "not an ONNX model: \(problem)")
         }
         guard let owner = ProtobufMessage(bytes: bytes, unpack: { onnx__model_proto__unpack(nil, $0.count, $0.baseAddress) }) else {

@@ -22,7 +22,7 @@ final class ProtobufGraphDef {
         guard !bytes.isEmpty else {
             throw CheckpointError(.malformed, file: file, problem: "the file is empty, not a TensorFlow GraphDef")
         }
-        if let problem = ProtobufWireCheck.firstProblem(in: bytes) {
+        if let problem = withUnsafePointer(to: tensorflow__graph_def__descriptor, { ProtobufWireCheck.firstProblem(in: bytes, descriptor: $0) }) {
             throw CheckpointError(.malformed, file: file, problem: "not a TensorFlow GraphDef: \(problem)")
         }
         let parsed = bytes.withUnsafeBufferPointer {

@@ -38,12 +38,12 @@ package final class ProtobufGraphDefFile: Sendable {
         }
         let refusal = CheckpointError(.malformed, file: file, problem:
             "not a valid tensorflow.GraphDef protobuf message (protobuf-c could not parse its \(bytes.count) bytes: truncated or not a GraphDef)")
-        guard let fields = bytes.withUnsafeBytes({ ProtobufWire.fields(in: $0, 0..<bytes.count) }) else {
-            if let problem = ProtobufWireCheck.firstProblem(in: bytes) {
-                throw CheckpointError(.malformed, file: file, problem: "not a TensorFlow GraphDef: \(problem)")
-            }
-            throw refusal
+        // The whole message, nested ones included, is walked once before protobuf-c unpacks any
+        // of it: its recursion must never meet a nesting it cannot survive.
+        if let problem = withUnsafePointer(to: tensorflow__graph_def__descriptor, { ProtobufWireCheck.firstProblem(in: bytes, descriptor: $0) }) {
+            throw CheckpointError(.malformed, file: file, problem: "not a TensorFlow GraphDef: \(problem)")
         }
+        guard let fields = bytes.withUnsafeBytes({ ProtobufWire.fields(in: $0, 0..<bytes.count) }) else { throw refusal }
         self.fields = fields
         nodeFields = fields.indices.filter { fields[$0].number == 1 }
         guard nodeFields.allSatisfy({ fields[$0].wireType == 2 }) else { throw refusal }

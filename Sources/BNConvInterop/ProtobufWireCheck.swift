@@ -1,42 +1,83 @@
+import CProtobufC
 import BNConvCore
 
-/// Explains why bytes are not a protobuf message, by walking the top level of the wire format.
+/// Walks a protobuf message on the wire, before protobuf-c unpacks it, and names the first
+/// problem: a truncated varint, a length prefix past the end of its enclosing message, an invalid
+/// wire type, or messages nested deeper than ``maximumDepth``.
 ///
-/// protobuf-c's unpack only returns NULL on bad input; this walk names the byte offset and the
-/// problem (a truncated varint, a length prefix past the end, an invalid wire type) so the user
-/// gets one clear line. Wire format facts: protobuf encoding docs (varint, wire types 0, 1, 2, 5;
-/// groups 3/4 are deprecated).
-enum ProtobufWireCheck {
-    /// The first problem found in the top-level fields of `bytes`, or `nil` if they look well formed.
-    static func firstProblem(in bytes: [UInt8]) -> String? {
-        var offset = 0
-        func varint() -> UInt64? { ProtobufWire.decodeVarint(bytes, at: &offset, end: bytes.count) }
+/// protobuf-c's unpack only returns NULL on bad input, and it unpacks nested messages by
+/// recursion: a 72 KB ONNX `TypeProto` nested 10,000 deep, or a GraphDef `AttrValue.func`
+/// 10,000 deep, overflows the stack (SIGSEGV) before it can refuse anything. This walk follows
+/// the schema through protobuf-c's own descriptors (a length-delimited field is entered only when
+/// the descriptor says it holds a message, so a `bytes` field is never mistaken for one), with an
+/// explicit stack instead of recursion, in one pass over the bytes.
+///
+/// Wire format facts: protobuf encoding docs (varint, wire types 0, 1, 2, 5; groups 3/4 are
+/// deprecated and not in any schema bnconv reads). The depth bound is protobuf C++'s default
+/// recursion limit (`CodedInputStream::SetRecursionLimit`, 100).
+package enum ProtobufWireCheck {
+    /// The deepest nesting of messages accepted (the root message is depth 1).
+    package static let maximumDepth = 100
+
+    /// The first problem in `bytes` read as the message `descriptor` describes (nested messages
+    /// included), or `nil` if the wire format is sound and no deeper than ``maximumDepth``.
+    static func firstProblem(in bytes: [UInt8], descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> String? {
         if bytes.isEmpty { return "the file is empty" }
-        while offset < bytes.count {
+        // `PROTOBUF_C_TYPE_MESSAGE` is the 17th enumerator of protobuf-c.h's ProtobufCType (value 16);
+        // the enumerator itself is not visible from Swift.
+        var subMessages: [UnsafeRawPointer: [UInt32: UnsafePointer<ProtobufCMessageDescriptor>]] = [:]
+        func messageFields(of d: UnsafePointer<ProtobufCMessageDescriptor>) -> [UInt32: UnsafePointer<ProtobufCMessageDescriptor>] {
+            if let known = subMessages[UnsafeRawPointer(d)] { return known }
+            var map: [UInt32: UnsafePointer<ProtobufCMessageDescriptor>] = [:]
+            for i in 0..<Int(d.pointee.n_fields) {
+                let field = d.pointee.fields[i]
+                if field.type == ProtobufCType(rawValue: 16), let sub = field.descriptor {
+                    map[field.id] = sub.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
+                }
+            }
+            subMessages[UnsafeRawPointer(d)] = map
+            return map
+        }
+        // Each open message: where it ends, its fields, and its name for messages.
+        var open: [(end: Int, fields: [UInt32: UnsafePointer<ProtobufCMessageDescriptor>], name: String)] =
+            [(bytes.count, messageFields(of: descriptor), String(cString: descriptor.pointee.name))]
+        var offset = 0
+        while true {
+            while let top = open.last, offset == top.end { open.removeLast() }
+            guard let top = open.last else { return nil }
+            let end = top.end
             let start = offset
-            guard let key = varint() else { return "truncated field key at byte \(start)" }
+            func varint() -> UInt64? { ProtobufWire.decodeVarint(bytes, at: &offset, end: end) }
+            let place = open.count > 1 ? " (in \(top.name), nested \(open.count) deep)" : ""
+            guard let key = varint() else { return "truncated field key at byte \(start)\(place)" }
             let field = key >> 3
-            guard field > 0 else { return "invalid field number 0 at byte \(start)" }
+            guard field > 0, field <= UInt64(UInt32.max) else { return "invalid field number \(field) at byte \(start)\(place)" }
             switch key & 7 {
             case 0:
-                guard varint() != nil else { return "field \(field) at byte \(start): truncated varint" }
+                guard varint() != nil else { return "field \(field) at byte \(start): truncated varint\(place)" }
             case 1:
-                guard offset + 8 <= bytes.count else { return "field \(field) at byte \(start): truncated 8-byte value" }
+                guard end - offset >= 8 else { return "field \(field) at byte \(start): truncated 8-byte value\(place)" }
                 offset += 8
             case 2:
-                guard let length = varint() else { return "field \(field) at byte \(start): truncated length prefix" }
-                let remaining = UInt64(bytes.count - offset)
+                guard let length = varint() else { return "field \(field) at byte \(start): truncated length prefix\(place)" }
+                let remaining = UInt64(end - offset)
                 guard length <= remaining else {
-                    return "field \(field) at byte \(start) declares \(length) bytes but only \(remaining) remain (truncated, or not a protobuf file)"
+                    return "field \(field) at byte \(start) declares \(length) bytes but only \(remaining) remain\(place) (truncated, or not a protobuf file)"
                 }
-                offset += Int(length)
+                if let sub = top.fields[UInt32(field)] {
+                    guard open.count < maximumDepth else {
+                        return "messages are nested more than \(maximumDepth) deep at byte \(start) (field \(field) of \(top.name)); refused before unpacking"
+                    }
+                    open.append((offset + Int(length), messageFields(of: sub), String(cString: sub.pointee.name)))
+                } else {
+                    offset += Int(length)
+                }
             case 5:
-                guard offset + 4 <= bytes.count else { return "field \(field) at byte \(start): truncated 4-byte value" }
+                guard end - offset >= 4 else { return "field \(field) at byte \(start): truncated 4-byte value\(place)" }
                 offset += 4
             default:
-                return "field \(field) at byte \(start) has invalid wire type \(key & 7)"
+                return "field \(field) at byte \(start) has invalid wire type \(key & 7)\(place)"
             }
         }
-        return nil
     }
 }

@@ -269,8 +269,9 @@ public enum Activation: Equatable, Sendable {
 }
 
 extension Op {
-    /// Why this op's window (kernel size, strides, dilations, pool size) cannot be computed with,
-    /// or nil when every entry is at least 1 (a damaged file can declare a stride of 0).
+    /// Why this op's window or extent (kernel size, strides, dilations, pool size, padding,
+    /// cropping, upsampling size) cannot be computed with, or nil when every entry is in range (a
+    /// damaged file can declare a stride of 0 or a padding of -5).
     public var windowProblem: String? {
         func check(_ name: String, _ values: [Int]) -> String? {
             values.allSatisfy({ $0 >= 1 }) ? nil : "declares \(name) \(values); each must be at least 1"
@@ -280,6 +281,14 @@ extension Op {
             return check("kernel size", c.kernelSize) ?? check("strides", c.strides) ?? check("dilations", c.dilations)
         case .pool(let p):
             return check("pool size", p.poolSize) ?? check("strides", p.strides)
+        case .pad(let padding, _):
+            let values = padding.flatMap { [$0.before, $0.after] }
+            return values.allSatisfy({ $0 >= 0 }) ? nil : "declares padding \(values); each must be at least 0"
+        case .crop(let cropping, _):
+            let values = cropping.flatMap { [$0.before, $0.after] }
+            return values.allSatisfy({ $0 >= 0 }) ? nil : "declares cropping \(values); each must be at least 0"
+        case .upsample(let size, _, _):
+            return check("upsampling size", size)
         default:
             return nil
         }

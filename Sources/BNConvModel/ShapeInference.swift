@@ -102,13 +102,15 @@ public enum ShapeInference {
         case .pad(let padding, let layout):
             var out = x
             for (i, axis) in layout.spatialAxes(rank: x.count).enumerated() where i < padding.count {
-                out[axis] = x[axis].map { $0 + padding[i].before + padding[i].after }
+                out[axis] = x[axis].flatMap { checkedSum([$0, padding[i].before, padding[i].after]) }
             }
             return out
         case .crop(let cropping, let layout):
             var out = x
             for (i, axis) in layout.spatialAxes(rank: x.count).enumerated() where i < cropping.count {
-                out[axis] = x[axis].map { $0 - cropping[i].before - cropping[i].after }
+                out[axis] = x[axis].flatMap { n in
+                    checkedSum([cropping[i].before, cropping[i].after]).flatMap { n.subtractingReportingOverflow($0).overflow ? nil : n - $0 }
+                }
             }
             return out
         case .upsample(let size, _, let layout):

@@ -9,12 +9,36 @@ final class ReadLimitsCLITests: XCTestCase {
         let path = FixturePaths.url("onnx/conv_bn/model.onnx").path
         let capped = try CLIRunner.run(["inspect", path], environment: ["BNCONV_MAX_TENSOR_BYTES": "8"])
         XCTAssertEqual(capped.status, 1, capped.stderr)
-        XCTAssertTrue(capped.stderr.contains("8-byte cap for one tensor (BNCONV_MAX_TENSOR_BYTES)"), capped.stderr)
+        XCTAssertTrue(capped.stderr.contains("8-byte cap for one tensor (BNCONV_MAX_TENSOR_BYTES, --allow-large)"), capped.stderr)
 
         let plain = try CLIRunner.run(["inspect", path])
         XCTAssertEqual(plain.status, 0, plain.stderr)
         let unusable = try CLIRunner.run(["inspect", path], environment: ["BNCONV_MAX_TENSOR_BYTES": "not a number"])
         XCTAssertEqual(unusable.status, 0, "an unusable value leaves the default: \(unusable.stderr)")
+        let lifted = try CLIRunner.run(["inspect", path, "--allow-large"], environment: ["BNCONV_MAX_TENSOR_BYTES": "8"])
+        XCTAssertEqual(lifted.status, 0, "--allow-large lifts the caps: \(lifted.stderr)")
+    }
+
+    /// A GraphDef Const whose one value TensorFlow repeats to 4 GiB, in a file of about 100 bytes:
+    /// refused by the declared-bytes allowance (100x the file or 64 MiB) before anything is
+    /// decoded; `BNCONV_MAX_EXPANSION` and `--allow-large` raise it.
+    func testDeclaredBytesAreCappedAgainstTheFileSize() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("splat-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("splat.pb").path
+        let graph = WireBytes.tfPlaceholder("x", dims: [1, 4]) + WireBytes.tfSplatConstant("c", dims: [1, 1, 1, 1 << 30])
+        try Data(graph).write(to: URL(fileURLWithPath: path))
+        let refused = try CLIRunner.run(["inspect", path])
+        XCTAssertEqual(refused.status, 1, refused.stderr)
+        XCTAssertEqual(refused.stderr, "bnconv: error: \(path): the Const nodes declare 4294967296 bytes in all, more than the 67108864 bytes allowed for a \(graph.count)-byte file (100x the file or 64 MiB; BNCONV_MAX_EXPANSION, --allow-large)\n")
+        // A small splat (16 MiB) is within the floor.
+        let small = dir.appendingPathComponent("small.pb").path
+        try Data(WireBytes.tfPlaceholder("x", dims: [1, 4]) + WireBytes.tfSplatConstant("c", dims: [1, 1 << 22])).write(to: URL(fileURLWithPath: small))
+        XCTAssertEqual(try CLIRunner.run(["inspect", small]).status, 0)
+        let raised = try CLIRunner.run(["inspect", path], environment: ["BNCONV_MAX_EXPANSION": "100000000"])
+        XCTAssertEqual(raised.status, 0, raised.stderr)
+        XCTAssertEqual(try CLIRunner.run(["inspect", path, "--allow-large"]).status, 0)
     }
 
     func testEnvironmentCapsNumPyInputs() throws {

@@ -12,7 +12,7 @@ package final class MappedFile: Sendable {
     /// The open descriptor (read-only).
     private let fd: Int32
     /// The file's size when opened.
-    let size: Int
+    package let size: Int
 
     /// Opens `path` read-only, or `nil` when it cannot be opened.
     package init?(path: String) {

@@ -1,22 +1,36 @@
-/// Bounds on what a reader allocates for one tensor, checked against the size a file DECLARES
-/// (shape x dtype) before any buffer is made, so a hostile or damaged file ends in an error rather
-/// than an out-of-memory kill.
+/// Bounds that readers check before they allocate anything sized by a file, so that a small
+/// crafted file cannot make bnconv allocate gigabytes (docs/robustness.md, Limits).
 ///
-/// A value handed to the readers (through `ReadOptions`); the defaults suit most programs. The
-/// library reads no environment: the `bnconv` command line builds its limits from the
-/// `BNCONV_MAX_TENSOR_BYTES` variable, and the fuzz driver lowers the cap the same way. Readers
-/// also refuse a declared size larger than the bytes the file actually holds, whatever the cap.
+/// Two caps: one tensor's bytes (``maxTensorBytes``), and the bytes all of a file's tensors (or
+/// an archive's members) declare together, against the file's own size (``maxExpansion`` times
+/// the file, or ``expansionFloorBytes``, whichever is larger): a 120-byte GraphDef whose constant
+/// TensorFlow repeats to 4 GiB, or an HDF5 file of never-written gzip datasets, declares far more
+/// than it holds. A real model's weights take about their file's size (compressed weights rarely
+/// shrink below 1/2); the caps are raised for a legitimate model with `BNCONV_MAX_TENSOR_BYTES`
+/// and `BNCONV_MAX_EXPANSION` or `--allow-large`.
 public struct ReadLimits: Sendable, Equatable {
     /// The default cap for one tensor: 4 GiB.
     public static let defaultMaxTensorBytes = 4 << 30
+    /// The default cap on declared bytes per byte of file: 100.
+    public static let defaultMaxExpansion = 100
+    /// Declared bytes allowed whatever the file's size: 64 MiB (a tiny graph may hold a
+    /// legitimate constant of zeros that TensorFlow repeats from one value).
+    public static let expansionFloorBytes = 64 << 20
 
     /// The most bytes one tensor read from a file may take.
     public var maxTensorBytes: Int
+    /// The most bytes a file's tensors may declare in all, per byte of the file.
+    public var maxExpansion: Int
 
-    /// Limits with a cap of `maxTensorBytes` bytes for one tensor.
-    public init(maxTensorBytes: Int = ReadLimits.defaultMaxTensorBytes) {
+    /// Limits with a cap of `maxTensorBytes` bytes for one tensor and `maxExpansion` declared
+    /// bytes per byte of file.
+    public init(maxTensorBytes: Int = ReadLimits.defaultMaxTensorBytes, maxExpansion: Int = ReadLimits.defaultMaxExpansion) {
         self.maxTensorBytes = maxTensorBytes
+        self.maxExpansion = maxExpansion
     }
+
+    /// Limits that accept any size that does not overflow (`--allow-large`).
+    public static let unlimited = ReadLimits(maxTensorBytes: Int.max, maxExpansion: Int.max)
 
     /// The reason a tensor of `count` elements of `elementBytes` bytes each may not be allocated,
     /// or nil when it may (no overflow, within ``maxTensorBytes``).
@@ -24,8 +38,53 @@ public struct ReadLimits: Sendable, Equatable {
         let (bytes, overflow) = count.multipliedReportingOverflow(by: elementBytes)
         if overflow || bytes > maxTensorBytes {
             let size = overflow ? "more than \(Int.max)" : "\(bytes)"
-            return "it would take \(size) bytes, over the \(maxTensorBytes)-byte cap for one tensor (BNCONV_MAX_TENSOR_BYTES)"
+            return "it would take \(size) bytes, over the \(maxTensorBytes)-byte cap for one tensor (BNCONV_MAX_TENSOR_BYTES, --allow-large)"
         }
         return nil
+    }
+
+    /// The most bytes a file of `fileBytes` bytes may declare in all.
+    public func totalAllowance(fileBytes: Int) -> Int {
+        let (scaled, overflow) = max(fileBytes, 0).multipliedReportingOverflow(by: maxExpansion)
+        return max(overflow ? Int.max : scaled, ReadLimits.expansionFloorBytes)
+    }
+
+    /// The reason `declared` bytes (nil: more than `Int.max`) may not be read from a file of
+    /// `fileBytes` bytes, or nil when they may; `what` names what declares them ("the constants").
+    public func totalRefusal(_ what: String, declared: Int?, fileBytes: Int) -> String? {
+        let allowance = totalAllowance(fileBytes: fileBytes)
+        guard let declared, declared <= allowance else {
+            let amount = declared.map { "\($0) bytes" } ?? "more than \(Int.max) bytes"
+            return "\(what) declare \(amount) in all, more than the \(allowance) bytes allowed for a \(fileBytes)-byte file (\(maxExpansion == Int.max ? "no" : "\(maxExpansion)x the file or") \(ReadLimits.expansionFloorBytes >> 20) MiB; BNCONV_MAX_EXPANSION, --allow-large)"
+        }
+        return nil
+    }
+}
+
+/// A running, overflow-checked total of the bytes a file's tensors declare.
+public struct DeclaredBytes: Sendable {
+    /// The total so far; nil once it overflowed.
+    public private(set) var total: Int? = 0
+
+    /// An empty total.
+    public init() {}
+
+    /// Adds `count` elements of `elementBytes` bytes.
+    public mutating func add(count: Int, elementBytes: Int) {
+        guard let current = total else { return }
+        let (bytes, o1) = count.multipliedReportingOverflow(by: elementBytes)
+        let (sum, o2) = current.addingReportingOverflow(bytes)
+        total = o1 || o2 || count < 0 ? nil : sum
+    }
+
+    /// Adds the elements of `shape` (each dimension clamped at 0) of `elementBytes` bytes each.
+    public mutating func add(shape: [Int], elementBytes: Int) {
+        var count = 1
+        for d in shape {
+            let (p, o) = count.multipliedReportingOverflow(by: max(d, 0))
+            if o { total = nil; return }
+            count = p
+        }
+        add(count: count, elementBytes: elementBytes)
     }
 }

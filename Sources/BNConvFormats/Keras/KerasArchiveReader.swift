@@ -1,64 +1,87 @@
-import Foundation
-import ZIPFoundation
 import BNConvCore
 import BNConvModel
 import BNConvInterop
 
-/// Reads the members of a `.keras` zip into memory, in archive order (docs/formats.md, The .keras archive).
+/// Reads the members of a `.keras` zip into memory, in archive order (docs/formats.md, The .keras
+/// archive), after ``ZipCentralDirectory`` has checked every member's place and sizes.
+///
+/// Caps, each checked before anything is inflated: a member declares at most ``memberCap``
+/// bytes and, compressed, at most `limits.maxExpansion` bytes per stored byte; all members
+/// together at most `limits.totalAllowance(fileBytes:)`. Inflation (``ZlibInflater``) is bounded
+/// by the declared size and by the stored bytes: a stream that would produce more, or that runs
+/// past its stored bytes, is an error, not a loop. Every member's CRC-32 is checked, as Python's
+/// `zipfile` (so Keras) checks it.
 enum KerasArchiveReader {
-    /// The largest member bnconv extracts, and the largest expansion ratio of a compressed one.
-    static let memberCap: Int64 = 8 << 30
-    static let maxRatio: Int64 = 1000
+    /// The largest member bnconv extracts (or the one-tensor cap, when that is larger).
+    static let memberCap = 8 << 30
 
-    /// Every member's path and bytes, in order.
-    static func members(of path: String) throws -> [KerasArchiveMember] {
-        let archive: Archive
-        do {
-            archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
-        } catch {
-            throw CheckpointError(.malformed, file: path, problem: "not a readable zip archive (\(error))")
+    /// Every member's path and bytes, in order (folder entries left out).
+    static func members(of path: String, limits: ReadLimits = ReadLimits()) throws -> [KerasArchiveMember] {
+        guard let file = MappedFile(path: path) else {
+            throw CheckpointError(.cannotOpen, file: path, problem: "cannot open the file")
         }
-        var out: [KerasArchiveMember] = []
-        var seen = Set<String>()
-        for entry in archive where entry.type == .file {
-            // Python's zipfile (so Keras) reads the last of two members with one name; bnconv read
-            // the first. Such an archive is ambiguous: refused.
-            guard seen.insert(entry.path).inserted else {
-                throw CheckpointError(.malformed, file: path, place: entry.path,
-                                      problem: "the archive holds two members of this name (Keras reads the last, other tools the first); refused as ambiguous")
-            }
-            let size = Int64(entry.uncompressedSize)
-            if size > memberCap || (entry.isCompressed && size > max(Int64(entry.compressedSize), 1) * maxRatio) {
-                throw CheckpointError(.malformed, file: path, place: entry.path,
-                                      problem: "the zip member declares \(size) bytes, too many for its \(entry.compressedSize) stored bytes")
-            }
-            var data = Data()
-            data.reserveCapacity(Int(size))
-            let checksum: CRC32
-            do {
-                checksum = try archive.extract(entry, skipCRC32: false) { chunk in
-                    // The declared size is what was checked above: a member that inflates to more
-                    // is stopped there, not followed into memory.
-                    guard Int64(data.count) + Int64(chunk.count) <= size else { throw MemberOverrun() }
-                    data.append(chunk)
+        return try file.withBytes(offset: 0, count: file.size) { bytes in
+            let directory = try ZipCentralDirectory(bytes: bytes, file: path)
+            var seen = Set<String>()
+            var declared = DeclaredBytes()
+            for member in directory.members where !member.isDirectory {
+                // Python's zipfile (so Keras) reads the last of two members with one name; other
+                // tools the first. Such an archive is ambiguous: refused.
+                guard seen.insert(member.path).inserted else {
+                    throw CheckpointError(.malformed, file: path, place: member.path,
+                                          problem: "the archive holds two members of this name (Keras reads the last, other tools the first); refused as ambiguous")
                 }
-            } catch is MemberOverrun {
-                throw CheckpointError(.malformed, file: path, place: entry.path,
-                                      problem: "the zip member inflates to more than the \(size) bytes it declares")
-            } catch {
-                throw CheckpointError(.malformed, file: path, place: entry.path, problem: "cannot extract the zip member (\(error))")
+                let ratioCap = max(member.compressedSize, 1).multipliedReportingOverflow(by: limits.maxExpansion)
+                if member.uncompressedSize > max(memberCap, limits.maxTensorBytes)
+                    || (member.method == 8 && !ratioCap.overflow && member.uncompressedSize > ratioCap.partialValue) {
+                    throw CheckpointError(.malformed, file: path, place: member.path,
+                                          problem: "the zip member declares \(member.uncompressedSize) bytes, too many for its \(member.compressedSize) stored bytes (cap: \(limits.maxExpansion)x, at most \(memberCap) bytes; BNCONV_MAX_EXPANSION, --allow-large)")
+                }
+                declared.add(count: member.uncompressedSize, elementBytes: 1)
             }
-            // ZIPFoundation computes the CRC-32 of what it extracted; comparing it with the one the
-            // archive records is the caller's part (Keras's zipfile refuses a mismatch too).
-            guard checksum == entry.checksum else {
-                throw CheckpointError(.malformed, file: path, place: entry.path,
-                                      problem: "the zip member's CRC-32 is \(String(checksum, radix: 16)), the archive records \(String(entry.checksum, radix: 16)): the member is damaged")
+            if let refusal = limits.totalRefusal("the zip members", declared: declared.total, fileBytes: file.size) {
+                throw CheckpointError(.malformed, file: path, problem: refusal)
             }
-            out.append(KerasArchiveMember(path: entry.path, data: [UInt8](data)))
+            return try directory.members.filter { !$0.isDirectory }.map { member in
+                KerasArchiveMember(path: member.path, data: try extract(member, from: bytes, file: path))
+            }
         }
-        return out
     }
 
-    /// Thrown inside an extraction whose output passes the member's declared size.
-    private struct MemberOverrun: Error {}
+    /// The inflated, CRC-checked bytes of `member`.
+    private static func extract(_ member: ZipCentralDirectory.Member, from bytes: UnsafeRawBufferPointer, file: String) throws -> [UInt8] {
+        let stored = UnsafeRawBufferPointer(rebasing: bytes[member.dataOffset..<(member.dataOffset + member.compressedSize)])
+        let data: [UInt8]
+        if member.method == 0 {
+            data = [UInt8](stored)
+        } else {
+            let inflater = try ZlibInflater()
+            var failure: ZlibInflater.Failure?
+            data = [UInt8](unsafeUninitializedCapacity: member.uncompressedSize) { buffer, count in
+                do {
+                    try inflater.inflate(stored, into: UnsafeMutableRawBufferPointer(buffer))
+                    count = member.uncompressedSize
+                } catch {
+                    failure = error as? ZlibInflater.Failure ?? .corrupt("\(error)")
+                    count = 0
+                }
+            }
+            if let failure {
+                let problem: String
+                switch failure {
+                case .truncated: problem = "the member's deflate stream runs past its \(member.compressedSize) stored bytes (truncated)"
+                case .overrun: problem = "the zip member inflates to more than the \(member.uncompressedSize) bytes it declares"
+                case .short(let n): problem = "the zip member inflates to \(n) bytes, not the \(member.uncompressedSize) it declares"
+                case .corrupt(let reason): problem = "the member's deflate data is damaged (\(reason))"
+                }
+                throw CheckpointError(.malformed, file: file, place: member.path, problem: problem)
+            }
+        }
+        let checksum = data.withUnsafeBytes { ZlibInflater.crc32($0) }
+        guard checksum == member.crc32 else {
+            throw CheckpointError(.malformed, file: file, place: member.path,
+                                  problem: "the zip member's CRC-32 is \(String(checksum, radix: 16)), the archive records \(String(member.crc32, radix: 16)): the member is damaged")
+        }
+        return data
+    }
 }

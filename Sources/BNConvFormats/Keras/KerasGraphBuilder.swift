@@ -132,11 +132,22 @@ struct KerasGraphBuilder {
         var maxNode: [String: Int] = [:]
         var tensorsRead: [String: Int] = [:]
         let allRefs = container.layers.flatMap { $0.calls.flatMap { $0 } } + container.outputs + container.inputs
+        let entries = Dictionary(container.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for r in allRefs {
+            // Indices come from the file: checked before any arithmetic or allocation uses them
+            // (Keras itself fails on an index past the layer's calls or outputs).
+            let calls = max(entries[r.layer]?.calls.count ?? 1, 1)
+            guard r.node >= 0, r.node <= calls else {
+                throw KerasConfigError(place: (path + [r.layer]).joined(separator: "/"),
+                                       problem: "a reference to call (node) \(r.node) of the layer, which is called \(calls) time(s)")
+            }
+            guard r.tensor >= 0, r.tensor < KerasTensorRef.maximumTensorIndex else {
+                throw KerasConfigError(place: (path + [r.layer]).joined(separator: "/"),
+                                       problem: "a reference to output \(r.tensor) of the layer (bnconv reads outputs 0..<\(KerasTensorRef.maximumTensorIndex))")
+            }
             maxNode[r.layer] = max(maxNode[r.layer] ?? 0, r.node)
             tensorsRead[r.layer] = max(tensorsRead[r.layer] ?? 0, r.tensor + 1)
         }
-        let entries = Dictionary(container.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         func offset(_ layer: String) -> Int {
             let calls = max(entries[layer]?.calls.count ?? 1, 1)
             return max(0, (maxNode[layer] ?? 0) - (calls - 1))

@@ -40,13 +40,14 @@ struct KerasLegacyWeights {
             throw KerasConfigError(place: group.path, problem: "the weights group has no 'layer_names' attribute")
         }
         layerNames = names
+        let tally = try KerasDeclaredBytes(file: group.file, limits: limits)
         for attr in try group.attributeNames() where !attr.hasPrefix("layer_names") {
             groupAttributes.append(KerasNamedAttribute(name: attr, value: try group.attribute(attr).readValue()))
         }
         if group.kind(of: "top_level_model_weights") == .group {
             let topGroup = try group.group("top_level_model_weights")
             topLevel = try KerasLegacyWeights.read(try KerasAttributeList.read("weight_names", of: topGroup) ?? [], in: topGroup,
-                                                   deferring: deferring, limits: limits)
+                                                   deferring: deferring, limits: limits, tally: tally)
         }
         let entries = Dictionary(container.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in names {
@@ -56,7 +57,7 @@ struct KerasLegacyWeights {
             let layerGroup = try group.group(name)
             let listed = try KerasAttributeList.read("weight_names", of: layerGroup) ?? []
             weightNames[name] = listed
-            let stored = try KerasLegacyWeights.read(listed, in: layerGroup, deferring: deferring, limits: limits)
+            let stored = try KerasLegacyWeights.read(listed, in: layerGroup, deferring: deferring, limits: limits, tally: tally)
             for variable in stored { creation[variable.storageKey] = variable.creation }
             guard let entry = entries[name] else {
                 if !stored.isEmpty {
@@ -74,14 +75,17 @@ struct KerasLegacyWeights {
 
     /// Reads the datasets a `weight_names` list names, resolved inside `group`; those of
     /// `deferring.minimumBytes` or more are deferred when `deferring` is given. No dataset may take
-    /// more than `limits` allow (a deferred one is checked now and again when it is read).
-    static func read(_ listed: [String], in group: HDF5Group, deferring: Deferral? = nil, limits: ReadLimits) throws -> [KerasStoredVariable] {
+    /// more than `limits` allow (a deferred one is checked now and again when it is read), and
+    /// each is charged to `tally` (the file's total) before it is read.
+    static func read(_ listed: [String], in group: HDF5Group, deferring: Deferral? = nil, limits: ReadLimits,
+                     tally: KerasDeclaredBytes) throws -> [KerasStoredVariable] {
         try listed.map { weightName in
             guard group.kind(of: weightName) == .dataset else {
                 throw KerasConfigError(place: group.path, problem: "attribute 'weight_names' lists '\(weightName)', which does not exist")
             }
             let dataset = try group.dataset(weightName)
             let creation = try dataset.creation()
+            try tally.charge(dataset, creation: creation)
             var tensor: Tensor?
             if let deferring {
                 let extent = try dataset.extent(creation: creation, limits: limits)

@@ -55,7 +55,7 @@ public enum KerasReader {
     /// Reads a `.keras` zip archive (config.json + model.weights.h5, opened in memory).
     public static func readArchive(_ path: String, options: ReadOptions = ReadOptions()) throws -> Model {
         try mapErrors(file: path) {
-            let members = try KerasArchiveReader.members(of: path)
+            let members = try KerasArchiveReader.members(of: path, limits: options.limits)
             guard let configMember = members.first(where: { $0.path == "config.json" }) else {
                 throw CheckpointError(.malformed, file: path, problem: "a zip archive without 'config.json', so not a .keras model")
             }

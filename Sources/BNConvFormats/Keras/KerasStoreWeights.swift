@@ -17,10 +17,13 @@ struct KerasStoreWeights {
 
     /// The bounds on what one dataset may allocate.
     private let limits: ReadLimits
+    /// The file's declared dataset bytes so far.
+    private let tally: KerasDeclaredBytes
 
     /// Reads `root` (the file's root group) for `container`, each dataset within `limits`.
     init(root: HDF5Group, container: KerasContainer, limits: ReadLimits) throws {
         self.limits = limits
+        tally = try KerasDeclaredBytes(file: root.file, limits: limits)
         try read(container, groupPath: "", path: [], scope: [], root: root)
     }
 
@@ -70,6 +73,7 @@ struct KerasStoreWeights {
             for (i, variable) in zip(indices, variableNames) {
                 let dataset = try vars.dataset(String(i))
                 let props = try dataset.creation()
+                try tally.charge(dataset, creation: props)
                 creation[dataset.path] = props
                 stored.append(KerasStoredVariable(variable: variable, storedName: (scope + [entry.name, variable]).joined(separator: "/"), storageKey: dataset.path,
                                                   tensor: try dataset.readTensor(limits: limits), creation: props))

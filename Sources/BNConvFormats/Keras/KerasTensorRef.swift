@@ -5,6 +5,10 @@ import BNConvInterop
 /// A reference to a layer's output in a Keras config: `[layer_name, node_index, tensor_index]`
 /// (Keras 2 inbound entries, Keras 3 `keras_history`, `input_layers`, `output_layers`).
 struct KerasTensorRef: Equatable, Hashable, Sendable {
+    /// The output indices a reference may name: 0 up to this bound (exclusive). Keras layers
+    /// have a handful of outputs; the bound keeps a crafted index of 10^9 from sizing anything.
+    static let maximumTensorIndex = 1024
+
     /// The layer's name.
     var layer: String
     /// Which call (node) of the layer, as the config counts it.

@@ -62,18 +62,16 @@ struct GraphDefGraph {
         var pending = predecessors.map { Set($0).count }
         var successors = [[Int]](repeating: [], count: nodes.count)
         for (i, ps) in predecessors.enumerated() { for p in Set(ps) { successors[p].append(i) } }
-        var ready = (0..<nodes.count).filter { pending[$0] == 0 }.reversed() as [Int]
+        var ready = IndexHeap(capacity: nodes.count)
+        for i in 0..<nodes.count where pending[i] == 0 { ready.insert(i) }
         var order = [Int]()
         order.reserveCapacity(nodes.count)
-        while let i = ready.popLast() {
+        while let i = ready.popMin() {
             order.append(i)
-            var freed = [Int]()
             for s in successors[i] {
                 pending[s] -= 1
-                if pending[s] == 0 { freed.append(s) }
+                if pending[s] == 0 { ready.insert(s) }
             }
-            ready.append(contentsOf: freed)
-            ready.sort(by: >)
         }
         guard order.count == nodes.count else {
             let stuck = (0..<nodes.count).first { pending[$0] > 0 }.map { nodes[$0].name } ?? "?"
@@ -81,6 +79,36 @@ struct GraphDefGraph {
                                   problem: "the graph has a cycle (control flow loops are not supported)")
         }
         self.order = order
+        var secondary = Set<String>()
+        for value in consumers.keys {
+            let r = GraphDefGraph.parse(value)
+            if r.output > 0 { secondary.insert(r.node) }
+        }
+        nodesWithSecondaryOutputsRead = secondary
+        constantValues = GraphDefGraph.constantValues(nodes: nodes, order: order, index: index)
+    }
+
+    /// The names of nodes some output other than output 0 of which is read.
+    private let nodesWithSecondaryOutputsRead: Set<String>
+    /// The values (output 0 of a node, by node index) that ``constant(behind:allowShapeOps:)``
+    /// resolves with shape ops allowed: computed once, in topological order, so asking for every
+    /// node of a long chain costs linear time, not quadratic.
+    private let constantValues: [Bool]
+
+    private static func constantValues(nodes: [ProtobufNodeDef], order: [Int], index: [String: Int]) -> [Bool] {
+        var constant = [Bool](repeating: false, count: nodes.count)
+        for i in order {
+            let n = nodes[i]
+            if n.op == "Const" { constant[i] = true; continue }
+            let inputs = n.inputs.filter { !$0.hasPrefix("^") }.map(GraphDefGraph.parse)
+            func isConstant(_ r: Reference) -> Bool { index[r.node].map { constant[$0] } == true }
+            if passthroughOps.contains(n.op), inputs.count == 1 {
+                constant[i] = isConstant(inputs[0])
+            } else if shapeOps.contains(n.op), !inputs.isEmpty {
+                constant[i] = inputs.allSatisfy(isConstant)
+            }
+        }
+        return constant
     }
 
     /// A parsed input reference.
@@ -129,8 +157,7 @@ struct GraphDefGraph {
 
     /// Whether any output of node `i` other than output 0 is read.
     func readsSecondaryOutputs(_ i: Int) -> Bool {
-        let name = nodes[i].name
-        return consumers.keys.contains { $0.hasPrefix(name + ":") && GraphDefGraph.parse($0).node == name && GraphDefGraph.parse($0).output > 0 }
+        nodesWithSecondaryOutputsRead.contains(nodes[i].name)
     }
 
     /// A constant reached from `value` through pass-through and shape-only ops.
@@ -144,29 +171,47 @@ struct GraphDefGraph {
     }
 
     /// Resolves `value` to a Const, or nil if something non-constant stands in between.
+    ///
+    /// The main path (pass-through ops, each shape op's first operand) is walked in a loop, not
+    /// by recursion, so a chain of 100,000 Identity ops costs no stack; a shape op's other
+    /// operands (a Reshape's shape) recurse, at most ``constantOperandDepth`` deep.
     func constant(behind value: String, allowShapeOps: Bool = true) -> ConstantPath? {
-        guard let p = producer(of: value) else { return nil }
-        let n = nodes[p]
-        let shared = (consumers[value]?.count ?? 0) > 1
-        if n.op == "Const" { return ConstantPath(constant: p, nodes: [p], isShared: shared) }
-        let inputs = dataInputs(p)
-        if GraphDefGraph.passthroughOps.contains(n.op), inputs.count == 1,
-           var inner = constant(behind: inputs[0].value, allowShapeOps: allowShapeOps) {
-            inner.nodes.insert(p, at: 0)
-            inner.isShared = inner.isShared || shared
-            return inner
-        }
-        if allowShapeOps, GraphDefGraph.shapeOps.contains(n.op), !inputs.isEmpty,
-           var inner = constant(behind: inputs[0].value) {
-            for extra in inputs.dropFirst() {
-                guard let c = constant(behind: extra.value) else { return nil }
-                inner.nodes.append(contentsOf: c.nodes)
+        constant(behind: value, allowShapeOps: allowShapeOps, depth: 0)
+    }
+
+    /// How deep a shape op's constant operands may nest (each the output of another shape op).
+    static let constantOperandDepth = 64
+
+    private func constant(behind value: String, allowShapeOps: Bool, depth: Int) -> ConstantPath? {
+        var nodesOnPath: [Int] = []
+        var extras: [[Int]] = []   // per shape op on the path, its other operands' nodes
+        var shared = false
+        var current = value
+        while true {
+            guard let p = producer(of: current), constantValues[p] else { return nil }
+            let n = nodes[p]
+            shared = shared || (consumers[current]?.count ?? 0) > 1
+            nodesOnPath.append(p)
+            if n.op == "Const" {
+                // The order the recursive walk gave: the path, then the innermost op's operands first.
+                return ConstantPath(constant: p, nodes: nodesOnPath + extras.reversed().joined(), isShared: shared)
             }
-            inner.nodes.insert(p, at: 0)
-            inner.isShared = inner.isShared || shared
-            return inner
+            let inputs = dataInputs(p)
+            if GraphDefGraph.passthroughOps.contains(n.op), inputs.count == 1 {
+                current = inputs[0].value
+                continue
+            }
+            guard allowShapeOps, GraphDefGraph.shapeOps.contains(n.op), !inputs.isEmpty, depth < GraphDefGraph.constantOperandDepth else {
+                return nil
+            }
+            var operands: [Int] = []
+            for extra in inputs.dropFirst() {
+                guard let c = constant(behind: extra.value, allowShapeOps: true, depth: depth + 1) else { return nil }
+                operands.append(contentsOf: c.nodes)
+            }
+            extras.append(operands)
+            current = inputs[0].value
         }
-        return nil
     }
 
     /// Whether `value` is computed from constants only (through pass-through and shape-only ops).
@@ -181,6 +226,19 @@ struct GraphDefGraph {
             throw CheckpointError(.malformed, file: file, place: nodes[i].name, problem: "Const has no tensor 'value' attribute")
         }
         return try GraphDefTensorCodec.decode(proto, file: file, place: nodes[i].name, limits: limits)
+    }
+
+    /// The bytes all Const nodes declare (shape x dtype), nil past `Int.max`. TensorFlow repeats
+    /// a short value list to fill the shape, so a 120-byte Const may declare 4 GiB: readers
+    /// compare this total with the file's size before decoding any constant.
+    func declaredConstantBytes() -> Int? {
+        var declared = DeclaredBytes()
+        for n in nodes where n.op == "Const" {
+            guard case .tensor(let proto)? = n.attribute("value"), let dims = proto.shape else { continue }
+            let elementBytes = TensorFlowDataType.dtype(proto.dtype)?.byteCount ?? 1
+            declared.add(shape: dims.map { Int(clamping: $0) }, elementBytes: elementBytes)
+        }
+        return declared.total
     }
 
     /// The stored dimensions of the Const at `i`.

@@ -25,6 +25,9 @@ public enum GraphDefReader {
             throw CheckpointError(.malformed, file: file, problem: "the protobuf message has no nodes: not a TensorFlow GraphDef")
         }
         let graph = try GraphDefGraph(nodes: nodeDefs, file: file, limits: options.limits)
+        if let refusal = options.limits.totalRefusal("the Const nodes", declared: graph.declaredConstantBytes(), fileBytes: bytes.count) {
+            throw CheckpointError(.unsupported, file: file, problem: refusal)
+        }
         var patterns = GraphDefPatterns(graph: graph)
 
         // 1. Multi-node patterns, anchored at their key op, in topological order.

@@ -3,7 +3,8 @@ import Foundation
 
 /// The read options every command reads its files with: the library's defaults, except the cap on
 /// one tensor, which the `BNCONV_MAX_TENSOR_BYTES` environment variable may set (a positive byte
-/// count; anything else leaves the default), and the size from which `fold --no-verify` leaves
+/// count; anything else leaves the default), the cap on declared bytes per byte of file
+/// (`BNCONV_MAX_EXPANSION`, a positive factor), and the size from which `fold --no-verify` leaves
 /// weights in the file (`BNCONV_DEFER_BYTES`).
 enum CommandReadOptions {
     /// The options for this process, from its environment.
@@ -19,9 +20,13 @@ enum CommandReadOptions {
 
     /// The limits `environment` asks for.
     static func limits(environment: [String: String]) -> ReadLimits {
+        var limits = ReadLimits()
         if let text = environment["BNCONV_MAX_TENSOR_BYTES"], let value = Int(text), value > 0 {
-            return ReadLimits(maxTensorBytes: value)
+            limits.maxTensorBytes = value
         }
-        return ReadLimits()
+        if let text = environment["BNCONV_MAX_EXPANSION"], let value = Int(text), value > 0 {
+            limits.maxExpansion = value
+        }
+        return limits
     }
 }

@@ -1,0 +1,4 @@
+#ifndef CZLIBINFLATE_SHIM_H
+#define CZLIBINFLATE_SHIM_H
+#include <zlib.h>
+#endif

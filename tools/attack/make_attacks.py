@@ -1,0 +1,309 @@
+"""Writes the crafted hostile inputs of issue #21 into a folder, for tools/attack/run_attacks.py.
+
+Each file attacks one weak point of one format: protobuf nesting, splat constants, HDF5 filter
+pipelines, zip central directories, Keras config indices, huge declared shapes, long graphs.
+Protobuf files are written byte by byte (field numbers from schemas/ and the upstream .proto
+files), HDF5 files with h5py, zip files with Python's zipfile plus byte edits.
+
+Usage: python tools/attack/make_attacks.py OUT_DIR  (needs h5py and numpy: the tools venv)
+"""
+import io
+import json
+import os
+import shutil
+import struct
+import sys
+import zipfile
+import zlib
+
+import h5py
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIX = os.path.join(ROOT, "Tests", "Fixtures")
+
+
+def varint(n):
+    n &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def key(field, wire):
+    return varint(field << 3 | wire)
+
+
+def ld(field, payload):
+    return key(field, 2) + varint(len(payload)) + payload
+
+
+def vi(field, n):
+    return key(field, 0) + varint(n)
+
+
+def s(field, text):
+    return ld(field, text.encode())
+
+
+# ---------------------------------------------------------------- protobuf: ONNX
+def onnx_model(graph, opset=13):
+    return vi(1, 8) + ld(8, vi(2, opset)) + ld(7, graph)
+
+
+def onnx_value_info(name, elem=1, dims=None, typeproto=None):
+    if typeproto is None:
+        shape = b"".join(ld(1, vi(1, d)) for d in (dims or []))
+        typeproto = ld(1, vi(1, elem) + ld(2, shape))
+    return s(1, name) + ld(2, typeproto)
+
+
+def onnx_node(op, inputs, outputs, name="", attrs=b""):
+    return b"".join(s(1, i) for i in inputs) + b"".join(s(2, o) for o in outputs) + s(3, name) + s(4, op) + attrs
+
+
+def deep_typeproto(depth):
+    t = ld(1, vi(1, 1))  # tensor_type { elem_type: FLOAT }
+    for _ in range(depth):
+        t = ld(4, ld(1, t))  # sequence_type { elem_type: t }
+    return t
+
+
+def deep_if_graph(depth):
+    g = s(2, "leaf")
+    for i in range(depth):
+        attr = s(1, "then_branch") + vi(20, 5) + ld(6, g)
+        g = ld(1, onnx_node("If", ["c"], [f"y{i}"], f"if{i}", ld(5, attr))) + s(2, f"g{i}")
+    return g
+
+
+def relu_chain(n):
+    nodes = bytearray()
+    prev = "x"
+    for i in range(n):
+        out = f"r{i}"
+        nodes += ld(1, onnx_node("Relu", [prev], [out], f"n{i}"))
+        prev = out
+    return bytes(nodes) + s(2, "chain") + ld(11, onnx_value_info("x", dims=[1, 8])) + ld(12, onnx_value_info(prev, dims=[1, 8]))
+
+
+# ---------------------------------------------------------------- protobuf: GraphDef
+def tf_attr(name, value):
+    return ld(5, s(1, name) + ld(2, value))
+
+
+def tf_node(name, op, inputs=(), attrs=b""):
+    return ld(1, s(1, name) + s(2, op) + b"".join(s(3, i) for i in inputs) + attrs)
+
+
+def tf_shape(dims):
+    return b"".join(ld(2, vi(1, d)) for d in dims)
+
+
+def tf_placeholder(name, dims):
+    return tf_node(name, "Placeholder", attrs=tf_attr("dtype", vi(6, 1)) + tf_attr("shape", ld(7, tf_shape(dims))))
+
+
+def tf_splat_const(name, dims):
+    tensor = vi(1, 1) + ld(2, tf_shape(dims)) + ld(5, struct.pack("<f", 1.0))
+    return tf_node(name, "Const", attrs=tf_attr("dtype", vi(6, 1)) + tf_attr("value", ld(8, tensor)))
+
+
+def deep_attr_func(depth):
+    a = vi(6, 1)  # AttrValue { type: DT_FLOAT }
+    for _ in range(depth):
+        a = ld(10, s(1, "f") + ld(2, s(1, "a") + ld(2, a)))  # func { name, attr { key, value } }
+    return a
+
+
+# ---------------------------------------------------------------- Keras HDF5
+def keras_config_edit(src, dst, edit):
+    shutil.copyfile(src, dst)
+    with h5py.File(dst, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        edit(config)
+        f.attrs["model_config"] = json.dumps(config)
+
+
+def layer(config, cls):
+    return next(l for l in config["config"]["layers"] if l["class_name"] == cls)
+
+
+def set_input_shape(config, shape):
+    l = config["config"]["layers"][0]
+    l["config"]["batch_input_shape"] = [None] + shape
+
+
+def zero_channels(src, dst):
+    """bn_conv with the conv's filters and the BN's vectors cut to 0 channels."""
+    shutil.copyfile(src, dst)
+    with h5py.File(dst, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        layer(config, "Conv2D")["config"]["filters"] = 0
+        f.attrs["model_config"] = json.dumps(config)
+        weights = f["model_weights"]
+
+        def cut(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                shape = list(obj.shape)
+                shape[-1] = 0
+                parent = obj.parent
+                base = name.split("/")[-1]
+                dtype = obj.dtype
+                del parent[base]
+                parent.create_dataset(base, shape=tuple(shape), dtype=dtype)
+        items = []
+        weights.visititems(lambda n, o: items.append((n, o)) if isinstance(o, h5py.Dataset) else None)
+        for n, o in items:
+            cut(n, o)
+
+
+def sparse_gzip(src, dst, count, elements, fill=0.0):
+    """A Keras 2 .h5 whose first weighted layer lists `count` extra gzip datasets of `elements`
+    float32 each, never written (sparse: only the fill value)."""
+    shutil.copyfile(src, dst)
+    with h5py.File(dst, "r+") as f:
+        weights = f["model_weights"]
+        layer_name = next(n for n in weights.attrs["layer_names"] if len(weights[n].attrs["weight_names"]))
+        g = weights[layer_name]
+        names = [n if isinstance(n, bytes) else n.encode() for n in g.attrs["weight_names"]]
+        base = layer_name.decode() if isinstance(layer_name, bytes) else layer_name
+        for i in range(count):
+            name = f"{base}/bomb_{i}:0"
+            g.create_dataset(name, shape=(elements,), dtype="float32", chunks=(1 << 20,), compression="gzip", fillvalue=fill)
+            names.append(name.encode())
+        g.attrs["weight_names"] = np.array(names, dtype="S")
+
+
+# ---------------------------------------------------------------- zip
+def zip_with_members(src, dst, extra_count):
+    with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as out:
+        for info in z.infolist():
+            out.writestr(info, z.read(info.filename))
+        for i in range(extra_count):
+            out.writestr(f"e/{i}", b"")
+
+
+def zip_truncated_deflate(src, dst):
+    """The weights member deflated, its stream cut in half; sizes in both headers say so (the
+    compressed size is the cut length), so only the inflater can see the stream never ends."""
+    with zipfile.ZipFile(src) as z:
+        members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in members:
+            out.writestr(name, data)
+    data = bytearray(buf.getvalue())
+    # rewrite: find the weights member's local header and cut its compressed data
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as z:
+        infos = z.infolist()
+    out = bytearray()
+    central = bytearray()
+    for info in infos:
+        start = info.header_offset
+        n, e = struct.unpack("<HH", data[start + 26:start + 30])
+        body = start + 30 + n + e
+        comp = data[body:body + info.compress_size]
+        if info.filename.endswith(".h5"):
+            comp = comp[: len(comp) // 2]
+        offset = len(out)
+        local = bytearray(data[start:start + 30 + n + e])
+        struct.pack_into("<I", local, 18, len(comp))
+        out += local + comp
+        c = bytearray(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, info.CRC, len(comp), info.file_size,
+                                  len(info.filename.encode()), 0, 0, 0, 0, 0, offset))
+        central += c + info.filename.encode()
+    cd_offset = len(out)
+    out += central
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(infos), len(infos), len(central), cd_offset, 0)
+    open(dst, "wb").write(out)
+
+
+def zip_shared_entries(src, dst, copies, member_bytes):
+    """A .keras whose central directory adds `copies` entries that all point at one deflated
+    member of `member_bytes` zeros."""
+    with zipfile.ZipFile(src) as z:
+        members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
+        for name, data in members:
+            out.writestr(name, data)
+        out.writestr(zipfile.ZipInfo("bomb"), b"\0" * member_bytes, compress_type=zipfile.ZIP_DEFLATED)
+    data = buf.getvalue()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        infos = z.infolist()
+    eocd = data.rfind(b"PK\x05\x06")
+    cd_size, cd_offset = struct.unpack("<II", data[eocd + 12:eocd + 20])
+    central = bytearray(data[cd_offset:cd_offset + cd_size])
+    bomb = infos[-1]
+    entries = []
+    for i in range(copies):
+        name = f"bomb{i}".encode()
+        entries.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, bomb.CRC, bomb.compress_size, bomb.file_size,
+                                   len(name), 0, 0, 0, 0, 0, bomb.header_offset) + name)
+    central += b"".join(entries)
+    count = len(infos) + copies
+    out = data[:cd_offset] + bytes(central) + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(central), cd_offset, 0)
+    open(dst, "wb").write(out)
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    w = lambda name, data: open(os.path.join(out, name), "wb").write(data)
+
+    # protobuf nesting
+    w("onnx-deep-typeproto.onnx", onnx_model(s(2, "g") + ld(13, onnx_value_info("x", typeproto=deep_typeproto(10000)))))
+    w("onnx-deep-if.onnx", onnx_model(deep_if_graph(10000)))
+    w("graphdef-deep-func.pb", tf_node("n", "NoOp", attrs=tf_attr("f", deep_attr_func(10000))))
+    # splats
+    w("graphdef-splat.pb", tf_placeholder("x", [1, 4]) + tf_splat_const("c", [1, 1, 1, 1 << 30]))
+    w("graphdef-splat4.pb", tf_placeholder("x", [1, 4]) + b"".join(tf_splat_const(f"c{i}", [1, 1, 1, 1 << 28]) for i in range(4)))
+    # long graphs
+    w("onnx-relu-chain-100k.onnx", onnx_model(relu_chain(100000)))
+    w("graphdef-identity-chain-100k.pb", tf_placeholder("x", [1, 4]) + b"".join(
+        tf_node(f"i{k}", "Identity", [f"i{k-1}" if k else "x"], tf_attr("T", vi(6, 1))) for k in range(100000)))
+    w("graphdef-opaque-chain-100k.pb", tf_placeholder("x", [1, 4]) + b"".join(
+        tf_node(f"o{k}", "Unheard", [f"o{k-1}" if k else "x"]) for k in range(100000)))
+    w("graphdef-noop-1m.pb", tf_placeholder("x", [1, 4]) + b"".join(tf_node(f"n{k}", "NoOp") for k in range(1000000)))
+    # huge declared inputs
+    w("graphdef-huge-placeholder.pb", tf_placeholder("x", [1, 50000, 50000, 3]) + tf_node("r", "Relu", ["x"], tf_attr("T", vi(6, 1))))
+    w("onnx-huge-conv-input.onnx", onnx_model(
+        ld(1, onnx_node("Conv", ["x", "w"], ["y"], "conv")) + s(2, "g")
+        + ld(5, ld(1, varint(8) + varint(3) + varint(3) + varint(1)) + vi(2, 1) + s(8, "w") + ld(9, b"\0" * (8 * 3 * 3 * 4)))
+        + ld(11, onnx_value_info("x", dims=[1, 3, 3037000500, 3037000500]))
+        + ld(12, onnx_value_info("y", dims=[1, 8, 3037000498, 3037000498]))))
+
+    # Keras config indices and shapes
+    mini = os.path.join(FIX, "keras", "mini_resnet", "keras2.h5")
+    zoo = os.path.join(FIX, "keras", "layers_zoo", "keras2.h5")
+    kc = lambda name, src, edit: keras_config_edit(src, os.path.join(out, name), edit)
+    kc("keras-output-index-max.h5", mini, lambda c: c["config"]["output_layers"][0].__setitem__(2, (1 << 63) - 1))
+    kc("keras-output-node-1e9.h5", mini, lambda c: c["config"]["output_layers"][0].__setitem__(1, 10 ** 9))
+    kc("keras-output-tensor-1e9.h5", mini, lambda c: c["config"]["output_layers"][0].__setitem__(2, 10 ** 9))
+    kc("keras-inbound-min.h5", mini, lambda c: c["config"]["layers"][1]["inbound_nodes"][0][0].__setitem__(1, -(1 << 63)))
+    kc("keras-inbound-tensor-max.h5", mini, lambda c: c["config"]["layers"][1]["inbound_nodes"][0][0].__setitem__(2, (1 << 63) - 1))
+    kc("keras-input-overflow.h5", mini, lambda c: set_input_shape(c, [1 << 32, 1 << 32, 3]))
+    kc("keras-input-huge.h5", mini, lambda c: set_input_shape(c, [100000, 100000, 3]))
+    kc("keras-zeropad-2e62.h5", zoo, lambda c: layer(c, "ZeroPadding2D")["config"].__setitem__("padding", [[1 << 62, 1 << 62], [1, 1]]))
+    kc("keras-zeropad-1e5.h5", zoo, lambda c: layer(c, "ZeroPadding2D")["config"].__setitem__("padding", [[100000, 100000], [100000, 100000]]))
+    kc("keras-upsample-1e5.h5", zoo, lambda c: layer(c, "UpSampling2D")["config"].__setitem__("size", [100000, 100000]))
+    zero_channels(os.path.join(FIX, "keras", "bn_conv", "keras2.h5"), os.path.join(out, "keras-zero-channels.h5"))
+    # HDF5 filter bombs
+    sparse_gzip(mini, os.path.join(out, "hdf5-sparse-gzip-8x1g.h5"), 8, 1 << 28)
+    sparse_gzip(mini, os.path.join(out, "hdf5-sparse-gzip-3x4g.h5"), 3, (1 << 30) - 1, fill=1.0)
+    # zip
+    k3 = os.path.join(FIX, "keras", "mini_resnet", "keras3.keras")
+    zip_with_members(k3, os.path.join(out, "keras-200k-members.keras"), 200000)
+    zip_truncated_deflate(k3, os.path.join(out, "keras-truncated-deflate.keras"))
+    zip_shared_entries(k3, os.path.join(out, "keras-shared-entries.keras"), 40, 256 << 20)
+
+
+if __name__ == "__main__":
+    main()
