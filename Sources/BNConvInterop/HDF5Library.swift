@@ -18,8 +18,28 @@ enum HDF5Library {
         var buffer = [CChar](repeating: 0, count: 2048)
         chdf5_take_error_stack(&buffer, buffer.count)
         let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let parts = text.components(separatedBy: "; ").filter { !$0.isEmpty }
+        return condensed(text)
+    }
+
+    /// One line from libhdf5's error stack text: at most its first three entries, whitespace runs
+    /// (libhdf5's write errors hold a `ctime` line break) made one space, and a system error
+    /// (`errno = 28, error message = 'No space left on device'`) put first, in its own words.
+    static func condensed(_ text: String) -> String {
+        let flat = text.split(whereSeparator: { $0.isNewline || $0 == "\t" }).joined(separator: " ")
+        let parts = flat.components(separatedBy: "; ").filter { !$0.isEmpty }
+        if let system = parts.lazy.compactMap(systemError).first, let first = parts.first {
+            let function = first.prefix { $0 != ":" }
+            return "\(system) (\(function))"
+        }
         return parts.prefix(3).joined(separator: "; ")
+    }
+
+    /// The `error message = '...'` a libhdf5 driver error quotes from the system, if any.
+    private static func systemError(_ part: String) -> String? {
+        guard let start = part.range(of: "error message = '") else { return nil }
+        let rest = part[start.upperBound...]
+        guard let end = rest.firstIndex(of: "'") else { return nil }
+        return String(rest[..<end])
     }
 
     /// Throws an ``HDF5Error`` when `status` is negative.

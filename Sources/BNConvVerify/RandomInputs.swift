@@ -6,19 +6,21 @@ import BNConvEngine
 /// Seeded random inputs for a model: standard normal values (Box-Muller over SplitMix64), one
 /// tensor per model input, with the batch dimension set to `batch`.
 public enum RandomInputs {
-    /// The most values one random input may hold: 2^28 float32 values (1 GiB). A batch beyond it
-    /// (`--batch 100000` of an image model, `--batch 2^40`) is refused before anything is made,
-    /// instead of exhausting memory or trapping on the count.
-    public static let maximumValues = 1 << 28
+    /// The most values one random input may hold by default: 2^26 float32 values (256 MiB; a
+    /// 224x224x3 image model up to batch 1337). A batch beyond it (`--batch 100000` of a small
+    /// image model took 10 GB of activations, `--batch 2^40`) is refused before anything is made,
+    /// instead of exhausting memory or trapping on the count; `--allow-large` lifts it
+    /// (``ReadLimits/maxInputValues``).
+    public static let maximumValues = ReadLimits.defaultMaxInputValues
 
     /// Inputs for `model`, deterministic for a given `seed`; throws when `batch` makes an input
-    /// larger than ``maximumValues``.
-    public static func make(for model: Model, batch: Int, seed: UInt64) throws -> [Tensor] {
+    /// larger than `limit` values.
+    public static func make(for model: Model, batch: Int, seed: UInt64, limit: Int = maximumValues) throws -> [Tensor] {
         var generator = SplitMix64(seed: seed)
         return try model.inputs.map { name in
             let shape = try concreteShape(of: model.values[name], input: name, batch: batch)
-            guard let n = ElementCount.of(shape, atMost: maximumValues) else {
-                throw VerificationError.randomInputTooLarge(input: name, shape: shape, limit: maximumValues)
+            guard let n = ElementCount.of(shape, atMost: limit) else {
+                throw VerificationError.randomInputTooLarge(input: name, shape: shape, limit: limit)
             }
             var values = [Float](repeating: 0, count: n)
             var i = 0

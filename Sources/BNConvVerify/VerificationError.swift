@@ -25,7 +25,7 @@ public enum VerificationError: Error, Equatable, CustomStringConvertible {
             return "input '\(input)' has shape \(text); give an input with --input"
         case .inputMismatch(let s): return s
         case let .randomInputTooLarge(input, shape, limit):
-            return "a random input '\(input)' of shape \(shape) would hold more than \(limit) values (1 GiB)"
+            return "a random input '\(input)' of shape \(shape) would hold more than \(limit) values (\(limit >> 18) MiB)"
         }
     }
 }

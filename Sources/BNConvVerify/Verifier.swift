@@ -28,6 +28,8 @@ public struct Verifier {
         /// the candidate's output is transposed back by its inverse before the comparison.
         /// Intermediate values whose axes were permuted (same element count, other shape) are skipped.
         public var outputPermutations: [[Int]?]
+        /// The most values one random input may hold (``RandomInputs/make(for:batch:seed:limit:)``).
+        public var randomValueLimit = RandomInputs.maximumValues
 
         /// Default options: one random batch of 2, seed 0, tolerance 1e-5.
         public init(randomRuns: Int = 1, batch: Int = 2, seed: UInt64 = 0, tolerance: Double = 1e-5,
@@ -62,14 +64,20 @@ public struct Verifier {
         let referenceRunner = try ModelRunner(model: reference)
         let candidateRunner = try ModelRunner(model: candidate)
         let correspondence = ValueCorrespondence(reference: reference, candidate: candidate, foldMap: foldMap)
-        var runs = options.inputs
-        for r in 0..<options.randomRuns {
-            runs.append(try RandomInputs.make(for: reference, batch: options.batch, seed: options.seed &+ UInt64(r)))
+        // Random samples are made one run at a time (and the first one up front, so that an input
+        // too large to make is refused before anything runs): a million samples hold one in memory.
+        let runCount = options.inputs.count + max(options.randomRuns, 0)
+        let firstRandom = options.randomRuns > 0 ? try RandomInputs.make(for: reference, batch: options.batch, seed: options.seed, limit: options.randomValueLimit) : nil
+        func inputs(ofRun r: Int) throws -> [Tensor] {
+            if r < options.inputs.count { return options.inputs[r] }
+            let k = r - options.inputs.count
+            if k == 0, let firstRandom { return firstRandom }
+            return try RandomInputs.make(for: reference, batch: options.batch, seed: options.seed &+ UInt64(k), limit: options.randomValueLimit)
         }
-        guard !runs.isEmpty else {
+        guard runCount > 0 else {
             throw VerificationError.inputMismatch("nothing to run: no --input given and no random samples asked for")
         }
-        for (i, inputs) in runs.enumerated() where inputs.count != reference.inputs.count {
+        for (i, inputs) in options.inputs.enumerated() where inputs.count != reference.inputs.count {
             throw VerificationError.inputMismatch("input set \(i + 1) has \(inputs.count) tensors; the model takes \(reference.inputs.count)")
         }
         let producerOf = Dictionary(candidate.nodes.flatMap { n in n.outputs.map { ($0, n.name) } }, uniquingKeysWith: { a, _ in a })
@@ -79,7 +87,8 @@ public struct Verifier {
         var outputShapes: [[Int]] = Array(repeating: [], count: reference.outputs.count)
         var layerStats: [String: ErrorStatistics] = [:]
         var layerOrder: [String] = []
-        for (runIndex, inputs) in runs.enumerated() {
+        for runIndex in 0..<runCount {
+            let inputs = try inputs(ofRun: runIndex)
             var captured: [String: Tensor] = [:]
             let compareLayers = options.compareLayers
             let expected = try referenceRunner.run(inputs, observe: compareLayers ? { name, tensor in
@@ -107,14 +116,14 @@ public struct Verifier {
                 outputStats[i] = outputStats[i].map { $0.merged(with: stats) } ?? stats
                 outputShapes[i] = expected[i].shape
             }
-            progress?(runIndex + 1, runs.count)
+            progress?(runIndex + 1, runCount)
         }
         let outputs = reference.outputs.indices.map {
             VerificationReport.Output(name: reference.outputs[$0], shape: outputShapes[$0],
                                       error: outputStats[$0]!)  // every run sets every output
         }
         let layers = layerOrder.map { VerificationReport.Layer(node: producerOf[$0] ?? $0, value: $0, error: layerStats[$0]!) }
-        var report = VerificationReport(runs: runs.count, tolerance: options.tolerance, outputs: outputs, layers: layers, firstDivergence: nil)
+        var report = VerificationReport(runs: runCount, tolerance: options.tolerance, outputs: outputs, layers: layers, firstDivergence: nil)
         if !report.passed, let first = layers.first(where: { $0.error.maxRel > options.tolerance }) {
             report.firstDivergence = .init(node: first.node, value: first.value, error: first.error)
         }

@@ -40,7 +40,15 @@ struct BNConvCommand: ParsableCommand {
                 if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
                 Foundation.exit(ExitStatus.usage.rawValue)
             }
-            exit(withError: error)
+            guard code != .success else { exit(withError: error) }  // --help, --version
+            // An error ends the process without the C libraries' exit handlers: libhdf5's
+            // H5_term_library closes the files still open, and one whose flush failed (a full
+            // disk, ENOSPC) crashes it (SIGSEGV after the error line). Nothing of ours needs
+            // them: outputs were already removed or renamed by the code that failed.
+            let message = fullMessage(for: error)
+            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            fflush(nil)
+            _exit(code.rawValue)
         }
     }
 }

@@ -53,7 +53,7 @@ final class HostileInputCLITests: XCTestCase {
             let result = try CLIRunner.run(command, timeout: 60)
             XCTAssertFalse(result.signalled, result.stderr)
             XCTAssertEqual(result.status, 1, result.stderr)
-            XCTAssertEqual(result.stderr, "bnconv: error: \(model): a random input 'input' of shape [1099511627776, 16, 16, 3] would hold more than 268435456 values (1 GiB); use a smaller --batch\n")
+            XCTAssertEqual(result.stderr, "bnconv: error: \(model): a random input 'input' of shape [1099511627776, 16, 16, 3] would hold more than 67108864 values (256 MiB); use a smaller --batch, or --allow-large\n")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }

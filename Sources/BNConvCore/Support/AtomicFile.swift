@@ -64,10 +64,33 @@ public enum AtomicFile {
     /// Copies `source` to `path` atomically, byte for byte.
     public static func copy(from source: String, to path: String) throws {
         try write(to: path) { temporary in
-            do {
-                try FileManager.default.copyItem(atPath: source, toPath: temporary)
-            } catch {
-                throw CheckpointError(.writeFailed, file: path, problem: "cannot copy \(source): \(error.localizedDescription)")
+            if let reason = copyBytes(from: source, to: temporary) {
+                throw CheckpointError(.writeFailed, file: path, problem: "cannot copy \(source): \(reason)")
+            }
+        }
+    }
+
+    /// Copies the bytes of `source` into a new file `destination` in 1 MiB blocks; the system's
+    /// reason (`strerror`, "No space left on device") on failure, nil on success.
+    private static func copyBytes(from source: String, to destination: String) -> String? {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(input) }
+        let output = open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard output >= 0 else { return String(cString: strerror(errno)) }
+        defer { close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Foundation.read(input, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return String(cString: strerror(errno)) }
+            if n == 0 { return nil }
+            var written = 0
+            while written < n {
+                let w = buffer.withUnsafeBytes { Foundation.write(output, $0.baseAddress! + written, n - written) }
+                if w < 0 && errno == EINTR { continue }
+                if w <= 0 { return String(cString: w < 0 ? strerror(errno) : strerror(ENOSPC)) }
+                written += w
             }
         }
     }

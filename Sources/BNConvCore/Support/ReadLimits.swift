@@ -17,8 +17,14 @@ public struct ReadLimits: Sendable, Equatable {
     /// legitimate constant of zeros that TensorFlow repeats from one value).
     public static let expansionFloorBytes = 64 << 20
 
+    /// The default cap on one random input made for a run or a verification: 2^26 values.
+    public static let defaultMaxInputValues = 1 << 26
+
     /// The most bytes one tensor read from a file may take.
     public var maxTensorBytes: Int
+    /// The most values one random input (`run`, `fold`/`verify` samples: batch x input size) may
+    /// hold; the CLI's `--batch` is checked against it before anything is made.
+    public var maxInputValues = ReadLimits.defaultMaxInputValues
     /// The most bytes a file's tensors may declare in all, per byte of the file.
     public var maxExpansion: Int
 
@@ -30,7 +36,11 @@ public struct ReadLimits: Sendable, Equatable {
     }
 
     /// Limits that accept any size that does not overflow (`--allow-large`).
-    public static let unlimited = ReadLimits(maxTensorBytes: Int.max, maxExpansion: Int.max)
+    public static let unlimited: ReadLimits = {
+        var limits = ReadLimits(maxTensorBytes: Int.max, maxExpansion: Int.max)
+        limits.maxInputValues = Int.max
+        return limits
+    }()
 
     /// The reason a tensor of `count` elements of `elementBytes` bytes each may not be allocated,
     /// or nil when it may (no overflow, within ``maxTensorBytes``).

@@ -51,7 +51,7 @@ public enum KerasWriter {
                     let image = try file.image()
                     try file.close()
                     try KerasArchiveWriter.write(members: record.archiveMembers, config: Array((configText ?? "").utf8), weights: image,
-                                                 to: temporary)
+                                                 to: temporary, target: path)
                 case .graphDef, .onnx:
                     throw CheckpointError(.unsupported, file: path, problem: "not a Keras format")
                 }

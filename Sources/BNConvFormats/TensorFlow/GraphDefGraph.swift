@@ -79,17 +79,21 @@ struct GraphDefGraph {
                                   problem: "the graph has a cycle (control flow loops are not supported)")
         }
         self.order = order
-        var secondary = Set<String>()
+        var secondary = [String: [(output: Int, value: String)]]()
         for value in consumers.keys {
             let r = GraphDefGraph.parse(value)
-            if r.output > 0 { secondary.insert(r.node) }
+            if r.output > 0 { secondary[r.node, default: []].append((r.output, value)) }
         }
-        nodesWithSecondaryOutputsRead = secondary
+        secondaryOutputsRead = secondary.mapValues { $0.sorted { $0.output < $1.output }.map(\.value) }
         constantValues = GraphDefGraph.constantValues(nodes: nodes, order: order, index: index)
     }
 
-    /// The names of nodes some output other than output 0 of which is read.
-    private let nodesWithSecondaryOutputsRead: Set<String>
+    /// Per node name, the values of its outputs other than output 0 that some input reads, in
+    /// output order (one index, so asking for every node is linear).
+    private let secondaryOutputsRead: [String: [String]]
+
+    /// The read values of node `name`'s outputs other than output 0 (`name:1`, ...), in order.
+    func secondaryOutputs(ofNode name: String) -> [String] { secondaryOutputsRead[name] ?? [] }
     /// The values (output 0 of a node, by node index) that ``constant(behind:allowShapeOps:)``
     /// resolves with shape ops allowed: computed once, in topological order, so asking for every
     /// node of a long chain costs linear time, not quadratic.
@@ -157,7 +161,7 @@ struct GraphDefGraph {
 
     /// Whether any output of node `i` other than output 0 is read.
     func readsSecondaryOutputs(_ i: Int) -> Bool {
-        nodesWithSecondaryOutputsRead.contains(nodes[i].name)
+        secondaryOutputsRead[nodes[i].name] != nil
     }
 
     /// A constant reached from `value` through pass-through and shape-only ops.

@@ -71,8 +71,7 @@ public enum GraphDefReader {
             var outputs = [outputNode.name]
             if case .opaque = g.op {
                 // Every read output of an unmodelled op is a value.
-                let read = graph.consumers.keys.filter { GraphDefGraph.parse($0).node == outputNode.name && $0 != outputNode.name }
-                outputs += read.sorted { GraphDefGraph.parse($0).output < GraphDefGraph.parse($1).output }
+                outputs += graph.secondaryOutputs(ofNode: outputNode.name)
             }
             var weights = [Weight]()
             var storedDims = [String: [Int]]()

@@ -38,7 +38,7 @@ struct ModelComparison {
             throw HintedError(error, file: file, hint: advice)
         } catch let error as VerificationError {
             guard case .randomInputTooLarge = error else { throw error }
-            throw HintedError(error, file: file, hint: "use a smaller --batch")
+            throw HintedError(error, file: file, hint: "use a smaller --batch, or --allow-large")
         }
     }
 }

@@ -39,6 +39,8 @@ public struct VerificationSettings: Sendable, Equatable {
             let tensors = try inputFiles.map { try NumPyFile.read($0, limits: readOptions.limits, allowsSpecialFiles: readOptions.allowsSpecialFiles) }
             sets = stride(from: 0, to: tensors.count, by: max(inputCount, 1)).map { Array(tensors[$0..<$0 + inputCount]) }
         }
-        return Verifier.Options(randomRuns: randomRuns, batch: batch, seed: seed, tolerance: tolerance, inputs: sets)
+        var options = Verifier.Options(randomRuns: randomRuns, batch: batch, seed: seed, tolerance: tolerance, inputs: sets)
+        options.randomValueLimit = readOptions.limits.maxInputValues
+        return options
     }
 }

@@ -16,15 +16,19 @@ public enum ModelRun {
         let model = try Checkpoint.read(request.model, config: request.config, options: request.readOptions)
         progress(.readFinished)
         let loadSeconds = Date().timeIntervalSince(started)
-        let runner = try ModelRunner(model: model, options: request.options)
+        let runner: ModelRunner
+        do { runner = try ModelRunner(model: model, options: request.options) } catch let error as EngineError {
+            throw InFileError(error, file: request.model)
+        }
         let feeds: [Tensor]
         do {
-            feeds = try request.inputFiles.isEmpty ? RandomInputs.make(for: model, batch: request.batch, seed: request.seed)
+            feeds = try request.inputFiles.isEmpty ? RandomInputs.make(for: model, batch: request.batch, seed: request.seed,
+                                                                                       limit: request.readOptions.limits.maxInputValues)
                                                    : request.inputFiles.map { try NumPyFile.read($0, limits: request.readOptions.limits,
                                                                                        allowsSpecialFiles: request.readOptions.allowsSpecialFiles) }
         } catch let error as VerificationError {
             guard case .randomInputTooLarge = error else { throw error }
-            throw HintedError(error, file: request.model, hint: "use a smaller --batch")
+            throw HintedError(error, file: request.model, hint: "use a smaller --batch, or --allow-large")
         }
         let runStarted = DispatchTime.now().uptimeNanoseconds
         var results: [Tensor]
@@ -35,7 +39,7 @@ public enum ModelRun {
             case .inputCount, .inputShape:
                 throw HintedError(error, file: request.model, hint: "give --input once per model input, in order, shaped as declared (bnconv inspect \(request.model) shows the inputs), or leave --input out for a random input")
             default:
-                throw error
+                throw InFileError(error, file: request.model)
             }
         }
         let firstRun = Double(DispatchTime.now().uptimeNanoseconds - runStarted) / 1e6

@@ -41,22 +41,63 @@ enum CrashGuard {
         }
         let seconds = ProcessInfo.processInfo.environment["BNCONV_READ_TIMEOUT"].flatMap { UInt32($0) }
             ?? UInt32(min(120 + bytes / 10_000_000, 86_400))
-        let late = "bnconv: error: \(names): reading did not finish within \(seconds) s (a damaged file can make the HDF5 library loop); nothing was written; set BNCONV_READ_TIMEOUT to allow longer\n"
+        let why = files.contains(where: isHDF5) ? " (a damaged HDF5 file can make libhdf5 loop)" : ""
+        let late = "bnconv: error: \(names): reading did not finish within \(seconds) s\(why); nothing was written; set BNCONV_READ_TIMEOUT to allow longer\n"
         timeoutMessage.store(lastingCString(late), ordering: .releasing)
         signal(SIGALRM) { _ in failFromSignalHandler(timeoutMessage.load(ordering: .acquiring)) }
         alarm(seconds)
         let text = "bnconv: error: \(names): reading the file crashed a C library (signal); the file is damaged or not what its name says; nothing was written\n"
         crashMessage.store(lastingCString(text), ordering: .releasing)
-        for sig in [SIGSEGV, SIGBUS] {
-            signal(sig) { _ in failFromSignalHandler(crashMessage.load(ordering: .acquiring)) }
-        }
+        let shrunk = "bnconv: error: \(names): an input file changed size while bnconv read it (SIGBUS on a mapped page); nothing was written\n"
+        shrunkMessage.store(lastingCString(shrunk), ordering: .releasing)
+        installAlternateStack()
+        handle(SIGSEGV) { _ in failFromSignalHandler(crashMessage.load(ordering: .acquiring)) }
+        handle(SIGBUS) { _ in failFromSignalHandler(crashMessage.load(ordering: .acquiring)) }
     }
 
-    /// Disarms the read watchdog and the crash handlers once every input is read (a crash after
-    /// that is bnconv's own bug and must show as one).
+    /// Disarms the read watchdog and the crash handler once every input is read (a crash after
+    /// that is bnconv's own bug and must show as one). `SIGBUS` stays handled: after reading, the
+    /// only mapped pages are the inputs' (a fold that leaves weights in the file copies them from
+    /// there while writing), so a `SIGBUS` means an input was truncated under bnconv.
     static func readingDone() {
         alarm(0)
         signal(SIGSEGV, SIG_DFL)
-        signal(SIGBUS, SIG_DFL)
+        handle(SIGBUS) { _ in failFromSignalHandler(shrunkMessage.load(ordering: .acquiring)) }
+    }
+
+    /// Whether `path` is a regular file that starts with HDF5's signature (`\x89HDF\r\n\x1a\n`, at offset 0 for the files
+    /// bnconv reads) or is a zip (a `.keras`, whose weights are HDF5).
+    private static func isHDF5(_ path: String) -> Bool {
+        // Only a regular file is opened: opening a FIFO would block before the guard is armed.
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
+              let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let head = [UInt8]((try? handle.read(upToCount: 4)) ?? Data())
+        return head == [0x89, 0x48, 0x44, 0x46] || head == [0x50, 0x4B, 0x03, 0x04]
+    }
+
+    /// Installs `handler` for `sig` on the alternate stack, so that a stack overflow (deep
+    /// recursion in a C library) can still print its line.
+    private static func handle(_ sig: Int32, _ handler: @convention(c) (Int32) -> Void) {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = handler
+        action.sa_flags = Int32(SA_ONSTACK)
+        sigemptyset(&action.sa_mask)
+        sigaction(sig, &action, nil)
+    }
+
+    /// A 256 KiB signal stack for this thread (allocated once, never freed).
+    private static func installAlternateStack() {
+        guard !alternateStackInstalled.exchange(true, ordering: .relaxed) else { return }
+        let size = 256 << 10
+        guard let memory = malloc(size) else { return }
+        var stack = stack_t(ss_sp: memory, ss_flags: 0, ss_size: size)
+        sigaltstack(&stack, nil)
     }
 }
+
+/// The message for a `SIGBUS` after reading: an input truncated while mapped (0: none).
+private let shrunkMessage = Atomic<Int>(0)
+/// Whether the alternate signal stack is in place.
+private let alternateStackInstalled = Atomic<Bool>(false)

@@ -26,6 +26,26 @@ enum Terminal {
 
     /// Writes a line to stderr.
     static func printError(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        FileHandle.standardError.write(Data((oneLine(line) + "\n").utf8))
+    }
+
+    /// The longest error line printed; longer ones (a 100 MB node name from a crafted file) keep
+    /// their start and end around an ellipsis.
+    static let maximumErrorLength = 2000
+
+    /// `text` as one line: line breaks and other control characters (from a C library's message
+    /// or a name in the file) shown as spaces or `\u{..}` escapes, the length bounded.
+    static func oneLine(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n", "\r", "\t": out.unicodeScalars.append(" ")
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += "\\u{\(String(scalar.value, radix: 16))}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        guard out.count > maximumErrorLength else { return out }
+        let keep = maximumErrorLength / 2
+        return String(out.prefix(keep)) + " ... " + String(out.suffix(keep))
     }
 }

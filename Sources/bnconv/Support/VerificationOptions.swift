@@ -18,8 +18,14 @@ struct VerificationOptions: ParsableArguments {
     @Option(help: "Largest accepted max|a - b| / max|a| over the outputs (range-relative; default 1e-5, or the machine epsilon of float16/bfloat16 weights).")
     var tolerance: Double?
 
+    /// The most random samples one command verifies on.
+    static let maximumSamples = 10_000
+
     func validate() throws {
         guard samples >= 0, batch >= 1 else { throw ValidationError("--samples must be >= 0 and --batch >= 1") }
+        guard samples <= VerificationOptions.maximumSamples else {
+            throw ValidationError("--samples must be at most \(VerificationOptions.maximumSamples) (each sample is one run of both models)")
+        }
         if let tolerance, !(tolerance >= 0) { throw ValidationError("--tolerance must be >= 0") }
         if samples == 0 && inputs.isEmpty { throw ValidationError("nothing to verify on: give --input or --samples >= 1") }
     }
