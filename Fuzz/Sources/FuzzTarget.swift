@@ -1,4 +1,5 @@
 import BNConv
+import BNConvFormats
 import Foundation
 
 /// The readers the fuzz driver can aim at, chosen by the `BNCONV_FUZZ_TARGET` environment variable.
@@ -13,6 +14,8 @@ enum FuzzTarget: String, CaseIterable {
     case npy
     /// `KerasReader.readHDF5(image:name:)`: a Keras HDF5 file opened in memory (core driver).
     case hdf5
+    /// `KerasArchiveReader.members(in:file:limits:)`: a `.keras` zip (central directory, zlib).
+    case zip
 
     /// The target named by `BNCONV_FUZZ_TARGET` (the driver stops with a message when unset or unknown).
     static let selected: FuzzTarget = {
@@ -43,6 +46,7 @@ enum FuzzTarget: String, CaseIterable {
         case .json: _ = try? JSONValue.parse(String(decoding: bytes, as: UTF8.self))
         case .npy: _ = try? NumPyFile.decode(Data(bytes), file: "fuzz.npy", limits: FuzzTarget.options.limits)
         case .hdf5: _ = try? KerasReader.readHDF5(image: bytes, name: "fuzz.h5", options: FuzzTarget.options)
+        case .zip: _ = try? bytes.withUnsafeBytes { try KerasArchiveReader.members(in: $0, file: "fuzz.keras", limits: FuzzTarget.options.limits) }
         }
     }
 }

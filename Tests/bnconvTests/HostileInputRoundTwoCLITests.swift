@@ -45,6 +45,9 @@ final class HostileInputRoundTwoCLITests: XCTestCase {
             "keras-output-node-1e9.h5": "conv: a reference to call (node) 1000000000 of the layer, which is called 1 time(s)",
             "keras-output-tensor-1e9.h5": "conv: a reference to output 1000000000 of the layer (bnconv reads outputs 0..<1024)",
             "keras-truncated-deflate.keras": "model.weights.h5: the member's deflate stream runs past its 12256 stored bytes (truncated)",
+            "onnx-deep-typeproto-60.onnx": "not an ONNX model: messages are nested more than 100 deep",
+            "graphdef-deep-func-60.pb": "not a TensorFlow GraphDef: messages are nested more than 100 deep",
+            "graphdef-splat.pb": "the Const nodes declare 4294967296 bytes in all, more than the 67108864 bytes allowed",
         ]
         for (name, message) in expected.sorted(by: { $0.key < $1.key }) {
             let path = Self.attacks.appendingPathComponent(name).path

@@ -261,6 +261,7 @@ FIXTURE_FILES = [
     "keras-output-index-max.h5", "keras-output-node-1e9.h5", "keras-output-tensor-1e9.h5", "keras-inbound-min.h5",
     "keras-inbound-tensor-max.h5", "keras-zeropad-2e62.h5", "keras-upsample-1e5.h5", "keras-zero-channels.h5",
     "hdf5-sparse-gzip-8x1g.h5", "keras-truncated-deflate.keras",
+    "onnx-deep-typeproto-60.onnx", "graphdef-deep-func-60.pb", "graphdef-splat.pb",
 ]
 
 
@@ -284,6 +285,9 @@ def main():
     w("onnx-deep-typeproto.onnx", onnx_model(s(2, "g") + ld(13, onnx_value_info("x", typeproto=deep_typeproto(10000)))))
     w("onnx-deep-if.onnx", onnx_model(deep_if_graph(10000)))
     w("graphdef-deep-func.pb", tf_node("n", "NoOp", attrs=tf_attr("f", deep_attr_func(10000))))
+    # small ones, just past the depth bound (fuzz seeds)
+    w("onnx-deep-typeproto-60.onnx", onnx_model(s(2, "g") + ld(13, onnx_value_info("x", typeproto=deep_typeproto(60)))))
+    w("graphdef-deep-func-60.pb", tf_node("n", "NoOp", attrs=tf_attr("f", deep_attr_func(60))))
     # splats
     w("graphdef-splat.pb", tf_placeholder("x", [1, 4]) + tf_splat_const("c", [1, 1, 1, 1 << 30]))
     w("graphdef-splat4.pb", tf_placeholder("x", [1, 4]) + b"".join(tf_splat_const(f"c{i}", [1, 1, 1, 1 << 28]) for i in range(4)))

@@ -2,7 +2,8 @@
 
 For each file and command: exit status (or the signal), wall time, peak RSS (GNU time), how many
 lines stderr had and whether any output or temporary file was left. The issue's bar: status 1 (2
-for a usage error), one line naming the file, within 2 s and 200 MB, nothing left.
+for a usage error) with one line naming the file, or 0 for a file that is a valid model with absurd
+sizes (inspect, fold --no-verify); within 2 s and 200 MB; no temporary file left.
 
 Usage: python3 tools/attack/run_attacks.py --bnconv BIN --dir ATTACK_DIR [--timeout 60] [--only SUBSTR]
 """
@@ -36,8 +37,9 @@ def main():
     for path in sorted(glob.glob(os.path.join(args.dir, "*"))):
         if args.only not in os.path.basename(path):
             continue
-        for label, argv in commands(path, tempfile.mkdtemp(prefix="attack-")):
-            out = os.path.dirname(argv[-1]) if "-o" in argv else None
+        for label, _ in commands(path, ""):
+            out = tempfile.mkdtemp(prefix="attack-")
+            argv = dict(commands(path, out))[label]
             rss_file = tempfile.mktemp()
             started = time.time()
             try:
@@ -56,9 +58,13 @@ def main():
                     status = next(line for line in text if "signal" in line).strip()
             except (OSError, ValueError, IndexError):
                 rss = -1
-            left = os.listdir(out) if out and os.path.isdir(out) else []
+            left = os.listdir(out)
+            temporaries = [name for name in left if name.endswith(".tmp")]
             lines = [l for l in stderr.splitlines() if l.strip()]
-            ok = status in (1, 2) and len(lines) == 1 and elapsed < 2 and rss < 200 and not left
+            # The bar: a clean end (0 for a valid if absurd model, 1 or 2 with one line naming the
+            # file), within 2 s and 200 MB, no temporary left, no output after an error.
+            clean = status == 0 or (status in (1, 2) and len(lines) == 1 and path in lines[0] and not left)
+            ok = clean and elapsed < 2 and rss < 200 and not temporaries
             rows.append((os.path.basename(path), label, status, f"{elapsed:.2f}", rss, len(lines), ",".join(left), "ok" if ok else "FAIL",
                          (lines[-1] if lines else "")[:160]))
             print(" | ".join(str(c) for c in rows[-1]), flush=True)

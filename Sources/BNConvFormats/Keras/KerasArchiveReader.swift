@@ -11,7 +11,7 @@ import BNConvInterop
 /// by the declared size and by the stored bytes: a stream that would produce more, or that runs
 /// past its stored bytes, is an error, not a loop. Every member's CRC-32 is checked, as Python's
 /// `zipfile` (so Keras) checks it.
-enum KerasArchiveReader {
+package enum KerasArchiveReader {
     /// The largest member bnconv extracts (or the one-tensor cap, when that is larger).
     static let memberCap = 8 << 30
 
@@ -20,31 +20,35 @@ enum KerasArchiveReader {
         guard let file = MappedFile(path: path) else {
             throw CheckpointError(.cannotOpen, file: path, problem: "cannot open the file")
         }
-        return try file.withBytes(offset: 0, count: file.size) { bytes in
-            let directory = try ZipCentralDirectory(bytes: bytes, file: path)
-            var seen = Set<String>()
-            var declared = DeclaredBytes()
-            for member in directory.members where !member.isDirectory {
-                // Python's zipfile (so Keras) reads the last of two members with one name; other
-                // tools the first. Such an archive is ambiguous: refused.
-                guard seen.insert(member.path).inserted else {
-                    throw CheckpointError(.malformed, file: path, place: member.path,
-                                          problem: "the archive holds two members of this name (Keras reads the last, other tools the first); refused as ambiguous")
-                }
-                let ratioCap = max(member.compressedSize, 1).multipliedReportingOverflow(by: limits.maxExpansion)
-                if member.uncompressedSize > max(memberCap, limits.maxTensorBytes)
-                    || (member.method == 8 && !ratioCap.overflow && member.uncompressedSize > ratioCap.partialValue) {
-                    throw CheckpointError(.malformed, file: path, place: member.path,
-                                          problem: "the zip member declares \(member.uncompressedSize) bytes, too many for its \(member.compressedSize) stored bytes (cap: \(limits.maxExpansion)x, at most \(memberCap) bytes; BNCONV_MAX_EXPANSION, --allow-large)")
-                }
-                declared.add(count: member.uncompressedSize, elementBytes: 1)
+        return try file.withBytes(offset: 0, count: file.size) { try members(in: $0, file: path, limits: limits) }
+    }
+
+    /// Every member's path and bytes of the archive whose bytes are `bytes`; `file` names it in
+    /// errors (the fuzz driver's entry point too).
+    package static func members(in bytes: UnsafeRawBufferPointer, file path: String, limits: ReadLimits = ReadLimits()) throws -> [KerasArchiveMember] {
+        let directory = try ZipCentralDirectory(bytes: bytes, file: path)
+        var seen = Set<String>()
+        var declared = DeclaredBytes()
+        for member in directory.members where !member.isDirectory {
+            // Python's zipfile (so Keras) reads the last of two members with one name; other
+            // tools the first. Such an archive is ambiguous: refused.
+            guard seen.insert(member.path).inserted else {
+                throw CheckpointError(.malformed, file: path, place: member.path,
+                                      problem: "the archive holds two members of this name (Keras reads the last, other tools the first); refused as ambiguous")
             }
-            if let refusal = limits.totalRefusal("the zip members", declared: declared.total, fileBytes: file.size) {
-                throw CheckpointError(.malformed, file: path, problem: refusal)
+            let ratioCap = max(member.compressedSize, 1).multipliedReportingOverflow(by: limits.maxExpansion)
+            if member.uncompressedSize > max(memberCap, limits.maxTensorBytes)
+                || (member.method == 8 && !ratioCap.overflow && member.uncompressedSize > ratioCap.partialValue) {
+                throw CheckpointError(.malformed, file: path, place: member.path,
+                                      problem: "the zip member declares \(member.uncompressedSize) bytes, too many for its \(member.compressedSize) stored bytes (cap: \(limits.maxExpansion)x, at most \(memberCap) bytes; BNCONV_MAX_EXPANSION, --allow-large)")
             }
-            return try directory.members.filter { !$0.isDirectory }.map { member in
-                KerasArchiveMember(path: member.path, data: try extract(member, from: bytes, file: path))
-            }
+            declared.add(count: member.uncompressedSize, elementBytes: 1)
+        }
+        if let refusal = limits.totalRefusal("the zip members", declared: declared.total, fileBytes: bytes.count) {
+            throw CheckpointError(.malformed, file: path, problem: refusal)
+        }
+        return try directory.members.filter { !$0.isDirectory }.map { member in
+            KerasArchiveMember(path: member.path, data: try extract(member, from: bytes, file: path))
         }
     }
 

@@ -56,9 +56,9 @@ public struct KerasModelRecord: SourceRecord {
 }
 
 /// A member of a `.keras` zip.
-struct KerasArchiveMember: Sendable {
+package struct KerasArchiveMember: Sendable {
     /// The member's path in the zip.
-    var path: String
+    package var path: String
     /// Its bytes (empty for `config.json` and `model.weights.h5`, which are rebuilt).
-    var data: [UInt8]
+    package var data: [UInt8]
 }
