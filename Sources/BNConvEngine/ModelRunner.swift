@@ -23,7 +23,21 @@ public final class ModelRunner {
     private struct Step {
         let node: Node
         let kernel: EngineKernel
+        /// The node's inputs, each once (planned here, not per run).
+        let distinctInputs: [String]
+
+        init(node: Node, kernel: EngineKernel) {
+            self.node = node
+            self.kernel = kernel
+            var seen = Set<String>()
+            distinctInputs = node.inputs.filter { seen.insert($0).inserted }
+        }
     }
+
+    /// Per value, how many steps read it (the start of each run's countdown).
+    private var readerCounts: [String: Int] = [:]
+    /// The model's outputs, never released during a run.
+    private var outputNames: Set<String> = []
 
     /// Per-node wall times of the last run, in milliseconds, when ``RunOptions/recordsNodeTimes`` is set.
     public private(set) var lastNodeTimes: [(node: String, op: String, milliseconds: Double)] = []
@@ -82,6 +96,8 @@ public final class ModelRunner {
         // Chains are planned over the kernels an unobserved run uses (folded consumers included).
         let kernels = steps.indices.map { padFolding.folds[$0]?.kernel ?? steps[$0].kernel }
         fusion = FusionPlan(nodes: steps.map(\.node), kernels: kernels, model: model)
+        for step in steps { for v in step.distinctInputs { readerCounts[v, default: 0] += 1 } }
+        outputNames = Set(model.outputs)
     }
 
     /// Runs the model on `inputs` (in ``Model/inputs`` order; converted to float32) and returns its
@@ -116,9 +132,8 @@ public final class ModelRunner {
         // Readers left per value: a node may overwrite an input it reads last, and a value's
         // buffer goes back to the pool once its last reader has run (fused steps run with their
         // chain's head, so the order of release follows what ran, not the node order).
-        var readers: [String: Int] = [:]
-        for step in steps { for v in Set(step.node.inputs) { readers[v, default: 0] += 1 } }
-        let outputs = Set(model.outputs)
+        var readers = readerCounts
+        let outputs = outputNames
         lastNodeTimes.removeAll(keepingCapacity: true)
         let fuses = observe == nil
         // Chains whose residual operand turned out another shape this run, or was not written yet
@@ -165,7 +180,7 @@ public final class ModelRunner {
                 }
             }
             for ran in [i] + (chain?.absorbed ?? []) + (fold.map { [$0.pad] } ?? []) {
-                for v in Set(steps[ran].node.inputs) {
+                for v in steps[ran].distinctInputs {
                     readers[v, default: 0] -= 1
                     if readers[v] == 0 && !outputs.contains(v), let value = live.removeValue(forKey: v) {
                         pool.release(value.buffer)

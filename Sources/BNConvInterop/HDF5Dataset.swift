@@ -25,7 +25,7 @@ package final class HDF5Dataset: HDF5Object {
         if chdf5_dataset_reads_elsewhere(id) != 0 {
             _ = HDF5Library.takeErrorMessage()
             throw HDF5Error(file: group.file.name, path: path, operation: "open the dataset",
-                            message: "its data is stored outside the model file (HDF5 external storage or a virtual dataset); bnconv reads only what is inside the model file")
+                            message: "its data is stored outside the model file (HDF5 external storage or a virtual dataset); bnconv reads only what is inside the model file (h5repack -l CONTI copies the data into a new file)")
         }
         return dataset
     }

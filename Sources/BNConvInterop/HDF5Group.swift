@@ -48,7 +48,7 @@ package final class HDF5Group: HDF5Object {
             if chdf5_link_leaves_file(locId, prefix) != 0 {
                 _ = HDF5Library.takeErrorMessage()
                 throw HDF5Error(file: file.name, path: HDF5Library.join(parentPath, prefix), operation: operation,
-                                message: "the link leads to another file (an HDF5 external link); bnconv reads only what is inside the model file")
+                                message: "the link leads to another file (an HDF5 external link); bnconv reads only what is inside the model file (h5copy -f ext copies the target into the file)")
             }
         }
     }

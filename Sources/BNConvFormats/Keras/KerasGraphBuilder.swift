@@ -156,64 +156,82 @@ struct KerasGraphBuilder {
         func resolve(_ r: KerasTensorRef) -> String? {
             produced[KerasTensorRef(layer: r.layer, node: max(0, r.node - offset(r.layer)), tensor: r.tensor)]
         }
-        var pending = container.layers
-        var progress = true
-        while !pending.isEmpty && progress {
-            progress = false
-            var next: [KerasLayerEntry] = []
-            for entry in pending {
-                if entry.className == "InputLayer" {
-                    let value: String
-                    if let bound {
-                        guard let k = container.inputs.firstIndex(where: { $0.layer == entry.name }), k < bound.count else {
-                            throw KerasConfigError(place: (path + [entry.name]).joined(separator: "/"),
-                                                   problem: "the nested model's input is not bound by its call")
-                        }
-                        value = bound[k]
-                        addRef(KerasValueRef(containerPath: path, ref: KerasTensorRef(layer: entry.name, node: 0, tensor: 0)), for: value)
-                    } else {
-                        value = try addInput(entry, path: path)
+        // Layers in dependency order, the smallest list position first among the ready ones (the
+        // list order itself when the config is topologically sorted, as Keras writes it): a
+        // layer is ready once every layer its calls read has been built. Linear in layers and
+        // references; the old pass-until-no-progress loop was quadratic on a reversed list.
+        let layers = container.layers
+        var waitingOn = [Int](repeating: 0, count: layers.count)
+        var dependents: [String: [Int]] = [:]
+        for (k, entry) in layers.enumerated() {
+            let read = Set(entry.calls.flatMap { $0.map(\.layer) })
+            waitingOn[k] = read.count
+            for name in read { dependents[name, default: []].append(k) }
+        }
+        var ready = IndexHeap(capacity: layers.count)
+        for k in layers.indices where waitingOn[k] == 0 { ready.insert(k) }
+        var built = [Bool](repeating: false, count: layers.count)
+        var released = Set<String>()
+        func release(_ name: String) {
+            guard released.insert(name).inserted else { return }
+            for d in dependents[name] ?? [] {
+                waitingOn[d] -= 1
+                if waitingOn[d] == 0 { ready.insert(d) }
+            }
+        }
+        while let k = ready.popMin() {
+            let entry = layers[k]
+            if entry.className == "InputLayer" {
+                let value: String
+                if let bound {
+                    guard let position = container.inputs.firstIndex(where: { $0.layer == entry.name }), position < bound.count else {
+                        throw KerasConfigError(place: (path + [entry.name]).joined(separator: "/"),
+                                               problem: "the nested model's input is not bound by its call")
                     }
-                    produced[KerasTensorRef(layer: entry.name, node: 0, tensor: 0)] = value
-                    progress = true
-                    continue
+                    value = bound[position]
+                    addRef(KerasValueRef(containerPath: path, ref: KerasTensorRef(layer: entry.name, node: 0, tensor: 0)), for: value)
+                } else {
+                    value = try addInput(entry, path: path)
                 }
-                let resolvedCalls = entry.calls.map { $0.map(resolve) }
-                guard resolvedCalls.allSatisfy({ $0.allSatisfy { $0 != nil } }) else {
-                    next.append(entry)
-                    continue
-                }
-                progress = true
-                for (ci, args) in resolvedCalls.enumerated() {
-                    let argValues = args.map { $0! }
-                    let shapes = ci < entry.callShapes.count ? entry.callShapes[ci] : []
-                    let outs: [String]
-                    if let nested = entry.nested {
-                        guard entry.calls.count == 1 else {
-                            throw KerasConfigError(place: entry.name, problem: "a nested model called more than once is not supported")
-                        }
-                        for (v, s) in zip(argValues, shapes) { note(shape: s, of: v, layout: nil) }
-                        outs = try build(nested, path: path + [entry.name], bound: argValues)
-                    } else {
-                        outs = try addLayerCall(entry, call: ci, callCount: entry.calls.count, inputs: argValues, inputShapes: shapes,
-                                                outputCount: tensorsRead[entry.name] ?? 1, path: path,
-                                                ref: KerasTensorRef(layer: entry.name, node: ci + offset(entry.name), tensor: 0))
+                produced[KerasTensorRef(layer: entry.name, node: 0, tensor: 0)] = value
+                built[k] = true
+                release(entry.name)
+                continue
+            }
+            let resolvedCalls = entry.calls.map { $0.map(resolve) }
+            // Every layer read is built: a reference still unresolved names a call or an
+            // output the layer does not have, and the layer stays unbuilt (reported below).
+            guard resolvedCalls.allSatisfy({ $0.allSatisfy { $0 != nil } }) else { continue }
+            for (ci, args) in resolvedCalls.enumerated() {
+                let argValues = args.map { $0! }
+                let shapes = ci < entry.callShapes.count ? entry.callShapes[ci] : []
+                let outs: [String]
+                if let nested = entry.nested {
+                    guard entry.calls.count == 1 else {
+                        throw KerasConfigError(place: entry.name, problem: "a nested model called more than once is not supported")
                     }
-                    for (t, v) in outs.enumerated() {
-                        produced[KerasTensorRef(layer: entry.name, node: ci, tensor: t)] = v
-                        if entry.nested != nil {
-                            // The container-level name of a nested model's output, for rewiring its consumers.
-                            addRef(KerasValueRef(containerPath: path, ref: KerasTensorRef(layer: entry.name, node: ci + offset(entry.name), tensor: t)), for: v)
-                        }
-                    }
+                    for (v, s) in zip(argValues, shapes) { note(shape: s, of: v, layout: nil) }
+                    outs = try build(nested, path: path + [entry.name], bound: argValues)
+                } else {
+                    outs = try addLayerCall(entry, call: ci, callCount: entry.calls.count, inputs: argValues, inputShapes: shapes,
+                                            outputCount: tensorsRead[entry.name] ?? 1, path: path,
+                                            ref: KerasTensorRef(layer: entry.name, node: ci + offset(entry.name), tensor: 0))
                 }
-                if entry.calls.isEmpty, entry.nested == nil {
-                    throw KerasConfigError(place: (path + [entry.name]).joined(separator: "/"), problem: "the layer is never called (no inbound nodes)")
+                for (t, v) in outs.enumerated() {
+                    produced[KerasTensorRef(layer: entry.name, node: ci, tensor: t)] = v
+                    if entry.nested != nil {
+                        // The container-level name of a nested model's output, for rewiring its consumers.
+                        addRef(KerasValueRef(containerPath: path, ref: KerasTensorRef(layer: entry.name, node: ci + offset(entry.name), tensor: t)), for: v)
+                    }
                 }
             }
-            pending = next
+            if entry.calls.isEmpty, entry.nested == nil {
+                throw KerasConfigError(place: (path + [entry.name]).joined(separator: "/"), problem: "the layer is never called (no inbound nodes)")
+            }
+            built[k] = true
+            release(entry.name)
         }
-        if let stuck = pending.first {
+        if let stuck = layers.indices.first(where: { !built[$0] }).map({ layers[$0] }) {
             throw KerasConfigError(place: (path + [stuck.name]).joined(separator: "/"),
                                    problem: "its inbound nodes name layers that are not in the model (or form a cycle)")
         }
