@@ -63,7 +63,8 @@ def main():
             lines = [l for l in stderr.splitlines() if l.strip()]
             # The bar: a clean end (0 for a valid if absurd model, 1 or 2 with one line naming the
             # file), within 2 s and 200 MB, no temporary left, no output after an error.
-            clean = status == 0 or (status in (1, 2) and len(lines) == 1 and path in lines[0] and not left)
+            # (An export refusal names the output it would have written.)
+            clean = status == 0 or (status in (1, 2) and len(lines) == 1 and (path in lines[0] or out in lines[0]) and not left)
             ok = clean and elapsed < 2 and rss < 200 and not temporaries
             rows.append((os.path.basename(path), label, status, f"{elapsed:.2f}", rss, len(lines), ",".join(left), "ok" if ok else "FAIL",
                          (lines[-1] if lines else "")[:160]))
