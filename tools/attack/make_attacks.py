@@ -192,6 +192,13 @@ def zip_with_members(src, dst, extra_count):
             out.writestr(f"e/{i}", b"")
 
 
+def central_record(name, crc, stored, size, offset):
+    """A central directory record (APPNOTE.TXT 4.3.12) of a deflated member, then its name."""
+    encoded = name.encode()
+    return struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, stored, size,
+                       len(encoded), 0, 0, 0, 0, 0, offset) + encoded
+
+
 def zip_truncated_deflate(src, dst):
     """The weights member deflated, its stream cut in half; sizes in both headers say so (the
     compressed size is the cut length), so only the inflater can see the stream never ends."""
@@ -218,9 +225,7 @@ def zip_truncated_deflate(src, dst):
         local = bytearray(data[start:start + 30 + n + e])
         struct.pack_into("<I", local, 18, len(comp))
         out += local + comp
-        c = bytearray(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, info.CRC, len(comp), info.file_size,
-                                  len(info.filename.encode()), 0, 0, 0, 0, 0, offset))
-        central += c + info.filename.encode()
+        central += central_record(info.filename, info.CRC, len(comp), info.file_size, offset)
     cd_offset = len(out)
     out += central
     out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(infos), len(infos), len(central), cd_offset, 0)
@@ -244,11 +249,7 @@ def zip_shared_entries(src, dst, copies, member_bytes):
     cd_size, cd_offset = struct.unpack("<II", data[eocd + 12:eocd + 20])
     central = bytearray(data[cd_offset:cd_offset + cd_size])
     bomb = infos[-1]
-    entries = []
-    for i in range(copies):
-        name = f"bomb{i}".encode()
-        entries.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, bomb.CRC, bomb.compress_size, bomb.file_size,
-                                   len(name), 0, 0, 0, 0, 0, bomb.header_offset) + name)
+    entries = [central_record(f"bomb{i}", bomb.CRC, bomb.compress_size, bomb.file_size, bomb.header_offset) for i in range(copies)]
     central += b"".join(entries)
     count = len(infos) + copies
     out = data[:cd_offset] + bytes(central) + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(central), cd_offset, 0)
