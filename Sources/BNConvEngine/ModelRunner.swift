@@ -29,8 +29,7 @@ public final class ModelRunner {
         init(node: Node, kernel: EngineKernel) {
             self.node = node
             self.kernel = kernel
-            var seen = Set<String>()
-            distinctInputs = node.inputs.filter { seen.insert($0).inserted }
+            distinctInputs = node.distinctInputs
         }
     }
 

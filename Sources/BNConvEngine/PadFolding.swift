@@ -37,7 +37,7 @@ struct PadFolding {
         var readers: [String: [Int]] = [:]
         var producer: [String: Int] = [:]
         for (i, node) in nodes.enumerated() {
-            for v in Set(node.inputs) { readers[v, default: []].append(i) }
+            for v in node.distinctInputs { readers[v, default: []].append(i) }
             for v in node.outputs { producer[v] = i }
         }
         let outputs = Set(model.outputs)

@@ -23,8 +23,10 @@ package enum InputLayout {
     /// (what the Keras and GraphDef readers apply: positional readers keep the channels-last default).
     package static func marked(_ values: [String: ValueInfo], inputs: [String], nodes: [Node]) -> [String: ValueInfo] {
         var values = values
+        let spatial = inputs.filter { (values[$0]?.shape?.count ?? 0) >= 3 }
+        guard !spatial.isEmpty else { return values }
         let consumers = consumerMap(nodes)
-        for input in inputs where (values[input]?.shape?.count ?? 0) >= 3 {
+        for input in spatial {
             if readersLayout(of: input, rank: values[input]?.shape?.count ?? 0, consumers: consumers, positional: .channelsLast) == .channelsFirst {
                 values[input]?.layout = .channelsFirst
             }
@@ -35,7 +37,7 @@ package enum InputLayout {
     /// The nodes reading each value.
     package static func consumerMap(_ nodes: [Node]) -> [String: [Node]] {
         var consumers: [String: [Node]] = [:]
-        for node in nodes { for v in Set(node.inputs) { consumers[v, default: []].append(node) } }
+        for node in nodes { for v in node.distinctInputs { consumers[v, default: []].append(node) } }
         return consumers
     }
 

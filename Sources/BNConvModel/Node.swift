@@ -78,3 +78,16 @@ public struct Node: Sendable {
 /// Formats define their own conforming types (a Keras layer config, a NodeDef); passes and the
 /// engine never look inside.
 public protocol SourceRecord: Sendable {}
+
+extension Node {
+    /// ``inputs`` with repeats left out, in first-read order. Nodes read one to a few values, so a
+    /// scan beats building a `Set` per node (which hashing a million-node graph's nodes spent
+    /// most of its time on).
+    public var distinctInputs: [String] {
+        guard inputs.count > 1 else { return inputs }
+        var out: [String] = []
+        out.reserveCapacity(inputs.count)
+        for v in inputs where !out.contains(v) { out.append(v) }
+        return out
+    }
+}

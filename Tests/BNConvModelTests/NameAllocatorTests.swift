@@ -46,4 +46,15 @@ final class NameAllocatorTests: XCTestCase {
         XCTAssertEqual(names.claim(""), "")
         XCTAssertEqual(names.claim(""), "_1")
     }
+
+    /// 100,000 claims of one name: each continues where the last search stopped (the same names as
+    /// counting from 1 each time; a claim of a name reserved in between skips it).
+    func testManyClaimsOfOneNameContinueTheCount() {
+        var names = NameAllocator()
+        for k in 0..<100_000 {
+            XCTAssertEqual(names.claim("n"), k == 0 ? "n" : "n_\(k)")
+        }
+        names.reserve("n_100000")
+        XCTAssertEqual(names.claim("n"), "n_100001")
+    }
 }

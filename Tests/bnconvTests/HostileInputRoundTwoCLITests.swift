@@ -100,19 +100,23 @@ final class HostileInputRoundTwoCLITests: XCTestCase {
     }
 
     /// 100,000-node chains took over 120 s (quadratic constant resolution and topological order in
-    /// the GraphDef reader, a consumer scan per opaque op): each command now finishes (the
-    /// timeout is a hang check, the speed is in tools/attack/run_attacks.py).
+    /// the GraphDef reader, a consumer scan per opaque op, ONNX nodes all of one name): each command
+    /// now finishes (the timeout is a hang check, the speed is in tools/attack/run_attacks.py).
     func testLongChainsFinish() throws {
         let dir = try scratch()
         let count = 100_000
         var identity = WireBytes.tfPlaceholder("x", dims: [1, 4])
         var opaque = WireBytes.tfPlaceholder("x", dims: [1, 4])
+        var sameName: [UInt8] = []   // ONNX allows every node the same name: 100 s before (name suffixes counted from 1 each time)
         for k in 0..<count {
             let input = k == 0 ? "x" : "n\(k - 1)"
             identity += WireBytes.tfNode("n\(k)", op: "Identity", inputs: [input], attributes: WireBytes.tfAttribute("T", WireBytes.int(6, 1)))
             opaque += WireBytes.tfNode("n\(k)", op: "Unheard", inputs: [input])
+            sameName += WireBytes.bytes(1, WireBytes.onnxNode("Relu", inputs: [input], outputs: ["n\(k)"], name: "same"))
         }
-        for (name, bytes) in [("identity.pb", identity), ("opaque.pb", opaque)] {
+        let onnx = WireBytes.onnxModel(graph: sameName + WireBytes.string(2, "g") + WireBytes.bytes(11, WireBytes.onnxValueInfo("x", dims: [1, 8]))
+            + WireBytes.bytes(12, WireBytes.onnxValueInfo("n\(count - 1)", dims: [1, 8])))
+        for (name, bytes) in [("identity.pb", identity), ("opaque.pb", opaque), ("same-name.onnx", onnx)] {
             let path = dir.appendingPathComponent(name).path
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             try check(["inspect", path], file: path, status: 0)

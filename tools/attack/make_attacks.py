@@ -83,12 +83,12 @@ def deep_if_graph(depth):
     return g
 
 
-def relu_chain(n):
+def relu_chain(n, name=lambda i: f"n{i}"):
     nodes = bytearray()
     prev = "x"
     for i in range(n):
         out = f"r{i}"
-        nodes += ld(1, onnx_node("Relu", [prev], [out], f"n{i}"))
+        nodes += ld(1, onnx_node("Relu", [prev], [out], name(i)))
         prev = out
     return bytes(nodes) + s(2, "chain") + ld(11, onnx_value_info("x", dims=[1, 8])) + ld(12, onnx_value_info(prev, dims=[1, 8]))
 
@@ -294,6 +294,7 @@ def main():
     w("graphdef-splat4.pb", tf_placeholder("x", [1, 4]) + b"".join(tf_splat_const(f"c{i}", [1, 1, 1, 1 << 28]) for i in range(4)))
     # long graphs
     w("onnx-relu-chain-100k.onnx", onnx_model(relu_chain(100000)))
+    w("onnx-same-name-100k.onnx", onnx_model(relu_chain(100000, name=lambda i: "same")))
     w("graphdef-identity-chain-100k.pb", tf_placeholder("x", [1, 4]) + b"".join(
         tf_node(f"i{k}", "Identity", [f"i{k-1}" if k else "x"], tf_attr("T", vi(6, 1))) for k in range(100000)))
     w("graphdef-opaque-chain-100k.pb", tf_placeholder("x", [1, 4]) + b"".join(

@@ -32,7 +32,7 @@ struct GraphDefGraph {
         self.nodes = nodes
         self.file = file
         self.limits = limits
-        var index = [String: Int]()
+        var index = [String: Int](minimumCapacity: nodes.count)
         for (i, n) in nodes.enumerated() {
             guard !n.name.isEmpty else {
                 throw CheckpointError(.malformed, file: file, place: "node #\(i)", problem: "node has no name (not a GraphDef?)")
@@ -45,7 +45,7 @@ struct GraphDefGraph {
             }
         }
         self.index = index
-        var consumers = [String: [(node: Int, slot: Int)]]()
+        var consumers = [String: [(node: Int, slot: Int)]](minimumCapacity: nodes.count)
         var predecessors = [[Int]](repeating: [], count: nodes.count)
         for (i, n) in nodes.enumerated() {
             for (slot, input) in n.inputs.enumerated() {

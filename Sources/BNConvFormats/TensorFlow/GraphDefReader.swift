@@ -64,6 +64,9 @@ public enum GraphDefReader {
         var values = [String: ValueInfo]()
         var inputs = [String]()
         var records = [String: GraphDefNodeRecord]()
+        nodes.reserveCapacity(groups.count)
+        values.reserveCapacity(groups.count)
+        records.reserveCapacity(groups.count)
         var names = NameAllocator()
         for g in groups {
             let name = names.claim(g.name)
