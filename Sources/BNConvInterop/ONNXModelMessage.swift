@@ -42,6 +42,9 @@ package final class ONNXModelMessage {
     /// The message packed again by protobuf-c.
     package func serialized() -> [UInt8] { owner.packed() }
 
+    /// How many nodes the main graph has (0 without a graph), known before any is read into Swift.
+    package var nodeCount: Int { message.pointee.graph.map { Int($0.pointee.n_node) } ?? 0 }
+
     /// The message packed again by protobuf-c, straight into `sink` (the same bytes as
     /// ``serialized()``).
     package func serialize(to sink: ByteSink) { owner.pack(to: sink) }

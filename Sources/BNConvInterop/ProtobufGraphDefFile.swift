@@ -58,7 +58,7 @@ package final class ProtobufGraphDefFile: Sendable {
     }
 
     /// How many NodeDefs the graph has.
-    var nodeCount: Int { nodeFields.count }
+    package var nodeCount: Int { nodeFields.count }
 
     /// Swift copies of every NodeDef, in file order; tensor contents are views of ``bytes``.
     package func nodeDefs() throws -> [ProtobufNodeDef] {

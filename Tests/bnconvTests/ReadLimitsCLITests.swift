@@ -52,4 +52,17 @@ final class ReadLimitsCLITests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("-byte cap for one tensor"), result.stderr)
         XCTAssertTrue(result.stderr.contains("input.npy"), result.stderr)
     }
+
+    /// A graph's node count is capped before its nodes are read (`BNCONV_MAX_NODES`, default 2^20;
+    /// `--allow-large` lifts it), in GraphDef and ONNX.
+    func testNodeCountIsCapped() throws {
+        for path in [FixturePaths.url("tensorflow/conv_bias_bn/graph.pb").path, FixturePaths.url("onnx/conv_bn/model.onnx").path] {
+            let capped = try CLIRunner.run(["inspect", path], environment: ["BNCONV_MAX_NODES": "1"])
+            XCTAssertEqual(capped.status, 1, capped.stderr)
+            XCTAssertTrue(capped.stderr.hasPrefix("bnconv: error: \(path): the graph has "), capped.stderr)
+            XCTAssertTrue(capped.stderr.hasSuffix(" nodes, more than the 1 bnconv reads (BNCONV_MAX_NODES, --allow-large)\n"), capped.stderr)
+            XCTAssertEqual(try CLIRunner.run(["inspect", path, "--allow-large"], environment: ["BNCONV_MAX_NODES": "1"]).status, 0)
+            XCTAssertEqual(try CLIRunner.run(["inspect", path]).status, 0)
+        }
+    }
 }

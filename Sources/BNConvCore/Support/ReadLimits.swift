@@ -25,6 +25,12 @@ public struct ReadLimits: Sendable, Equatable {
     /// The most values one random input (`run`, `fold`/`verify` samples: batch x input size) may
     /// hold; the CLI's `--batch` is checked against it before anything is made.
     public var maxInputValues = ReadLimits.defaultMaxInputValues
+    /// The most nodes a graph file (GraphDef NodeDefs, ONNX graph nodes) may hold: each costs
+    /// about 2.5 KB of bnconv's structures, so a 370 MB file of 10 million nodes would take 25 GB.
+    public var maxNodes = ReadLimits.defaultMaxNodes
+
+    /// The default cap on a graph's nodes: 2^20 (1,048,576).
+    public static let defaultMaxNodes = 1 << 20
     /// The most bytes a file's tensors may declare in all, per byte of the file.
     public var maxExpansion: Int
 
@@ -39,6 +45,7 @@ public struct ReadLimits: Sendable, Equatable {
     public static let unlimited: ReadLimits = {
         var limits = ReadLimits(maxTensorBytes: Int.max, maxExpansion: Int.max)
         limits.maxInputValues = Int.max
+        limits.maxNodes = Int.max
         return limits
     }()
 
@@ -51,6 +58,11 @@ public struct ReadLimits: Sendable, Equatable {
             return "it would take \(size) bytes, over the \(maxTensorBytes)-byte cap for one tensor (BNCONV_MAX_TENSOR_BYTES, --allow-large)"
         }
         return nil
+    }
+
+    /// The reason a graph of `count` nodes may not be read, or nil when it may.
+    public func nodeRefusal(count: Int) -> String? {
+        count > maxNodes ? "the graph has \(count) nodes, more than the \(maxNodes) bnconv reads (BNCONV_MAX_NODES, --allow-large)" : nil
     }
 
     /// The most bytes a file of `fileBytes` bytes may declare in all.

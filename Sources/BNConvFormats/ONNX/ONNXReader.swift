@@ -24,7 +24,11 @@ public enum ONNXReader {
 
     /// Reads a model from the bytes of a `.onnx` file; `file` names it in errors.
     public static func read(bytes: [UInt8], file: String, options: ReadOptions = ReadOptions()) throws -> Model {
-        let proto = try ONNXModelMessage(bytes: bytes, file: file).snapshot()
+        let message = try ONNXModelMessage(bytes: bytes, file: file)
+        if let refusal = options.limits.nodeRefusal(count: message.nodeCount) {
+            throw CheckpointError(.unsupported, file: file, problem: refusal)
+        }
+        let proto = try message.snapshot()
         let opset = Int(proto.opsetImports.first { $0.domain.isEmpty || $0.domain == "ai.onnx" }?.version ?? 0)
         guard opset > 0 else {
             throw CheckpointError(.unsupported, file: file, place: "opset_import",

@@ -20,6 +20,9 @@ public enum GraphDefReader {
     /// Reads a GraphDef from `bytes`; `file` names it in errors.
     public static func read(bytes: [UInt8], file: String, options: ReadOptions = ReadOptions()) throws -> Model {
         let message = try ProtobufGraphDefFile(bytes: bytes, file: file)
+        if let refusal = options.limits.nodeRefusal(count: message.nodeCount) {
+            throw CheckpointError(.unsupported, file: file, problem: refusal)
+        }
         let nodeDefs = try message.nodeDefs()
         guard !nodeDefs.isEmpty else {
             throw CheckpointError(.malformed, file: file, problem: "the protobuf message has no nodes: not a TensorFlow GraphDef")

@@ -4,7 +4,7 @@ import Foundation
 /// The read options every command reads its files with: the library's defaults, except the cap on
 /// one tensor, which the `BNCONV_MAX_TENSOR_BYTES` environment variable may set (a positive byte
 /// count; anything else leaves the default), the cap on declared bytes per byte of file
-/// (`BNCONV_MAX_EXPANSION`, a positive factor), and the size from which `fold --no-verify` leaves
+/// (`BNCONV_MAX_EXPANSION`, a positive factor), the cap on a graph's nodes (`BNCONV_MAX_NODES`), and the size from which `fold --no-verify` leaves
 /// weights in the file (`BNCONV_DEFER_BYTES`).
 enum CommandReadOptions {
     /// The options for this process, from its environment.
@@ -26,6 +26,9 @@ enum CommandReadOptions {
         }
         if let text = environment["BNCONV_MAX_EXPANSION"], let value = Int(text), value > 0 {
             limits.maxExpansion = value
+        }
+        if let text = environment["BNCONV_MAX_NODES"], let value = Int(text), value > 0 {
+            limits.maxNodes = value
         }
         return limits
     }
