@@ -9,7 +9,7 @@ import BNConvCore
 /// same for a model's boundary after reading, for readers that declare nothing.
 public enum LayoutPropagation {
     /// `model` with the layouts of its spatial values filled in where they can be derived.
-    public static func annotate(_ model: Model) -> Model {
+    public static func annotate(_ model: consuming Model) -> Model {
         var model = model
         func rank(_ v: String) -> Int { model.values[v]?.shape?.count ?? 0 }
         for node in model.nodes {

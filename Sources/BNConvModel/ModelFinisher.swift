@@ -34,12 +34,14 @@ public struct ModelFinisher: Sendable {
     }
 
     /// `model` validated, annotated and numbered; `file` names the file in errors.
-    public func finish(_ model: Model, file: String) throws -> Model {
+    public func finish(_ model: consuming Model, file: String) throws -> Model {
         do {
             try model.validate()
         } catch let error as ModelError {
             throw CheckpointError(.malformed, file: file, place: error.node ?? "model outputs", problem: error.description)
         }
+        // `model` is consumed: the reader's only copy moves here and is annotated in place instead
+        // of copied (the copy of a 100,000-node model's arrays was 34 MB).
         var model = model
         switch layouts {
         case .derivedElseChannelsLast, .derived:

@@ -24,7 +24,7 @@ public enum ShapeInference {
     }
 
     /// The model with every inferable ``ValueInfo/shape`` filled in (declared shapes are kept).
-    public static func annotate(_ model: Model) -> Model {
+    public static func annotate(_ model: consuming Model) -> Model {
         var model = model
         for (name, shape) in shapes(of: model) {
             var info = model.values[name] ?? ValueInfo(name: name)

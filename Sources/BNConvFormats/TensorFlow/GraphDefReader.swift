@@ -35,6 +35,7 @@ public enum GraphDefReader {
 
         // 1. Multi-node patterns, anchored at their key op, in topological order.
         var groups = [GraphDefGroup]()
+        groups.reserveCapacity(graph.nodes.count)
         for i in graph.order {
             if let g = try patterns.matchAnchor(i) { groups.append(g) }
         }
