@@ -163,7 +163,7 @@ public enum RewritePipeline {
         } catch let error as CalibrationError {
             throw located(error)
         } catch let error as EngineError {
-            throw HintedError(error, hint: "the engine cannot run this model, so it cannot be recalibrated")
+            throw HintedError(error, file: file, hint: "the engine cannot run this model, so it cannot be recalibrated")
         }
         return (result.model, RewriteResult.Recalibration(drift: result.drift, passes: result.passes, samplesRun: result.samplesRun,
                                                            sampleCount: samples.sampleCount, convention: rule,
