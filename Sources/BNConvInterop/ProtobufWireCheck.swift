@@ -25,22 +25,30 @@ package enum ProtobufWireCheck {
         if bytes.isEmpty { return "the file is empty" }
         // `PROTOBUF_C_TYPE_MESSAGE` is the 17th enumerator of protobuf-c.h's ProtobufCType (value 16);
         // the enumerator itself is not visible from Swift.
-        var subMessages: [UnsafeRawPointer: [UInt32: UnsafePointer<ProtobufCMessageDescriptor>]] = [:]
-        func messageFields(of d: UnsafePointer<ProtobufCMessageDescriptor>) -> [UInt32: UnsafePointer<ProtobufCMessageDescriptor>] {
-            if let known = subMessages[UnsafeRawPointer(d)] { return known }
-            var map: [UInt32: UnsafePointer<ProtobufCMessageDescriptor>] = [:]
+        // Each message type met gets a number; its message-typed fields are looked up by that
+        // number, so the stack holds two integers per open message (no strings, no dictionaries).
+        var types: [UnsafePointer<ProtobufCMessageDescriptor>] = []
+        var numbers: [UnsafeRawPointer: Int] = [:]
+        var messageFields: [[UInt32: Int]] = []
+        func number(of d: UnsafePointer<ProtobufCMessageDescriptor>) -> Int {
+            if let known = numbers[UnsafeRawPointer(d)] { return known }
+            let n = types.count
+            numbers[UnsafeRawPointer(d)] = n
+            types.append(d)
+            messageFields.append([:])
+            var map: [UInt32: Int] = [:]
             for i in 0..<Int(d.pointee.n_fields) {
                 let field = d.pointee.fields[i]
                 if field.type == ProtobufCType(rawValue: 16), let sub = field.descriptor {
-                    map[field.id] = sub.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
+                    map[field.id] = number(of: sub.assumingMemoryBound(to: ProtobufCMessageDescriptor.self))
                 }
             }
-            subMessages[UnsafeRawPointer(d)] = map
-            return map
+            messageFields[n] = map
+            return n
         }
-        // Each open message: where it ends, its fields, and its name for messages.
-        var open: [(end: Int, fields: [UInt32: UnsafePointer<ProtobufCMessageDescriptor>], name: String)] =
-            [(bytes.count, messageFields(of: descriptor), String(cString: descriptor.pointee.name))]
+        func name(_ type: Int) -> String { String(cString: types[type].pointee.name) }
+        // Each open message: where it ends, and its type's number.
+        var open: [(end: Int, type: Int)] = [(bytes.count, number(of: descriptor))]
         var offset = 0
         while true {
             while let top = open.last, offset == top.end { open.removeLast() }
@@ -48,7 +56,7 @@ package enum ProtobufWireCheck {
             let end = top.end
             let start = offset
             func varint() -> UInt64? { ProtobufWire.decodeVarint(bytes, at: &offset, end: end) }
-            let place = open.count > 1 ? " (in \(top.name), nested \(open.count) deep)" : ""
+            var place: String { open.count > 1 ? " (in \(name(top.type)), nested \(open.count) deep)" : "" }
             guard let key = varint() else { return "truncated field key at byte \(start)\(place)" }
             let field = key >> 3
             guard field > 0, field <= UInt64(UInt32.max) else { return "invalid field number \(field) at byte \(start)\(place)" }
@@ -64,11 +72,11 @@ package enum ProtobufWireCheck {
                 guard length <= remaining else {
                     return "field \(field) at byte \(start) declares \(length) bytes but only \(remaining) remain\(place) (truncated, or not a protobuf file)"
                 }
-                if let sub = top.fields[UInt32(field)] {
+                if let sub = messageFields[top.type][UInt32(field)] {
                     guard open.count < maximumDepth else {
-                        return "messages are nested more than \(maximumDepth) deep at byte \(start) (field \(field) of \(top.name)); refused before unpacking"
+                        return "messages are nested more than \(maximumDepth) deep at byte \(start) (field \(field) of \(name(top.type))); refused before unpacking"
                     }
-                    open.append((offset + Int(length), messageFields(of: sub), String(cString: sub.pointee.name)))
+                    open.append((offset + Int(length), sub))
                 } else {
                     offset += Int(length)
                 }

@@ -62,6 +62,8 @@ public struct Model: Sendable {
     public func validate() throws {
         var defined = Set(inputs)
         var names = Set<String>()
+        defined.reserveCapacity(inputs.count + nodes.count)
+        names.reserveCapacity(nodes.count)
         for node in nodes {
             guard names.insert(node.name).inserted else {
                 throw ModelError.duplicateNode(node.name)

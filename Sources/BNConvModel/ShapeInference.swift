@@ -9,6 +9,7 @@ public enum ShapeInference {
     /// Every value's shape, from the model inputs' declared shapes.
     public static func shapes(of model: Model) -> [String: [Int?]] {
         var shapes: [String: [Int?]] = [:]
+        shapes.reserveCapacity(model.inputs.count + model.nodes.count)
         for input in model.inputs { shapes[input] = model.values[input]?.shape }
         for node in model.nodes {
             if case .input = node.op {
