@@ -19,6 +19,10 @@ package enum ProtobufWireCheck {
     /// The deepest nesting of messages accepted (the root message is depth 1).
     package static let maximumDepth = 100
 
+    /// The largest serialized message: 2 GiB - 1, protobuf's own limit (a GraphDef or an ONNX
+    /// model without external data cannot be larger); what a reader takes from a file at most.
+    package static let maximumMessageBytes = Int(Int32.max)
+
     /// The first problem in `bytes` read as the message `descriptor` describes (nested messages
     /// included), or `nil` if the wire format is sound and no deeper than ``maximumDepth``.
     static func firstProblem(in bytes: [UInt8], descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> String? {

@@ -4,14 +4,16 @@ import Foundation
 /// between: a 100 MB model is then copied once, not twice, and its buffer's pages are touched once
 /// (for large files the copies, and the page faults of each fresh buffer, are most of a fold's time).
 public enum FileBytes {
-    /// The bytes of the file at `path`; throws the system's message (`strerror`) on failure.
-    public static func read(_ path: String) throws -> [UInt8] {
+    /// The bytes of the file at `path`, at most `limit` of them (a device such as `/dev/zero`, read
+    /// with `--allow-special`, never ends); throws the system's message (`strerror`) on failure.
+    public static func read(_ path: String, limit: Int = Int.max) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileBytesError(operation: "open", errno: errno) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw FileBytesError(operation: "stat", errno: errno) }
         guard info.st_mode & S_IFMT != S_IFDIR else { throw FileBytesError(operation: "read", errno: EISDIR) }
+        guard Int(info.st_size) <= limit else { throw FileBytesError(operation: "read", errno: EFBIG, limit: limit) }
         var bytes = [UInt8](unsafeUninitializedCapacity: Int(info.st_size)) { buffer, count in
             count = 0
             if let base = buffer.baseAddress { FreshMemory.prepare(UnsafeMutableRawPointer(base), count: buffer.count) }
@@ -29,6 +31,7 @@ public enum FileBytes {
             if n < 0 && errno == EINTR { continue }
             if n < 0 { throw FileBytesError(operation: "read", errno: errno) }
             if n == 0 { break }
+            guard bytes.count + n <= limit else { throw FileBytesError(operation: "read", errno: EFBIG, limit: limit) }
             bytes.append(contentsOf: chunk[0..<n])
         }
         return bytes
@@ -36,8 +39,8 @@ public enum FileBytes {
 
     /// ``read(_:)`` for checkpoint readers: a failure is a ``CheckpointError`` naming the file and
     /// the system's reason.
-    package static func contents(of path: String) throws -> [UInt8] {
-        do { return try read(path) } catch let error as FileBytesError {
+    package static func contents(of path: String, limit: Int = Int.max) throws -> [UInt8] {
+        do { return try read(path, limit: limit) } catch let error as FileBytesError {
             throw CheckpointError(.cannotOpen, file: path, problem: "cannot read the file (\(error))")
         }
     }
@@ -85,12 +88,19 @@ public struct FileBytesError: Error, CustomStringConvertible {
     /// The `errno` value.
     public let code: Int32
 
+    /// The most bytes the read would take, when it stopped there (`EFBIG`).
+    public let limit: Int?
+
     /// Captures `errno`.
-    init(operation: String, errno code: Int32) {
+    init(operation: String, errno code: Int32, limit: Int? = nil) {
         self.operation = operation
         self.code = code
+        self.limit = limit
     }
 
-    /// `"OPERATION failed: MESSAGE"`.
-    public var description: String { "\(operation) failed: \(String(cString: strerror(code)))" }
+    /// `"OPERATION failed: MESSAGE"`, or what the limit was.
+    public var description: String {
+        if let limit { return "it holds more than \(limit) bytes, the most bnconv reads from it" }
+        return "\(operation) failed: \(String(cString: strerror(code)))"
+    }
 }

@@ -195,10 +195,9 @@ public enum KerasReader {
             }
             text = String(decoding: member.data, as: UTF8.self)
         } else {
-            guard let data = FileManager.default.contents(atPath: configPath) else {
-                throw CheckpointError(.cannotOpen, file: configPath, problem: "cannot read the config file")
-            }
-            text = String(decoding: data, as: UTF8.self)
+            // A config is JSON text of kilobytes to a few megabytes; 1 GiB bounds a device read
+            // with --allow-special.
+            text = String(decoding: try FileBytes.contents(of: configPath, limit: 1 << 30), as: UTF8.self)
         }
         do {
             return (try JSONValue.parse(text), text)

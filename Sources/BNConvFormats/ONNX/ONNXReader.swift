@@ -15,7 +15,7 @@ public enum ONNXReader {
     public static func read(_ path: String, options: ReadOptions = ReadOptions()) throws -> Model {
         let bytes: [UInt8]
         do {
-            bytes = try FileBytes.read(path)
+            bytes = try FileBytes.read(path, limit: ProtobufWireCheck.maximumMessageBytes)
         } catch {
             throw CheckpointError(.cannotOpen, file: path, problem: "cannot read the file: \(error)")
         }

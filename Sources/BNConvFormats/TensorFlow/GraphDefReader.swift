@@ -14,7 +14,7 @@ import BNConvInterop
 public enum GraphDefReader {
     /// Reads the GraphDef at `path`.
     public static func read(_ path: String, options: ReadOptions = ReadOptions()) throws -> Model {
-        try read(bytes: try FileBytes.contents(of: path), file: path, options: options)
+        try read(bytes: try FileBytes.contents(of: path, limit: ProtobufWireCheck.maximumMessageBytes), file: path, options: options)
     }
 
     /// Reads a GraphDef from `bytes`; `file` names it in errors.
