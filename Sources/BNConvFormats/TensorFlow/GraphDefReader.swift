@@ -60,9 +60,14 @@ public enum GraphDefReader {
         for (k, i) in graph.order.enumerated() { position[i] = k }
         groups.sort { position[$0.output] < position[$1.output] }
 
-        return try assemble(groups, graph: graph, message: message, file: file)
+        let model = try assemble(groups, graph: graph, message: message, file: file)
+        groups.removeAll()   // no longer needed: freed before the finish step builds its tables
+        // The shared finish step: validated; shapes flow from the Placeholders' declared shapes
+        // through the modelled ops, layouts from the ops' data_format.
+        return try ModelFinisher(layouts: .derived).finish(model, file: file)
     }
 
+    /// The model of `groups`, not yet through the finish step.
     private static func assemble(_ groups: [GraphDefGroup], graph: GraphDefGraph, message: ProtobufGraphDefFile, file: String) throws -> Model {
         var nodes = [Node]()
         var values = [String: ValueInfo]()
@@ -128,11 +133,7 @@ public enum GraphDefReader {
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let source = GraphDefSource(file: file, graph: message, nodeDefs: graph.nodes, readNodes: records,
                                     nodeDefNames: Set(graph.nodes.map(\.name)), limits: graph.limits)
-        // The shared finish step: validated; shapes flow from the Placeholders' declared shapes
-        // through the modelled ops, layouts from the ops' data_format.
-        return try ModelFinisher(layouts: .derived).finish(
-            Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs, nodes: nodes, values: values, source: source),
-            file: file)
+        return Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs, nodes: nodes, values: values, source: source)
     }
 
     /// The TensorFlow data type a node produces (`T`, or `dtype` for Const and Placeholder).
