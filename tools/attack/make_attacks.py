@@ -104,16 +104,24 @@ def central_record(name, crc, stored, size, offset):
                        len(encoded), 0, 0, 0, 0, 0, offset) + encoded
 
 
-def zip_truncated_deflate(src, dst):
-    """The weights member deflated, its stream cut in half; sizes in both headers say so (the
-    compressed size is the cut length), so only the inflater can see the stream never ends."""
+def rezip(src, method, extra=None):
+    """The members of the zip `src` written again with `method`, plus `extra` (name, bytes)
+    deflated at the end; the archive's bytes."""
     with zipfile.ZipFile(src) as z:
         members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+    with zipfile.ZipFile(buf, "w", method) as out:
         for name, data in members:
             out.writestr(name, data)
-    data = bytearray(buf.getvalue())
+        if extra:
+            out.writestr(zipfile.ZipInfo(extra[0]), extra[1], compress_type=zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def zip_truncated_deflate(src, dst):
+    """The weights member deflated, its stream cut in half; sizes in both headers say so (the
+    compressed size is the cut length), so only the inflater can see the stream never ends."""
+    data = bytearray(rezip(src, zipfile.ZIP_DEFLATED))
     # rewrite: find the weights member's local header and cut its compressed data
     with zipfile.ZipFile(io.BytesIO(bytes(data))) as z:
         infos = z.infolist()
@@ -140,14 +148,7 @@ def zip_truncated_deflate(src, dst):
 def zip_shared_entries(src, dst, copies, member_bytes):
     """A .keras whose central directory adds `copies` entries that all point at one deflated
     member of `member_bytes` zeros."""
-    with zipfile.ZipFile(src) as z:
-        members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
-        for name, data in members:
-            out.writestr(name, data)
-        out.writestr(zipfile.ZipInfo("bomb"), b"\0" * member_bytes, compress_type=zipfile.ZIP_DEFLATED)
-    data = buf.getvalue()
+    data = rezip(src, zipfile.ZIP_STORED, extra=("bomb", b"\0" * member_bytes))
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         infos = z.infolist()
     eocd = data.rfind(b"PK\x05\x06")
