@@ -85,6 +85,11 @@ extension Node {
     /// most of its time on).
     public var distinctInputs: [String] {
         guard inputs.count > 1 else { return inputs }
+        if inputs.count > 16 {
+            // A crafted node can read 100,000 values: a scan per input would be quadratic.
+            var seen = Set<String>(minimumCapacity: inputs.count)
+            return inputs.filter { seen.insert($0).inserted }
+        }
         var out: [String] = []
         out.reserveCapacity(inputs.count)
         for v in inputs where !out.contains(v) { out.append(v) }

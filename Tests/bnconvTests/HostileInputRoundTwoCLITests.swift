@@ -127,6 +127,22 @@ final class HostileInputRoundTwoCLITests: XCTestCase {
         }
     }
 
+    /// A Concat of 100,000 inputs: the engine asked, for each input, how often the node reads it
+    /// by scanning all of them (10^10 steps, `run` past 60 s); it now counts once per wide node.
+    func testAWideNodeRuns() throws {
+        let dir = try scratch()
+        let count = 100_000
+        let inputs = (0..<count).map { "x\($0)" }
+        let axis = WireBytes.bytes(5, WireBytes.string(1, "axis") + WireBytes.int(3, 1) + WireBytes.int(20, 2))
+        var graph = WireBytes.bytes(1, WireBytes.onnxNode("Concat", inputs: inputs, outputs: ["y"], name: "cat", attributes: axis)) + WireBytes.string(2, "g")
+        for name in inputs { graph += WireBytes.bytes(11, WireBytes.onnxValueInfo(name, dims: [1, 4])) }
+        graph += WireBytes.bytes(12, WireBytes.onnxValueInfo("y", dims: [1, Int64(4 * count)]))
+        let path = dir.appendingPathComponent("wide.onnx").path
+        try Data(WireBytes.onnxModel(graph: graph)).write(to: URL(fileURLWithPath: path))
+        let result = try check(["run", path], file: path, status: 0)
+        XCTAssertTrue(result.stdout.hasPrefix("y: shape [1, 400000]"), result.stdout)
+    }
+
     /// `--samples 1e9` made every random input before the first run (memory grew without end):
     /// samples are now made one run at a time, and more than 10,000 is a usage error.
     func testSampleCountIsBounded() throws {

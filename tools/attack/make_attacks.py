@@ -201,6 +201,12 @@ def main():
     # long graphs
     w("onnx-relu-chain-100k.onnx", onnx_model(relu_chain(100000)))
     w("onnx-same-name-100k.onnx", onnx_model(relu_chain(100000, name=lambda i: "same")))
+    wide = [f"x{i}" for i in range(100000)]
+    w("onnx-wide-concat-100k.onnx", onnx_model(
+        ld(1, onnx_node("Concat", wide, ["y"], "cat", ld(5, s(1, "axis") + vi(3, 1) + vi(20, 2)))) + s(2, "g")
+        + b"".join(ld(11, onnx_value_info(x, dims=[1, 4])) for x in wide) + ld(12, onnx_value_info("y", dims=[1, 400000]))))
+    w("graphdef-wide-addn-100k.pb", b"".join(tf_placeholder(x, [1, 4]) for x in wide)
+      + tf_node("sum", "AddN", wide, tf_attr("T", vi(6, 1)) + tf_attr("N", vi(3, len(wide)))))
     w("graphdef-identity-chain-100k.pb", tf_placeholder("x", [1, 4]) + b"".join(
         tf_node(f"i{k}", "Identity", [f"i{k-1}" if k else "x"], tf_attr("T", vi(6, 1))) for k in range(100000)))
     w("graphdef-opaque-chain-100k.pb", tf_placeholder("x", [1, 4]) + b"".join(
