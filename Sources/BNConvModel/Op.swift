@@ -273,8 +273,10 @@ extension Op {
     /// cropping, upsampling size) cannot be computed with, or nil when every entry is in range (a
     /// damaged file can declare a stride of 0 or a padding of -5).
     public var windowProblem: String? {
+        // Window sizes are bounded too: a pool size or dilation of 2^62 overflowed the kernels'
+        // arithmetic (a trap), and no real window is larger than 2^31 - 1.
         func check(_ name: String, _ values: [Int]) -> String? {
-            values.allSatisfy({ $0 >= 1 }) ? nil : "declares \(name) \(values); each must be at least 1"
+            values.allSatisfy({ $0 >= 1 && $0 <= Int(Int32.max) }) ? nil : "declares \(name) \(values); each must be from 1 to \(Int32.max)"
         }
         switch self {
         case .conv(let c), .depthwiseConv(let c), .separableConv(let c), .convTranspose(let c):
@@ -289,6 +291,15 @@ extension Op {
             return values.allSatisfy({ $0 >= 0 }) ? nil : "declares cropping \(values); each must be at least 0"
         case .upsample(let size, _, _):
             return check("upsampling size", size)
+        case .permute(let permutation):
+            // Keras `Permute.dims`: the axes after the batch, numbered from 1, each once.
+            return permutation.sorted() == Array(1..<(permutation.count + 1)) ? nil
+                : "declares the permutation \(permutation); it must order the axes 1...\(permutation.count), each once"
+        case .reshape(let target):
+            guard target.allSatisfy({ $0 >= -1 && $0 <= Int(Int32.max) }), target.filter({ $0 == -1 }).count <= 1 else {
+                return "declares the target shape \(target); each size must be from 0 to \(Int32.max), or -1 once"
+            }
+            return nil
         default:
             return nil
         }

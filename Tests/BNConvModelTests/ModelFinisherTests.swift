@@ -38,7 +38,7 @@ final class ModelFinisherTests: XCTestCase {
         XCTAssertEqual(error.kind, .malformed)
         XCTAssertEqual(error.file, "m.file")
         XCTAssertEqual(error.place, "conv")
-        XCTAssertEqual(error.description, "m.file: conv: node 'conv' declares strides [0, 1]; each must be at least 1")
+        XCTAssertEqual(error.description, "m.file: conv: node 'conv' declares strides [0, 1]; each must be from 1 to 2147483647")
     }
 
     func testUndefinedValuesAndDuplicatesAreRefused() throws {

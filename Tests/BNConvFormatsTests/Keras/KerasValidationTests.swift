@@ -62,6 +62,6 @@ final class KerasValidationTests: XCTestCase {
         }
         let error = try refusal(config: config)
         XCTAssertEqual(error.place, "conv2")
-        XCTAssertEqual(error.problem, "node 'conv2' declares strides [0, 1]; each must be at least 1")
+        XCTAssertEqual(error.problem, "node 'conv2' declares strides [0, 1]; each must be from 1 to 2147483647")
     }
 }
