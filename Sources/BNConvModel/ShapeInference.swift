@@ -54,7 +54,7 @@ public enum ShapeInference {
             return convShape(x, c, channels: c.filters)
         case .depthwiseConv(let c):
             let inChannels = x[c.layout.channelAxis(rank: x.count)]
-            return convShape(x, c, channels: inChannels.map { $0 * c.depthMultiplier })
+            return convShape(x, c, channels: inChannels.flatMap { checkedProduct([$0, c.depthMultiplier]) })
         case .convTranspose(let c):
             return transposedConvShape(x, c)
         case .dense(let d):
