@@ -281,6 +281,7 @@ extension Op {
         switch self {
         case .conv(let c), .depthwiseConv(let c), .separableConv(let c), .convTranspose(let c):
             return check("kernel size", c.kernelSize) ?? check("strides", c.strides) ?? check("dilations", c.dilations)
+                ?? check("groups", [c.groups])
         case .pool(let p):
             return check("pool size", p.poolSize) ?? check("strides", p.strides)
         case .pad(let padding, _):

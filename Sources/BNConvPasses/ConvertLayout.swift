@@ -241,7 +241,10 @@ public struct ConvertLayout {
                 }
             case .flatten:
                 if let x = node.inputs.first, isSpatial(x), let dims = rowPermutation[node.name],
-                   let from = original[x], let now = current[x], from != now {
+                   let from = original[x], let now = current[x], from != now,
+                   // One entry per flattened element: a declared shape of 2^62 channels would
+                   // overflow or exhaust memory (no Dense kernel has that many rows).
+                   ElementCount.of(dims, atMost: Int(Int32.max)) != nil {
                     let perm = LayoutPermutation.flattenRowPermutation(spatial: Array(dims.dropLast(from == .channelsLast ? 1 : 0).dropFirst(from == .channelsFirst ? 1 : 0)),
                                                                        channels: from == .channelsLast ? dims.last! : dims.first!,
                                                                        from: from, to: now)

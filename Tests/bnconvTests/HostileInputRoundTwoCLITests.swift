@@ -78,6 +78,25 @@ final class HostileInputRoundTwoCLITests: XCTestCase {
         }
     }
 
+    /// Crafted ONNX sizes found by tools/attack/sweep_config.py's ONNX sweep (files made with the
+    /// onnx package from the fixtures, kept as they are): a ConvTranspose `group` of 2^62 trapped
+    /// every command (the filter count overflowed); an input of 2^62 channels crashed
+    /// `convert --layout` (the Flatten row permutation was sized by it).
+    func testCraftedONNXSizes() throws {
+        let group = Self.attacks.appendingPathComponent("onnx-convtranspose-group-2e62.onnx").path
+        let out = try scratch()
+        try check(["inspect", group], file: group, status: 0)
+        try check(["run", group], file: group, status: 1)
+        try check(["fold", group, "--no-verify", "-o", out.appendingPathComponent("g.onnx").path], file: group, status: 0)
+        let channels = Self.attacks.appendingPathComponent("onnx-input-channels-2e62.onnx").path
+        for command in [["inspect", channels], ["run", channels], ["convert", channels, "--layout", "nhwc", "-o", out.appendingPathComponent("c.onnx").path]] {
+            let result = try CLIRunner.run(command, timeout: 60)
+            XCTAssertFalse(result.signalled || result.timedOut, "\(command[0]): \(result.stderr)")
+            XCTAssertTrue([0, 1].contains(result.status), "\(command[0]): \(result.stderr)")
+            XCTAssertLessThanOrEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        }
+    }
+
     /// Protobuf nested 10,000 deep crashed protobuf-c's recursive unpack (SIGSEGV): now refused
     /// by the wire check before unpacking, in every format and command.
     func testDeepProtobufNestingIsRefused() throws {

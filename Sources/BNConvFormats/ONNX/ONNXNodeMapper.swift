@@ -234,7 +234,10 @@ struct ONNXNodeMapper {
               initializers[node.inputs[0]] == nil else { return nil }
         let rank = w.rank - 2
         let group = a.int("group") ?? 1
-        guard group >= 1 else { return nil }
+        // The groups split the weight's input channels (axis 0 of a transposed kernel, axis 1
+        // times the groups of a plain one): more groups than channels is no valid model, and a
+        // group of 2^62 overflowed the filter count.
+        guard group >= 1, group <= max(w.shape[0], w.shape[1]) else { return nil }
         let kernel = a.ints("kernel_shape") ?? Array(w.shape[2...])
         guard kernel == Array(w.shape[2...]) else { return nil }
         let strides = a.ints("strides") ?? Array(repeating: 1, count: rank)
