@@ -13,15 +13,7 @@ struct ReshapeKernel: EngineKernel {
         let batch = x.shape.first ?? 1
         let per = x.count / max(batch, 1)
         // The target comes from the file: products are checked (2^62 x 2 is an error, not a trap).
-        func product(_ dims: [Int]) -> Int? {
-            var p = 1
-            for d in dims {
-                let (r, o) = p.multipliedReportingOverflow(by: d)
-                if o { return nil }
-                p = r
-            }
-            return p
-        }
+        let product = ShapeInference.checkedProduct
         if let unknown = target.firstIndex(of: -1) {
             guard let known = product(target.enumerated().filter { $0.offset != unknown }.map(\.element)), known > 0, per % known == 0 else {
                 throw EngineError.shapeMismatch("reshape target", expected: target, got: x.shape)
