@@ -124,7 +124,7 @@ public enum ShapeInference {
     }
 
     /// The product of `values`, or nil when it overflows (a damaged file's dimensions).
-    static func checkedProduct(_ values: [Int]) -> Int? {
+    package static func checkedProduct(_ values: [Int]) -> Int? {
         var p = 1
         for v in values {
             let (r, o) = p.multipliedReportingOverflow(by: v)
