@@ -19,6 +19,16 @@ public enum GraphDefReader {
 
     /// Reads a GraphDef from `bytes`; `file` names it in errors.
     public static func read(bytes: [UInt8], file: String, options: ReadOptions = ReadOptions()) throws -> Model {
+        // The graph index, the patterns and the groups live only inside `model(bytes:...)`: they
+        // are gone before the finish step builds its own tables (a lower peak on large graphs).
+        let model = try model(bytes: bytes, file: file, options: options)
+        // The shared finish step: validated; shapes flow from the Placeholders' declared shapes
+        // through the modelled ops, layouts from the ops' data_format.
+        return try ModelFinisher(layouts: .derived).finish(model, file: file)
+    }
+
+    /// The model of the GraphDef in `bytes`, not yet through the finish step.
+    private static func model(bytes: [UInt8], file: String, options: ReadOptions) throws -> Model {
         let message = try ProtobufGraphDefFile(bytes: bytes, file: file)
         if let refusal = options.limits.nodeRefusal(count: message.nodeCount) {
             throw CheckpointError(.unsupported, file: file, problem: refusal)
@@ -60,11 +70,7 @@ public enum GraphDefReader {
         for (k, i) in graph.order.enumerated() { position[i] = k }
         groups.sort { position[$0.output] < position[$1.output] }
 
-        let model = try assemble(groups, graph: graph, message: message, file: file)
-        groups.removeAll()   // no longer needed: freed before the finish step builds its tables
-        // The shared finish step: validated; shapes flow from the Placeholders' declared shapes
-        // through the modelled ops, layouts from the ops' data_format.
-        return try ModelFinisher(layouts: .derived).finish(model, file: file)
+        return try assemble(groups, graph: graph, message: message, file: file)
     }
 
     /// The model of `groups`, not yet through the finish step.
