@@ -152,12 +152,8 @@ public final class ModelRunner {
                 unfused.insert(i)
                 chain = nil
             }
-            // How often the node reads each input (counted once for a wide node: a Concat of
-            // 100,000 inputs made the per-input scan quadratic).
-            let readCounts: [String: Int]? = node.inputs.count > 16 ? Dictionary(node.inputs.map { ($0, 1) }, uniquingKeysWith: +) : nil
-            context.reusable = node.inputs.map { name in
-                readers[name] == 1 && !outputs.contains(name) && live[name]!.buffer.references == 1
-                    && (readCounts?[name] ?? node.inputs.filter { $0 == name }.count) == 1
+            context.reusable = zip(node.inputs, node.inputReadCounts).map { name, timesRead in
+                readers[name] == 1 && !outputs.contains(name) && live[name]!.buffer.references == 1 && timesRead == 1
             }
             let result: EngineValue
             do {

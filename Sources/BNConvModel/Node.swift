@@ -95,4 +95,14 @@ extension Node {
         for v in inputs where !out.contains(v) { out.append(v) }
         return out
     }
+
+    /// Per input position, how many times the node reads that value (1 for a value read once).
+    /// Counted in one pass over a wide node, by a scan over a narrow one.
+    public var inputReadCounts: [Int] {
+        if inputs.count > 16 {
+            let counts = Dictionary(inputs.map { ($0, 1) }, uniquingKeysWith: +)
+            return inputs.map { counts[$0]! }
+        }
+        return inputs.map { name in inputs.filter { $0 == name }.count }
+    }
 }

@@ -101,12 +101,7 @@ public struct DeclaredBytes: Sendable {
 
     /// Adds the elements of `shape` (each dimension clamped at 0) of `elementBytes` bytes each.
     public mutating func add(shape: [Int], elementBytes: Int) {
-        var count = 1
-        for d in shape {
-            let (p, o) = count.multipliedReportingOverflow(by: max(d, 0))
-            if o { total = nil; return }
-            count = p
-        }
+        guard let count = ElementCount.of(shape.map { max($0, 0) }) else { total = nil; return }
         add(count: count, elementBytes: elementBytes)
     }
 }

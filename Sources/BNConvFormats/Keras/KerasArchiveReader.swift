@@ -26,10 +26,10 @@ package enum KerasArchiveReader {
     /// Every member's path and bytes of the archive whose bytes are `bytes`; `file` names it in
     /// errors (the fuzz driver's entry point too).
     package static func members(in bytes: UnsafeRawBufferPointer, file path: String, limits: ReadLimits = ReadLimits()) throws -> [KerasArchiveMember] {
-        let directory = try ZipCentralDirectory(bytes: bytes, file: path)
+        let files = try ZipCentralDirectory(bytes: bytes, file: path).members.filter { !$0.isDirectory }
         var seen = Set<String>()
         var declared = DeclaredBytes()
-        for member in directory.members where !member.isDirectory {
+        for member in files {
             // Python's zipfile (so Keras) reads the last of two members with one name; other
             // tools the first. Such an archive is ambiguous: refused.
             guard seen.insert(member.path).inserted else {
@@ -47,7 +47,7 @@ package enum KerasArchiveReader {
         if let refusal = limits.totalRefusal("the zip members", declared: declared.total, fileBytes: bytes.count) {
             throw CheckpointError(.malformed, file: path, problem: refusal)
         }
-        return try directory.members.filter { !$0.isDirectory }.map { member in
+        return try files.map { member in
             KerasArchiveMember(path: member.path, data: try extract(member, from: bytes, file: path))
         }
     }

@@ -18,12 +18,15 @@ final class KerasDeclaredBytes {
         fileBytes = try file.size()
     }
 
-    /// Adds `dataset`'s declared size; throws when the total passes the allowance.
-    func charge(_ dataset: HDF5Dataset, creation: HDF5DatasetCreation) throws {
+    /// Adds `dataset`'s declared size and returns its extent (dtype, shape, bytes), so that the
+    /// caller need not read it again; throws when the total passes the allowance.
+    @discardableResult
+    func charge(_ dataset: HDF5Dataset, creation: HDF5DatasetCreation) throws -> (dtype: DType, shape: [Int], byteCount: Int) {
         let extent = try dataset.extent(creation: creation, limits: limits)
         declared.add(count: extent.byteCount, elementBytes: 1)
         if let refusal = limits.totalRefusal("the weight datasets", declared: declared.total, fileBytes: fileBytes) {
             throw KerasConfigError(place: dataset.path, problem: refusal)
         }
+        return extent
     }
 }

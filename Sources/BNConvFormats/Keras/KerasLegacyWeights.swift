@@ -85,10 +85,9 @@ struct KerasLegacyWeights {
             }
             let dataset = try group.dataset(weightName)
             let creation = try dataset.creation()
-            try tally.charge(dataset, creation: creation)
+            let extent = try tally.charge(dataset, creation: creation)
             var tensor: Tensor?
             if let deferring {
-                let extent = try dataset.extent(creation: creation, limits: limits)
                 if extent.byteCount >= deferring.minimumBytes {
                     let raw = deferring.mapping.flatMap { mapping in
                         dataset.rawFileOffset(dtype: extent.dtype, byteCount: extent.byteCount, creation: creation).map { (mapping, $0, extent.byteCount) }

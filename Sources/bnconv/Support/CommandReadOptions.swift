@@ -21,15 +21,13 @@ enum CommandReadOptions {
     /// The limits `environment` asks for.
     static func limits(environment: [String: String]) -> ReadLimits {
         var limits = ReadLimits()
-        if let text = environment["BNCONV_MAX_TENSOR_BYTES"], let value = Int(text), value > 0 {
-            limits.maxTensorBytes = value
+        // A positive integer sets the limit; anything else leaves the default.
+        func set(_ name: String, _ limit: WritableKeyPath<ReadLimits, Int>) {
+            if let text = environment[name], let value = Int(text), value > 0 { limits[keyPath: limit] = value }
         }
-        if let text = environment["BNCONV_MAX_EXPANSION"], let value = Int(text), value > 0 {
-            limits.maxExpansion = value
-        }
-        if let text = environment["BNCONV_MAX_NODES"], let value = Int(text), value > 0 {
-            limits.maxNodes = value
-        }
+        set("BNCONV_MAX_TENSOR_BYTES", \.maxTensorBytes)
+        set("BNCONV_MAX_EXPANSION", \.maxExpansion)
+        set("BNCONV_MAX_NODES", \.maxNodes)
         return limits
     }
 }
