@@ -17,7 +17,7 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
     /// Attributes.
     let attributes: Convolution
     /// The `oihw` kernel, `(O, C/groups, kd, kh, kw)` flattened.
-    let kernel: [Float]
+    let kernel: KernelWeights
     /// Window size, three entries (leading unit axes for 1-D/2-D).
     let window: [Int]
     /// Input channels per group.
@@ -47,16 +47,17 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
     /// residual Add after scattering), so a bound residual Add may be fused.
     var acceptsResidual: Bool { true }
 
-    /// Prepares a conv node (kernel `oihw`, or `hwio` converted).
-    init(node: Node, attributes: Convolution) throws {
+    /// Prepares a conv node (kernel `oihw`, or `hwio` converted), or only plans it when `streamsWeights`.
+    init(node: Node, attributes: Convolution, streamsWeights: Bool = false) throws {
         self.attributes = attributes
-        let (values, shape) = try PreparedWeights.kernel(node, .kernel, as: .oihw)
+        let weights = try KernelWeights(node, .kernel, as: .oihw, streamed: streamsWeights && KernelWeights.streams(node, .kernel))
+        let shape = weights.shape
         let r = attributes.rank
         guard shape.count == r + 2, attributes.groups >= 1, shape[0] % attributes.groups == 0 else {
             throw EngineError.weightShape(node: node.name, role: .kernel,
                                           expected: [attributes.filters, -1] + attributes.kernelSize, got: shape)
         }
-        kernel = values
+        kernel = weights
         window = SpatialShape.pad3(Array(shape[2...]), fill: 1)
         inputChannelsPerGroup = shape[1]
         outputChannels = shape[0]
@@ -81,7 +82,7 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
                                 cinG: inputChannelsPerGroup, cout: outputChannels, groups: groups,
                                 taps: window.reduce(1, *), axes: axes, window: window)
         if geometry.positions > 0 && geometry.images > 0 {
-            kernel.withUnsafeBufferPointer { w in
+            try kernel.withFloats { w in
                 if geometry.positions >= geometry.coutG || groups > 1 {
                     splitByPositions(geometry, x: x.pointer, w: w.baseAddress!, out: out.pointer, ops: blockOps ?? [], context)
                 } else {

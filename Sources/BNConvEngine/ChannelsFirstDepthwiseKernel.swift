@@ -25,7 +25,7 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
     var acceptsResidual: Bool { true }
 
     /// The channels-first form of a prepared depthwise kernel (its `(taps, C * M)` weights transposed).
-    init(_ channelsLast: DepthwiseKernel) {
+    init(_ channelsLast: DepthwiseKernel) throws {
         attributes = channelsLast.attributes
         window = channelsLast.window
         channels = channelsLast.channels
@@ -34,7 +34,8 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
         activation = channelsLast.activation
         let cm = channels * multiplier, taps = window.reduce(1, *)
         var transposed = [Float](repeating: 0, count: cm * taps)
-        for t in 0..<taps { for o in 0..<cm { transposed[o * taps + t] = channelsLast.kernel[t * cm + o] } }
+        let values = try channelsLast.kernel.values()
+        for t in 0..<taps { for o in 0..<cm { transposed[o * taps + t] = values[t * cm + o] } }
         kernel = transposed
     }
 

@@ -85,7 +85,8 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
         self.direct = direct
         self.minimumOutputs = minimumOutputs
         self.blockBudget = blockBudget
-        filters = tile.transformFilters(direct.kernel, outputs: cout, inputs: cin, parallel: parallel)
+        guard !direct.kernel.isStreamed, let values = try? direct.kernel.values() else { return nil }
+        filters = tile.transformFilters(values, outputs: cout, inputs: cin, parallel: parallel)
     }
 
     /// A residual Add after the layer is applied with the tail, block by block of the output

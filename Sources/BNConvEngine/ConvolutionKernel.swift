@@ -9,7 +9,7 @@ struct ConvolutionKernel: FusableKernel {
     /// Attributes.
     let attributes: Convolution
     /// The `hwio` kernel with three spatial axes: `(kd, kh, kw, cin/groups, cout)` flattened.
-    let kernel: [Float]
+    let kernel: KernelWeights
     /// Window size, three entries (leading unit axes for 1-D/2-D).
     let window: [Int]
     /// Input channels per group.
@@ -24,16 +24,17 @@ struct ConvolutionKernel: FusableKernel {
     /// The tail runs on rows of the output itself: a bound residual Add may be fused.
     var acceptsResidual: Bool { true }
 
-    /// Prepares a conv node (kernel `hwio`, or `oihw` converted).
-    init(node: Node, attributes: Convolution) throws {
+    /// Prepares a conv node (kernel `hwio`, or `oihw` converted), or only plans it when `streamsWeights`.
+    init(node: Node, attributes: Convolution, streamsWeights: Bool = false) throws {
         self.attributes = attributes
-        let (values, shape) = try PreparedWeights.kernel(node, .kernel, as: .hwio)
+        let weights = try KernelWeights(node, .kernel, as: .hwio, streamed: streamsWeights && KernelWeights.streams(node, .kernel))
+        let shape = weights.shape
         let r = attributes.rank
         guard shape.count == r + 2, attributes.groups >= 1, shape[r + 1] % attributes.groups == 0 else {
             throw EngineError.weightShape(node: node.name, role: .kernel,
                                           expected: attributes.kernelSize + [-1, attributes.filters], got: shape)
         }
-        kernel = values
+        kernel = weights
         window = SpatialShape.pad3(Array(shape[0..<r]), fill: 1)
         inputChannelsPerGroup = shape[r]
         outputChannels = shape[r + 1]
@@ -73,7 +74,7 @@ struct ConvolutionKernel: FusableKernel {
         // Split output rows across the cores when there are enough; each part does its own
         // im2col, single-threaded GEMM and epilogue while its rows are in cache.
         let parts = rows * cout * k >= ParallelGEMM.serialLimit ? context.parallel.parts(rows, minimum: 64) : 1
-        kernel.withUnsafeBufferPointer { w in
+        try kernel.withFloats { w in
             let weights = w.baseAddress!
             if pointwise {
                 if parts == 1 {

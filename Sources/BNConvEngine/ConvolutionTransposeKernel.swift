@@ -10,7 +10,7 @@ struct ConvolutionTransposeKernel: FusableKernel {
     /// Attributes.
     let attributes: Convolution
     /// The `hwoi` kernel `(kd, kh, kw, out/groups, in)` flattened.
-    let kernel: [Float]
+    let kernel: KernelWeights
     /// Window size, three entries.
     let window: [Int]
     /// Output channels per group.
@@ -21,14 +21,15 @@ struct ConvolutionTransposeKernel: FusableKernel {
     let bias: [Float]?
 
     /// Prepares a transposed conv node.
-    init(node: Node, attributes: Convolution) throws {
+    init(node: Node, attributes: Convolution, streamsWeights: Bool = false) throws {
         self.attributes = attributes
-        let (values, shape) = try PreparedWeights.kernel(node, .kernel, as: .hwoi)
+        let weights = try KernelWeights(node, .kernel, as: .hwoi, streamed: streamsWeights && KernelWeights.streams(node, .kernel))
+        let shape = weights.shape
         let r = attributes.rank
         guard shape.count == r + 2, attributes.groups >= 1, shape[r + 1] % attributes.groups == 0 else {
             throw EngineError.weightShape(node: node.name, role: .kernel, expected: attributes.kernelSize + [attributes.filters, -1], got: shape)
         }
-        kernel = values
+        kernel = weights
         window = SpatialShape.pad3(Array(shape[0..<r]), fill: 1)
         outputChannelsPerGroup = shape[r]
         inputChannels = shape[r + 1]
@@ -61,7 +62,7 @@ struct ConvolutionTransposeKernel: FusableKernel {
         let (id, ih, iw) = (xs.spatial[0], xs.spatial[1], xs.spatial[2])
         let (od, oh, ow) = (os.spatial[0], os.spatial[1], os.spatial[2])
         let (kd, kh, kw) = (window[0], window[1], window[2])
-        kernel.withUnsafeBufferPointer { w in
+        try kernel.withFloats { w in
             context.pool.withScratch(max(positions * columns, 1)) { col in
                 for n in 0..<xs.n {
                     for g in 0..<groups {

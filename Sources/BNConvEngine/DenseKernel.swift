@@ -6,7 +6,7 @@ import BNConvInterop
 /// once at init), then bias and activation.
 struct DenseKernel: FusableKernel {
     /// The `(in, units)` kernel.
-    let kernel: [Float]
+    let kernel: KernelWeights
     /// Input features.
     let inputs: Int
     /// Output features.
@@ -19,13 +19,14 @@ struct DenseKernel: FusableKernel {
     /// The tail runs on the output itself: a bound residual Add may be fused.
     var acceptsResidual: Bool { true }
 
-    /// Prepares a dense node.
-    init(node: Node, attributes: Dense) throws {
-        let (values, shape) = try PreparedWeights.kernel(node, .kernel, as: .io)
+    /// Prepares a dense node (only plans its kernel when `streamsWeights`).
+    init(node: Node, attributes: Dense, streamsWeights: Bool = false) throws {
+        let weights = try KernelWeights(node, .kernel, as: .io, streamed: streamsWeights && KernelWeights.streams(node, .kernel))
+        let shape = weights.shape
         guard shape.count == 2 else {
             throw EngineError.weightShape(node: node.name, role: .kernel, expected: [-1, attributes.units], got: shape)
         }
-        kernel = values
+        kernel = weights
         inputs = shape[0]
         units = shape[1]
         bias = attributes.useBias ? try PreparedWeights.vector(node, .bias, count: units) : nil
@@ -39,7 +40,7 @@ struct DenseKernel: FusableKernel {
         }
         let rows = x.count / inputs
         let out = try context.allocate(Array(x.shape.dropLast()) + [units])
-        kernel.withUnsafeBufferPointer { w in
+        try kernel.withFloats { w in
             ParallelGEMM.multiply(m: rows, n: units, k: inputs, a: x.pointer, lda: inputs, b: w.baseAddress!, ldb: units,
                        c: out.pointer, ldc: units, parallel: context.parallel)
         }

@@ -9,7 +9,7 @@ struct DepthwiseKernel: EngineKernel {
     /// Attributes.
     let attributes: Convolution
     /// The kernel as `(kd, kh, kw, C * M)`: for every tap, one weight per output channel.
-    let kernel: [Float]
+    let kernel: KernelWeights
     /// Window size, three entries.
     let window: [Int]
     /// Input channels.
@@ -22,10 +22,11 @@ struct DepthwiseKernel: EngineKernel {
     let activation: Activation
 
     /// Prepares the depthwise kernel stored as `role` (`hwcm`, or ONNX `oihw` with one input per group);
-    /// `separable` drops the bias and activation, which belong to the pointwise step.
-    init(node: Node, attributes: Convolution, role: WeightRole, separable: Bool) throws {
+    /// `separable` drops the bias and activation, which belong to the pointwise step; `streamsWeights` only plans the kernel.
+    init(node: Node, attributes: Convolution, role: WeightRole, separable: Bool, streamsWeights: Bool = false) throws {
         self.attributes = attributes
-        let (values, shape) = try PreparedWeights.kernel(node, role, as: .hwcm)
+        let weights = try KernelWeights(node, role, as: .hwcm, streamed: streamsWeights && KernelWeights.streams(node, role))
+        let shape = weights.shape
         let r = attributes.rank
         let fromONNX = node.weight(role)?.layout == .oihw
         let m = fromONNX ? max(attributes.depthMultiplier, 1) : (shape.count == r + 2 ? shape[r + 1] : 0)
@@ -33,7 +34,7 @@ struct DepthwiseKernel: EngineKernel {
         guard shape.count == r + 2, m > 0, total % m == 0 else {
             throw EngineError.weightShape(node: node.name, role: role, expected: attributes.kernelSize + [-1, attributes.depthMultiplier], got: shape)
         }
-        kernel = values
+        kernel = weights
         window = SpatialShape.pad3(Array(shape[0..<r]), fill: 1)
         multiplier = m
         channels = total / m
@@ -58,8 +59,8 @@ struct DepthwiseKernel: EngineKernel {
         let (kd, kh, kw) = (window[0], window[1], window[2])
         let outRows = os.n * od * oh
         let zeros = [Float](repeating: 0, count: cm)
-        (bias ?? zeros).withUnsafeBufferPointer { b in
-            kernel.withUnsafeBufferPointer { w in
+        try (bias ?? zeros).withUnsafeBufferPointer { b in
+            try kernel.withFloats { w in
                 context.parallel.ranges(outRows, costPerItem: ow * cm * kd * kh * kw) { range in
                     for row in range {
                         let yh = row % oh, t = row / oh

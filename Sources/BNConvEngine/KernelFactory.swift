@@ -5,9 +5,10 @@ import BNConvInterop
 /// Builds the kernel that runs one node, or says why the engine cannot run it.
 enum KernelFactory {
     /// The kernel for `node` (BatchNorms normalizing as `batchNormStatistics` says); channels-first convolutions, depthwise convolutions and pooling run natively, the other channels-first spatial ops inside a ``ChannelsFirstAdapter``; channels-first 3x3 stride-1 convolutions by Winograd's algorithm when `winograd` and ``ChannelsFirstWinogradKernel`` takes them.
-    /// Weights are prepared on `parallel`'s cores.
+    /// Weights are prepared on `parallel`'s cores, or, with `streamsWeights`, the large ones only planned
+    /// and made at each run (``KernelWeights``; no Winograd, whose transformed filters would be kept).
     static func make(_ node: Node, batchNormStatistics: BatchNormStatistics = .asRecorded,
-                     winograd: Bool = true, parallel: Parallel = .allCores) throws -> EngineKernel {
+                     winograd: Bool = true, streamsWeights: Bool = false, parallel: Parallel = .allCores) throws -> EngineKernel {
         func spatial(_ kernel: EngineKernel, _ layout: DataLayout) -> EngineKernel {
             layout == .channelsFirst ? ChannelsFirstAdapter(inner: kernel) : kernel
         }
@@ -17,25 +18,25 @@ enum KernelFactory {
         case .conv(let c):
             try checkRank(node, c.rank)
             if c.layout == .channelsFirst {
-                let direct = try ChannelsFirstConvolutionKernel(node: node, attributes: c)
-                return (winograd ? ChannelsFirstWinogradKernel(direct, parallel: parallel) : nil) ?? direct
+                let direct = try ChannelsFirstConvolutionKernel(node: node, attributes: c, streamsWeights: streamsWeights)
+                return (winograd && !streamsWeights ? ChannelsFirstWinogradKernel(direct, parallel: parallel) : nil) ?? direct
             }
-            return try ConvolutionKernel(node: node, attributes: c)
+            return try ConvolutionKernel(node: node, attributes: c, streamsWeights: streamsWeights)
         case .depthwiseConv(let c):
             try checkRank(node, c.rank)
-            let kernel = try DepthwiseKernel(node: node, attributes: c, role: .kernel, separable: false)
-            return c.layout == .channelsFirst ? ChannelsFirstDepthwiseKernel(kernel) : kernel
+            let kernel = try DepthwiseKernel(node: node, attributes: c, role: .kernel, separable: false, streamsWeights: streamsWeights)
+            return c.layout == .channelsFirst ? try ChannelsFirstDepthwiseKernel(kernel) : kernel
         case .separableConv(let c):
             try checkRank(node, c.rank)
-            return spatial(try SeparableConvolutionKernel(node: node, attributes: c), c.layout)
+            return spatial(try SeparableConvolutionKernel(node: node, attributes: c, streamsWeights: streamsWeights), c.layout)
         case .convTranspose(let c):
             try checkRank(node, c.rank)
             if case .causal = c.padding {
                 throw EngineError.unsupportedOp(node: node.name, op: node.opName, reason: "causal padding on a transposed convolution")
             }
-            return spatial(try ConvolutionTransposeKernel(node: node, attributes: c), c.layout)
+            return spatial(try ConvolutionTransposeKernel(node: node, attributes: c, streamsWeights: streamsWeights), c.layout)
         case .dense(let d):
-            return try DenseKernel(node: node, attributes: d)
+            return try DenseKernel(node: node, attributes: d, streamsWeights: streamsWeights)
         case .batchNorm(let b):
             return try BatchNormKernel(node: node, attributes: b, statistics: batchNormStatistics)
         case .activation(let a):

@@ -20,7 +20,7 @@ public final class ModelRunner {
     /// The options it runs with.
     public let options: RunOptions
 
-    private struct Step {
+    struct Step {
         let node: Node
         let kernel: EngineKernel
         /// The node's inputs, each once (planned here, not per run).
@@ -34,22 +34,22 @@ public final class ModelRunner {
     }
 
     /// Per value, how many steps read it (the start of each run's countdown).
-    private var readerCounts: [String: Int] = [:]
+    var readerCounts: [String: Int] = [:]
     /// The model's outputs, never released during a run.
-    private var outputNames: Set<String> = []
+    var outputNames: Set<String> = []
 
     /// Per-node wall times of the last run, in milliseconds, when ``RunOptions/recordsNodeTimes`` is set.
-    public private(set) var lastNodeTimes: [(node: String, op: String, milliseconds: Double)] = []
+    public internal(set) var lastNodeTimes: [(node: String, op: String, milliseconds: Double)] = []
 
-    private var steps: [Step] = []
-    private let pool = BufferPool()
-    private let lock = NSLock()
+    var steps: [Step] = []
+    let pool = BufferPool()
+    let lock = NSLock()
     /// The cores the kernels spread their work over.
-    private let parallel: Parallel
+    let parallel: Parallel
     /// Linear ops run with their following BatchNorm/activation in one epilogue (when not observed).
-    private var fusion: FusionPlan!
+    var fusion: FusionPlan!
     /// Zero paddings folded into the convolution or max pooling that reads them (when not observed).
-    private var padFolding: PadFolding!
+    var padFolding: PadFolding!
 
     /// The kernel set OpenBLAS multiplies with (`Haswell`, `SkylakeX`, ...; `OPENBLAS_CORETYPE`
     /// chooses it when set, else bnconv picks the kernels for the CPU), loading OpenBLAS if needed;
@@ -59,7 +59,8 @@ public final class ModelRunner {
     /// Prepares every node; throws naming the first node the engine cannot run and its op. Weights
     /// still deferred in their file are loaded first.
     public init(model: Model, options: RunOptions = .init()) throws {
-        let model = try model.withLoadedWeights()
+        let model = try options.streamsWeights
+            ? model.withLoadedWeights(except: KernelWeights.streams) : model.withLoadedWeights()
         self.model = model
         self.options = options
         let parallel = Parallel(threads: options.threads)
@@ -81,7 +82,8 @@ public final class ModelRunner {
             }
             do {
                 steps.append(Step(node: node, kernel: try KernelFactory.make(node, batchNormStatistics: options.batchNormStatistics,
-                                                                  winograd: options.winograd, parallel: parallel)))
+                                                                  winograd: options.winograd, streamsWeights: options.streamsWeights,
+                                                                  parallel: parallel)))
             } catch let error as EngineError {
                 throw error
             } catch {
@@ -89,8 +91,9 @@ public final class ModelRunner {
             }
         }
         let statistics = options.batchNormStatistics
+        let streams = options.streamsWeights
         padFolding = PadFolding(nodes: steps.map(\.node), model: model) {
-            try KernelFactory.make($0, batchNormStatistics: statistics, parallel: parallel)
+            try KernelFactory.make($0, batchNormStatistics: statistics, streamsWeights: streams, parallel: parallel)
         }
         // Chains are planned over the kernels an unobserved run uses (folded consumers included).
         let kernels = steps.indices.map { padFolding.folds[$0]?.kernel ?? steps[$0].kernel }
@@ -106,95 +109,22 @@ public final class ModelRunner {
     /// steps, never while the engine's kernels run.
     public func run(_ inputs: [Tensor], observe: ((_ value: String, _ tensor: Tensor) -> Void)? = nil,
                     batchNormMoments: ((BatchNormObservation) -> Void)? = nil) throws -> [Tensor] {
-        lock.lock()
-        defer { lock.unlock() }
-        guard inputs.count == model.inputs.count else {
-            throw EngineError.inputCount(expected: model.inputs.count, got: inputs.count)
-        }
-        // Held while kernels run, returned around the caller's callbacks (which may run another
-        // runner asking for another BLAS thread count).
-        let lease = try blasLease()
-        let context = KernelContext(pool: pool, parallel: parallel)
-        if batchNormMoments != nil { context.batchNormObservations = [] }
-        var live: [String: EngineValue] = [:]
-        defer { for value in live.values { pool.release(value.buffer) } }
-        for (name, tensor) in zip(model.inputs, inputs) {
-            if let declared = model.values[name]?.shape {
-                let fits = declared.count == tensor.rank
-                    && zip(declared.dropFirst(), tensor.shape.dropFirst()).allSatisfy { $0 == nil || $0 == $1 }
-                guard fits else { throw EngineError.inputShape(name: name, declared: declared, got: tensor.shape) }
-            }
-            let value = try context.allocate(tensor.shape)
-            tensor.floats().withUnsafeBufferPointer { value.pointer.update(from: $0.baseAddress!, count: tensor.count) }
-            if let old = live.updateValue(value, forKey: name) { pool.release(old.buffer) }
-        }
-        // Readers left per value: a node may overwrite an input it reads last, and a value's
-        // buffer goes back to the pool once its last reader has run (fused steps run with their
-        // chain's head, so the order of release follows what ran, not the node order).
-        var readers = readerCounts
-        let outputs = outputNames
-        lastNodeTimes.removeAll(keepingCapacity: true)
-        let fuses = observe == nil
-        // Chains whose residual operand turned out another shape this run, or was not written yet
-        // (its own chain ran step by step): their steps run one by one.
-        var unfused: Set<Int> = []
-        for (i, step) in steps.enumerated() {
-            if fuses, let head = fusion.headOf[i], !unfused.contains(head) { continue }
-            if fuses && padFolding.skipped.contains(i) { continue }
-            let started = options.recordsNodeTimes ? DispatchTime.now().uptimeNanoseconds : 0
-            let fold = fuses ? padFolding.folds[i] : nil
-            let node = fold?.node ?? step.node
-            let stepKernel = fold?.kernel ?? step.kernel
-            let args = node.inputs.map { live[$0]! }
-            var chain = fuses ? fusion.chains[i] : nil
-            if let c = chain, !c.residualShapes.isEmpty,
-               !c.residualsFit(batch: args.first?.shape.first ?? -1, { live[$0] }) {
-                unfused.insert(i)
-                chain = nil
-            }
-            context.reusable = zip(node.inputs, node.inputReadCounts).map { name, timesRead in
-                readers[name] == 1 && !outputs.contains(name) && live[name]!.buffer.references == 1 && timesRead == 1
-            }
-            let result: EngineValue
-            do {
-                if let chain, let kernel = stepKernel as? FusableKernel {
-                    result = try kernel.run(args, context, tail: chain.tail { live[$0]! })
-                } else {
-                    result = try stepKernel.run(args, context)
-                }
-            } catch {
-                throw EngineError.nodeFailed(node: node.name, op: node.opName, problem: "\(error)")
-            }
-            if options.recordsNodeTimes {
-                let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
-                lastNodeTimes.append((node.name, node.opName, ms))
-            }
-            if let old = live.updateValue(result, forKey: chain?.output ?? node.outputs[0]) { pool.release(old.buffer) }
-            if observe != nil || context.batchNormObservations?.isEmpty == false {
-                lease.whileReturned {
-                    for observation in context.batchNormObservations ?? [] { batchNormMoments?(observation) }
-                    if batchNormMoments != nil { context.batchNormObservations = [] }
-                    observe?(node.outputs[0], result.tensor())
-                }
-            }
-            for ran in [i] + (chain?.absorbed ?? []) + (fold.map { [$0.pad] } ?? []) {
-                for v in steps[ran].distinctInputs {
-                    readers[v, default: 0] -= 1
-                    if readers[v] == 0 && !outputs.contains(v), let value = live.removeValue(forKey: v) {
-                        pool.release(value.buffer)
-                    }
-                }
-            }
-        }
-        return try model.outputs.map { name in
-            guard let v = live[name] else { throw EngineError.outputNotComputed(name) }
-            return v.tensor()
-        }
+        let run = try RunInProgress(self, inputs: inputs, observed: observe != nil, observesMoments: batchNormMoments != nil)
+        while try run.step(observe: observe, batchNormMoments: batchNormMoments) {}
+        return try run.outputs()
+    }
+
+    /// Starts a run of `inputs` that the caller advances one node at a time
+    /// (``RunInProgress/step(observe:batchNormMoments:)``), as ``run(_:observe:batchNormMoments:)`` does
+    /// in one go; `observed` runs every node on its own (no fused chains), so that each value can be seen.
+    /// Other runs of this runner wait until it is finished or dropped.
+    package func start(_ inputs: [Tensor], observed: Bool) throws -> RunInProgress {
+        try RunInProgress(self, inputs: inputs, observed: observed, observesMoments: false)
     }
 
     /// Waits until this run's OpenBLAS thread count (``RunOptions/blasThreads``, 1 by default) is
     /// set and held steady.
-    private func blasLease() throws -> BLASThreadLease {
+    func blasLease() throws -> BLASThreadLease {
         do { return try BLASThreadLease(threads: options.blasThreads ?? 1) } catch {
             throw EngineError.blasUnavailable("\(error)")
         }

@@ -20,14 +20,22 @@ public struct RunOptions: Equatable, Sendable {
     /// Winograd's minimal filtering, F(4x4, 3x3) or F(2x2, 3x3) (2.25-4x fewer multiply-adds; the sums
     /// are rounded differently, within a few 1e-6 of the largest output), rather than as direct products.
     public var winograd: Bool
+    /// Whether the large weight matrices (conv, dense, depthwise, separable and transposed conv
+    /// kernels) stay where the model holds them, still in their file for a model read with deferred
+    /// weights, and are made each time their node runs instead of being prepared once: memory stays
+    /// near the model's mapped size plus one weight at a time, at the price of converting each weight at
+    /// every run (a float32 weight in the kernel's own layout is read in place). Such a runner does not
+    /// use Winograd's algorithm. For runs of a model too large to hold twice, as verification does.
+    public var streamsWeights: Bool
 
     /// Creates options.
     public init(threads: Int? = nil, blasThreads: Int? = nil, recordsNodeTimes: Bool = false,
-                batchNormStatistics: BatchNormStatistics = .asRecorded, winograd: Bool = true) {
+                batchNormStatistics: BatchNormStatistics = .asRecorded, winograd: Bool = true, streamsWeights: Bool = false) {
         self.threads = threads
         self.blasThreads = blasThreads
         self.recordsNodeTimes = recordsNodeTimes
         self.batchNormStatistics = batchNormStatistics
         self.winograd = winograd
+        self.streamsWeights = streamsWeights
     }
 }

@@ -8,7 +8,7 @@ struct SeparableConvolutionKernel: FusableKernel {
     /// The depthwise step.
     let depthwise: DepthwiseKernel
     /// The pointwise kernel as `(C*M, filters)`.
-    let pointwise: [Float]
+    let pointwise: KernelWeights
     /// Output channels.
     let filters: Int
     /// Bias per output channel.
@@ -16,15 +16,16 @@ struct SeparableConvolutionKernel: FusableKernel {
     /// The layer's activation.
     let activation: Activation
 
-    /// Prepares a separable conv node.
-    init(node: Node, attributes: Convolution) throws {
-        depthwise = try DepthwiseKernel(node: node, attributes: attributes, role: .depthwiseKernel, separable: true)
-        let (values, shape) = try PreparedWeights.kernel(node, .pointwiseKernel, as: .hwio)
+    /// Prepares a separable conv node (only plans its kernels when `streamsWeights`).
+    init(node: Node, attributes: Convolution, streamsWeights: Bool = false) throws {
+        depthwise = try DepthwiseKernel(node: node, attributes: attributes, role: .depthwiseKernel, separable: true, streamsWeights: streamsWeights)
+        let weights = try KernelWeights(node, .pointwiseKernel, as: .hwio, streamed: streamsWeights && KernelWeights.streams(node, .pointwiseKernel))
+        let shape = weights.shape
         let cm = depthwise.channels * depthwise.multiplier
         guard shape.count >= 2, shape[shape.count - 2] == cm, shape.dropLast(2).allSatisfy({ $0 == 1 }) else {
             throw EngineError.weightShape(node: node.name, role: .pointwiseKernel, expected: [1, 1, cm, attributes.filters], got: shape)
         }
-        pointwise = values
+        pointwise = weights
         filters = shape[shape.count - 1]
         bias = attributes.useBias ? try PreparedWeights.vector(node, .bias, count: filters) : nil
         activation = attributes.activation
@@ -36,7 +37,7 @@ struct SeparableConvolutionKernel: FusableKernel {
         let cm = mid.shape[mid.shape.count - 1]
         let rows = mid.count / max(cm, 1)
         let out = try context.allocate(Array(mid.shape.dropLast()) + [filters])
-        pointwise.withUnsafeBufferPointer { w in
+        try pointwise.withFloats { w in
             ParallelGEMM.multiply(m: rows, n: filters, k: cm, a: mid.pointer, lda: cm, b: w.baseAddress!, ldb: filters,
                        c: out.pointer, ldc: filters, parallel: context.parallel)
         }

@@ -58,8 +58,36 @@ public struct ErrorStatistics: Codable, Equatable, Sendable {
             }
         }
 
-        /// Adds `count` pairs.
+        /// Adds `count` pairs: eight at a time in Double vectors, and only when some value is not
+        /// finite (the sums of squares then are not), pair by pair again with such pairs left out.
         mutating func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+            typealias V = SIMD8<Double>
+            var vMax = V(repeating: 0), vRef = V(repeating: 0), vDot = V(repeating: 0), vA = V(repeating: 0), vB = V(repeating: 0)
+            let whole = count & ~7
+            let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+            var i = 0
+            while i < whole {
+                let x = V(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+                let y = V(rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+                let d = x - y
+                vMax = pointwiseMax(vMax, d.replacing(with: -d, where: d .< 0))
+                vRef = pointwiseMax(vRef, x.replacing(with: -x, where: x .< 0))
+                vDot += x * y; vA += x * x; vB += y * y
+                i += 8
+            }
+            var fast = Sums()
+            fast.maxAbs = vMax.max(); fast.refMax = vRef.max()
+            fast.dot = vDot.sum(); fast.na = vA.sum(); fast.nb = vB.sum()
+            fast.addPairwise(a + whole, b + whole, count: count - whole)
+            if fast.na.isFinite && fast.nb.isFinite && !fast.nonFinite {
+                self = merged(fast)
+            } else {
+                addPairwise(a, b, count: count)
+            }
+        }
+
+        /// Adds `count` pairs one at a time; non-finite pairs only set the flag.
+        mutating func addPairwise(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
             var maxAbs = self.maxAbs, refMax = self.refMax, dot = self.dot, na = self.na, nb = self.nb
             var nonFinite = self.nonFinite
             for i in 0..<count {

@@ -28,6 +28,10 @@ public struct Verifier {
         /// the candidate's output is transposed back by its inverse before the comparison.
         /// Intermediate values whose axes were permuted (same element count, other shape) are skipped.
         public var outputPermutations: [[Int]?]
+        /// Whether the engine reads the large weights from the models at each use instead of
+        /// preparing them once (``RunOptions/streamsWeights``); `nil`: when either model still holds
+        /// weights in its file (read with deferred weights).
+        public var streamsWeights: Bool?
         /// The most values one random input may hold (``RandomInputs/make(for:batch:seed:limit:)``).
         public var randomValueLimit = RandomInputs.maximumValues
 
@@ -61,8 +65,11 @@ public struct Verifier {
             throw VerificationError.interfaceMismatch(
                 "the models differ in interface: \(reference.inputs.count) -> \(reference.outputs.count) vs \(candidate.inputs.count) -> \(candidate.outputs.count) inputs -> outputs")
         }
-        let referenceRunner = try ModelRunner(model: reference)
-        let candidateRunner = try ModelRunner(model: candidate)
+        // Models whose weights are still in their files are run with their weights read from there
+        // at each use (``RunOptions/streamsWeights``): neither is copied into memory.
+        let streams = options.streamsWeights ?? (reference.hasDeferredWeights || candidate.hasDeferredWeights)
+        let referenceRunner = try ModelRunner(model: reference, options: RunOptions(streamsWeights: streams))
+        let candidateRunner = try ModelRunner(model: candidate, options: RunOptions(streamsWeights: streams))
         let correspondence = ValueCorrespondence(reference: reference, candidate: candidate, foldMap: foldMap)
         // Random samples are made one run at a time (and the first one up front, so that an input
         // too large to make is refused before anything runs): a million samples hold one in memory.
@@ -89,27 +96,37 @@ public struct Verifier {
         var layerOrder: [String] = []
         for runIndex in 0..<runCount {
             let inputs = try inputs(ofRun: runIndex)
-            var captured: [String: Tensor] = [:]
-            let compareLayers = options.compareLayers
-            let expected = try referenceRunner.run(inputs, observe: compareLayers ? { name, tensor in
-                if wanted.contains(name) { captured[name] = tensor }
-            } : nil)
-            var layerError: Error?
             let candidateInputs = try inputs.enumerated().map { i, t in
                 try permutation(options.inputPermutations, i).map { try t.transposed($0) } ?? t
             }
-            let actual = try candidateRunner.run(candidateInputs, observe: compareLayers ? { name, tensor in
+            let compareLayers = options.compareLayers
+            // The two runs advance in turns: the candidate one node at a time, the reference until it
+            // has written the value the candidate's corresponds to. Each reference value is kept
+            // only until its counterpart exists, so memory holds about one layer's values of each.
+            let referenceRun = try referenceRunner.start(inputs, observed: compareLayers)
+            let candidateRun = try candidateRunner.start(candidateInputs, observed: compareLayers)
+            var captured: [String: Tensor] = [:]
+            var referenceFinished = false
+            func advanceReference(until name: String?) throws {
+                while !referenceFinished && (name.map { captured[$0] == nil } ?? true) {
+                    referenceFinished = !(try referenceRun.step(observe: compareLayers ? { captured[$0] = $1 } : nil, observes: wanted.contains))
+                }
+            }
+            var written: (name: String, tensor: Tensor)?
+            while try candidateRun.step(observe: compareLayers ? { written = ($0, $1) } : nil, observes: { correspondence.referenceFor[$0] != nil }) {
+                guard compareLayers, let (name, tensor) = written else { continue }
+                written = nil
+                guard let refName = correspondence.referenceFor[name] else { continue }
+                try advanceReference(until: refName)
                 // A layout-converted intermediate (same elements, axes permuted) cannot be compared by position.
-                guard layerError == nil, let refName = correspondence.referenceFor[name], let ref = captured[refName],
-                      ref.shape == tensor.shape || ref.count != tensor.count else { return }
-                do {
-                    let stats = try ErrorStatistics(reference: ref, candidate: tensor)
-                    if layerStats[name] == nil { layerOrder.append(name) }
-                    layerStats[name] = layerStats[name].map { $0.merged(with: stats) } ?? stats
-                } catch { layerError = error }
-                captured[refName] = nil
-            } : nil)
-            if let layerError { throw layerError }
+                guard let ref = captured.removeValue(forKey: refName), ref.shape == tensor.shape || ref.count != tensor.count else { continue }
+                let stats = try ErrorStatistics(reference: ref, candidate: tensor)
+                if layerStats[name] == nil { layerOrder.append(name) }
+                layerStats[name] = layerStats[name].map { $0.merged(with: stats) } ?? stats
+            }
+            captured.removeAll()
+            try advanceReference(until: nil)
+            let expected = try referenceRun.outputs(), actual = try candidateRun.outputs()
             for i in expected.indices {
                 let back = try permutation(options.outputPermutations, i).map { try actual[i].transposed(LayoutBoundary.inverse($0)) }
                 let stats = try ErrorStatistics(reference: expected[i], candidate: back ?? actual[i])

@@ -52,9 +52,9 @@ struct FoldCommand: ParsableCommand {
             request.replacesInput = inPlace
             request.assumeInference = assumeInference
             request.keep = Set(keep)
-            // Without verification nothing runs the model: large weights stay in the file until the
-            // writer copies them (untouched) or folds them one at a time.
-            if job.noVerify { request.strategy = .streaming(deferredMinimumBytes: CommandReadOptions.deferredMinimumBytes) }
+            // Large weights stay in the file until the writer copies them (untouched) or folds them
+            // one at a time; verification runs both models with their weights read from there.
+            request.strategy = .streaming(deferredMinimumBytes: CommandReadOptions.deferredMinimumBytes)
             let result = try job.run(request)
             if out.json {
                 print(try FoldSummary(result).jsonText())

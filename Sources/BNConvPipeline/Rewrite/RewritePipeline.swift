@@ -49,7 +49,8 @@ public enum RewritePipeline {
         let comparison = request.verification.map { ModelComparison(settings: $0, readOptions: request.readOptions, progress: progress) }
         // 1. Read.
         var deferral: Int?
-        if comparison == nil, case .streaming(let minimum) = request.strategy { deferral = minimum }
+        // A fold verifies on models whose weights stay in the file too (the engine streams them).
+        if comparison == nil || request.conversion == nil, case .streaming(let minimum) = request.strategy { deferral = minimum }
         var loaded = try Checkpoint.read(request.input, config: request.config, deferringWeights: deferral, options: request.readOptions)
         progress(.readFinished)
         if request.conversion != nil {

@@ -1,0 +1,77 @@
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// The weight matrix a kernel multiplies with, as float32 in the layout it computes with.
+///
+/// A runner that prepares its weights (the default) converts each one once, when it is made, and
+/// keeps it. A runner that streams them (``RunOptions/streamsWeights``) keeps only the model's
+/// tensor and makes the matrix each time the kernel runs, letting it go afterwards: a float32
+/// weight already in the kernel's layout is read where it lies (a mapping of its file, or the
+/// tensor's own bytes), anything else (another dtype or layout, a folded kernel computed from its
+/// file) is made in a temporary array. Memory then stays at one weight at a time above the model.
+final class KernelWeights: @unchecked Sendable {
+    /// The shape in the kernel's layout.
+    let shape: [Int]
+    /// The prepared values (a preparing runner).
+    private let prepared: [Float]?
+    /// The model's tensor and how it becomes the matrix (a streaming runner).
+    private let tensor: Tensor
+    private let plan: PreparedWeights.Plan
+
+    /// `node`'s weight `role` in `target` layout, prepared now unless `streamed`.
+    init(_ node: Node, _ role: WeightRole, as target: KernelLayout, streamed: Bool) throws {
+        plan = try PreparedWeights.plan(node, role, as: target)
+        tensor = node.weight(role)!.tensor
+        shape = plan.shape
+        prepared = streamed ? nil : try PreparedWeights.values(tensor, plan)
+    }
+
+    /// Prepared values (for kernels that transform them further once, at init).
+    init(values: [Float], shape: [Int]) {
+        precondition(values.count == shape.reduce(1, *), "KernelWeights: \(values.count) values for shape \(shape)")
+        prepared = values
+        self.shape = shape
+        tensor = Tensor(shape: [0], floats: [])
+        plan = PreparedWeights.Plan(permutation: nil, shape: shape)
+    }
+
+    /// Whether the values are made at each use rather than kept.
+    var isStreamed: Bool { prepared == nil }
+
+    /// The values, kept or made now (for a kernel that transforms them once).
+    func values() throws -> [Float] {
+        if let prepared { return prepared }
+        return try PreparedWeights.values(tensor, plan)
+    }
+
+    /// Calls `body` with the values, valid only during the call (read on the caller's thread: a
+    /// weight still in its file may be read through the serial libhdf5).
+    func withFloats<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
+        if let prepared { return try prepared.withUnsafeBufferPointer(body) }
+        if tensor.dtype == .float32 && plan.permutation == nil {
+            let count = tensor.count
+            return try tensor.withUnsafeBytes { raw in
+                if let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
+                    return try body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self), count: count))
+                }
+                return try [Float](unsafeUninitializedCapacity: count) { out, done in
+                    if count > 0 { UnsafeMutableRawBufferPointer(out).copyMemory(from: raw) }
+                    done = count
+                }.withUnsafeBufferPointer(body)
+            }
+        }
+        return try PreparedWeights.values(tensor, plan).withUnsafeBufferPointer(body)
+    }
+
+    /// Whether a streaming runner leaves `role` of `node` in its file: the large matrices of the
+    /// kernels that read their weights through ``KernelWeights`` (everything else is loaded).
+    static func streams(_ node: Node, _ role: WeightRole) -> Bool {
+        switch node.op {
+        case .conv, .dense, .convTranspose: return role == .kernel
+        case .depthwiseConv(let c): return role == .kernel && c.layout == .channelsLast
+        case .separableConv: return role == .pointwiseKernel || role == .depthwiseKernel
+        default: return false
+        }
+    }
+}
