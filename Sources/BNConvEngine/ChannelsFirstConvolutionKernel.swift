@@ -82,7 +82,7 @@ struct ChannelsFirstConvolutionKernel: FusableKernel {
                                 cinG: inputChannelsPerGroup, cout: outputChannels, groups: groups,
                                 taps: window.reduce(1, *), axes: axes, window: window)
         if geometry.positions > 0 && geometry.images > 0 {
-            try kernel.withFloats { w in
+            try kernel.withFloats(context.pool) { w in
                 if geometry.positions >= geometry.coutG || groups > 1 {
                     splitByPositions(geometry, x: x.pointer, w: w.baseAddress!, out: out.pointer, ops: blockOps ?? [], context)
                 } else {

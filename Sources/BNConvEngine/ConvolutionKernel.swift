@@ -74,7 +74,7 @@ struct ConvolutionKernel: FusableKernel {
         // Split output rows across the cores when there are enough; each part does its own
         // im2col, single-threaded GEMM and epilogue while its rows are in cache.
         let parts = rows * cout * k >= ParallelGEMM.serialLimit ? context.parallel.parts(rows, minimum: 64) : 1
-        try kernel.withFloats { w in
+        try kernel.withFloats(context.pool) { w in
             let weights = w.baseAddress!
             if pointwise {
                 if parts == 1 {

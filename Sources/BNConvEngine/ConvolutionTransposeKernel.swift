@@ -62,7 +62,7 @@ struct ConvolutionTransposeKernel: FusableKernel {
         let (id, ih, iw) = (xs.spatial[0], xs.spatial[1], xs.spatial[2])
         let (od, oh, ow) = (os.spatial[0], os.spatial[1], os.spatial[2])
         let (kd, kh, kw) = (window[0], window[1], window[2])
-        try kernel.withFloats { w in
+        try kernel.withFloats(context.pool) { w in
             context.pool.withScratch(max(positions * columns, 1)) { col in
                 for n in 0..<xs.n {
                     for g in 0..<groups {

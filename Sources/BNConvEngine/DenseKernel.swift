@@ -40,7 +40,7 @@ struct DenseKernel: FusableKernel {
         }
         let rows = x.count / inputs
         let out = try context.allocate(Array(x.shape.dropLast()) + [units])
-        try kernel.withFloats { w in
+        try kernel.withFloats(context.pool) { w in
             ParallelGEMM.multiply(m: rows, n: units, k: inputs, a: x.pointer, lda: inputs, b: w.baseAddress!, ldb: units,
                        c: out.pointer, ldc: units, parallel: context.parallel)
         }

@@ -60,7 +60,7 @@ struct DepthwiseKernel: EngineKernel {
         let outRows = os.n * od * oh
         let zeros = [Float](repeating: 0, count: cm)
         try (bias ?? zeros).withUnsafeBufferPointer { b in
-            try kernel.withFloats { w in
+            try kernel.withFloats(context.pool) { w in
                 context.parallel.ranges(outRows, costPerItem: ow * cm * kd * kh * kw) { range in
                     for row in range {
                         let yh = row % oh, t = row / oh

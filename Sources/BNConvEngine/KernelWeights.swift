@@ -45,12 +45,18 @@ final class KernelWeights: @unchecked Sendable {
         return try PreparedWeights.values(tensor, plan)
     }
 
-    /// Calls `body` with the values, valid only during the call (read on the caller's thread: a
-    /// weight still in its file may be read through the serial libhdf5).
-    func withFloats<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
+    /// Calls `body` with the values, valid only during the call; a weight computed from its file
+    /// (a folded kernel) is made in `pool`'s weight buffer.
+    func withFloats<R>(_ pool: BufferPool, _ body: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
         if let prepared { return try prepared.withUnsafeBufferPointer(body) }
         if tensor.dtype == .float32 && plan.permutation == nil {
             let count = tensor.count
+            if let source = tensor.source, !source.lendsInPlace {
+                return try pool.withWeightScratch(count) { room in
+                    try tensor.load(into: UnsafeMutableRawBufferPointer(start: room, count: count * MemoryLayout<Float>.size))
+                    return try body(UnsafeBufferPointer(start: room, count: count))
+                }
+            }
             return try tensor.withUnsafeBytes { raw in
                 if let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
                     return try body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self), count: count))
@@ -62,6 +68,14 @@ final class KernelWeights: @unchecked Sendable {
             }
         }
         return try PreparedWeights.values(tensor, plan).withUnsafeBufferPointer(body)
+    }
+
+    /// Whether a streaming runner leaves `weight` of `node` in its file: one it streams
+    /// (``streams(_:_:)``) whose file can be read on any thread (``Tensor/loadsConcurrently``; a
+    /// dataset lent from a mapping, not one read through the serial libhdf5), so that the runner can
+    /// run beside another on another thread. The others are loaded when the runner is made.
+    static func staysInFile(_ node: Node, _ weight: Weight) -> Bool {
+        streams(node, weight.role) && weight.tensor.loadsConcurrently
     }
 
     /// Whether a streaming runner leaves `role` of `node` in its file: the large matrices of the

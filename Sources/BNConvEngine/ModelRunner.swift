@@ -60,7 +60,7 @@ public final class ModelRunner {
     /// still deferred in their file are loaded first.
     public init(model: Model, options: RunOptions = .init()) throws {
         let model = try options.streamsWeights
-            ? model.withLoadedWeights(except: KernelWeights.streams) : model.withLoadedWeights()
+            ? model.withLoadedWeights(except: KernelWeights.staysInFile) : model.withLoadedWeights()
         self.model = model
         self.options = options
         let parallel = Parallel(threads: options.threads)

@@ -15,7 +15,7 @@ import BNConvInterop
 /// it for work of their own.
 package struct Parallel: Equatable, Sendable {
     /// The cores the machine has.
-    static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    package static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// Every core (what a run uses unless ``RunOptions/threads`` says otherwise).
     package static let allCores = Parallel(workers: cores)

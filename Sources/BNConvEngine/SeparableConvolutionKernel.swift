@@ -37,7 +37,7 @@ struct SeparableConvolutionKernel: FusableKernel {
         let cm = mid.shape[mid.shape.count - 1]
         let rows = mid.count / max(cm, 1)
         let out = try context.allocate(Array(mid.shape.dropLast()) + [filters])
-        try pointwise.withFloats { w in
+        try pointwise.withFloats(context.pool) { w in
             ParallelGEMM.multiply(m: rows, n: filters, k: cm, a: mid.pointer, lda: cm, b: w.baseAddress!, ldb: filters,
                        c: out.pointer, ldc: filters, parallel: context.parallel)
         }

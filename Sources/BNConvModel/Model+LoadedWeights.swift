@@ -13,13 +13,13 @@ extension Model {
     }
 
     /// The same model with every deferred weight loaded but those `keep` says stay deferred (given
-    /// the node and the weight's role): a runner that reads those from their file when it needs them.
-    public func withLoadedWeights(except keep: (Node, WeightRole) -> Bool) throws -> Model {
+    /// the node and the weight): a runner that reads those from their file when it needs them.
+    public func withLoadedWeights(except keep: (Node, Weight) -> Bool) throws -> Model {
         guard hasDeferredWeights else { return self }
         var model = self
         for n in model.nodes.indices {
             for w in model.nodes[n].weights.indices where model.nodes[n].weights[w].tensor.isDeferred
-                && !keep(model.nodes[n], model.nodes[n].weights[w].role) {
+                && !keep(model.nodes[n], model.nodes[n].weights[w]) {
                 model.nodes[n].weights[w].tensor = try model.nodes[n].weights[w].tensor.materialized()
             }
         }

@@ -58,25 +58,30 @@ public struct ErrorStatistics: Codable, Equatable, Sendable {
             }
         }
 
-        /// Adds `count` pairs: eight at a time in Double vectors, and only when some value is not
-        /// finite (the sums of squares then are not), pair by pair again with such pairs left out.
+        /// Adds `count` pairs: four at a time (differences and maxima in float32, where the
+        /// difference of two close values is exact; sums in Double), and only when some value is
+        /// not finite (the sums of squares then are not), pair by pair again with such pairs left out.
         mutating func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
-            typealias V = SIMD8<Double>
-            var vMax = V(repeating: 0), vRef = V(repeating: 0), vDot = V(repeating: 0), vA = V(repeating: 0), vB = V(repeating: 0)
-            let whole = count & ~7
+            typealias F = SIMD4<Float>
+            typealias D = SIMD4<Double>
+            var vMax = F(repeating: 0), vRef = F(repeating: 0)
+            var vDot = D(repeating: 0), vA = D(repeating: 0), vB = D(repeating: 0)
+            let whole = count & ~3
             let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
             var i = 0
             while i < whole {
-                let x = V(ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-                let y = V(rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+                let x = ra.loadUnaligned(fromByteOffset: i * 4, as: F.self)
+                let y = rb.loadUnaligned(fromByteOffset: i * 4, as: F.self)
                 let d = x - y
-                vMax = pointwiseMax(vMax, d.replacing(with: -d, where: d .< 0))
-                vRef = pointwiseMax(vRef, x.replacing(with: -x, where: x .< 0))
-                vDot += x * y; vA += x * x; vB += y * y
-                i += 8
+                let ad = d.replacing(with: -d, where: d .< 0), ax = x.replacing(with: -x, where: x .< 0)
+                vMax.replace(with: ad, where: ad .> vMax)
+                vRef.replace(with: ax, where: ax .> vRef)
+                let xd = D(x), yd = D(y)
+                vDot += xd * yd; vA += xd * xd; vB += yd * yd
+                i += 4
             }
             var fast = Sums()
-            fast.maxAbs = vMax.max(); fast.refMax = vRef.max()
+            fast.maxAbs = Double(vMax.max()); fast.refMax = Double(vRef.max())
             fast.dot = vDot.sum(); fast.na = vA.sum(); fast.nb = vB.sum()
             fast.addPairwise(a + whole, b + whole, count: count - whole)
             if fast.na.isFinite && fast.nb.isFinite && !fast.nonFinite {

@@ -32,6 +32,9 @@ public struct Verifier {
         /// preparing them once (``RunOptions/streamsWeights``); `nil`: when either model still holds
         /// weights in its file (read with deferred weights).
         public var streamsWeights: Bool?
+        /// Whether the reference runs on its own thread beside the candidate (each on half the
+        /// cores) rather than the two taking turns on the caller's thread on every core.
+        public var runsModelsAtOnce = true
         /// The most values one random input may hold (``RandomInputs/make(for:batch:seed:limit:)``).
         public var randomValueLimit = RandomInputs.maximumValues
 
@@ -68,8 +71,11 @@ public struct Verifier {
         // Models whose weights are still in their files are run with their weights read from there
         // at each use (``RunOptions/streamsWeights``): neither is copied into memory.
         let streams = options.streamsWeights ?? (reference.hasDeferredWeights || candidate.hasDeferredWeights)
-        let referenceRunner = try ModelRunner(model: reference, options: RunOptions(streamsWeights: streams))
-        let candidateRunner = try ModelRunner(model: candidate, options: RunOptions(streamsWeights: streams))
+        // With two cores or more each model runs on half of them, the two at once (``ReferenceRun``).
+        let concurrent = options.runsModelsAtOnce && Parallel.cores >= 2
+        let threads = concurrent ? max(1, Parallel.cores / 2) : nil
+        let referenceRunner = try ModelRunner(model: reference, options: RunOptions(threads: threads, streamsWeights: streams))
+        let candidateRunner = try ModelRunner(model: candidate, options: RunOptions(threads: threads, streamsWeights: streams))
         let correspondence = ValueCorrespondence(reference: reference, candidate: candidate, foldMap: foldMap)
         // Random samples are made one run at a time (and the first one up front, so that an input
         // too large to make is refused before anything runs): a million samples hold one in memory.
@@ -100,33 +106,53 @@ public struct Verifier {
                 try permutation(options.inputPermutations, i).map { try t.transposed($0) } ?? t
             }
             let compareLayers = options.compareLayers
-            // The two runs advance in turns: the candidate one node at a time, the reference until it
-            // has written the value the candidate's corresponds to. Each reference value is kept
-            // only until its counterpart exists, so memory holds about one layer's values of each.
-            let referenceRun = try referenceRunner.start(inputs, observed: compareLayers)
-            let candidateRun = try candidateRunner.start(candidateInputs, observed: compareLayers)
+            let expected: [Tensor], actual: [Tensor]
             var captured: [String: Tensor] = [:]
+            // The reference runs on a core of its own beside the candidate's run, or, on one core, the
+            // two runs advance in turns on this thread: the reference until it has written the value
+            // the candidate's latest one corresponds to. Either way each reference value is kept only
+            // until its counterpart exists, so memory holds about one layer's values of each model.
+            let beside = concurrent ? ReferenceRun(runner: referenceRunner, inputs: inputs, observed: compareLayers,
+                                                   wanted: wanted, heldLimit: Verifier.heldReferenceBytes) : nil
+            let referenceRun = concurrent ? nil : try referenceRunner.start(inputs, observed: compareLayers)
             var referenceFinished = false
             func advanceReference(until name: String?) throws {
+                guard let referenceRun else { return }
                 while !referenceFinished && (name.map { captured[$0] == nil } ?? true) {
                     referenceFinished = !(try referenceRun.step(observe: compareLayers ? { captured[$0] = $1 } : nil, observes: wanted.contains))
                 }
             }
-            var written: (name: String, tensor: Tensor)?
-            while try candidateRun.step(observe: compareLayers ? { written = ($0, $1) } : nil, observes: { correspondence.referenceFor[$0] != nil }) {
-                guard compareLayers, let (name, tensor) = written else { continue }
-                written = nil
-                guard let refName = correspondence.referenceFor[name] else { continue }
-                try advanceReference(until: refName)
-                // A layout-converted intermediate (same elements, axes permuted) cannot be compared by position.
-                guard let ref = captured.removeValue(forKey: refName), ref.shape == tensor.shape || ref.count != tensor.count else { continue }
-                let stats = try ErrorStatistics(reference: ref, candidate: tensor)
-                if layerStats[name] == nil { layerOrder.append(name) }
-                layerStats[name] = layerStats[name].map { $0.merged(with: stats) } ?? stats
+            func referenceValue(_ name: String) throws -> Tensor? {
+                if let beside { return beside.take(name) }
+                try advanceReference(until: name)
+                return captured.removeValue(forKey: name)
             }
-            captured.removeAll()
-            try advanceReference(until: nil)
-            let expected = try referenceRun.outputs(), actual = try candidateRun.outputs()
+            do {
+                let candidateRun = try candidateRunner.start(candidateInputs, observed: compareLayers)
+                var written: (name: String, tensor: Tensor)?
+                while try candidateRun.step(observe: compareLayers ? { written = ($0, $1) } : nil,
+                                            observes: { correspondence.referenceFor[$0] != nil }) {
+                    guard let (name, tensor) = written else { continue }
+                    written = nil
+                    // A layout-converted intermediate (same elements, axes permuted) cannot be compared by position.
+                    guard let refName = correspondence.referenceFor[name], let ref = try referenceValue(refName),
+                          ref.shape == tensor.shape || ref.count != tensor.count else { continue }
+                    let stats = try ErrorStatistics(reference: ref, candidate: tensor)
+                    if layerStats[name] == nil { layerOrder.append(name) }
+                    layerStats[name] = layerStats[name].map { $0.merged(with: stats) } ?? stats
+                }
+                actual = try candidateRun.outputs()
+            } catch {
+                beside?.cancel()
+                throw error
+            }
+            if let beside {
+                expected = try beside.outputs()
+            } else {
+                captured.removeAll()
+                try advanceReference(until: nil)
+                expected = try referenceRun!.outputs()
+            }
             for i in expected.indices {
                 let back = try permutation(options.outputPermutations, i).map { try actual[i].transposed(LayoutBoundary.inverse($0)) }
                 let stats = try ErrorStatistics(reference: expected[i], candidate: back ?? actual[i])
@@ -146,6 +172,10 @@ public struct Verifier {
         }
         return report
     }
+
+    /// The most bytes of reference values waiting for their candidate counterparts before the
+    /// reference run waits (it goes on anyway when the candidate waits for one of its values).
+    static let heldReferenceBytes = 64 << 20
 
     private func permutation(_ list: [[Int]?], _ i: Int) -> [Int]? {
         i < list.count ? list[i] : nil

@@ -23,7 +23,7 @@ final class KernelWeightsTests: XCTestCase {
                 let streaming = try ModelRunner(model: deferred, options: RunOptions(streamsWeights: true))
                 left += streaming.model.nodes.reduce(0) { n, node in n + node.weights.filter(\.tensor.isDeferred).count }
                 XCTAssertTrue(streaming.model.nodes.allSatisfy { node in
-                    node.weights.allSatisfy { !$0.tensor.isDeferred || KernelWeights.streams(node, $0.role) }
+                    node.weights.allSatisfy { !$0.tensor.isDeferred || KernelWeights.staysInFile(node, $0) }
                 }, "\(fixture.name)/\(file): only streamed weights stay in the file")
                 let prepared = try ModelRunner(model: deferred, options: RunOptions(winograd: false))
                 let expected = try prepared.run([input])
@@ -53,7 +53,7 @@ final class KernelWeightsTests: XCTestCase {
                 XCTAssertFalse(prepared.isStreamed)
                 XCTAssertEqual(streamed.shape, prepared.shape)
                 XCTAssertEqual(streamed.shape, target == .hwio ? [2, 2, 3, 2] : [2, 3, 2, 2])
-                let made = try streamed.withFloats { Array($0) }
+                let made = try streamed.withFloats(BufferPool()) { Array($0) }
                 XCTAssertEqual(made, try prepared.values(), "\(dtype) as \(target)")
                 XCTAssertEqual(made.count, 24)
             }

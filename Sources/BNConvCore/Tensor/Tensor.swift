@@ -227,9 +227,10 @@ public struct Tensor: Equatable, Sendable {
         return nil
     }
 
-    /// Reads a deferred tensor's bytes and checks their count.
+    /// Reads a deferred tensor's bytes (copied from where they lie when the source lends them in
+    /// place, which any thread may do) and checks their count.
     private static func load(_ source: any TensorSource, dtype: DType, shape: [Int]) throws -> [UInt8] {
-        let bytes = try source.loadBytes()
+        let bytes = try source.lendsInPlace ? source.withBytes { Array($0) } : source.loadBytes()
         let expected = shape.reduce(1, *) * dtype.byteCount
         guard bytes.count == expected else {
             throw TensorError.byteCountMismatch(shape: shape, dtype: dtype, expected: expected, actual: bytes.count)

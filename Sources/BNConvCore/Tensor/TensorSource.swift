@@ -21,6 +21,12 @@ public protocol TensorSource: AnyObject, Sendable {
     /// goes on: they touch nothing that is not thread-safe (the serial libhdf5 is not). False
     /// unless a source says otherwise.
     var loadsConcurrently: Bool { get }
+
+    /// Whether ``withBytes(_:)`` lends bytes that are already somewhere (a mapping of the file)
+    /// rather than made for the call: a reader that needs the bytes often reads them in place
+    /// then, and otherwise has them written into a buffer it keeps (``load(into:)``). False unless
+    /// a source says otherwise.
+    var lendsInPlace: Bool { get }
 }
 
 extension TensorSource {
@@ -39,6 +45,9 @@ extension TensorSource {
 
     /// By default a source is read on the thread that uses the model only.
     public var loadsConcurrently: Bool { false }
+
+    /// By default a source makes the bytes it lends.
+    public var lendsInPlace: Bool { false }
 }
 
 /// A source that yielded another number of bytes than asked for.

@@ -45,6 +45,9 @@ final class KerasDatasetSource: TensorSource, @unchecked Sendable {
     /// through the (serial) HDF5 library may not.
     var loadsConcurrently: Bool { raw != nil }
 
+    /// Mapped datasets are lent where they lie in the file.
+    var lendsInPlace: Bool { raw != nil }
+
     /// Lends the bytes: mapped from the file where they lie as stored, else read.
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         guard let raw else { return try loadBytes().withUnsafeBytes(body) }
