@@ -48,7 +48,10 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Safetensors naming convention (only torch).")
     var naming: BatchNormNaming.Convention?
 
-    /// The input, --config, verification, --no-verify, --force, --report and the output flags.
+    @Argument(help: "The checkpoint: Keras .h5 / .keras / .weights.h5, TensorFlow .pb, ONNX .onnx.")
+    var model: String
+
+    /// --config, verification, --no-verify, --force, --report and the output flags.
     @OptionGroup var job: RewriteOptions
 
     /// What OUT's extension asks for (`nil`: the input's format, which needs --layout).
@@ -74,13 +77,13 @@ struct ConvertCommand: ParsableCommand {
     }
 
     func run() throws {
-        let model = job.model, out = job.out
+        let out = job.out
         CrashGuard.install(reading: [model] + (job.config.map { [$0] } ?? []))
         try reportingErrors {
             if OutputPath.sameFile(output, model) {
                 throw ValidationError("the output would overwrite the input \(model); choose another -o")
             }
-            var request = job.request(output: output)
+            var request = job.request(input: model, output: output)
             request.fold = fold
             request.conversion = conversion
             let result = try job.run(request)

@@ -9,6 +9,11 @@ struct InputFileOptions: ParsableArguments {
     @Flag(help: "Lift the caps on what a file may declare (one tensor over 4 GiB; tensors or zip members declaring over 100x the file's size) for a legitimate huge or highly compressed model.")
     var allowLarge = false
 
+    /// These flags as arguments of a child process.
+    var childArguments: [String] {
+        (allowSpecial ? ["--allow-special"] : []) + (allowLarge ? ["--allow-large"] : [])
+    }
+
     /// The options every read of the command uses: the environment's limits (none with
     /// `--allow-large`), special files as asked.
     var readOptions: ReadOptions {

@@ -2,12 +2,9 @@ import ArgumentParser
 import BNConv
 
 /// The options of the commands that rewrite a checkpoint and verify the result before writing it
-/// (`fold`, `convert`): the input and its architecture, the verification flags, `--no-verify`,
-/// `--force`, `--report` and the output flags.
+/// (`fold`, `convert`): the input's architecture, the verification flags, `--no-verify`, `--force`,
+/// `--report` and the output flags. Each command declares its input itself (`fold` takes several).
 struct RewriteOptions: ParsableArguments {
-    @Argument(help: "The checkpoint: Keras .h5 / .keras / .weights.h5, TensorFlow .pb, ONNX .onnx.")
-    var model: String
-
     @Option(help: "The architecture for a weights-only file: model.to_json() output or a .keras file.")
     var config: String?
 
@@ -22,11 +19,17 @@ struct RewriteOptions: ParsableArguments {
     @OptionGroup var report: ReportOptions
     @OptionGroup var out: OutputOptions
 
-    /// A request to rewrite ``model`` into `output`, verified unless `--no-verify`.
-    func request(output: String) -> RewriteRequest {
-        RewriteRequest(input: model, config: config, output: output,
+    /// A request to rewrite `input` into `output`, verified unless `--no-verify`.
+    func request(input: String, output: String) -> RewriteRequest {
+        RewriteRequest(input: input, config: config, output: output,
                        verification: noVerify ? nil : verification.settings, force: force,
                        readOptions: inputFiles.readOptions)
+    }
+
+    /// These options as arguments of a `fold` child process, which folds one file of a batch
+    /// (`--config` and `--report` are refused with several inputs, and the child prints JSON).
+    var childArguments: [String] {
+        (noVerify ? ["--no-verify"] : []) + (force ? ["--force"] : []) + inputFiles.childArguments + verification.childArguments
     }
 
     /// Runs `request` with a progress display, writes `--report`, and returns the result.

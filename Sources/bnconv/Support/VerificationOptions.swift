@@ -30,6 +30,13 @@ struct VerificationOptions: ParsableArguments {
         if samples == 0 && inputs.isEmpty { throw ValidationError("nothing to verify on: give --input or --samples >= 1") }
     }
 
+    /// These options as arguments of a child process (`--name=value`, so that no value is taken
+    /// for an option).
+    var childArguments: [String] {
+        inputs.map { "--input=\($0)" } + ["--samples=\(samples)", "--batch=\(batch)", "--seed=\(seed)"]
+            + (tolerance.map { ["--tolerance=\($0)"] } ?? [])
+    }
+
     /// The library's verification settings for these flags.
     var settings: VerificationSettings {
         VerificationSettings(inputFiles: inputs, randomRuns: samples, batch: batch, seed: seed, tolerance: tolerance)
