@@ -21,13 +21,13 @@ package struct Parallel: Equatable, Sendable {
     package static let allCores = Parallel(workers: cores)
 
     /// The number of cores to keep busy (at least 1).
-    let workers: Int
+    package let workers: Int
 
     /// Work spread over `workers` cores (at least 1).
     init(workers: Int) { self.workers = max(1, workers) }
 
     /// Work spread over `threads` cores, or every core when `nil`.
-    init(threads: Int?) { self.init(workers: threads ?? Self.cores) }
+    package init(threads: Int?) { self.init(workers: threads ?? Self.cores) }
 
     /// Parts per core when a large product is split: more parts than cores let a core that is
     /// free pick up the work of one that another process holds (GCD hands iterations out dynamically).

@@ -17,6 +17,11 @@ public struct ErrorStatistics: Codable, Equatable, Sendable {
     /// Compares two tensors of the same shape, in Double. float32 tensors are read where they
     /// are (no conversion), large ones on every core.
     public init(reference: Tensor, candidate: Tensor) throws {
+        try self.init(reference: reference, candidate: candidate, cores: .allCores)
+    }
+
+    /// Compares two tensors on `cores` (one, beside another model's run on the other cores).
+    init(reference: Tensor, candidate: Tensor, cores: Parallel) throws {
         guard reference.shape == candidate.shape else {
             throw VerificationError.shapeMismatch(reference: reference.shape, candidate: candidate.shape)
         }
@@ -27,10 +32,10 @@ public struct ErrorStatistics: Codable, Equatable, Sendable {
             try candidate.withUnsafeBytes { rb -> Sums? in
                 guard Int(bitPattern: ra.baseAddress) % 4 == 0, Int(bitPattern: rb.baseAddress) % 4 == 0 else { return nil }
                 return Sums.parallel(ra.baseAddress!.assumingMemoryBound(to: Float.self),
-                                     rb.baseAddress!.assumingMemoryBound(to: Float.self), count: reference.count)
+                                     rb.baseAddress!.assumingMemoryBound(to: Float.self), count: reference.count, cores: cores)
             }
         } : nil
-        self.init(sums: sums ?? Sums.of(reference.floats(), candidate.floats()))
+        self.init(sums: sums ?? Sums.of(reference.floats(), candidate.floats(), cores: cores))
     }
 
     /// The statistics of accumulated sums.
@@ -49,11 +54,11 @@ public struct ErrorStatistics: Codable, Equatable, Sendable {
         init() {}
 
         /// Sums over `a` and `b` (same count).
-        static func of(_ a: [Float], _ b: [Float]) -> Sums {
+        static func of(_ a: [Float], _ b: [Float], cores: Parallel) -> Sums {
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     guard let x = pa.baseAddress, let y = pb.baseAddress else { return Sums() }
-                    return parallel(x, y, count: min(pa.count, pb.count))
+                    return parallel(x, y, count: min(pa.count, pb.count), cores: cores)
                 }
             }
         }
@@ -115,8 +120,8 @@ public struct ErrorStatistics: Codable, Equatable, Sendable {
         }
 
         /// Sums over `count` pairs, split into parts for the cores when there are many.
-        static func parallel(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Sums {
-            let parts = count < 1 << 16 ? 1 : min(8, count >> 15)
+        static func parallel(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int, cores: Parallel) -> Sums {
+            let parts = count < 1 << 16 || cores.workers == 1 ? 1 : min(8, count >> 15)
             if parts == 1 {
                 var s = Sums()
                 s.add(a, b, count: count)
@@ -125,7 +130,7 @@ public struct ErrorStatistics: Codable, Equatable, Sendable {
             var partial = [Sums](repeating: Sums(), count: parts)
             partial.withUnsafeMutableBufferPointer { out in
                 let base = out.baseAddress!
-                Parallel.allCores.forEach(parts) { p in
+                cores.forEach(parts) { p in
                     let lo = count * p / parts, hi = count * (p + 1) / parts
                     var s = Sums()
                     s.add(a + lo, b + lo, count: hi - lo)

@@ -35,6 +35,9 @@ public struct Verifier {
         /// Whether the reference runs on its own thread beside the candidate (each on half the
         /// cores) rather than the two taking turns on the caller's thread on every core.
         public var runsModelsAtOnce = true
+        /// The most bytes of reference values a run beside the candidate keeps for their
+        /// counterparts before it waits (it goes on anyway while the candidate waits for one).
+        public var heldReferenceBytes = 64 << 20
         /// The most values one random input may hold (``RandomInputs/make(for:batch:seed:limit:)``).
         public var randomValueLimit = RandomInputs.maximumValues
 
@@ -74,6 +77,7 @@ public struct Verifier {
         // With two cores or more each model runs on half of them, the two at once (``ReferenceRun``).
         let concurrent = options.runsModelsAtOnce && Parallel.cores >= 2
         let threads = concurrent ? max(1, Parallel.cores / 2) : nil
+        let comparisonCores = Parallel(threads: threads)
         let referenceRunner = try ModelRunner(model: reference, options: RunOptions(threads: threads, streamsWeights: streams))
         let candidateRunner = try ModelRunner(model: candidate, options: RunOptions(threads: threads, streamsWeights: streams))
         let correspondence = ValueCorrespondence(reference: reference, candidate: candidate, foldMap: foldMap)
@@ -113,7 +117,7 @@ public struct Verifier {
             // the candidate's latest one corresponds to. Either way each reference value is kept only
             // until its counterpart exists, so memory holds about one layer's values of each model.
             let beside = concurrent ? ReferenceRun(runner: referenceRunner, inputs: inputs, observed: compareLayers,
-                                                   wanted: wanted, heldLimit: Verifier.heldReferenceBytes) : nil
+                                                   wanted: wanted, heldLimit: options.heldReferenceBytes) : nil
             let referenceRun = concurrent ? nil : try referenceRunner.start(inputs, observed: compareLayers)
             var referenceFinished = false
             func advanceReference(until name: String?) throws {
@@ -137,7 +141,7 @@ public struct Verifier {
                     // A layout-converted intermediate (same elements, axes permuted) cannot be compared by position.
                     guard let refName = correspondence.referenceFor[name], let ref = try referenceValue(refName),
                           ref.shape == tensor.shape || ref.count != tensor.count else { continue }
-                    let stats = try ErrorStatistics(reference: ref, candidate: tensor)
+                    let stats = try ErrorStatistics(reference: ref, candidate: tensor, cores: comparisonCores)
                     if layerStats[name] == nil { layerOrder.append(name) }
                     layerStats[name] = layerStats[name].map { $0.merged(with: stats) } ?? stats
                 }
@@ -172,10 +176,6 @@ public struct Verifier {
         }
         return report
     }
-
-    /// The most bytes of reference values waiting for their candidate counterparts before the
-    /// reference run waits (it goes on anyway when the candidate waits for one of its values).
-    static let heldReferenceBytes = 64 << 20
 
     private func permutation(_ list: [[Int]?], _ i: Int) -> [Int]? {
         i < list.count ? list[i] : nil

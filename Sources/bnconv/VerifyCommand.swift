@@ -38,6 +38,7 @@ struct VerifyCommand: ParsableCommand {
         try reportingErrors {
             let result = try CheckpointComparison.compare(reference: reference, candidate: candidate, config: config,
                                                           settings: verification.settings, readOptions: inputFiles.readOptions,
+                                                          deferringWeights: CommandReadOptions.deferredMinimumBytes,
                                                           progress: ProgressReporter(quiet: out.quiet || out.json).handler)
             let report = result.report
             try self.report.write(result.runReport)

@@ -15,11 +15,15 @@ public enum CheckpointComparison {
     }
 
     /// Reads `reference` and `candidate` (`config` is the architecture of weights-only files,
-    /// used for both) and compares them with `settings`; `readOptions` bound every read.
+    /// used for both) and compares them with `settings`; `readOptions` bound every read. Weights of
+    /// `deferringWeights` bytes or more stay in their files (legacy Keras `.h5`), and the engine reads
+    /// them from there at each use (``RunOptions/streamsWeights``): neither model is copied into memory.
     public static func compare(reference: String, candidate: String, config: String? = nil,
-                               settings: VerificationSettings, readOptions: ReadOptions = ReadOptions(), progress: @escaping RewriteProgressHandler = { _ in }) throws -> Result {
-        let a = try Checkpoint.read(reference, config: config, options: readOptions)
-        let b = try Checkpoint.read(candidate, config: config, options: readOptions)
+                               settings: VerificationSettings, readOptions: ReadOptions = ReadOptions(),
+                               deferringWeights: Int? = WriteStrategy.defaultDeferredMinimumBytes,
+                               progress: @escaping RewriteProgressHandler = { _ in }) throws -> Result {
+        let a = try Checkpoint.read(reference, config: config, deferringWeights: deferringWeights, options: readOptions)
+        let b = try Checkpoint.read(candidate, config: config, deferringWeights: deferringWeights, options: readOptions)
         progress(.readFinished)
         let comparison = ModelComparison(settings: settings, readOptions: readOptions, progress: progress)
         let report = try comparison.compare(reference: a, candidate: b, file: "\(reference) vs \(candidate)", hint: { error in
