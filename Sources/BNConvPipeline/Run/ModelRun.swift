@@ -6,18 +6,26 @@ import BNConvEngine
 import BNConvVerify
 
 /// Runs a checkpoint on the engine: read, feed (`.npy` inputs or a seeded random batch), run,
-/// time, save the outputs.
+/// time, save the outputs. A single run streams the weights (``RunOptions/streamsWeights``: memory
+/// near the model's size); timed runs prepare them once.
 public enum ModelRun {
     /// Carries out `request`; `progress` hears when the checkpoint has been read.
     public static func run(_ request: RunRequest, progress: RewriteProgressHandler = { _ in }) throws -> RunResult {
         let started = Date()
         let reads = [request.model] + (request.config.map { [$0] } ?? []) + request.inputFiles
         if let output = request.outputFile { try OutputGuard.check(output: output, inputs: reads) }
-        let model = try Checkpoint.read(request.model, config: request.config, options: request.readOptions)
+        // One run reads each weight once: it is read where it lies (large weights left in the file)
+        // rather than prepared as a copy first. Timed runs prepare their weights once, for speed.
+        let once = request.timedRuns == nil
+        let model = try Checkpoint.read(request.model, config: request.config,
+                                        deferringWeights: once ? WriteStrategy.defaultDeferredMinimumBytes : nil,
+                                        options: request.readOptions)
         progress(.readFinished)
         let loadSeconds = Date().timeIntervalSince(started)
+        var options = request.options
+        if once { options.streamsWeights = true }
         let runner: ModelRunner
-        do { runner = try ModelRunner(model: model, options: request.options) } catch let error as EngineError {
+        do { runner = try ModelRunner(model: model, options: options) } catch let error as EngineError {
             throw InFileError(error, file: request.model)
         }
         let feeds: [Tensor]
