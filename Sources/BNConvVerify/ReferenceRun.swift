@@ -94,21 +94,20 @@ final class ReferenceRun: @unchecked Sendable {
 
     /// Waits for the end of the reference's run: its outputs, or its error.
     func outputs() throws -> [Tensor] {
-        condition.lock()
-        draining = true
-        values.removeAll()
-        heldBytes = 0
-        condition.broadcast()
-        condition.unlock()
-        done.wait()
-        done.signal()
+        finish(cancelling: false)
         return try outcome!.get()
     }
 
     /// Stops the run at its next node and waits for its thread to end.
     func cancel() {
+        finish(cancelling: true)
+    }
+
+    /// Drops the values held (nothing more is taken), lets the run go on to its end or stop at its
+    /// next node, and waits for its thread.
+    private func finish(cancelling: Bool) {
         condition.lock()
-        cancelled = true
+        if cancelling { cancelled = true } else { draining = true }
         values.removeAll()
         heldBytes = 0
         condition.broadcast()
