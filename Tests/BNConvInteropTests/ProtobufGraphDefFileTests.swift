@@ -36,9 +36,9 @@ final class ProtobufGraphDefFileTests: XCTestCase {
             for n in nodes {
                 for (_, value) in n.attributes {
                     guard case .tensor(let t) = value, !t.content.isEmpty else { continue }
-                    let inFile = file.bytes.withUnsafeBufferPointer { $0.baseAddress! }
+                    let inFile = bytes.withUnsafeBufferPointer { $0.baseAddress! }
                     let view = t.content.withUnsafeBufferPointer { $0.baseAddress! }
-                    XCTAssertTrue(view >= inFile && view < inFile + file.bytes.count, "\(name): \(n.name) content copied")
+                    XCTAssertTrue(view >= inFile && view < inFile + bytes.count, "\(name): \(n.name) content copied")
                     views += 1
                 }
             }

@@ -299,11 +299,13 @@ public struct Tensor: Equatable, Sendable {
         }
     }
 
-    /// The same elements with a new shape of the same element count.
+    /// The same elements with a new shape of the same element count (a deferred tensor stays
+    /// deferred: its source's bytes are the same in either shape).
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
         guard newShape.reduce(1, *) == count else {
             throw TensorError.reshapeMismatch(from: shape, to: newShape)
         }
+        if let source { return Tensor(dtype: dtype, shape: newShape, source: source) }
         return try Tensor(dtype: dtype, shape: newShape, bytes: bytes)
     }
 

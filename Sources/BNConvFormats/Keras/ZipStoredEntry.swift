@@ -25,6 +25,9 @@ struct ZipStoredEntry {
     var dosTime: UInt16
     /// Where its local header starts in the archive.
     var headerOffset: UInt64
+    /// From which size or offset a value goes to a zip64 field: ``maximum32``, lowered only by
+    /// tests that compare the zip64 records with ZIPFoundation's (whose threshold they lower too).
+    var zip64From = ZipStoredEntry.maximum32
 
     /// The largest value a 32-bit field holds; a value this large or larger goes to a zip64 field.
     static let maximum32 = UInt64(UInt32.max)
@@ -32,7 +35,7 @@ struct ZipStoredEntry {
     static let maximum16 = UInt64(UInt16.max)
 
     /// Whether the local header carries the sizes in a zip64 extra field.
-    var hasZip64Sizes: Bool { size >= Self.maximum32 }
+    var hasZip64Sizes: Bool { size >= zip64From }
 
     /// The local header's length for a member named `name` of `size` bytes.
     static func localHeaderLength(nameLength: Int, size: UInt64) -> Int {
@@ -65,7 +68,7 @@ struct ZipStoredEntry {
 
     /// The central directory record.
     var centralRecord: [UInt8] {
-        let offsetInExtra = headerOffset >= Self.maximum32
+        let offsetInExtra = headerOffset >= zip64From
         let extraData = (hasZip64Sizes ? 16 : 0) + (offsetInExtra ? 8 : 0)
         var out = ZipBytes()
         out.u32(0x0201_4B50)
@@ -100,9 +103,12 @@ struct ZipStoredEntry {
 
     /// The records that end an archive of `count` entries whose central directory of `size` bytes
     /// starts at `offset` (and so ends where these records start): a zip64 end record and locator
-    /// when a value overflows its field, then the end record.
-    static func directoryEnd(count: Int, size: UInt64, offset: UInt64) -> [UInt8] {
+    /// when a value overflows its field, then the end record. The thresholds are lowered only by
+    /// tests (see ``zip64From``).
+    static func directoryEnd(count: Int, size: UInt64, offset: UInt64, zip64From: UInt64 = maximum32,
+                             zip64EntriesFrom: UInt64 = maximum16) -> [UInt8] {
         let entries = UInt64(count)
+        let maximum16 = zip64EntriesFrom, maximum32 = zip64From
         var out = ZipBytes()
         if entries >= maximum16 || size >= maximum32 || offset >= maximum32 {
             let recordOffset = offset + size

@@ -142,8 +142,15 @@ public enum GraphDefWriter {
                 let dims = layout.reshapedConstants[w.storageKey]
                     ?? (read.shape == w.tensor.shape ? (record.storedDims[w.storageKey] ?? read.shape) : w.tensor.shape)
                 guard let at = position[w.storageKey] else { continue }
-                edits[at, default: ProtobufNodeDefEdit()].tensors.append(
-                    ("value", GraphDefTensorCodec.encode(w.tensor.converted(to: dtype), dims: dims)))
+                if w.tensor.isDeferred && w.tensor.dtype == dtype {
+                    // Still to be computed (a folded kernel of a fold without verification): its
+                    // bytes are made when its Const is written, one at a time.
+                    let proto = ProtobufTensorProto(dtype: TensorFlowDataType.value(dtype), shape: dims.map(Int64.init))
+                    edits[at, default: ProtobufNodeDefEdit()].computedTensors.append(("value", proto, w.tensor))
+                } else {
+                    edits[at, default: ProtobufNodeDefEdit()].tensors.append(
+                        ("value", GraphDefTensorCodec.encode(try w.tensor.materialized().converted(to: dtype), dims: dims)))
+                }
                 rewritten.insert(w.storageKey)
             }
         }
@@ -152,7 +159,7 @@ public enum GraphDefWriter {
             guard let def = original.first(where: { $0.name == name }), case .tensor(let proto)? = def.attribute("value") else {
                 throw CheckpointError(.writeFailed, file: file, place: name, problem: "not a Const with a tensor value")
             }
-            let tensor = try GraphDefTensorCodec.decode(proto, file: file, place: name, limits: source.limits)
+            let tensor = try GraphDefTensorCodec.decode(proto, file: file, place: name, limits: source.limits, storage: source.graph.mappedFile)
             guard let at = position[name] else { continue }
             edits[at, default: ProtobufNodeDefEdit()].tensors.append(("value", GraphDefTensorCodec.encode(tensor, dims: dims)))
         }
