@@ -12,7 +12,8 @@ public enum Checkpoint {
     /// `deferringWeights` (a byte count) asks for weights of that size or more to stay in the file
     /// until used (deferred ``Tensor``s; the file stays open while the model holds them), so that a fold that is
     /// written without running the model never holds every weight at once. Legacy Keras `.h5`
-    /// files, `.keras` archives and TensorFlow GraphDefs defer; other formats read everything as usual. The file must
+    /// files, `.keras` archives, TensorFlow GraphDefs and ONNX models defer; other formats read
+    /// everything as usual. The file must
     /// not be changed while the model holds deferred weights (they may be read from a memory
     /// mapping of it).
     ///
@@ -41,7 +42,7 @@ public enum Checkpoint {
         case .graphDef:
             return try GraphDefReader.read(path, deferringFrom: deferringWeights, options: options)
         case .onnx:
-            return try ONNXReader.read(path, options: options)
+            return try ONNXReader.read(path, deferringFrom: deferringWeights, options: options)
         case .unknown(let why):
             throw CheckpointError(.unrecognizedFormat, file: path, problem: why)
         }

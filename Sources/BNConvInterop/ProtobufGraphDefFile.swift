@@ -137,13 +137,19 @@ package final class ProtobufGraphDefFile: Sendable {
     /// Writes the graph to `sink`: NodeDefs whose position (in file order) is in `deleted` are
     /// left out, those in `edits` are re-encoded with their edit, `appending` follows the last
     /// NodeDef; everything else is copied byte for byte.
-    package func write(to sink: ByteSink, edits: [Int: ProtobufNodeDefEdit], deleted: Set<Int>, appending: [ProtobufNodeDef]) throws {
-        let adapter = ProtobufCByteSink(sink)
-        let lastNode = nodeFields.last ?? fields.count - 1
-        // Contents still to be computed (folded kernels), in the order they are written: the next
-        // one is computed on another core while this thread packs and writes the one before.
+    ///
+    /// Contents still to be computed (``ProtobufNodeDefEdit/computedTensors``) are computed as
+    /// their node is packed (the next one on another core meanwhile), or, given `gap`, skipped
+    /// (``ByteSink/skip(_:)``) and handed to `gap` with the offset where their bytes go as soon as
+    /// they are passed, for the caller to write there.
+    package func write(to sink: ByteSink, edits: [Int: ProtobufNodeDefEdit], deleted: Set<Int>, appending: [ProtobufNodeDef],
+                       gap: ((Tensor, Int) -> Void)? = nil) throws {
+        // Contents still to be computed (folded kernels), in the order they are written.
         let computed = nodeFields.indices.filter { !deleted.contains($0) }.flatMap { edits[$0]?.computedTensors.map(\.content) ?? [] }
-        let prefetcher = TensorPrefetcher(computed)
+        let gaps = try gap == nil ? nil : ComputedGaps(computed)
+        let adapter = ProtobufCByteSink(sink, holes: gaps?.addresses ?? []) { hole, offset in gap?(computed[hole], offset) }
+        let prefetcher = TensorPrefetcher(gap == nil ? computed : [])
+        let lastNode = nodeFields.last ?? fields.count - 1
         try Self.withBytes(storage) { raw in
             var node = 0
             for (i, f) in fields.enumerated() {
@@ -153,7 +159,8 @@ package final class ProtobufGraphDefFile: Sendable {
                     if deleted.contains(node) {
                         // Left out.
                     } else if let edit = edits[node] {
-                        try writeEdited(f.payload, edit, place: "node #\(node)", raw: raw, adapter: adapter, sink: sink, prefetcher: prefetcher)
+                        try writeEdited(f.payload, edit, place: "node #\(node)", raw: raw, adapter: adapter, sink: sink,
+                                        prefetcher: prefetcher, gaps: gaps)
                     } else {
                         try copy(f.range, raw, to: sink)
                     }
@@ -167,6 +174,46 @@ package final class ProtobufGraphDefFile: Sendable {
                     }
                 }
             }
+        }
+        if gaps != nil, adapter.holeOffsets.contains(where: { $0 == nil }) {
+            throw CheckpointError(.writeFailed, file: file, problem: "a computed tensor content was never packed")
+        }
+    }
+
+    /// Addresses that stand for contents still to be computed while the graph is packed: each in
+    /// a reserved range of address space no one can read (protobuf-c hands a bytes field's pointer
+    /// to the buffer without reading it; the buffer skips what it stands for).
+    private final class ComputedGaps {
+        /// The reserved range.
+        private let base: UnsafeMutableRawPointer
+        private let length: Int
+        /// One address per content, in order.
+        let addresses: [UnsafeRawPointer]
+        /// The next content's position: the contents are met in the order given.
+        private var next = 0
+
+        init(_ contents: [Tensor]) throws {
+            length = max(1, contents.reduce(0) { $0 + max(1, $1.count * $1.dtype.byteCount) })
+            guard let reserved = mmap(nil, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), reserved != MAP_FAILED else {
+                throw CheckpointError(.writeFailed, file: "", problem: "cannot reserve address space: \(String(cString: strerror(errno)))")
+            }
+            base = reserved
+            var at = 0
+            var addresses: [UnsafeRawPointer] = []
+            for content in contents {
+                addresses.append(UnsafeRawPointer(reserved + at))
+                at += max(1, content.count * content.dtype.byteCount)
+            }
+            self.addresses = addresses
+        }
+
+        deinit { munmap(base, length) }
+
+        /// The address standing for the next content (they are packed in the order given).
+        func nextAddress() -> UnsafeRawPointer? {
+            guard next < addresses.count else { return nil }
+            defer { next += 1 }
+            return addresses[next]
         }
     }
 
@@ -256,7 +303,7 @@ package final class ProtobufGraphDefFile: Sendable {
 
     /// Re-encodes the NodeDef in `payload` with `edit` applied.
     private func writeEdited(_ payload: Range<Int>, _ edit: ProtobufNodeDefEdit, place: String, raw: UnsafeRawBufferPointer,
-                             adapter: ProtobufCByteSink, sink: ByteSink, prefetcher: TensorPrefetcher) throws {
+                             adapter: ProtobufCByteSink, sink: ByteSink, prefetcher: TensorPrefetcher, gaps: ComputedGaps?) throws {
         let node: UnsafeMutablePointer<Tensorflow__NodeDef>
         // Contents to lend to the tree while it is packed, by attribute position.
         var lent = [Int: Lent]()
@@ -287,7 +334,14 @@ package final class ProtobufGraphDefFile: Sendable {
             guard let i = ProtobufNodeDefCodec.setTensor(of: node, attribute: key, to: tensor) else {
                 throw CheckpointError(.writeFailed, file: file, place: place, problem: "the node has no tensor attribute '\(key)'")
             }
-            lent[i] = .copied(try (prefetcher.take(content) ?? content.materialized()).bytes[...])
+            if let gaps {
+                guard let address = gaps.nextAddress() else {
+                    throw CheckpointError(.writeFailed, file: file, place: place, problem: "a computed tensor content has no gap")
+                }
+                lent[i] = .gap(address, content.count * content.dtype.byteCount)
+            } else {
+                lent[i] = .copied(try (prefetcher.take(content) ?? content.materialized()).bytes[...])
+            }
         }
         if let inputs = edit.inputs { ProtobufNodeDefCodec.setInputs(of: node, to: inputs) }
         try lend(lent.sorted { $0.key < $1.key }[...], to: node, raw: raw) { pack(node, adapter: adapter, sink: sink) }
@@ -299,6 +353,8 @@ package final class ProtobufGraphDefFile: Sendable {
         case copied(ArraySlice<UInt8>)
         /// A range of the file.
         case stored(Range<Int>)
+        /// A content still to be computed: the address that stands for it, and its length.
+        case gap(UnsafeRawPointer, Int)
     }
 
     /// Points each listed attribute tensor's `tensor_content` at its bytes while `body` runs, then
@@ -319,6 +375,8 @@ package final class ProtobufGraphDefFile: Sendable {
         switch content {
         case .copied(let bytes):
             try bytes.withUnsafeBytes { try lending($0) }
+        case .gap(let address, let count):
+            try lending(UnsafeRawBufferPointer(start: address, count: count))
         case .stored(let range):
             if case .mapped(_, let mapped) = storage, range.count >= Self.lentPieceBytes {
                 try mapped.withBytes(offset: range.lowerBound, count: range.count) { try lending($0) }

@@ -134,7 +134,12 @@ struct GraphDefGraph {
     /// Parses `"node"`, `"node:k"` or `"^node"`.
     static func parse(_ input: String) -> Reference {
         if input.hasPrefix("^") { return Reference(node: String(input.dropFirst()), output: 0, isControl: true) }
-        if let colon = input.lastIndex(of: ":"), let k = Int(input[input.index(after: colon)...]) {
+        // The last ':' found among the UTF-8 bytes, several times faster than a search by
+        // characters and the same: a ':' byte is never inside another character's encoding, and
+        // one that is not a character of its own (a mark after it, a prepended character before
+        // it) is not taken, as the character search would not find it either.
+        if let colon = input.utf8.lastIndex(of: UInt8(ascii: ":")), colon.samePosition(in: input) != nil,
+           let k = Int(input[input.utf8.index(after: colon)...]) {
             return Reference(node: String(input[..<colon]), output: k, isControl: false)
         }
         return Reference(node: input, output: 0, isControl: false)
