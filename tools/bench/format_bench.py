@@ -13,8 +13,8 @@ GraphDef by graphdef_bench.make_graph, the ONNX by `bnconv convert resnet50_kera
 
     python tools/bench/format_bench.py --bnconv .build/release/bnconv [--baseline OLD_BNCONV] [--repeat 5] [--formats h5,keras,onnx,pb] [--no-verified]
 
-With --baseline, the same `fold --no-verify` commands of another build run in the same rounds
-(the before/after figures of one session).
+With --baseline, the same `fold --no-verify` and `fold` commands of another build run in the same
+rounds (the before/after figures of one session).
 """
 import argparse
 import os
@@ -109,6 +109,8 @@ def main():
                           [args.baseline, "fold", src, "-o", out(fmt, "base"), "--no-verify", "--quiet"]))
         cases.append((fmt, "fold --no-verify", [args.bnconv, "fold", src, "-o", out(fmt, "nv"), "--no-verify", "--quiet"]))
         if not args.no_verified:
+            if args.baseline:
+                cases.append((fmt, "baseline fold (verified)", [args.baseline, "fold", src, "-o", out(fmt, "base-v"), "--quiet"]))
             cases.append((fmt, "fold (verified)", [args.bnconv, "fold", src, "-o", out(fmt, "v"), "--quiet"]))
     runs = {(fmt, label): [] for fmt, label, _ in cases}
     for round_index in range(args.repeat + 1):   # round 0 warms the page cache and is not counted
