@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Tests only: the `.keras` writer's archives are checked against ZIPFoundation's, byte for byte.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         // DocC plugin: `swift package generate-documentation --target <one layer>`; builds never use it.
         // `make docs` documents the umbrella with docc directly (tools/docs says why).
@@ -36,9 +37,7 @@ let package = Package(
         .target(name: "BNConvModel", dependencies: ["BNConvCore"]),
         .target(name: "BNConvPasses", dependencies: ["BNConvModel"]),
         .target(name: "BNConvEngine", dependencies: ["BNConvModel", "BNConvInterop"]),
-        .target(name: "BNConvFormats",
-                dependencies: ["BNConvModel", "BNConvInterop",
-                               .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        .target(name: "BNConvFormats", dependencies: ["BNConvModel", "BNConvInterop"]),
         .target(name: "BNConvVerify", dependencies: ["BNConvEngine"]),
         .target(name: "BNConvCalibration", dependencies: ["BNConvEngine"]),
         .target(name: "BNConvPipeline",

@@ -11,9 +11,11 @@ public enum Checkpoint {
     ///
     /// `deferringWeights` (a byte count) asks for weights of that size or more to stay in the file
     /// until used (deferred ``Tensor``s; the file stays open while the model holds them), so that a fold that is
-    /// written without running the model never holds every weight at once. Only legacy Keras
-    /// `.h5` files defer; other formats read everything as usual. The file must not be changed
-    /// while the model holds deferred weights (they may be read from a memory mapping of it).
+    /// written without running the model never holds every weight at once. Legacy Keras `.h5`
+    /// files, `.keras` archives, TensorFlow GraphDefs and ONNX models defer; other formats read
+    /// everything as usual. The file must
+    /// not be changed while the model holds deferred weights (they may be read from a memory
+    /// mapping of it).
     ///
     /// `options` bound what the read may allocate (``ReadOptions``; the defaults by default).
     public static func read(_ path: String, config: String? = nil, deferringWeights: Int? = nil,
@@ -36,11 +38,11 @@ public enum Checkpoint {
         case .hdf5:
             return try KerasReader.readHDF5(path, configPath: config, deferringFrom: deferringWeights, options: options)
         case .zip:
-            return try KerasReader.readArchive(path, options: options)
+            return try KerasReader.readArchive(path, deferringFrom: deferringWeights, options: options)
         case .graphDef:
-            return try GraphDefReader.read(path, options: options)
+            return try GraphDefReader.read(path, deferringFrom: deferringWeights, options: options)
         case .onnx:
-            return try ONNXReader.read(path, options: options)
+            return try ONNXReader.read(path, deferringFrom: deferringWeights, options: options)
         case .unknown(let why):
             throw CheckpointError(.unrecognizedFormat, file: path, problem: why)
         }

@@ -21,6 +21,10 @@ package struct ONNXGraphEdit {
         /// Original initializer `index` (name, doc string, unknown fields kept) with new values,
         /// stored in `raw_data`; every typed data field is cleared.
         case replaced(index: Int, dataType: Int32, dims: [Int64], rawData: [UInt8])
+        /// Original initializer `index` with new values still to be computed (a folded kernel
+        /// left deferred: ``Tensor/isDeferred``), stored in `raw_data` when the message is
+        /// packed: `content`'s raw bytes.
+        case computed(index: Int, dataType: Int32, dims: [Int64], content: Tensor)
         /// A new initializer stored in `raw_data`.
         case new(name: String, dataType: Int32, dims: [Int64], rawData: [UInt8])
     }

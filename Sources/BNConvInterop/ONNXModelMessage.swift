@@ -18,6 +18,22 @@ package final class ONNXModelMessage {
     private var message: UnsafeMutablePointer<Onnx__ModelProto> { owner.root(as: Onnx__ModelProto.self) }
     /// The file the bytes came from, for error messages.
     let file: String
+    /// What the message was unpacked from, to unpack it again (nil for a tree built in Swift).
+    package let origin: Origin?
+    /// Initializers whose `raw_data` points into the file's mapping while the message lives
+    /// (untouched ones of a mapped file), cleared before the tree is freed.
+    private var lent: [UnsafeMutablePointer<Onnx__TensorProto>] = []
+    /// Initializers whose `raw_data` is still to be computed (``ONNXGraphEdit/InitializerItem/computed(index:dataType:dims:content:)``),
+    /// with what computes it; their `raw_data` is empty until the message is packed.
+    private var pending: [(tensor: UnsafeMutablePointer<Onnx__TensorProto>, content: Tensor)] = []
+
+    /// What a message is unpacked from.
+    package enum Origin: Sendable {
+        /// The file's bytes, held in memory.
+        case bytes([UInt8])
+        /// The file read where it lies, large initializer payloads left in it.
+        case mapped(ONNXMappedModel)
+    }
 
     /// Unpacks `bytes`; throws a `CheckpointError` (`.malformed`) naming the first wire-format
     /// problem when protobuf-c refuses them.
@@ -31,23 +47,87 @@ package final class ONNXModelMessage {
                                   problem: "not an ONNX model: protobuf-c could not unpack its \(bytes.count) bytes as onnx.ModelProto")
         }
         self.owner = owner
+        origin = .bytes(bytes)
+    }
+
+    /// Unpacks a file read where it lies (``ONNXMappedModel``): the cut initializers come without
+    /// `raw_data`; ``snapshot()`` says where it lies, and writing lends it from the mapping.
+    package init(mapped: ONNXMappedModel, file: String) throws {
+        self.file = file
+        guard let owner = ProtobufMessage(bytes: mapped.shadow, unpack: { onnx__model_proto__unpack(nil, $0.count, $0.baseAddress) }) else {
+            throw CheckpointError(.malformed, file: file,
+                                  problem: "not an ONNX model: protobuf-c could not unpack its \(mapped.file.size) bytes as onnx.ModelProto")
+        }
+        self.owner = owner
+        origin = .mapped(mapped)
+    }
+
+    /// Unpacks the message again from what another one was unpacked from.
+    package convenience init(origin: Origin, file: String) throws {
+        switch origin {
+        case .bytes(let bytes): try self.init(bytes: bytes, file: file)
+        case .mapped(let mapped): try self.init(mapped: mapped, file: file)
+        }
     }
 
     /// Wraps a tree built in Swift (``ONNXModelBuilder``); `file` names the target in errors.
     init(owner: ProtobufMessage, file: String) {
         self.owner = owner
         self.file = file
+        origin = nil
     }
 
-    /// The message packed again by protobuf-c.
-    package func serialized() -> [UInt8] { owner.packed() }
+    deinit {
+        // The tree must never free memory it does not own.
+        for t in lent { t.pointee.raw_data = ProtobufCBinaryData(len: 0, data: nil) }
+        for p in pending { p.tensor.pointee.raw_data = ProtobufCBinaryData(len: 0, data: nil) }
+    }
+
+    /// The message packed again by protobuf-c (contents still to be computed are computed first).
+    package func serialized() throws -> [UInt8] {
+        for p in pending {
+            p.tensor.pointee.raw_data = PB.binary(try p.content.materialized().bytes)
+        }
+        pending = []
+        return owner.packed()
+    }
 
     /// How many nodes the main graph has (0 without a graph), known before any is read into Swift.
     package var nodeCount: Int { message.pointee.graph.map { Int($0.pointee.n_node) } ?? 0 }
 
     /// The message packed again by protobuf-c, straight into `sink` (the same bytes as
-    /// ``serialized()``).
-    package func serialize(to sink: ByteSink) { owner.pack(to: sink) }
+    /// ``serialized()``), but for the `raw_data` of initializers still to be computed: those are
+    /// skipped (``ByteSink/skip(_:)``), and `gap` is told of each (what computes it, the offset
+    /// where its bytes go in the sink's output) as it is skipped, for the caller to write there.
+    package func serialize(to sink: ByteSink, gap: @escaping (Tensor, Int) -> Void = { _, _ in }) {
+        guard !pending.isEmpty else {
+            owner.pack(to: sink)
+            return
+        }
+        // Each pending payload gets an address of its own in a reserved, inaccessible range that
+        // stands for it: protobuf-c hands a bytes field's pointer to the buffer without reading it,
+        // and the buffer skips what such a pointer stands for.
+        let total = pending.reduce(0) { $0 + max(1, $1.content.count * $1.content.dtype.byteCount) }
+        guard let reserved = mmap(nil, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), reserved != MAP_FAILED else {
+            preconditionFailure("bnconv: cannot reserve \(total) bytes of address space: \(String(cString: strerror(errno)))")
+        }
+        defer { munmap(reserved, total) }
+        var holes: [UnsafeRawPointer] = []
+        var at = 0
+        for p in pending {
+            let count = p.content.count * p.content.dtype.byteCount
+            holes.append(UnsafeRawPointer(reserved + at))
+            p.tensor.pointee.raw_data = ProtobufCBinaryData(len: count, data: (reserved + at).assumingMemoryBound(to: UInt8.self))
+            at += max(1, count)
+        }
+        let contents = pending.map(\.content)
+        let adapter = ProtobufCByteSink(sink, holes: holes) { hole, offset in gap(contents[hole], offset) }
+        let size = protobuf_c_message_get_packed_size(owner.base)
+        let written = protobuf_c_message_pack_to_buffer(owner.base, adapter.buffer)
+        precondition(written == size, "protobuf-c packed \(written) bytes, announced \(size)")
+        for p in pending { p.tensor.pointee.raw_data = ProtobufCBinaryData(len: 0, data: nil) }
+        precondition(adapter.holeOffsets.allSatisfy { $0 != nil }, "bnconv: protobuf-c did not pack a pending initializer's raw_data")
+    }
 
     /// Swift copies of the model-level fields and the main graph; throws when there is no graph.
     package func snapshot() throws -> ONNXProto.Model {
@@ -65,7 +145,11 @@ package final class ONNXModelMessage {
             producerName: PB.string(m.producer_name),
             graphName: PB.string(graph.name),
             nodes: PB.messages(graph.node, graph.n_node).map(ONNXModelMessage.node),
-            initializers: PB.messages(graph.initializer, graph.n_initializer).map(ONNXModelMessage.tensor),
+            initializers: PB.messages(graph.initializer, graph.n_initializer).enumerated().map { i, p in
+                var t = ONNXModelMessage.tensor(p)
+                if case .mapped(let mapped)? = origin, let range = mapped.cuts[i] { t.stored = range }
+                return t
+            },
             inputs: PB.messages(graph.input, graph.n_input).map(ONNXModelMessage.valueInfo),
             outputs: PB.messages(graph.output, graph.n_output).map(ONNXModelMessage.valueInfo),
             valueInfos: PB.messages(graph.value_info, graph.n_value_info).map(ONNXModelMessage.valueInfo))
@@ -168,7 +252,25 @@ package final class ONNXModelMessage {
             case .original(let index):
                 let firstUse = usedInits.insert(index).inserted
                 precondition(firstUse, "initializer \(index) listed twice in an edit")
-                return oldInits[index]
+                let p = oldInits[index]
+                if case .mapped(let mapped)? = origin, let range = mapped.cuts[index] {
+                    // Lent from the mapping while the message lives.
+                    let bytes = mapped.bytes(range)
+                    p.pointee.raw_data = ProtobufCBinaryData(len: bytes.count,
+                                                             data: UnsafeMutablePointer(mutating: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)))
+                    p.pointee.has_raw_data = 1
+                    lent.append(p)
+                }
+                return p
+            case let .computed(index, dataType, dims, content):
+                let firstUse = usedInits.insert(index).inserted
+                precondition(firstUse, "initializer \(index) listed twice in an edit")
+                let p = oldInits[index]
+                ONNXModelMessage.setValues(p, dataType: dataType, dims: dims, rawData: [])
+                free(p.pointee.raw_data.data)
+                p.pointee.raw_data = ProtobufCBinaryData(len: 0, data: nil)
+                pending.append((p, content))
+                return p
             case let .replaced(index, dataType, dims, rawData):
                 let firstUse = usedInits.insert(index).inserted
                 precondition(firstUse, "initializer \(index) listed twice in an edit")

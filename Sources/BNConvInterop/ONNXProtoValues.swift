@@ -36,6 +36,9 @@ package enum ONNXProto {
         package var dims: [Int64]
         /// `raw_data`, when present (little-endian elements).
         package var rawData: [UInt8]?
+        /// Where `raw_data` lies in the file when it was left there rather than copied
+        /// (``ONNXMappedModel``); `rawData` is then nil.
+        package var stored: Range<Int>?
         package var floatData: [Float] = []
         package var int32Data: [Int32] = []
         package var int64Data: [Int64] = []

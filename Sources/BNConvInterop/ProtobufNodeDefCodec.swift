@@ -61,10 +61,18 @@ enum ProtobufNodeDefCodec {
 
     // MARK: C -> Swift
 
-    /// A Swift copy of `node`. `contents` gives, by attribute position, the `tensor_content` of an
-    /// attribute's tensor held elsewhere (a view of the file's bytes, cut from the tree before
+    /// The `tensor_content` of an attribute's tensor held outside the tree (cut from it before
     /// protobuf-c unpacked it: ``ProtobufGraphDefFile``).
-    static func copy(_ node: UnsafeMutablePointer<Tensorflow__NodeDef>, contents: [Int: ArraySlice<UInt8>] = [:]) -> ProtobufNodeDef {
+    enum Content {
+        /// Bytes in memory (a view of the file's bytes held in memory, or a copy).
+        case copied(ArraySlice<UInt8>)
+        /// A range of the file, left there (``ProtobufTensorProto/stored``).
+        case stored(Range<Int>)
+    }
+
+    /// A Swift copy of `node`. `contents` gives, by attribute position, the `tensor_content` of an
+    /// attribute's tensor held elsewhere.
+    static func copy(_ node: UnsafeMutablePointer<Tensorflow__NodeDef>, contents: [Int: Content] = [:]) -> ProtobufNodeDef {
         let n = node.pointee
         let inputs = (0..<n.n_input).map { String(cString: n.input[$0]!) }
         var attributes: [(key: String, value: ProtobufAttrValue)] = []
@@ -72,7 +80,10 @@ enum ProtobufNodeDefCodec {
             let entry = n.attr[i]!.pointee
             var value = entry.value.map { copy($0.pointee) } ?? .unset
             if let content = contents[i], case .tensor(var t) = value {
-                t.content = content
+                switch content {
+                case .copied(let bytes): t.content = bytes
+                case .stored(let range): t.stored = range
+                }
                 value = .tensor(t)
             }
             attributes.append((String(cString: entry.key), value))

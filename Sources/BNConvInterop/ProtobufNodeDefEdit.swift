@@ -10,6 +10,11 @@ package struct ProtobufNodeDefEdit {
     /// New tensors for tensor attributes (a Const's `value`); the content is lent to protobuf-c
     /// while the node is packed, not copied.
     package var tensors: [(key: String, tensor: ProtobufTensorProto)] = []
+    /// New tensors whose content is still to be computed when the node is written (a folded
+    /// kernel left deferred: ``Tensor/isDeferred``), given as the tensor whose raw bytes are the
+    /// content; `tensor` carries the dtype and dims. Computed one node at a time, the next one on
+    /// another core meanwhile, and lent to protobuf-c like `tensors`' contents.
+    package var computedTensors: [(key: String, tensor: ProtobufTensorProto, content: Tensor)] = []
     /// A new input list.
     package var inputs: [String]?
 

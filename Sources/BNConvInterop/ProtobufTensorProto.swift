@@ -12,6 +12,10 @@ package struct ProtobufTensorProto: Sendable, Equatable {
     /// Raw little-endian row-major element bytes (`tensor_content`); empty when a value list is used.
     /// A slice, so it can be a view of the file's bytes (or of a ``Tensor``'s) rather than a copy.
     package var content: ArraySlice<UInt8> = []
+    /// Where `tensor_content` lies in the file when it was left there rather than copied (a large
+    /// constant of a GraphDef read for a fold without verification: ``ProtobufGraphDefFile``
+    /// lends it from its mapping); `content` is then empty.
+    package var stored: Range<Int>?
     /// `half_val`: DT_HALF / DT_BFLOAT16 bit patterns, one per int32.
     package var halfValues: [Int32] = []
     /// `float_val`.

@@ -26,6 +26,11 @@ package enum ProtobufWireCheck {
     /// The first problem in `bytes` read as the message `descriptor` describes (nested messages
     /// included), or `nil` if the wire format is sound and no deeper than ``maximumDepth``.
     static func firstProblem(in bytes: [UInt8], descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> String? {
+        bytes.withUnsafeBytes { firstProblem(in: $0, descriptor: descriptor) }
+    }
+
+    /// ``firstProblem(in:descriptor:)`` for bytes held elsewhere (a mapping of the file).
+    static func firstProblem(in bytes: UnsafeRawBufferPointer, descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> String? {
         if bytes.isEmpty { return "the file is empty" }
         // `PROTOBUF_C_TYPE_MESSAGE` is the 17th enumerator of protobuf-c.h's ProtobufCType (value 16);
         // the enumerator itself is not visible from Swift.

@@ -80,15 +80,8 @@ package final class ZlibInflater {
         }
     }
 
-    /// The CRC-32 (zip's, zlib's `crc32`) of `bytes`.
+    /// The CRC-32 (zip's, zlib's `crc32`) of `bytes` (``CRC32/of(_:continuing:)``).
     package static func crc32(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        var crc = CZlibInflate.crc32(0, nil, 0)
-        var offset = 0
-        while offset < bytes.count {
-            let chunk = min(bytes.count - offset, 1 << 30)
-            crc = CZlibInflate.crc32(crc, bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(chunk))
-            offset += chunk
-        }
-        return UInt32(crc)
+        CRC32.of(bytes)
     }
 }

@@ -106,28 +106,21 @@ struct ChannelView: Equatable {
             return
         }
         guard n > 0, let from = raw.baseAddress, let to = destination.baseAddress else { return }
-        // File mappings, arrays and direct-I/O buffers are at least 4-byte aligned; storage at an
-        // odd address goes through an aligned copy (source) or an aligned result (destination).
-        guard Int(bitPattern: from) % 4 == 0 else {
-            let aligned = (0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
-            aligned.withUnsafeBytes { self.scale($0, into: destination, dtype: dtype, shape: shape, by: scale) }
-            return
-        }
-        guard Int(bitPattern: to) % 4 == 0 else {
-            var result = [UInt8](repeating: 0, count: destination.count)
-            result.withUnsafeMutableBytes { self.scale(raw, into: $0, dtype: dtype, shape: shape, by: scale) }
-            result.withUnsafeBytes { destination.copyMemory(from: $0) }
-            return
-        }
-        let src = from.assumingMemoryBound(to: Float.self), dst = to.assumingMemoryBound(to: Float.self)
+        // Loads and stores that need no alignment: a STORED `.keras` member starts at any byte of
+        // the archive, so a kernel lent from its mapping (and the direct-I/O buffer placed to
+        // match its offset in the output) may lie at an odd address. On x86-64 and arm64 these
+        // are plain loads and stores, and the loops still vectorize.
         scale.withUnsafeBufferPointer { factors in
             let s = factors.baseAddress!
             if self.groups == 1 && self.inner == 1 {
                 // Channels last (hwio, io, hwcm): one factor per element of a row; a straight
                 // loop over row pointers (no overflow checks) that vectorizes.
                 for o in 0..<self.outer {
-                    let x = src + o * self.channels, y = dst + o * self.channels
-                    for c in 0..<self.channels { y[c] = Float(Double(x[c]) * s[c]) }
+                    let x = from + o * self.channels * 4, y = to + o * self.channels * 4
+                    for c in 0..<self.channels {
+                        y.storeBytes(of: Float(Double(x.loadUnaligned(fromByteOffset: c * 4, as: Float.self)) * s[c]),
+                                     toByteOffset: c * 4, as: Float.self)
+                    }
                 }
                 return
             }
@@ -136,7 +129,8 @@ struct ChannelView: Equatable {
                 for c in 0..<self.channels {
                     let factor = s[self.channel(outerIndex: o, c: c)]
                     for _ in 0..<self.inner {
-                        dst[index] = Float(Double(src[index]) * factor)
+                        to.storeBytes(of: Float(Double(from.loadUnaligned(fromByteOffset: index * 4, as: Float.self)) * factor),
+                                      toByteOffset: index * 4, as: Float.self)
                         index += 1
                     }
                 }

@@ -6,6 +6,8 @@
  * Facts: docs/formats.md, libhdf5. Names are prefixed with the module (chdf5_). */
 #include <hdf5.h>
 #include <string.h>
+#include "lent_image.h"
+#include "offset_driver.h"
 
 static inline unsigned chdf5_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned chdf5_acc_rdwr(void) { return H5F_ACC_RDWR; }

@@ -23,7 +23,7 @@ final class ONNXModelBuilderTests: XCTestCase {
             inputs: [ONNXProto.ValueInfo(name: "x", elemType: ONNXProto.DataType.float, dims: [.param("N"), .value(2)])],
             outputs: [ONNXProto.ValueInfo(name: "y", elemType: ONNXProto.DataType.float, dims: [.param("N"), .unknown])],
             valueInfos: [])
-        let bytes = ONNXModelBuilder.build(model, file: "built.onnx").serialized()
+        let bytes = try ONNXModelBuilder.build(model, file: "built.onnx").serialized()
         let back = try ONNXModelMessage(bytes: bytes, file: "built.onnx").snapshot()
         XCTAssertEqual(back, model)
         XCTAssertEqual(try ONNXTensorCodec.decode(back.initializers[0], file: "built.onnx", limits: ReadLimits()), weight)

@@ -36,15 +36,54 @@ final class ProtobufGraphDefFileTests: XCTestCase {
             for n in nodes {
                 for (_, value) in n.attributes {
                     guard case .tensor(let t) = value, !t.content.isEmpty else { continue }
-                    let inFile = file.bytes.withUnsafeBufferPointer { $0.baseAddress! }
+                    let inFile = bytes.withUnsafeBufferPointer { $0.baseAddress! }
                     let view = t.content.withUnsafeBufferPointer { $0.baseAddress! }
-                    XCTAssertTrue(view >= inFile && view < inFile + file.bytes.count, "\(name): \(n.name) content copied")
+                    XCTAssertTrue(view >= inFile && view < inFile + bytes.count, "\(name): \(n.name) content copied")
                     views += 1
                 }
             }
             XCTAssertTrue(try written(file) == bytes, name)
         }
         XCTAssertGreaterThan(views, 20)
+    }
+
+    /// Read where it lies (a mapping of the file): contents of the size asked for or more are left
+    /// in the file (their range recorded, nothing copied), the others copied; the nodes are those
+    /// of the bytes held in memory otherwise, and the graph writes back byte for byte, contents
+    /// lent from the file.
+    func testAMappedFileLeavesLargeContentsWhereTheyLie() throws {
+        var stored = 0
+        for name in try TensorFlowFixtures.cases() + ["constants"] {
+            let path = FixturePaths.url("tensorflow/\(name)/graph.pb").path
+            let bytes = try fixture(name)
+            let expected = try ProtobufGraphDefFile(bytes: bytes, file: name).nodeDefs()
+            let mapped = try ProtobufGraphDefFile(mapping: try XCTUnwrap(MappedFile(path: path)), file: name)
+            XCTAssertNotNil(mapped.mappedFile)
+            XCTAssertEqual(mapped.byteCount, bytes.count)
+            for minimum in [0, 64] {
+                let nodes = try mapped.nodeDefs(lendingFrom: minimum)
+                XCTAssertEqual(nodes.count, expected.count, name)
+                for (a, b) in zip(nodes, expected) {
+                    XCTAssertEqual(a.name, b.name)
+                    for ((_, x), (_, y)) in zip(a.attributes, b.attributes) {
+                        guard case .tensor(let t) = x, case .tensor(var u) = y else { XCTAssertEqual(x, y, "\(name): \(a.name)"); continue }
+                        if let range = t.stored {
+                            XCTAssertTrue(t.content.isEmpty)
+                            XCTAssertGreaterThanOrEqual(range.count, minimum)
+                            XCTAssertEqual(Array(bytes[range]), Array(u.content), "\(name): \(a.name) stored range")
+                            u.content = []
+                            u.stored = range
+                            stored += 1
+                        }
+                        XCTAssertEqual(t, u, "\(name): \(a.name)")
+                    }
+                }
+            }
+            XCTAssertTrue(try written(mapped) == bytes, name)
+            mapped.dropResidentPages()
+            XCTAssertTrue(try written(mapped) == bytes, "\(name) after dropping pages")
+        }
+        XCTAssertGreaterThan(stored, 20)
     }
 
     /// An edited Const gets its new tensor (lent, not copied), an edited node keeps its unknown

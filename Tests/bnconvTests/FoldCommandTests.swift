@@ -89,6 +89,55 @@ final class FoldCommandTests: XCTestCase {
         XCTAssertEqual(try files().filter { $0.hasSuffix(".tmp") }, [], "no temporary file left")
     }
 
+    /// A Keras 3 `.keras` folded without verification (its STORED weights read in place, the
+    /// output streamed into the archive, every weight deferred with BNCONV_DEFER_BYTES=0) holds
+    /// what the verified fold writes: the same members, the weights apart from libhdf5's object times.
+    func testNoVerifyOfAKerasArchiveWritesWhatTheVerifiedFoldWrites() throws {
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("mini_resnet/keras3.keras"),
+                                         to: dir.appendingPathComponent("mini_resnet.keras"))
+        let started = HDF5TestSupport.now
+        let verified = try CLIRunner.run(["fold", "mini_resnet.keras", "-o", "verified.keras"], in: dir)
+        XCTAssertEqual(verified.status, 0, verified.stderr)
+        for (name, environment) in [("fast.keras", [:]), ("deferred.keras", ["BNCONV_DEFER_BYTES": "0"])] {
+            let fast = try CLIRunner.run(["fold", "mini_resnet.keras", "-o", name, "--no-verify"], in: dir, environment: environment)
+            XCTAssertEqual(fast.status, 0, fast.stderr)
+            XCTAssertTrue(fast.stdout.contains("6 BatchNorm layer(s), 6 folded"), fast.stdout)
+            let same = try CLIRunner.run(["verify", "verified.keras", name, "--tolerance", "0"], in: dir)
+            XCTAssertEqual(same.status, 0, same.stdout + same.stderr)
+            XCTAssertTrue(same.stdout.contains("max abs error 0"), same.stdout)
+            let times = (started - 1)...(HDF5TestSupport.now + 1)
+            let a = try KerasArchiveReader.members(of: dir.appendingPathComponent("verified.keras").path)
+            let b = try KerasArchiveReader.members(of: dir.appendingPathComponent(name).path)
+            XCTAssertEqual(a.map(\.path), b.map(\.path), name)
+            for (x, y) in zip(a, b) {
+                XCTAssertEqual(HDF5TestSupport.differencesApartFromTimes(x.data, y.data, times: times), [], "\(name): \(x.path)")
+            }
+        }
+        XCTAssertEqual(try files().filter { $0.hasSuffix(".tmp") }, [], "no temporary file left")
+    }
+
+    /// The NaN check made when a `.keras`'s folded kernel is written stops the write and plans
+    /// again, as for a `.h5`: the BN is kept and nothing folded, so the input is copied.
+    func testNoVerifyOfAKerasArchivePlansAgainWhenAFoldedKernelHoldsNaN() throws {
+        var model = try Checkpoint.read(fixtures.appendingPathComponent("conv2d_bias_bn/keras3.keras").path)
+        let index = try XCTUnwrap(model.nodes.firstIndex { $0.weight(.kernel) != nil })
+        var kernel = try XCTUnwrap(model.nodes[index].weight(.kernel))
+        var values = kernel.tensor.floats()
+        values[3] = .infinity
+        kernel.tensor = Tensor(shape: kernel.tensor.shape, floats: values)
+        kernel.isModified = true
+        model.nodes[index].setWeight(kernel)
+        try Checkpoint.write(model, to: dir.appendingPathComponent("inf.keras").path)
+
+        let fast = try CLIRunner.run(["fold", "inf.keras", "-o", "fast.keras", "--no-verify"], in: dir, environment: ["BNCONV_DEFER_BYTES": "0"])
+        XCTAssertEqual(fast.status, 0, fast.stderr)
+        XCTAssertTrue(fast.stdout.contains("1 BatchNorm layer(s), 0 folded"), fast.stdout)
+        XCTAssertTrue(fast.stdout.contains("\(model.nodes[index].name)'s kernel holds NaN or infinite values (first at element 3)"), fast.stdout)
+        XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("fast.keras")), try Data(contentsOf: dir.appendingPathComponent("inf.keras")),
+                       "nothing folded: the input copied byte for byte")
+        XCTAssertEqual(try files().filter { $0.hasSuffix(".tmp") }, [], "no temporary file left")
+    }
+
     func testNothingFoldedCopiesTheFileByteForByte() throws {
         let result = try CLIRunner.run(["fold", "conv_relu_bn.h5", "-o", "out.h5"], in: dir)
         XCTAssertEqual(result.status, 0, result.stderr)

@@ -2,9 +2,10 @@
 """`make interop`: fold every committed fixture with bnconv, then load each output in the REAL
 framework of its flavour and compare with the framework's own recorded output of the original.
 
-    python tools/interop/run_interop.py --bnconv .build/release/bnconv --fixtures Tests/Fixtures [--only CASE]
+    python tools/interop/run_interop.py --bnconv .build/release/bnconv --fixtures Tests/Fixtures [--only CASE] [--no-verify]
 
-Keras 2 files load in tf_keras, Keras 3 files in keras 3 (docs/formats.md, Which Keras loads which file: each Keras loads only its own
+With --no-verify the Keras files are folded without verification (weights deferred, `.h5` and
+`.keras` outputs streamed). Keras 2 files load in tf_keras, Keras 3 files in keras 3 (docs/formats.md, Which Keras loads which file: each Keras loads only its own
 flavour); GraphDefs in TensorFlow (tools/interop/check_graphdef.py); ONNX in onnx.checker +
 onnxruntime (tools/interop/check_onnx.py). A row passes when the file loads, no BatchNormalization
 remains that a correct folder removes, and max|y - y_ref| <= tol x max|y_ref| (1e-5; the half
@@ -82,15 +83,15 @@ def load_keras(flavour, path, folded_config):
 def check_keras(args, case_dir, case, facts, flavour, name, out_dir):
     src = os.path.join(case_dir, name)
     dst = os.path.join(out_dir, f"{case}.{name.replace('.', '.folded.', 1) if name.endswith('.weights.h5') else name}")
-    extra = []
+    extra = ["--no-verify"] if args.no_verify else []
     if "weights" in name:
-        extra = ["--config", os.path.join(case_dir, f"{flavour}.json")]
+        extra += ["--config", os.path.join(case_dir, f"{flavour}.json")]
     rc, summary, err = bnconv_fold(args.bnconv, src, dst, extra)
     if rc != 0:
         return False, f"bnconv fold exit {rc}: {err.splitlines()[-1] if err else ''}"
     folded_config = dst[: -len(".weights.h5")] + ".json" if dst.endswith(".weights.h5") else os.path.splitext(dst)[0] + ".json"
-    if extra and not os.path.exists(folded_config):
-        folded_config = extra[1]  # nothing folded: the weights go with the original architecture
+    if "weights" in name and not os.path.exists(folded_config):
+        folded_config = extra[-1]  # nothing folded: the weights go with the original architecture
     try:
         model = load_keras(flavour, dst, folded_config)
     except Exception as error:  # the framework refused the file
@@ -324,6 +325,8 @@ def main():
     ap.add_argument("--only", help="run only cases whose name contains this")
     ap.add_argument("--section", choices=["all", "fold", "layout"], default="all",
                     help="run only the fold section or only the layout section")
+    ap.add_argument("--no-verify", action="store_true",
+                    help="fold the Keras files without verification (deferred weights, the streamed writers)")
     args = ap.parse_args()
     args.bnconv = os.path.abspath(args.bnconv)
     out_dir = tempfile.mkdtemp(prefix="bnconv-interop-")

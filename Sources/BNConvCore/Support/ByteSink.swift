@@ -10,8 +10,10 @@ import Foundation
 package final class ByteSink {
     /// Everything appended, for a sink made with ``init()``.
     package private(set) var bytes: [UInt8] = []
-    /// How many bytes were appended.
-    private(set) var count = 0
+    /// How many bytes were appended (skipped ones included): the offset of the next.
+    package private(set) var count = 0
+    /// Whether the file's end is a skipped range, which ``finish()`` makes part of the file.
+    private var endsInGap = false
     private let descriptor: Int32?
     private let path: String
     private var buffer: UnsafeMutableRawBufferPointer?
@@ -41,6 +43,7 @@ package final class ByteSink {
     package func append(_ piece: UnsafeRawBufferPointer) {
         guard failure == nil, !piece.isEmpty else { return }
         count += piece.count
+        endsInGap = false
         guard let buffer else {
             bytes.append(contentsOf: piece)
             return
@@ -62,9 +65,32 @@ package final class ByteSink {
     /// Appends `piece`.
     func append(_ piece: ArraySlice<UInt8>) { piece.withUnsafeBytes { append($0) } }
 
-    /// Writes out what is buffered; throws the first failure of any append.
+    /// Leaves the next `gap` bytes to be written by someone else (at offsets ``count`` to
+    /// ``count`` + `gap`, with `pwrite`, once the sink is finished): the file position moves past
+    /// them. A sink in memory appends zeros.
+    package func skip(_ gap: Int) {
+        guard failure == nil, gap > 0 else { return }
+        count += gap
+        guard let descriptor else {
+            bytes.append(contentsOf: repeatElement(0, count: gap))
+            return
+        }
+        flushBuffer()
+        guard failure == nil else { return }
+        if lseek(descriptor, off_t(gap), SEEK_CUR) < 0 {
+            failure = CheckpointError(.writeFailed, file: path, problem: "cannot seek: \(String(cString: strerror(errno)))")
+        }
+        endsInGap = true
+    }
+
+    /// Writes out what is buffered (the file is as long as everything appended and skipped);
+    /// throws the first failure of any append.
     package func finish() throws {
         flushBuffer()
+        if let descriptor, endsInGap, failure == nil, ftruncate(descriptor, off_t(count)) != 0 {
+            failure = CheckpointError(.writeFailed, file: path, problem: "cannot extend the file: \(String(cString: strerror(errno)))")
+        }
+        endsInGap = false
         if let failure { throw failure }
     }
 

@@ -65,7 +65,7 @@ public enum FileBytes {
     /// Writes every byte of `bytes` to `fd`: at `offset` (`pwrite`) when given, else at the file
     /// position. Retries after signals and short writes; returns 0, or the `errno` of the failure
     /// (`EIO` when the system wrote nothing).
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int? = nil) -> Int32 {
+    package static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int? = nil) -> Int32 {
         var done = 0
         while done < bytes.count {
             let rest = bytes.baseAddress! + done, count = bytes.count - done

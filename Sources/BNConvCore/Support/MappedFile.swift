@@ -30,6 +30,15 @@ package final class MappedFile: Sendable {
 
     deinit { close(fd) }
 
+    /// The `count` bytes at `offset`, mapped read-only for as long as the returned value lives
+    /// (pages are read when touched; see ``FileMapping``).
+    package func mapping(offset: Int, count: Int) throws -> FileMapping {
+        guard offset >= 0, count >= 0, offset <= size - count else {
+            throw CheckpointError(.malformed, file: path, problem: "bytes \(offset)..<\(offset + count) lie beyond the \(size)-byte file")
+        }
+        return try FileMapping(fd: fd, offset: offset, count: count, path: path)
+    }
+
     /// Calls `body` with the `count` bytes at `offset`, mapped read-only for the call.
     package func withBytes<R>(offset: Int, count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         guard offset >= 0, count >= 0, offset <= size - count else {

@@ -21,10 +21,14 @@ package final class ConcurrentTensorWriter {
     var depth: Int { state.depth }
 
     /// A writer into the existing file at `path`, with `workers` computing threads besides the
-    /// caller's (by default one per core but one) and one writing thread.
-    package init(path: String, workers: Int = max(0, ProcessInfo.processInfo.activeProcessorCount - 1), direct: Bool = true) throws {
+    /// caller's (by default one per core but one) and one writing thread. `whenComputed`, when
+    /// given, sees each tensor's bytes and file offset on the thread that computed them, before
+    /// they are written (a zip writer takes their CRC-32 there, while they are in the cache).
+    package init(path: String, workers: Int = max(0, ProcessInfo.processInfo.activeProcessorCount - 1), direct: Bool = true,
+                 whenComputed: (@Sendable (_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> Void)? = nil) throws {
         let workers = min(max(0, workers), 7)
-        state = State(destination: try DirectRangeWriter(path: path, direct: direct), depth: workers + 2, workers: workers)
+        state = State(destination: try DirectRangeWriter(path: path, direct: direct), depth: workers + 2, workers: workers,
+                      whenComputed: whenComputed)
         // Threads of their own, not GCD blocks: they wait on each other, and GCD, which does not
         // see an NSCondition wait, can hold a queued block back for seconds on a busy pool.
         for _ in 0..<workers {
@@ -58,10 +62,13 @@ package final class ConcurrentTensorWriter {
     // Safe because every mutable property below is read and written only while `condition` is
     // locked (each method locks it first), the buffers and regions handed out are each used by one
     // thread at a time (a computing thread fills one, then hands it to the writing thread under the
-    // lock), and `destination` is itself Sendable (independent `pwrite`s).
+    // lock), `destination` is itself Sendable (independent `pwrite`s) and `whenComputed` is a
+    // `@Sendable` closure, called with a region only by the thread that filled it.
     private final class State: @unchecked Sendable {
         /// Where the bytes go.
         let destination: DirectRangeWriter
+        /// Sees each computed tensor's bytes and offset before they are written.
+        let whenComputed: (@Sendable (UnsafeRawBufferPointer, Int) -> Void)?
         /// Buffers in use or free, at most.
         let depth: Int
         private let condition = NSCondition()
@@ -81,8 +88,9 @@ package final class ConcurrentTensorWriter {
         /// computations in progress.
         private var computing: Int, writing = 1, inHand = 0
 
-        init(destination: DirectRangeWriter, depth: Int, workers: Int) {
+        init(destination: DirectRangeWriter, depth: Int, workers: Int, whenComputed: (@Sendable (UnsafeRawBufferPointer, Int) -> Void)?) {
             self.destination = destination
+            self.whenComputed = whenComputed
             self.depth = depth
             computing = workers
         }
@@ -134,6 +142,7 @@ package final class ConcurrentTensorWriter {
                 let region = buffer.region(count: bytes, forFileOffset: job.offset)
                 do {
                     try job.tensor.load(into: region)
+                    whenComputed?(UnsafeRawBufferPointer(region), job.offset)
                     condition.lock()
                     inHand -= 1
                     filled.append((buffer, region, job.offset))

@@ -196,22 +196,22 @@ public struct Tensor: Equatable, Sendable {
         case .float32:
             // Exponent bits all set: infinity or NaN. Blocks are screened with a branch-free
             // reduction; only a block that has one is searched.
-            guard n > 0, let base = raw.baseAddress, Int(bitPattern: base) % 4 == 0 else {
-                for i in 0..<n where raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self) & 0x7F80_0000 == 0x7F80_0000 { return i }
-                return nil
-            }
-            let words = base.assumingMemoryBound(to: UInt32.self)
+            // Loads that need no alignment (a kernel lent from a STORED `.keras` member may lie
+            // at an odd address); plain loads on x86-64 and arm64.
+            guard n > 0, let base = raw.baseAddress else { return nil }
             let block = 4096
             var start = 0
             while start < n {
                 let length = min(block, n - start)
-                let p = words + start
+                let p = base + start * 4
                 // All-ones exponent plus one exponent unit carries into bit 31; no smaller
                 // exponent does. Only ands, adds and ors: the loop vectorizes.
                 var hits: UInt32 = 0
-                for word in UnsafeBufferPointer(start: p, count: length) { hits |= (word & 0x7F80_0000) &+ 0x0080_0000 }
+                for k in 0..<length { hits |= (p.loadUnaligned(fromByteOffset: k * 4, as: UInt32.self) & 0x7F80_0000) &+ 0x0080_0000 }
                 if hits & 0x8000_0000 != 0 {
-                    for k in 0..<length where p[k] & 0x7F80_0000 == 0x7F80_0000 { return start + k }
+                    for k in 0..<length where p.loadUnaligned(fromByteOffset: k * 4, as: UInt32.self) & 0x7F80_0000 == 0x7F80_0000 {
+                        return start + k
+                    }
                 }
                 start += length
             }
@@ -300,11 +300,13 @@ public struct Tensor: Equatable, Sendable {
         }
     }
 
-    /// The same elements with a new shape of the same element count.
+    /// The same elements with a new shape of the same element count (a deferred tensor stays
+    /// deferred: its source's bytes are the same in either shape).
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
         guard newShape.reduce(1, *) == count else {
             throw TensorError.reshapeMismatch(from: shape, to: newShape)
         }
+        if let source { return Tensor(dtype: dtype, shape: newShape, source: source) }
         return try Tensor(dtype: dtype, shape: newShape, bytes: bytes)
     }
 

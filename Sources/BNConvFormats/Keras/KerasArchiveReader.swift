@@ -2,8 +2,9 @@ import BNConvCore
 import BNConvModel
 import BNConvInterop
 
-/// Reads the members of a `.keras` zip into memory, in archive order (docs/formats.md, The .keras
-/// archive), after ``ZipCentralDirectory`` has checked every member's place and sizes.
+/// Reads the members of a `.keras` zip, in archive order (docs/formats.md, The .keras archive),
+/// after ``ZipCentralDirectory`` has checked every member's place and sizes: into memory
+/// (``members(of:limits:)``), or with STORED members left in the file (``open(_:limits:)``).
 ///
 /// Caps, each checked before anything is inflated: a member declares at most ``memberCap``
 /// bytes and, compressed, at most `limits.maxExpansion` bytes per stored byte; all members
@@ -26,6 +27,35 @@ package enum KerasArchiveReader {
     /// Every member's path and bytes of the archive whose bytes are `bytes`; `file` names it in
     /// errors (the fuzz driver's entry point too).
     package static func members(in bytes: UnsafeRawBufferPointer, file path: String, limits: ReadLimits = ReadLimits()) throws -> [KerasArchiveMember] {
+        try checkedMembers(in: bytes, file: path, limits: limits).map { member in
+            KerasArchiveMember(path: member.path, data: try extract(member, from: bytes, file: path))
+        }
+    }
+
+    /// The archive at `path` with its STORED members left where they lie: each checked against its
+    /// CRC-32 from the file (on every core, a few MiB mapped at a time, so checking 100 MB holds
+    /// no more than that in memory), deflated members inflated and checked as
+    /// ``members(of:limits:)`` does. Nothing of a member is handed on before its CRC-32 matched:
+    /// libhdf5 never sees damaged bytes that the archive's own check can catch.
+    package static func open(_ path: String, limits: ReadLimits = ReadLimits()) throws -> KerasArchive {
+        guard let file = MappedFile(path: path) else {
+            throw CheckpointError(.cannotOpen, file: path, problem: "cannot open the file")
+        }
+        let mapping = try file.mapping(offset: 0, count: file.size)
+        let bytes = mapping.bytes
+        let members = try checkedMembers(in: bytes, file: path, limits: limits).map { member -> KerasArchive.Member in
+            guard member.method == 0 else {
+                return KerasArchive.Member(path: member.path, content: .extracted(try extract(member, from: bytes, file: path)))
+            }
+            try check(crc: CRC32.of(file, offset: member.dataOffset, count: member.compressedSize), of: member, file: path)
+            return KerasArchive.Member(path: member.path, content: .inPlace(offset: member.dataOffset, count: member.compressedSize))
+        }
+        return KerasArchive(path: path, file: file, mapping: mapping, members: members)
+    }
+
+    /// The members the central directory lists (folder entries left out), after the checks of
+    /// names and declared sizes every read makes before inflating anything.
+    private static func checkedMembers(in bytes: UnsafeRawBufferPointer, file path: String, limits: ReadLimits) throws -> [ZipCentralDirectory.Member] {
         let files = try ZipCentralDirectory(bytes: bytes, file: path).members.filter { !$0.isDirectory }
         var seen = Set<String>()
         var declared = DeclaredBytes()
@@ -47,8 +77,14 @@ package enum KerasArchiveReader {
         if let refusal = limits.totalRefusal("the zip members", declared: declared.total, fileBytes: bytes.count) {
             throw CheckpointError(.malformed, file: path, problem: refusal)
         }
-        return try files.map { member in
-            KerasArchiveMember(path: member.path, data: try extract(member, from: bytes, file: path))
+        return files
+    }
+
+    /// Throws when `crc` is not the CRC-32 the archive records for `member`.
+    private static func check(crc checksum: UInt32, of member: ZipCentralDirectory.Member, file: String) throws {
+        guard checksum == member.crc32 else {
+            throw CheckpointError(.malformed, file: file, place: member.path,
+                                  problem: "the zip member's CRC-32 is \(String(checksum, radix: 16)), the archive records \(String(member.crc32, radix: 16)): the member is damaged")
         }
     }
 
@@ -81,11 +117,7 @@ package enum KerasArchiveReader {
                 throw CheckpointError(.malformed, file: file, place: member.path, problem: problem)
             }
         }
-        let checksum = data.withUnsafeBytes { ZlibInflater.crc32($0) }
-        guard checksum == member.crc32 else {
-            throw CheckpointError(.malformed, file: file, place: member.path,
-                                  problem: "the zip member's CRC-32 is \(String(checksum, radix: 16)), the archive records \(String(member.crc32, radix: 16)): the member is damaged")
-        }
+        try check(crc: data.withUnsafeBytes { CRC32.of($0) }, of: member, file: file)
         return data
     }
 }

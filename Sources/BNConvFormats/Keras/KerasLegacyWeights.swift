@@ -20,22 +20,11 @@ struct KerasLegacyWeights {
     /// The model's own weights in `top_level_model_weights` (Keras 2.7+), or `nil` when the group is absent.
     var topLevel: [KerasStoredVariable]?
 
-    /// How to defer: the user's file name, the smallest dataset deferred, and the file mapped for
-    /// lending raw bytes (`nil`: read through HDF5).
-    struct Deferral {
-        /// The user's file name, for errors.
-        var file: String
-        /// Datasets of at least this many bytes are deferred.
-        var minimumBytes: Int
-        /// The same file opened for mapping.
-        var mapping: MappedFile?
-    }
-
     /// Reads `group` for the layers of `container`. With `deferring` (the user's file name and a
     /// size), datasets of that size or more become deferred
     /// tensors read from the open file when needed (their shape, dtype and size are checked now).
     /// No dataset may take more than `limits` allow.
-    init(group: HDF5Group, container: KerasContainer, deferring: Deferral? = nil, limits: ReadLimits) throws {
+    init(group: HDF5Group, container: KerasContainer, deferring: KerasWeightDeferral? = nil, limits: ReadLimits) throws {
         guard let names = try KerasAttributeList.read("layer_names", of: group) else {
             throw KerasConfigError(place: group.path, problem: "the weights group has no 'layer_names' attribute")
         }
@@ -77,7 +66,7 @@ struct KerasLegacyWeights {
     /// `deferring.minimumBytes` or more are deferred when `deferring` is given. No dataset may take
     /// more than `limits` allow (a deferred one is checked now and again when it is read), and
     /// each is charged to `tally` (the file's total) before it is read.
-    static func read(_ listed: [String], in group: HDF5Group, deferring: Deferral? = nil, limits: ReadLimits,
+    static func read(_ listed: [String], in group: HDF5Group, deferring: KerasWeightDeferral? = nil, limits: ReadLimits,
                      tally: KerasDeclaredBytes) throws -> [KerasStoredVariable] {
         try listed.map { weightName in
             guard group.kind(of: weightName) == .dataset else {
@@ -86,16 +75,7 @@ struct KerasLegacyWeights {
             let dataset = try group.dataset(weightName)
             let creation = try dataset.creation()
             let extent = try tally.charge(dataset, creation: creation)
-            var tensor: Tensor?
-            if let deferring {
-                if extent.byteCount >= deferring.minimumBytes {
-                    let raw = deferring.mapping.flatMap { mapping in
-                        dataset.rawFileOffset(dtype: extent.dtype, byteCount: extent.byteCount, creation: creation).map { (mapping, $0, extent.byteCount) }
-                    }
-                    tensor = Tensor(dtype: extent.dtype, shape: extent.shape,
-                                    source: KerasDatasetSource(file: group.file, path: dataset.path, userFile: deferring.file, raw: raw, limits: limits))
-                }
-            }
+            let tensor = deferring?.tensor(for: dataset, extent: extent, creation: creation, in: group.file, limits: limits)
             return KerasStoredVariable(variable: KerasStoredVariable.variableName(fromStoredName: weightName),
                                        storedName: weightName, storageKey: dataset.path,
                                        tensor: try tensor ?? dataset.readTensor(creation: creation, limits: limits), creation: creation)

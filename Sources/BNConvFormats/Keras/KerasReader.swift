@@ -52,35 +52,57 @@ public enum KerasReader {
                                   problem: "an HDF5 file, but not a Keras checkpoint (no 'model_config', 'layer_names' or 'layers')")
     }
 
-    /// Reads a `.keras` zip archive (config.json + model.weights.h5, opened in memory).
-    public static func readArchive(_ path: String, options: ReadOptions = ReadOptions()) throws -> Model {
+    /// Reads a `.keras` zip archive (config.json + model.weights.h5). A STORED `model.weights.h5`
+    /// (as Keras writes it) is opened by libhdf5 where it lies in the archive, through a read-only
+    /// mapping, without being copied; a deflated one is inflated first. Every member is checked
+    /// against its CRC-32 before it is used. With `deferringFrom` (a byte count), the datasets of
+    /// that size or more stay in the archive until used, as ``readHDF5(_:configPath:deferringFrom:options:)``
+    /// leaves those of a `.h5` (lent from the mapping when the member is STORED).
+    public static func readArchive(_ path: String, deferringFrom minimumBytes: Int? = nil,
+                                   options: ReadOptions = ReadOptions()) throws -> Model {
         try mapErrors(file: path) {
-            let members = try KerasArchiveReader.members(of: path, limits: options.limits)
-            guard let configMember = members.first(where: { $0.path == "config.json" }) else {
+            let archive = try KerasArchiveReader.open(path, limits: options.limits)
+            guard let configMember = archive.member(named: "config.json") else {
                 throw CheckpointError(.malformed, file: path, problem: "a zip archive without 'config.json', so not a .keras model")
             }
-            guard let weightsMember = members.first(where: { $0.path == "model.weights.h5" }) else {
-                if members.contains(where: { $0.path == "model.weights.npz" }) {
+            guard let weightsMember = archive.member(named: "model.weights.h5") else {
+                if archive.member(named: "model.weights.npz") != nil {
                     throw CheckpointError(.unsupported, file: path, place: "model.weights.npz", problem: "weights saved in .npz format are not supported")
                 }
                 throw CheckpointError(.malformed, file: path, problem: "the archive has no 'model.weights.h5'")
             }
-            let text = String(decoding: configMember.data, as: UTF8.self)
+            let text = String(decoding: archive.bytes(of: configMember), as: UTF8.self)
             let config: JSONValue
             do { config = try JSONValue.parse(text) } catch {
                 throw CheckpointError(.malformed, file: path, place: "config.json", problem: "\(error)")
             }
             var version: String?
-            if let meta = members.first(where: { $0.path == "metadata.json" }) {
-                version = (try? JSONValue.parse(String(decoding: meta.data, as: UTF8.self)))?["keras_version"]?.stringValue
+            if let meta = archive.member(named: "metadata.json") {
+                version = (try? JSONValue.parse(String(decoding: archive.bytes(of: meta), as: UTF8.self)))?["keras_version"]?.stringValue
             }
-            let file = try HDF5File.open(image: weightsMember.data, name: path + "/model.weights.h5")
+            let name = path + "/model.weights.h5"
+            let file: HDF5File
+            var deferral = minimumBytes.map { KerasWeightDeferral(file: path, minimumBytes: $0) }
+            switch weightsMember.content {
+            case .inPlace(let offset, let count):
+                file = try HDF5File.open(lending: UnsafeRawBufferPointer(rebasing: archive.mapping.bytes[offset..<(offset + count)]),
+                                         owner: archive, name: name)
+                deferral?.mapping = archive.file
+                deferral?.baseOffset = offset
+                deferral?.length = count
+            case .extracted(let bytes):
+                file = try HDF5File.open(image: bytes, name: name)
+            }
             let root = try file.root()
-            let kept = members.map { m in
-                m.path == "config.json" || m.path == "model.weights.h5" ? KerasArchiveMember(path: m.path, data: []) : m
+            let kept = archive.members.map { m in
+                KerasArchiveMember(path: m.path, data: m.path == "config.json" || m.path == "model.weights.h5" ? [] : archive.bytes(of: m))
             }
-            return try readStore(path: path, root: root, config: config, configText: text, format: .kerasZip,
-                                 kerasVersion: version, members: kept, options: options)
+            let model = try readStore(path: path, root: root, config: config, configText: text, format: .kerasZip,
+                                      kerasVersion: version, members: kept, deferring: deferral, options: options)
+            // The metadata libhdf5 read through the mapping is parsed: its pages need not stay mapped
+            // while the model is folded and written (deferred weights are lent by mappings of their own).
+            archive.mapping.dropResidentPages()
+            return model
         }
     }
 
@@ -112,7 +134,7 @@ public enum KerasReader {
                                    options: ReadOptions) throws -> Model {
         let container = try KerasContainer(model: config, place: "model_config")
         let weights = try KerasLegacyWeights(group: weightsGroup, container: container, deferring: deferring.map {
-            KerasLegacyWeights.Deferral(file: path, minimumBytes: $0, mapping: MappedFile(path: path))
+            KerasWeightDeferral(file: path, minimumBytes: $0, mapping: MappedFile(path: path))
         }, limits: options.limits)
         let version = try root.stringAttribute("keras_version") ?? (try weightsGroup.stringAttribute("keras_version"))
         let dialect = detectDialect(config, version: format == .keras3LegacyH5 ? "3" : nil, text: configText)
@@ -131,9 +153,10 @@ public enum KerasReader {
     }
 
     private static func readStore(path: String, root: HDF5Group, config: JSONValue, configText: String, format: CheckpointFormat,
-                                  kerasVersion: String?, members: [KerasArchiveMember], options: ReadOptions) throws -> Model {
+                                  kerasVersion: String?, members: [KerasArchiveMember], deferring: KerasWeightDeferral? = nil,
+                                  options: ReadOptions) throws -> Model {
         let container = try KerasContainer(model: config, place: "config")
-        let weights = try KerasStoreWeights(root: root, container: container, limits: options.limits)
+        let weights = try KerasStoreWeights(root: root, container: container, deferring: deferring, limits: options.limits)
         let dialect = detectDialect(config, version: kerasVersion, text: configText)
         var builder = KerasGraphBuilder(dialect: dialect, variables: weights.variables, storeGroups: weights.groups)
         let outputs = try builder.build(container)

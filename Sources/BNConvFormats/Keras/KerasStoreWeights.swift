@@ -19,10 +19,15 @@ struct KerasStoreWeights {
     private let limits: ReadLimits
     /// The file's declared dataset bytes so far.
     private let tally: KerasDeclaredBytes
+    /// How large datasets stay in the file, if they do.
+    private let deferring: KerasWeightDeferral?
 
-    /// Reads `root` (the file's root group) for `container`, each dataset within `limits`.
-    init(root: HDF5Group, container: KerasContainer, limits: ReadLimits) throws {
+    /// Reads `root` (the file's root group) for `container`, each dataset within `limits`. With
+    /// `deferring`, datasets of its size or more become deferred tensors (shape, dtype and size
+    /// checked now), lent from the file's mapping where they lie as stored.
+    init(root: HDF5Group, container: KerasContainer, deferring: KerasWeightDeferral? = nil, limits: ReadLimits) throws {
         self.limits = limits
+        self.deferring = deferring
         tally = try KerasDeclaredBytes(file: root.file, limits: limits)
         try read(container, groupPath: "", path: [], scope: [], root: root)
     }
@@ -73,10 +78,12 @@ struct KerasStoreWeights {
             for (i, variable) in zip(indices, variableNames) {
                 let dataset = try vars.dataset(String(i))
                 let props = try dataset.creation()
-                try tally.charge(dataset, creation: props)
+                let extent = try tally.charge(dataset, creation: props)
                 creation[dataset.path] = props
+                let tensor = try deferring?.tensor(for: dataset, extent: extent, creation: props, in: root.file, limits: limits)
+                    ?? dataset.readTensor(creation: props, limits: limits)
                 stored.append(KerasStoredVariable(variable: variable, storedName: (scope + [entry.name, variable]).joined(separator: "/"), storageKey: dataset.path,
-                                                  tensor: try dataset.readTensor(limits: limits), creation: props))
+                                                  tensor: tensor, creation: props))
             }
             variables[layerPath] = stored
         }

@@ -12,13 +12,55 @@ struct KerasStoreWriter {
     /// The rewritten architecture (removed layers gone), whose layer order names the groups.
     let container: KerasContainer
 
-    /// Writes into `file` (new and empty).
-    func write(to file: HDF5File) throws {
+    /// Writes into `file` (new and empty). Weights still to be read or computed from a mapping
+    /// (a fold without verification: folded kernels, untouched datasets lent by the input) are, when
+    /// `file` has unbuffered raw data, written beside libhdf5 into the storage it reserves for
+    /// them (``ConcurrentTensorWriter``), on the other cores; `whenComputed` sees their bytes and
+    /// offsets in ``HDF5File/containerPath`` first. Every other weight goes through libhdf5.
+    func write(to file: HDF5File, whenComputed: (@Sendable (UnsafeRawBufferPointer, Int) -> Void)? = nil) throws {
         guard let original = edits.record.container else {
             throw KerasConfigError(place: "", problem: "the model has no Keras architecture to name its store groups")
         }
         let root = try file.root()
-        try writeContainer(container, original: original, groupPath: "", path: [], root: root, isRoot: true)
+        let sink = RawSink(file: file, whenComputed: whenComputed)
+        try writeContainer(container, original: original, groupPath: "", path: [], root: root, isRoot: true, sink: sink)
+        try sink.writer?.finish()
+    }
+
+    /// The sum of the sizes of the weights ``write(to:whenComputed:)`` writes (the data part of the file).
+    var weightBytes: Int {
+        edits.nodesByLayer.values.reduce(0) { sum, node in
+            node.weights.reduce(sum) { $0 + $1.tensor.count * $1.tensor.dtype.byteCount }
+        }
+    }
+
+    /// Whether `tensor` is written beside libhdf5: still to be read or computed from a mapping
+    /// (deferred, readable on another thread), for a contiguous unfiltered dataset whose stored
+    /// bytes are exactly the tensor's.
+    static func writesRaw(_ tensor: Tensor, creation: HDF5DatasetCreation) -> Bool {
+        tensor.isDeferred && tensor.loadsConcurrently && creation.layout == .contiguous && creation.filters.isEmpty
+            && tensor.count > 0 && tensor.dtype.isFloatingPoint
+    }
+
+    /// Where weights written beside libhdf5 go: a writer made on the first such weight.
+    private final class RawSink {
+        let file: HDF5File
+        let whenComputed: (@Sendable (UnsafeRawBufferPointer, Int) -> Void)?
+        private(set) var writer: ConcurrentTensorWriter?
+
+        init(file: HDF5File, whenComputed: (@Sendable (UnsafeRawBufferPointer, Int) -> Void)?) {
+            self.file = file
+            self.whenComputed = whenComputed
+        }
+
+        /// Whether raw writes can go into the file (libhdf5 keeps no raw data back in a buffer).
+        var isOpen: Bool { file.hasUnbufferedRawData }
+
+        /// Queues `tensor` for the storage of the new `dataset`.
+        func enqueue(_ tensor: Tensor, into dataset: HDF5Dataset) throws {
+            if writer == nil { writer = try ConcurrentTensorWriter(path: file.containerPath, whenComputed: whenComputed) }
+            writer!.enqueue(tensor, at: file.baseOffset + (try dataset.reserveContiguousStorage()))
+        }
     }
 
     /// The store groups of a container's layers as read, by layer name (for their `name` attributes).
@@ -29,7 +71,7 @@ struct KerasStoreWriter {
     }
 
     private func writeContainer(_ container: KerasContainer, original: KerasContainer, groupPath: String, path: [String],
-                                root: HDF5Group, isRoot: Bool, originalGroupPath: String? = nil) throws {
+                                root: HDF5Group, isRoot: Bool, originalGroupPath: String? = nil, sink: RawSink) throws {
         let old = originalGroups(original, groupPath: originalGroupPath ?? groupPath)
         let entries = Dictionary(container.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let originals = Dictionary(original.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -43,7 +85,7 @@ struct KerasStoreWriter {
             if let nested = layer.nested, let originalNested = originals[layer.name]?.nested {
                 let oldNested = old[layer.name].map { String($0.dropFirst()) + "/" }
                 try writeContainer(nested, original: originalNested, groupPath: group + "/", path: path + [layer.name], root: root,
-                                   isRoot: false, originalGroupPath: oldNested)
+                                   isRoot: false, originalGroupPath: oldNested, sink: sink)
                 continue
             }
             let vars = try root.createGroup(group + "/vars")
@@ -52,7 +94,15 @@ struct KerasStoreWriter {
             }
             guard let node = edits.nodesByLayer[(path + [layer.name]).joined(separator: "/")] else { continue }
             for (i, weight) in node.weights.enumerated() {
-                try vars.createDataset(String(i), tensor: weight.tensor, creation: edits.record.creation[weight.storageKey] ?? .contiguous)
+                let creation = edits.record.creation[weight.storageKey] ?? .contiguous
+                let tensor = weight.tensor
+                if sink.isOpen && Self.writesRaw(tensor, creation: creation) {
+                    try sink.enqueue(tensor, into: try vars.createDataset(String(i), dtype: tensor.dtype, shape: tensor.shape, creation: creation))
+                } else {
+                    try vars.createDataset(String(i), tensor: tensor, creation: creation)
+                    // Large data goes to disk while the next weight is prepared (the final fsync is then short).
+                    if tensor.count * tensor.dtype.byteCount >= KerasLegacyWriter.writebackBytes { Writeback.start(root.file.containerPath) }
+                }
             }
         }
         if kept.isEmpty, !isRoot { _ = try root.openOrCreateGroup("\(groupPath)layers") }

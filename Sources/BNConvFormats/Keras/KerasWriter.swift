@@ -46,12 +46,11 @@ public enum KerasWriter {
                     try KerasStoreWriter(edits: edits, container: container).write(to: file)
                     try file.close()
                 case .kerasZip:
-                    let file = try HDF5File.createInMemory(name: path + "/model.weights.h5")
-                    try KerasStoreWriter(edits: edits, container: container).write(to: file)
-                    let image = try file.image()
-                    try file.close()
-                    try KerasArchiveWriter.write(members: record.archiveMembers, config: Array((configText ?? "").utf8), weights: image,
-                                                 to: temporary, target: path)
+                    let store = KerasStoreWriter(edits: edits, container: container)
+                    try KerasArchiveWriter.write(members: record.archiveMembers, config: Array((configText ?? "").utf8),
+                                                 weightsBytes: store.weightBytes, to: temporary.path, target: path) { file, whenComputed in
+                        try store.write(to: file, whenComputed: whenComputed)
+                    }
                 case .graphDef, .onnx:
                     throw CheckpointError(.unsupported, file: path, problem: "not a Keras format")
                 }

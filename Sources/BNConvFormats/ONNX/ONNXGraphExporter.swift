@@ -42,7 +42,7 @@ public enum ONNXGraphExporter {
             producerName: "bnconv", graphName: graphName.isEmpty ? "model" : graphName,
             nodes: graph.graph.nodes, initializers: graph.graph.initializers,
             inputs: graph.inputs, outputs: graph.outputs, valueInfos: [])
-        let bytes = ONNXModelBuilder.build(proto, file: file).serialized()
+        let bytes = try ONNXModelBuilder.build(proto, file: file).serialized()
         let counts = graph.graph.nodes.reduce(into: [String: Int]()) { $0[$1.opType, default: 0] += 1 }
         return Graph(bytes: bytes, opset: graph.opset, opCounts: counts)
     }

@@ -293,6 +293,13 @@ struct ONNXNodeMapper {
                                     axis: 1, center: true, scale: true, training: training))
     }
 
+    /// The initializer `name` read for its values (a Clip bound, a Reshape shape, Pad amounts):
+    /// in memory, a deferred one loaded (nil when it cannot be read).
+    private func value(_ name: String) -> Tensor? {
+        guard let t = initializers[name] else { return nil }
+        return t.isDeferred ? try? t.materialized() : t
+    }
+
     private func clip(_ node: ONNXProto.Node, _ a: ONNXAttributes) -> Op? {
         var low: Double?
         var high: Double?
@@ -302,7 +309,7 @@ struct ONNXNodeMapper {
         } else {
             func scalar(_ position: Int) -> Double?? {
                 guard node.inputs.count > position, !node.inputs[position].isEmpty else { return .some(nil) }
-                guard let t = initializers[node.inputs[position]], t.count == 1 else { return nil }
+                guard let t = value(node.inputs[position]), t.count == 1 else { return nil }
                 return .some(t.doubles()[0])
             }
             guard let l = scalar(1), let h = scalar(2) else { return nil }
@@ -336,7 +343,7 @@ struct ONNXNodeMapper {
             guard let s = a.ints("shape") else { return nil }
             target = s
         } else {
-            guard node.inputs.count == 2, let s = initializers[node.inputs[1]], s.rank == 1 else { return nil }
+            guard node.inputs.count == 2, let s = value(node.inputs[1]), s.rank == 1 else { return nil }
             target = s.integers().map { Int($0) }
         }
         guard (a.int("allowzero") ?? 0) == 0, let first = target.first, first == 0 || first == -1 else { return nil }
@@ -357,10 +364,10 @@ struct ONNXNodeMapper {
             guard let p = a.ints("pads"), (a.float("value") ?? 0) == 0 else { return nil }
             pads = p
         } else {
-            guard node.inputs.count >= 2, let p = initializers[node.inputs[1]] else { return nil }
+            guard node.inputs.count >= 2, let p = value(node.inputs[1]) else { return nil }
             pads = p.integers().map { Int($0) }
             if node.inputs.count > 2, !node.inputs[2].isEmpty {
-                guard let v = initializers[node.inputs[2]], v.doubles().allSatisfy({ $0 == 0 }) else { return nil }
+                guard let v = value(node.inputs[2]), v.doubles().allSatisfy({ $0 == 0 }) else { return nil }
             }
             if node.inputs.count > 3, !node.inputs[3].isEmpty { return nil }
         }

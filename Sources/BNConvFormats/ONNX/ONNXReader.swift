@@ -11,8 +11,19 @@ import BNConvInterop
 /// initializer's name. Each node keeps an ``ONNXNodeRecord`` and the model an ``ONNXModelRecord``,
 /// so ``ONNXWriter`` writes untouched parts back byte for byte.
 public enum ONNXReader {
-    /// Reads the model at `path`.
-    public static func read(_ path: String, options: ReadOptions = ReadOptions()) throws -> Model {
+    /// Reads the model at `path`. With `deferringFrom` (a byte count), a regular file is read
+    /// where it lies, through a read-only mapping, and the initializers whose `raw_data` holds that
+    /// many bytes or more stay in it until used (``Tensor/isDeferred``): a fold without
+    /// verification never holds them all, and the writer computes the folded ones beside the
+    /// packed message. The file must not change while the model holds them.
+    public static func read(_ path: String, deferringFrom minimumBytes: Int? = nil, options: ReadOptions = ReadOptions()) throws -> Model {
+        if let minimumBytes, let mapped = mappedFile(path) {
+            let cut = try ONNXMappedModel(file: mapped, path: path, cuttingFrom: minimumBytes)
+            let model = try read(message: try ONNXModelMessage(mapped: cut, file: path), file: path, storage: mapped, options: options)
+            // The metadata read through the mapping is parsed: its pages need not stay mapped.
+            cut.dropResidentPages()
+            return model
+        }
         let bytes: [UInt8]
         do {
             bytes = try FileBytes.read(path, limit: ProtobufWireCheck.maximumMessageBytes)
@@ -22,9 +33,22 @@ public enum ONNXReader {
         return try read(bytes: bytes, file: path, options: options)
     }
 
+    /// `path` opened for mapping when it is a regular file within protobuf's size limit (anything
+    /// else is read into memory, with the errors that read gives).
+    private static func mappedFile(_ path: String) -> MappedFile? {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) <= ProtobufWireCheck.maximumMessageBytes,
+              let mapped = MappedFile(path: path), mapped.size == Int(info.st_size) else { return nil }
+        return mapped
+    }
+
     /// Reads a model from the bytes of a `.onnx` file; `file` names it in errors.
     public static func read(bytes: [UInt8], file: String, options: ReadOptions = ReadOptions()) throws -> Model {
-        let message = try ONNXModelMessage(bytes: bytes, file: file)
+        try read(message: try ONNXModelMessage(bytes: bytes, file: file), file: file, storage: nil, options: options)
+    }
+
+    /// Reads the unpacked `message`; initializers left in the file are lent from `storage`.
+    private static func read(message: ONNXModelMessage, file: String, storage: MappedFile?, options: ReadOptions) throws -> Model {
         if let refusal = options.limits.nodeRefusal(count: message.nodeCount) {
             throw CheckpointError(.unsupported, file: file, problem: refusal)
         }
@@ -39,7 +63,7 @@ public enum ONNXReader {
         // others (strings, unsigned 16/32/64-bit, 8-bit floats) stay as written, never weights.
         var initializers: [String: Tensor] = [:]
         for t in proto.initializers where ONNXTensorCodec.dtype(of: t.dataType) != nil || t.isExternal {
-            initializers[t.name] = try ONNXTensorCodec.decode(t, file: file, limits: options.limits)
+            initializers[t.name] = try ONNXTensorCodec.decode(t, file: file, limits: options.limits, storage: storage)
         }
         // Constant nodes (TorchScript exports use them for Reshape shapes, Clip bounds, even
         // weights) are read as constants too, so their readers see fixed values, not activations.
@@ -107,7 +131,7 @@ public enum ONNXReader {
         // from the inputs'; ONNX activations of rank 3 to 5 are channels-first.
         return try ModelFinisher(layouts: .channelsFirst).finish(
             Model(name: proto.graphName, format: .onnx, inputs: modelInputs, outputs: proto.outputs.map(\.name),
-                  nodes: nodes, values: values, source: ONNXModelRecord(bytes: bytes, proto: proto, constants: constants)),
+                  nodes: nodes, values: values, source: ONNXModelRecord(origin: message.origin ?? .bytes([]), proto: proto, constants: constants)),
             file: file)
     }
 

@@ -2,12 +2,12 @@ import BNConvCore
 import BNConvModel
 import BNConvInterop
 
-/// The whole-file record of a model read from ONNX: the file's bytes (the writer unpacks them
-/// again and edits that tree, so every field bnconv does not model survives) and the Swift copy
-/// of the graph the reader worked from (indices in node records point into it).
+/// The whole-file record of a model read from ONNX: what the file was unpacked from (the writer
+/// unpacks it again and edits that tree, so every field bnconv does not model survives) and the
+/// Swift copy of the graph the reader worked from (indices in node records point into it).
 public struct ONNXModelRecord: SourceRecord {
-    /// The `.onnx` file's bytes as read.
-    let bytes: [UInt8]
+    /// The `.onnx` file's bytes as read, or the file read where it lies.
+    let origin: ONNXModelMessage.Origin
     /// The parsed graph the reader mapped.
     let proto: ONNXProto.Model
     /// `Constant` nodes the reader read as constants (like initializers) instead of model nodes:

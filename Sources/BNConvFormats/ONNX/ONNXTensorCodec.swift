@@ -43,8 +43,10 @@ enum ONNXTensorCodec {
         }
     }
 
-    /// Decodes an initializer; `file` names the model in errors, `limits` bounds what it may allocate.
-    static func decode(_ t: ONNXProto.Tensor, file: String, limits: ReadLimits) throws -> Tensor {
+    /// Decodes an initializer; `file` names the model in errors, `limits` bounds what it may
+    /// allocate. A `raw_data` left in the file (``ONNXProto/Tensor/stored``) becomes a deferred
+    /// tensor lent from `storage`, the file opened for mapping.
+    static func decode(_ t: ONNXProto.Tensor, file: String, limits: ReadLimits, storage: MappedFile? = nil) throws -> Tensor {
         let place = "initializer '\(t.name)'"
         if t.isExternal {
             let location = t.externalLocation.map { " ('\($0)')" } ?? ""
@@ -72,6 +74,15 @@ enum ONNXTensorCodec {
         func mismatch(_ field: String, _ n: Int) -> CheckpointError {
             CheckpointError(.malformed, file: file, place: place,
                             problem: "dims \(t.dims) need \(count) elements but \(field) holds \(n)")
+        }
+        if let stored = t.stored {
+            guard stored.count == count * dtype.byteCount else {
+                throw mismatch("raw_data (\(stored.count) bytes)", stored.count / dtype.byteCount)
+            }
+            guard let storage else {
+                throw CheckpointError(.malformed, file: file, place: place, problem: "the tensor's raw_data was left in a file that is not open")
+            }
+            return Tensor(dtype: dtype, shape: shape, source: FileRangeSource(file: storage, offset: stored.lowerBound, count: stored.count))
         }
         if let raw = t.rawData {
             guard raw.count == count * dtype.byteCount else { throw mismatch("raw_data (\(raw.count) bytes)", raw.count / dtype.byteCount) }

@@ -18,7 +18,8 @@ struct ONNXWritePlan {
     private var names: NameAllocator
     /// Graph outputs renamed back: model value -> original output name.
     private var renames: [String: String] = [:]
-    private var replaced: [Int: (Int32, [Int64], [UInt8])] = [:]
+    /// New values of original initializers, by index: in memory, or still to be computed (deferred).
+    private var replaced: [Int: (Int32, [Int64], Tensor)] = [:]
     private var newInitializers: [(String, Int32, [Int64], [UInt8])] = []
     private let initializerIndex: [String: Int]
     /// Constant nodes read as constants: output name -> graph index.
@@ -110,8 +111,10 @@ struct ONNXWritePlan {
         var keptInitializers = Set<String>()
         for (i, t) in proto.initializers.enumerated() where readNow.contains(t.name) || !readBefore.contains(t.name) {
             keptInitializers.insert(t.name)
-            if let (dataType, dims, raw) = replaced[i] {
-                initializers.append(.replaced(index: i, dataType: dataType, dims: dims, rawData: raw))
+            if let (dataType, dims, tensor) = replaced[i] {
+                // A folded kernel still deferred is computed when the message is written.
+                initializers.append(tensor.isDeferred ? .computed(index: i, dataType: dataType, dims: dims, content: tensor)
+                                                      : .replaced(index: i, dataType: dataType, dims: dims, rawData: tensor.bytes))
             } else {
                 initializers.append(.original(index: i))
             }
@@ -176,7 +179,7 @@ struct ONNXWritePlan {
         }
         var weightNames: [WeightRole: String] = [:]
         for w in node.weights {
-            weightNames[w.role] = storageName(for: w, changed: change.weight(w.role) != nil, node: node)
+            weightNames[w.role] = try storageName(for: w, changed: change.weight(w.role) != nil, node: node)
         }
         let slotted = Set(record.parts.flatMap(\.inputs).compactMap { slot -> WeightRole? in
             if case .weight(let r) = slot { return r } else { return nil }
@@ -245,11 +248,11 @@ struct ONNXWritePlan {
 
     /// The initializer name for a weight whose values differ from the file when `changed`
     /// (modified or added), recording a replacement or a new initializer.
-    private mutating func storageName(for weight: Weight, changed: Bool, node: Node) -> String {
+    private mutating func storageName(for weight: Weight, changed: Bool, node: Node) throws -> String {
         let dataType = ONNXTensorCodec.dataType(of: weight.tensor.dtype)
         let dims = weight.tensor.shape.map { Int64($0) }
         if let i = initializerIndex[weight.storageKey] {
-            if changed { replaced[i] = (dataType, dims, weight.tensor.bytes) }
+            if changed { replaced[i] = (dataType, dims, weight.tensor) }
             return weight.storageKey
         }
         if constants[weight.storageKey] != nil && !changed {
@@ -257,7 +260,7 @@ struct ONNXWritePlan {
         }
         let base = weight.storageKey.isEmpty ? "\(node.name).\(weight.role)" : weight.storageKey
         let name = names.claim(base)
-        newInitializers.append((name, dataType, dims, weight.tensor.bytes))
+        newInitializers.append((name, dataType, dims, try weight.tensor.materialized().bytes))
         return name
     }
 }

@@ -15,7 +15,9 @@ import BNConvInterop
 /// inputs and value_infos left without a reader are dropped. When a fold removed the node that
 /// wrote a graph output, the value that now carries it takes the output's name, so the model's
 /// interface keeps its names. The file is written to a temporary file beside the target and
-/// renamed into place only when complete.
+/// renamed into place only when complete. A model read with its weights left in the file (a fold
+/// without verification) is written without copying them into memory: untouched initializers
+/// are lent from the input's mapping, folded ones computed beside the packed message.
 public enum ONNXWriter {
     /// Writes `model` to `path` through ``AtomicFile`` (a synced temporary file beside the target,
     /// renamed into place; nothing is written on error). The file is written as it is packed
@@ -28,7 +30,11 @@ public enum ONNXWriter {
     static func write(_ model: Model, changes: ModelChanges?, to path: String) throws {
         let message = try edited(model, changes: changes, file: path)
         try AtomicFile.write(to: path) { temporary in
-            try ByteSink.writing(to: temporary, file: path) { message.serialize(to: $0) }
+            // Initializers still to be computed (folded kernels of a fold without verification)
+            // are left as gaps, filled on the other cores as soon as the packing has passed them.
+            let gaps = ComputedTensorGaps(path: temporary, target: path)
+            try ByteSink.writing(to: temporary, file: path) { sink in message.serialize(to: sink) { gaps.add($0, at: $1) } }
+            try gaps.finish()
         }
     }
 
@@ -46,7 +52,7 @@ public enum ONNXWriter {
         guard let changes = changes ?? ModelChanges(model) else { throw CheckpointError.noReadOutline(file: file) }
         var plan = try ONNXWritePlan(model: model, record: record, changes: changes, file: file)
         let edit = try plan.makeEdit()
-        let message = try ONNXModelMessage(bytes: record.bytes, file: file)
+        let message = try ONNXModelMessage(origin: record.origin, file: file)
         message.apply(edit)
         return message
     }

@@ -19,6 +19,8 @@ struct GraphDefGraph {
     let file: String
     /// The bounds on what decoding a constant may allocate.
     let limits: ReadLimits
+    /// The file opened for mapping, when constants' contents were left in it.
+    let storage: MappedFile?
 
     /// Ops that pass a tensor on unchanged (or re-typed, for Cast): a weight read through them is
     /// still the Const (mixed precision reads float32 variables through a Cast to half).
@@ -27,11 +29,13 @@ struct GraphDefGraph {
     static let shapeOps: Set<String> = ["ExpandDims", "Reshape", "Squeeze"]
 
     /// Indexes `nodes`; throws for duplicate names, inputs naming missing nodes, and cycles.
-    /// Constants are decoded within `limits`.
-    init(nodes: [ProtobufNodeDef], file: String, limits: ReadLimits) throws {
+    /// Constants are decoded within `limits`; those whose content was left in the file are read
+    /// from `storage` (``weightTensor(ofConstant:)`` lends them).
+    init(nodes: [ProtobufNodeDef], file: String, limits: ReadLimits, storage: MappedFile? = nil) throws {
         self.nodes = nodes
         self.file = file
         self.limits = limits
+        self.storage = storage
         var index = [String: Int](minimumCapacity: nodes.count)
         for (i, n) in nodes.enumerated() {
             guard !n.name.isEmpty else {
@@ -130,7 +134,12 @@ struct GraphDefGraph {
     /// Parses `"node"`, `"node:k"` or `"^node"`.
     static func parse(_ input: String) -> Reference {
         if input.hasPrefix("^") { return Reference(node: String(input.dropFirst()), output: 0, isControl: true) }
-        if let colon = input.lastIndex(of: ":"), let k = Int(input[input.index(after: colon)...]) {
+        // The last ':' found among the UTF-8 bytes, several times faster than a search by
+        // characters and the same: a ':' byte is never inside another character's encoding, and
+        // one that is not a character of its own (a mark after it, a prepended character before
+        // it) is not taken, as the character search would not find it either.
+        if let colon = input.utf8.lastIndex(of: UInt8(ascii: ":")), colon.samePosition(in: input) != nil,
+           let k = Int(input[input.utf8.index(after: colon)...]) {
             return Reference(node: String(input[..<colon]), output: k, isControl: false)
         }
         return Reference(node: input, output: 0, isControl: false)
@@ -226,10 +235,20 @@ struct GraphDefGraph {
 
     /// The tensor held by the Const at `i`.
     func tensor(ofConstant i: Int) throws -> Tensor {
+        try tensor(ofConstant: i, deferring: false)
+    }
+
+    /// The tensor of the Const at `i` as a weight: one whose content was left in the file stays
+    /// there, a deferred tensor lent from it (a fold without verification never copies it).
+    func weightTensor(ofConstant i: Int) throws -> Tensor {
+        try tensor(ofConstant: i, deferring: true)
+    }
+
+    private func tensor(ofConstant i: Int, deferring: Bool) throws -> Tensor {
         guard case .tensor(let proto)? = nodes[i].attribute("value") else {
             throw CheckpointError(.malformed, file: file, place: nodes[i].name, problem: "Const has no tensor 'value' attribute")
         }
-        return try GraphDefTensorCodec.decode(proto, file: file, place: nodes[i].name, limits: limits)
+        return try GraphDefTensorCodec.decode(proto, file: file, place: nodes[i].name, limits: limits, storage: storage, deferring: deferring)
     }
 
     /// The bytes all Const nodes declare (shape x dtype), nil past `Int.max`. TensorFlow repeats

@@ -12,33 +12,53 @@ import BNConvInterop
 /// names (`node` for output 0, `node:k` otherwise). Every node keeps a ``GraphDefNodeRecord`` and
 /// the model a ``GraphDefSource``, so ``GraphDefWriter`` can write the file back with edits.
 public enum GraphDefReader {
-    /// Reads the GraphDef at `path`.
-    public static func read(_ path: String, options: ReadOptions = ReadOptions()) throws -> Model {
-        try read(bytes: try FileBytes.contents(of: path, limit: ProtobufWireCheck.maximumMessageBytes), file: path, options: options)
+    /// Reads the GraphDef at `path`. With `deferringFrom` (a byte count), a regular file is read
+    /// where it lies, through a read-only mapping, and the Const weights of that size or more stay
+    /// in it until used (``Tensor/isDeferred``): a fold without verification never holds them all,
+    /// and the writer computes each folded one when it writes it. The file must not change while
+    /// the model holds them.
+    public static func read(_ path: String, deferringFrom minimumBytes: Int? = nil, options: ReadOptions = ReadOptions()) throws -> Model {
+        if let minimumBytes, let mapped = mappedFile(path) {
+            let model = try model(message: try ProtobufGraphDefFile(mapping: mapped, file: path), file: path, lendingFrom: minimumBytes,
+                                  options: options)
+            return try ModelFinisher(layouts: .derived).finish(model, file: path)
+        }
+        return try read(bytes: try FileBytes.contents(of: path, limit: ProtobufWireCheck.maximumMessageBytes), file: path, options: options)
+    }
+
+    /// `path` opened for mapping when it is a regular file within protobuf's size limit (anything
+    /// else is read into memory, with the errors that read gives).
+    private static func mappedFile(_ path: String) -> MappedFile? {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) <= ProtobufWireCheck.maximumMessageBytes,
+              let mapped = MappedFile(path: path), mapped.size == Int(info.st_size) else { return nil }
+        return mapped
     }
 
     /// Reads a GraphDef from `bytes`; `file` names it in errors.
     public static func read(bytes: [UInt8], file: String, options: ReadOptions = ReadOptions()) throws -> Model {
-        // The graph index, the patterns and the groups live only inside `model(bytes:...)`: they
+        // The graph index, the patterns and the groups live only inside `model(message:...)`: they
         // are gone before the finish step builds its own tables (a lower peak on large graphs).
-        let model = try model(bytes: bytes, file: file, options: options)
+        let model = try model(message: try ProtobufGraphDefFile(bytes: bytes, file: file), file: file, lendingFrom: nil, options: options)
         // The shared finish step: validated; shapes flow from the Placeholders' declared shapes
         // through the modelled ops, layouts from the ops' data_format.
         return try ModelFinisher(layouts: .derived).finish(model, file: file)
     }
 
-    /// The model of the GraphDef in `bytes`, not yet through the finish step.
-    private static func model(bytes: [UInt8], file: String, options: ReadOptions) throws -> Model {
-        let message = try ProtobufGraphDefFile(bytes: bytes, file: file)
+    /// The model of the GraphDef `message`, not yet through the finish step; Const contents of
+    /// `lendingFrom` bytes or more of a mapped file stay in it (deferred weights).
+    private static func model(message: ProtobufGraphDefFile, file: String, lendingFrom minimumBytes: Int?, options: ReadOptions) throws -> Model {
         if let refusal = options.limits.nodeRefusal(count: message.nodeCount) {
             throw CheckpointError(.unsupported, file: file, problem: refusal)
         }
-        let nodeDefs = try message.nodeDefs()
+        let nodeDefs = try message.nodeDefs(lendingFrom: minimumBytes)
+        // The nodes are copied out: the pages parsing touched need not stay mapped.
+        message.dropResidentPages()
         guard !nodeDefs.isEmpty else {
             throw CheckpointError(.malformed, file: file, problem: "the protobuf message has no nodes: not a TensorFlow GraphDef")
         }
-        let graph = try GraphDefGraph(nodes: nodeDefs, file: file, limits: options.limits)
-        if let refusal = options.limits.totalRefusal("the Const nodes", declared: graph.declaredConstantBytes(), fileBytes: bytes.count) {
+        let graph = try GraphDefGraph(nodes: nodeDefs, file: file, limits: options.limits, storage: message.mappedFile)
+        if let refusal = options.limits.totalRefusal("the Const nodes", declared: graph.declaredConstantBytes(), fileBytes: message.byteCount) {
             throw CheckpointError(.unsupported, file: file, problem: refusal)
         }
         var patterns = GraphDefPatterns(graph: graph)
@@ -94,7 +114,7 @@ public enum GraphDefReader {
             var weights = [Weight]()
             var storedDims = [String: [Int]]()
             for w in g.weights {
-                var tensor = try graph.tensor(ofConstant: w.path.constant)
+                var tensor = try graph.weightTensor(ofConstant: w.path.constant)
                 let key = graph.nodes[w.path.constant].name
                 storedDims[key] = tensor.shape
                 if w.flatten, tensor.rank != 1 { tensor = try tensor.reshaped([tensor.count]) }

@@ -15,8 +15,11 @@ enum GraphDefTensorCodec {
     static let maxElements = 1 << 31
 
     /// The tensor a `TensorProto` holds; `place` names the node for errors, `limits` bounds what
-    /// it may allocate.
-    static func decode(_ proto: ProtobufTensorProto, file: String, place: String, limits: ReadLimits) throws -> Tensor {
+    /// it may allocate. A content left in the file (``ProtobufTensorProto/stored``) is read from
+    /// `storage` (the file opened for mapping): lent as it lies, a deferred tensor, when
+    /// `deferring`, else copied.
+    static func decode(_ proto: ProtobufTensorProto, file: String, place: String, limits: ReadLimits,
+                       storage: MappedFile? = nil, deferring: Bool = false) throws -> Tensor {
         guard let dtype = TensorFlowDataType.dtype(proto.dtype) else {
             throw CheckpointError(.unsupported, file: file, place: place,
                                   problem: "tensor of TensorFlow data type \(proto.dtype) is not supported")
@@ -34,6 +37,17 @@ enum GraphDefTensorCodec {
         }
         if let refusal = limits.refusal(count: count, elementBytes: dtype.byteCount) {
             throw CheckpointError(.unsupported, file: file, place: place, problem: "constant tensor of shape \(shape): \(refusal)")
+        }
+        if let stored = proto.stored {
+            guard stored.count == count * dtype.byteCount else {
+                throw CheckpointError(.malformed, file: file, place: place, problem:
+                    "tensor_content has \(stored.count) bytes but shape \(shape) of \(dtype.rawValue) needs \(count * dtype.byteCount)")
+            }
+            guard let storage else {
+                throw CheckpointError(.malformed, file: file, place: place, problem: "the tensor's content was left in a file that is not open")
+            }
+            let tensor = Tensor(dtype: dtype, shape: shape, source: FileRangeSource(file: storage, offset: stored.lowerBound, count: stored.count))
+            return deferring ? tensor : try tensor.materialized()
         }
         if !proto.content.isEmpty {
             guard proto.content.count == count * dtype.byteCount else {

@@ -28,7 +28,11 @@ public enum GraphDefWriter {
     static func write(_ model: Model, changes: ModelChanges?, to path: String) throws {
         let emit = try plan(model, changes: changes, file: path)
         try AtomicFile.write(to: path) { temporary in
-            try ByteSink.writing(to: temporary, file: path) { try emit($0) }
+            // Const contents still to be computed (folded kernels of a fold without verification)
+            // are left as gaps, filled on the other cores as soon as the packing has passed them.
+            let gaps = ComputedTensorGaps(path: temporary, target: path)
+            try ByteSink.writing(to: temporary, file: path) { try emit($0) { gaps.add($0, at: $1) } }
+            try gaps.finish()
         }
     }
 
@@ -36,15 +40,16 @@ public enum GraphDefWriter {
     public static func serialize(_ model: Model, file: String) throws -> [UInt8] {
         let emit = try plan(model, changes: nil, file: file)
         let sink = ByteSink()
-        try emit(sink)
+        try emit(sink, nil)
         try sink.finish()
         return sink.bytes
     }
 
     /// Maps the model's ``ModelChanges`` (`changes`, or worked out here) onto the graph, then
     /// returns what writes the file in one pass: the graph as read, untouched NodeDefs copied byte
-    /// for byte, edited ones re-encoded, new ones appended.
-    private static func plan(_ model: Model, changes: ModelChanges?, file: String) throws -> (ByteSink) throws -> Void {
+    /// for byte, edited ones re-encoded, new ones appended. Given a gap handler, it leaves gaps for
+    /// the contents still to be computed and hands each to it with its offset.
+    private static func plan(_ model: Model, changes: ModelChanges?, file: String) throws -> (ByteSink, ((Tensor, Int) -> Void)?) throws -> Void {
         guard let source = model.source as? GraphDefSource else {
             throw CheckpointError(.unsupported, file: file, problem:
                 "the model was not read from a TensorFlow GraphDef; bnconv writes GraphDefs only by editing one it read")
@@ -142,8 +147,15 @@ public enum GraphDefWriter {
                 let dims = layout.reshapedConstants[w.storageKey]
                     ?? (read.shape == w.tensor.shape ? (record.storedDims[w.storageKey] ?? read.shape) : w.tensor.shape)
                 guard let at = position[w.storageKey] else { continue }
-                edits[at, default: ProtobufNodeDefEdit()].tensors.append(
-                    ("value", GraphDefTensorCodec.encode(w.tensor.converted(to: dtype), dims: dims)))
+                if w.tensor.isDeferred && w.tensor.dtype == dtype {
+                    // Still to be computed (a folded kernel of a fold without verification): its
+                    // bytes are made when its Const is written, one at a time.
+                    let proto = ProtobufTensorProto(dtype: TensorFlowDataType.value(dtype), shape: dims.map(Int64.init))
+                    edits[at, default: ProtobufNodeDefEdit()].computedTensors.append(("value", proto, w.tensor))
+                } else {
+                    edits[at, default: ProtobufNodeDefEdit()].tensors.append(
+                        ("value", GraphDefTensorCodec.encode(try w.tensor.materialized().converted(to: dtype), dims: dims)))
+                }
                 rewritten.insert(w.storageKey)
             }
         }
@@ -152,7 +164,7 @@ public enum GraphDefWriter {
             guard let def = original.first(where: { $0.name == name }), case .tensor(let proto)? = def.attribute("value") else {
                 throw CheckpointError(.writeFailed, file: file, place: name, problem: "not a Const with a tensor value")
             }
-            let tensor = try GraphDefTensorCodec.decode(proto, file: file, place: name, limits: source.limits)
+            let tensor = try GraphDefTensorCodec.decode(proto, file: file, place: name, limits: source.limits, storage: source.graph.mappedFile)
             guard let at = position[name] else { continue }
             edits[at, default: ProtobufNodeDefEdit()].tensors.append(("value", GraphDefTensorCodec.encode(tensor, dims: dims)))
         }
@@ -215,7 +227,7 @@ public enum GraphDefWriter {
         let gone = Set(deleted.compactMap { position[$0] })
         for i in gone { edits[i] = nil }
         let graph = source.graph
-        return { sink in try graph.write(to: sink, edits: edits, deleted: gone, appending: added) }
+        return { sink, gap in try graph.write(to: sink, edits: edits, deleted: gone, appending: added, gap: gap) }
     }
 
     /// The op with `useBias` cleared (the one attribute a fold may change).

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import BNConvCore
 @testable import BNConvInterop
 @testable import BNConvPasses
 @testable import BNConvFormats
@@ -27,6 +28,60 @@ final class ONNXFoldTests: XCTestCase {
             let read = Set(proto.nodes.flatMap(\.inputs))
             for t in proto.initializers { XCTAssertTrue(read.contains(t.name), "\(name): unread initializer \(t.name)") }
         }
+    }
+
+    /// A fold without verification (initializers left in the file, lent from its mapping; folded
+    /// kernels computed into gaps of the packed message) writes exactly what the fold of the model
+    /// read into memory writes, for every fixture; deferred weights are the eager ones.
+    func testADeferredFoldWritesWhatTheEagerFoldWrites() throws {
+        let dir = try FixturePaths.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var deferredWeights = 0
+        for name in ONNXFixtures.cases + ONNXFixtures.modelOnlyCases {
+            let eager = try ONNXFixtures.read(name)
+            let deferred = try ONNXReader.read(ONNXFixtures.modelPath(name), deferringFrom: 0)
+            XCTAssertEqual(deferred.nodes.map(\.name), eager.nodes.map(\.name), name)
+            for (a, b) in zip(deferred.nodes, eager.nodes) {
+                XCTAssertEqual(a.op, b.op, "\(name): \(a.name)")
+                for (v, w) in zip(a.weights, b.weights) {
+                    if v.tensor.isDeferred {
+                        XCTAssertTrue(v.tensor.source is FileRangeSource, "\(name): \(a.name)/\(v.role)")
+                        deferredWeights += 1
+                    }
+                    XCTAssertEqual(try v.tensor.materialized().bytes, w.tensor.bytes, "\(name): \(a.name)/\(v.role)")
+                }
+            }
+            let expected = try ONNXWriter.serialize(try FoldBatchNorm().apply(to: eager).model, file: "eager.onnx")
+            let folded = try FoldBatchNorm(keep: [], checksDeferredKernelsWhenWritten: true).apply(to: deferred).model
+            let out = dir.appendingPathComponent("\(name).onnx")
+            try Checkpoint.write(folded, to: out.path)
+            XCTAssertTrue([UInt8](try Data(contentsOf: out)) == expected, name)
+            XCTAssertTrue(try ONNXWriter.serialize(folded, file: "deferred.onnx") == expected, "\(name): in memory")
+        }
+        XCTAssertGreaterThan(deferredWeights, 10)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".tmp") }, [])
+    }
+
+    /// A folded kernel found to hold NaN while it is written stops the write, leaving nothing.
+    func testADeferredKernelHoldingNaNStopsTheWrite() throws {
+        let dir = try FixturePaths.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var model = try ONNXFixtures.read("conv_bn")
+        let c = try XCTUnwrap(model.nodes.firstIndex { $0.weight(.kernel) != nil })
+        var kernel = try XCTUnwrap(model.nodes[c].weight(.kernel))
+        var values = kernel.tensor.floats()
+        values[1] = -.infinity
+        kernel.tensor = Tensor(shape: kernel.tensor.shape, floats: values)
+        kernel.isModified = true
+        model.nodes[c].setWeight(kernel)
+        let input = dir.appendingPathComponent("inf.onnx").path
+        try Checkpoint.write(model, to: input)
+        let folded = try FoldBatchNorm(keep: [], checksDeferredKernelsWhenWritten: true)
+            .apply(to: try ONNXReader.read(input, deferringFrom: 0)).model
+        XCTAssertThrowsError(try Checkpoint.write(folded, to: dir.appendingPathComponent("out.onnx").path)) { error in
+            guard case FoldError.nonFiniteKernel? = error as? FoldError else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["inf.onnx"])
     }
 
     func testFoldIntoLoneMatMulAddsAnAdd() throws {

@@ -42,6 +42,64 @@ final class GraphDefWriterTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".tmp") }, [])
     }
 
+    /// A fold without verification (every Const weight left in the file, lent from its mapping,
+    /// the folded kernels computed when written) writes exactly what the fold of the graph read
+    /// into memory writes, for every fixture; the weights read deferred are the ones read eagerly.
+    func testADeferredFoldWritesWhatTheEagerFoldWrites() throws {
+        let dir = try FixturePaths.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var deferredWeights = 0
+        for name in try TensorFlowFixtures.cases() {
+            let path = TensorFlowFixtures.graph(name)
+            let eager = try read(name)
+            let deferred = try GraphDefReader.read(path, deferringFrom: 0)
+            XCTAssertEqual(deferred.nodes.map(\.name), eager.nodes.map(\.name), name)
+            for (a, b) in zip(deferred.nodes, eager.nodes) {
+                for (v, w) in zip(a.weights, b.weights) {
+                    if v.tensor.isDeferred {
+                        XCTAssertTrue(v.tensor.source is FileRangeSource, "\(name): \(a.name)/\(v.role)")
+                        XCTAssertTrue(v.tensor.loadsConcurrently)
+                        deferredWeights += 1
+                    }
+                    XCTAssertEqual(v.tensor.shape, w.tensor.shape, "\(name): \(a.name)/\(v.role)")
+                    XCTAssertEqual(try v.tensor.materialized().bytes, w.tensor.bytes, "\(name): \(a.name)/\(v.role)")
+                }
+            }
+            let expected = try GraphDefWriter.serialize(try FoldBatchNorm().apply(to: eager).model, file: "eager.pb")
+            let folded = try FoldBatchNorm(keep: [], checksDeferredKernelsWhenWritten: true).apply(to: deferred).model
+            let out = dir.appendingPathComponent("\(name).pb")
+            try Checkpoint.write(folded, to: out.path)
+            XCTAssertTrue([UInt8](try Data(contentsOf: out)) == expected, name)
+        }
+        XCTAssertGreaterThan(deferredWeights, 20)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".tmp") }, [])
+    }
+
+    /// A folded kernel found to hold NaN while it is written stops the write (nothing left behind),
+    /// with the error the pipeline plans again on.
+    func testADeferredKernelHoldingNaNStopsTheWrite() throws {
+        let dir = try FixturePaths.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var model = try read("conv_bias_bn")
+        let c = try XCTUnwrap(model.nodes.firstIndex { $0.weight(.kernel) != nil })
+        var kernel = try XCTUnwrap(model.nodes[c].weight(.kernel))
+        var values = kernel.tensor.floats()
+        values[2] = .nan
+        kernel.tensor = Tensor(shape: kernel.tensor.shape, floats: values)
+        kernel.isModified = true
+        model.nodes[c].setWeight(kernel)
+        let input = dir.appendingPathComponent("nan.pb").path
+        try Checkpoint.write(model, to: input)
+
+        let deferred = try GraphDefReader.read(input, deferringFrom: 0)
+        let folded = try FoldBatchNorm(keep: [], checksDeferredKernelsWhenWritten: true).apply(to: deferred).model
+        let out = dir.appendingPathComponent("out.pb").path
+        XCTAssertThrowsError(try Checkpoint.write(folded, to: out)) { error in
+            guard case FoldError.nonFiniteKernel? = error as? FoldError else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["nan.pb"])
+    }
+
     /// Removes the BN by hand, rewires its reader, changes the conv kernel and adds a bias the conv
     /// did not have: the written graph reads back with exactly those changes, the BN's Consts,
     /// Identities and control inputs are gone, and no input dangles.
