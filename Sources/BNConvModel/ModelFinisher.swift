@@ -13,7 +13,7 @@ import BNConvCore
 public struct ModelFinisher: Sendable {
     /// What a format says about the layout of activations no file field declares.
     public enum LayoutConvention: Sendable, Equatable {
-        /// Inputs that only channels-first layers read are channels-first (``InputLayout``),
+        /// Inputs that only channels-first layers read are channels-first (`InputLayout`),
         /// layouts flow from the ops that write them (``LayoutPropagation``), and a spatial value
         /// still without one is channels-last: Keras, whose default `data_format` is channels-last.
         case derivedElseChannelsLast

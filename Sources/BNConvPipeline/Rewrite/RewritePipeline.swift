@@ -9,9 +9,9 @@ import BNConvCalibration
 
 /// The one path every rewriting command takes: read -> passes -> verify -> gate -> atomic write.
 ///
-/// 1. **Read** the input (``Checkpoint/read(_:config:deferringWeights:)``); with
-///    ``WriteStrategy/streaming(deferredMinimumBytes:)`` and no verification, large weights stay in
-///    the file.
+/// 1. **Read** the input (``Checkpoint/read(_:config:deferringWeights:options:)``); with
+///    ``WriteStrategy/streaming(deferredMinimumBytes:)`` and no layout conversion, large weights stay
+///    in the file (verification then reads them from there).
 /// 2. **Reference passes**: assume inference, recalibrate. The model they give is the reference.
 /// 3. **Candidate passes**: fold (``FoldBatchNorm``), then convert (``ConvertLayout``, ONNX or
 ///    PyTorch export).

@@ -3,8 +3,9 @@ public enum WriteStrategy: Sendable, Equatable {
     /// Every weight is read into memory, the passes and verification run on the loaded model,
     /// and the writer writes it.
     case inMemory
-    /// For a rewrite that is not verified: weights of at least `deferredMinimumBytes` stay in the
-    /// input file until the writer needs them (legacy Keras `.h5`; other formats read as usual);
+    /// Weights of at least `deferredMinimumBytes` stay in the input file until the engine or the
+    /// writer needs them (a verification reads them from there when their nodes run; a layout
+    /// conversion loads them);
     /// untouched ones are copied dataset to dataset, folded kernels are scaled from a mapping of
     /// the input straight into the output and checked for NaN and infinity as they go (a BN whose
     /// kernel holds such values is then planned again with every check made first, and kept).
