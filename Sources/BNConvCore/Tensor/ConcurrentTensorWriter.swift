@@ -9,7 +9,9 @@ import Foundation
 /// through libhdf5 (the serial build, so one thread only), which says where its bytes go; the
 /// kernel is then scaled from the input file's mapping straight into a buffer placed for direct
 /// I/O and written there (``DirectRangeWriter``). At most ``depth`` buffers exist, each as large as
-/// the largest tensor it held, so memory grows by that many tensors, not by the model.
+/// the largest tensor it held, so memory grows by that many tensors, not by the model; a buffer
+/// beyond the first is made only while the buffers stay within ``bufferBudget`` bytes, so that a
+/// model of a few very large kernels holds one or two of them, not three.
 ///
 /// Only tensors that ``Tensor/loadsConcurrently`` may be given. The first failure (a read, a
 /// computation that throws, a write) stops the remaining work and is thrown by ``finish()``.
@@ -19,16 +21,21 @@ package final class ConcurrentTensorWriter {
     private let state: State
     /// Buffers in use or free, at most.
     var depth: Int { state.depth }
+    /// Buffers made so far.
+    var buffersMade: Int { state.buffersMade }
+    /// The bytes the buffers beyond the first may bring the total to: 64 MiB.
+    package static let bufferBudget = 64 << 20
 
     /// A writer into the existing file at `path`, with `workers` computing threads besides the
     /// caller's (by default one per core but one) and one writing thread. `whenComputed`, when
     /// given, sees each tensor's bytes and file offset on the thread that computed them, before
     /// they are written (a zip writer takes their CRC-32 there, while they are in the cache).
     package init(path: String, workers: Int = max(0, ProcessInfo.processInfo.activeProcessorCount - 1), direct: Bool = true,
+                 bufferBudget: Int = ConcurrentTensorWriter.bufferBudget,
                  whenComputed: (@Sendable (_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> Void)? = nil) throws {
         let workers = min(max(0, workers), 7)
         state = State(destination: try DirectRangeWriter(path: path, direct: direct), depth: workers + 2, workers: workers,
-                      whenComputed: whenComputed)
+                      bufferBudget: bufferBudget, whenComputed: whenComputed)
         // Threads of their own, not GCD blocks: they wait on each other, and GCD, which does not
         // see an NSCondition wait, can hold a queued block back for seconds on a busy pool.
         for _ in 0..<workers {
@@ -79,7 +86,7 @@ package final class ConcurrentTensorWriter {
         private var filled: [(buffer: AlignedBuffer, region: UnsafeMutableRawBufferPointer, offset: Int)] = []
         /// Buffers free for computing into, and how many have been made.
         private var free: [AlignedBuffer] = []
-        private var made = 0
+        private var made = 0, madeBytes = 0
         /// No more jobs will be added.
         private var closed = false
         /// The first failure.
@@ -88,11 +95,23 @@ package final class ConcurrentTensorWriter {
         /// computations in progress.
         private var computing: Int, writing = 1, inHand = 0
 
-        init(destination: DirectRangeWriter, depth: Int, workers: Int, whenComputed: (@Sendable (UnsafeRawBufferPointer, Int) -> Void)?) {
+        /// The bytes the buffers beyond the first may bring the total to.
+        let bufferBudget: Int
+
+        init(destination: DirectRangeWriter, depth: Int, workers: Int, bufferBudget: Int,
+             whenComputed: (@Sendable (UnsafeRawBufferPointer, Int) -> Void)?) {
+            self.bufferBudget = bufferBudget
             self.destination = destination
             self.whenComputed = whenComputed
             self.depth = depth
             computing = workers
+        }
+
+        /// Buffers made so far.
+        var buffersMade: Int {
+            condition.lock()
+            defer { condition.unlock() }
+            return made
         }
 
         func enqueue(_ tensor: Tensor, at offset: Int) {
@@ -172,10 +191,12 @@ package final class ConcurrentTensorWriter {
                 if failure != nil { return nil }
                 if nextJob < jobs.count {
                     let buffer: AlignedBuffer
+                    let bytes = jobs[nextJob]!.tensor.count * jobs[nextJob]!.tensor.dtype.byteCount
                     if let reused = free.popLast() {
                         buffer = reused
-                    } else if made < depth {
+                    } else if made == 0 || (made < depth && madeBytes + bytes <= bufferBudget) {
                         made += 1
+                        madeBytes += bytes
                         buffer = AlignedBuffer()
                     } else {
                         condition.wait()

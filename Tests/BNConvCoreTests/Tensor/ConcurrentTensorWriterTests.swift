@@ -52,6 +52,29 @@ final class ConcurrentTensorWriterTests: XCTestCase {
         }
     }
 
+    /// Buffers beyond the first are made only within the byte budget: tensors of 256 KiB with a
+    /// budget of 300 KiB go through one buffer, with the default budget through up to ``depth``;
+    /// either way every tensor lands at its offset.
+    func testBuffersBeyondTheFirstStayWithinTheBudget() throws {
+        let n = 65_536
+        for (budget, most) in [(300 << 10, 1), (ConcurrentTensorWriter.bufferBudget, 3)] {
+            let path = try file()
+            let items = (0..<6).map { i in
+                Tensor(dtype: .float32, shape: [n], source: CountingTensorSource(Tensor(shape: [n], floats: (0..<n).map { Float(i * n + $0) }), concurrent: true))
+            }
+            let writer = try ConcurrentTensorWriter(path: path, workers: 1, bufferBudget: budget)
+            for (i, tensor) in items.enumerated() { writer.enqueue(tensor, at: i * n * 4) }
+            try writer.finish()
+            XCTAssertLessThanOrEqual(writer.buffersMade, most, "budget \(budget)")
+            XCTAssertGreaterThanOrEqual(writer.buffersMade, 1)
+            XCTAssertLessThanOrEqual(writer.buffersMade, writer.depth)
+            let bytes = try FileBytes.read(path)
+            for (i, tensor) in items.enumerated() {
+                XCTAssertEqual(Array(bytes[(i * n * 4)..<((i + 1) * n * 4)]), try tensor.materialized().bytes, "budget \(budget), tensor \(i)")
+            }
+        }
+    }
+
     /// A tensor that cannot be read makes `finish()` throw that error; nothing hangs.
     func testAFailureIsThrownByFinish() throws {
         let path = try file()
