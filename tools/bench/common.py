@@ -11,3 +11,18 @@ def wall(cmd, env=None):
     if proc.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
     return time.perf_counter() - start, proc.stdout
+
+
+def measure(cmd):
+    """Wall seconds and peak RSS (bytes) of one run of `cmd` (its own process, via wait4); stops the
+    bench with the command's error output if it fails."""
+    import os
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{err}")
+    return wall, usage.ru_maxrss * 1024

@@ -24,6 +24,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from common import measure  # noqa: E402  (shared with the other benches)
 
 KERAS3 = """
 import os, sys
@@ -65,19 +67,6 @@ def ensure_models(directory, formats, bnconv):
         print(f"generating {path['onnx']} ...", flush=True)
         subprocess.run([bnconv, "convert", path["h5"], "-o", path["onnx"], "--quiet"], check=True)
     return path
-
-
-def measure(cmd):
-    """Wall seconds and peak RSS (bytes) of one run of `cmd` (its own process, via wait4)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode()
-    proc.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{err}")
-    return wall, usage.ru_maxrss * 1024
 
 
 def main():

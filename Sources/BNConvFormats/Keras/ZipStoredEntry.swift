@@ -42,10 +42,9 @@ struct ZipStoredEntry {
         30 + nameLength + (size >= maximum32 ? 20 : 0)
     }
 
-    /// The local header (the data follows it).
-    var localHeader: [UInt8] {
-        var out = ZipBytes()
-        out.u32(0x0403_4B50)
+    /// The fields the local header and the central record share, in their order: version needed,
+    /// flags (UTF-8 names), method (STORED), time, date, CRC-32, both sizes and the name's length.
+    private func appendSharedFields(to out: inout ZipBytes) {
         out.u16(hasZip64Sizes ? 45 : 20)
         out.u16(0x0800)
         out.u16(0)
@@ -55,6 +54,13 @@ struct ZipStoredEntry {
         out.u32(hasZip64Sizes ? UInt32.max : UInt32(size))
         out.u32(hasZip64Sizes ? UInt32.max : UInt32(size))
         out.u16(UInt16(name.count))
+    }
+
+    /// The local header (the data follows it).
+    var localHeader: [UInt8] {
+        var out = ZipBytes()
+        out.u32(0x0403_4B50)
+        appendSharedFields(to: &out)
         out.u16(hasZip64Sizes ? 20 : 0)
         out.bytes += name
         if hasZip64Sizes {
@@ -73,15 +79,7 @@ struct ZipStoredEntry {
         var out = ZipBytes()
         out.u32(0x0201_4B50)
         out.u16(0x315)
-        out.u16(hasZip64Sizes ? 45 : 20)
-        out.u16(0x0800)
-        out.u16(0)
-        out.u16(dosTime)
-        out.u16(dosDate)
-        out.u32(crc32)
-        out.u32(hasZip64Sizes ? UInt32.max : UInt32(size))
-        out.u32(hasZip64Sizes ? UInt32.max : UInt32(size))
-        out.u16(UInt16(name.count))
+        appendSharedFields(to: &out)
         out.u16(UInt16(extraData > 0 ? extraData + 4 : 0))
         out.u16(0)                          // comment length
         out.u16(0)                          // disk number start
