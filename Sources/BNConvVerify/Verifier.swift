@@ -39,7 +39,7 @@ public struct Verifier {
         public var runsModelsAtOnce = true
         /// The most bytes of reference values a run beside the candidate keeps for their
         /// counterparts before it waits (it goes on anyway while the candidate waits for one).
-        public var heldReferenceBytes = 64 << 20
+        public var heldReferenceBytes = 16 << 20
         /// The most values one random input may hold (``RandomInputs/make(for:batch:seed:limit:)``).
         public var randomValueLimit = RandomInputs.maximumValues
 
