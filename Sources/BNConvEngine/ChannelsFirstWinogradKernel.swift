@@ -85,7 +85,8 @@ struct ChannelsFirstWinogradKernel: FusableKernel {
         self.direct = direct
         self.minimumOutputs = minimumOutputs
         self.blockBudget = blockBudget
-        guard !direct.kernel.isStreamed, let values = try? direct.kernel.values() else { return nil }
+        // Filters are transformed from prepared weights only (a streaming runner keeps no copy).
+        guard let values = direct.kernel.preparedValues else { return nil }
         filters = tile.transformFilters(values, outputs: cout, inputs: cin, parallel: parallel)
     }
 

@@ -27,17 +27,8 @@ final class KernelWeights: @unchecked Sendable {
         prepared = streamed ? nil : try PreparedWeights.values(tensor, plan)
     }
 
-    /// Prepared values (for kernels that transform them further once, at init).
-    init(values: [Float], shape: [Int]) {
-        precondition(values.count == shape.reduce(1, *), "KernelWeights: \(values.count) values for shape \(shape)")
-        prepared = values
-        self.shape = shape
-        tensor = Tensor(shape: [0], floats: [])
-        plan = PreparedWeights.Plan(permutation: nil, shape: shape)
-    }
-
-    /// Whether the values are made at each use rather than kept.
-    var isStreamed: Bool { prepared == nil }
+    /// The values prepared when the kernel was made; `nil` when they are made at each use.
+    var preparedValues: [Float]? { prepared }
 
     /// The values, kept or made now (for a kernel that transforms them once).
     func values() throws -> [Float] {

@@ -51,13 +51,6 @@ enum PreparedWeights {
         return try f32.transposed(permutation).floats()
     }
 
-    /// A node's weight for `role` as floats in `target` layout (see ``plan(_:_:as:)``). Returns
-    /// values and shape.
-    static func kernel(_ node: Node, _ role: WeightRole, as target: KernelLayout) throws -> (values: [Float], shape: [Int]) {
-        let plan = try plan(node, role, as: target)
-        return (try values(node.weight(role)!.tensor, plan), plan.shape)
-    }
-
     /// A per-channel vector weight (bias) as floats, checked to hold `count` values; `nil` when absent.
     static func vector(_ node: Node, _ role: WeightRole, count: Int) throws -> [Float]? {
         guard let weight = node.weight(role) else { return nil }

@@ -123,18 +123,15 @@ package final class RunInProgress {
             readers[name] == 1 && !outputs.contains(name) && live[name]!.buffer.references == 1 && timesRead == 1
         }
         let result: EngineValue
+        // Held while the kernel runs only: the caller's callbacks may run another runner.
+        let lease = try runner.blasLease()
         do {
-            // Held while the kernel runs only: the caller's callbacks may run another runner.
-            let lease = try runner.blasLease()
             if let chain, let kernel = stepKernel as? FusableKernel {
                 result = try kernel.run(args, context, tail: chain.tail { live[$0]! })
             } else {
                 result = try stepKernel.run(args, context)
             }
             _ = consume lease
-        } catch let error as EngineError {
-            if case .blasUnavailable = error { throw error }
-            throw EngineError.nodeFailed(node: node.name, op: node.opName, problem: "\(error)")
         } catch {
             throw EngineError.nodeFailed(node: node.name, op: node.opName, problem: "\(error)")
         }

@@ -14,8 +14,9 @@ public struct ErrorStatistics: Codable, Equatable, Sendable {
     /// `max |reference|`.
     public var referenceMax: Double
 
-    /// Compares two tensors of the same shape, in Double. float32 tensors are read where they
-    /// are (no conversion), large ones on every core.
+    /// Compares two tensors of the same shape: sums in Double, differences and maxima of float32
+    /// values in float32 (exact for values within a factor 2 of each other). float32 tensors are read
+    /// where they are (no conversion), large ones on every core.
     public init(reference: Tensor, candidate: Tensor) throws {
         try self.init(reference: reference, candidate: candidate, cores: .allCores)
     }

@@ -9,7 +9,7 @@ import BNConvEngine
 /// The reference waits while the values it holds for the candidate exceed `heldLimit` bytes, unless
 /// the candidate itself waits for one (then it runs on until it writes that value), so memory holds
 /// about one layer's values of each model, and neither side can wait for the other for ever.
-final class ReferenceRun: @unchecked Sendable {
+final class ReferenceRun: ReferenceValues, @unchecked Sendable {
     private let condition = NSCondition()
     /// Values written and not yet taken.
     private var values: [String: Tensor] = [:]

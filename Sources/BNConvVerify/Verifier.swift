@@ -112,27 +112,14 @@ public struct Verifier {
                 try permutation(options.inputPermutations, i).map { try t.transposed($0) } ?? t
             }
             let compareLayers = options.compareLayers
-            let expected: [Tensor], actual: [Tensor]
-            var captured: [String: Tensor] = [:]
-            // The reference runs on a core of its own beside the candidate's run, or, on one core, the
-            // two runs advance in turns on this thread: the reference until it has written the value
-            // the candidate's latest one corresponds to. Either way each reference value is kept only
-            // until its counterpart exists, so memory holds about one layer's values of each model.
-            let beside = concurrent ? ReferenceRun(runner: referenceRunner, inputs: inputs, observed: compareLayers,
-                                                   wanted: wanted, heldLimit: options.heldReferenceBytes) : nil
-            let referenceRun = concurrent ? nil : try referenceRunner.start(inputs, observed: compareLayers)
-            var referenceFinished = false
-            func advanceReference(until name: String?) throws {
-                guard let referenceRun else { return }
-                while !referenceFinished && (name.map { captured[$0] == nil } ?? true) {
-                    referenceFinished = !(try referenceRun.step(observe: compareLayers ? { captured[$0] = $1 } : nil, observes: wanted.contains))
-                }
-            }
-            func referenceValue(_ name: String) throws -> Tensor? {
-                if let beside { return beside.take(name) }
-                try advanceReference(until: name)
-                return captured.removeValue(forKey: name)
-            }
+            // The reference runs on a core of its own beside the candidate's run, or, on one core,
+            // takes turns with it on this thread. Either way each reference value is kept only until
+            // its counterpart exists, so memory holds about one layer's values of each model.
+            let referenceValues: ReferenceValues = concurrent
+                ? ReferenceRun(runner: referenceRunner, inputs: inputs, observed: compareLayers,
+                               wanted: wanted, heldLimit: options.heldReferenceBytes)
+                : try ReferenceInTurns(runner: referenceRunner, inputs: inputs, observed: compareLayers, wanted: wanted)
+            let actual: [Tensor]
             do {
                 let candidateRun = try candidateRunner.start(candidateInputs, observed: compareLayers)
                 var written: (name: String, tensor: Tensor)?
@@ -141,7 +128,7 @@ public struct Verifier {
                     guard let (name, tensor) = written else { continue }
                     written = nil
                     // A layout-converted intermediate (same elements, axes permuted) cannot be compared by position.
-                    guard let refName = correspondence.referenceFor[name], let ref = try referenceValue(refName),
+                    guard let refName = correspondence.referenceFor[name], let ref = try referenceValues.take(refName),
                           ref.shape == tensor.shape || ref.count != tensor.count else { continue }
                     let stats = try ErrorStatistics(reference: ref, candidate: tensor, cores: comparisonCores)
                     if layerStats[name] == nil { layerOrder.append(name) }
@@ -149,16 +136,10 @@ public struct Verifier {
                 }
                 actual = try candidateRun.outputs()
             } catch {
-                beside?.cancel()
+                referenceValues.cancel()
                 throw error
             }
-            if let beside {
-                expected = try beside.outputs()
-            } else {
-                captured.removeAll()
-                try advanceReference(until: nil)
-                expected = try referenceRun!.outputs()
-            }
+            let expected = try referenceValues.outputs()
             for i in expected.indices {
                 let back = try permutation(options.outputPermutations, i).map { try actual[i].transposed(LayoutBoundary.inverse($0)) }
                 let stats = try ErrorStatistics(reference: expected[i], candidate: back ?? actual[i])

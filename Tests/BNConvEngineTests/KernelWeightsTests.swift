@@ -48,9 +48,9 @@ final class KernelWeightsTests: XCTestCase {
                             weights: [Weight(role: .kernel, tensor: deferred, layout: .oihw, storageKey: "conv/kernel")])
             for target in [KernelLayout.hwio, .oihw] {
                 let streamed = try KernelWeights(node, .kernel, as: target, streamed: true)
-                XCTAssertTrue(streamed.isStreamed)
+                XCTAssertNil(streamed.preparedValues)
                 let prepared = try KernelWeights(node, .kernel, as: target, streamed: false)
-                XCTAssertFalse(prepared.isStreamed)
+                XCTAssertNotNil(prepared.preparedValues)
                 XCTAssertEqual(streamed.shape, prepared.shape)
                 XCTAssertEqual(streamed.shape, target == .hwio ? [2, 2, 3, 2] : [2, 3, 2, 2])
                 let made = try streamed.withFloats(BufferPool()) { Array($0) }
