@@ -4,6 +4,7 @@
 @_exported import BNConvModel
 @_exported import BNConvFormats
 @_exported import BNConvPasses
+@_exported import BNConvOps
 @_exported import BNConvEngine
 @_exported import BNConvVerify
 @_exported import BNConvCalibration

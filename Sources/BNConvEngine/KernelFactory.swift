@@ -1,6 +1,7 @@
 import BNConvCore
 import BNConvModel
 import BNConvInterop
+import BNConvOps
 
 /// Builds the kernel that runs one node, or says why the engine cannot run it.
 enum KernelFactory {
@@ -78,6 +79,12 @@ enum KernelFactory {
             return try NormalizationKernel(node: node, axes: axes)
         case .softmax(let axis):
             return SoftmaxKernel(axis: axis)
+        case .tensor(let op):
+            do {
+                return try TensorOpKernel(node: node, op: op)
+            } catch let error as OpError {
+                throw EngineError.unsupportedOp(node: node.name, op: op.type, reason: "\(error)")
+            }
         case .opaque(let type):
             throw EngineError.unsupportedOp(node: node.name, op: type, reason: "the engine does not implement '\(type)'")
         }

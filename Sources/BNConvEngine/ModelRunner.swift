@@ -76,9 +76,11 @@ public final class ModelRunner {
                 }
                 continue
             }
-            guard node.outputs.count == 1 else {
+            let writesSeveral: Bool
+            if case .tensor = node.op { writesSeveral = true } else { writesSeveral = false }
+            guard node.outputs.count == 1 || (writesSeveral && !node.outputs.isEmpty) else {
                 throw EngineError.unsupportedOp(node: node.name, op: node.opName,
-                                                reason: "\(node.outputs.count) outputs (the engine runs single-output nodes)")
+                                                reason: "\(node.outputs.count) outputs (only op-library ops write several)")
             }
             do {
                 steps.append(Step(node: node, kernel: try KernelFactory.make(node, batchNormStatistics: options.batchNormStatistics,

@@ -2,6 +2,7 @@ import Foundation
 import BNConvCore
 import BNConvModel
 import BNConvInterop
+import BNConvOps
 
 /// One run of a ``ModelRunner``, advanced a node (or a fused chain) at a time.
 ///
@@ -65,8 +66,16 @@ package final class RunInProgress {
                     && zip(declared.dropFirst(), tensor.shape.dropFirst()).allSatisfy { $0 == nil || $0 == $1 }
                 guard fits else { throw EngineError.inputShape(name: name, declared: declared, got: tensor.shape) }
             }
-            let value = try context.allocate(tensor.shape)
-            tensor.floats().withUnsafeBufferPointer { value.pointer.update(from: $0.baseAddress!, count: tensor.count) }
+            let value: EngineValue
+            let declared = model.values[name]?.dtype ?? .float32
+            if declared != .float32 {
+                // An index, mask or float64 input keeps its declared type (converted to it).
+                let host = try HostTensor(tensor).converted(to: declared)
+                value = EngineValue(shape: tensor.shape, buffer: runner.pool.take(0), typed: host)
+            } else {
+                value = try context.allocate(tensor.shape)
+                tensor.floats().withUnsafeBufferPointer { if let base = $0.baseAddress { value.pointer.update(from: base, count: tensor.count) } }
+            }
             if let old = live.updateValue(value, forKey: name) { runner.pool.release(old.buffer) }
         }
     }
@@ -122,29 +131,40 @@ package final class RunInProgress {
         context.reusable = zip(node.inputs, node.inputReadCounts).map { name, timesRead in
             readers[name] == 1 && !outputs.contains(name) && live[name]!.buffer.references == 1 && timesRead == 1
         }
-        let result: EngineValue
+        let several = stepKernel as? MultiOutputKernel
+        if several == nil, let typed = zip(node.inputs, args).first(where: { $0.1.typed != nil }) {
+            throw EngineError.nodeFailed(node: node.name, op: node.opName,
+                                         problem: "it reads '\(typed.0)', a \(typed.1.dtype) tensor; it computes in float32")
+        }
+        let results: [EngineValue]
         // Held while the kernel runs only: the caller's callbacks may run another runner.
         let lease = try runner.blasLease()
         do {
             if let chain, let kernel = stepKernel as? FusableKernel {
-                result = try kernel.run(args, context, tail: chain.tail { live[$0]! })
+                results = [try kernel.run(args, context, tail: chain.tail { live[$0]! })]
+            } else if let several {
+                results = try several.runAll(args, context)
             } else {
-                result = try stepKernel.run(args, context)
+                results = [try stepKernel.run(args, context)]
             }
             _ = consume lease
         } catch {
             throw EngineError.nodeFailed(node: node.name, op: node.opName, problem: "\(error)")
         }
+        let result = results[0]
         if runner.options.recordsNodeTimes {
             let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
             runner.lastNodeTimes.append((node.name, node.opName, ms))
         }
         if let old = live.updateValue(result, forKey: chain?.output ?? node.outputs[0]) { runner.pool.release(old.buffer) }
+        for (name, extra) in zip(node.outputs.dropFirst(), results.dropFirst()) {
+            if let old = live.updateValue(extra, forKey: name) { runner.pool.release(old.buffer) }
+        }
         if let observations = context.batchNormObservations, !observations.isEmpty {
             for observation in observations { batchNormMoments?(observation) }
             context.batchNormObservations = []
         }
-        observe?(node.outputs[0], { result.tensor() })
+        for (name, value) in zip(node.outputs, results) { observe?(name, { value.tensor() }) }
         for ran in [i] + (chain?.absorbed ?? []) + (fold.map { [$0.pad] } ?? []) {
             for v in runner.steps[ran].distinctInputs {
                 readers[v, default: 0] -= 1

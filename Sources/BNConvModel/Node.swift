@@ -68,6 +68,7 @@ public struct Node: Sendable {
         case .normalization: return "Normalization"
         case .identity: return "Identity"
         case .softmax: return "Softmax"
+        case .tensor(let t): return t.type
         case .opaque(let type): return type
         }
     }

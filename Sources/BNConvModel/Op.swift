@@ -49,6 +49,10 @@ public enum Op: Equatable, Sendable {
     case identity
     /// Softmax along `axis`.
     case softmax(axis: Int)
+    /// An op of the op library, with ONNX operator semantics (``TensorOp``): everything a real
+    /// graph holds beside the CNN layers above (shape arithmetic, broadcasting math, reductions,
+    /// slicing, the forms of a layer the typed cases do not express).
+    case tensor(TensorOp)
     /// An op the library does not model; kept with its source record so it survives a round trip.
     case opaque(type: String)
 

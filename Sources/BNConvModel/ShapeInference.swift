@@ -48,7 +48,7 @@ public enum ShapeInference {
             return nil
         }
         switch node.op {
-        case .input, .opaque:
+        case .input, .opaque, .tensor:
             return nil
         case .conv(let c), .separableConv(let c):
             return convShape(x, c, channels: c.filters)

@@ -263,7 +263,7 @@ public struct ConvertLayout {
                 } else if !spatialInputs.isEmpty {
                     keepOriginal(&node, reason: "\(node.name) is a Dense on a spatial tensor (acts on the last axis)")
                 }
-            case .reshape, .permute, .opaque, .input:
+            case .reshape, .permute, .opaque, .tensor, .input:
                 if !spatialInputs.isEmpty {
                     keepOriginal(&node, reason: "\(node.name) (\(node.opName)) reads axes by position")
                 }

@@ -228,7 +228,7 @@ struct ONNXExportEmitter {
             graph.add("Pad", name: node.name, inputs: [x, pads], outputs: [y], since: 13)
         case .identity:
             graph.add("Identity", name: node.name, inputs: [x], outputs: [y], since: 14)
-        case .crop, .upsample, .rescaling, .normalization, .opaque:
+        case .crop, .upsample, .rescaling, .normalization, .opaque, .tensor:
             throw refuse(node, "bnconv has no ONNX form for this layer")
         }
     }

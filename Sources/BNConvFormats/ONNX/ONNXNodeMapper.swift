@@ -1,6 +1,7 @@
 import BNConvCore
 import BNConvModel
 import BNConvInterop
+import BNConvOps
 
 /// Maps ONNX NodeProtos onto ``Node``s with typed ``Op``s (or `.opaque` when bnconv does not model
 /// the op or one of its attribute values), recording for each slot where it comes from.
@@ -18,6 +19,11 @@ struct ONNXNodeMapper {
     let initializerUses: [String: Int]
     /// Known value shapes (from graph inputs, outputs and value_info).
     let shapes: [String: [Int?]]
+    /// Known value element types (from graph inputs, outputs and value_info).
+    let dtypes: [String: DType]
+    /// The file (for errors) and what it may allocate (tensor attributes are decoded here).
+    let file: String
+    let limits: ReadLimits
     /// The default-domain opset version.
     let opset: Int
     /// Values some node reads or the graph outputs (a BN's running statistics nobody reads are
@@ -55,13 +61,15 @@ struct ONNXNodeMapper {
     /// Maps the node (and a merged Add).
     private func mapParts(_ node: ONNXProto.Node, index: Int, mergingAdd add: (node: ONNXProto.Node, index: Int)?) -> Mapped {
         var roles: [Int: (WeightRole, KernelLayout)] = [:]
-        let op = self.op(for: node, roles: &roles) ?? .opaque(type: Self.opaqueType(node))
-        if case .opaque = op { roles = [:] }
+        // A node reading a value that is not float32 (indices, masks, a float64 graph) runs in
+        // the op library, which computes every dtype; the typed layers compute in float32.
+        let typed = node.inputs.contains { !$0.isEmpty && initializers[$0] == nil && (dtypes[$0] ?? .float32) != .float32 }
+        guard !typed, let op = self.op(for: node, roles: &roles) else { return mapTensorOp(node, index: index) }
         var mapped = Mapped(op: op, inputs: [], outputs: [], weights: [], record: Self.emptyRecord)
         var part = slots(for: node, index: index, roles: roles, into: &mapped)
         if case .elementwise = op, part.inputs.contains(where: { if case .fixed(let s) = $0 { return !s.isEmpty } else { return false } }) {
-            // An element-wise op with a constant operand is not modelled: keep it whole.
-            return mapOpaqueParts(node, index: index)
+            // An element-wise op with a constant operand: the op library broadcasts it.
+            return mapTensorOp(node, index: index)
         }
         if let add, case .dense(var dense) = op, let biasSlot = add.node.inputs.firstIndex(where: { initializers[$0] != nil }) {
             // MatMul's output becomes internal; the Add's output is the dense node's output.
@@ -85,6 +93,75 @@ struct ONNXNodeMapper {
         }
         mapped.record.parts = [part]
         return mapped
+    }
+
+    /// The node as an op-library op (``Op/tensor(_:)``) with its attributes, constant operands as
+    /// weights (``TensorOp/operandRole(_:)``); `.opaque` when the library has no such op, the
+    /// node is of another domain, or an attribute or constant is of a kind bnconv does not read.
+    private func mapTensorOp(_ node: ONNXProto.Node, index: Int) -> Mapped {
+        guard node.domain.isEmpty || node.domain == "ai.onnx", OpLibrary.supports(node.opType),
+              let attributes = attributes(node) else { return mapOpaqueParts(node, index: index) }
+        var mapped = Mapped(op: .opaque(type: node.opType), inputs: [], outputs: [], weights: [], record: Self.emptyRecord)
+        var part = ONNXNodeRecord.Part(index: index, opType: node.opType, inputs: [], outputs: [])
+        var arguments: [TensorOpArgument] = []
+        for (position, name) in node.inputs.enumerated() {
+            if name.isEmpty {
+                part.inputs.append(.fixed(name))
+                arguments.append(.absent)
+            } else if let tensor = initializers[name] {
+                let role = TensorOp.operandRole(position)
+                mapped.weights.append(Weight(role: role, tensor: tensor, layout: .vector, storageKey: name,
+                                             isShared: (initializerUses[name] ?? 0) > 1))
+                part.inputs.append(.weight(role))
+                arguments.append(.weight(role))
+            } else if initializerNames.contains(name) {
+                return mapOpaqueParts(node, index: index)  // a string or unsigned constant
+            } else {
+                mapped.inputs.append(name)
+                part.inputs.append(.value(mapped.inputs.count - 1))
+                arguments.append(.value(mapped.inputs.count - 1))
+            }
+        }
+        // Trailing optional outputs left out are not written; every named output is.
+        for name in node.outputs {
+            if name.isEmpty {
+                part.outputs.append(.fixed(name))
+            } else {
+                mapped.outputs.append(name)
+                part.outputs.append(.value(mapped.outputs.count - 1))
+            }
+        }
+        // The op library writes its outputs in order: an output left out before a named one
+        // cannot be skipped, so such a node keeps its opaque form.
+        if let firstEmpty = node.outputs.firstIndex(of: ""), node.outputs[firstEmpty...].contains(where: { !$0.isEmpty }) {
+            return mapOpaqueParts(node, index: index)
+        }
+        mapped.op = .tensor(TensorOp(type: node.opType, opset: opset, attributes: attributes, arguments: arguments))
+        mapped.record.parts = [part]
+        return mapped
+    }
+
+    /// The node's attributes as ``OpAttribute``s, or nil when one is of a kind bnconv does not
+    /// read (a graph, a sparse tensor).
+    func attributes(_ node: ONNXProto.Node) -> [String: OpAttribute]? {
+        var out: [String: OpAttribute] = [:]
+        for a in node.attributes {
+            // AttributeProto.AttributeType (onnx.proto): FLOAT 1, INT 2, STRING 3, TENSOR 4,
+            // GRAPH 5, FLOATS 6, INTS 7, STRINGS 8.
+            switch a.type {
+            case 1: guard let f = a.f else { return nil }; out[a.name] = .float(Double(f))
+            case 2: guard let i = a.i else { return nil }; out[a.name] = .int(Int(truncatingIfNeeded: i))
+            case 3: out[a.name] = .string(String(decoding: a.s ?? [], as: UTF8.self))
+            case 4:
+                guard let t = a.t, ONNXTensorCodec.dtype(of: t.dataType) != nil,
+                      let tensor = try? ONNXTensorCodec.decode(t, file: file, limits: limits) else { return nil }
+                out[a.name] = .tensor(tensor)
+            case 6: out[a.name] = .floats(a.floats.map(Double.init))
+            case 7: out[a.name] = .ints(a.ints.map { Int(truncatingIfNeeded: $0) })
+            default: return nil
+            }
+        }
+        return out
     }
 
     /// The node as an `.opaque` op: every non-initializer input is a value, initializers are fixed.

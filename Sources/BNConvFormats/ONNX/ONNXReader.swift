@@ -89,7 +89,8 @@ public enum ONNXReader {
         }
         let read = Set(proto.nodes.flatMap(\.inputs)).union(proto.outputs.map(\.name))
         let mapper = ONNXNodeMapper(initializers: initializers, initializerNames: initializerNames, initializerUses: uses,
-                                    shapes: values.compactMapValues(\.shape), opset: opset, readValues: read)
+                                    shapes: values.compactMapValues(\.shape), dtypes: values.mapValues(\.dtype),
+                                    file: file, limits: options.limits, opset: opset, readValues: read)
 
         var nodes: [Node] = []
         var names = NameAllocator()
