@@ -49,8 +49,10 @@ fixtures: venv   ## regenerate Tests/Fixtures with real Keras/TensorFlow/onnx (n
 	$(PY) tools/fixtures/make_fixtures.py --out Tests/Fixtures
 	$(PY) tools/fixtures/make_onnx_fixtures.py --out Tests/Fixtures/onnx
 
-interop: venv release  ## load bnconv's outputs in the real frameworks and compare
+interop: venv release  ## load bnconv's outputs in the real frameworks and compare; run the onnx node tests
 	$(PY) tools/interop/run_interop.py --bnconv .build/release/bnconv --fixtures Tests/Fixtures
+	VENV=$(VENV) tools/conformance/fetch_onnx_node_tests
+	$(PY) tools/conformance/onnx_node_tests.py --bnconv .build/release/bnconv --quiet
 
 bench: venv release    ## side-by-side timings against the real frameworks (not a test)
 	tools/bench/run .build/release/bnconv $(PY)

@@ -12,7 +12,7 @@ public enum OpLibrary {
         var all: [String: KernelBuilder] = [:]
         for family in [ElementwiseOps.builders, ActivationOps.builders, ShapeOps.builders, ReductionOps.builders,
                        NormalizationOps.builders, ResizeOps.builders, ConvolutionOps.builders, PoolingOps.builders,
-                       MatrixOps.builders] {
+                       MatrixOps.builders, TensorFlowOps.builders] {
             all.merge(family) { first, _ in first }
         }
         return all

@@ -103,7 +103,12 @@ public struct FoldBatchNorm {
             model.values[u] = nil
         case .intoConsumer:
             try Self.scaleInputs(of: &target, by: affine)
+            // The BN's reader (the target, or the Identity/Dropout/Flatten the planner saw
+            // through on the way to it) now reads the BN's input.
             target.inputs = target.inputs.map { $0 == u ? x : $0 }
+            for i in model.nodes.indices where i != t {
+                model.nodes[i].inputs = model.nodes[i].inputs.map { $0 == u ? x : $0 }
+            }
             model.values[u] = nil
         }
         model.nodes[t] = target

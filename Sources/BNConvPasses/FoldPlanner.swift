@@ -81,9 +81,25 @@ public struct FoldPlanner {
     /// The node index the BN folds into as its producer, or why not.
     func producerTarget(bnIndex: Int, bn: BatchNorm) -> Result<Int, Refusal> {
         let node = model.nodes[bnIndex]
-        let x = node.inputs[0]
-        guard let p = model.producerIndex(of: x) else {
+        var x = node.inputs[0]
+        guard var p = model.producerIndex(of: x) else {
             return .failure(Refusal(message: "its input '\(x)' is not written by any layer"))
+        }
+        // Ops that pass values on unchanged at inference (Identity, Dropout, a float Cast) are
+        // seen through: the fold scales the layer behind them.
+        var reader = bnIndex
+        while case .identity = model.nodes[p].op, model.nodes[p].inputs.count == 1, model.nodes[p].outputs.count == 1 {
+            let through = model.nodes[p]
+            let others = model.consumerIndices(of: x).filter { $0 != reader }.map { model.nodes[$0].name }
+            if !others.isEmpty || model.outputs.contains(x) {
+                return .failure(Refusal(message: "\(through.name)'s output also feeds \(others.isEmpty ? "the model outputs" : others.joined(separator: ", ")); folding would change that branch too"))
+            }
+            reader = p
+            x = through.inputs[0]
+            guard let q = model.producerIndex(of: x) else {
+                return .failure(Refusal(message: "its input '\(x)' is not written by any layer"))
+            }
+            p = q
         }
         let producer = model.nodes[p]
         if case .input = producer.op {
@@ -119,7 +135,7 @@ public struct FoldPlanner {
         default:
             return .failure(Refusal(message: "its input comes from \(producer.name) (\(producer.opName)), which is not a conv or dense layer"))
         }
-        let others = model.consumerIndices(of: x).filter { $0 != bnIndex }.map { model.nodes[$0].name }
+        let others = model.consumerIndices(of: x).filter { $0 != reader }.map { model.nodes[$0].name }
         if !others.isEmpty {
             return .failure(Refusal(message: "\(producer.name)'s output also feeds \(others.joined(separator: ", ")); folding would change that branch too"))
         }
@@ -153,8 +169,34 @@ public struct FoldPlanner {
     /// The node index the BN folds into as its consumer (a BN before an unpadded conv/dense), or why not.
     func consumerTarget(bnIndex: Int, bn: BatchNorm) -> Result<Int, Refusal> {
         let node = model.nodes[bnIndex]
-        let u = node.outputs[0]
-        let consumers = model.consumerIndices(of: u)
+        var u = node.outputs[0]
+        var consumers = model.consumerIndices(of: u)
+        // Seen through on the way: ops passing values on (Identity, Dropout, float Cast), and a
+        // Flatten or Reshape to (batch, channels) of a value whose other axes are all 1 (after a
+        // global pooling with keepdims): the BN's channels are then the next layer's inputs.
+        var reshapedToChannels = false
+        walk: while consumers.count == 1, !model.outputs.contains(u), model.nodes[consumers[0]].inputs == [u],
+                    model.nodes[consumers[0]].outputs.count == 1 {
+            let through = model.nodes[consumers[0]]
+            switch through.op {
+            case .identity:
+                break
+            case .flatten, .reshape:
+                guard let inShape = model.values[u]?.shape, inShape.count >= 2 else { return .failure(Refusal(message: nil)) }
+                let axis = Op.resolveAxis(bn.axis, rank: inShape.count)
+                guard axis > 0, axis < inShape.count,
+                      inShape.indices.allSatisfy({ $0 == 0 || $0 == axis || inShape[$0] == 1 }),
+                      let outShape = model.values[through.outputs[0]]?.shape, outShape.count == 2,
+                      outShape[1] != nil, outShape[1] == inShape[axis] else {
+                    return .failure(Refusal(message: nil))
+                }
+                reshapedToChannels = true
+            default:
+                break walk
+            }
+            u = through.outputs[0]
+            consumers = model.consumerIndices(of: u)
+        }
         guard consumers.count == 1, !model.outputs.contains(u) else { return .failure(Refusal(message: nil)) }
         let c = consumers[0]
         let consumer = model.nodes[c]
@@ -180,7 +222,7 @@ public struct FoldPlanner {
         default:
             return .failure(Refusal(message: nil))
         }
-        if Op.resolveAxis(bn.axis, rank: rank) != channelAxis {
+        if !reshapedToChannels && Op.resolveAxis(bn.axis, rank: rank) != channelAxis {
             return .failure(Refusal(message: "it cannot fold into \(consumer.name) after it: the BN axis is not its input-channel axis"))
         }
         guard let kernel = consumer.weight(.kernel) else { return .failure(Refusal(message: nil)) }

@@ -87,6 +87,9 @@ struct FoldCommand: ParsableCommand {
                 }
                 ReportText.decisions(result.decisions).forEach { print($0) }
                 if let report = result.verification { ReportText.verification(report, verbose: out.verbose).forEach { print($0) } }
+                if result.nothingToFold {
+                    print("nothing to fold: \(result.decisions.isEmpty ? "the model has no BatchNormalization" : "every BatchNormalization is kept"); nothing was written")
+                }
                 if result.written {
                     print("wrote \(target) (\(OutputPath.sizeText(result.outputBytes ?? 0)), input \(OutputPath.sizeText(result.inputBytes))) in \(String(format: "%.2f", result.seconds)) s (fold \(String(format: "%.3f", result.passSeconds)) s)")
                 }

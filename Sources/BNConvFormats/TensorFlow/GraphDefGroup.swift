@@ -30,6 +30,8 @@ struct GraphDefGroup {
     var output: Int
     /// Its weights.
     var weights: [WeightSource] = []
+    /// How many outputs the node writes (`name`, `name:1`, ...), for an op-library op with several.
+    var outputCount = 1
     /// The `data_format` of the op (for a BiasAdd a writer may add).
     var dataFormat: String = TensorFlowOpDefaults.dataFormat
 }

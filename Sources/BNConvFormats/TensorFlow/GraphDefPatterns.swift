@@ -31,6 +31,10 @@ struct GraphDefPatterns {
         if case .float(let f)? = graph.attribute(i, key) { return Double(f) }
         return fallback
     }
+    private func dataType(_ i: Int) -> Int32 {
+        if case .type(let t)? = graph.attribute(i, "T") { return t }
+        return TensorFlowDataType.float
+    }
     private func ints(_ i: Int, _ key: String) -> [Int]? {
         if case .list(let l)? = graph.attribute(i, key) { return l.ints.map { Int($0) } }
         return nil
@@ -418,7 +422,11 @@ struct GraphDefPatterns {
         switch n.op {
         case "Placeholder": group.op = .input
         case "Const":
-            group.weights = [.init(role: WeightRole(rawValue: "value"),
+            // A Const read as a value runs as its tensor passed on; a string Const (an Assert's
+            // message) is kept as written, never read.
+            guard case .type(let t)? = n.attribute("dtype"), TensorFlowDataType.dtype(t) != nil else { break }
+            group.op = GraphDefOpMapper.constantOp
+            group.weights = [.init(role: GraphDefOpMapper.constantRole,
                                    path: .init(constant: i, nodes: [], isShared: (graph.consumers[n.name]?.count ?? 0) > 1),
                                    layout: .vector, flatten: false)]
         case "Identity", "Snapshot", "StopGradient": if inputs.count == 1 { group.op = .identity }
@@ -471,7 +479,10 @@ struct GraphDefPatterns {
             }
             let kinds: [String: ElementwiseKind] = ["AddV2": .add, "Add": .add, "Sub": .subtract, "Mul": .multiply,
                                                     "Maximum": .maximum, "Minimum": .minimum]
-            if let kind = kinds[n.op] { group.op = .elementwise(kind) }
+            // The typed element-wise op computes float32 activations; a constant operand or
+            // another dtype goes to the op library (below).
+            let typed = TensorFlowDataType.dtype(dataType(i)) == .float32 && !inputs.contains { graph.isConstant($0.value) }
+            if typed, let kind = kinds[n.op] { group.op = .elementwise(kind) }
         case "ConcatV2":
             guard inputs.count >= 2, let axis = constantOperands(from: inputs.count - 1)?.first?.integers().first else {
                 group.auxiliary = []; group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }; break
@@ -507,6 +518,13 @@ struct GraphDefPatterns {
                 group.auxiliary = []; group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }
             }
         default: break
+        }
+        if case .opaque = group.op, n.op != "Const", let mapped = GraphDefOpMapper(graph: graph).map(i) {
+            // Everything else the op library runs: every data input is an input of the node.
+            group.op = .tensor(mapped.op)
+            group.auxiliary = []
+            group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }
+            group.outputCount = mapped.outputs
         }
         claimed.formUnion(group.auxiliary.filter { !graph.isConstant(name($0)) })
         return group

@@ -70,7 +70,8 @@ public enum GraphDefReader {
             if let g = try patterns.matchAnchor(i) { groups.append(g) }
         }
         // 2. Every other node that computes something on its own.
-        let skipped: Set<String> = ["NoOp"]
+        // Assert and NoOp do nothing at inference (their inputs still run when something else reads them).
+        let skipped: Set<String> = ["NoOp", "Assert"]
         for i in graph.order where !patterns.claimed.contains(i) && !skipped.contains(graph.nodes[i].op)
             && !graph.isConstant(graph.nodes[i].name) {
             groups.append(try patterns.single(i))
@@ -110,6 +111,8 @@ public enum GraphDefReader {
             if case .opaque = g.op {
                 // Every read output of an unmodelled op is a value.
                 outputs += graph.secondaryOutputs(ofNode: outputNode.name)
+            } else if g.outputCount > 1 {
+                outputs += (1..<g.outputCount).map { "\(outputNode.name):\($0)" }
             }
             var weights = [Weight]()
             var storedDims = [String: [Int]]()
@@ -139,7 +142,17 @@ public enum GraphDefReader {
             records[name] = record
             nodes.append(Node(name: name, op: g.op, inputs: g.inputs.map(\.value), outputs: outputs,
                               weights: weights, source: record))
-            let dtype = TensorFlowDataType.dtype(dataType) ?? .float32
+            var dtype = TensorFlowDataType.dtype(dataType) ?? .float32
+            if case .tensor(let t) = g.op {
+                // Ops whose output type is not their operands' (`T`).
+                switch t.type {
+                case "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Not", "TF.All", "TF.Any": dtype = .bool
+                case "TF.Shape", "TF.Size": if case .string(let raw)? = t.attributes["out_type"], let d = DType(rawValue: raw) { dtype = d }
+                case "TF.Rank": dtype = .int32
+                case "ArgMax", "ArgMin": dtype = .int64
+                default: break
+                }
+            }
             for o in outputs { values[o] = ValueInfo(name: o, shape: nil, layout: layoutOf(g.op), dtype: dtype) }
             if g.op == .input {
                 inputs.append(outputNode.name)
@@ -154,6 +167,7 @@ public enum GraphDefReader {
             let v = node.outputs[0]
             guard graph.consumers[v] == nil else { return nil }
             if case .opaque("Const") = node.op { return nil }
+            if node.op == GraphDefOpMapper.constantOp { return nil }
             return v
         }
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent

@@ -102,6 +102,16 @@ public enum RewritePipeline {
             source = consume loaded
         }
         let passSeconds = Date().timeIntervalSince(started)
+        if request.fold && !changed && request.conversion == nil {
+            // Nothing to fold (no BatchNorm, or every one kept with its reason): nothing to verify
+            // and nothing to write; the caller says so.
+            return RewriteResult(request: request, format: format, inputNames: inputNames, outputNames: outputNames,
+                                 decisions: decisions, assumedInference: assumed, recalibration: recalibration,
+                                 conversion: nil, verification: nil, written: false,
+                                 opsBefore: opsBefore, opsAfter: opsBefore,
+                                 inputBytes: OutputPath.fileSize(request.input), outputBytes: nil,
+                                 passSeconds: passSeconds, seconds: Date().timeIntervalSince(started))
+        }
         let output = try ConvertedOutput.make(source, original: original, request: request)
 
         // 4. Verify.

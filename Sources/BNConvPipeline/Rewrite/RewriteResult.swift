@@ -60,6 +60,9 @@ public struct RewriteResult: Sendable {
     public var passed: Bool { verification?.passed ?? true }
     /// How many BatchNorms were folded.
     public var foldedCount: Int { decisions.filter(\.folds).count }
+    /// Whether a fold found nothing to fold (no BatchNorm, or every one kept) and so verified and
+    /// wrote nothing.
+    public var nothingToFold: Bool { request.fold && request.conversion == nil && !written && verification == nil }
 
     /// The `--report` contents of this rewrite.
     public var runReport: RunReport {

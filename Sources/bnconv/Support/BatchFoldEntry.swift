@@ -8,7 +8,7 @@ import Foundation
 struct BatchFoldEntry: Encodable {
     /// How the file ended.
     enum Status: String, Encodable {
-        /// Folded (or copied, when nothing folds) and written; verified unless `--no-verify`.
+        /// Folded and written, verified unless `--no-verify` (nothing written when nothing folds).
         case ok
         /// Written although verification failed, because of `--force`.
         case forced
