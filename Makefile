@@ -53,6 +53,8 @@ interop: venv release  ## load bnconv's outputs in the real frameworks and compa
 	$(PY) tools/interop/run_interop.py --bnconv .build/release/bnconv --fixtures Tests/Fixtures
 	VENV=$(VENV) tools/conformance/fetch_onnx_node_tests
 	$(PY) tools/conformance/onnx_node_tests.py --bnconv .build/release/bnconv --quiet
+	VENV=$(VENV) tools/interop/fetch_real_models
+	$(PY) tools/interop/real_models.py --bnconv .build/release/bnconv
 
 bench: venv release    ## side-by-side timings against the real frameworks (not a test)
 	tools/bench/run .build/release/bnconv $(PY)
