@@ -100,7 +100,12 @@ struct ONNXNodeMapper {
     /// node is of another domain, or an attribute or constant is of a kind bnconv does not read.
     private func mapTensorOp(_ node: ONNXProto.Node, index: Int) -> Mapped {
         guard node.domain.isEmpty || node.domain == "ai.onnx", OpLibrary.supports(node.opType),
-              let attributes = attributes(node) else { return mapOpaqueParts(node, index: index) }
+              var attributes = attributes(node) else { return mapOpaqueParts(node, index: index) }
+        if node.opType == "Split", attributes["split"] == nil, attributes["num_outputs"] == nil,
+           node.inputs.count < 2 || node.inputs[1].isEmpty {
+            // Before opset 18 a Split without sizes makes as many equal parts as it has outputs.
+            attributes["num_outputs"] = .int(node.outputs.count)
+        }
         var mapped = Mapped(op: .opaque(type: node.opType), inputs: [], outputs: [], weights: [], record: Self.emptyRecord)
         var part = ONNXNodeRecord.Part(index: index, opType: node.opType, inputs: [], outputs: [])
         var arguments: [TensorOpArgument] = []
