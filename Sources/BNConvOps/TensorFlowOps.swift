@@ -85,13 +85,7 @@ enum TensorFlowOps {
             binary("SquaredDifference", { ($0 - $1) * ($0 - $1) }, { ($0 - $1) * ($0 - $1) }, { ($0 &- $1) &* ($0 &- $1) })
         },
         "TF.DivNoNan": { _ in binary("DivNoNan", { $1 == 0 ? 0 : $0 / $1 }, { $1 == 0 ? 0 : $0 / $1 }, nil) },
-        "TF.FloorDiv": { _ in
-            binary("FloorDiv", { ($0 / $1).rounded(.down) }, { ($0 / $1).rounded(.down) }, { a, b in
-                guard b != 0 else { return 0 }
-                let q = a / b
-                return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
-            })
-        },
+        "TF.FloorDiv": { _ in binary("FloorDiv", { ($0 / $1).rounded(.down) }, { ($0 / $1).rounded(.down) }, floorDivide) },
         "TF.All": { a in logicalReduction("All", keep: try a.int("keep_dims", 0) != 0, all: true) },
         "TF.Any": { a in logicalReduction("Any", keep: try a.int("keep_dims", 0) != 0, all: false) },
         "TF.MirrorPad": { a in
@@ -113,7 +107,7 @@ enum TensorFlowOps {
                 guard x.rank >= 2, bias.rank == 1 else { throw OpError.invalid(op: "BiasAdd", problem: "bias must be 1-D and the value at least 2-D") }
                 var shape = Array(repeating: 1, count: x.rank)
                 shape[channelsFirst ? 1 : x.rank - 1] = bias.count
-                return [try ElementwiseOps.binary("BiasAdd", x, bias.reshaped(shape), { $0 + $1 }, { $0 + $1 }, { $0 &+ $1 })]
+                return [try broadcasting("BiasAdd", x, bias.reshaped(shape), { $0 + $1 }, { $0 + $1 }, { $0 &+ $1 })]
             }
         },
         "TF.Fill": { _ in
@@ -157,7 +151,34 @@ enum TensorFlowOps {
             let inputs = OpInputs(name, values)
             let a = try inputs.required(0), b = try inputs.required(1)
             if case .int = a.storage, i == nil { throw OpError.invalid(op: name, problem: "an input of type \(a.dtype)") }
-            return [try ElementwiseOps.binary(name, a, b, f, d, i ?? { _, _ in 0 })]
+            return [try broadcasting(name, a, b, f, d, i ?? { _, _ in 0 })]
+        }
+    }
+
+    /// Integer division rounding toward negative infinity (`tf.math.floordiv`); 0 for a zero divisor.
+    @Sendable static func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
+        guard b != 0, !(a == .min && b == -1) else { return 0 }
+        let q = a / b
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+    }
+
+    /// `a op b` broadcast, in the operands' common dtype (which they must share).
+    static func broadcasting(_ name: String, _ a: HostTensor, _ b: HostTensor, _ f: (Float, Float) -> Float,
+                             _ d: (Double, Double) -> Double, _ i: (Int64, Int64) -> Int64) throws -> HostTensor {
+        guard a.dtype == b.dtype else {
+            throw OpError.invalid(op: name, problem: "operands of types \(a.dtype) and \(b.dtype) (they must match)")
+        }
+        let shape = try Shapes.broadcast([a.shape, b.shape], op: name)
+        _ = try Shapes.count(shape, op: name)
+        switch (a.storage, b.storage) {
+        case let (.float(x), .float(y)):
+            return HostTensor(dtype: a.dtype, shape: shape, storage: .float(Broadcast.binary(x, a.shape, y, b.shape, outShape: shape, f)))
+        case let (.double(x), .double(y)):
+            return HostTensor(dtype: a.dtype, shape: shape, storage: .double(Broadcast.binary(x, a.shape, y, b.shape, outShape: shape, d)))
+        case let (.int(x), .int(y)):
+            return HostTensor(dtype: a.dtype, shape: shape, storage: .int(Broadcast.binary(x, a.shape, y, b.shape, outShape: shape, i)))
+        default:
+            throw OpError.invalid(op: name, problem: "operands of type \(a.dtype) are not numbers")
         }
     }
 
