@@ -25,9 +25,17 @@ enum ReportText {
         let worst = report.worst
         let status = report.passed ? Terminal.good("PASS") : Terminal.bad("FAIL")
         var lines = ["verify: \(report.runs) run(s): max abs error \(sci(worst?.maxAbs ?? 0)), max rel error \(sci(worst?.maxRel ?? 0)), cosine \(String(format: "%.9f", worst?.cosine ?? 1)) (tolerance \(sci(report.tolerance))): \(status)"]
-        if verbose || !report.passed || report.outputs.count > 1 {
+        let judgedByNoise = report.outputs.contains { $0.noiseFloor != nil }
+        if verbose || !report.passed || report.outputs.count > 1 || judgedByNoise {
             for o in report.outputs {
-                lines.append("  output \(o.name) \(o.shape): max abs \(sci(o.error.maxAbs)), max rel \(sci(o.error.maxRel)), cosine \(String(format: "%.9f", o.error.cosine))")
+                var line = "  output \(o.name) \(o.shape): max abs \(sci(o.error.maxAbs)), max rel \(sci(o.error.maxRel)), cosine \(String(format: "%.9f", o.error.cosine))"
+                if let floor = o.noiseFloor {
+                    // The range is tiny next to the rounding noise upstream (a saturated sigmoid, say).
+                    line += o.agrees(tolerance: report.tolerance)
+                        ? "; beyond the range tolerance but within \(Int(Verifier.noiseMultiple))x the original's own float32 noise (\(sci(floor)))"
+                        : "; also beyond \(Int(Verifier.noiseMultiple))x the original's own float32 noise (\(sci(floor)))"
+                }
+                lines.append(line)
             }
         }
         if let d = report.firstDivergence {
