@@ -363,9 +363,12 @@ struct ONNXNodeMapper {
 
     private func batchNorm(_ node: ONNXProto.Node, _ a: ONNXAttributes, outputCount: Int,
                            roles: inout [Int: (WeightRole, KernelLayout)]) -> Op? {
-        guard node.inputs.count == 5, (a.int("spatial") ?? 1) == 1 else { return nil }
+        // The typed BatchNorm holds its four parameters as stored weights and writes one output;
+        // parameters given at run time, or the training outputs, go to the op library.
+        guard node.inputs.count == 5, (a.int("spatial") ?? 1) == 1,
+              node.inputs[1...].allSatisfy({ initializers[$0] != nil }) else { return nil }
         let order: [WeightRole] = [.gamma, .beta, .movingMean, .movingVariance]
-        for (offset, role) in order.enumerated() where initializers[node.inputs[offset + 1]] != nil {
+        for (offset, role) in order.enumerated() {
             roles[offset + 1] = (role, .vector)
         }
         // Training: training_mode = 1 (opset 14+), is_test = 0 (opsets 1 and 6), or the optional
