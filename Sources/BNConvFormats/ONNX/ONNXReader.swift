@@ -87,9 +87,15 @@ public enum ONNXReader {
         for info in proto.inputs + proto.valueInfos + proto.outputs where !info.name.isEmpty {
             values[info.name] = valueInfo(info)
         }
+        // Values no declaration types get the type their op writes (shape arithmetic is int64).
+        var declared: [String: DType] = [:]
+        for info in proto.inputs + proto.valueInfos + proto.outputs where !info.name.isEmpty && info.elemType != nil {
+            declared[info.name] = values[info.name]?.dtype
+        }
+        let dtypes = ONNXTypeInference.dtypes(of: proto, declared: declared, initializers: initializers)
         let read = Set(proto.nodes.flatMap(\.inputs)).union(proto.outputs.map(\.name))
         let mapper = ONNXNodeMapper(initializers: initializers, initializerNames: initializerNames, initializerUses: uses,
-                                    shapes: values.compactMapValues(\.shape), dtypes: values.mapValues(\.dtype),
+                                    shapes: values.compactMapValues(\.shape), dtypes: dtypes,
                                     file: file, limits: options.limits, opset: opset, readValues: read)
 
         var nodes: [Node] = []
@@ -124,7 +130,7 @@ public enum ONNXReader {
         }
         for node in nodes {
             for v in node.inputs + node.outputs where values[v] == nil {
-                values[v] = ValueInfo(name: v)
+                values[v] = ValueInfo(name: v, dtype: dtypes[v] ?? .float32)
             }
         }
 

@@ -519,6 +519,18 @@ struct GraphDefPatterns {
             }
         default: break
         }
+        // The typed layers compute float32: an op on int32 shape values or on another float type
+        // (its `T`) goes to the op library, which computes every dtype.
+        if case .type(let t)? = graph.attribute(i, "T"), t != TensorFlowDataType.float, group.op != .input {
+            switch group.op {
+            case .opaque, .tensor: break
+            default:
+                group.op = .opaque(type: n.op)
+                group.auxiliary = []
+                group.weights = []
+                group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }
+            }
+        }
         if case .opaque = group.op, n.op != "Const", let mapped = GraphDefOpMapper(graph: graph).map(i) {
             // Everything else the op library runs: every data input is an input of the node.
             group.op = .tensor(mapped.op)
