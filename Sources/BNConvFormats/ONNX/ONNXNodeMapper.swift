@@ -248,7 +248,8 @@ struct ONNXNodeMapper {
             }
             return .dense(Dense(units: units, useBias: useBias))
         case "MatMul":
-            guard node.inputs.count == 2, initializers[node.inputs[0]] == nil,
+            // A 1-D A (a vector, its axis removed from the result) is no Dense input.
+            guard node.inputs.count == 2, initializers[node.inputs[0]] == nil, (shapes[node.inputs[0]]?.count ?? 2) >= 2,
                   let b = initializers[node.inputs[1]], b.rank == 2 else { return nil }
             roles[1] = (.kernel, .io)
             return .dense(Dense(units: b.shape[1], useBias: false))
