@@ -119,7 +119,7 @@ package final class RunInProgress {
         let fold = fuses ? runner.padFolding.folds[i] : nil
         let node = fold?.node ?? step.node
         let stepKernel = fold?.kernel ?? step.kernel
-        let args = node.inputs.map { live[$0]! }
+        var args = node.inputs.map { live[$0]! }
         var chain = fuses ? runner.fusion.chains[i] : nil
         if let c = chain, !c.residualShapes.isEmpty,
            !c.residualsFit(batch: args.first?.shape.first ?? -1, { live[$0] }) {
@@ -132,9 +132,20 @@ package final class RunInProgress {
             readers[name] == 1 && !outputs.contains(name) && live[name]!.buffer.references == 1 && timesRead == 1
         }
         let several = stepKernel as? MultiOutputKernel
-        if several == nil, let typed = zip(node.inputs, args).first(where: { $0.1.typed != nil }) {
-            throw EngineError.nodeFailed(node: node.name, op: node.opName,
-                                         problem: "it reads '\(typed.0)', a \(typed.1.dtype) tensor; it computes in float32")
+        var converted: [EngineValue] = []
+        defer { for value in converted { runner.pool.release(value.buffer) } }
+        if several == nil {
+            for (k, arg) in args.enumerated() where arg.typed != nil {
+                // The CNN kernels compute in float32: a float16 or float64 value is converted for
+                // them (as weights of those types are); integers and bools are refused.
+                guard let typed = arg.typed, typed.dtype.isFloatingPoint else {
+                    throw EngineError.nodeFailed(node: node.name, op: node.opName,
+                                                 problem: "it reads '\(node.inputs[k])', a \(arg.dtype) tensor; it computes in float32")
+                }
+                let value = try TensorOpKernel.engineValue(typed.converted(to: DType.float32), context)
+                converted.append(value)
+                args[k] = value
+            }
         }
         let results: [EngineValue]
         // Held while the kernel runs only: the caller's callbacks may run another runner.

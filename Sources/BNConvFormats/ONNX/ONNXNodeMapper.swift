@@ -63,7 +63,13 @@ struct ONNXNodeMapper {
         var roles: [Int: (WeightRole, KernelLayout)] = [:]
         // A node reading a value that is not float32 (indices, masks, a float64 graph) runs in
         // the op library, which computes every dtype; the typed layers compute in float32.
-        let typed = node.inputs.contains { !$0.isEmpty && initializers[$0] == nil && (dtypes[$0] ?? .float32) != .float32 }
+        // A node reading integers or bools (indices, masks, shape arithmetic) runs in the op library,
+        // which computes every dtype; so does one on float16/float64 values unless it holds
+        // weights (a conv, dense or BatchNorm the fold rewrites; the engine computes those in
+        // float32 whatever the stored type, as it always has).
+        let readTypes = node.inputs.filter { !$0.isEmpty && initializers[$0] == nil }.map { dtypes[$0] ?? .float32 }
+        let holdsWeights = ["Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization"].contains(node.opType)
+        let typed = readTypes.contains { !$0.isFloatingPoint } || (!holdsWeights && readTypes.contains { $0 != .float32 })
         guard !typed, let op = self.op(for: node, roles: &roles) else { return mapTensorOp(node, index: index) }
         var mapped = Mapped(op: op, inputs: [], outputs: [], weights: [], record: Self.emptyRecord)
         var part = slots(for: node, index: index, roles: roles, into: &mapped)

@@ -60,6 +60,8 @@ struct GraphDefOpMapper {
             return all(type, attributes)
         }
         switch n.op {
+        case "IdentityN":
+            return all("TF.IdentityN", outputs: count)
         case "Shape", "Size":
             return first(1, "TF.\(n.op)", ["out_type": .string(dtype(i, "out_type", .int32).rawValue)])
         case "Select":
