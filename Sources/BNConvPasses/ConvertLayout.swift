@@ -263,6 +263,21 @@ public struct ConvertLayout {
                 } else if !spatialInputs.isEmpty {
                     keepOriginal(&node, reason: "\(node.name) is a Dense on a spatial tensor (acts on the last axis)")
                 }
+            case .reshape(let shape) where spatialInputs.isEmpty && shape.count >= 2 && shape.count <= 4:
+                // A vector reshaped to a spatial value (squeeze-excite: (N, C) -> (N, 1, 1, C)):
+                // the value is in the model's own layout, and when only the channel is not 1 the
+                // target shape itself moves to the new layout (no transpose).
+                let o = node.outputs[0]
+                let from = model.values[o]?.layout ?? .channelsLast
+                original[o] = from
+                let full: [Int] = [0] + shape
+                let channel = from.channelAxis(rank: full.count)
+                if full.indices.allSatisfy({ $0 == 0 || $0 == channel || full[$0] == 1 }) {
+                    node.op = .reshape(targetShape: Array(LayoutPermutation.mapShape(full, from: from, to: target).dropFirst()))
+                    current[o] = target
+                } else {
+                    current[o] = from
+                }
             case .reshape, .permute, .opaque, .tensor, .input:
                 if !spatialInputs.isEmpty {
                     keepOriginal(&node, reason: "\(node.name) (\(node.opName)) reads axes by position")

@@ -29,6 +29,11 @@ enum KerasLayoutConfig {
             setAxes(&config, [axis], rank: rank)
         case .normalization(let axes):
             if config["axis"]?.isNull != true { setAxes(&config, axes, rank: rank) }
+        case .reshape(let target):
+            // A vector reshaped to a spatial value moved to the new layout (squeeze-excite).
+            if let old = config["target_shape"]?.arrayValue?.compactMap(\.intValue), old != target {
+                config["target_shape"] = .array(target.map(JSONValue.integer))
+            }
         default:
             break
         }

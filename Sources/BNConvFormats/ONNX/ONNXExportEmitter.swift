@@ -228,7 +228,35 @@ struct ONNXExportEmitter {
             graph.add("Pad", name: node.name, inputs: [x, pads], outputs: [y], since: 13)
         case .identity:
             graph.add("Identity", name: node.name, inputs: [x], outputs: [y], since: 14)
-        case .crop, .upsample, .rescaling, .normalization, .opaque, .tensor:
+        case let .rescaling(scale, offset):
+            // y = x * scale + offset, the vectors along the last axis (numpy broadcasting, as Keras).
+            guard !scale.isEmpty else { throw refuse(node, "it has no scale") }
+            let shape = scale.count == 1 ? [] : [scale.count]
+            let scaled = offset.isEmpty ? y : graph.unique("\(y)__scaled")
+            graph.add("Mul", name: node.name, inputs: [x, graph.constant("\(node.name).scale", Tensor(shape: shape, doubles: scale, dtype: dtype))],
+                      outputs: [scaled], since: 14)
+            if !offset.isEmpty {
+                let offsetShape = offset.count == 1 ? [] : [offset.count]
+                graph.add("Add", name: "\(node.name)/offset",
+                          inputs: [scaled, graph.constant("\(node.name).offset", Tensor(shape: offsetShape, doubles: offset, dtype: dtype))],
+                          outputs: [y], since: 14)
+            }
+        case .normalization(let axes):
+            // Keras Normalization: (x - mean) / max(sqrt(variance), 1e-7), mean and variance over the kept axes.
+            guard let rank = shapes[x]?.count, let dims = shapes[x] else { throw refuse(node, "its input's rank is unknown") }
+            let kept = Set(axes.map { Op.resolveAxis($0, rank: rank) })
+            let shape = dims.enumerated().map { kept.contains($0.offset) ? ($0.element ?? -1) : 1 }
+            let mean = try weight(node, .mean).tensor, variance = try weight(node, .variance).tensor
+            guard !shape.contains(-1), shape.reduce(1, *) == mean.count, mean.count == variance.count else {
+                throw refuse(node, "its mean of \(mean.count) values does not fit axes \(axes) of shape \(dims)")
+            }
+            let std = try variance.materialized().doubles().map { max($0.squareRoot(), 1e-7) }
+            let centered = graph.unique("\(y)__centered")
+            graph.add("Sub", name: node.name, inputs: [x, graph.constant("\(node.name).mean", try mean.materialized().converted(to: dtype).reshaped(shape))],
+                      outputs: [centered], since: 14)
+            graph.add("Div", name: "\(node.name)/std", inputs: [centered, graph.constant("\(node.name).std", Tensor(shape: shape, doubles: std, dtype: dtype))],
+                      outputs: [y], since: 14)
+        case .crop, .upsample, .opaque, .tensor:
             throw refuse(node, "bnconv has no ONNX form for this layer")
         }
     }
