@@ -14,11 +14,14 @@ public enum RandomInputs {
     public static let maximumValues = ReadLimits.defaultMaxInputValues
 
     /// Inputs for `model`, deterministic for a given `seed`; throws when `batch` makes an input
-    /// larger than `limit` values.
-    public static func make(for model: Model, batch: Int, seed: UInt64, limit: Int = maximumValues) throws -> [Tensor] {
+    /// larger than `limit` values. A dimension the model leaves open (an image model of any size)
+    /// takes its size from `like`, a set of inputs the user gave, when there is one.
+    public static func make(for model: Model, batch: Int, seed: UInt64, limit: Int = maximumValues,
+                            like example: [Tensor]? = nil) throws -> [Tensor] {
         var generator = SplitMix64(seed: seed)
-        return try model.inputs.map { name in
-            let shape = try concreteShape(of: model.values[name], input: name, batch: batch)
+        return try model.inputs.enumerated().map { k, name in
+            let given = example.flatMap { k < $0.count ? $0[k].shape : nil }
+            let shape = try concreteShape(of: model.values[name], input: name, batch: batch, like: given)
             guard let n = ElementCount.of(shape, atMost: limit) else {
                 throw VerificationError.randomInputTooLarge(input: name, shape: shape, limit: limit)
             }
@@ -34,15 +37,22 @@ public enum RandomInputs {
         }
     }
 
-    /// The input's shape with the batch set and every other dimension known.
-    public static func concreteShape(of info: ValueInfo?, input: String, batch: Int) throws -> [Int] {
+    /// The input's shape with the batch set and every other dimension known (an open one from
+    /// `like`, the shape of an input the user gave, when its rank agrees).
+    public static func concreteShape(of info: ValueInfo?, input: String, batch: Int, like given: [Int]? = nil) throws -> [Int] {
         guard let shape = info?.shape, !shape.isEmpty else {
+            if let given, !given.isEmpty { return [batch] + given.dropFirst() }
             throw VerificationError.unknownInputShape(input: input, shape: info?.shape)
         }
         var out = [batch]
-        for dim in shape.dropFirst() {
-            guard let d = dim, d > 0 else { throw VerificationError.unknownInputShape(input: input, shape: shape) }
-            out.append(d)
+        for (axis, dim) in shape.enumerated().dropFirst() {
+            if let d = dim, d > 0 {
+                out.append(d)
+            } else if let given, given.count == shape.count, given[axis] > 0 {
+                out.append(given[axis])
+            } else {
+                throw VerificationError.unknownInputShape(input: input, shape: shape)
+            }
         }
         return out
     }

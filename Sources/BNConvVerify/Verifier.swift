@@ -86,12 +86,13 @@ public struct Verifier {
         // Random samples are made one run at a time (and the first one up front, so that an input
         // too large to make is refused before anything runs): a million samples hold one in memory.
         let runCount = options.inputs.count + max(options.randomRuns, 0)
-        let firstRandom = options.randomRuns > 0 ? try RandomInputs.make(for: reference, batch: options.batch, seed: options.seed, limit: options.randomValueLimit) : nil
+        let example = options.inputs.first
+        let firstRandom = options.randomRuns > 0 ? try RandomInputs.make(for: reference, batch: options.batch, seed: options.seed, limit: options.randomValueLimit, like: example) : nil
         func inputs(ofRun r: Int) throws -> [Tensor] {
             if r < options.inputs.count { return options.inputs[r] }
             let k = r - options.inputs.count
             if k == 0, let firstRandom { return firstRandom }
-            return try RandomInputs.make(for: reference, batch: options.batch, seed: options.seed &+ UInt64(k), limit: options.randomValueLimit)
+            return try RandomInputs.make(for: reference, batch: options.batch, seed: options.seed &+ UInt64(k), limit: options.randomValueLimit, like: example)
         }
         guard runCount > 0 else {
             throw VerificationError.inputMismatch("nothing to run: no --input given and no random samples asked for")

@@ -87,8 +87,12 @@ def main():
             return s.run(gd_out, {gd_in: inputs})
 
     def run_onnx(path, inputs):
+        # bnconv's export computes NCHW and takes its input so (convert prints the permutation).
         import onnxruntime as ort
         sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        declared = sess.get_inputs()[0].shape
+        if declared[1] == 3 and inputs.shape[1] != 3:
+            inputs = np.ascontiguousarray(inputs.transpose(0, 3, 1, 2))
         return sess.run(None, {sess.get_inputs()[0].name: inputs})[0]
 
     loaders = {
@@ -113,7 +117,11 @@ def main():
 
     for name, (load, ref) in loaders.items():
         path = out(name)
-        code, msg = bnconv(args, "run", path, "--input", out("x.npy"), "-o", out(name + ".y.npy"))
+        xin = out("x.npy")
+        if name.endswith(".onnx"):
+            xin = out("x_nchw.npy")
+            np.save(xin, np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+        code, msg = bnconv(args, "run", path, "--input", xin, "-o", out(name + ".y.npy"))
         if code == 0:
             y = np.load(out(name + ".y.npy"))
             row(f"{name} run", rel(y, ref) <= TOL, f"error {rel(y, ref):.2e}")

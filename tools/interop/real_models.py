@@ -5,8 +5,11 @@
     python tools/interop/real_models.py --bnconv .build/release/bnconv [--only NAME]
 
 Per model: `bnconv run` on a seeded random input against onnxruntime (max|y - y_ref| <= 1e-5 x
-max|y_ref|); `bnconv fold` (verified, the default) writes a file that onnxruntime loads and that
-answers like the original to the same tolerance, with fewer BatchNormalization nodes.
+max|y_ref|, or, for an output whose range is tiny next to the rounding upstream (a text detector's
+saturated sigmoid), within onnxruntime's own float32 noise: the difference between its runs with
+graph optimizations on and off, which the row prints); `bnconv fold --input x.npy` (verified, the
+default; the models' spatial sizes are dynamic) writes a file that onnxruntime loads and that answers
+like the original to the same tolerance, with fewer BatchNormalization nodes.
 Ends with 'N passed, M failed'.
 """
 import argparse
@@ -29,8 +32,11 @@ CASES = [
 TOL = 1e-5
 
 
-def ort_run(path, x):
-    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+def ort_run(path, x, optimize=True):
+    options = ort.SessionOptions()
+    if not optimize:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     return sess.run(None, {sess.get_inputs()[0].name: x})
 
 
@@ -57,6 +63,9 @@ def main():
             xp = os.path.join(tmp, name + "_x.npy")
             np.save(xp, x)
             ref = ort_run(path, x)
+            # onnxruntime's own float32 noise on this model: optimizations on vs off.
+            noise = max(rel_error(a, b) for a, b in zip(ort_run(path, x, optimize=False), ref))
+            tol = max(TOL, noise)
             rows = []
             out = os.path.join(tmp, name + "_y.npy")
             proc = subprocess.run([args.bnconv, "run", path, "--input", xp, "-o", out, "--quiet"], capture_output=True, text=True)
@@ -65,16 +74,16 @@ def main():
             else:
                 got = np.load(out) if len(ref) == 1 else None
                 err = rel_error(got, ref[0]) if got is not None else float("nan")
-                rows.append(("run", err <= TOL, f"range-relative error {err:.2e}"))
+                rows.append(("run", err <= tol, f"range-relative error {err:.2e} (onnxruntime on vs off: {noise:.2e})"))
             folded = os.path.join(tmp, name + "_folded.onnx")
-            proc = subprocess.run([args.bnconv, "fold", path, "-o", folded], capture_output=True, text=True)
+            proc = subprocess.run([args.bnconv, "fold", path, "-o", folded, "--input", xp], capture_output=True, text=True)
             if proc.returncode != 0 or not os.path.exists(folded):
                 rows.append(("fold", False, (proc.stderr or proc.stdout).strip().splitlines()[-1:]))
             else:
                 y = ort_run(folded, x)
                 err = max(rel_error(a, b) for a, b in zip(y, ref))
                 before, after = bn_count(path), bn_count(folded)
-                rows.append(("fold", err <= TOL and after <= before,
+                rows.append(("fold", err <= tol and after < before,
                              f"BatchNormalization {before} -> {after}, onnxruntime on the folded file: range-relative error {err:.2e}"))
             for what, ok, detail in rows:
                 print(f"{'PASS' if ok else 'FAIL'} {name} {what}: {detail}", flush=True)
