@@ -21,10 +21,12 @@ public struct VerificationReport: Codable, Sendable {
         /// no, within ``Verifier/noiseMultiple`` times the original's own float32 noise (an output
         /// that a saturated sigmoid squeezes to 1e-5 has a tiny range, and the rounding of every
         /// layer before it, which a fold changes, dominates its relative error).
+        /// The noise allowance scales with the tolerance: ``Verifier/noiseMultiple`` times the noise
+        /// at the default 1e-5, none at a tolerance of 0 (exact agreement asked for).
         public func agrees(tolerance: Double) -> Bool {
             if error.maxRel <= tolerance { return true }
             guard let noiseFloor, error.maxAbs.isFinite else { return false }
-            return error.maxAbs <= Verifier.noiseMultiple * noiseFloor
+            return error.maxAbs <= Verifier.noiseMultiple * (tolerance / DefaultTolerance.baseline) * noiseFloor
         }
     }
 

@@ -64,14 +64,16 @@ final class HostileInputRoundTwoCLITests: XCTestCase {
 
     /// Files that are models with absurd sizes (a padding of 2^62, an upsampling of 100,000, a
     /// conv of 0 filters): inspecting and folding without verification work; running them is an
-    /// error naming the node, not a trap or an allocation abort.
+    /// error naming the node, not a trap or an allocation abort. (The zero-channel BN has nothing
+    /// to fold, so `fold` runs nothing there: `run` is the error.)
     func testAbsurdSizesAreErrorsWhenRun() throws {
         for (name, node) in [("keras-zeropad-2e62.h5", "pad_asym"), ("keras-upsample-1e5.h5", "upsample"), ("keras-zero-channels.h5", "bn")] {
             let path = Self.attacks.appendingPathComponent(name).path
             let out = try scratch()
             try check(["inspect", path], file: path, status: 0)
             try check(["fold", path, "--no-verify", "-o", out.appendingPathComponent("a.h5").path], file: path, status: 0)
-            for command in [["run", path], ["fold", path, "-o", out.appendingPathComponent("b.h5").path]] {
+            let foldRuns = name != "keras-zero-channels.h5"
+            for command in [["run", path]] + (foldRuns ? [["fold", path, "-o", out.appendingPathComponent("b.h5").path]] : []) {
                 let result = try check(command, file: path, status: 1)
                 XCTAssertTrue(result.stderr.contains("node '\(node)'"), result.stderr)
             }

@@ -30,10 +30,11 @@ enum ReportText {
             for o in report.outputs {
                 var line = "  output \(o.name) \(o.shape): max abs \(sci(o.error.maxAbs)), max rel \(sci(o.error.maxRel)), cosine \(String(format: "%.9f", o.error.cosine))"
                 if let floor = o.noiseFloor {
+                    let multiple = String(format: "%g", Verifier.noiseMultiple * report.tolerance / DefaultTolerance.baseline)
                     // The range is tiny next to the rounding noise upstream (a saturated sigmoid, say).
                     line += o.agrees(tolerance: report.tolerance)
-                        ? "; beyond the range tolerance but within \(Int(Verifier.noiseMultiple))x the original's own float32 noise (\(sci(floor)))"
-                        : "; also beyond \(Int(Verifier.noiseMultiple))x the original's own float32 noise (\(sci(floor)))"
+                        ? "; beyond the range tolerance but within \(multiple)x the original's own float32 noise (\(sci(floor)))"
+                        : "; also beyond \(multiple)x the original's own float32 noise (\(sci(floor)))"
                 }
                 lines.append(line)
             }
