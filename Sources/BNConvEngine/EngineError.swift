@@ -4,8 +4,11 @@ import BNConvInterop
 
 /// A reason the engine cannot run a model or a node, naming the node and its op where known.
 public enum EngineError: Error, Equatable, CustomStringConvertible {
-    /// The node's op is one the engine does not run (an opaque op, or an unsupported variant).
+    /// The node's op is one the engine does not run (an unsupported variant of a known op).
     case unsupportedOp(node: String, op: String, reason: String)
+    /// An op neither the CNN kernels nor the op library know: `kind` says what the file calls it
+    /// ("ONNX op", "TensorFlow op", "Keras layer"; "op" before the runner knows the format).
+    case notSupported(kind: String, op: String, node: String)
     /// A node lacks a weight its op needs.
     case missingWeight(node: String, role: WeightRole)
     /// A weight's shape does not fit its op.
@@ -32,6 +35,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .unsupportedOp(node, op, reason):
             return "cannot run node '\(node)' (\(op)): \(reason)"
+        case let .notSupported(kind, op, node):
+            return "\(kind) '\(op)' is not supported (node '\(node)')"
         case let .missingWeight(node, role):
             return "node '\(node)' has no '\(role)' weight"
         case let .weightShape(node, role, expected, got):

@@ -86,7 +86,7 @@ enum KernelFactory {
                 throw EngineError.unsupportedOp(node: node.name, op: op.type, reason: "\(error)")
             }
         case .opaque(let type):
-            throw EngineError.unsupportedOp(node: node.name, op: type, reason: "the engine does not implement '\(type)'")
+            throw EngineError.notSupported(kind: "op", op: type, node: node.name)
         }
     }
 

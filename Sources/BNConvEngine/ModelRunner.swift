@@ -86,6 +86,15 @@ public final class ModelRunner {
                 steps.append(Step(node: node, kernel: try KernelFactory.make(node, batchNormStatistics: options.batchNormStatistics,
                                                                   winograd: options.winograd, streamsWeights: options.streamsWeights,
                                                                   parallel: parallel)))
+            } catch EngineError.notSupported(_, let op, let name) {
+                // Named as the file names it: "ONNX op 'Unique' is not supported (node 'x')".
+                let kind: String
+                switch model.format {
+                case .onnx: kind = "ONNX op"
+                case .graphDef: kind = "TensorFlow op"
+                default: kind = "Keras layer"
+                }
+                throw EngineError.notSupported(kind: kind, op: op, node: name)
             } catch let error as EngineError {
                 throw error
             } catch {

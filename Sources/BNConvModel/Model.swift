@@ -69,6 +69,9 @@ public struct Model: Sendable {
                 throw ModelError.duplicateNode(node.name)
             }
             for input in node.inputs where !defined.contains(input) {
+                if let writer = nodes.first(where: { $0.outputs.contains(input) }) {
+                    throw ModelError.readBeforeWritten(input, node: node.name, writer: writer.name)
+                }
                 throw ModelError.undefinedValue(input, node: node.name)
             }
             for output in node.outputs {
@@ -104,6 +107,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case duplicateNode(String)
     /// A node reads a value no earlier node writes.
     case undefinedValue(String, node: String)
+    /// A node reads a value that a later node writes (a cycle, or nodes out of order).
+    case readBeforeWritten(String, node: String, writer: String)
     /// Two nodes write the same value.
     case valueWrittenTwice(String, node: String)
     /// A window op (conv, pool) declares a kernel size, stride or dilation below 1.
@@ -113,7 +118,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     public var node: String? {
         switch self {
         case .duplicateNode(let n): return n
-        case let .undefinedValue(_, node), let .valueWrittenTwice(_, node), let .invalidWindow(node, _):
+        case let .undefinedValue(_, node), let .valueWrittenTwice(_, node), let .invalidWindow(node, _), let .readBeforeWritten(_, node, _):
             return node == ModelError.modelOutputs ? nil : node
         }
     }
@@ -126,6 +131,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .duplicateNode(let n): return "two nodes are named '\(n)'"
         case let .undefinedValue(v, node): return "node '\(node)' reads '\(v)', which no earlier node writes"
+        case let .readBeforeWritten(v, node, writer):
+            return "node '\(node)' reads '\(v)', which only the later node '\(writer)' writes: the graph has a cycle or is not in topological order"
         case let .valueWrittenTwice(v, node): return "node '\(node)' writes '\(v)', which an earlier node already writes"
         case let .invalidWindow(node, problem): return "node '\(node)' \(problem)"
         }

@@ -66,11 +66,19 @@ public struct VerificationReport: Codable, Sendable {
         outputs.map(\.error).reduce(nil) { worst, next in worst.map { $0.merged(with: next) } ?? next }
     }
 
-    /// Whether every output is within tolerance.
-    public var passed: Bool { outputs.allSatisfy { $0.agrees(tolerance: tolerance) } }
+    /// Every fold checked on its own (``FoldCheck``), when the candidate came from a fold.
+    public var foldChecks: [FoldCheck] = []
+    /// Why the whole models were not compared (the engine cannot run them), when they were not:
+    /// the verdict then rests on ``foldChecks`` alone.
+    public var wholeModelNotRun: String?
+
+    /// Whether every output is within tolerance and every fold checked on its own agrees.
+    public var passed: Bool {
+        outputs.allSatisfy { $0.agrees(tolerance: tolerance) } && foldChecks.allSatisfy { $0.agrees(tolerance: tolerance) }
+    }
 
     private enum CodingKeys: String, CodingKey {
-        case runs, tolerance, outputs, layers, firstDivergence, passed, worst
+        case runs, tolerance, outputs, layers, firstDivergence, passed, worst, foldChecks, wholeModelNotRun
     }
 
     /// Decodes a report (the derived `passed` and `worst` keys are ignored).
@@ -81,6 +89,8 @@ public struct VerificationReport: Codable, Sendable {
         outputs = try c.decode([Output].self, forKey: .outputs)
         layers = try c.decode([Layer].self, forKey: .layers)
         firstDivergence = try c.decodeIfPresent(Divergence.self, forKey: .firstDivergence)
+        foldChecks = try c.decodeIfPresent([FoldCheck].self, forKey: .foldChecks) ?? []
+        wholeModelNotRun = try c.decodeIfPresent(String.self, forKey: .wholeModelNotRun)
     }
 
     /// Creates a report.
@@ -100,6 +110,8 @@ public struct VerificationReport: Codable, Sendable {
         try c.encode(outputs, forKey: .outputs)
         try c.encode(layers, forKey: .layers)
         try c.encodeIfPresent(firstDivergence, forKey: .firstDivergence)
+        if !foldChecks.isEmpty { try c.encode(foldChecks, forKey: .foldChecks) }
+        try c.encodeIfPresent(wholeModelNotRun, forKey: .wholeModelNotRun)
         try c.encode(passed, forKey: .passed)
         try c.encodeIfPresent(worst, forKey: .worst)
     }

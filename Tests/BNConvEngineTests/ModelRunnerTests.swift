@@ -64,8 +64,8 @@ final class ModelRunnerTests: XCTestCase {
         model.nodes.insert(Node(name: "lambda_1", op: .opaque(type: "Lambda"), inputs: ["x"], outputs: ["z"]), at: 1)
         XCTAssertThrowsError(try ModelRunner(model: model)) { error in
             XCTAssertEqual(error as? EngineError,
-                           .unsupportedOp(node: "lambda_1", op: "Lambda", reason: "the engine does not implement 'Lambda'"))
-            XCTAssertTrue("\(error)".contains("'lambda_1' (Lambda)"), "\(error)")
+                           .notSupported(kind: "Keras layer", op: "Lambda", node: "lambda_1"))
+            XCTAssertEqual("\(error)", "Keras layer 'Lambda' is not supported (node 'lambda_1')")
         }
     }
 

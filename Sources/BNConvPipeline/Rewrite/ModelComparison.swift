@@ -18,8 +18,10 @@ struct ModelComparison {
     /// transposes its outputs back; `toleranceModel` chooses the default tolerance (the candidate
     /// by default); an engine failure for which `hint` has advice becomes a ``HintedError`` on
     /// `file` (others are thrown as they are).
+    /// Each of `folds` is checked on its own first (``FoldChecker``); when the engine cannot run
+    /// the whole models but ran every fold's layers, the report rests on those checks and says why.
     func compare(reference: Model, candidate: Model, foldMap: [String: String]? = nil, boundary: LayoutBoundary? = nil,
-                 compareLayers: Bool = true, toleranceModel: Model? = nil, stage: String = "verify",
+                 compareLayers: Bool = true, toleranceModel: Model? = nil, stage: String = "verify", folds: [FoldToCheck] = [],
                  file: String, hint: (EngineError) -> String?) throws -> VerificationReport {
         var options = try settings.verifierOptions(inputCount: reference.inputs.count, candidate: toleranceModel ?? candidate,
                                                    readOptions: readOptions)
@@ -30,10 +32,20 @@ struct ModelComparison {
         }
         progress(.started(stage: stage, total: options.randomRuns + options.inputs.count, unit: "runs"))
         defer { progress(.finished) }
+        let checks = folds.isEmpty ? [] : FoldChecker.check(folds, reference: reference, candidate: candidate, seed: options.seed)
         do {
-            return try Verifier(options: options).compare(reference: reference, candidate: candidate, foldMap: foldMap,
-                                                          progress: { done, _ in progress(.advanced(done: done, total: nil)) })
+            var report = try Verifier(options: options).compare(reference: reference, candidate: candidate, foldMap: foldMap,
+                                                                 progress: { done, _ in progress(.advanced(done: done, total: nil)) })
+            report.foldChecks = checks
+            return report
         } catch let error as EngineError {
+            if !checks.isEmpty, checks.allSatisfy({ $0.error != nil }) {
+                // The engine cannot run the whole model; each fold's own layers ran.
+                var report = VerificationReport(runs: 0, tolerance: options.tolerance, outputs: [], layers: [], firstDivergence: nil)
+                report.foldChecks = checks
+                report.wholeModelNotRun = "\(error)"
+                return report
+            }
             guard let advice = hint(error) else { throw error }
             throw HintedError(error, file: file, hint: advice)
         } catch let error as VerificationError {

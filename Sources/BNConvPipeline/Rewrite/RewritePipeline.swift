@@ -120,7 +120,11 @@ public enum RewritePipeline {
             try comparison?.compare(reference: reference, candidate: output.candidate, foldMap: foldMap,
                                     boundary: output.conversion?.boundary,
                                     compareLayers: output.conversion.map { _ in !output.layoutChanged } ?? true,
-                                    toleranceModel: request.conversion == nil ? nil : source, file: request.input,
+                                    toleranceModel: request.conversion == nil ? nil : source,
+                                    folds: request.conversion == nil ? decisions.compactMap { d in
+                                        d.target.map { FoldToCheck(batchNorm: d.batchNorm, target: $0, intoProducer: d.direction != .intoConsumer) }
+                                    } : [],
+                                    file: request.input,
                                     hint: { _ in request.recalibration != nil ? nil : "the engine cannot verify this model; rerun with --no-verify to \(verb) without verification" })
         }
 

@@ -24,7 +24,22 @@ enum ReportText {
     static func verification(_ report: VerificationReport, verbose: Bool) -> [String] {
         let worst = report.worst
         let status = report.passed ? Terminal.good("PASS") : Terminal.bad("FAIL")
-        var lines = ["verify: \(report.runs) run(s): max abs error \(sci(worst?.maxAbs ?? 0)), max rel error \(sci(worst?.maxRel ?? 0)), cosine \(String(format: "%.9f", worst?.cosine ?? 1)) (tolerance \(sci(report.tolerance))): \(status)"]
+        let checked = report.foldChecks.compactMap(\.error)
+        let worstCheck = checked.map(\.maxRel).max() ?? 0
+        var lines: [String]
+        if let reason = report.wholeModelNotRun {
+            lines = ["verify: each of \(checked.count) fold(s) checked on its own: max rel error \(sci(worstCheck)) (tolerance \(sci(report.tolerance))): \(status)",
+                     "  the whole model was not run: \(reason)"]
+        } else {
+            lines = ["verify: \(report.runs) run(s): max abs error \(sci(worst?.maxAbs ?? 0)), max rel error \(sci(worst?.maxRel ?? 0)), cosine \(String(format: "%.9f", worst?.cosine ?? 1)) (tolerance \(sci(report.tolerance))): \(status)"]
+        }
+        for check in report.foldChecks where verbose || check.skipped != nil || !check.agrees(tolerance: report.tolerance) {
+            if let error = check.error {
+                lines.append("  fold \(check.batchNorm) -> \(check.target) checked on its own: max rel \(sci(error.maxRel))")
+            } else {
+                lines.append("  fold \(check.batchNorm) -> \(check.target) not checked on its own: \(check.skipped ?? "")")
+            }
+        }
         let judgedByNoise = report.outputs.contains { $0.noiseFloor != nil }
         if verbose || !report.passed || report.outputs.count > 1 || judgedByNoise {
             for o in report.outputs {
