@@ -44,12 +44,18 @@ public enum ShapeInference {
 
     /// The shape of `node`'s (first) output given its inputs' shapes.
     public static func outputShape(of node: Node, inputs: [[Int?]?]) -> [Int?]? {
+        if case .tensor(let op) = node.op {
+            // An op-library op may read a constant first (Sub(mean, x)): its own rule decides.
+            return TensorOpShapes.outputShape(op, node: node, inputs: inputs)
+        }
         guard let x = inputs.first ?? nil else {
             return nil
         }
         switch node.op {
-        case .input, .opaque, .tensor:
+        case .input, .opaque:
             return nil
+        case .tensor(let op):
+            return TensorOpShapes.outputShape(op, node: node, inputs: inputs)
         case .conv(let c), .separableConv(let c):
             return convShape(x, c, channels: c.filters)
         case .depthwiseConv(let c):

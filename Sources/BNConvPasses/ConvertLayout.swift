@@ -263,6 +263,16 @@ public struct ConvertLayout {
                 } else if !spatialInputs.isEmpty {
                     keepOriginal(&node, reason: "\(node.name) is a Dense on a spatial tensor (acts on the last axis)")
                 }
+            case .tensor(let op) where TensorOpShapes.isLayoutFree(op, node: node) && !spatialInputs.isEmpty:
+                // Element-wise with scalar constants (swish's multiply, IdentityN): any layout,
+                // as long as every operand is in the same one.
+                let ranks = Set(node.inputs.map { rank($0) ?? -1 })
+                if spatialInputs.count == node.inputs.count, ranks.count == 1, let layout = current[spatialInputs[0]] {
+                    node.inputs = node.inputs.map { ensure($0, layout, reason: "\(node.name) merges inputs of different layouts") }
+                    setOutputs(layout)
+                } else {
+                    keepOriginal(&node, reason: "\(node.name) (\(node.opName)) broadcasts tensors of different ranks")
+                }
             case .reshape(let shape) where spatialInputs.isEmpty && shape.count >= 2 && shape.count <= 4:
                 // A vector reshaped to a spatial value (squeeze-excite: (N, C) -> (N, 1, 1, C)):
                 // the value is in the model's own layout, and when only the channel is not 1 the

@@ -128,6 +128,31 @@ struct GraphDefLayoutEdits {
                 let axis = addConstant(def.name + "/bnconv_axis", [Int64(Op.resolveAxis(a, rank: rank))], dtype: c.dtype, dims: c.dims)
                 inputs.append((def.name, last, axis))
                 continue
+            case (.reshape(let a), .reshape(let b)):
+                // A vector reshaped to a spatial value moved to the new layout (squeeze-excite):
+                // the Reshape gets a new shape Const, the batch entry as written.
+                guard a != b else { continue }
+                guard let def = record.nodeDefs.first(where: { $0.op == "Reshape" }), def.inputs.count >= 2 else {
+                    throw fail(node.name, "the Reshape's shape is not a constant bnconv can rewrite")
+                }
+                if let c = constant(def.inputs[1]), c.values.count == a.count + 1 {
+                    let shape = addConstant(def.name + "/bnconv_shape", [c.values[0]] + a.map { Int64($0) }, dtype: c.dtype, dims: c.dims)
+                    inputs.append((def.name, 1, shape))
+                    continue
+                }
+                // Keras writes the shape as Pack(batch, d1, d2, d3) (a dynamic batch): its operands
+                // are reordered the way the layout permutes the axes.
+                let pack = GraphDefGraph.parse(def.inputs[1]).node
+                guard let packDef = original[pack], packDef.op == "Pack", packDef.inputs.count == a.count + 1 else {
+                    throw fail(node.name, "the Reshape's shape is neither a constant nor a Pack bnconv can reorder")
+                }
+                // The channel moved from last to first, or back.
+                let (from, to): (DataLayout, DataLayout) = a.first == b.last && a.first != 1 ? (.channelsLast, .channelsFirst) : (.channelsFirst, .channelsLast)
+                let perm = [0] + LayoutPermutation.permuteDims(rank: a.count + 1, from: from, to: to)  // Keras dims are 1-based, batch excluded
+                for (k, source) in perm.enumerated() where source != k {
+                    inputs.append((packDef.name, k, packDef.inputs[source]))
+                }
+                continue
             default:
                 break
             }

@@ -262,6 +262,7 @@ public enum GraphDefWriter {
         case .batchNorm(var bn): bn.axis = 0; return .batchNorm(bn)
         case .concat: return .concat(axis: 0)
         case .softmax: return .softmax(axis: 0)
+        case .reshape: return .reshape(targetShape: [])
         default: return op
         }
     }
