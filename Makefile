@@ -55,6 +55,7 @@ interop: venv release  ## load bnconv's outputs in the real frameworks and compa
 	$(PY) tools/conformance/onnx_node_tests.py --bnconv .build/release/bnconv --quiet
 	VENV=$(VENV) tools/interop/fetch_real_models
 	$(PY) tools/interop/real_models.py --bnconv .build/release/bnconv
+	$(PY) tools/interop/efficientnet.py --bnconv .build/release/bnconv
 
 bench: venv release    ## side-by-side timings against the real frameworks (not a test)
 	tools/bench/run .build/release/bnconv $(PY)

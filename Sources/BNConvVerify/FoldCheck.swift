@@ -102,8 +102,13 @@ public enum FoldChecker {
             return n
         }
         var candidateChain = folded
-        // The first folded layer reads the BN's input where it read the BN's output.
-        if !fold.intoProducer, !candidateChain.isEmpty { candidateChain[0].inputs = [input] }
+        // The first folded layer reads the chain's input (into a consumer: the BN's input where it
+        // read the BN's output; into a producer: what the layer before it reads after the other
+        // folds, another value name for the same numbers).
+        if !candidateChain.isEmpty {
+            guard candidateChain[0].inputs.count == 1 else { throw FoldCheckError("'\(candidateChain[0].name)' reads \(candidateChain[0].inputs.count) values") }
+            candidateChain[0].inputs = [input]
+        }
         var info = reference.values[input] ?? ValueInfo(name: input)
         guard let shape = info.shape else { throw FoldCheckError("the shape of its input '\(input)' is not known") }
         // Spatial sizes are capped (a fold acts per channel: a 16x16 window of a 224x224 image

@@ -44,7 +44,7 @@ final class ModelFinisherTests: XCTestCase {
     func testUndefinedValuesAndDuplicatesAreRefused() throws {
         var reordered = model()
         reordered.nodes.swapAt(1, 2)
-        XCTAssertEqual(refusal(reordered)?.description, "m.file: relu: node 'relu' reads 'c', which no earlier node writes")
+        XCTAssertEqual(refusal(reordered)?.description, "m.file: relu: node 'relu' reads 'c', which only the later node 'conv' writes: the graph has a cycle or is not in topological order")
 
         var duplicate = model()
         duplicate.nodes[2].name = "conv"

@@ -74,7 +74,7 @@ final class RunCommandTests: XCTestCase {
         let out = try scratch().appendingPathComponent("y.npy")
         let result = try CLIRunner.run(["run", fixtures.appendingPathComponent("engine/cli/layernorm.h5").path, "-o", out.path])
         XCTAssertEqual(result.status, 1)
-        XCTAssertTrue(result.stderr.contains("'ln' (LayerNormalization)"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("Keras layer 'LayerNormalization' is not supported (node 'ln')"), result.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "nothing is written on error")
     }
 

@@ -39,8 +39,14 @@ struct ModelComparison {
             report.foldChecks = checks
             return report
         } catch let error as EngineError {
-            if !checks.isEmpty, checks.allSatisfy({ $0.error != nil }) {
-                // The engine cannot run the whole model; each fold's own layers ran.
+            var lacksAnOp = false
+            switch error {
+            case .unsupportedOp, .notSupported: lacksAnOp = true
+            default: break
+            }
+            if lacksAnOp, !checks.isEmpty, checks.allSatisfy({ $0.error != nil }) {
+                // The engine lacks an op of the whole model; each fold's own layers ran. (A model
+                // that cannot run for its sizes or values stays an error.)
                 var report = VerificationReport(runs: 0, tolerance: options.tolerance, outputs: [], layers: [], firstDivergence: nil)
                 report.foldChecks = checks
                 report.wholeModelNotRun = "\(error)"

@@ -74,7 +74,7 @@ final class ONNXBadInputTests: XCTestCase {
             initializers: proto.initializers.indices.map { .original(index: $0) },
             inputs: Array(proto.inputs.indices), outputs: proto.outputs.enumerated().map { ($0.offset, $0.element.name) },
             valueInfos: Array(proto.valueInfos.indices)))
-        assertRefused(try message.serialized(), contains: "node 'bn' reads 'conv_out', which no earlier node writes")
+        assertRefused(try message.serialized(), contains: "node 'bn' reads 'conv_out', which only the later node 'conv' writes")
     }
 
     func testWriterRefusesAGraphWithADanglingInput() throws {
