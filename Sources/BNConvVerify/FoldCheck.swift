@@ -17,6 +17,9 @@ public struct FoldCheck: Codable, Sendable {
     public var error: ErrorStatistics?
     /// Why the check could not run (an input shape that stays unknown, a layer the engine lacks).
     public var skipped: String?
+    /// Whether the error was measured inside the whole-model run (the folded layer's output
+    /// against the BN's, on the verification's inputs) rather than on the layers alone.
+    public var inModel = false
 
     /// Whether the folded layers agree with the original within `tolerance` (a skipped check
     /// neither passes nor fails: it is reported as skipped).
@@ -42,19 +45,40 @@ public struct FoldToCheck: Sendable {
 
 /// Runs ``FoldCheck``s.
 public enum FoldChecker {
-    /// The size an input dimension the model leaves open takes in a check (any size the layers
-    /// accept will do: the check compares two computations of the same layers).
-    static let openDimension = 16
+    /// A check for each of `folds`: from the whole-model comparison in `report` when it compared the
+    /// fold's value (the folded layer's output against the BN's: the same check, in context, at no
+    /// cost), else on the layers alone.
+    public static func check(_ folds: [FoldToCheck], reference: Model, candidate: Model, within report: VerificationReport,
+                             foldMap: [String: String]?, seed: UInt64 = 0) -> [FoldCheck] {
+        folds.map { fold in
+            let value: String?
+            if fold.intoProducer {
+                value = reference.node(named: fold.batchNorm)?.outputs.first.map { foldMap?[$0] ?? $0 }
+            } else {
+                value = reference.node(named: fold.target)?.outputs.first
+            }
+            if let value, let layer = report.layers.first(where: { $0.value == value }) {
+                return FoldCheck(batchNorm: fold.batchNorm, target: fold.target, error: layer.error, inModel: true)
+            }
+            return check([fold], reference: reference, candidate: candidate, seed: seed)[0]
+        }
+    }
+
+    /// The size an input dimension the model leaves open takes in a check, and the most a spatial
+    /// one keeps (any size the layers accept will do: the check compares two computations of the
+    /// same layers, per channel, borders included; a window too large for it runs at full size).
+    static let openDimension = 8
 
     /// Checks every fold of `folds` between `reference` (the model before the fold) and
-    /// `candidate` (after it), on one seeded random batch of 2.
+    /// `candidate` (after it), on one seeded random sample.
     public static func check(_ folds: [FoldToCheck], reference: Model, candidate: Model, seed: UInt64 = 0) -> [FoldCheck] {
         folds.map { fold in
             func run(capped: Bool) throws -> ErrorStatistics {
                 let (before, after) = try pair(fold, reference: reference, candidate: candidate, capsSpatialSizes: capped)
-                let inputs = try RandomInputs.make(for: before, batch: 2, seed: seed)
-                let expected = try ModelRunner(model: before, options: RunOptions(threads: 1)).run(inputs)
-                let actual = try ModelRunner(model: after, options: RunOptions(threads: 1)).run(inputs)
+                let inputs = try RandomInputs.make(for: before, batch: 1, seed: seed)
+                let options = RunOptions(streamsWeights: true)
+                let expected = try ModelRunner(model: before, options: options).run(inputs)
+                let actual = try ModelRunner(model: after, options: options).run(inputs)
                 return try ErrorStatistics(reference: expected[0], candidate: actual[0])
             }
             do {

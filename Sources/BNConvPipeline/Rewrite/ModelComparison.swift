@@ -32,13 +32,15 @@ struct ModelComparison {
         }
         progress(.started(stage: stage, total: options.randomRuns + options.inputs.count, unit: "runs"))
         defer { progress(.finished) }
-        let checks = folds.isEmpty ? [] : FoldChecker.check(folds, reference: reference, candidate: candidate, seed: options.seed)
         do {
             var report = try Verifier(options: options).compare(reference: reference, candidate: candidate, foldMap: foldMap,
                                                                  progress: { done, _ in progress(.advanced(done: done, total: nil)) })
-            report.foldChecks = checks
+            // Each fold's check comes from the whole-model run where it compared the fold's value.
+            report.foldChecks = FoldChecker.check(folds, reference: reference, candidate: candidate, within: report,
+                                                  foldMap: foldMap, seed: options.seed)
             return report
         } catch let error as EngineError {
+            let checks = folds.isEmpty ? [] : FoldChecker.check(folds, reference: reference, candidate: candidate, seed: options.seed)
             var lacksAnOp = false
             switch error {
             case .unsupportedOp, .notSupported: lacksAnOp = true

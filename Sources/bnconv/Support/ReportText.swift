@@ -35,7 +35,7 @@ enum ReportText {
         }
         for check in report.foldChecks where verbose || check.skipped != nil || !check.agrees(tolerance: report.tolerance) {
             if let error = check.error {
-                lines.append("  fold \(check.batchNorm) -> \(check.target) checked on its own: max rel \(sci(error.maxRel))")
+                lines.append("  fold \(check.batchNorm) -> \(check.target) \(check.inModel ? "checked in the model" : "checked on its own"): max rel \(sci(error.maxRel))")
             } else {
                 lines.append("  fold \(check.batchNorm) -> \(check.target) not checked on its own: \(check.skipped ?? "")")
             }
