@@ -52,6 +52,17 @@ public struct HostTensor: Equatable, Sendable {
         HostTensor(dtype: dtype, shape: newShape, storage: storage)
     }
 
+    /// The tensor with its axes in the order `permutation` gives (NumPy `transpose`); `op` names
+    /// the op in the error a wrong permutation gives.
+    public func permuted(_ permutation: [Int], op: String) throws -> HostTensor {
+        guard permutation.sorted() == Array(0..<rank) else {
+            throw OpError.invalid(op: op, problem: "permutation \(permutation) does not reorder \(rank) axes")
+        }
+        let strides = Shapes.strides(shape)
+        let indices = Shapes.indexMap(permutation.map { shape[$0] }) { permutation.map { strides[$0] } }
+        return HostTensor(dtype: dtype, shape: permutation.map { shape[$0] }, storage: storage.gathered(indices))
+    }
+
     /// The float32 elements, when this is a float32 tensor.
     public var floats: [Float]? { if dtype == .float32, case .float(let v) = storage { return v } else { return nil } }
 

@@ -8,6 +8,8 @@ enum TensorFlowOps {
     static let builders: [String: KernelBuilder] = [
         // ONNX's Identity (ShapeOps has it too; the library takes the first).
         "Identity": { _ in ClosureKernel { values in [try OpInputs("Identity", values).required(0)] } },
+        "TF.Conv2D": TensorFlowConvolution.builder(depthwise: false),
+        "TF.DepthwiseConv2dNative": TensorFlowConvolution.builder(depthwise: true),
         // tf.identity_n: output k is input k (Keras's swish writes one, for its custom gradient).
         "TF.IdentityN": { _ in ClosureKernel { values in values.compactMap { $0 } } },
         "TF.ZerosLike": { _ in

@@ -60,6 +60,16 @@ struct GraphDefOpMapper {
             return all(type, attributes)
         }
         switch n.op {
+        case "Conv2D", "DepthwiseConv2dNative":
+            // A filter computed in the graph (a constant one is a CNN pattern's weight).
+            var attributes: [String: OpAttribute] = [:]
+            for key in ["strides", "dilations", "explicit_paddings"] {
+                if case .list(let l)? = n.attribute(key), !l.ints.isEmpty { attributes[key] = .ints(l.ints.map { Int($0) }) }
+            }
+            for key in ["padding", "data_format"] {
+                if case .bytes(let b)? = n.attribute(key) { attributes[key] = .string(String(decoding: b, as: UTF8.self)) }
+            }
+            return first(2, "TF.\(n.op)", attributes)
         case "IdentityN":
             return all("TF.IdentityN", outputs: count)
         case "Shape", "Size":

@@ -21,7 +21,7 @@ public enum GraphDefReader {
         if let minimumBytes, let mapped = mappedFile(path) {
             let model = try model(message: try ProtobufGraphDefFile(mapping: mapped, file: path), file: path, lendingFrom: minimumBytes,
                                   options: options)
-            return try ModelFinisher(layouts: .derived).finish(model, file: path)
+            return try ModelFinisher(layouts: .derived).finish(GraphDefReductions.provingGlobalPools(model), file: path)
         }
         return try read(bytes: try FileBytes.contents(of: path, limit: ProtobufWireCheck.maximumMessageBytes), file: path, options: options)
     }
@@ -42,7 +42,7 @@ public enum GraphDefReader {
         let model = try model(message: try ProtobufGraphDefFile(bytes: bytes, file: file), file: file, lendingFrom: nil, options: options)
         // The shared finish step: validated; shapes flow from the Placeholders' declared shapes
         // through the modelled ops, layouts from the ops' data_format.
-        return try ModelFinisher(layouts: .derived).finish(model, file: file)
+        return try ModelFinisher(layouts: .derived).finish(GraphDefReductions.provingGlobalPools(model), file: file)
     }
 
     /// The model of the GraphDef `message`, not yet through the finish step; Const contents of
