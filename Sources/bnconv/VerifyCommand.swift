@@ -25,8 +25,11 @@ struct VerifyCommand: ParsableCommand {
     @Argument(help: "The checkpoint to check against it.")
     var candidate: String
 
-    @Option(help: "The architecture for weights-only files (used for both).")
+    @Option(help: "The architecture for weights-only files (the reference's; the candidate's too unless it has its own).")
     var config: String?
+
+    @Option(help: "The candidate's architecture, when it differs (a folded weights file: the x.json written beside it is found without this).")
+    var candidateConfig: String?
 
     @OptionGroup var verification: VerificationOptions
     @OptionGroup var report: ReportOptions
@@ -34,9 +37,9 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var out: OutputOptions
 
     func run() throws {
-        CrashGuard.install(reading: [reference, candidate])
+        CrashGuard.install(reading: [reference, candidate] + [config, candidateConfig].compactMap { $0 })
         try reportingErrors {
-            let result = try CheckpointComparison.compare(reference: reference, candidate: candidate, config: config,
+            let result = try CheckpointComparison.compare(reference: reference, candidate: candidate, config: config, candidateConfig: candidateConfig,
                                                           settings: verification.settings, readOptions: inputFiles.readOptions,
                                                           deferringWeights: CommandReadOptions.deferredMinimumBytes,
                                                           progress: ProgressReporter(quiet: out.quiet || out.json).handler)

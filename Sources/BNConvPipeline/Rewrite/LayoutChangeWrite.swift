@@ -40,8 +40,10 @@ struct LayoutChangeWrite {
         } catch let error as CheckpointError {
             throw named(error)
         }
+        // A weights-only file's converted architecture is written beside it (`x.weights.h5` -> `x.json`).
+        let stagedConfig = converted.format.isWeightsOnly ? KerasWriter.defaultConfigPath(forWeights: staged) : nil
         let reread: Model
-        do { reread = try Checkpoint.read(staged) } catch let error as CheckpointError { throw named(error) }
+        do { reread = try Checkpoint.read(staged, config: stagedConfig) } catch let error as CheckpointError { throw named(error) }
         // A writer that knows nothing of layouts writes the original one back: refuse that file.
         let readBack = ConvertedOutput.spatialLayouts(of: reread)
         let wrong = ConvertedOutput.spatialLayouts(of: converted).filter { name, layout in readBack[name].map { $0 != layout } ?? false }
@@ -63,5 +65,8 @@ struct LayoutChangeWrite {
             }
         }
         try AtomicFile.copy(from: staged, to: output)
+        if let stagedConfig {
+            try AtomicFile.copy(from: stagedConfig, to: KerasWriter.defaultConfigPath(forWeights: output))
+        }
     }
 }

@@ -58,7 +58,9 @@ public enum RewritePipeline {
             loaded = BoundaryLayouts.annotated(loaded)
         }
         let format = loaded.format, inputNames = loaded.inputs, outputNames = loaded.outputs
-        if format.isWeightsOnly && request.conversion == nil {
+        var writesOwnFormat = request.conversion == nil
+        if case .layout? = request.conversion { writesOwnFormat = true }
+        if format.isWeightsOnly && writesOwnFormat {
             // The folded architecture is written beside folded weights (`x.weights.h5` -> `x.json`).
             try OutputGuard.check(output: KerasWriter.defaultConfigPath(forWeights: request.output),
                                   inputs: request.readFiles(includingModel: true))
