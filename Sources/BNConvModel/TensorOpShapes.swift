@@ -29,7 +29,30 @@ package enum TensorOpShapes {
     /// The output shape of `node` running `op`, or nil when it is not an element-wise op or an
     /// operand's shape is unknown. `CastLike`'s second operand and `Clip`'s bounds only give types
     /// or scalars, so the first operand's shape stands.
+    /// Ops whose output has their first operand's rank (sizes along some axes change): the rank,
+    /// the batch and the axes the op keeps are known even when the sizes are not.
+    static let rankPreserving: Set<String> = ["Resize", "Upsample", "Pad", "Slice", "DepthToSpace", "SpaceToDepth",
+                                              "Tile", "MaxPool", "AveragePool", "LpPool", "TF.MirrorPad"]
+
     static func outputShape(_ op: TensorOp, node: Node, inputs: [[Int?]?]) -> [Int?]? {
+        if rankPreserving.contains(op.type), case .value(let i)? = op.arguments.first, i < inputs.count, let x = inputs[i], !x.isEmpty {
+            // Resize, Pad and Slice keep the channels of an image (axis 1 in ONNX's NCHW) when they
+            // do not touch it; what they do to the other axes is left unknown here.
+            return x.enumerated().map { $0.offset == 0 ? $0.element : nil }
+        }
+        if op.type == "Concat", case .int(let axis)? = op.attributes["axis"] {
+            let shapes = inputs.compactMap { $0 }
+            guard shapes.count == inputs.count, let r = shapes.first?.count, r > 0, shapes.allSatisfy({ $0.count == r }) else { return nil }
+            let a = axis < 0 ? axis + r : axis
+            guard a >= 0, a < r else { return nil }
+            return (0..<r).map { d -> Int? in
+                if d == a {
+                    let sizes = shapes.map { $0[d] }
+                    return sizes.contains { $0 == nil } ? nil : sizes.reduce(0) { $0 + $1! }
+                }
+                return shapes.compactMap { $0[d] }.first
+            }
+        }
         guard elementwise.contains(op.type) else { return nil }
         var operands: [[Int?]] = []
         for (position, argument) in op.arguments.enumerated() {

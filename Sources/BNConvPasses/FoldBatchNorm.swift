@@ -93,7 +93,26 @@ public struct FoldBatchNorm {
         let x = bnNode.inputs[0], u = bnNode.outputs[0]
         switch direction {
         case .intoProducer:
-            try Self.scaleOutputs(of: &target, by: affine, checkingWhenWritten: checksDeferredKernelsWhenWritten)
+            // A per-channel constant added between the layer and the BN takes the BN's shift
+            // (c' = c * s + shift); the layer is then scaled alone.
+            var layerAffine = affine
+            var walk = x
+            while let p = model.producerIndex(of: walk), p != t {
+                if let c = FoldPlanner.channelBias(of: model.nodes[p], channels: affine.channels, axis: bn.axis,
+                                                   rank: model.values[walk]?.shape?.count) {
+                    let values = try c.tensor.materialized().doubles()
+                    var folded = c
+                    folded.tensor = Tensor(shape: c.tensor.shape,
+                                           doubles: (0..<affine.channels).map { values[$0] * affine.scale[$0] + affine.shift[$0] },
+                                           dtype: c.tensor.dtype)
+                    folded.isModified = true
+                    model.nodes[p].setWeight(folded)
+                    layerAffine.shift = Array(repeating: 0, count: affine.channels)
+                }
+                guard let next = model.nodes[p].inputs.first else { break }
+                walk = next
+            }
+            try Self.scaleOutputs(of: &target, by: layerAffine, checkingWhenWritten: checksDeferredKernelsWhenWritten)
             // Consumers of the BN's output now read the producer's output.
             for i in model.nodes.indices {
                 model.nodes[i].inputs = model.nodes[i].inputs.map { $0 == u ? x : $0 }

@@ -88,8 +88,19 @@ public struct FoldPlanner {
         // Ops that pass values on unchanged at inference (Identity, Dropout, a float Cast) are
         // seen through: the fold scales the layer behind them.
         var reader = bnIndex
-        while case .identity = model.nodes[p].op, model.nodes[p].inputs.count == 1, model.nodes[p].outputs.count == 1 {
+        var sawBiasAdd = false
+        while model.nodes[p].inputs.count == 1, model.nodes[p].outputs.count == 1 {
             let through = model.nodes[p]
+            if case .identity = through.op {
+                // passes values on
+            } else if !sawBiasAdd, FoldPlanner.channelBias(of: through, channels: model.nodes[bnIndex].weight(.movingMean)?.tensor.count ?? -1,
+                                                           axis: bn.axis, rank: valueRank(x)) != nil {
+                // A per-channel constant added after the layer (paddle2onnx writes a ConvTranspose's
+                // bias as an Add): the fold scales it too.
+                sawBiasAdd = true
+            } else {
+                break
+            }
             let others = model.consumerIndices(of: x).filter { $0 != reader }.map { model.nodes[$0].name }
             if !others.isEmpty || model.outputs.contains(x) {
                 return .failure(Refusal(message: "\(through.name)'s output also feeds \(others.isEmpty ? "the model outputs" : others.joined(separator: ", ")); folding would change that branch too"))
@@ -164,6 +175,22 @@ public struct FoldPlanner {
         }
         if let refusal = halfPrecisionOverflow(producer, kernel: kernel, view: view, bn: bn, bnIndex: bnIndex) { return .failure(refusal) }
         return .success(p)
+    }
+
+    /// The constant of `node` when it adds one value per channel along the BN's channel axis (an
+    /// op-library `Add` of a weight shaped `(C, 1, ...)` against that axis), else nil.
+    static func channelBias(of node: Node, channels: Int, axis: Int, rank: Int?) -> Weight? {
+        guard case .tensor(let t) = node.op, t.type == "Add", node.weights.count == 1, node.inputs.count == 1,
+              t.arguments.contains(.value(0)), let rank, channels > 0 else { return nil }
+        let c = node.weights[0]
+        guard !c.isShared, c.tensor.dtype.isFloatingPoint, c.tensor.count == channels, c.tensor.rank <= rank else { return nil }
+        // Right-aligned against the value: every axis 1 but the channel axis.
+        let channelAxis = Op.resolveAxis(axis, rank: rank)
+        let offset = rank - c.tensor.rank
+        for (i, d) in c.tensor.shape.enumerated() where d != 1 {
+            guard i + offset == channelAxis, d == channels else { return nil }
+        }
+        return c
     }
 
     /// The node index the BN folds into as its consumer (a BN before an unpadded conv/dense), or why not.

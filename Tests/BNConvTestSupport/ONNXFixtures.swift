@@ -6,7 +6,7 @@ import XCTest
 /// The ONNX fixtures in Tests/Fixtures/onnx (written by tools/fixtures/make_onnx_fixtures.py).
 enum ONNXFixtures {
     /// Cases with a model, an input, onnxruntime's output and facts.
-    static let cases = ["conv_bn", "conv_nobias_bn", "grouped_conv_bn", "depthwise_conv_bn", "conv_transpose_bn",
+    static let cases = ["conv_bn", "conv_nobias_bn", "grouped_conv_bn", "depthwise_conv_bn", "conv_transpose_bn", "conv_transpose_add_bn",
                         "gemm_transb_bn", "gemm_bn", "matmul_add_bn", "matmul_bn", "bn_training", "conv_bn_branch", "small_cnn", "mobilenet_block",
                         "shared_weight", "constant_nodes", "same_padding", "bn_before_conv", "ops_zoo", "opaque_op", "ir3_conv_bn"]
     /// Cases without input/output: every initializer encoding, a float16 Conv + BN, and a Conv + BN
