@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""`bnconv run` against onnxruntime on the real models of tools/interop/real_models.py (PaddleOCR
-detector, recognizer, classifier; fetched by tools/interop/fetch_real_models), side by side in one run,
-rounds alternated. Not a test.
+"""`bnconv run` against onnxruntime on the ONNX real models of tools/interop/real_models.py (PaddleOCR
+detector, recognizer, classifier, basic-pitch; fetched by tools/interop/fetch_real_models), side by
+side in one run, rounds alternated. Not a test.
 
     python tools/bench/real_models_bench.py --bnconv .build/release/bnconv [--rounds 5] [--runs 10]
 
@@ -58,6 +58,8 @@ def main():
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for name, rel, shape in CASES:
+            if not rel.endswith(".onnx"):
+                continue  # the frozen GraphDef is timed against TensorFlow by graphdef_bench.py's kind of run
             path = os.path.join(MODELS, rel)
             x = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
             xp = os.path.join(tmp, name + ".npy")
