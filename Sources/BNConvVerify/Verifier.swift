@@ -40,7 +40,7 @@ public struct Verifier {
         /// The most bytes of reference values a run beside the candidate keeps for their
         /// counterparts before it waits (it goes on anyway while the candidate waits for one).
         public var heldReferenceBytes = 16 << 20
-        /// The most values one random input may hold (``RandomInputs/make(for:batch:seed:limit:)``).
+        /// The most values one random input may hold (``RandomInputs/make(for:batch:seed:limit:like:)``).
         public var randomValueLimit = RandomInputs.maximumValues
 
         /// Default options: one random batch of 2, seed 0, tolerance 1e-5.
