@@ -70,8 +70,7 @@ package final class RunInProgress {
             let declared = model.values[name]?.dtype ?? .float32
             if declared != .float32 {
                 // An index, mask or float64 input keeps its declared type (converted to it).
-                let host = try HostTensor(tensor).converted(to: declared)
-                value = EngineValue(shape: tensor.shape, buffer: runner.pool.take(0), typed: host)
+                value = try TensorOpKernel.engineValue(try HostTensor(tensor).converted(to: declared), context)
             } else {
                 value = try context.allocate(tensor.shape)
                 tensor.floats().withUnsafeBufferPointer { if let base = $0.baseAddress { value.pointer.update(from: base, count: tensor.count) } }

@@ -25,6 +25,11 @@ public struct TensorOp: Equatable, Sendable {
         self.arguments = arguments
     }
 
+    /// Op types whose output is bool whatever their operands' type: ONNX's comparisons and logic
+    /// ops, and the library's `TF.All` / `TF.Any`.
+    public static let boolResults: Set<String> = ["Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Not",
+                                                  "Xor", "IsNaN", "IsInf", "TF.All", "TF.Any"]
+
     /// The weight role that carries a constant operand at ONNX input position `position`.
     public static func operandRole(_ position: Int) -> WeightRole { WeightRole(rawValue: "input\(position)") }
 }

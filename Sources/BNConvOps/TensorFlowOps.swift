@@ -172,17 +172,12 @@ enum TensorFlowOps {
         guard a.dtype == b.dtype else {
             throw OpError.invalid(op: name, problem: "operands of types \(a.dtype) and \(b.dtype) (they must match)")
         }
-        let shape = try Shapes.broadcast([a.shape, b.shape], op: name)
-        _ = try Shapes.count(shape, op: name)
+        let rows = try BroadcastRows(a.shape, b.shape, op: name)
         switch (a.storage, b.storage) {
-        case let (.float(x), .float(y)):
-            return HostTensor(dtype: a.dtype, shape: shape, storage: .float(Broadcast.binary(x, a.shape, y, b.shape, outShape: shape, f)))
-        case let (.double(x), .double(y)):
-            return HostTensor(dtype: a.dtype, shape: shape, storage: .double(Broadcast.binary(x, a.shape, y, b.shape, outShape: shape, d)))
-        case let (.int(x), .int(y)):
-            return HostTensor(dtype: a.dtype, shape: shape, storage: .int(Broadcast.binary(x, a.shape, y, b.shape, outShape: shape, i)))
-        default:
-            throw OpError.invalid(op: name, problem: "operands of type \(a.dtype) are not numbers")
+        case let (.float(x), .float(y)): return HostTensor(dtype: a.dtype, shape: rows.shape, storage: .float(rows.apply(x, y, f)))
+        case let (.double(x), .double(y)): return HostTensor(dtype: a.dtype, shape: rows.shape, storage: .double(rows.apply(x, y, d)))
+        case let (.int(x), .int(y)): return HostTensor(dtype: a.dtype, shape: rows.shape, storage: .int(rows.apply(x, y, i)))
+        default: throw OpError.invalid(op: name, problem: "operands of type \(a.dtype) are not numbers")
         }
     }
 

@@ -165,6 +165,16 @@ public struct ConvertLayout {
                     current[o] = layout ?? original[o]
                 }
             }
+            /// For an op merging same-rank spatial inputs in any one layout: every input moved to
+            /// the first one's current layout, which it returns; nil (inputs untouched) when an input
+            /// is not spatial or the ranks differ.
+            func inOneLayout() -> DataLayout? {
+                let ranks = Set(node.inputs.map { rank($0) ?? -1 })
+                guard spatialInputs.count == node.inputs.count, ranks.count == 1, let first = spatialInputs.first,
+                      let layout = current[first] else { return nil }
+                node.inputs = node.inputs.map { ensure($0, layout, reason: "\(node.name) merges inputs of different layouts") }
+                return layout
+            }
             switch node.op {
             case .conv(var c), .depthwiseConv(var c), .separableConv(var c), .convTranspose(var c):
                 node.inputs = node.inputs.map { ensure($0, target, reason: "") }
@@ -228,10 +238,8 @@ public struct ConvertLayout {
                     setOutputs(now)
                 }
             case .elementwise, .concat:
-                let ranks = Set(node.inputs.map { rank($0) ?? -1 })
-                if spatialInputs.count == node.inputs.count, ranks.count == 1, let first = spatialInputs.first,
-                   let layout = current[first] {
-                    node.inputs = node.inputs.map { ensure($0, layout, reason: "\(node.name) merges inputs of different layouts") }
+                if let layout = inOneLayout() {
+                    let first = spatialInputs[0]
                     if case .concat(let axis) = node.op, let r = rank(first), let from = original[first] {
                         node.op = .concat(axis: LayoutPermutation.mapAxis(axis, rank: r, from: from, to: layout))
                     }
@@ -266,9 +274,7 @@ public struct ConvertLayout {
             case .tensor(let op) where TensorOpShapes.isLayoutFree(op, node: node) && !spatialInputs.isEmpty:
                 // Element-wise with scalar constants (swish's multiply, IdentityN): any layout,
                 // as long as every operand is in the same one.
-                let ranks = Set(node.inputs.map { rank($0) ?? -1 })
-                if spatialInputs.count == node.inputs.count, ranks.count == 1, let layout = current[spatialInputs[0]] {
-                    node.inputs = node.inputs.map { ensure($0, layout, reason: "\(node.name) merges inputs of different layouts") }
+                if let layout = inOneLayout() {
                     setOutputs(layout)
                 } else {
                     keepOriginal(&node, reason: "\(node.name) (\(node.opName)) broadcasts tensors of different ranks")

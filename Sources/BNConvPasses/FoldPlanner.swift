@@ -85,8 +85,8 @@ public struct FoldPlanner {
         guard var p = model.producerIndex(of: x) else {
             return .failure(Refusal(message: "its input '\(x)' is not written by any layer"))
         }
-        // Ops that pass values on unchanged at inference (Identity, Dropout, a float Cast) are
-        // seen through: the fold scales the layer behind them.
+        // Ops that pass values on unchanged at inference (Identity, Dropout, a float Cast), and one
+        // per-channel constant Add, are seen through: the fold scales the layer behind them.
         var reader = bnIndex
         var sawBiasAdd = false
         while model.nodes[p].inputs.count == 1, model.nodes[p].outputs.count == 1 {

@@ -61,8 +61,6 @@ struct ONNXNodeMapper {
     /// Maps the node (and a merged Add).
     private func mapParts(_ node: ONNXProto.Node, index: Int, mergingAdd add: (node: ONNXProto.Node, index: Int)?) -> Mapped {
         var roles: [Int: (WeightRole, KernelLayout)] = [:]
-        // A node reading a value that is not float32 (indices, masks, a float64 graph) runs in
-        // the op library, which computes every dtype; the typed layers compute in float32.
         // A node reading integers or bools (indices, masks, shape arithmetic) runs in the op library,
         // which computes every dtype; so does one on float16/float64 values unless it holds
         // weights (a conv, dense or BatchNorm the fold rewrites; the engine computes those in
@@ -112,40 +110,25 @@ struct ONNXNodeMapper {
             // Before opset 18 a Split without sizes makes as many equal parts as it has outputs.
             attributes["num_outputs"] = .int(node.outputs.count)
         }
-        var mapped = Mapped(op: .opaque(type: node.opType), inputs: [], outputs: [], weights: [], record: Self.emptyRecord)
-        var part = ONNXNodeRecord.Part(index: index, opType: node.opType, inputs: [], outputs: [])
-        var arguments: [TensorOpArgument] = []
-        for (position, name) in node.inputs.enumerated() {
-            if name.isEmpty {
-                part.inputs.append(.fixed(name))
-                arguments.append(.absent)
-            } else if let tensor = initializers[name] {
-                let role = TensorOp.operandRole(position)
-                mapped.weights.append(Weight(role: role, tensor: tensor, layout: .vector, storageKey: name,
-                                             isShared: (initializerUses[name] ?? 0) > 1))
-                part.inputs.append(.weight(role))
-                arguments.append(.weight(role))
-            } else if initializerNames.contains(name) {
-                return mapOpaqueParts(node, index: index)  // a string or unsigned constant
-            } else {
-                mapped.inputs.append(name)
-                part.inputs.append(.value(mapped.inputs.count - 1))
-                arguments.append(.value(mapped.inputs.count - 1))
-            }
-        }
-        // Trailing optional outputs left out are not written; every named output is.
-        for name in node.outputs {
-            if name.isEmpty {
-                part.outputs.append(.fixed(name))
-            } else {
-                mapped.outputs.append(name)
-                part.outputs.append(.value(mapped.outputs.count - 1))
-            }
+        // Every decoded constant operand is a weight (a string or unsigned one keeps the node opaque).
+        var roles: [Int: (WeightRole, KernelLayout)] = [:]
+        for (position, name) in node.inputs.enumerated() where !name.isEmpty && initializerNames.contains(name) {
+            guard initializers[name] != nil else { return mapOpaqueParts(node, index: index) }
+            roles[position] = (TensorOp.operandRole(position), .vector)
         }
         // The op library writes its outputs in order: an output left out before a named one
         // cannot be skipped, so such a node keeps its opaque form.
         if let firstEmpty = node.outputs.firstIndex(of: ""), node.outputs[firstEmpty...].contains(where: { !$0.isEmpty }) {
             return mapOpaqueParts(node, index: index)
+        }
+        var mapped = Mapped(op: .opaque(type: node.opType), inputs: [], outputs: [], weights: [], record: Self.emptyRecord)
+        let part = slots(for: node, index: index, roles: roles, into: &mapped)
+        let arguments = part.inputs.map { slot -> TensorOpArgument in
+            switch slot {
+            case .value(let k): return .value(k)
+            case .weight(let role): return .weight(role)
+            case .fixed: return .absent  // an empty optional input
+            }
         }
         mapped.op = .tensor(TensorOp(type: node.opType, opset: opset, attributes: attributes, arguments: arguments))
         mapped.record.parts = [part]

@@ -25,11 +25,10 @@ enum ONNXTypeInference {
     private static func outputType(_ node: ONNXProto.Node, _ types: [String: DType]) -> DType? {
         func input(_ k: Int) -> DType? { k < node.inputs.count && !node.inputs[k].isEmpty ? types[node.inputs[k]] : nil }
         let a = ONNXAttributes(node: node)
+        if TensorOp.boolResults.contains(node.opType) { return .bool }
         switch node.opType {
         case "Shape", "Size", "NonZero", "ArgMax", "ArgMin":
             return .int64
-        case "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Not", "Xor", "IsNaN", "IsInf":
-            return .bool
         case "Cast":
             return a.int("to").flatMap { ONNXTensorCodec.dtype(of: Int32(truncatingIfNeeded: $0)) }
         case "CastLike":

@@ -35,41 +35,38 @@ struct GraphDefOpMapper {
             "Neg": "Neg", "Abs": "Abs", "Exp": "Exp", "Log": "Log", "Reciprocal": "Reciprocal", "Inv": "Reciprocal",
             "Floor": "Floor", "Ceil": "Ceil", "Erf": "Erf", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "Relu": "Relu",
             "Softplus": "Softplus", "Softsign": "Softsign", "Sign": "Sign", "SelectV2": "Where", "AddN": "Sum",
-            "Identity": "Identity", "Snapshot": "Identity", "StopGradient": "Identity", "CheckNumerics": "Identity",
-            "PreventGradient": "Identity", "Elu": "Elu", "Selu": "Selu", "Tile": "Tile", "Range": "Range",
+            "Elu": "Elu", "Selu": "Selu", "Tile": "Tile", "Range": "Range",
         ]
+        // Ops that pass their first input on at inference.
+        let identities: Set<String> = ["Identity", "Snapshot", "StopGradient", "CheckNumerics", "PreventGradient"]
         let tensorFlowOps: [String: String] = [
             "StridedSlice": "TF.StridedSlice", "Slice": "TF.Slice", "Square": "TF.Square", "Rsqrt": "TF.Rsqrt",
             "SquaredDifference": "TF.SquaredDifference", "DivNoNan": "TF.DivNoNan", "FloorDiv": "TF.FloorDiv",
             "MirrorPad": "TF.MirrorPad", "BiasAdd": "TF.BiasAdd", "Fill": "TF.Fill", "Rank": "TF.Rank",
             "ZerosLike": "TF.ZerosLike", "OnesLike": "TF.OnesLike",
         ]
-        if let type = elementwise[n.op] {
-            if n.op == "Identity" || n.op == "CheckNumerics" || n.op == "Snapshot" || n.op == "StopGradient" || n.op == "PreventGradient" {
-                return first(1, "Identity", opset: 14)
-            }
-            return all(type, opset: 14)
-        }
-        if let type = tensorFlowOps[n.op] {
+        /// The NodeDef's attributes `keys` as they are (INT, STRING, a non-empty list of INTs; others left out).
+        func copied(_ keys: [String]) -> [String: OpAttribute] {
             var attributes: [String: OpAttribute] = [:]
-            for key in ["begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask"] {
-                if case .int(let v)? = n.attribute(key) { attributes[key] = .int(Int(v)) }
+            for key in keys {
+                switch n.attribute(key) {
+                case .int(let v)?: attributes[key] = .int(Int(v))
+                case .bytes(let b)?: attributes[key] = .string(String(decoding: b, as: UTF8.self))
+                case .list(let l)? where !l.ints.isEmpty: attributes[key] = .ints(l.ints.map { Int($0) })
+                default: break
+                }
             }
-            if case .bytes(let b)? = n.attribute("mode") { attributes["mode"] = .string(String(decoding: b, as: UTF8.self)) }
-            if case .bytes(let b)? = n.attribute("data_format") { attributes["data_format"] = .string(String(decoding: b, as: UTF8.self)) }
-            return all(type, attributes)
+            return attributes
+        }
+        if identities.contains(n.op) { return first(1, "Identity", opset: 14) }
+        if let type = elementwise[n.op] { return all(type, opset: 14) }
+        if let type = tensorFlowOps[n.op] {
+            return all(type, copied(["begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask", "mode", "data_format"]))
         }
         switch n.op {
         case "Conv2D", "DepthwiseConv2dNative":
             // A filter computed in the graph (a constant one is a CNN pattern's weight).
-            var attributes: [String: OpAttribute] = [:]
-            for key in ["strides", "dilations", "explicit_paddings"] {
-                if case .list(let l)? = n.attribute(key), !l.ints.isEmpty { attributes[key] = .ints(l.ints.map { Int($0) }) }
-            }
-            for key in ["padding", "data_format"] {
-                if case .bytes(let b)? = n.attribute(key) { attributes[key] = .string(String(decoding: b, as: UTF8.self)) }
-            }
-            return first(2, "TF.\(n.op)", attributes)
+            return first(2, "TF.\(n.op)", copied(["strides", "dilations", "explicit_paddings", "padding", "data_format"]))
         case "IdentityN":
             return all("TF.IdentityN", outputs: count)
         case "Shape", "Size":
@@ -96,9 +93,7 @@ struct GraphDefOpMapper {
             guard count >= 2, let axis = constantInts(i, count - 1)?.first else { return nil }
             return first(count - 1, "Concat", opset: 13, ["axis": .int(axis)])
         case "Pack":
-            var attributes: [String: OpAttribute] = [:]
-            if case .int(let v)? = n.attribute("axis") { attributes["axis"] = .int(Int(v)) }
-            return all("TF.Pack", attributes)
+            return all("TF.Pack", copied(["axis"]))
         case "GatherV2":
             guard count == 3, let axis = constantInts(i, 2)?.first else { return nil }
             if case .int(let b)? = n.attribute("batch_dims"), b != 0 { return nil }

@@ -31,6 +31,7 @@ struct GraphDefPatterns {
         if case .float(let f)? = graph.attribute(i, key) { return Double(f) }
         return fallback
     }
+    /// Node `i`'s `T` (float when it has none).
     private func dataType(_ i: Int) -> Int32 {
         if case .type(let t)? = graph.attribute(i, "T") { return t }
         return TensorFlowDataType.float
@@ -479,10 +480,9 @@ struct GraphDefPatterns {
             }
             let kinds: [String: ElementwiseKind] = ["AddV2": .add, "Add": .add, "Sub": .subtract, "Mul": .multiply,
                                                     "Maximum": .maximum, "Minimum": .minimum]
-            // The typed element-wise op computes float32 activations; a constant operand or
-            // another dtype goes to the op library (below).
-            let typed = TensorFlowDataType.dtype(dataType(i)) == .float32 && !inputs.contains { graph.isConstant($0.value) }
-            if typed, let kind = kinds[n.op] { group.op = .elementwise(kind) }
+            // The typed element-wise op merges activations; a constant operand goes to the op
+            // library (below), as does another dtype than float32.
+            if !inputs.contains(where: { graph.isConstant($0.value) }), let kind = kinds[n.op] { group.op = .elementwise(kind) }
         case "ConcatV2":
             guard inputs.count >= 2, let axis = constantOperands(from: inputs.count - 1)?.first?.integers().first else {
                 group.auxiliary = []; group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }; break
@@ -521,7 +521,7 @@ struct GraphDefPatterns {
         }
         // The typed layers compute float32: an op on int32 shape values or on another float type
         // (its `T`) goes to the op library, which computes every dtype.
-        if case .type(let t)? = graph.attribute(i, "T"), t != TensorFlowDataType.float, group.op != .input {
+        if dataType(i) != TensorFlowDataType.float, group.op != .input {
             switch group.op {
             case .opaque, .tensor: break
             default:

@@ -21,7 +21,7 @@ public enum GraphDefReader {
         if let minimumBytes, let mapped = mappedFile(path) {
             let model = try model(message: try ProtobufGraphDefFile(mapping: mapped, file: path), file: path, lendingFrom: minimumBytes,
                                   options: options)
-            return try ModelFinisher(layouts: .derived).finish(GraphDefReductions.provingGlobalPools(model), file: path)
+            return try ModelFinisher(layouts: .derived).finish(model, file: path)
         }
         return try read(bytes: try FileBytes.contents(of: path, limit: ProtobufWireCheck.maximumMessageBytes), file: path, options: options)
     }
@@ -42,7 +42,7 @@ public enum GraphDefReader {
         let model = try model(message: try ProtobufGraphDefFile(bytes: bytes, file: file), file: file, lendingFrom: nil, options: options)
         // The shared finish step: validated; shapes flow from the Placeholders' declared shapes
         // through the modelled ops, layouts from the ops' data_format.
-        return try ModelFinisher(layouts: .derived).finish(GraphDefReductions.provingGlobalPools(model), file: file)
+        return try ModelFinisher(layouts: .derived).finish(model, file: file)
     }
 
     /// The model of the GraphDef `message`, not yet through the finish step; Const contents of
@@ -91,7 +91,8 @@ public enum GraphDefReader {
         for (k, i) in graph.order.enumerated() { position[i] = k }
         groups.sort { position[$0.output] < position[$1.output] }
 
-        return try assemble(groups, graph: graph, message: message, file: file)
+        // A Mean/Max read as a global pooling stays one only on an input proven 4-D.
+        return GraphDefReductions.provingGlobalPools(try assemble(groups, graph: graph, message: message, file: file))
     }
 
     /// The model of `groups`, not yet through the finish step.
@@ -146,7 +147,7 @@ public enum GraphDefReader {
             if case .tensor(let t) = g.op {
                 // Ops whose output type is not their operands' (`T`).
                 switch t.type {
-                case "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Not", "TF.All", "TF.Any": dtype = .bool
+                case _ where TensorOp.boolResults.contains(t.type): dtype = .bool
                 case "TF.Shape", "TF.Size": if case .string(let raw)? = t.attributes["out_type"], let d = DType(rawValue: raw) { dtype = d }
                 case "TF.Rank": dtype = .int32
                 case "ArgMax", "ArgMin": dtype = .int64
