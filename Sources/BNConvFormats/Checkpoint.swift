@@ -20,12 +20,19 @@ public enum Checkpoint {
     /// `options` bound what the read may allocate (``ReadOptions``; the defaults by default).
     public static func read(_ path: String, config: String? = nil, deferringWeights: Int? = nil,
                             options: ReadOptions = ReadOptions()) throws -> Model {
+        if let location = TensorFlowCheckpointLocation.resolve(path) {
+            // A TensorFlow checkpoint (a prefix and its files) or SavedModel: frozen into a GraphDef.
+            if config != nil {
+                throw CheckpointError(.unsupported, file: path, problem: "--config applies to Keras weights; a TensorFlow checkpoint's graph is its .meta (--meta FILE)")
+            }
+            return try TensorFlowCheckpointReader.read(location, options: options)
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CheckpointError(.cannotOpen, file: path, problem: "no such file")
         }
         if isDirectory.boolValue {
-            throw CheckpointError(.cannotOpen, file: path, problem: "is a directory, not a checkpoint file")
+            throw CheckpointError(.cannotOpen, file: path, problem: "is a directory, neither a SavedModel (no saved_model.pb) nor a folder with a TensorFlow `checkpoint` state file")
         }
         try RegularFile.require(path, allowingSpecial: options.allowsSpecialFiles)
         if let config { try RegularFile.require(config, allowingSpecial: options.allowsSpecialFiles) }

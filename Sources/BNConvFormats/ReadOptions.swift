@@ -9,6 +9,8 @@ public struct ReadOptions: Sendable, Equatable {
     /// Whether a device, FIFO or socket may be read as if it were a file (by default only regular
     /// files are: a FIFO blocks, `/dev/zero` never ends).
     public var allowsSpecialFiles: Bool
+    /// How a TensorFlow checkpoint or SavedModel becomes a model (its graph, outputs, signature).
+    public var tensorFlow = TensorFlowGraphOptions()
 
     /// Options with `limits` (by default ``ReadLimits/defaultMaxTensorBytes`` for one tensor),
     /// reading special files only when `allowsSpecialFiles`.

@@ -11,9 +11,17 @@ package struct ProtobufAttrList: Sendable, Equatable {
     /// `b`.
     var bools: [Bool] = []
     /// `type`.
-    var types: [Int32] = []
+    package var types: [Int32] = []
     /// `shape` (`nil` entries for unknown rank).
     var shapes: [[Int64]?] = []
     /// How many `tensor` and `func` entries the list holds (not copied).
     var otherCount: Int = 0
+}
+
+extension ProtobufAttrList {
+    /// A list of types (an `IdentityN`'s `T`).
+    package init(types: [Int32]) {
+        self.init()
+        self.types = types
+    }
 }

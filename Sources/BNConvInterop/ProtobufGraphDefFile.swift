@@ -107,6 +107,36 @@ package final class ProtobufGraphDefFile: Sendable {
         if case .mapped(let mapping, _) = storage { mapping.dropResidentPages() }
     }
 
+    /// The NodeDef message of node `k` (file order), as its bytes.
+    package func nodeMessage(_ k: Int) -> [UInt8] {
+        Self.withBytes(storage) { [UInt8](UnsafeRawBufferPointer(rebasing: $0[fields[nodeFields[k]].payload])) }
+    }
+
+    /// The graph's fields other than `node`, with their keys, in file order (`versions`, `library`,
+    /// unknown ones), leaving out those numbered in `excluding`.
+    package func otherFields(excluding numbers: Set<Int> = []) -> [UInt8] {
+        Self.withBytes(storage) { raw in
+            fields.filter { $0.number != 1 && !numbers.contains($0.number) }
+                .flatMap { [UInt8](UnsafeRawBufferPointer(rebasing: raw[$0.range])) }
+        }
+    }
+
+    /// Every field numbered `number`, with its key, in file order.
+    package func fieldBytes(numbered number: Int) -> [UInt8] {
+        Self.withBytes(storage) { raw in
+            fields.filter { $0.number == number }.flatMap { [UInt8](UnsafeRawBufferPointer(rebasing: raw[$0.range])) }
+        }
+    }
+
+    /// The payloads of every field numbered `number`, joined (a message field given several times
+    /// merges: the function `library`, field 2).
+    package func payloads(ofField number: Int) -> [UInt8] {
+        Self.withBytes(storage) { raw in
+            fields.filter { $0.number == number && $0.wireType == 2 }
+                .flatMap { [UInt8](UnsafeRawBufferPointer(rebasing: raw[$0.payload])) }
+        }
+    }
+
     /// How many NodeDefs the graph has.
     package var nodeCount: Int { nodeFields.count }
 

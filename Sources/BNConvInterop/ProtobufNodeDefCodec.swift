@@ -42,6 +42,21 @@ enum ProtobufNodeDefCodec {
         node.pointee.input = mallocStrings(inputs)
     }
 
+    /// Removes the attributes of `node` whose key is in `keys`.
+    static func removeAttributes(of node: UnsafeMutablePointer<Tensorflow__NodeDef>, keys: Set<String>) {
+        var kept = 0
+        for i in 0..<node.pointee.n_attr {
+            let entry = node.pointee.attr[i]!
+            if keys.contains(String(cString: entry.pointee.key)) {
+                protobuf_c_message_free_unpacked(UnsafeMutableRawPointer(entry).assumingMemoryBound(to: ProtobufCMessage.self), nil)
+            } else {
+                node.pointee.attr[kept] = entry
+                kept += 1
+            }
+        }
+        node.pointee.n_attr = kept
+    }
+
     /// Replaces the tensor held by attribute `key` of `node` (a Const's `value`) by one built from
     /// `tensor`; returns the position of the attribute entry, or nil when `node` has no tensor
     /// attribute of that name.

@@ -12,6 +12,8 @@ struct ConvertCommand: ParsableCommand {
         The target is chosen by OUT's extension:
           .onnx          a new ONNX model (channels-first; opset 17, 20 with GELU)
           .safetensors   a PyTorch-convention state dict (OIHW conv weights, (out, in) dense weights)
+          .pb            a frozen TensorFlow GraphDef, from a checkpoint (PREFIX + PREFIX.meta) or a SavedModel
+                         directory: variables become constants, only what the outputs need is kept
           anything else  the input's own format, with --layout nchw|nhwc
         The converted model is run on the engine against the original (fed the transposed input, its
         output transposed back); beyond --tolerance nothing is written and the exit status is 3.
@@ -20,6 +22,8 @@ struct ConvertCommand: ParsableCommand {
           bnconv convert model.h5 -o model.onnx --fold
           bnconv convert model.keras -o model.onnx --inputs-as-nhwc
           bnconv convert model.h5 -o model.safetensors
+          bnconv convert model.ckpt -o frozen.pb --fold
+          bnconv convert saved_model_dir -o model.onnx
           bnconv convert model.onnx -o model_nhwc.onnx --layout nhwc
         """
     )
@@ -45,10 +49,13 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Fold every foldable BatchNorm first.")
     var fold = false
 
+    @Flag(help: "TensorFlow training graph: rewire BatchNorms that normalize by batch statistics to the moving statistics their update ops maintain.")
+    var assumeInference = false
+
     @Option(help: "Safetensors naming convention (only torch).")
     var naming: BatchNormNaming.Convention?
 
-    @Argument(help: "The checkpoint: Keras .h5 / .keras / .weights.h5, TensorFlow .pb, ONNX .onnx.")
+    @Argument(help: "The checkpoint: Keras .h5 / .keras / .weights.h5, TensorFlow .pb, a TensorFlow checkpoint prefix or SavedModel directory, ONNX .onnx.")
     var model: String
 
     /// --config, verification, --no-verify, --force, --report and the output flags.
@@ -70,8 +77,10 @@ struct ConvertCommand: ParsableCommand {
             }
         case .layout:
             if inputsAsNHWC { throw ValidationError("--inputs-as-nhwc applies to ONNX export; use --keep-io-layout with --layout") }
+        case .frozenGraph:
+            if inputsAsNHWC || keepIOLayout { throw ValidationError("--inputs-as-nhwc and --keep-io-layout do not apply to a frozen GraphDef (.pb) output") }
         case nil:
-            throw ValidationError("\(output): not .onnx or .safetensors, so a same-format conversion: give --layout nchw|nhwc")
+            throw ValidationError("\(output): not .onnx, .safetensors or .pb, so a same-format conversion: give --layout nchw|nhwc")
         }
         if naming != nil && conversion != .safeTensors { throw ValidationError("--naming applies to a .safetensors output (inspect --naming shows every convention)") }
     }
@@ -85,6 +94,7 @@ struct ConvertCommand: ParsableCommand {
             }
             var request = job.request(input: model, output: output)
             request.fold = fold
+            request.assumeInference = assumeInference
             request.conversion = conversion
             let result = try job.run(request)
             if out.json {

@@ -35,11 +35,16 @@ public enum GraphDefReader {
         return mapped
     }
 
-    /// Reads a GraphDef from `bytes`; `file` names it in errors.
-    public static func read(bytes: [UInt8], file: String, options: ReadOptions = ReadOptions()) throws -> Model {
+    /// Reads a GraphDef from `bytes`; `file` names it in errors. `freezing` records how the graph
+    /// was frozen from a checkpoint or SavedModel, when it was (``GraphDefSource/freezing``).
+    public static func read(bytes: [UInt8], file: String, options: ReadOptions = ReadOptions(), freezing: FreezeReport? = nil) throws -> Model {
         // The graph index, the patterns and the groups live only inside `model(message:...)`: they
         // are gone before the finish step builds its own tables (a lower peak on large graphs).
-        let model = try model(message: try ProtobufGraphDefFile(bytes: bytes, file: file), file: file, lendingFrom: nil, options: options)
+        var model = try model(message: try ProtobufGraphDefFile(bytes: bytes, file: file), file: file, lendingFrom: nil, options: options)
+        if let freezing, var source = model.source as? GraphDefSource {
+            source.freezing = freezing
+            model.source = source
+        }
         // The shared finish step: validated; shapes flow from the Placeholders' declared shapes
         // through the modelled ops, layouts from the ops' data_format.
         return try ModelFinisher(layouts: .derived).finish(model, file: file)

@@ -18,4 +18,6 @@ public struct GraphDefSource: SourceRecord {
     let nodeDefNames: Set<String>
     /// The bounds the file was read within (the writer decodes some constants again).
     let limits: ReadLimits
+    /// How the graph was frozen from a TensorFlow checkpoint or SavedModel; nil for a `.pb` read as it is.
+    public internal(set) var freezing: FreezeReport? = nil
 }

@@ -45,6 +45,12 @@ struct ConvertedOutput {
                                                      notes: converted.notes + ["\(file.entries.count) tensors in the state dict"]),
                                    layoutChanged: spatialLayouts(of: converted.model) != spatialLayouts(of: source),
                                    commit: { _ in try AtomicFile.write(bytes, to: output) })
+        case .frozenGraph:
+            guard source.format == .graphDef else {
+                throw UsageError("\(output): a frozen GraphDef (.pb) is written from a TensorFlow checkpoint, SavedModel or GraphDef, not from \(source.format.displayName); export to .onnx instead")
+            }
+            return ConvertedOutput(candidate: source, conversion: .init(boundary: LayoutBoundary(inputs: source.inputs.map { _ in nil }, outputs: source.outputs.map { _ in nil }), notes: [], opset: nil),
+                                   commit: { _ in try Checkpoint.write(source, to: output) })
         case .layout(let layout, let keepIOLayout):
             let converted = try ConvertLayout(target: layout, keepIOLayout: keepIOLayout).apply(to: source)
             return ConvertedOutput(candidate: converted.model,

@@ -11,6 +11,9 @@ public enum RewriteConversion: Sendable, Equatable {
     case onnx(inputsAsNHWC: Bool)
     /// A PyTorch-convention state dict in a `.safetensors` file.
     case safeTensors
+    /// A frozen TensorFlow GraphDef (`.pb`): a checkpoint's or SavedModel's graph with its
+    /// variables as constants.
+    case frozenGraph
 
     /// The kind of output, as the command line names it (`onnx`, `safetensors`, `same format`).
     public var targetName: String {
@@ -18,15 +21,18 @@ public enum RewriteConversion: Sendable, Equatable {
         case .layout: return "same format"
         case .onnx: return "onnx"
         case .safeTensors: return "safetensors"
+        case .frozenGraph: return "frozen GraphDef"
         }
     }
 
-    /// What an output path asks for: `.onnx` (unless a layout is given), `.safetensors`, else the
+    /// What an output path asks for: `.onnx` (unless a layout is given), `.safetensors`, `.pb`
+    /// (unless a layout is given: a frozen GraphDef), else the
     /// input's own format (which then needs a layout: `nil` is returned without one).
     public static func forOutput(_ path: String, layout: DataLayout?, keepIOLayout: Bool, inputsAsNHWC: Bool) -> RewriteConversion? {
         let lower = path.lowercased()
         if lower.hasSuffix(".onnx") && layout == nil { return .onnx(inputsAsNHWC: inputsAsNHWC) }
         if lower.hasSuffix(".safetensors") { return .safeTensors }
+        if lower.hasSuffix(".pb") && layout == nil { return .frozenGraph }
         return layout.map { .layout($0, keepIOLayout: keepIOLayout) }
     }
 }

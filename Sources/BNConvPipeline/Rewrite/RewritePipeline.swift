@@ -51,8 +51,17 @@ public enum RewritePipeline {
         var deferral: Int?
         // A fold verifies on models whose weights stay in the file too (the engine streams them).
         if comparison == nil || request.conversion == nil, case .streaming(let minimum) = request.strategy { deferral = minimum }
-        var loaded = try Checkpoint.read(request.input, config: request.config, deferringWeights: deferral, options: request.readOptions)
+        var readOptions = request.readOptions
+        if request.assumeInference { readOptions.tensorFlow.assumeInference = true }
+        var loaded = try Checkpoint.read(request.input, config: request.config, deferringWeights: deferral, options: readOptions)
         progress(.readFinished)
+        if let freezing = (loaded.source as? GraphDefSource)?.freezing, !freezing.batchStatistics.isEmpty {
+            // A training graph's BNs normalize by the batch: frozen as they are, every prediction
+            // at batch size 1 would be the same.
+            throw CheckpointError(.unsupported, file: request.input, problem:
+                "the graph normalizes by batch statistics, as a training graph does: \(freezing.batchStatistics.joined(separator: "; ")); "
+                + "give an inference graph (--meta FILE), or --assume-inference to use the moving statistics its update ops maintain")
+        }
         if request.conversion != nil {
             // Undeclared input layouts come from the ops reading them, so the boundary is never guessed.
             loaded = BoundaryLayouts.annotated(loaded)

@@ -1,5 +1,6 @@
 import Foundation
 import BNConvCore
+import BNConvFormats
 
 /// Default output paths: `NAME.<tag>.EXT` beside the input, keeping double extensions such as
 /// `.weights.h5` whole (`model.weights.h5` -> `model.folded.weights.h5`).
@@ -19,6 +20,22 @@ public enum OutputPath {
         let ext = url.pathExtension
         let stem = ext.isEmpty ? name : String(name.dropLast(ext.count + 1))
         return path(in: dir, input: input, name: ext.isEmpty ? "\(stem).\(tag)" : "\(stem).\(tag).\(ext)")
+    }
+
+    /// The default output of a fold (`tag`) of `input`: beside it with `tag` before the
+    /// extension; for a TensorFlow checkpoint or SavedModel, which a fold writes as a frozen
+    /// GraphDef, `PREFIX.tag.pb` (`model.ckpt` -> `model.folded.pb`, `export/` -> `export.folded.pb`).
+    public static func rewritten(_ input: String, tag: String) -> String {
+        switch TensorFlowCheckpointLocation.resolve(input) {
+        case .checkpoint(let prefix)?:
+            let stem = prefix.hasSuffix(".ckpt") ? String(prefix.dropLast(5)) : prefix
+            return stem + ".\(tag).pb"
+        case .savedModel(let directory)?:
+            let trimmed = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+            return trimmed + ".\(tag).pb"
+        case nil:
+            return beside(input, tag: tag)
+        }
     }
 
     private static func path(in dir: URL, input: String, name: String) -> String {

@@ -1,0 +1,20 @@
+/// How a model read from a TensorFlow checkpoint or SavedModel was made: the graph frozen from
+/// it, for `inspect` to show and for `fold`/`convert` to check.
+public struct FreezeReport: Sendable, Equatable, Codable {
+    /// What was read (`checkpoint model.ckpt with model.ckpt.meta`, `SavedModel (TF2), signature serving_default`).
+    public var source: String
+    /// The placeholders the outputs need.
+    public var inputs: [String]
+    /// The outputs frozen.
+    public var outputs: [String]
+    /// How many variables became constants.
+    public var variableCount: Int
+    /// Function calls inlined (TF2 SavedModels).
+    public var inlinedCalls: Int
+    /// `tf.cond` switches with a constant predicate resolved.
+    public var resolvedSwitches: Int
+    /// BatchNorms left normalizing by batch statistics, one line each (empty after `assumeInference`).
+    public var batchStatistics: [String]
+    /// BatchNorms rewired to their moving statistics (`assumeInference`), one line each.
+    public var rewired: [String]
+}

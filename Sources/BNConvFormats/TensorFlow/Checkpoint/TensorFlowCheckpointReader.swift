@@ -1,0 +1,199 @@
+import Foundation
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// Reads a TensorFlow tensor-bundle checkpoint with its MetaGraphDef, or a SavedModel directory,
+/// into a ``Model``: the graph is frozen for inference (``GraphFreezer``: variables made constants
+/// from the checkpoint, only what the outputs need, TF2 functions inlined) and the frozen GraphDef
+/// read by ``GraphDefReader``, so everything a `.pb` supports (inspect, fold, verify, convert)
+/// works, and writing the model writes a frozen GraphDef.
+public enum TensorFlowCheckpointReader {
+    /// The key under which an object-based checkpoint stores its object graph.
+    static let objectGraphKey = "_CHECKPOINTABLE_OBJECT_GRAPH"
+
+    /// Reads the checkpoint or SavedModel at `location` as `options.tensorFlow` says.
+    public static func read(_ location: TensorFlowCheckpointLocation, options: ReadOptions = ReadOptions()) throws -> Model {
+        switch location {
+        case .checkpoint(let prefix): return try readCheckpoint(prefix: prefix, options: options)
+        case .savedModel(let directory): return try readSavedModel(directory: directory, options: options)
+        }
+    }
+
+    /// A checkpoint prefix with its `.meta` (or `options.tensorFlow.metaGraph`).
+    private static func readCheckpoint(prefix: String, options: ReadOptions) throws -> Model {
+        let metaPath = options.tensorFlow.metaGraph ?? prefix + ".meta"
+        guard FileManager.default.fileExists(atPath: metaPath) else {
+            throw CheckpointError(.unsupported, file: prefix, problem:
+                "a checkpoint holds values, not the graph: \(URL(fileURLWithPath: metaPath).lastPathComponent) was not found beside it; give the graph with --meta FILE (a MetaGraphDef written by tf.train.Saver or export_meta_graph)")
+        }
+        try RegularFile.require(metaPath, allowingSpecial: options.allowsSpecialFiles)
+        let bytes = try FileBytes.contents(of: metaPath, limit: ProtobufWireCheck.maximumMessageBytes)
+        let meta = try bytes.withUnsafeBytes { try ProtobufMetaGraph.parse($0, file: metaPath) }
+        let bundle = try TensorBundle(prefix: prefix, limits: options.limits)
+        let source = "checkpoint \(URL(fileURLWithPath: prefix).lastPathComponent) with the graph of \(URL(fileURLWithPath: metaPath).lastPathComponent)"
+        return try freeze(meta: meta, metaFile: metaPath, bundle: bundle, file: prefix, source: source, options: options)
+    }
+
+    /// A SavedModel directory: its `serve` graph and `variables/variables` checkpoint.
+    private static func readSavedModel(directory: String, options: ReadOptions) throws -> Model {
+        let dir = URL(fileURLWithPath: directory)
+        let pbPath = dir.appendingPathComponent("saved_model.pb").path
+        try RegularFile.require(pbPath, allowingSpecial: options.allowsSpecialFiles)
+        let saved = try ProtobufSavedModel(bytes: try FileBytes.contents(of: pbPath, limit: ProtobufWireCheck.maximumMessageBytes), file: pbPath)
+        let wanted = options.tensorFlow.tags ?? ["serve"]
+        let meta: ProtobufMetaGraph
+        if let match = saved.metaGraphs.first(where: { Set($0.tags) == Set(wanted) }) {
+            meta = match
+        } else if saved.metaGraphs.count == 1, options.tensorFlow.tags == nil {
+            meta = saved.metaGraphs[0]
+        } else {
+            let sets = saved.metaGraphs.map { "[\($0.tags.joined(separator: ","))]" }.joined(separator: ", ")
+            throw CheckpointError(.unsupported, file: pbPath, problem: "no graph has the tags [\(wanted.joined(separator: ","))]; the SavedModel holds \(sets) (choose with --tags)")
+        }
+        let prefix = dir.appendingPathComponent("variables/variables").path
+        guard FileManager.default.fileExists(atPath: prefix + ".index") else {
+            throw CheckpointError(.malformed, file: directory, problem: "the SavedModel has no variables (variables/variables.index is missing)")
+        }
+        let bundle = try TensorBundle(prefix: prefix, limits: options.limits)
+        let kind = meta.objectGraph == nil ? "TF1" : "TF2"
+        return try freeze(meta: meta, metaFile: pbPath, bundle: bundle, file: directory, source: "SavedModel (\(kind))", options: options)
+    }
+
+    /// The model of `meta`'s graph frozen with `bundle`'s values.
+    private static func freeze(meta: ProtobufMetaGraph, metaFile: String, bundle: TensorBundle, file: String, source: String,
+                               options: ReadOptions) throws -> Model {
+        guard !meta.graphDef.isEmpty else {
+            throw CheckpointError(.malformed, file: metaFile, problem: "the MetaGraphDef holds no graph_def")
+        }
+        let graph = try ProtobufGraphDefFile(bytes: meta.graphDef, file: metaFile)
+        if let refusal = options.limits.nodeRefusal(count: graph.nodeCount) {
+            throw CheckpointError(.unsupported, file: metaFile, problem: refusal)
+        }
+        do {
+            var freezer = try GraphFreezer(graph: graph, file: metaFile)
+            var describedSource = source
+            let outputs: [GraphFreezer.Output]
+            if let asked = options.tensorFlow.outputs {
+                outputs = try asked.map { text in
+                    guard let r = TensorReference(text) else { throw FreezeError("'\(text)' is not an output node or tensor name") }
+                    return GraphFreezer.Output(tensor: r, name: nil)
+                }
+            } else if let signature = try signature(of: meta, options: options.tensorFlow) {
+                describedSource += ", signature \(signature.key)"
+                outputs = try signature.outputs.map { info in
+                    guard let r = TensorReference(info.name) else { throw FreezeError("signature '\(signature.key)' output '\(info.key)' names no tensor") }
+                    return GraphFreezer.Output(tensor: r, name: info.key)
+                }
+            } else {
+                let candidates = freezer.plausibleOutputs()
+                guard candidates.count == 1 else {
+                    let listed = candidates.isEmpty ? "the graph has no node that reads a placeholder and that nothing reads"
+                        : "candidates: \(candidates.prefix(20).joined(separator: ", "))\(candidates.count > 20 ? ", ..." : "")"
+                    throw FreezeError("cannot tell the graph's output (\(listed)); name it with --outputs NODE[,NODE...]")
+                }
+                outputs = [GraphFreezer.Output(tensor: TensorReference(node: candidates[0]), name: nil)]
+            }
+            let keys = try variableKeys(meta: meta, bundle: bundle, freezer: freezer, file: file)
+            var slices = [String: ProtobufVariableDef.Slice]()
+            for v in meta.variableDefs() {
+                if let slice = v.slice, let node = TensorReference(v.variableName)?.node { slices[node] = slice }
+            }
+            let frozen = try freezer.freeze(outputs: outputs, variableKeys: keys, slices: slices,
+                                            assumeInference: options.tensorFlow.assumeInference) { node, key, slice in
+                try constant(bundle: bundle, node: node, key: key, slice: slice)
+            }
+            let report = FreezeReport(source: describedSource, inputs: frozen.inputs, outputs: frozen.outputs, variableCount: frozen.variables.count,
+                                      inlinedCalls: frozen.inlinedCalls, resolvedSwitches: frozen.resolvedSwitches,
+                                      batchStatistics: frozen.batchStatistics.map(\.description), rewired: frozen.rewired)
+            return try GraphDefReader.read(bytes: frozen.bytes, file: file, options: options, freezing: report)
+        } catch let error as FreezeError {
+            throw CheckpointError(.unsupported, file: file, problem: error.description)
+        }
+    }
+
+    /// The signature whose outputs to freeze: `options.signature`, else `serving_default`, else the
+    /// only one; nil when the graph has none.
+    private static func signature(of meta: ProtobufMetaGraph, options: TensorFlowGraphOptions) throws -> ProtobufSignature? {
+        let usable = meta.signatures.filter { !$0.outputs.isEmpty && $0.outputs.allSatisfy { !$0.name.isEmpty } }
+        if let wanted = options.signature {
+            guard let s = usable.first(where: { $0.key == wanted }) else {
+                throw FreezeError("the graph has no signature '\(wanted)' (it has: \(meta.signatures.map(\.key).joined(separator: ", ")))")
+            }
+            return s
+        }
+        if let s = usable.first(where: { $0.key == "serving_default" }) { return s }
+        if usable.count == 1 { return usable[0] }
+        if usable.isEmpty { return nil }
+        throw FreezeError("the graph has several signatures (\(usable.map(\.key).joined(separator: ", "))); choose one with --signature")
+    }
+
+    /// The checkpoint key of each variable the graph passes to a function by capture (TF2): a
+    /// call's captured inputs are its last data inputs, one per `bound_inputs` object of the called
+    /// function (SavedObjectGraph), whose `VARIABLE_VALUE` attribute in the checkpoint's object graph
+    /// (same object numbering) names the key.
+    private static func variableKeys(meta: ProtobufMetaGraph, bundle: TensorBundle, freezer: GraphFreezer, file: String) throws -> [String: String] {
+        guard let objects = meta.objectGraph, bundle.entry(objectGraphKey) != nil else { return [:] }
+        let stored = try bundle.strings(objectGraphKey)
+        guard let first = stored.first else { return [:] }
+        let trackable = try ProtobufTrackableObjectGraph(bytes: first, file: file)
+        var keys = [String: String]()
+        for name in freezer.nodeNames {
+            guard let call = freezer.node(name), FunctionInliner.callOps.contains(call.op),
+                  case .function(let f)? = call.attribute("f"), let bound = objects.boundInputs[f], !bound.isEmpty else { continue }
+            let data = call.dataInputs
+            guard bound.count <= data.count else { continue }
+            for (input, object) in zip(data.suffix(bound.count), bound) {
+                guard object >= 0, object < trackable.objects.count,
+                      let key = trackable.objects[object].attributes.first(where: { $0.name == "VARIABLE_VALUE" })?.checkpointKey else { continue }
+                keys[input.node] = key
+            }
+        }
+        return keys
+    }
+
+    /// The value of variable `node` (checkpoint key `key`; for a partition, its part of the whole)
+    /// as a TensorProto for a `Const`.
+    private static func constant(bundle: TensorBundle, node: String, key: String, slice: ProtobufVariableDef.Slice?) throws -> ProtobufTensorProto {
+        guard let entry = bundle.entry(key) else {
+            throw FreezeError("variable '\(node)' has no value in the checkpoint (no entry '\(key)')")
+        }
+        guard TensorFlowDataType.dtype(entry.dataType) != nil else {
+            throw FreezeError("variable '\(node)' holds TensorFlow data type \(entry.dataType) (strings or another type freezing does not support)")
+        }
+        var tensor = try bundle.tensor(key)
+        if let slice { tensor = try part(of: tensor, slice: slice, node: node) }
+        let bytes = try tensor.withUnsafeBytes { [UInt8]($0) }
+        return ProtobufTensorProto(dtype: entry.dataType, shape: tensor.shape.map(Int64.init), content: bytes[...])
+    }
+
+    /// The block of `whole` a partition covers.
+    private static func part(of whole: Tensor, slice: ProtobufVariableDef.Slice, node: String) throws -> Tensor {
+        let rank = whole.shape.count
+        guard slice.offset.count == rank, slice.shape.count == rank,
+              (0..<rank).allSatisfy({ slice.offset[$0] >= 0 && slice.shape[$0] >= 0 && slice.offset[$0] + slice.shape[$0] <= Int64(whole.shape[$0]) }) else {
+            throw FreezeError("partition '\(node)' (offset \(slice.offset), shape \(slice.shape)) does not lie inside '\(slice.fullName)' \(whole.shape)")
+        }
+        let offset = slice.offset.map(Int.init), shape = slice.shape.map(Int.init)
+        let element = whole.dtype.byteCount
+        let strides = Tensor.strides(of: whole.shape)
+        let count = shape.reduce(1, *)
+        var out = [UInt8](repeating: 0, count: count * element)
+        try whole.withUnsafeBytes { src in
+            out.withUnsafeMutableBytes { dst in
+                let inner = rank == 0 ? 1 : shape[rank - 1]
+                let rows = inner == 0 ? 0 : count / inner
+                var index = [Int](repeating: 0, count: max(rank - 1, 0))
+                for row in 0..<rows {
+                    var from = rank == 0 ? 0 : offset[rank - 1]
+                    for d in 0..<index.count { from += (offset[d] + index[d]) * strides[d] }
+                    dst.baseAddress!.advanced(by: row * inner * element)
+                        .copyMemory(from: src.baseAddress!.advanced(by: from * element), byteCount: inner * element)
+                    var d = index.count - 1
+                    while d >= 0 { index[d] += 1; if index[d] < shape[d] { break }; index[d] = 0; d -= 1 }
+                }
+            }
+        }
+        return try Tensor(dtype: whole.dtype, shape: shape, bytes: out)
+    }
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""TensorFlow checkpoints and SavedModels through bnconv (#18), checked by TensorFlow and onnxruntime.
+
+    python tools/interop/tf_checkpoints.py --bnconv .build/release/bnconv [--fixtures Tests/Fixtures] [--out DIR]
+
+For every fixture under tf_checkpoint/ (TF1 Saver checkpoints with their .meta) and tf_savedmodel/
+(TF1 and TF2 SavedModels), written by TensorFlow 2.21 (tools/fixtures/make_checkpoint_fixtures.py):
+  run      `bnconv run` on the checkpoint / SavedModel against TensorFlow's own output.npy;
+  freeze   `bnconv convert X -o frozen.pb`: TensorFlow imports the frozen graph and answers the same;
+  fold     `bnconv convert X -o folded.pb --fold` (verified by bnconv): TensorFlow answers the same
+           and the graph holds fewer BatchNorm ops;
+  onnx     `bnconv convert X -o model.onnx --fold --inputs-as-nhwc`: onnxruntime answers the same.
+The moments MLP (a training graph normalizing by batch moments) must be refused without
+--assume-inference, and with it (or with --meta infer.meta) answer as TensorFlow's inference graph.
+A row passes at max|y - y_ref| <= 1e-5 x max|y_ref| (1e-4 for the folded ones). Ends with 'N passed, M failed'.
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+
+def rel(a, b):
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    return float(np.max(np.abs(a - b))) / max(float(np.max(np.abs(b))), 1e-30)
+
+
+def bnconv(args, *cmd):
+    proc = subprocess.run([args.bnconv, *cmd], capture_output=True, text=True)
+    text = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+    return proc.returncode, (text[-1] if text else "")
+
+
+def tf_frozen(path, x, feeds=None):
+    """Runs a frozen GraphDef: its one Placeholder fed x, its sinks fetched."""
+    import tensorflow as tf
+    gd = tf.compat.v1.GraphDef()
+    with open(path, "rb") as f:
+        gd.ParseFromString(f.read())
+    g = tf.Graph()
+    with g.as_default():
+        tf.import_graph_def(gd, name="")
+    read = {i.split(":")[0].lstrip("^") for n in gd.node for i in n.input}
+    placeholders = [n.name for n in gd.node if n.op == "Placeholder"]
+    sinks = [n.name for n in gd.node if n.name not in read and n.op not in ("Const", "NoOp", "Placeholder")]
+    with tf.compat.v1.Session(graph=g) as s:
+        out = s.run([g.get_tensor_by_name(n + ":0") for n in sinks], {g.get_tensor_by_name(placeholders[0] + ":0"): x})
+    bn_ops = sum(1 for n in gd.node if n.op.startswith("FusedBatchNorm") or n.op == "Rsqrt")
+    return out[0] if len(out) == 1 else out, bn_ops
+
+
+def ort(path, x):
+    import onnxruntime as rt
+    s = rt.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return s.run(None, {s.get_inputs()[0].name: x})[0]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bnconv", default=os.path.join(ROOT, ".build", "release", "bnconv"))
+    ap.add_argument("--fixtures", default=os.path.join(ROOT, "Tests", "Fixtures"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench-out", "tf_checkpoints"))
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    results = []
+
+    def row(name, ok, detail):
+        results.append(ok)
+        print(f"{'PASS' if ok else 'FAIL'} {name}: {detail}", flush=True)
+
+    cases = []
+    for d in sorted(glob.glob(os.path.join(args.fixtures, "tf_checkpoint", "*"))):
+        if os.path.exists(os.path.join(d, "model.ckpt.meta")):
+            cases.append((os.path.basename(d), os.path.join(d, "model.ckpt"), d))
+    for d in sorted(glob.glob(os.path.join(args.fixtures, "tf_savedmodel", "*"))):
+        if os.path.isdir(os.path.join(d, "model")):
+            cases.append((os.path.basename(d), os.path.join(d, "model"), d))
+
+    for name, model, d in cases:
+        x = np.load(os.path.join(d, "input.npy"))
+        out = lambda suffix: os.path.join(args.out, f"{name}.{suffix}")
+        if name == "moments_mlp":
+            ref = np.load(os.path.join(d, "output_infer.npy"))
+            rc, msg = bnconv(args, "convert", model, "-o", out("frozen.pb"))
+            row(f"{name} refused as a training graph", rc == 1 and "batch statistics" in msg, msg)
+            for label, extra in (("--assume-inference", ["--assume-inference"]), ("--meta infer.meta", ["--meta", os.path.join(d, "infer.meta")])):
+                target = out(("assumed" if extra[0] == "--assume-inference" else "infer") + ".pb")
+                rc, msg = bnconv(args, "convert", model, "-o", target, "--fold", *extra)
+                if rc != 0:
+                    row(f"{name} convert --fold {label}", False, msg)
+                    continue
+                y, _ = tf_frozen(target, x)
+                e = rel(y, ref)
+                row(f"{name} convert --fold {label} in TensorFlow", e <= 1e-4, f"rel err {e:.2e} vs the inference graph")
+            continue
+        ref = np.load(os.path.join(d, "output.npy"))
+        rc, msg = bnconv(args, "run", model, "--input", os.path.join(d, "input.npy"), "-o", out("run.npy"))
+        if rc == 0:
+            e = rel(np.load(out("run.npy")), ref)
+            row(f"{name} run", e <= 1e-5, f"rel err {e:.2e}")
+        else:
+            row(f"{name} run", False, msg)
+        rc, msg = bnconv(args, "convert", model, "-o", out("frozen.pb"))
+        if rc == 0:
+            y, bn_before = tf_frozen(out("frozen.pb"), x)
+            e = rel(y, ref)
+            row(f"{name} freeze in TensorFlow", e <= 1e-5, f"rel err {e:.2e}")
+        else:
+            row(f"{name} freeze", False, msg)
+            bn_before = None
+        rc, msg = bnconv(args, "convert", model, "-o", out("folded.pb"), "--fold")
+        if rc == 0:
+            y, bn_after = tf_frozen(out("folded.pb"), x)
+            e = rel(y, ref)
+            fewer = bn_before is None or bn_after < bn_before
+            row(f"{name} freeze --fold in TensorFlow", e <= 1e-4 and fewer, f"rel err {e:.2e}, BN ops {bn_before} -> {bn_after}")
+        else:
+            row(f"{name} freeze --fold", False, msg)
+        rc, msg = bnconv(args, "convert", model, "-o", out("onnx"), "--fold", "--inputs-as-nhwc")
+        if rc == 0:
+            try:
+                e = rel(ort(out("onnx"), x), ref)
+            except Exception as error:  # onnxruntime refusing the file is a failure of this row
+                row(f"{name} convert -o .onnx in onnxruntime", False, str(error).splitlines()[0])
+                continue
+            row(f"{name} convert -o .onnx --fold in onnxruntime", e <= 1e-4, f"rel err {e:.2e}")
+        else:
+            row(f"{name} convert -o .onnx", False, msg)
+
+    passed = sum(results)
+    print(f"{passed} passed, {len(results) - passed} failed")
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
