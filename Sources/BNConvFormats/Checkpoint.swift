@@ -69,7 +69,12 @@ public enum Checkpoint {
         case .keras2H5, .keras2WeightsH5, .keras3LegacyH5, .kerasZip, .keras3WeightsH5:
             try KerasWriter.write(model, changes: changes, to: path, configPath: config)
         case .graphDef:
-            try GraphDefWriter.write(model, changes: changes, to: path)
+            if let freezing = (model.source as? GraphDefSource)?.freezing, !path.lowercased().hasSuffix(".pb") {
+                // A model frozen from a checkpoint or SavedModel, written back as one.
+                try TensorFlowCheckpointWriter.write(model, freezing: freezing, changes: changes, to: path)
+            } else {
+                try GraphDefWriter.write(model, changes: changes, to: path)
+            }
         case .onnx:
             try ONNXWriter.write(model, changes: changes, to: path)
         }

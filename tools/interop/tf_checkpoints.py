@@ -10,6 +10,8 @@ For every fixture under tf_checkpoint/ (TF1 Saver checkpoints with their .meta) 
   fold     `bnconv convert X -o folded.pb --fold` (verified by bnconv): TensorFlow answers the same
            and the graph holds fewer BatchNorm ops;
   onnx     `bnconv convert X -o model.onnx --fold --inputs-as-nhwc`: onnxruntime answers the same.
+  recalibrate  `bnconv recalibrate X --data calib.npy -o Y` (a checkpoint and a SavedModel): TensorFlow
+           restores Y; only the moving statistics changed, to the moments of each BN's input.
 The moments MLP (a training graph normalizing by batch moments) must be refused without
 --assume-inference, and with it (or with --meta infer.meta) answer as TensorFlow's inference graph.
 A row passes at max|y - y_ref| <= 1e-5 x max|y_ref| (1e-4 for the folded ones). Ends with 'N passed, M failed'.
@@ -59,6 +61,36 @@ def tf_frozen(path, x, feeds=None):
     return out[0] if len(out) == 1 else out, bn_ops
 
 
+def recalibration_check(prefix_or_dir, fixed, calib, saved_model):
+    """Restores the recalibrated checkpoint in TensorFlow: every variable but the moving statistics
+    as before, each BN's moving mean/variance the population mean and biased variance of its input
+    over the calibration data (docs/recalibrate.md, cumulative mode). Returns (ok, detail)."""
+    import tensorflow as tf
+    before = tf.train.load_checkpoint(prefix_or_dir + ("/variables/variables" if saved_model else ""))
+    after = tf.train.load_checkpoint(fixed + ("/variables/variables" if saved_model else ""))
+    changed = sorted(k for k in before.get_variable_to_shape_map()
+                     if k != "_CHECKPOINTABLE_OBJECT_GRAPH" and not np.array_equal(before.get_tensor(k), after.get_tensor(k)))
+    if not changed or any("moving" not in k and "pop_" not in k for k in changed):
+        return False, f"changed variables: {changed}"
+    g = tf.Graph()
+    with g.as_default(), tf.compat.v1.Session(graph=g) as s:
+        if saved_model:
+            tf.compat.v1.saved_model.loader.load(s, ["serve"], fixed)
+        else:
+            tf.compat.v1.train.import_meta_graph(fixed + ".meta").restore(s, fixed)
+        worst = 0.0
+        for op in g.get_operations():
+            if not op.type.startswith("FusedBatchNorm") or op.get_attr("is_training"):
+                continue
+            x = op.inputs[0]
+            feed = [t for t in g.get_operations() if t.type == "Placeholder"][0].outputs[0]
+            act = s.run(x, {feed: calib}).astype(np.float64)
+            mean, var = act.mean(axis=(0, 1, 2)), act.var(axis=(0, 1, 2))
+            got_mean, got_var = s.run([op.inputs[3], op.inputs[4]])
+            worst = max(worst, rel(got_mean, mean), rel(got_var, var))
+    return worst <= 1e-5, f"{len(changed)} variables changed ({', '.join(changed)}), moving statistics vs TensorFlow's moments: rel err {worst:.2e}"
+
+
 def ort(path, x):
     import onnxruntime as rt
     s = rt.InferenceSession(path, providers=["CPUExecutionProvider"])
@@ -104,6 +136,15 @@ def main():
                 row(f"{name} convert --fold {label} in TensorFlow", e <= 1e-4, f"rel err {e:.2e} vs the inference graph")
             continue
         ref = np.load(os.path.join(d, "output.npy"))
+        if os.path.exists(os.path.join(d, "training_placeholder.meta")):
+            # tf.layers' `training` flag as a PlaceholderWithDefault: its tf.cond resolved to the default branch.
+            rc, msg = bnconv(args, "convert", model, "--meta", os.path.join(d, "training_placeholder.meta"), "-o", out("cond.pb"), "--fold")
+            if rc == 0:
+                y, _ = tf_frozen(out("cond.pb"), x)
+                e = rel(y, np.load(os.path.join(d, "output_training_placeholder.npy")))
+                row(f"{name} training placeholder (tf.cond) frozen and folded, in TensorFlow", e <= 1e-4, f"rel err {e:.2e}")
+            else:
+                row(f"{name} training placeholder (tf.cond)", False, msg)
         rc, msg = bnconv(args, "run", model, "--input", os.path.join(d, "input.npy"), "-o", out("run.npy"))
         if rc == 0:
             e = rel(np.load(out("run.npy")), ref)
@@ -136,6 +177,22 @@ def main():
             row(f"{name} convert -o .onnx --fold in onnxruntime", e <= 1e-4, f"rel err {e:.2e}")
         else:
             row(f"{name} convert -o .onnx", False, msg)
+
+    # Recalibration: a checkpoint and a SavedModel, written back as such and restored by TensorFlow.
+    rng = np.random.default_rng(7)
+    for name, model, saved in (("stale_stats", os.path.join(args.fixtures, "tf_checkpoint", "stale_stats", "model.ckpt"), False),
+                               ("tf1_simple_save", os.path.join(args.fixtures, "tf_savedmodel", "tf1_simple_save", "model"), True)):
+        x = np.load(os.path.join(os.path.dirname(model) if not saved else os.path.dirname(model), "input.npy"))
+        calib = rng.standard_normal((32,) + x.shape[1:]).astype(np.float32)
+        np.save(os.path.join(args.out, f"{name}.calib.npy"), calib)
+        fixed = os.path.join(args.out, f"{name}.recalibrated" + ("" if saved else ".ckpt"))
+        subprocess.run(["rm", "-rf", fixed])
+        rc, msg = bnconv(args, "recalibrate", model, "--data", os.path.join(args.out, f"{name}.calib.npy"), "-o", fixed)
+        if rc != 0:
+            row(f"{name} recalibrate", False, msg)
+            continue
+        ok, detail = recalibration_check(model, fixed, calib, saved)
+        row(f"{name} recalibrate, restored by TensorFlow", ok, detail)
 
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")

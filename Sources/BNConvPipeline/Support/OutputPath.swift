@@ -22,17 +22,19 @@ public enum OutputPath {
         return path(in: dir, input: input, name: ext.isEmpty ? "\(stem).\(tag)" : "\(stem).\(tag).\(ext)")
     }
 
-    /// The default output of a fold (`tag`) of `input`: beside it with `tag` before the
-    /// extension; for a TensorFlow checkpoint or SavedModel, which a fold writes as a frozen
-    /// GraphDef, `PREFIX.tag.pb` (`model.ckpt` -> `model.folded.pb`, `export/` -> `export.folded.pb`).
-    public static func rewritten(_ input: String, tag: String) -> String {
+    /// The default output of a rewrite (`tag`) of `input`: beside it with `tag` before the
+    /// extension. A TensorFlow checkpoint or SavedModel whose graph the rewrite changes
+    /// (`changesGraph`: a fold) is written as a frozen GraphDef, `PREFIX.tag.pb` (`model.ckpt` ->
+    /// `model.folded.pb`, `export/` -> `export.folded.pb`); one whose values alone change stays a
+    /// checkpoint (`model.recalibrated.ckpt`) or SavedModel (`export.recalibrated/`).
+    public static func rewritten(_ input: String, tag: String, changesGraph: Bool = true) -> String {
         switch TensorFlowCheckpointLocation.resolve(input) {
         case .checkpoint(let prefix)?:
             let stem = prefix.hasSuffix(".ckpt") ? String(prefix.dropLast(5)) : prefix
-            return stem + ".\(tag).pb"
+            return stem + ".\(tag)" + (changesGraph ? ".pb" : ".ckpt")
         case .savedModel(let directory)?:
             let trimmed = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
-            return trimmed + ".\(tag).pb"
+            return trimmed + ".\(tag)" + (changesGraph ? ".pb" : "")
         case nil:
             return beside(input, tag: tag)
         }
@@ -53,8 +55,21 @@ public enum OutputPath {
         ByteCountFormatter.string(fromByteCount: Int64(bytes), countStyle: .file)
     }
 
-    /// The size of the file at `path`, or 0.
+    /// The size of the file at `path`, or 0; for a TensorFlow checkpoint prefix, its index and
+    /// data files together; for a directory (a SavedModel), every file in it.
     public static func fileSize(_ path: String) -> Int {
-        FileBytes.size(of: path) ?? 0
+        if let size = FileBytes.size(of: path) { return size }
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            let files = fm.enumerator(atPath: path)?.compactMap { $0 as? String } ?? []
+            return files.reduce(0) { $0 + (FileBytes.size(of: path + "/" + $1) ?? 0) }
+        }
+        guard fm.fileExists(atPath: path + ".index") else { return 0 }
+        let url = URL(fileURLWithPath: path)
+        let stem = url.lastPathComponent
+        let siblings = (try? fm.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)) ?? []
+        return siblings.filter { $0 == stem + ".index" || $0.hasPrefix(stem + ".data-") }
+            .reduce(0) { $0 + (FileBytes.size(of: url.deletingLastPathComponent().appendingPathComponent($1).path) ?? 0) }
     }
 }

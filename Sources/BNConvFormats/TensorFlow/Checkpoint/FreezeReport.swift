@@ -17,4 +17,12 @@ public struct FreezeReport: Sendable, Equatable, Codable {
     public var batchStatistics: [String]
     /// BatchNorms rewired to their moving statistics (`assumeInference`), one line each.
     public var rewired: [String]
+    /// The tensor bundle the values came from (its prefix).
+    public var checkpointPrefix: String
+    /// The file holding the graph (the `.meta`, or the SavedModel's `saved_model.pb`).
+    public var graphFile: String
+    /// The SavedModel directory, when the model is one.
+    public var savedModelDirectory: String?
+    /// Each variable made a constant (its node name, the weights' storage key) -> its checkpoint key.
+    public var variableKeys: [String: String]
 }

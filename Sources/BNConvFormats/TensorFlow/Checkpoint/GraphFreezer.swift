@@ -122,6 +122,19 @@ struct GraphFreezer {
             }
             needed = try reachable(from: outputRefs)
         }
+        // Constant-predicate control flow (before the batch-statistics search: a `training` flag's
+        // default decides which BatchNorm runs).
+        let topological = try topologicalOrder(needed)
+        let (switches, alias) = ConstantSwitches.resolve(&nodes, order: topological)
+        if switches > 0 {
+            for r in outputRefs where r.index == 0 {
+                guard let target = alias[r], var node = nodes[r.node] else { continue }
+                node.op = "Identity"
+                node.inputs = [target.text]
+                nodes[r.node] = node
+            }
+            needed = try reachable(from: outputRefs)
+        }
         // BatchNorms normalizing by batch statistics: found, and with `assumeInference` rewired to
         // their moving statistics (before the variables are frozen: those are often read only now).
         let batchStatistics = BatchMomentsRewiring.find(nodes, needed: needed, order: order)
@@ -161,19 +174,7 @@ struct GraphFreezer {
                 nodes[name] = node
             }
         }
-        // 4. Constant-predicate control flow.
-        let topological = try topologicalOrder(needed)
-        let (switches, alias) = ConstantSwitches.resolve(&nodes, order: topological)
-        if switches > 0 {
-            for r in outputRefs where r.index == 0 {
-                guard let target = alias[r], var node = nodes[r.node] else { continue }
-                node.op = "Identity"
-                node.inputs = [target.text]
-                nodes[r.node] = node
-            }
-            needed = try reachable(from: outputRefs)
-        }
-        // 5. The frozen graph: control inputs dropped, nodes in topological order.
+        // 3. The frozen graph: control inputs dropped, nodes in topological order.
         var messages = [[UInt8]]()
         var inputs = [String]()
         var keepsCalls = false
@@ -205,8 +206,9 @@ struct GraphFreezer {
     /// placeholder, and they are not training, saving or summary machinery (``nonOutputOps``,
     /// `Apply*` optimizer ops, names under `gradients/`, `save/`, or an optimizer's scope); of
     /// those, the ones needing no placeholder beyond another candidate's (a loss needs the labels
-    /// as well as the input: the logits are the output).
-    func plausibleOutputs() -> [String] {
+    /// as well as the input: the logits are the output). `excluding` names nodes known to be
+    /// something else (the `update_ops` and `train_op` collections).
+    func plausibleOutputs(excluding: Set<String> = []) -> [String] {
         var read = Set<String>()
         for name in order { for r in nodes[name]!.dataInputs { read.insert(r.node) } }
         // Forward from the placeholders.
@@ -220,7 +222,7 @@ struct GraphFreezer {
         }
         let candidates = order.filter { name in
             let op = nodes[name]!.op
-            return !read.contains(name) && fed.contains(name) && !Self.nonOutputOps.contains(op)
+            return !read.contains(name) && fed.contains(name) && !Self.nonOutputOps.contains(op) && !excluding.contains(name)
                 && !op.hasPrefix("Apply") && !op.hasPrefix("ResourceApply") && !op.hasSuffix("Summary")
                 && !name.hasPrefix("gradients/") && !name.hasPrefix("save/") && !name.contains("/gradients/")
         }

@@ -32,7 +32,7 @@ public enum TensorFlowCheckpointReader {
         let meta = try bytes.withUnsafeBytes { try ProtobufMetaGraph.parse($0, file: metaPath) }
         let bundle = try TensorBundle(prefix: prefix, limits: options.limits)
         let source = "checkpoint \(URL(fileURLWithPath: prefix).lastPathComponent) with the graph of \(URL(fileURLWithPath: metaPath).lastPathComponent)"
-        return try freeze(meta: meta, metaFile: metaPath, bundle: bundle, file: prefix, source: source, options: options)
+        return try freeze(meta: meta, metaFile: metaPath, bundle: bundle, file: prefix, source: source, savedModel: nil, options: options)
     }
 
     /// A SavedModel directory: its `serve` graph and `variables/variables` checkpoint.
@@ -57,12 +57,13 @@ public enum TensorFlowCheckpointReader {
         }
         let bundle = try TensorBundle(prefix: prefix, limits: options.limits)
         let kind = meta.objectGraph == nil ? "TF1" : "TF2"
-        return try freeze(meta: meta, metaFile: pbPath, bundle: bundle, file: directory, source: "SavedModel (\(kind))", options: options)
+        return try freeze(meta: meta, metaFile: pbPath, bundle: bundle, file: directory, source: "SavedModel (\(kind))", savedModel: directory,
+                          options: options)
     }
 
     /// The model of `meta`'s graph frozen with `bundle`'s values.
     private static func freeze(meta: ProtobufMetaGraph, metaFile: String, bundle: TensorBundle, file: String, source: String,
-                               options: ReadOptions) throws -> Model {
+                               savedModel: String?, options: ReadOptions) throws -> Model {
         guard !meta.graphDef.isEmpty else {
             throw CheckpointError(.malformed, file: metaFile, problem: "the MetaGraphDef holds no graph_def")
         }
@@ -86,7 +87,9 @@ public enum TensorFlowCheckpointReader {
                     return GraphFreezer.Output(tensor: r, name: info.key)
                 }
             } else {
-                let candidates = freezer.plausibleOutputs()
+                let machinery = ["update_ops", "train_op", "summaries", "losses"].flatMap { meta.nodeNames($0) }
+                    .compactMap { TensorReference($0)?.node }
+                let candidates = freezer.plausibleOutputs(excluding: Set(machinery))
                 guard candidates.count == 1 else {
                     let listed = candidates.isEmpty ? "the graph has no node that reads a placeholder and that nothing reads"
                         : "candidates: \(candidates.prefix(20).joined(separator: ", "))\(candidates.count > 20 ? ", ..." : "")"
@@ -105,7 +108,9 @@ public enum TensorFlowCheckpointReader {
             }
             let report = FreezeReport(source: describedSource, inputs: frozen.inputs, outputs: frozen.outputs, variableCount: frozen.variables.count,
                                       inlinedCalls: frozen.inlinedCalls, resolvedSwitches: frozen.resolvedSwitches,
-                                      batchStatistics: frozen.batchStatistics.map(\.description), rewired: frozen.rewired)
+                                      batchStatistics: frozen.batchStatistics.map(\.description), rewired: frozen.rewired,
+                                      checkpointPrefix: bundle.prefix, graphFile: metaFile, savedModelDirectory: savedModel,
+                                      variableKeys: Dictionary(frozen.variables.map { ($0.node, $0.key) }, uniquingKeysWith: { a, _ in a }))
             return try GraphDefReader.read(bytes: frozen.bytes, file: file, options: options, freezing: report)
         } catch let error as FreezeError {
             throw CheckpointError(.unsupported, file: file, problem: error.description)

@@ -1,0 +1,82 @@
+import Foundation
+import BNConvCore
+import BNConvModel
+import BNConvInterop
+
+/// Writes a model read from a TensorFlow checkpoint or SavedModel back as one (`recalibrate
+/// model.ckpt -o fixed/model.ckpt`, `recalibrate saved_model/ -o fixed_model/`): a new tensor
+/// bundle in which only the variables whose values a pass changed are new, every other tensor
+/// copied as stored (byte for byte, strings, the object graph and optimizer slots included), with
+/// the graph copied beside it (`PREFIX.meta`; a SavedModel's `saved_model.pb` and other files).
+///
+/// The graph itself is not rewritten, so only values may change: a rewrite that changed the graph
+/// (a fold) must be written as a frozen GraphDef (`.pb`).
+enum TensorFlowCheckpointWriter {
+    /// Writes `model` (whose source is a frozen checkpoint, ``FreezeReport``) to `path`: a
+    /// checkpoint prefix, or for a SavedModel a new directory.
+    static func write(_ model: Model, freezing: FreezeReport, changes: ModelChanges?, to path: String) throws {
+        let fail = { (problem: String) in CheckpointError(.unsupported, file: path, problem: problem) }
+        if let changes {
+            let structural = !changes.removed.isEmpty || changes.outputCountChanged || !changes.outputs.isEmpty
+                || changes.nodes.contains { $0.isCreated || $0.opChanged || $0.inputCountChanged || !$0.rewiredInputs.isEmpty
+                    || $0.weights.contains { $0.kind != .modified } }
+            if structural {
+                throw fail("a TensorFlow checkpoint keeps its graph, so only variable values may change, but this rewrite changed the graph (a fold removes BatchNorms); write a frozen graph instead (-o NAME.pb)")
+            }
+        }
+        let bundle = try TensorBundle(prefix: freezing.checkpointPrefix)
+        // The variables whose values changed, by checkpoint key.
+        var replaced = [String: Tensor]()
+        for change in changes?.nodes ?? [] where !change.weights.isEmpty {
+            let node = model.nodes[change.index]
+            for w in change.weights {
+                guard let weight = node.weight(w.role), let key = freezing.variableKeys[weight.storageKey],
+                      let entry = bundle.entry(key) else {
+                    throw fail("the \(w.role.rawValue) of '\(node.name)' changed, but it is not a variable of the checkpoint (a constant of the graph)")
+                }
+                let tensor = try weight.tensor.materialized()
+                guard let dtype = entry.dtype, tensor.dtype == dtype, tensor.count == entry.elementCount else {
+                    throw fail("the \(w.role.rawValue) of '\(node.name)' (\(key)) changed dtype or size (\(tensor.dtype) \(tensor.shape), the checkpoint holds \(entry.shape))")
+                }
+                replaced[key] = try tensor.reshaped(entry.shape)
+            }
+        }
+        let items = bundle.keys.map { key in
+            TensorBundleItem(key: key, content: replaced[key].map { .tensor($0) } ?? .copied(from: bundle, key: key))
+        }
+        if let directory = freezing.savedModelDirectory {
+            try writeSavedModel(from: directory, items: items, to: path)
+        } else {
+            let prefix = path.hasSuffix(".index") ? String(path.dropLast(6)) : path
+            try TensorBundleWriter.write(prefix: prefix, items: items)
+            try AtomicFile.copy(from: freezing.graphFile, to: prefix + ".meta")
+        }
+    }
+
+    /// A SavedModel directory at `path`: every file of `directory` but its variables copied, the
+    /// variables written from `items`; built beside `path` and renamed into place.
+    private static func writeSavedModel(from directory: String, items: [TensorBundleItem], to path: String) throws {
+        let fm = FileManager.default
+        let target = URL(fileURLWithPath: path)
+        if fm.fileExists(atPath: path) {
+            throw CheckpointError(.unsupported, file: path, problem: "already exists; a SavedModel is written as a new directory")
+        }
+        let staging = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).bnconv-\(getpid())")
+        try? fm.removeItem(at: staging)
+        do {
+            try fm.createDirectory(at: staging, withIntermediateDirectories: true)
+            let source = URL(fileURLWithPath: directory)
+            for name in try fm.contentsOfDirectory(atPath: directory) where name != "variables" {
+                try fm.copyItem(at: source.appendingPathComponent(name), to: staging.appendingPathComponent(name))
+            }
+            let variables = staging.appendingPathComponent("variables")
+            try fm.createDirectory(at: variables, withIntermediateDirectories: true)
+            try TensorBundleWriter.write(prefix: variables.appendingPathComponent("variables").path, items: items)
+            try fm.moveItem(at: staging, to: target)
+        } catch {
+            try? fm.removeItem(at: staging)
+            if let e = error as? CheckpointError { throw e }
+            throw CheckpointError(.writeFailed, file: path, problem: "\(error.localizedDescription)")
+        }
+    }
+}
