@@ -1,0 +1,86 @@
+@testable import BNConvCore
+@testable import BNConvModel
+@testable import BNConvEngine
+@testable import BNConvFormats
+@testable import BNConvTestSupport
+import Foundation
+import XCTest
+
+/// The TensorFlow checkpoint workflow on the command line (#18): inspect a Saver checkpoint and a
+/// SavedModel, freeze and fold one into a `.pb` that reads back and answers as TensorFlow did,
+/// refuse a training graph with the reason (exit 1, nothing written) unless --assume-inference,
+/// recalibrate a checkpoint into a checkpoint.
+final class TensorFlowCheckpointCLITests: XCTestCase {
+    private var scratch: URL!
+
+    override func setUpWithError() throws {
+        scratch = try FixturePaths.scratchDirectory()
+        addTeardownBlock { [scratch] in try? FileManager.default.removeItem(at: scratch!) }
+    }
+
+    private func fixture(_ relative: String) -> String { FixturePaths.url(relative).path }
+    private func out(_ name: String) -> String { scratch.appendingPathComponent(name).path }
+
+    func testInspectListsTheBatchNormsOfACheckpointAndASavedModel() throws {
+        let ckpt = try CLIRunner.run(["inspect", fixture("tf_checkpoint/slim_conv/model.ckpt")])
+        XCTAssertEqual(ckpt.status, 0, ckpt.stderr)
+        XCTAssertTrue(ckpt.stdout.contains("conv1/BatchNorm/moving_mean"), ckpt.stdout)
+        XCTAssertTrue(ckpt.stdout.contains("BatchNorms (2)"), ckpt.stdout)
+        let saved = try CLIRunner.run(["inspect", fixture("tf_savedmodel/tf_keras_save/model"), "--json"])
+        XCTAssertEqual(saved.status, 0, saved.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(saved.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((object["batchNorms"] as? [Any])?.count, 2, saved.stdout)
+    }
+
+    func testConvertFreezesAndFoldsIntoAGraphDefThatAnswersAsTensorFlow() throws {
+        let target = out("frozen.pb")
+        let result = try CLIRunner.run(["convert", fixture("tf_checkpoint/resource_vars/model.ckpt"), "-o", target, "--fold"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("PASS"), result.stdout)
+        let model = try GraphDefReader.read(target)
+        XCTAssertEqual(model.batchNormIndices.count, 0)
+        let y = try ModelRunner(model: model).run([try fixtureArray("tf_checkpoint/resource_vars/input.npy")])[0]
+        assertClose(y, try fixtureArray("tf_checkpoint/resource_vars/output.npy"), tolerance: 1e-5)
+        // fold's default output for a checkpoint is a frozen graph beside it.
+        let copy = out("model.ckpt")
+        for ext in [".index", ".data-00000-of-00001", ".meta"] {
+            try FileManager.default.copyItem(atPath: fixture("tf_checkpoint/slim_conv/model.ckpt") + ext, toPath: copy + ext)
+        }
+        let fold = try CLIRunner.run(["fold", copy])
+        XCTAssertEqual(fold.status, 0, fold.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out("model.folded.pb")), fold.stdout)
+    }
+
+    func testTrainingGraphRefusedUnlessAssumeInference() throws {
+        let prefix = fixture("tf_checkpoint/moments_mlp/model.ckpt")
+        let refused = try CLIRunner.run(["convert", prefix, "-o", out("m.pb")])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("batch statistics") && refused.stderr.contains("--assume-inference"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("model.ckpt"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out("m.pb")))
+        let assumed = try CLIRunner.run(["convert", prefix, "-o", out("m.pb"), "--assume-inference", "--fold"])
+        XCTAssertEqual(assumed.status, 0, assumed.stderr)
+        let y = try ModelRunner(model: try GraphDefReader.read(out("m.pb"))).run([try fixtureArray("tf_checkpoint/moments_mlp/input.npy")])[0]
+        assertClose(y, try fixtureArray("tf_checkpoint/moments_mlp/output_infer.npy"), tolerance: 1e-5)
+    }
+
+    func testRecalibrateWritesACheckpointWithOnlyMovingStatisticsChanged() throws {
+        let prefix = fixture("tf_checkpoint/stale_stats/model.ckpt")
+        let data = out("calib.npy")
+        var floats = [Float]()
+        var seed: UInt64 = 1
+        for _ in 0..<(16 * 8 * 8 * 3) {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            floats.append(Float(Int(seed >> 40) % 2001 - 1000) / 500)
+        }
+        try NumPyFile.write(Tensor(shape: [16, 8, 8, 3], floats: floats), to: data)
+        let target = out("fixed/model.ckpt")
+        try FileManager.default.createDirectory(atPath: out("fixed"), withIntermediateDirectories: true)
+        let result = try CLIRunner.run(["recalibrate", prefix, "--data", data, "-o", target])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let before = try TensorBundle(prefix: prefix), after = try TensorBundle(prefix: target)
+        let changed = try before.keys.filter { try before.storedBytes($0) != after.storedBytes($0) }
+        XCTAssertEqual(Set(changed), ["bn/moving_mean", "bn/moving_variance"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: target + ".meta"))
+    }
+}
