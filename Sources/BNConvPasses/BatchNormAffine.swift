@@ -35,24 +35,11 @@ struct BatchNormAffine {
     /// Reads a BN node's weights and attributes; throws a ``Problem`` for missing, mismatched or
     /// non-finite statistics, or a variance + epsilon that is not positive.
     init(node: Node, attributes bn: BatchNorm) throws {
-        guard let meanW = node.weight(.movingMean) else { throw Problem.missing(.movingMean) }
-        guard let varW = node.weight(.movingVariance) else { throw Problem.missing(.movingVariance) }
-        let mean = try meanW.tensor.materialized().doubles()
-        let variance = try varW.tensor.materialized().doubles()
-        let n = mean.count
-        func vector(_ role: WeightRole, present: Bool, default value: Double) throws -> [Double] {
-            guard present else { return Array(repeating: value, count: n) }
-            guard let w = node.weight(role) else { throw Problem.missing(role) }
-            let v = try w.tensor.materialized().doubles()
-            guard v.count == n else { throw Problem.lengthMismatch(role, v.count, expected: n) }
-            return v
-        }
-        guard variance.count == n else { throw Problem.lengthMismatch(.movingVariance, variance.count, expected: n) }
-        let gamma = try vector(.gamma, present: bn.scale, default: 1)
-        let beta = try vector(.beta, present: bn.center, default: 0)
-        for (role, values) in [(WeightRole.gamma, gamma), (.beta, beta), (.movingMean, mean), (.movingVariance, variance)] {
+        let p = try BatchNormParameters(node: node, attributes: bn)
+        for (role, values) in p.byRole {
             if let c = values.firstIndex(where: { !$0.isFinite }) { throw Problem.nonFinite(role, channel: c) }
         }
+        let (gamma, beta, mean, variance, n) = (p.gamma, p.beta, p.mean, p.variance, p.channels)
         var scale = [Double](repeating: 0, count: n)
         var shift = [Double](repeating: 0, count: n)
         for c in 0..<n {

@@ -1,3 +1,4 @@
+import Foundation
 import BNConvCore
 import BNConvModel
 
@@ -28,6 +29,10 @@ public struct FoldPlanner {
         self.keep = keep
         self.checksDeferredKernelsWhenWritten = checksDeferredKernelsWhenWritten
     }
+
+    /// Whether a fold that would write infinities into a float16 or bfloat16 weight is refused
+    /// (always, but for ``BatchNormDiagnosis``, which asks where a BN would fold regardless).
+    var checksFoldOverflow = true
 
     /// Weight scans made ahead: empty, except in the copy of the planner ``plan()`` decides with.
     private var scan = NonFiniteWeightScan()
@@ -173,7 +178,9 @@ public struct FoldPlanner {
         if let bias = producer.weight(.bias), bias.tensor.count != bnChannels {
             return .failure(Refusal(message: "\(producer.name)'s bias has \(bias.tensor.count) values, not \(bnChannels)"))
         }
-        if let refusal = halfPrecisionOverflow(producer, kernel: kernel, view: view, bn: bn, bnIndex: bnIndex) { return .failure(refusal) }
+        if let refusal = halfPrecisionOverflow(producer, kernel: kernel, bnIndex: bnIndex, bn: bn, direction: .intoProducer, view: view) {
+            return .failure(refusal)
+        }
         return .success(p)
     }
 
@@ -258,6 +265,9 @@ public struct FoldPlanner {
               view.channels == (node.weight(.movingMean)?.tensor.count ?? -1) else {
             return .failure(Refusal(message: "it cannot fold into \(consumer.name) after it: the channel counts differ"))
         }
+        if let refusal = halfPrecisionOverflow(consumer, kernel: kernel, bnIndex: bnIndex, bn: bn, direction: .intoConsumer) {
+            return .failure(refusal)
+        }
         return .success(c)
     }
 
@@ -287,37 +297,27 @@ public struct FoldPlanner {
         return nil
     }
 
-    /// For a float16 kernel (or bias), why folding would write a value float16 cannot hold (its
-    /// largest is 65504; 65520 and beyond round to infinity), or `nil`: the folded file would hold
-    /// infinities, whether or not the fold is verified. Other dtypes reach their limit only through
-    /// a BN that is refused for its variance already.
-    private func halfPrecisionOverflow(_ producer: Node, kernel: Weight, view: ChannelView, bn: BatchNorm, bnIndex: Int) -> Refusal? {
-        let bias = producer.weight(.bias)
-        guard kernel.tensor.dtype == .float16 || (bias?.tensor.dtype ?? kernel.tensor.dtype) == .float16,
+    /// For a float16 or bfloat16 kernel (or bias), why folding into `layer` (`direction`) would
+    /// write a value its dtype cannot hold (float16's largest is 65504; 65520 and beyond round to
+    /// infinity), or `nil`: the folded file would hold infinities, whether or not the fold is
+    /// verified. float32 and float64 reach their limit only through a BN that is refused for its
+    /// variance already (``FoldOverflow``).
+    private func halfPrecisionOverflow(_ layer: Node, kernel: Weight, bnIndex: Int, bn: BatchNorm,
+                                       direction: FoldDecision.Direction, view: ChannelView? = nil) -> Refusal? {
+        guard checksFoldOverflow, FoldOverflow.mayOverflow(layer, kernel: kernel),
               let affine = try? BatchNormAffine(node: model.nodes[bnIndex], attributes: bn) else { return nil }
-        let limit = 65520.0
-        func refusal(_ role: WeightRole, _ index: Int, _ value: Double) -> Refusal {
-            Refusal(message: "folding into \(producer.name) would make its \(role) \(value) at element \(index), beyond float16's largest value (65504)")
+        let found: FoldOverflow?
+        switch direction {
+        case .intoProducer:
+            guard let view else { return nil }
+            found = FoldOverflow.intoProducer(layer, kernel: kernel, view: view, affine: affine)
+        case .intoConsumer:
+            found = FoldOverflow.intoConsumer(layer, kernel: kernel, affine: affine)
         }
-        if kernel.tensor.dtype == .float16, let values = try? kernel.tensor.materialized().doubles() {
-            var index = 0
-            for o in 0..<view.outer {
-                for c in 0..<view.channels {
-                    let s = affine.scale[view.channel(outerIndex: o, c: c)]
-                    for _ in 0..<view.inner {
-                        if abs(values[index] * s) >= limit { return refusal(kernel.role, index, values[index] * s) }
-                        index += 1
-                    }
-                }
-            }
-        }
-        if (bias?.tensor.dtype ?? kernel.tensor.dtype) == .float16 {
-            let b = (try? bias?.tensor.materialized().doubles()) ?? Array(repeating: 0, count: affine.channels)
-            for c in 0..<affine.channels where abs(b[c] * affine.scale[c] + affine.shift[c]) >= limit {
-                return refusal(.bias, c, b[c] * affine.scale[c] + affine.shift[c])
-            }
-        }
-        return nil
+        guard let first = found?.first else { return nil }
+        let limit = String(format: "%g", FoldOverflow.largestFinite(first.dtype))
+        let into = direction == .intoProducer ? layer.name : "\(layer.name) after it"
+        return Refusal(message: "folding into \(into) would make its \(first.role) \(first.value) at element \(first.index), beyond \(first.dtype.rawValue)'s largest value (\(limit))")
     }
 
     private func valueRank(_ value: String) -> Int? { model.values[value]?.shape?.count }

@@ -86,6 +86,7 @@ struct FoldCommand: ParsableCommand {
                     print("assumed inference (stored statistics, training mode off): \(result.assumedInference.joined(separator: ", "))")
                 }
                 ReportText.decisions(result.decisions).forEach { print($0) }
+                ReportText.warnings(result.warnings).forEach { print($0) }
                 if let report = result.verification { ReportText.verification(report, verbose: out.verbose).forEach { print($0) } }
                 if result.nothingToFold {
                     print("nothing to fold: \(result.decisions.isEmpty ? "the model has no BatchNormalization" : "every BatchNormalization is kept"); nothing was written")

@@ -13,6 +13,12 @@ struct InspectCommand: ParsableCommand {
         Reads only; writes nothing. --quiet prints one line (format, layers, BatchNorms, how many fold); \
         --verbose adds every stored weight with its role, shape and dtype.
 
+        Each BatchNorm is also checked for moving statistics that never updated \
+        (stale-moving-statistics), zero, negative or non-finite statistics, a fold that would overflow \
+        float16 (float16-overflow) and batch statistics in an inference graph (batch-statistics); \
+        warnings are listed under the BatchNorm (in --json as batchNorms[i].warnings) and leave the exit \
+        status 0.
+
         Example:
           bnconv inspect model.h5
           bnconv inspect model.weights.h5 --config model.json --json
@@ -45,17 +51,20 @@ struct InspectCommand: ParsableCommand {
             } else if out.quiet {
                 print(InspectCommand.headline(summary, file: file))
             } else {
-                print(summary.text(file: file))
+                print(summary.text(file: file, warningStyle: Terminal.warn))
                 if out.verbose { InspectCommand.weightLines(model).forEach { print($0) } }
                 if let names { print(""); NamingText.lines(names).forEach { print($0) } }
             }
         }
     }
 
-    /// The `--quiet` line: `FILE: FORMAT, N layers, K BatchNorm(s), F foldable`.
+    /// The `--quiet` line: `FILE: FORMAT, N layers, K BatchNorm(s), F foldable`, and `, W with
+    /// warnings` when any BatchNorm has one.
     static func headline(_ summary: CheckpointSummary, file: String) -> String {
         let foldable = summary.batchNorms.filter { $0.foldInto != nil }.count
+        let warned = summary.batchNormsWithWarnings
         return "\(file): \(summary.formatName), \(summary.layers.count) layers, \(summary.batchNorms.count) BatchNorm(s), \(foldable) foldable"
+            + (warned > 0 ? ", \(warned) with warnings" : "")
     }
 
     /// The `--verbose` table: every stored weight of every node with its role, shape, dtype and layout.

@@ -68,6 +68,34 @@ final class FoldBatchNormTests: XCTestCase {
         XCTAssertGreaterThan(folded.doubles().map(abs).max() ?? 0, 30000, "channel 2 was scaled by about 300")
     }
 
+    /// A BN before a float16 dense folds into its input channels only when the folded kernel and
+    /// bias fit float16: beyond 65504 it is kept with the reason, and nothing infinite is written.
+    func testAFloat16FoldIntoTheNextLayerThatWouldOverflowIsKept() throws {
+        func vector(_ role: WeightRole, _ values: [Double]) -> Weight {
+            Weight(role: role, tensor: Tensor(shape: [2], doubles: values, dtype: .float32), storageKey: role.rawValue)
+        }
+        func model(gamma: Double) -> Model {
+            let input = Node(name: "input", op: .input, inputs: [], outputs: ["input"])
+            let bn = Node(name: "bn", op: .batchNorm(BatchNorm(epsilon: 1e-3, axis: -1)), inputs: ["input"], outputs: ["bn"],
+                          weights: [vector(.gamma, [gamma, 1]), vector(.beta, [0.5, 0]), vector(.movingMean, [0.2, 0.1]), vector(.movingVariance, [0.5, 1])])
+            let kernel = Weight(role: .kernel, tensor: Tensor(shape: [2, 3], doubles: [100, 1, 1, 1, 1, 1], dtype: .float16), layout: .io, storageKey: "k")
+            let dense = Node(name: "head", op: .dense(Dense(units: 3, useBias: false)), inputs: ["bn"], outputs: ["y"], weights: [kernel])
+            var values: [String: ValueInfo] = [:]
+            for v in ["input", "bn", "y"] { values[v] = ValueInfo(name: v, shape: [nil, 2], layout: .channelsLast) }
+            return Model(name: "t", format: .onnx, inputs: ["input"], outputs: ["y"], nodes: [input, bn, dense], values: values)
+        }
+        let kept = try FoldBatchNorm().apply(to: model(gamma: 1000))
+        XCTAssertEqual(kept.decisions.first?.folds, false)
+        XCTAssertTrue(kept.decisions.first?.reason?.contains("folding into head after it would make its kernel") ?? false, "\(kept.decisions)")
+        XCTAssertTrue(kept.decisions.first?.reason?.contains("beyond float16's largest value (65504)") ?? false, "\(kept.decisions)")
+        XCTAssertNotNil(kept.model.node(named: "bn"))
+
+        let folded = try FoldBatchNorm().apply(to: model(gamma: 2))
+        XCTAssertEqual(folded.decisions.first?.target, "head")
+        let head = try XCTUnwrap(folded.model.node(named: "head"))
+        XCTAssertTrue((head.weights.flatMap { $0.tensor.doubles() }).allSatisfy(\.isFinite))
+    }
+
     /// Depthwise kernels (kh, kw, in, mult) scale channel `i * mult + m`; a bias is added.
     func testDepthwiseMultiplierChannelOrder() throws {
         var rng = M.Random(state: 2)

@@ -138,6 +138,32 @@ final class FoldCommandTests: XCTestCase {
         XCTAssertEqual(try files().filter { $0.hasSuffix(".tmp") }, [], "no temporary file left")
     }
 
+    /// A stale BN folds as its statistics say, and the fold prints one warning line for it (and
+    /// `--json` lists it under `warnings`); a healthy fold has an empty `warnings`.
+    func testFoldPrintsBatchNormWarningsAndStillFolds() throws {
+        let stale = fixtures.deletingLastPathComponent().appendingPathComponent("diagnostics/stale_moving_statistics/keras2.h5")
+        try FileManager.default.copyItem(at: stale, to: dir.appendingPathComponent("stale.h5"))
+        let result = try CLIRunner.run(["fold", "stale.h5"], in: dir)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("2 BatchNorm layer(s), 2 folded"), result.stdout)
+        let warnings = result.stdout.split(separator: "\n").filter { $0.hasPrefix("  warning [stale-moving-statistics]: ") }
+        XCTAssertEqual(warnings.count, 2, result.stdout)
+        XCTAssertTrue(warnings[0].contains("bn's moving_mean is 0"), result.stdout)
+        XCTAssertTrue(try files().contains("stale.folded.h5"))
+
+        let json = try CLIRunner.run(["fold", "stale.h5", "-o", "stale2.h5", "--json"], in: dir)
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let listed = try XCTUnwrap(object["warnings"] as? [[String: Any]])
+        XCTAssertEqual(listed.map { $0["batchNorm"] as? String }, ["bn", "bn2"])
+        XCTAssertEqual(Set(listed.compactMap { $0["code"] as? String }), ["stale-moving-statistics"])
+
+        let healthy = try CLIRunner.run(["fold", "mini_resnet.h5", "-o", "m.h5", "--json"], in: dir)
+        XCTAssertEqual(healthy.status, 0, healthy.stderr)
+        let healthyObject = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(healthy.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((healthyObject["warnings"] as? [Any])?.count, 0)
+    }
+
     func testNothingToFoldExitsZeroSaysSoAndWritesNothing() throws {
         let result = try CLIRunner.run(["fold", "conv_relu_bn.h5", "-o", "out.h5"], in: dir)
         XCTAssertEqual(result.status, 0, result.stderr)

@@ -40,6 +40,55 @@ final class InspectCommandTests: XCTestCase {
         XCTAssertEqual(bns[0]["axis"] as? Int, -1)
         XCTAssertEqual((bns[0]["variables"] as? [Any])?.count, 4)
         XCTAssertEqual(bns[0]["foldInto"] as? String, "conv")
+        XCTAssertEqual((bns[0]["warnings"] as? [Any])?.count, 0, "warnings is always present")
+    }
+
+    private static let diagnostics = InspectCommandTests.fixtures.deletingLastPathComponent().appendingPathComponent("diagnostics")
+
+    /// The stale fixture in every format: one warning under each BN, the count at the end, the
+    /// exit status 0, nothing on stderr; `-q` adds the count to its line.
+    func testStaleStatisticsWarnUnderEachBatchNorm() throws {
+        for file in ["keras2.h5", "graph.pb", "model.onnx"] {
+            let path = Self.diagnostics.appendingPathComponent("stale_moving_statistics/\(file)").path
+            let result = try CLIRunner.run(["inspect", path])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertEqual(result.stderr, "")
+            let lines = result.stdout.split(separator: "\n").map(String.init)
+            let warnings = lines.filter { $0.hasPrefix("    warning [stale-moving-statistics]: ") }
+            XCTAssertEqual(warnings.count, 2, result.stdout)
+            XCTAssertTrue(warnings.allSatisfy { $0.contains("updates never ran") && $0.contains("bnconv recalibrate") }, result.stdout)
+            XCTAssertEqual(lines.last, "2 BatchNorms with warnings", file)
+
+            let quiet = try CLIRunner.run(["inspect", path, "-q"])
+            XCTAssertEqual(quiet.status, 0, quiet.stderr)
+            XCTAssertTrue(quiet.stdout.hasSuffix(", 2 BatchNorm(s), 2 foldable, 2 with warnings\n"), quiet.stdout)
+        }
+        let healthy = try CLIRunner.run(["inspect", try fixture("conv2d_bias_bn/keras2.h5")])
+        XCTAssertFalse(healthy.stdout.contains("warning"), healthy.stdout)
+    }
+
+    /// `--json`: `batchNorms[i].warnings[]`, objects with `code` and `message`.
+    func testJSONWarnings() throws {
+        let stale = try CLIRunner.run(["inspect", Self.diagnostics.appendingPathComponent("stale_moving_statistics/model.onnx").path, "--json"])
+        XCTAssertEqual(stale.status, 0, stale.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(stale.stdout.utf8)) as? [String: Any])
+        let bns = try XCTUnwrap(object["batchNorms"] as? [[String: Any]])
+        XCTAssertEqual(bns.map { $0["name"] as? String }, ["bn", "bn2"])
+        for bn in bns {
+            let warnings = try XCTUnwrap(bn["warnings"] as? [[String: Any]])
+            XCTAssertEqual(warnings.count, 1)
+            XCTAssertEqual(Set(warnings[0].keys), ["code", "message"])
+            XCTAssertEqual(warnings[0]["code"] as? String, "stale-moving-statistics")
+            XCTAssertTrue((warnings[0]["message"] as? String)?.hasPrefix("\(bn["name"] as? String ?? "")'s moving_mean is 0") ?? false)
+        }
+
+        let training = FixturePaths.url("tensorflow/fused_bn_training_default/graph.pb").path
+        let result = try CLIRunner.run(["inspect", training, "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let warnings = try XCTUnwrap((json["batchNorms"] as? [[String: Any]])?.first?["warnings"] as? [[String: Any]])
+        XCTAssertEqual(warnings.map { $0["code"] as? String }, ["batch-statistics"])
+        XCTAssertTrue((warnings.first?["message"] as? String)?.contains("--assume-inference") ?? false)
     }
 
     func testWeightsOnlyFileWithConfig() throws {

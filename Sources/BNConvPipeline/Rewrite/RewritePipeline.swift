@@ -93,6 +93,8 @@ public enum RewritePipeline {
             recalibration = outcome.summary
         }
         let opsBefore = RunReport.opCounts(loaded)
+        // Warnings about the BNs about to fold (stale or damaged statistics, half-precision overflow).
+        let warnings = request.fold ? BatchNormDiagnosis(model: loaded).warnings() : []
 
         // 3. Candidate passes. Without verification the reference is handed over, so each replaced
         // kernel is freed as soon as its folded copy exists.
@@ -117,7 +119,7 @@ public enum RewritePipeline {
             // Nothing to fold (no BatchNorm, or every one kept with its reason): nothing to verify
             // and nothing to write; the caller says so.
             return RewriteResult(request: request, format: format, inputNames: inputNames, outputNames: outputNames,
-                                 decisions: decisions, assumedInference: assumed, recalibration: recalibration,
+                                 decisions: decisions, assumedInference: assumed, warnings: warnings, recalibration: recalibration,
                                  conversion: nil, verification: nil, written: false,
                                  opsBefore: opsBefore, opsAfter: opsBefore,
                                  inputBytes: OutputPath.fileSize(request.input), outputBytes: nil,
@@ -153,7 +155,7 @@ public enum RewritePipeline {
             }
         }
         return RewriteResult(request: request, format: format, inputNames: inputNames, outputNames: outputNames,
-                             decisions: decisions, assumedInference: assumed, recalibration: recalibration,
+                             decisions: decisions, assumedInference: assumed, warnings: warnings, recalibration: recalibration,
                              conversion: output.conversion, verification: report, written: written,
                              opsBefore: opsBefore, opsAfter: RunReport.opCounts(output.candidate),
                              inputBytes: OutputPath.fileSize(request.input),

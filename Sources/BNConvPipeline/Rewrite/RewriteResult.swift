@@ -41,6 +41,9 @@ public struct RewriteResult: Sendable {
     public var decisions: [FoldDecision]
     /// BatchNorms switched to inference by ``RewriteRequest/assumeInference``.
     public var assumedInference: [String]
+    /// What ``BatchNormDiagnosis`` found in the model the fold started from (after assuming
+    /// inference and recalibrating); empty when the request does not fold. Warnings never stop a fold.
+    public var warnings: [BatchNormWarning] = []
     /// The recalibration, when one was asked for.
     public var recalibration: Recalibration?
     /// The conversion, when one was asked for.

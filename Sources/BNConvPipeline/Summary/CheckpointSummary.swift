@@ -38,7 +38,15 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
         public var dtype: String
     }
 
-    /// One BatchNorm and its fold decision.
+    /// One warning about a BatchNorm (``BatchNormWarning``): its stable code and its message.
+    public struct Warning: Codable, Equatable, Sendable {
+        /// The stable identifier (`stale-moving-statistics`, `zero-variance`, ...).
+        public var code: String
+        /// What is wrong, with the numbers, and what to do.
+        public var message: String
+    }
+
+    /// One BatchNorm, its fold decision and its warnings.
     public struct BatchNormInfo: Codable, Equatable, Sendable {
         /// The node name.
         public var name: String
@@ -60,6 +68,8 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
         public var foldInto: String?
         /// Why it would be kept, if it is kept.
         public var reason: String?
+        /// What ``BatchNormDiagnosis`` found (empty when nothing).
+        public var warnings: [Warning]
     }
 
     /// The format's identifier (`keras2-h5`, ...).
@@ -83,10 +93,11 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
     /// Every BatchNorm.
     public var batchNorms: [BatchNormInfo]
 
-    /// Summarizes `model`, with one fold decision per BatchNorm (`decisions` from `planBatchNormFolds`).
+    /// Summarizes `model`, with one fold decision per BatchNorm (`decisions` from `planBatchNormFolds`)
+    /// and its `warnings` (``BatchNormDiagnosis`` of `model` when `nil`).
     /// What only the file's format knows (the writing framework, class and stored weight names)
     /// comes from its records through ``CheckpointDescription`` and ``LayerDescription``.
-    public init(model: Model, decisions: [FoldDecision]) {
+    public init(model: Model, decisions: [FoldDecision], warnings: [BatchNormWarning]? = nil) {
         let description = model.source as? any CheckpointDescription
         format = model.format.rawValue
         formatName = model.format.displayName
@@ -104,6 +115,7 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
                          layout: out?.layout?.rawValue, weightCount: node.weights.count)
         }
         let byName = Dictionary(decisions.map { ($0.batchNorm, $0) }, uniquingKeysWith: { a, _ in a })
+        let warned = Dictionary(grouping: warnings ?? BatchNormDiagnosis(model: model).warnings(), by: \.batchNorm)
         batchNorms = model.nodes.compactMap { node in
             guard case .batchNorm(let bn) = node.op else { return nil }
             let layer = node.source as? any LayerDescription
@@ -115,7 +127,8 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
             return BatchNormInfo(name: node.name, epsilon: bn.epsilon, momentum: bn.momentum, axis: bn.axis, center: bn.center,
                                  scale: bn.scale, dtype: node.weights.first?.tensor.dtype.rawValue ?? "float32",
                                  variables: variables, foldInto: decision?.target,
-                                 reason: decision == nil ? "not planned" : decision?.reason)
+                                 reason: decision == nil ? "not planned" : decision?.reason,
+                                 warnings: (warned[node.name] ?? []).map { Warning(code: $0.code.rawValue, message: $0.message) })
         }
     }
 
@@ -129,8 +142,13 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
         }
     }
 
-    /// A plain-text report: format line, a layer table, then each BatchNorm with its variables and decision.
-    public func text(file: String) -> String {
+    /// How many BatchNorms have at least one warning.
+    public var batchNormsWithWarnings: Int { batchNorms.filter { !$0.warnings.isEmpty }.count }
+
+    /// A plain-text report: format line, a layer table, then each BatchNorm with its variables,
+    /// decision and warnings (each through `warningStyle`, for colour), and when any BatchNorm has
+    /// warnings a last line counting them.
+    public func text(file: String, warningStyle: (String) -> String = { $0 }) -> String {
         var lines: [String] = []
         var header = "\(file): \(formatName) [\(format)]"
         if let frameworkVersion { header += ", written by " + [framework, frameworkVersion].compactMap { $0 }.joined(separator: " ") }
@@ -158,6 +176,14 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
             } else {
                 lines.append("    fold: no, \(bn.reason ?? "no reason given")")
             }
+            for warning in bn.warnings {
+                lines.append("    " + warningStyle("warning [\(warning.code)]") + ": \(warning.message)")
+            }
+        }
+        let warned = batchNormsWithWarnings
+        if warned > 0 {
+            lines.append("")
+            lines.append(warningStyle("\(warned) BatchNorm\(warned == 1 ? "" : "s") with warnings"))
         }
         return lines.joined(separator: "\n")
     }

@@ -7,6 +7,7 @@ struct FoldSummary: Codable, JSONSummary {
     var output: String?
     var format: String
     var batchNorms: [FoldDecision]
+    var warnings: [BatchNormWarning]
     var folded: Int
     var verification: VerificationReport?
     var inputBytes: Int
@@ -20,6 +21,7 @@ struct FoldSummary: Codable, JSONSummary {
         output = result.written ? result.request.output : nil
         format = result.format.rawValue
         batchNorms = result.decisions
+        warnings = result.warnings
         folded = result.foldedCount
         verification = result.verification
         inputBytes = result.inputBytes

@@ -20,6 +20,11 @@ enum ReportText {
         }
     }
 
+    /// One line per BatchNorm warning (``BatchNormDiagnosis``): `  warning [code]: message`.
+    static func warnings(_ warnings: [BatchNormWarning]) -> [String] {
+        warnings.map { "  " + Terminal.warn("warning [\($0.code.rawValue)]") + ": " + $0.message }
+    }
+
     /// The verification summary, and the per-output lines when verbose or failing.
     static func verification(_ report: VerificationReport, verbose: Bool) -> [String] {
         let worst = report.worst

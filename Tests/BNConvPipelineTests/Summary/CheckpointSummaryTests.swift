@@ -37,4 +37,37 @@ final class CheckpointSummaryTests: XCTestCase {
         XCTAssertFalse((bn.reason ?? "").isEmpty)
         XCTAssertTrue(summary.text(file: "m.keras").contains("fold: no, "))
     }
+
+    /// The stale fixture: each BN carries its warning, the text lists it under the BN and counts
+    /// the BNs with warnings at the end, through the given style.
+    func testWarningsUnderEachBatchNormAndCounted() throws {
+        let model = try Checkpoint.read(FixturePaths.url("diagnostics/stale_moving_statistics/keras2.h5").path)
+        let summary = CheckpointSummary(model: model, decisions: planBatchNormFolds(model))
+        XCTAssertEqual(summary.batchNorms.map { $0.warnings.map(\.code) }, [["stale-moving-statistics"], ["stale-moving-statistics"]])
+        XCTAssertEqual(summary.batchNormsWithWarnings, 2)
+        XCTAssertEqual(summary.batchNorms.map(\.foldInto), ["conv", "conv2"], "a warning refuses nothing")
+        let text = summary.text(file: "m.h5", warningStyle: { "<\($0)>" })
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let first = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("    <warning [stale-moving-statistics]>: bn's moving_mean") })
+        XCTAssertEqual(lines[first - 1], "    fold: into conv")
+        XCTAssertEqual(lines.last, "<2 BatchNorms with warnings>")
+        XCTAssertEqual(summary.text(file: "m.h5").split(separator: "\n").last, "2 BatchNorms with warnings")
+
+        // Warnings given by the caller replace the diagnosis.
+        let given = CheckpointSummary(model: model, decisions: [], warnings: [BatchNormWarning(batchNorm: "bn2", code: .zeroVariance, message: "m")])
+        XCTAssertEqual(given.batchNorms.map(\.warnings), [[], [CheckpointSummary.Warning(code: "zero-variance", message: "m")]])
+        XCTAssertEqual(given.batchNormsWithWarnings, 1)
+        XCTAssertEqual(given.text(file: "m.h5").split(separator: "\n").last, "1 BatchNorm with warnings")
+    }
+
+    /// `warnings` is always in the JSON, an empty list for a healthy BN, and no count line is printed.
+    func testHealthyBatchNormHasAnEmptyWarningList() throws {
+        let model = try Checkpoint.read(FixturePaths.url("keras/conv2d_bias_bn/keras2.h5").path)
+        let summary = CheckpointSummary(model: model, decisions: planBatchNormFolds(model))
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(summary)) as? [String: Any])
+        let bns = try XCTUnwrap(json["batchNorms"] as? [[String: Any]])
+        XCTAssertEqual(bns.count, 1)
+        XCTAssertEqual((bns[0]["warnings"] as? [Any])?.count, 0)
+        XCTAssertFalse(summary.text(file: "m.h5").contains("with warnings"))
+    }
 }
