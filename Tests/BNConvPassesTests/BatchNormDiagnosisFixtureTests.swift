@@ -16,6 +16,8 @@ final class BatchNormDiagnosisFixtureTests: XCTestCase {
         "tensorflow/fused_bn_training_default/graph.pb": ["conv_bias_bn/bn/FusedBatchNormV3": ["batch-statistics"]],
         // BatchNormalization with training_mode=1 and its statistics outputs: a training graph.
         "onnx/bn_training/model.onnx": ["bn": ["batch-statistics"]],
+        // Trained without running the update ops: gamma/beta moved, moving statistics still 0/1.
+        "tf_checkpoint/stale_stats/model.ckpt": ["bn/FusedBatchNormV3": ["stale-moving-statistics"]],
     ]
 
     /// Fixtures bnconv refuses to read by design.
@@ -28,9 +30,19 @@ final class BatchNormDiagnosisFixtureTests: XCTestCase {
         let root = FixturePaths.root.standardizedFileURL
         let walk = try XCTUnwrap(FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil))
         var files: [(String, String?)] = []
-        for case let url as URL in walk where ["h5", "keras", "pb", "onnx"].contains(url.pathExtension) {
+        for case let url as URL in walk {
             let relative = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
             guard !relative.hasPrefix("robustness/") else { continue }
+            // A SavedModel is its directory; a TensorFlow checkpoint its prefix (read with PREFIX.meta).
+            if relative.hasPrefix("tf_savedmodel/") {
+                if url.lastPathComponent == "saved_model.pb" { files.append((String(relative.dropLast("/saved_model.pb".count)), nil)) }
+                continue
+            }
+            if url.lastPathComponent == "model.ckpt.meta" {
+                files.append((String(relative.dropLast(".meta".count)), nil))
+                continue
+            }
+            guard ["h5", "keras", "pb", "onnx"].contains(url.pathExtension) else { continue }
             var config: String?
             if url.lastPathComponent.contains("weights") {
                 let flavour = url.lastPathComponent.hasPrefix("keras2") ? "keras2" : "keras3"
@@ -112,6 +124,16 @@ final class BatchNormDiagnosisFixtureTests: XCTestCase {
     }
 
     /// The diagnosis fixtures warn as their facts.json says.
+    /// TensorFlow checkpoints (read with their .meta) and the Keras model beside the TF-format weights.
+    func testTensorFlowCheckpointFixturesWarnOnlyForStaleStatistics() throws {
+        try check(family: "tf_checkpoint", atLeast: 6)
+    }
+
+    /// TF1 and TF2 SavedModels.
+    func testSavedModelFixturesHaveNoWarnings() throws {
+        try check(family: "tf_savedmodel", atLeast: 5)
+    }
+
     func testDiagnosticsFixturesWarnAsRecorded() throws {
         XCTAssertFalse(try diagnosticsExpectations().isEmpty, "the diagnostics fixtures are missing")
         try check(family: "diagnostics", atLeast: 3)
@@ -121,7 +143,7 @@ final class BatchNormDiagnosisFixtureTests: XCTestCase {
     /// hostile inputs of robustness/), so a new family is not left out unnoticed.
     func testEveryFamilyIsChecked() throws {
         let families = Set(try modelFiles().map { String($0.path.prefix { $0 != "/" }) })
-        XCTAssertEqual(families, ["keras", "tensorflow", "onnx", "onnx_node", "engine", "diagnostics"])
+        XCTAssertEqual(families, ["keras", "tensorflow", "onnx", "onnx_node", "engine", "diagnostics", "tf_checkpoint", "tf_savedmodel"])
     }
 
     /// The stale fixture in each of its three formats: every BN's message names it, its channel

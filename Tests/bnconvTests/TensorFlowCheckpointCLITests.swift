@@ -32,6 +32,22 @@ final class TensorFlowCheckpointCLITests: XCTestCase {
         XCTAssertEqual((object["batchNorms"] as? [Any])?.count, 2, saved.stdout)
     }
 
+    /// A training graph's batch-moment BatchNorms are a graph warning in text and JSON (exit 0); a
+    /// SavedModel's BN variables are listed under their checkpoint keys.
+    func testInspectWarnsOfBatchStatisticsAndShowsCheckpointKeys() throws {
+        let text = try CLIRunner.run(["inspect", fixture("tf_checkpoint/moments_mlp/model.ckpt")])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("warning [batch-statistics]: 'layer1/batchnorm'"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("frozen from checkpoint model.ckpt"), text.stdout)
+        let json = try CLIRunner.run(["inspect", fixture("tf_checkpoint/moments_mlp/model.ckpt"), "--json"])
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let warnings = try XCTUnwrap(object["graphWarnings"] as? [[String: Any]])
+        XCTAssertEqual(warnings.map { $0["code"] as? String }, ["batch-statistics", "batch-statistics"])
+        XCTAssertEqual((object["frozenFrom"] as? [String: Any])?["variableCount"] as? Int, 8)
+        let saved = try CLIRunner.run(["inspect", fixture("tf_savedmodel/tf_keras_save/model")])
+        XCTAssertTrue(saved.stdout.contains("/.ATTRIBUTES/VARIABLE_VALUE"), saved.stdout)
+    }
+
     func testConvertFreezesAndFoldsIntoAGraphDefThatAnswersAsTensorFlow() throws {
         let target = out("frozen.pb")
         let result = try CLIRunner.run(["convert", fixture("tf_checkpoint/resource_vars/model.ckpt"), "-o", target, "--fold"])

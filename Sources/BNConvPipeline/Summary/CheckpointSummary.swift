@@ -92,6 +92,11 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
     public var layers: [Layer]
     /// Every BatchNorm.
     public var batchNorms: [BatchNormInfo]
+    /// For a TensorFlow checkpoint or SavedModel: how it was frozen into the graph shown.
+    public var frozenFrom: FreezeReport?
+    /// Warnings about the graph rather than one BatchNorm node (a training graph normalizing by
+    /// batch moments, code `batch-statistics`).
+    public var graphWarnings: [Warning]
 
     /// Summarizes `model`, with one fold decision per BatchNorm (`decisions` from `planBatchNormFolds`)
     /// and its `warnings` (``BatchNormDiagnosis`` of `model` when `nil`).
@@ -114,6 +119,14 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
                          outputChannels: CheckpointSummary.outputChannels(of: node) ?? out?.channels,
                          layout: out?.layout?.rawValue, weightCount: node.weights.count)
         }
+        let freezing = (model.source as? GraphDefSource)?.freezing
+        frozenFrom = freezing
+        if let freezing {
+            formatName = freezing.savedModelDirectory == nil ? "TensorFlow checkpoint, read as a frozen graph" : "TensorFlow SavedModel, read as a frozen graph"
+        }
+        graphWarnings = (freezing?.batchStatistics ?? []).map {
+            Warning(code: "batch-statistics", message: "\($0): as an inference graph every prediction depends on the batch; --assume-inference rewires it to the moving statistics (or give the inference graph with --meta)")
+        }
         let byName = Dictionary(decisions.map { ($0.batchNorm, $0) }, uniquingKeysWith: { a, _ in a })
         let warned = Dictionary(grouping: warnings ?? BatchNormDiagnosis(model: model).warnings(), by: \.batchNorm)
         batchNorms = model.nodes.compactMap { node in
@@ -121,7 +134,7 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
             let layer = node.source as? any LayerDescription
             let variables = node.weights.map { w in
                 Variable(role: w.role.rawValue, name: layer?.storedName(of: w.role) ?? w.storageKey,
-                         path: w.storageKey, shape: w.tensor.shape, dtype: w.tensor.dtype.rawValue)
+                         path: freezing?.variableKeys[w.storageKey] ?? w.storageKey, shape: w.tensor.shape, dtype: w.tensor.dtype.rawValue)
             }
             let decision = byName[node.name]
             return BatchNormInfo(name: node.name, epsilon: bn.epsilon, momentum: bn.momentum, axis: bn.axis, center: bn.center,
@@ -155,6 +168,16 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
         if let dialect { header += ", \(dialect) config" }
         lines.append(header)
         lines.append("model '\(model)': inputs \(inputs.joined(separator: ", ")); outputs \(outputs.joined(separator: ", "))")
+        if let f = frozenFrom {
+            var line = "frozen from \(f.source): \(f.variableCount) variable\(f.variableCount == 1 ? "" : "s") made constants"
+            if f.inlinedCalls > 0 { line += ", \(f.inlinedCalls) function call\(f.inlinedCalls == 1 ? "" : "s") inlined" }
+            if f.resolvedSwitches > 0 { line += ", \(f.resolvedSwitches) constant tf.cond switch\(f.resolvedSwitches == 1 ? "" : "es") resolved" }
+            lines.append(line)
+            for r in f.rewired { lines.append("  rewired to moving statistics: \(r)") }
+        }
+        for warning in graphWarnings {
+            lines.append(warningStyle("warning [\(warning.code)]") + ": \(warning.message)")
+        }
         lines.append("")
         lines.append("Layers (\(layers.count)):")
         let nameWidth = max(4, layers.map(\.name.count).max() ?? 0)
@@ -180,7 +203,7 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
                 lines.append("    " + warningStyle("warning [\(warning.code)]") + ": \(warning.message)")
             }
         }
-        let warned = batchNormsWithWarnings
+        let warned = batchNormsWithWarnings + graphWarnings.count
         if warned > 0 {
             lines.append("")
             lines.append(warningStyle("\(warned) BatchNorm\(warned == 1 ? "" : "s") with warnings"))

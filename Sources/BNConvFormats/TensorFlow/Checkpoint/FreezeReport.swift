@@ -23,6 +23,12 @@ public struct FreezeReport: Sendable, Equatable, Codable {
     public var graphFile: String
     /// The SavedModel directory, when the model is one.
     public var savedModelDirectory: String?
-    /// Each variable made a constant (its node name, the weights' storage key) -> its checkpoint key.
-    public var variableKeys: [String: String]
+    /// Each variable made a constant (its node name, the weights' storage key) -> its checkpoint key
+    /// (not in JSON: `inspect --json` lists each BatchNorm variable's key as its `path`).
+    public var variableKeys: [String: String] = [:]
+
+    private enum CodingKeys: String, CodingKey {
+        case source, inputs, outputs, variableCount, inlinedCalls, resolvedSwitches, batchStatistics, rewired
+        case checkpointPrefix, graphFile, savedModelDirectory
+    }
 }
