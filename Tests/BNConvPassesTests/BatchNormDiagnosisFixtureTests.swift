@@ -126,7 +126,7 @@ final class BatchNormDiagnosisFixtureTests: XCTestCase {
     /// The diagnosis fixtures warn as their facts.json says.
     /// TensorFlow checkpoints (read with their .meta) and the Keras model beside the TF-format weights.
     func testTensorFlowCheckpointFixturesWarnOnlyForStaleStatistics() throws {
-        try check(family: "tf_checkpoint", atLeast: 6)
+        try check(family: "tf_checkpoint", atLeast: 7)
     }
 
     /// TF1 and TF2 SavedModels.

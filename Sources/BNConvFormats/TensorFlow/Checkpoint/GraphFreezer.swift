@@ -159,6 +159,14 @@ struct GraphFreezer {
             frozen.append((name, key))
             if node.op == "VarHandleOp" || isResourcePlaceholder { handles.insert(name) }
         }
+        // A partitioned variable read whole (`ConcatV2` of its parts, as `PartitionedVariable`
+        // reads it): one constant of the whole variable, as the checkpoint stores it.
+        for name in order where needed.contains(name) {
+            guard let node = nodes[name], node.op == "ConcatV2", let whole = wholeVariable(concatenatedBy: node, slices: slices) else { continue }
+            let value = try values(name, whole, nil)
+            nodes[name] = FreezableNode(name: name, op: "Const", inputs: [], attributes: [("dtype", .type(value.dtype)), ("value", .tensor(value))])
+            frozen.append((name, whole))
+        }
         for name in order where needed.contains(name) {
             guard var node = nodes[name] else { continue }
             let readsHandle = node.dataInputs.contains { handles.contains($0.node) }
@@ -175,6 +183,8 @@ struct GraphFreezer {
             }
         }
         // 3. The frozen graph: control inputs dropped, nodes in topological order.
+        needed = try reachable(from: outputRefs)
+        frozen.removeAll { !needed.contains($0.node) }
         var messages = [[UInt8]]()
         var inputs = [String]()
         var keepsCalls = false
@@ -232,6 +242,34 @@ struct GraphFreezer {
         return candidates.indices.filter { i in
             !candidates.indices.contains { j in j != i && feeds[j].isStrictSubset(of: feeds[i]) }
         }.map { candidates[$0] }
+    }
+
+    /// The checkpoint key of the partitioned variable `concat` joins whole: its data inputs but the
+    /// last (the axis) are, in order and through `Identity` reads, every part of one variable,
+    /// laid end to end along the axis its parts split; nil otherwise.
+    private func wholeVariable(concatenatedBy concat: FreezableNode, slices: [String: ProtobufVariableDef.Slice]) -> String? {
+        let inputs = concat.dataInputs
+        guard inputs.count >= 3 else { return nil }
+        var parts = [ProtobufVariableDef.Slice]()
+        for r in inputs.dropLast() {
+            var current = r
+            var steps = 0
+            while let n = nodes[current.node], n.op == "Identity", let next = n.dataInputs.first, steps < 8 { current = next; steps += 1 }
+            guard let slice = slices[current.node] else { return nil }
+            parts.append(slice)
+        }
+        let full = parts[0]
+        guard parts.allSatisfy({ $0.fullName == full.fullName && $0.fullShape == full.fullShape }) else { return nil }
+        // The split axis: where the parts' offsets differ; they must tile it in order.
+        let rank = full.fullShape.count
+        guard let axis = (0..<rank).first(where: { d in parts.contains { $0.offset.count == rank && $0.offset[d] != 0 } }) ?? (rank > 0 ? 0 : nil) else { return nil }
+        var next: Int64 = 0
+        for p in parts {
+            guard p.offset.count == rank, p.shape.count == rank, p.offset[axis] == next,
+                  (0..<rank).allSatisfy({ $0 == axis || (p.offset[$0] == 0 && p.shape[$0] == full.fullShape[$0]) }) else { return nil }
+            next += p.shape[axis]
+        }
+        return next == full.fullShape[axis] ? full.fullName : nil
     }
 
     /// The nodes `outputs` read, through data inputs.

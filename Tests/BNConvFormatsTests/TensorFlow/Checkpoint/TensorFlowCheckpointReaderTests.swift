@@ -17,6 +17,7 @@ final class TensorFlowCheckpointReaderTests: XCTestCase {
         ("layers_bn", "tf_checkpoint/layers_bn/model.ckpt", "tf_checkpoint/layers_bn"),
         ("stale_stats", "tf_checkpoint/stale_stats/model.ckpt", "tf_checkpoint/stale_stats"),
         ("resource_vars", "tf_checkpoint/resource_vars/model.ckpt", "tf_checkpoint/resource_vars"),
+        ("partitioned", "tf_checkpoint/partitioned/model.ckpt", "tf_checkpoint/partitioned"),
         ("tf1_simple_save", "tf_savedmodel/tf1_simple_save/model", "tf_savedmodel/tf1_simple_save"),
         ("tf1_resource_builder", "tf_savedmodel/tf1_resource_builder/model", "tf_savedmodel/tf1_resource_builder"),
         ("tf_keras_save", "tf_savedmodel/tf_keras_save/model", "tf_savedmodel/tf_keras_save"),
@@ -115,6 +116,18 @@ final class TensorFlowCheckpointReaderTests: XCTestCase {
         XCTAssertFalse(model.nodes.contains { $0.name.hasSuffix("cond/FusedBatchNormV3") }, "the training branch's BN stays out")
         assertClose(try run(model, try fixtureArray("tf_checkpoint/layers_bn/input.npy")),
                     try fixtureArray("tf_checkpoint/layers_bn/output_training_placeholder.npy"), tolerance: 1e-5)
+    }
+
+    /// Partitioned variables: each part is its slice of the whole variable, and a part list read
+    /// whole (ConcatV2) becomes one constant of the whole variable, so the dense layer is a Dense.
+    func testPartitionedVariablesAreReadWhole() throws {
+        let model = try Checkpoint.read(path("tf_checkpoint/partitioned/model.ckpt"))
+        let keys = try freezing(model).variableKeys
+        XCTAssertEqual(Set(keys.values), ["conv/kernel", "fc/kernel", "bn/gamma", "bn/beta", "bn/moving_mean", "bn/moving_variance"])
+        let dense = try XCTUnwrap(model.nodes.first { if case .dense = $0.op { return true } else { return false } })
+        XCTAssertEqual(dense.weight(.kernel)?.tensor.shape, [6, 5])
+        let facts = try fixtureJSON("tf_checkpoint/partitioned/facts.json")
+        XCTAssertEqual((facts["partitions"] as? [String])?.count, 5)
     }
 
     /// Outputs: a training graph's loss (which also needs the labels) is not taken for the output;
