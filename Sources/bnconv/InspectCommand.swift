@@ -17,16 +17,20 @@ struct InspectCommand: ParsableCommand {
         (stale-moving-statistics), zero, negative or non-finite statistics, a fold that would overflow \
         float16 (float16-overflow) and batch statistics in an inference graph (batch-statistics); \
         warnings are listed under the BatchNorm (in --json as batchNorms[i].warnings) and leave the exit \
-        status 0.
+        status 0. A TensorFlow checkpoint (PREFIX, with PREFIX.meta or --meta) or SavedModel directory \
+        is read as a frozen graph; a training graph's BatchNorms that normalize by batch moments are \
+        a graph warning (batch-statistics; in --json, graphWarnings).
 
         Example:
           bnconv inspect model.h5
+          bnconv inspect model.ckpt                     # a TensorFlow checkpoint: finds stale statistics
+          bnconv inspect saved_model_dir --json
           bnconv inspect model.weights.h5 --config model.json --json
           bnconv inspect model.onnx --naming torch      # each BN's names in a PyTorch state dict
         """
     )
 
-    @Argument(help: "The checkpoint: Keras .h5 / .keras / .weights.h5, TensorFlow .pb, ONNX .onnx.")
+    @Argument(help: "The checkpoint: Keras .h5 / .keras / .weights.h5, TensorFlow .pb, a TensorFlow checkpoint prefix or SavedModel directory, ONNX .onnx.")
     var file: String
 
     @Option(help: "The architecture for a weights-only file: model.to_json() output or a .keras file.")

@@ -25,10 +25,12 @@ struct RecalibrateCommand: ParsableCommand {
           bnconv recalibrate model.h5 --data calib.npy           # writes model.recalibrated.h5
           bnconv recalibrate model.keras --data a.npy --data b.npy --mode momentum --batch-size 32
           bnconv recalibrate model.onnx --data calib.npy --fold -o model.folded.onnx
+          bnconv recalibrate model.ckpt --data calib.npy -o fixed/model.ckpt   # a checkpoint: only the moving statistics new
+          bnconv recalibrate saved_model_dir --data calib.npy -o fixed_saved_model
         """
     )
 
-    @Argument(help: "The checkpoint: Keras .h5 / .keras / .weights.h5, TensorFlow .pb, ONNX .onnx.")
+    @Argument(help: "The checkpoint: Keras .h5 / .keras / .weights.h5, TensorFlow .pb, a TensorFlow checkpoint prefix or SavedModel directory, ONNX .onnx.")
     var model: String
 
     @Option(name: .customLong("data"), help: ArgumentHelp("A .npy array of calibration samples, (N, ...) (repeatable).", valueName: "x.npy"))
