@@ -16,6 +16,9 @@ enum FuzzTarget: String, CaseIterable {
     case hdf5
     /// `KerasArchiveReader.members(in:file:limits:)`: a `.keras` zip (central directory, zlib).
     case zip
+    /// `TensorBundle.readIndex(bytes:file:limits:)`: a tensor bundle's `.index` (the table's blocks,
+    /// checksums and footer, the header and every entry, slice keys), with and without the CRCs.
+    case bundleIndex
 
     /// The target named by `BNCONV_FUZZ_TARGET` (the driver stops with a message when unset or unknown).
     static let selected: FuzzTarget = {
@@ -47,6 +50,11 @@ enum FuzzTarget: String, CaseIterable {
         case .npy: _ = try? NumPyFile.decode(Data(bytes), file: "fuzz.npy", limits: FuzzTarget.options.limits)
         case .hdf5: _ = try? KerasReader.readHDF5(image: bytes, name: "fuzz.h5", options: FuzzTarget.options)
         case .zip: _ = try? bytes.withUnsafeBytes { try KerasArchiveReader.members(in: $0, file: "fuzz.keras", limits: FuzzTarget.options.limits) }
+        case .bundleIndex:
+            // As read (every block's CRC checked), and with the CRCs skipped so that mutations
+            // reach the blocks, entries, header and slice keys behind them.
+            _ = try? TensorBundle.readIndex(bytes: bytes, file: "fuzz.index", limits: FuzzTarget.options.limits)
+            _ = try? TensorBundle.readIndex(bytes: bytes, file: "fuzz.index", limits: FuzzTarget.options.limits, verifiesChecksums: false)
         }
     }
 }

@@ -5,9 +5,13 @@
 package struct TableBlockBuilder: Sendable {
     /// Keys between restart points (16 for data blocks, 1 for the index block).
     package let restartInterval: Int
+    /// The entries so far.
     private var buffer: [UInt8] = []
+    /// Where each restart point's entry starts in ``buffer``.
     private var restarts: [UInt32] = [0]
+    /// Keys added since the last restart point.
     private var counter = 0
+    /// The key added last.
     private var lastKey: [UInt8] = []
 
     /// An empty block with a restart point every `restartInterval` keys.

@@ -18,11 +18,18 @@ package struct TableWriter: Sendable {
 
     /// The approximate size of a data block's contents.
     package let blockSize: Int
+    /// The table so far.
     private var out: [UInt8] = []
+    /// The data block being filled.
     private var dataBlock: TableBlockBuilder
+    /// The index block: a restart point at every key.
     private var indexBlock = TableBlockBuilder(restartInterval: 1)
+    /// The key added last.
     private var lastKey: [UInt8] = []
+    /// How many entries were added.
     private var entryCount = 0
+    /// The handle of the data block closed last, until its index entry is added (when the next key
+    /// is seen, or at the end).
     private var pendingHandle: BlockHandle?
 
     /// A writer of blocks of `blockSize` bytes with a restart point every `restartInterval` keys.

@@ -40,9 +40,10 @@ package final class TensorBundle: Sendable {
     }
 
     /// Reads an index from bytes in memory (`file` names it in errors): what opening a bundle
-    /// checks before any data file is opened. For the fuzzer and tests.
-    package static func readIndex(bytes: [UInt8], file: String, limits: ReadLimits = ReadLimits()) throws -> TensorBundleIndex {
-        try bytes.withUnsafeBytes { try TensorBundleIndex(bytes: $0, file: file, limits: limits) }
+    /// checks before any data file is opened. For the fuzzer and tests (`verifiesChecksums` false
+    /// lets the fuzzer's mutations past the blocks' CRCs).
+    package static func readIndex(bytes: [UInt8], file: String, limits: ReadLimits = ReadLimits(), verifiesChecksums: Bool = true) throws -> TensorBundleIndex {
+        try bytes.withUnsafeBytes { try TensorBundleIndex(bytes: $0, file: file, limits: limits, verifiesChecksums: verifiesChecksums) }
     }
 
     /// The tensors' keys in table (byte) order: the header's empty key and the keys of slices of

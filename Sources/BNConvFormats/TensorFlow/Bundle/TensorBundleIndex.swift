@@ -31,9 +31,11 @@ package struct TensorBundleIndex: Sendable {
     package let dataBlockCount: Int
 
     /// Reads the index held in `bytes`; `file` names it in errors; the keys may decode to at most
-    /// `limits.totalAllowance(fileBytes:)` bytes.
-    package init(bytes: UnsafeRawBufferPointer, file: String, limits: ReadLimits = ReadLimits()) throws {
-        let table = try TableReader(bytes: bytes, file: file, maxKeyBytes: limits.totalAllowance(fileBytes: bytes.count))
+    /// `limits.totalAllowance(fileBytes:)` bytes. `verifiesChecksums` false is for the fuzzer only
+    /// (``TableReader``).
+    package init(bytes: UnsafeRawBufferPointer, file: String, limits: ReadLimits = ReadLimits(), verifiesChecksums: Bool = true) throws {
+        let table = try TableReader(bytes: bytes, file: file, maxKeyBytes: limits.totalAllowance(fileBytes: bytes.count),
+                                    verifiesChecksums: verifiesChecksums)
         guard let first = table.entries.first, first.key.isEmpty else {
             throw CheckpointError(.malformed, file: file, problem: "the index has no header entry (the empty key comes first in every tensor bundle)")
         }

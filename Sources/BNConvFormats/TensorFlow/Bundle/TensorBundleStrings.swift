@@ -45,6 +45,9 @@ enum TensorBundleStrings {
     /// at the end of the bytes. Nothing is allocated beyond what the bytes hold: each element's
     /// length is checked against the bytes left before it is copied.
     static func decode(_ bytes: UnsafeRawBufferPointer, count: Int) throws(TensorBundleStringsProblem) -> (values: [[UInt8]], crc: UInt32) {
+        // No bytes at all for no strings: TensorFlow's reader takes it (its writer stores the 4-byte
+        // checksum even then).
+        if bytes.isEmpty && count == 0 { return ([], 0) }
         guard count <= bytes.count else {
             throw TensorBundleStringsProblem("\(count) strings need at least \(count) bytes of lengths, but only \(bytes.count) bytes are stored")
         }

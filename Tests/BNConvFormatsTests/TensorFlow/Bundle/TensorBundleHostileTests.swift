@@ -174,6 +174,9 @@ final class TensorBundleHostileTests: XCTestCase {
             let prefix = try bundle(entries: [("s", ProtobufBundleEntry(dtype: 7, shape: [2], size: Int64(data.count), crc32c: CRC32C.masked(good.crc)))], data: data)
             assertFails(try TensorBundle(prefix: prefix).strings("s"), file: "model.ckpt.data-00000-of-00001", place: "s", contains: text)
         }
+        // An empty string tensor stored as nothing at all is read as TensorFlow reads it.
+        let empty = try bundle(entries: [("e", ProtobufBundleEntry(dtype: 7, shape: [0], size: 0, crc32c: CRC32C.masked(0)))], data: [])
+        XCTAssertEqual(try TensorBundle(prefix: empty).strings("e"), [])
         let prefix = try bundle(entries: [("s", ProtobufBundleEntry(dtype: 7, shape: [2], size: Int64(good.bytes.count), crc32c: CRC32C.masked(good.crc ^ 1)))], data: good.bytes)
         assertFails(try TensorBundle(prefix: prefix).strings("s"), file: "model.ckpt.data-00000-of-00001", place: "s", contains: "checksum mismatch")
     }
