@@ -59,7 +59,7 @@ struct FoldCommand: ParsableCommand {
     }
 
     /// Whether this is a batch: several inputs, or a directory.
-    private var isBatch: Bool { inputs.count > 1 || inputs.contains(where: ModelDirectory.isDirectory) }
+    private var isBatch: Bool { inputs.count > 1 || inputs.contains(where: ModelDirectory.isFolderOfModels) }
 
     func run() throws {
         if isBatch { return try runBatch() }

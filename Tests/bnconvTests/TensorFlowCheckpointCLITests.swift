@@ -67,6 +67,24 @@ final class TensorFlowCheckpointCLITests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: out("model.folded.pb")), fold.stdout)
     }
 
+    /// A SavedModel folded into a new SavedModel: its frozen graph under the same signature, no
+    /// variables, which bnconv reads back (as TensorFlow does: tools/interop/tf_checkpoints.py).
+    func testFoldSavedModelIntoSavedModel() throws {
+        let target = out("folded_model")
+        let result = try CLIRunner.run(["fold", fixture("tf_savedmodel/tf_keras_save/model"), "-o", target])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: target + "/saved_model.pb"))
+        let model = try Checkpoint.read(target)
+        XCTAssertEqual(model.batchNormIndices.count, 0)
+        XCTAssertEqual(model.outputs, ["fc"])
+        let y = try ModelRunner(model: model).run([try fixtureArray("tf_savedmodel/tf_keras_save/input.npy")])[0]
+        assertClose(y, try fixtureArray("tf_savedmodel/tf_keras_save/output.npy"), tolerance: 1e-5)
+        // An existing directory is never written over.
+        let again = try CLIRunner.run(["fold", fixture("tf_savedmodel/tf_keras_save/model"), "-o", target])
+        XCTAssertNotEqual(again.status, 0, again.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: target + "/saved_model.pb"))
+    }
+
     func testTrainingGraphRefusedUnlessAssumeInference() throws {
         let prefix = fixture("tf_checkpoint/moments_mlp/model.ckpt")
         let refused = try CLIRunner.run(["convert", prefix, "-o", out("m.pb")])

@@ -9,7 +9,8 @@ For every fixture under tf_checkpoint/ (TF1 Saver checkpoints with their .meta) 
   freeze   `bnconv convert X -o frozen.pb`: TensorFlow imports the frozen graph and answers the same;
   fold     `bnconv convert X -o folded.pb --fold` (verified by bnconv): TensorFlow answers the same
            and the graph holds fewer BatchNorm ops;
-  onnx     `bnconv convert X -o model.onnx --fold --inputs-as-nhwc`: onnxruntime answers the same.
+  onnx     `bnconv convert X -o model.onnx --fold --inputs-as-nhwc`: onnxruntime answers the same;
+  savedmodel  (SavedModels) `bnconv fold DIR -o NEWDIR`: tf.saved_model.load's serving_default answers the same.
   recalibrate  `bnconv recalibrate X --data calib.npy -o Y` (a checkpoint and a SavedModel): TensorFlow
            restores Y; only the moving statistics changed, to the moments of each BN's input.
 The moments MLP (a training graph normalizing by batch moments) must be refused without
@@ -91,6 +92,15 @@ def recalibration_check(prefix_or_dir, fixed, calib, saved_model):
     return worst <= 1e-5, f"{len(changed)} variables changed ({', '.join(changed)}), moving statistics vs TensorFlow's moments: rel err {worst:.2e}"
 
 
+def tf_saved_model(path, x):
+    """Calls a SavedModel's serving_default signature with x (its one input); its first output."""
+    import tensorflow as tf
+    f = tf.saved_model.load(path).signatures["serving_default"]
+    key = list(f.structured_input_signature[1].keys())[0]
+    out = f(**{key: tf.constant(x)})
+    return list(out.values())[0].numpy()
+
+
 def ort(path, x):
     import onnxruntime as rt
     s = rt.InferenceSession(path, providers=["CPUExecutionProvider"])
@@ -167,6 +177,16 @@ def main():
             row(f"{name} freeze --fold in TensorFlow", e <= 1e-4 and fewer, f"rel err {e:.2e}, BN ops {bn_before} -> {bn_after}")
         else:
             row(f"{name} freeze --fold", False, msg)
+        if os.path.isdir(model):
+            # A SavedModel folded into a SavedModel (the frozen graph under the same signature).
+            target = out("folded_savedmodel")
+            subprocess.run(["rm", "-rf", target])
+            rc, msg = bnconv(args, "fold", model, "-o", target)
+            if rc == 0:
+                e = rel(tf_saved_model(target, x), ref)
+                row(f"{name} fold -o DIR, loaded by tf.saved_model.load", e <= 1e-4, f"rel err {e:.2e}")
+            else:
+                row(f"{name} fold -o DIR", False, msg)
         rc, msg = bnconv(args, "convert", model, "-o", out("onnx"), "--fold", "--inputs-as-nhwc")
         if rc == 0:
             try:

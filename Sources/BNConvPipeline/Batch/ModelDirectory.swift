@@ -28,6 +28,12 @@ public enum ModelDirectory {
             .filter { !isDirectory($0) }
     }
 
+    /// Whether `path` is a directory of model files to fold one by one: a directory that is not
+    /// itself a model (a SavedModel, holding `saved_model.pb`).
+    public static func isFolderOfModels(_ path: String) -> Bool {
+        isDirectory(path) && !FileManager.default.fileExists(atPath: join(path, "saved_model.pb"))
+    }
+
     /// Whether `path` is a directory (or a link to one).
     public static func isDirectory(_ path: String) -> Bool {
         var directory: ObjCBool = false

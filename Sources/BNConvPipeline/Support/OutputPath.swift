@@ -58,13 +58,13 @@ public enum OutputPath {
     /// The size of the file at `path`, or 0; for a TensorFlow checkpoint prefix, its index and
     /// data files together; for a directory (a SavedModel), every file in it.
     public static func fileSize(_ path: String) -> Int {
-        if let size = FileBytes.size(of: path) { return size }
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             let files = fm.enumerator(atPath: path)?.compactMap { $0 as? String } ?? []
-            return files.reduce(0) { $0 + (FileBytes.size(of: path + "/" + $1) ?? 0) }
+            return files.filter { !ModelDirectory.isDirectory(path + "/" + $0) }.reduce(0) { $0 + (FileBytes.size(of: path + "/" + $1) ?? 0) }
         }
+        if let size = FileBytes.size(of: path) { return size }
         guard fm.fileExists(atPath: path + ".index") else { return 0 }
         let url = URL(fileURLWithPath: path)
         let stem = url.lastPathComponent

@@ -23,12 +23,18 @@ public struct FreezeReport: Sendable, Equatable, Codable {
     public var graphFile: String
     /// The SavedModel directory, when the model is one.
     public var savedModelDirectory: String?
+    /// The SavedModel signature frozen, when one was.
+    public var signature: String?
+    /// That signature's inputs: key -> graph tensor (`serving_default_input:0`).
+    public var signatureInputs: [String: String] = [:]
+    /// That signature's outputs: key -> the frozen graph's tensor.
+    public var signatureOutputs: [String: String] = [:]
     /// Each variable made a constant (its node name, the weights' storage key) -> its checkpoint key
     /// (not in JSON: `inspect --json` lists each BatchNorm variable's key as its `path`).
     public var variableKeys: [String: String] = [:]
 
     private enum CodingKeys: String, CodingKey {
         case source, inputs, outputs, variableCount, inlinedCalls, resolvedSwitches, batchStatistics, rewired
-        case checkpointPrefix, graphFile, savedModelDirectory
+        case checkpointPrefix, graphFile, savedModelDirectory, signature, signatureInputs, signatureOutputs
     }
 }

@@ -52,17 +52,16 @@ public enum TensorFlowCheckpointReader {
             throw CheckpointError(.unsupported, file: pbPath, problem: "no graph has the tags [\(wanted.joined(separator: ","))]; the SavedModel holds \(sets) (choose with --tags)")
         }
         let prefix = dir.appendingPathComponent("variables/variables").path
-        guard FileManager.default.fileExists(atPath: prefix + ".index") else {
-            throw CheckpointError(.malformed, file: directory, problem: "the SavedModel has no variables (variables/variables.index is missing)")
-        }
-        let bundle = try TensorBundle(prefix: prefix, limits: options.limits)
+        // A SavedModel of a frozen graph (what `bnconv fold DIR -o NEWDIR` writes) has no variables;
+        // one whose graph reads a variable is refused then, naming it.
+        let bundle = FileManager.default.fileExists(atPath: prefix + ".index") ? try TensorBundle(prefix: prefix, limits: options.limits) : nil
         let kind = meta.objectGraph == nil ? "TF1" : "TF2"
         return try freeze(meta: meta, metaFile: pbPath, bundle: bundle, file: directory, source: "SavedModel (\(kind))", savedModel: directory,
                           options: options)
     }
 
     /// The model of `meta`'s graph frozen with `bundle`'s values.
-    private static func freeze(meta: ProtobufMetaGraph, metaFile: String, bundle: TensorBundle, file: String, source: String,
+    private static func freeze(meta: ProtobufMetaGraph, metaFile: String, bundle: TensorBundle?, file: String, source: String,
                                savedModel: String?, options: ReadOptions) throws -> Model {
         guard !meta.graphDef.isEmpty else {
             throw CheckpointError(.malformed, file: metaFile, problem: "the MetaGraphDef holds no graph_def")
@@ -74,6 +73,7 @@ public enum TensorFlowCheckpointReader {
         do {
             var freezer = try GraphFreezer(graph: graph, file: metaFile)
             var describedSource = source
+            var signatureUsed: ProtobufSignature?
             let outputs: [GraphFreezer.Output]
             if let asked = options.tensorFlow.outputs {
                 outputs = try asked.map { text in
@@ -82,6 +82,7 @@ public enum TensorFlowCheckpointReader {
                 }
             } else if let signature = try signature(of: meta, options: options.tensorFlow) {
                 describedSource += ", signature \(signature.key)"
+                signatureUsed = signature
                 outputs = try signature.outputs.map { info in
                     guard let r = TensorReference(info.name) else { throw FreezeError("signature '\(signature.key)' output '\(info.key)' names no tensor") }
                     return GraphFreezer.Output(tensor: r, name: info.key)
@@ -97,20 +98,28 @@ public enum TensorFlowCheckpointReader {
                 }
                 outputs = [GraphFreezer.Output(tensor: TensorReference(node: candidates[0]), name: nil)]
             }
-            let keys = try variableKeys(meta: meta, bundle: bundle, freezer: freezer, file: file)
+            let keys = try bundle.map { try variableKeys(meta: meta, bundle: $0, freezer: freezer, file: file) } ?? [:]
             var slices = [String: ProtobufVariableDef.Slice]()
             for v in meta.variableDefs() {
                 if let slice = v.slice, let node = TensorReference(v.variableName)?.node { slices[node] = slice }
             }
             let frozen = try freezer.freeze(outputs: outputs, variableKeys: keys, slices: slices,
                                             assumeInference: options.tensorFlow.assumeInference) { node, key, slice in
-                try constant(bundle: bundle, node: node, key: key, slice: slice)
+                guard let bundle else {
+                    throw FreezeError("the graph reads variable '\(node)', but the SavedModel has no variables (variables/variables.index is missing)")
+                }
+                return try constant(bundle: bundle, node: node, key: key, slice: slice)
             }
-            let report = FreezeReport(source: describedSource, inputs: frozen.inputs, outputs: frozen.outputs, variableCount: frozen.variables.count,
+            var report = FreezeReport(source: describedSource, inputs: frozen.inputs, outputs: frozen.outputs, variableCount: frozen.variables.count,
                                       inlinedCalls: frozen.inlinedCalls, resolvedSwitches: frozen.resolvedSwitches,
                                       batchStatistics: frozen.batchStatistics.map(\.description), rewired: frozen.rewired,
-                                      checkpointPrefix: bundle.prefix, graphFile: metaFile, savedModelDirectory: savedModel,
+                                      checkpointPrefix: bundle?.prefix ?? "", graphFile: metaFile, savedModelDirectory: savedModel,
                                       variableKeys: Dictionary(frozen.variables.map { ($0.node, $0.key) }, uniquingKeysWith: { a, _ in a }))
+            if let signatureUsed {
+                report.signature = signatureUsed.key
+                report.signatureInputs = Dictionary(signatureUsed.inputs.map { ($0.key, $0.name) }, uniquingKeysWith: { a, _ in a })
+                report.signatureOutputs = Dictionary(zip(signatureUsed.outputs.map(\.key), frozen.outputs).map { ($0, $1) }, uniquingKeysWith: { a, _ in a })
+            }
             return try GraphDefReader.read(bytes: frozen.bytes, file: file, options: options, freezing: report)
         } catch let error as FreezeError {
             throw CheckpointError(.unsupported, file: file, problem: error.description)

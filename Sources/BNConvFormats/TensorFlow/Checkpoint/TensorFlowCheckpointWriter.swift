@@ -9,8 +9,9 @@ import BNConvInterop
 /// copied as stored (byte for byte, strings, the object graph and optimizer slots included), with
 /// the graph copied beside it (`PREFIX.meta`; a SavedModel's `saved_model.pb` and other files).
 ///
-/// The graph itself is not rewritten, so only values may change: a rewrite that changed the graph
-/// (a fold) must be written as a frozen GraphDef (`.pb`).
+/// A checkpoint's graph (its `.meta`) is not rewritten, so only values may change there: a rewrite
+/// that changed the graph (a fold) is written as a frozen GraphDef (`.pb`), or, from a SavedModel,
+/// as a SavedModel of the frozen graph under the same signature.
 enum TensorFlowCheckpointWriter {
     /// Writes `model` (whose source is a frozen checkpoint, ``FreezeReport``) to `path`: a
     /// checkpoint prefix, or for a SavedModel a new directory.
@@ -20,6 +21,11 @@ enum TensorFlowCheckpointWriter {
             let structural = !changes.removed.isEmpty || changes.outputCountChanged || !changes.outputs.isEmpty
                 || changes.nodes.contains { $0.isCreated || $0.opChanged || $0.inputCountChanged || !$0.rewiredInputs.isEmpty
                     || $0.weights.contains { $0.kind != .modified } }
+            if structural, freezing.savedModelDirectory != nil, freezing.signature != nil {
+                // A SavedModel whose graph changed (a fold): a SavedModel of the frozen graph.
+                try writeFrozenSavedModel(model, freezing: freezing, to: path)
+                return
+            }
             if structural {
                 throw fail("a TensorFlow checkpoint keeps its graph, so only variable values may change, but this rewrite changed the graph (a fold removes BatchNorms); write a frozen graph instead (-o NAME.pb)")
             }
@@ -53,9 +59,33 @@ enum TensorFlowCheckpointWriter {
         }
     }
 
-    /// A SavedModel directory at `path`: every file of `directory` but its variables copied, the
-    /// variables written from `items`; built beside `path` and renamed into place.
-    private static func writeSavedModel(from directory: String, items: [TensorBundleItem], to path: String) throws {
+    /// A SavedModel directory at `path` holding the model's frozen graph under `freezing`'s
+    /// signature (same keys, same input placeholders, the frozen outputs), tags `serve`, no
+    /// variables: what TensorFlow and TF Serving load as a TF1 SavedModel.
+    private static func writeFrozenSavedModel(_ model: Model, freezing: FreezeReport, to path: String) throws {
+        let graph = try GraphDefWriter.serialize(model, file: path)
+        func tensor(_ key: String, _ name: String) throws -> ProtobufSavedModelBuilder.Tensor {
+            let ref = name.contains(":") ? name : name + ":0"
+            let value = ref.hasSuffix(":0") ? String(ref.dropLast(2)) : ref
+            guard let info = model.values[value] else {
+                throw CheckpointError(.unsupported, file: path, problem: "the signature's tensor '\(key)' (\(name)) is no longer in the graph")
+            }
+            return .init(key: key, name: ref, dtype: TensorFlowDataType.value(info.dtype ?? .float32),
+                         shape: info.shape.map { $0.map { Int64($0 ?? -1) } })
+        }
+        let inputs = try freezing.signatureInputs.sorted { $0.key < $1.key }.map { try tensor($0.key, $0.value) }
+        let outputs = try freezing.signatureOutputs.sorted { $0.key < $1.key }.map { try tensor($0.key, $0.value) }
+        let bytes = ProtobufSavedModelBuilder.build(graph: graph, tags: ["serve"], signature: freezing.signature ?? "serving_default",
+                                                    inputs: inputs, outputs: outputs)
+        try writeDirectory(at: path) { staging in
+            try AtomicFile.write(bytes, to: staging.appendingPathComponent("saved_model.pb").path)
+            try FileManager.default.createDirectory(at: staging.appendingPathComponent("variables"), withIntermediateDirectories: true)
+        }
+    }
+
+    /// A new directory at `path`, filled by `fill` in a staging directory beside it and renamed into
+    /// place; nothing is left behind on error.
+    private static func writeDirectory(at path: String, _ fill: (URL) throws -> Void) throws {
         let fm = FileManager.default
         let target = URL(fileURLWithPath: path)
         if fm.fileExists(atPath: path) {
@@ -65,6 +95,20 @@ enum TensorFlowCheckpointWriter {
         try? fm.removeItem(at: staging)
         do {
             try fm.createDirectory(at: staging, withIntermediateDirectories: true)
+            try fill(staging)
+            try fm.moveItem(at: staging, to: target)
+        } catch {
+            try? fm.removeItem(at: staging)
+            if let e = error as? CheckpointError { throw e }
+            throw CheckpointError(.writeFailed, file: path, problem: "\(error.localizedDescription)")
+        }
+    }
+
+    /// A SavedModel directory at `path`: every file of `directory` but its variables copied, the
+    /// variables written from `items`; built beside `path` and renamed into place.
+    private static func writeSavedModel(from directory: String, items: [TensorBundleItem], to path: String) throws {
+        let fm = FileManager.default
+        try writeDirectory(at: path) { staging in
             let source = URL(fileURLWithPath: directory)
             for name in try fm.contentsOfDirectory(atPath: directory) where name != "variables" {
                 try fm.copyItem(at: source.appendingPathComponent(name), to: staging.appendingPathComponent(name))
@@ -72,11 +116,6 @@ enum TensorFlowCheckpointWriter {
             let variables = staging.appendingPathComponent("variables")
             try fm.createDirectory(at: variables, withIntermediateDirectories: true)
             try TensorBundleWriter.write(prefix: variables.appendingPathComponent("variables").path, items: items)
-            try fm.moveItem(at: staging, to: target)
-        } catch {
-            try? fm.removeItem(at: staging)
-            if let e = error as? CheckpointError { throw e }
-            throw CheckpointError(.writeFailed, file: path, problem: "\(error.localizedDescription)")
         }
     }
 }
