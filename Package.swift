@@ -70,6 +70,6 @@ let package = Package(
 // Fuzz driver (libFuzzer): added only when BNCONV_FUZZ is set, so `swift build` / `make test` never
 // build it. `make fuzz` builds it into .build-fuzz with -sanitize=fuzzer,address (docs/robustness.md).
 if Context.environment["BNCONV_FUZZ"] != nil {
-    package.targets.append(.executableTarget(name: "bnconv-fuzz", dependencies: ["BNConv", "BNConvFormats"], path: "Fuzz/Sources"))
+    package.targets.append(.executableTarget(name: "bnconv-fuzz", dependencies: ["BNConv", "BNConvFormats", "BNConvInterop"], path: "Fuzz/Sources"))
     package.products.append(.executable(name: "bnconv-fuzz", targets: ["bnconv-fuzz"]))
 }

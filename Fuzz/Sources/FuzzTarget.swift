@@ -1,5 +1,6 @@
 import BNConv
 import BNConvFormats
+import BNConvInterop
 import Foundation
 
 /// The readers the fuzz driver can aim at, chosen by the `BNCONV_FUZZ_TARGET` environment variable.
@@ -19,6 +20,11 @@ enum FuzzTarget: String, CaseIterable {
     /// `TensorBundle.readIndex(bytes:file:limits:)`: a tensor bundle's `.index` (the table's blocks,
     /// checksums and footer, the header and every entry, slice keys), with and without the CRCs.
     case bundleIndex
+    /// `TensorFlowCheckpointReader.readMetaGraph(bytes:file:)`: a MetaGraphDef parsed and its graph
+    /// frozen (outputs inferred, calls inlined, tf.cond resolved, variables as zeros).
+    case metagraph
+    /// `ProtobufSavedModel(bytes:file:)`: a `saved_model.pb` split into its MetaGraphDefs.
+    case savedmodel
 
     /// The target named by `BNCONV_FUZZ_TARGET` (the driver stops with a message when unset or unknown).
     static let selected: FuzzTarget = {
@@ -50,6 +56,8 @@ enum FuzzTarget: String, CaseIterable {
         case .npy: _ = try? NumPyFile.decode(Data(bytes), file: "fuzz.npy", limits: FuzzTarget.options.limits)
         case .hdf5: _ = try? KerasReader.readHDF5(image: bytes, name: "fuzz.h5", options: FuzzTarget.options)
         case .zip: _ = try? bytes.withUnsafeBytes { try KerasArchiveReader.members(in: $0, file: "fuzz.keras", limits: FuzzTarget.options.limits) }
+        case .metagraph: _ = try? TensorFlowCheckpointReader.readMetaGraph(bytes: bytes, file: "fuzz.meta", options: FuzzTarget.options)
+        case .savedmodel: _ = try? ProtobufSavedModel(bytes: bytes, file: "saved_model.pb")
         case .bundleIndex:
             // As read (every block's CRC checked), and with the CRCs skipped so that mutations
             // reach the blocks, entries, header and slice keys behind them.

@@ -1,14 +1,12 @@
 import CZlibInflate
-import Dispatch
 import Foundation
-import Synchronization
 import BNConvCore
 
 /// The CRC-32 a zip archive records for each member (ISO-HDLC, zlib's `crc32`), of bytes in
 /// memory or of a range of a file read where it lies, on every core.
 ///
 /// A range is split into one span per core; each span's CRC is computed from read-only mappings
-/// of ``chunkBytes`` at a time (so at most one chunk per core is mapped at once) and the spans'
+/// of ``RangeChecksum/chunkBytes`` at a time (so at most one chunk per core is mapped at once) and the spans'
 /// CRCs are joined with zlib's `crc32_combine` (zlib.h: the CRC of two sequences from their CRCs
 /// and the second one's length). 103 MB take 25-29 ms on one core of the team's machine with
 /// zlib's routine, 7.5 ms folded by carry-less multiplication.
@@ -30,41 +28,11 @@ package enum CRC32 {
         return UInt32(truncatingIfNeeded: crc32_combine(uLong(first), uLong(second), secondLength))
     }
 
-    /// How many bytes of a file range are mapped at a time.
-    static let chunkBytes = 4 << 20
-
-    /// Below this many bytes a range is checked on the calling thread alone.
-    static let parallelBytes = 8 << 20
-
-    /// The CRC-32 of the `count` bytes at `offset` of `file`, read through read-only mappings and
-    /// computed on up to `threads` cores.
+    /// The CRC-32 of the `count` bytes at `offset` of `file`, read through read-only mappings
+    /// (``RangeChecksum/chunkBytes`` at a time per core) and computed on up to `threads` cores.
     package static func of(_ file: MappedFile, offset: Int, count: Int,
                            threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> UInt32 {
-        let parts = count < parallelBytes ? 1 : max(1, min(threads, count / chunkBytes, 8))
-        guard parts > 1 else { return try of(file, span: offset..<(offset + count)) }
-        let step = (count + parts - 1) / parts
-        let spans = (0..<parts).map { i in (offset + i * step)..<(offset + min(count, (i + 1) * step)) }
-        let results = Mutex<[Result<UInt32, any Error>?]>(Array(repeating: nil, count: parts))
-        DispatchQueue.concurrentPerform(iterations: parts) { i in
-            let result = Result { try of(file, span: spans[i]) }
-            results.withLock { $0[i] = result }
-        }
-        var crc: UInt32 = 0
-        for (span, result) in zip(spans, results.withLock { $0 }) {
-            crc = combine(crc, try result!.get(), secondLength: span.count)
-        }
-        return crc
-    }
-
-    /// The CRC-32 of one span of `file`, a chunk at a time.
-    private static func of(_ file: MappedFile, span: Range<Int>) throws -> UInt32 {
-        var crc: UInt32 = 0
-        var at = span.lowerBound
-        while at < span.upperBound {
-            let chunk = min(span.upperBound - at, chunkBytes)
-            crc = try file.withBytes(offset: at, count: chunk) { of($0, continuing: crc) }
-            at += chunk
-        }
-        return crc
+        try RangeChecksum(extend: { of($1, continuing: $0) }, combine: { combine($0, $1, secondLength: $2) })
+            .of(file, offset: offset, count: count, threads: threads)
     }
 }

@@ -1,6 +1,4 @@
-import Dispatch
 import Foundation
-import Synchronization
 import BNConvCore
 
 /// CRC-32C (Castagnoli: reflected, polynomial 0x1EDC6F41, reflected 0x82F63B78, initial value and
@@ -143,41 +141,11 @@ package enum CRC32C {
         return p
     }
 
-    /// How many bytes of a file range are mapped at a time.
-    static let chunkBytes = 4 << 20
-
-    /// Below this many bytes a range is checked on the calling thread alone.
-    package static let parallelBytes = 8 << 20
-
     /// The CRC-32C of the `count` bytes at `offset` of `file`, read through read-only mappings
-    /// (``chunkBytes`` at a time per core) and computed on up to `threads` cores.
+    /// (``RangeChecksum/chunkBytes`` at a time per core) and computed on up to `threads` cores.
     package static func of(_ file: MappedFile, offset: Int, count: Int,
                            threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> UInt32 {
-        let parts = count < parallelBytes ? 1 : max(1, min(threads, count / chunkBytes, 8))
-        guard parts > 1 else { return try of(file, span: offset..<(offset + count)) }
-        let step = (count + parts - 1) / parts
-        let spans = (0..<parts).map { i in (offset + i * step)..<(offset + min(count, (i + 1) * step)) }
-        let results = Mutex<[Result<UInt32, any Error>?]>(Array(repeating: nil, count: parts))
-        DispatchQueue.concurrentPerform(iterations: parts) { i in
-            let result = Result { try of(file, span: spans[i]) }
-            results.withLock { $0[i] = result }
-        }
-        var crc: UInt32 = 0
-        for (span, result) in zip(spans, results.withLock { $0 }) {
-            crc = combine(crc, try result!.get(), secondLength: span.count)
-        }
-        return crc
-    }
-
-    /// The CRC-32C of one span of `file`, a chunk at a time.
-    private static func of(_ file: MappedFile, span: Range<Int>) throws -> UInt32 {
-        var crc: UInt32 = 0
-        var at = span.lowerBound
-        while at < span.upperBound {
-            let chunk = min(span.upperBound - at, chunkBytes)
-            crc = try file.withBytes(offset: at, count: chunk) { extend(crc, $0) }
-            at += chunk
-        }
-        return crc
+        try RangeChecksum(extend: { extend($0, $1) }, combine: { combine($0, $1, secondLength: $2) })
+            .of(file, offset: offset, count: count, threads: threads)
     }
 }

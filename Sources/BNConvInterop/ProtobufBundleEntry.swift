@@ -48,13 +48,10 @@ package struct ProtobufBundleEntry: Sendable, Equatable {
     /// Decodes `bytes` (checked on the wire first, ``ProtobufWireCheck``); `file` and `place` name
     /// the value in errors.
     package init(decoding bytes: UnsafeRawBufferPointer, file: String, place: String) throws {
-        if !bytes.isEmpty, let problem = withUnsafePointer(to: tensorflow__bundle_entry_proto__descriptor, { ProtobufWireCheck.firstProblem(in: bytes, descriptor: $0) }) {
-            throw CheckpointError(.malformed, file: file, place: place, problem: "not a BundleEntryProto: \(problem)")
+        let unpacked = try withUnsafePointer(to: tensorflow__bundle_entry_proto__descriptor) { descriptor in
+            try ProtobufMessage.checked(bytes, descriptor: descriptor, what: "BundleEntryProto", file: file, place: place) { tensorflow__bundle_entry_proto__unpack(nil, $0, $1) }
         }
-        guard let message = tensorflow__bundle_entry_proto__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
-            throw CheckpointError(.malformed, file: file, place: place, problem: "protobuf-c could not decode the \(bytes.count)-byte BundleEntryProto")
-        }
-        defer { tensorflow__bundle_entry_proto__free_unpacked(message, nil) }
+        let message = unpacked.root(as: Tensorflow__BundleEntryProto.self)
         let m = message.pointee
         let shape = m.shape.map { s in ProtobufCAllocation.messages(s.pointee.dim, s.pointee.n_dim).map { $0.pointee.size } } ?? []
         let slices = ProtobufCAllocation.messages(m.slices, m.n_slices).map { slice in

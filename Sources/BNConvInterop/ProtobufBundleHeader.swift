@@ -37,13 +37,10 @@ package struct ProtobufBundleHeader: Sendable, Equatable {
     /// Decodes `bytes` (checked on the wire first, ``ProtobufWireCheck``); `file` and `place` name
     /// the value in errors.
     package init(decoding bytes: UnsafeRawBufferPointer, file: String, place: String) throws {
-        if !bytes.isEmpty, let problem = withUnsafePointer(to: tensorflow__bundle_header_proto__descriptor, { ProtobufWireCheck.firstProblem(in: bytes, descriptor: $0) }) {
-            throw CheckpointError(.malformed, file: file, place: place, problem: "not a BundleHeaderProto: \(problem)")
+        let unpacked = try withUnsafePointer(to: tensorflow__bundle_header_proto__descriptor) { descriptor in
+            try ProtobufMessage.checked(bytes, descriptor: descriptor, what: "BundleHeaderProto", file: file, place: place) { tensorflow__bundle_header_proto__unpack(nil, $0, $1) }
         }
-        guard let message = tensorflow__bundle_header_proto__unpack(nil, bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else {
-            throw CheckpointError(.malformed, file: file, place: place, problem: "protobuf-c could not decode the \(bytes.count)-byte BundleHeaderProto")
-        }
-        defer { tensorflow__bundle_header_proto__free_unpacked(message, nil) }
+        let message = unpacked.root(as: Tensorflow__BundleHeaderProto.self)
         let m = message.pointee
         self.init(numShards: m.num_shards, endianness: Int32(bitPattern: m.endianness.rawValue),
                   producer: m.version?.pointee.producer ?? 0, minConsumer: m.version?.pointee.min_consumer ?? 0,

@@ -32,6 +32,28 @@ final class ProtobufMessage {
         base = UnsafeMutableRawPointer(root).assumingMemoryBound(to: ProtobufCMessage.self)
     }
 
+    /// Takes ownership of the tree `unpack` makes of `bytes` (a raw-buffer version of
+    /// ``init(bytes:unpack:)``); `nil` when protobuf-c refused them.
+    init?<T>(raw bytes: UnsafeRawBufferPointer, unpack: (Int, UnsafePointer<UInt8>?) -> UnsafeMutablePointer<T>?) {
+        guard let root = unpack(bytes.count, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)) else { return nil }
+        base = UnsafeMutableRawPointer(root).assumingMemoryBound(to: ProtobufCMessage.self)
+    }
+
+    /// `bytes` walked on the wire against `descriptor` (``ProtobufWireCheck``: sound, not nested
+    /// too deep), then unpacked by protobuf-c with `unpack`; either failing is a
+    /// ``CheckpointError`` naming `file`, `place` and the message type `what`.
+    static func checked<T>(_ bytes: UnsafeRawBufferPointer, descriptor: UnsafePointer<ProtobufCMessageDescriptor>, what: String,
+                           file: String, place: String = "",
+                           unpack: (Int, UnsafePointer<UInt8>?) -> UnsafeMutablePointer<T>?) throws -> ProtobufMessage {
+        if !bytes.isEmpty, let problem = ProtobufWireCheck.firstProblem(in: bytes, descriptor: descriptor) {
+            throw CheckpointError(.malformed, file: file, place: place, problem: "not a \(what): \(problem)")
+        }
+        guard let message = ProtobufMessage(raw: bytes, unpack: unpack) else {
+            throw CheckpointError(.malformed, file: file, place: place, problem: "protobuf-c could not decode the \(bytes.count)-byte \(what)")
+        }
+        return message
+    }
+
     deinit {
         protobuf_c_message_free_unpacked(base, nil)
     }

@@ -72,7 +72,7 @@ final class CRC32CTests: XCTestCase {
     func testAFileRangeOnSeveralCoresGivesTheOnePassValue() throws {
         let dir = try FixturePaths.scratchDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let data = bytes(CRC32C.parallelBytes + 3 * 4096 + 5, seed: 5)
+        let data = bytes(RangeChecksum.parallelBytes + 3 * 4096 + 5, seed: 5)
         let path = dir.appendingPathComponent("data").path
         try FileBytes.create(path, bytes: data)
         let file = try XCTUnwrap(MappedFile(path: path))

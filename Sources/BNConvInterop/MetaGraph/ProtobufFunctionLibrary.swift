@@ -52,11 +52,15 @@ package struct ProtobufFunctionLibrary: Sendable {
 
     /// One FunctionDef from its bytes.
     private static func function(_ bytes: [UInt8], refusal: (String) -> CheckpointError) throws -> Function {
-        if let problem = withUnsafePointer(to: tensorflow__function_def__descriptor, { ProtobufWireCheck.firstProblem(in: bytes, descriptor: $0) }) {
-            throw refusal("not a FunctionDef: \(problem)")
-        }
-        guard let message = ProtobufMessage(bytes: bytes, unpack: { tensorflow__function_def__unpack(nil, $0.count, $0.baseAddress) }) else {
-            throw refusal("protobuf-c could not parse the FunctionDef")
+        let message: ProtobufMessage
+        do {
+            message = try bytes.withUnsafeBytes { raw in
+                try withUnsafePointer(to: tensorflow__function_def__descriptor) { descriptor in
+                    try ProtobufMessage.checked(raw, descriptor: descriptor, what: "FunctionDef", file: "") { tensorflow__function_def__unpack(nil, $0, $1) }
+                }
+            }
+        } catch let error as CheckpointError {
+            throw refusal(error.problem)
         }
         let f = message.root(as: Tensorflow__FunctionDef.self).pointee
         func arguments(_ p: UnsafeMutablePointer<UnsafeMutablePointer<Tensorflow__OpDef__ArgDef>?>?, _ n: Int) -> [Argument] {

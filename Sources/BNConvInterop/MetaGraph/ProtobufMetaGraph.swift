@@ -69,14 +69,14 @@ package struct ProtobufMetaGraph: Sendable {
                 rest += UnsafeRawBufferPointer(rebasing: bytes[f.range])
             }
         }
-        if let problem = withUnsafePointer(to: tensorflow__meta_graph_def__descriptor, { ProtobufWireCheck.firstProblem(in: rest, descriptor: $0) }),
-           !rest.isEmpty {
-            throw refusal(problem)
-        }
         var meta = ProtobufMetaGraph(tags: [], tensorflowVersion: "", graphDef: graph, saver: nil, collections: [:], signatures: [], objectGraph: nil)
         if rest.isEmpty { return meta }
-        guard let message = ProtobufMessage(bytes: rest, unpack: { tensorflow__meta_graph_def__unpack(nil, $0.count, $0.baseAddress) }) else {
-            throw refusal("protobuf-c could not parse its \(bytes.count) bytes")
+        let message = try rest.withUnsafeBytes { raw in
+            try withUnsafePointer(to: tensorflow__meta_graph_def__descriptor) { descriptor in
+                try ProtobufMessage.checked(raw, descriptor: descriptor, what: "TensorFlow MetaGraphDef", file: file, place: place) {
+                    tensorflow__meta_graph_def__unpack(nil, $0, $1)
+                }
+            }
         }
         let m = message.root(as: Tensorflow__MetaGraphDef.self).pointee
         if let info = m.meta_info_def?.pointee {

@@ -37,13 +37,13 @@ package struct ProtobufTrackableObjectGraph: Sendable, Equatable {
 
     /// Parses a serialized TrackableObjectGraph; `file` names the checkpoint in errors.
     package init(bytes: [UInt8], file: String) throws {
-        let refusal = CheckpointError(.malformed, file: file, place: "_CHECKPOINTABLE_OBJECT_GRAPH", problem:
-            "not a TensorFlow TrackableObjectGraph")
         if bytes.isEmpty { objects = []; return }
-        if let problem = withUnsafePointer(to: tensorflow__trackable_object_graph__descriptor, { ProtobufWireCheck.firstProblem(in: bytes, descriptor: $0) }) {
-            throw CheckpointError(.malformed, file: file, place: "_CHECKPOINTABLE_OBJECT_GRAPH", problem: "not a TensorFlow TrackableObjectGraph: \(problem)")
+        let message = try bytes.withUnsafeBytes { raw in
+            try withUnsafePointer(to: tensorflow__trackable_object_graph__descriptor) { descriptor in
+                try ProtobufMessage.checked(raw, descriptor: descriptor, what: "TensorFlow TrackableObjectGraph", file: file,
+                                            place: "_CHECKPOINTABLE_OBJECT_GRAPH") { tensorflow__trackable_object_graph__unpack(nil, $0, $1) }
+            }
         }
-        guard let message = ProtobufMessage(bytes: bytes, unpack: { tensorflow__trackable_object_graph__unpack(nil, $0.count, $0.baseAddress) }) else { throw refusal }
         let g = message.root(as: Tensorflow__TrackableObjectGraph.self).pointee
         objects = ProtobufCAllocation.messages(g.nodes, g.n_nodes).map { node in
             let o = node.pointee

@@ -20,6 +20,46 @@ public enum TensorFlowCheckpointReader {
         }
     }
 
+    /// The model of the MetaGraphDef `bytes` frozen with every variable zero (its `dtype` and
+    /// `shape` attributes; no checkpoint is read): the reading and freezing of a graph on its own,
+    /// for the fuzz driver. `file` names it in errors.
+    package static func readMetaGraph(bytes: [UInt8], file: String, options: ReadOptions = ReadOptions()) throws -> Model {
+        let meta = try bytes.withUnsafeBytes { try ProtobufMetaGraph.parse($0, file: file) }
+        guard !meta.graphDef.isEmpty else { throw CheckpointError(.malformed, file: file, problem: "the MetaGraphDef holds no graph_def") }
+        let graph = try ProtobufGraphDefFile(bytes: meta.graphDef, file: file)
+        if let refusal = options.limits.nodeRefusal(count: graph.nodeCount) {
+            throw CheckpointError(.unsupported, file: file, problem: refusal)
+        }
+        do {
+            var freezer = try GraphFreezer(graph: graph, file: file)
+            let outputs = options.tensorFlow.outputs?.compactMap { TensorReference($0) } ?? freezer.plausibleOutputs().map { TensorReference(node: $0) }
+            guard !outputs.isEmpty else { throw FreezeError("no output") }
+            var declared = [String: (dtype: ProtobufAttrValue?, shape: ProtobufAttrValue?)]()
+            for name in freezer.nodeNames {
+                guard let n = freezer.node(name), GraphFreezer.variableOps.contains(n.op) else { continue }
+                declared[name] = (n.attribute("dtype"), n.attribute("shape"))
+            }
+            let frozen = try freezer.freeze(outputs: outputs.map { GraphFreezer.Output(tensor: $0, name: nil) },
+                                            assumeInference: options.tensorFlow.assumeInference) { node, _, _ in
+                guard let n = declared[node], case .type(let dtype)? = n.dtype, let d = TensorFlowDataType.dtype(dtype),
+                      case .shape(let dims?)? = n.shape, dims.allSatisfy({ $0 >= 0 }) else {
+                    throw FreezeError("variable '\(node)' has no dtype and shape to make zeros of")
+                }
+                var count = 1
+                for dim in dims {
+                    let (product, overflow) = count.multipliedReportingOverflow(by: Int(clamping: dim))
+                    guard !overflow else { throw FreezeError("variable '\(node)' declares more than \(Int.max) elements") }
+                    count = product
+                }
+                if let refusal = options.limits.refusal(count: count, elementBytes: d.byteCount) { throw FreezeError(refusal) }
+                return ProtobufTensorProto(dtype: dtype, shape: dims, content: ArraySlice(repeating: 0, count: count * d.byteCount))
+            }
+            return try GraphDefReader.read(bytes: frozen.bytes, file: file, options: options)
+        } catch let error as FreezeError {
+            throw CheckpointError(.unsupported, file: file, problem: error.description)
+        }
+    }
+
     /// A checkpoint prefix with its `.meta` (or `options.tensorFlow.metaGraph`).
     private static func readCheckpoint(prefix: String, options: ReadOptions) throws -> Model {
         let metaPath = options.tensorFlow.metaGraph ?? prefix + ".meta"
