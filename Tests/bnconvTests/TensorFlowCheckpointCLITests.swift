@@ -98,6 +98,34 @@ final class TensorFlowCheckpointCLITests: XCTestCase {
         assertClose(y, try fixtureArray("tf_checkpoint/moments_mlp/output_infer.npy"), tolerance: 1e-5)
     }
 
+    /// A damaged checkpoint (a truncated index, a flipped byte in the data, a missing data shard):
+    /// exit 1, one line naming the file and the problem, nothing written.
+    func testDamagedCheckpointIsRefusedAndNothingWritten() throws {
+        let source = fixture("tf_checkpoint/slim_conv/model.ckpt")
+        let fm = FileManager.default
+        func copy(_ name: String) throws -> String {
+            let prefix = out(name)
+            for ext in [".index", ".data-00000-of-00001", ".meta"] { try fm.copyItem(atPath: source + ext, toPath: prefix + ext) }
+            return prefix
+        }
+        let truncated = try copy("truncated.ckpt")
+        let index = try Data(contentsOf: URL(fileURLWithPath: truncated + ".index"))
+        try index.prefix(index.count - 20).write(to: URL(fileURLWithPath: truncated + ".index"))
+        let flipped = try copy("flipped.ckpt")
+        var data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: flipped + ".data-00000-of-00001")))
+        data[data.count / 2] ^= 0xFF
+        try Data(data).write(to: URL(fileURLWithPath: flipped + ".data-00000-of-00001"))
+        let missing = try copy("missing.ckpt")
+        try fm.removeItem(atPath: missing + ".data-00000-of-00001")
+        for (prefix, named) in [(truncated, "truncated.ckpt.index"), (flipped, "flipped.ckpt"), (missing, "missing.ckpt.data-00000-of-00001")] {
+            let target = prefix + ".out.pb"
+            let result = try CLIRunner.run(["convert", prefix, "-o", target, "--fold"])
+            XCTAssertEqual(result.status, 1, "\(prefix): \(result.stdout)")
+            XCTAssertTrue(result.stderr.contains(named), result.stderr)
+            XCTAssertFalse(fm.fileExists(atPath: target), prefix)
+        }
+    }
+
     func testRecalibrateWritesACheckpointWithOnlyMovingStatisticsChanged() throws {
         let prefix = fixture("tf_checkpoint/stale_stats/model.ckpt")
         let data = out("calib.npy")
