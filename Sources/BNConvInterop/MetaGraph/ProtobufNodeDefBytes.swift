@@ -34,16 +34,11 @@ package enum ProtobufNodeDefBytes {
         return pack(node)
     }
 
-    /// A GraphDef message: `nodes` (NodeDef messages) as its `node` field, then `rest` (other
-    /// fields of a GraphDef, as bytes with their keys: `versions`).
-    package static func graph(nodes: [[UInt8]], rest: [UInt8] = []) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(nodes.reduce(rest.count) { $0 + $1.count + 6 })
-        for n in nodes {
-            out += ProtobufWire.lengthDelimitedHeader(field: 1, length: n.count)
-            out += n
-        }
-        return out + rest
+    /// Appends `node` (a NodeDef message) to `graph` (a GraphDef message being built) as one more
+    /// `node` field (GraphDef field 1).
+    package static func appendNode(_ node: [UInt8], to graph: inout [UInt8]) {
+        graph += ProtobufWire.lengthDelimitedHeader(field: 1, length: node.count)
+        graph += node
     }
 
     /// The packed bytes of a NodeDef tree.

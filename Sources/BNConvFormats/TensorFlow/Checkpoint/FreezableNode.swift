@@ -22,6 +22,8 @@ struct FreezableNode {
     var setAttributes: [(key: String, value: ProtobufAttrValue)] = []
     /// Attributes to remove when written.
     var removedAttributes: [String] = []
+    /// For a variable made a constant: its value, read when the node is written (its `value`).
+    var pendingValue: FrozenValue?
 
     /// A node read from a file as `def`, whose message bytes are `message`.
     init(_ def: ProtobufNodeDef, message: [UInt8]) {
@@ -45,6 +47,12 @@ struct FreezableNode {
         read = nil
     }
 
+    /// A `Const` named `name` whose `value` is read from `value` when written.
+    init(constant name: String, value: FrozenValue) {
+        self.init(name: name, op: "Const", inputs: [], attributes: [("dtype", .type(value.dtype))])
+        pendingValue = value
+    }
+
     /// The value of attribute `key` as read or set.
     func attribute(_ key: String) -> ProtobufAttrValue? {
         if let set = setAttributes.last(where: { $0.key == key }) { return set.value }
@@ -66,6 +74,7 @@ struct FreezableNode {
         guard let message, let read else {
             var attrs = attributes.filter { a in !removedAttributes.contains(a.key) && !setAttributes.contains { $0.key == a.key } }
             attrs += setAttributes
+            if let pendingValue { attrs.append(("value", .tensor(try pendingValue.load()))) }
             return ProtobufNodeDefBytes.encode(ProtobufNodeDef(name: name, op: op, inputs: inputs, device: device, attributes: attrs))
         }
         if read.name == name, read.op == op, read.inputs == inputs, setAttributes.isEmpty, removedAttributes.isEmpty { return message }

@@ -23,8 +23,9 @@ struct GraphFreezer {
         var name: String?
     }
 
-    /// The checkpoint value of a variable: (node name, checkpoint key, partition) -> tensor.
-    typealias Values = (_ node: String, _ key: String, _ slice: ProtobufVariableDef.Slice?) throws -> ProtobufTensorProto
+    /// The checkpoint value of a variable: (node name, checkpoint key, partition) -> its value, read
+    /// only when its `Const` is written.
+    typealias Values = (_ node: String, _ key: String, _ slice: ProtobufVariableDef.Slice?) throws -> FrozenValue
 
     /// The graph by node name.
     private var nodes: [String: FreezableNode]
@@ -151,9 +152,7 @@ struct GraphFreezer {
             let isResourcePlaceholder = node.op == "Placeholder" && node.attribute("dtype") == .type(Self.resourceType)
             guard Self.variableOps.contains(node.op) || (isResourcePlaceholder && variableKeys[name] != nil) else { continue }
             let key = variableKeys[name] ?? slices[name]?.fullName ?? name
-            let value = try values(name, key, slices[name])
-            var constant = FreezableNode(name: name, op: "Const", inputs: [],
-                                         attributes: [("dtype", .type(value.dtype)), ("value", .tensor(value))])
+            var constant = FreezableNode(constant: name, value: try values(name, key, slices[name]))
             constant.device = node.device
             nodes[name] = constant
             frozen.append((name, key))
@@ -163,8 +162,7 @@ struct GraphFreezer {
         // reads it): one constant of the whole variable, as the checkpoint stores it.
         for name in order where needed.contains(name) {
             guard let node = nodes[name], node.op == "ConcatV2", let whole = wholeVariable(concatenatedBy: node, slices: slices) else { continue }
-            let value = try values(name, whole, nil)
-            nodes[name] = FreezableNode(name: name, op: "Const", inputs: [], attributes: [("dtype", .type(value.dtype)), ("value", .tensor(value))])
+            nodes[name] = FreezableNode(constant: name, value: try values(name, whole, nil))
             frozen.append((name, whole))
         }
         for name in order where needed.contains(name) {
@@ -185,19 +183,28 @@ struct GraphFreezer {
         // 3. The frozen graph: control inputs dropped, nodes in topological order.
         needed = try reachable(from: outputRefs)
         frozen.removeAll { !needed.contains($0.node) }
-        var messages = [[UInt8]]()
+        let sorted = try topologicalOrder(needed)
         var inputs = [String]()
         var keepsCalls = false
-        for name in try topologicalOrder(needed) {
-            guard var node = nodes[name] else { continue }
-            if node.inputs.contains(where: { $0.hasPrefix("^") }) { node.inputs.removeAll { $0.hasPrefix("^") } }
+        for name in sorted {
+            guard let node = nodes[name] else { continue }
             if node.op == "Placeholder" || (node.op == "PlaceholderWithDefault" && ConstantSwitches.constantBool(TensorReference(node: name), nodes) == nil) {
                 inputs.append(name)
             }
             if FunctionInliner.callOps.contains(node.op) || ["If", "StatelessIf", "While", "StatelessWhile"].contains(node.op) { keepsCalls = true }
-            messages.append(try node.encoded())
         }
-        let bytes = ProtobufNodeDefBytes.graph(nodes: messages, rest: otherFields + (keepsCalls ? libraryField : []))
+        // Each node is encoded straight into the graph's bytes and let go of, so a constant's value
+        // is held once (as itself, then as its bytes in the graph), never twice over for every node.
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(sorted.reduce(otherFields.count + libraryField.count) { total, name in
+            total + (nodes[name]?.pendingValue?.byteCount ?? 0) + 256
+        })
+        for name in sorted {
+            guard var node = nodes.removeValue(forKey: name) else { continue }
+            if node.inputs.contains(where: { $0.hasPrefix("^") }) { node.inputs.removeAll { $0.hasPrefix("^") } }
+            ProtobufNodeDefBytes.appendNode(try node.encoded(), to: &bytes)
+        }
+        bytes += otherFields + (keepsCalls ? libraryField : [])
         return FrozenGraph(bytes: bytes, inputs: inputs, outputs: outputRefs.map(\.text), variables: frozen,
                            inlinedCalls: inlined, resolvedSwitches: switches, batchStatistics: assumeInference ? [] : batchStatistics, rewired: rewired)
     }

@@ -52,7 +52,9 @@ public enum TensorFlowCheckpointReader {
                     count = product
                 }
                 if let refusal = options.limits.refusal(count: count, elementBytes: d.byteCount) { throw FreezeError(refusal) }
-                return ProtobufTensorProto(dtype: dtype, shape: dims, content: ArraySlice(repeating: 0, count: count * d.byteCount))
+                return FrozenValue(dtype: dtype, byteCount: count * d.byteCount) {
+                    ProtobufTensorProto(dtype: dtype, shape: dims, content: ArraySlice(repeating: 0, count: count * d.byteCount))
+                }
             }
             return try GraphDefReader.read(bytes: frozen.bytes, file: file, options: options)
         } catch let error as FreezeError {
@@ -207,18 +209,21 @@ public enum TensorFlowCheckpointReader {
     }
 
     /// The value of variable `node` (checkpoint key `key`; for a partition, its part of the whole)
-    /// as a TensorProto for a `Const`.
-    private static func constant(bundle: TensorBundle, node: String, key: String, slice: ProtobufVariableDef.Slice?) throws -> ProtobufTensorProto {
+    /// for a `Const`: checked now, read when the `Const` is written.
+    private static func constant(bundle: TensorBundle, node: String, key: String, slice: ProtobufVariableDef.Slice?) throws -> FrozenValue {
         guard let entry = bundle.entry(key) else {
             throw FreezeError("variable '\(node)' has no value in the checkpoint (no entry '\(key)')")
         }
-        guard TensorFlowDataType.dtype(entry.dataType) != nil else {
+        guard let dtype = TensorFlowDataType.dtype(entry.dataType) else {
             throw FreezeError("variable '\(node)' holds TensorFlow data type \(entry.dataType) (strings or another type freezing does not support)")
         }
-        var tensor = try bundle.tensor(key)
-        if let slice { tensor = try part(of: tensor, slice: slice, node: node) }
-        let bytes = try tensor.withUnsafeBytes { [UInt8]($0) }
-        return ProtobufTensorProto(dtype: entry.dataType, shape: tensor.shape.map(Int64.init), content: bytes[...])
+        let count = slice.map { $0.shape.reduce(1) { $0 &* Int(clamping: $1) } } ?? entry.elementCount
+        return FrozenValue(dtype: entry.dataType, byteCount: max(0, count) &* dtype.byteCount) {
+            var tensor = try bundle.tensor(key)
+            if let slice { tensor = try part(of: tensor, slice: slice, node: node) }
+            let bytes = try tensor.withUnsafeBytes { [UInt8]($0) }
+            return ProtobufTensorProto(dtype: entry.dataType, shape: tensor.shape.map(Int64.init), content: bytes[...])
+        }
     }
 
     /// The block of `whole` a partition covers.
