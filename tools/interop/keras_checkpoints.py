@@ -25,7 +25,7 @@ model.h5 the same weights as a full Keras 2 model):
   refused    a config that does not match the checkpoint (a BN removed, a conv's filters changed): exit 1,
              one error naming the checkpoint, the layer and the key, nothing written.
 Then one row per tf_keras fixture under keras/ (zoo_rows): tf_keras's save_weights of it read by bnconv, and
-bnconv's checkpoint of its keras2.h5 and keras2.keras loaded by tf_keras.
+bnconv's checkpoints of its keras2.h5 (also folded) and keras2.keras loaded by tf_keras.
 A row passes at max|y - y_ref| <= 1e-5 x max|y_ref| (1e-4 for the folded ones). Ends with 'N passed, M failed'.
 """
 import argparse
@@ -228,8 +228,9 @@ def rows(args, row, fixtures, out_dir):
 def zoo_rows(args, row, fixtures, out_dir):
     """Every tf_keras fixture under keras/ (Sequential, nested, Conv1D/3D, transposed, depthwise, separable,
     Normalization, mixed dtypes, ...): tf_keras's own save_weights read by `bnconv run --config` against
-    output_keras2.npy, and `bnconv convert keras2.h5 / keras2.keras -o w.ckpt` loaded by tf_keras (model_from_json
-    of the w.json written beside, load_weights with every value consumed) giving output_keras2.npy."""
+    output_keras2.npy, and `bnconv convert keras2.h5 / keras2.keras -o w.ckpt` (and keras2.h5 with --fold) loaded by
+    tf_keras (model_from_json of the w.json written beside, load_weights with every value consumed) giving
+    output_keras2.npy; the folded checkpoint read back by bnconv too."""
     import glob
     import tf_keras
     os.makedirs(out_dir, exist_ok=True)
@@ -270,9 +271,29 @@ def zoo_rows(args, row, fixtures, out_dir):
             except Exception as error:  # tf_keras refusing the checkpoint fails the row
                 problems.append(f"{source}: {str(error).splitlines()[0]}")
         worst = max(errors) if errors else float("inf")
-        row(f"keras/{name}: tf_keras save_weights read by bnconv; keras2.h5 and keras2.keras -> .ckpt loaded by tf_keras",
-            not problems and worst <= 1e-5, "; ".join(problems)
-            or f"bnconv run rel err {run_error:.2e}; tf_keras on {len(errors)} written checkpoints: worst rel err {worst:.2e}")
+        # Folded on the way (layers removed: tf_keras renumbers the rest in its model.layers order), then
+        # loaded by tf_keras and read back by bnconv with the folded architecture written beside it.
+        target = os.path.join(out_dir, f"{name}.folded.ckpt")
+        folded_error = float("inf")
+        rc, msg = bnconv(args, "convert", os.path.join(d, "keras2.h5"), "-o", target, "--fold", "-q")
+        if rc != 0:
+            problems.append(f"--fold: {msg}")
+        else:
+            arch = target[: -len(".ckpt")] + ".json"
+            try:
+                folded_error = rel(from_json_with_weights(arch, target).predict(x, verbose=0), ref)
+            except Exception as error:  # tf_keras refusing the checkpoint fails the row
+                problems.append(f"--fold: {str(error).splitlines()[0]}")
+            rc, msg = bnconv(args, "run", target, "--config", arch, "--input", os.path.join(out_dir, f"{name}.x.npy"),
+                             "-o", os.path.join(out_dir, f"{name}.folded.y.npy"))
+            if rc != 0:
+                problems.append(f"--fold read back: {msg}")
+            elif rel(np.load(os.path.join(out_dir, f"{name}.folded.y.npy")), ref) > max(HALF_PRECISION.get(name, 1e-5), 1e-4):
+                problems.append("--fold read back: differs")
+        row(f"keras/{name}: tf_keras save_weights read by bnconv; keras2.h5, keras2.keras and a fold -> .ckpt loaded by tf_keras",
+            not problems and worst <= 1e-5 and folded_error <= max(HALF_PRECISION.get(name, 1e-5), 1e-4), "; ".join(problems)
+            or f"bnconv run rel err {run_error:.2e}; tf_keras on {len(errors)} written checkpoints: worst rel err {worst:.2e}, "
+               f"folded {folded_error:.2e}")
 
 
 def main():

@@ -11,9 +11,10 @@ import BNConvInterop
 /// `layer_with_weights-N` (N counting those layers only), both naming the same object. A layer's
 /// children are its variables under the names it gave `add_weight` (`kernel`, `gamma`), each an
 /// object with a `VARIABLE_VALUE` attribute that holds the checkpoint key; a nested model is an
-/// object of the same kind. The config's layers are matched to `layer-M` in that order, and each
-/// layer with weights is checked to be `layer_with_weights-N` too, so a config whose layers do not
-/// line up with the checkpoint's is refused rather than loaded shifted.
+/// object of the same kind. The config's layers are matched to `layer-M` in that order, a layer
+/// whose object holds variables must be `layer_with_weights-N` too, and each layer's variables
+/// must be the ones its config creates, so a config whose layers do not line up with the
+/// checkpoint's is refused rather than loaded shifted.
 ///
 /// Everything else the root holds (`optimizer`, `save_counter`, tf.functions) is not the model's.
 struct KerasCheckpointKeys {
@@ -43,11 +44,15 @@ struct KerasCheckpointKeys {
         try match(container, object: 0, objectPath: "", path: [])
     }
 
-    /// The layers of a container in `model.layers` order as tf_keras numbers them when saving:
-    /// the config's list (which tf_keras writes from `model.layers`), without a Sequential's
-    /// InputLayer (`Sequential.layers` leaves it out).
+    /// The layers of a container in the `model.layers` order tf_keras numbers them in: a
+    /// Functional's as `model_from_json` orders them (``KerasLayerOrder``: by depth, which for a
+    /// config tf_keras wrote is its `layers` list, and for one a pass rewrote is the order the
+    /// rebuilt model has), a Sequential's list without its InputLayer (`Sequential.layers` leaves
+    /// it out).
     static func modelLayers(of container: KerasContainer) -> [KerasLayerEntry] {
-        container.isSequential ? container.layers.filter { $0.className != "InputLayer" } : container.layers
+        if container.isSequential { return container.layers.filter { $0.className != "InputLayer" } }
+        let entries = Dictionary(container.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        return KerasLayerOrder.layers(of: container).compactMap { entries[$0] }
     }
 
     /// Matches `container`'s layers to the children of object `object` (at `objectPath`, ending in
@@ -68,18 +73,18 @@ struct KerasCheckpointKeys {
                     + "the checkpoint's \(path.isEmpty ? "model" : "nested model") has \(layerObjects) layer(s), the config \(layers.count); the config does not match the checkpoint")
             }
             try checkIndex(node, place: place)
-            let layerHoldsValues = holdsValues(node)
+            // tf_keras names a layer with weights `layer_with_weights-N` too (the next N); one that
+            // holds variables of its own without that name does not line up with the config.
             var layerObjectPath = place
-            if layerHoldsValues {
-                let name = "layer_with_weights-\(withWeights)"
-                guard child(name) == node else {
-                    throw CheckpointError(.malformed, file: file, place: "\(objectPath)\(name)", problem:
-                        "the config's layer '\(layerPath)' (\(entry.className)) is layer-\(m) of the checkpoint, which holds variables, but "
-                        + (child(name).map { "\(name) is another object (\($0))" } ?? "the checkpoint has no \(name)")
-                        + ": the layers with weights do not line up; the config does not match the checkpoint")
-                }
+            let name = "layer_with_weights-\(withWeights)"
+            if child(name) == node {
                 withWeights += 1
                 layerObjectPath = "\(objectPath)\(name)"
+            } else if entry.nested == nil ? graph.objects[node].children.contains(where: { ownsValue($0.node) }) : holdsValues(node) {
+                throw CheckpointError(.malformed, file: file, place: "\(objectPath)\(name)", problem:
+                    "the config's layer '\(layerPath)' (\(entry.className)) is layer-\(m) of the checkpoint, which holds variables, but "
+                    + (child(name).map { "\(name) is another object (\($0))" } ?? "the checkpoint has no \(name)")
+                    + ": the layers with weights do not line up; the config does not match the checkpoint")
             }
             if let nested = entry.nested {
                 try match(nested, object: node, objectPath: layerObjectPath + "/", path: path + [entry.name])
@@ -93,9 +98,10 @@ struct KerasCheckpointKeys {
                 guard seen.insert(c.node).inserted else { continue }
                 if let value = graph.objects[c.node].attributes.first(where: { $0.name == Self.valueAttribute }) {
                     found.append(KerasCheckpointVariable(name: c.name, fullName: value.fullName, key: value.checkpointKey))
-                } else if holdsValues(c.node) {
-                    throw CheckpointError(.unsupported, file: file, place: "\(layerObjectPath)/\(c.name)", problem:
-                        "the \(entry.className) layer '\(layerPath)' keeps variables in a sub-object '\(c.name)', which bnconv does not read as a layer's weights")
+                } else {
+                    // A sub-layer's variables (a wrapper's, an attention layer's): named by their path
+                    // under the layer; only a layer bnconv does not model can have them (`check`).
+                    found += subObjectVariables(c.node, name: c.name, seen: &seen)
                 }
             }
             try check(found, of: entry, layerPath: layerPath, objectPath: layerObjectPath)
@@ -149,6 +155,29 @@ struct KerasCheckpointKeys {
             throw CheckpointError(.malformed, file: file, place: place, problem:
                 "the object graph names object \(node), but it has \(graph.objects.count) objects")
         }
+    }
+
+    /// The variables under object `node` (reached from a layer as `name`), each named by its path
+    /// from the layer (`_query_dense/kernel`); each object once.
+    private func subObjectVariables(_ node: Int, name: String, seen: inout Set<Int>) -> [KerasCheckpointVariable] {
+        var out: [KerasCheckpointVariable] = []
+        var todo = [(node, name)]
+        while !todo.isEmpty {
+            let (n, path) = todo.removeFirst()
+            guard n >= 0, n < graph.objects.count else { continue }
+            if let value = graph.objects[n].attributes.first(where: { $0.name == Self.valueAttribute }) {
+                out.append(KerasCheckpointVariable(name: path, fullName: value.fullName, key: value.checkpointKey))
+            }
+            for c in graph.objects[n].children where seen.insert(c.node).inserted {
+                todo.append((c.node, path + "/" + c.name))
+            }
+        }
+        return out
+    }
+
+    /// Whether object `node` (an index checked or not) holds a variable's value itself.
+    private func ownsValue(_ node: Int) -> Bool {
+        node >= 0 && node < graph.objects.count && graph.objects[node].attributes.contains { $0.name == Self.valueAttribute }
     }
 
     /// Whether object `node` or an object under it saved a tensor.

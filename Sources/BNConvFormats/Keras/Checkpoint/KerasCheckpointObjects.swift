@@ -47,17 +47,22 @@ struct KerasCheckpointObjects {
 
     /// Adds `container`'s layers as children of draft `object`.
     private mutating func add(_ container: KerasContainer, at object: Int, path: [String]) throws {
-        let entries = Dictionary(container.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let layers = container.isSequential
-            ? container.layers.filter { $0.className != "InputLayer" }
-            : KerasLayerOrder.layers(of: container).compactMap { entries[$0] }
         var withWeights = 0
-        for (m, entry) in layers.enumerated() {
+        for (m, entry) in KerasCheckpointKeys.modelLayers(of: container).enumerated() {
             let layerObject = drafts.count
             drafts.append(Draft())
             if let nested = entry.nested {
                 try add(nested, at: layerObject, path: path + [entry.name])
             } else if let node = edits.nodesByLayer[(path + [entry.name]).joined(separator: "/")] {
+                if case .opaque = node.op, let sub = try Self.variables(of: node, className: entry.className).first(where: {
+                    $0.name.contains("/") || $0.fullName.split(separator: "/").count > 2
+                }) {
+                    // A layer bnconv does not model whose variables belong to sub-layers: tf_keras tracks
+                    // them under the sub-layers' objects, which bnconv does not know, and would leave
+                    // them unrestored without a word.
+                    throw KerasConfigError(place: node.name, problem:
+                        "the \(entry.className) layer keeps variables in sub-layers ('\(sub.fullName)'), which bnconv cannot lay out as tf_keras does; write an .h5 instead")
+                }
                 for variable in try Self.variables(of: node, className: entry.className) {
                     guard !drafts[layerObject].children.contains(where: { $0.name == variable.name }) else {
                         throw KerasConfigError(place: node.name, problem: "two weights of the layer would both be saved as '\(variable.name)'")

@@ -149,6 +149,24 @@ final class KerasCheckpointWriterTests: XCTestCase {
         }
     }
 
+    /// tf_keras models of other shapes (a Sequential, a nested model, branches that a fold
+    /// renumbers, a Normalization, DepthwiseConv2D, Conv2DTranspose), folded or not, written as
+    /// checkpoints and read back with the architecture written beside: the same answers.
+    func testOtherModelsWrittenAndReadBack() throws {
+        for name in ["sequential", "nested", "mini_resnet", "add_concat", "layers_zoo", "depthwise_bn", "conv2d_transpose_bn"] {
+            let model = try Checkpoint.read(path("keras/\(name)/keras2.h5"))
+            let x = try fixtureArray("keras/\(name)/input.npy"), expected = try ModelRunner(model: model).run([x])[0]
+            for fold in [false, true] {
+                let source = fold ? try FoldBatchNorm().apply(to: model).model : model
+                let target = out("\(name)\(fold ? ".folded" : "").ckpt")
+                try Checkpoint.write(source, to: target, as: .tensorFlowCheckpoint)
+                let back = try Checkpoint.read(target, config: out("\(name)\(fold ? ".folded" : "").json"))
+                try assertSameWeights(back, source, target)
+                assertClose(try ModelRunner(model: back).run([x])[0], expected, tolerance: 1e-5, target)
+            }
+        }
+    }
+
     /// As a Keras 2 HDF5 model (an `.h5` name, or the explicit target): a full model with
     /// `keras_version`, read back with no config, the same weights; a fold written to `.h5` too.
     func testWrittenAsKeras2H5() throws {
