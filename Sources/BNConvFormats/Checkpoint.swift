@@ -7,12 +7,14 @@ import BNConvInterop
 public enum Checkpoint {
     /// Reads `path` into a ``Model``, choosing the reader by extension, checked by the file's magic
     /// (`\x89HDF` HDF5, `PK` zip, else protobuf). `config` pairs an architecture (a
-    /// `model.to_json()` file or a `.keras`) with a weights-only file.
+    /// `model.to_json()` file or a `.keras`) with a weights-only file: a Keras `.weights.h5` or
+    /// `save_weights` `.h5`, or Keras TF-format weights (a checkpoint prefix such as `w.ckpt`, whose
+    /// graph is otherwise its `.meta`).
     ///
     /// `deferringWeights` (a byte count) asks for weights of that size or more to stay in the file
     /// until used (deferred ``Tensor``s; the file stays open while the model holds them), so that a fold that is
     /// written without running the model never holds every weight at once. Legacy Keras `.h5`
-    /// files, `.keras` archives, TensorFlow GraphDefs and ONNX models defer; other formats read
+    /// files, `.keras` archives, Keras TF-format weights, TensorFlow GraphDefs and ONNX models defer; other formats read
     /// everything as usual. The file must
     /// not be changed while the model holds deferred weights (they may be read from a memory
     /// mapping of it).
@@ -21,11 +23,18 @@ public enum Checkpoint {
     public static func read(_ path: String, config: String? = nil, deferringWeights: Int? = nil,
                             options: ReadOptions = ReadOptions()) throws -> Model {
         if let location = TensorFlowCheckpointLocation.resolve(path) {
-            // A TensorFlow checkpoint (a prefix and its files) or SavedModel: frozen into a GraphDef.
-            if config != nil {
-                throw CheckpointError(.unsupported, file: path, problem: "--config applies to Keras weights; a TensorFlow checkpoint's graph is its .meta (--meta FILE)")
+            switch (location, config) {
+            case (.checkpoint(let prefix), let config?):
+                // Keras TF-format weights (`model.save_weights("w.ckpt")`) with their architecture.
+                try RegularFile.require(config, allowingSpecial: options.allowsSpecialFiles)
+                return try KerasCheckpointReader.read(prefix: prefix, configPath: config, deferringFrom: deferringWeights, options: options)
+            case (.savedModel, _?):
+                throw CheckpointError(.unsupported, file: path, problem: "--config applies to Keras weights; a SavedModel holds its own graph")
+            default:
+                // A TensorFlow checkpoint (a prefix and its files) with its .meta, or a SavedModel:
+                // frozen into a GraphDef.
+                return try TensorFlowCheckpointReader.read(location, options: options)
             }
-            return try TensorFlowCheckpointReader.read(location, options: options)
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -56,7 +65,8 @@ public enum Checkpoint {
     }
 
     /// Writes `model` to `path` in the format and flavour it was read from, with
-    /// the edits a pass made. The file is built beside the target and renamed over it on success;
+    /// the edits a pass made (Keras TF-format weights: a checkpoint again, or a Keras 2 `.h5` when
+    /// `path` ends in `.h5`). The file is built beside the target and renamed over it on success;
     /// on error nothing is left behind. Optimizer state is not carried over. For a weights-only
     /// flavour, `config` receives the rewritten architecture (required when layers were removed).
     ///
@@ -66,7 +76,7 @@ public enum Checkpoint {
     public static func write(_ model: Model, to path: String, config: String? = nil) throws {
         let changes = ModelChanges(model)
         switch model.format {
-        case .keras2H5, .keras2WeightsH5, .keras3LegacyH5, .kerasZip, .keras3WeightsH5:
+        case .keras2H5, .keras2WeightsH5, .keras3LegacyH5, .kerasZip, .keras3WeightsH5, .kerasCheckpoint:
             try KerasWriter.write(model, changes: changes, to: path, configPath: config)
         case .graphDef:
             if let freezing = (model.source as? GraphDefSource)?.freezing, !path.lowercased().hasSuffix(".pb") {
@@ -77,6 +87,21 @@ public enum Checkpoint {
             }
         case .onnx:
             try ONNXWriter.write(model, changes: changes, to: path)
+        }
+    }
+
+    /// Writes `model`, read from a Keras file in the Keras 2 (tf_keras) dialect, as `target`:
+    /// Keras TF-format weights at the prefix `path` (with the architecture beside it, or at
+    /// `config`, unless it came unchanged from a `--config` file), or a Keras 2 full-model `.h5`.
+    /// Optimizer state is not carried over, except by a TF-format checkpoint written in place of
+    /// the one read when only values changed (then every other tensor is copied as stored).
+    public static func write(_ model: Model, to path: String, as target: KerasConversionTarget, config: String? = nil) throws {
+        let changes = ModelChanges(model)
+        switch target {
+        case .tensorFlowCheckpoint:
+            try KerasCheckpointWriter.write(model, changes: changes, to: path, configPath: config)
+        case .keras2H5:
+            try KerasWriter.writeKeras2H5(model, changes: changes, to: path)
         }
     }
 

@@ -12,6 +12,9 @@ public enum CheckpointFormat: String, Sendable, Codable, CaseIterable {
     case kerasZip = "keras-zip"
     /// Keras 3 `.weights.h5` (H5IOStore layout).
     case keras3WeightsH5 = "keras3-weights-h5"
+    /// Keras TF-format weights: the tensor-bundle checkpoint tf_keras `model.save_weights("w.ckpt")`
+    /// writes (`w.ckpt.index` + `w.ckpt.data-*`, object-based keys), paired with the architecture.
+    case kerasCheckpoint = "keras-tf-checkpoint"
     /// TensorFlow frozen GraphDef `.pb`.
     case graphDef = "tf-graphdef"
     /// ONNX ModelProto `.onnx`.
@@ -25,11 +28,12 @@ public enum CheckpointFormat: String, Sendable, Codable, CaseIterable {
         case .keras3LegacyH5: return "Keras 3 legacy HDF5 model (.h5)"
         case .kerasZip: return "Keras v3 archive (.keras)"
         case .keras3WeightsH5: return "Keras 3 weights (.weights.h5)"
+        case .kerasCheckpoint: return "Keras TF-format weights (checkpoint)"
         case .graphDef: return "TensorFlow frozen GraphDef (.pb)"
         case .onnx: return "ONNX model (.onnx)"
         }
     }
 
     /// Whether the file holds weights only (no architecture).
-    public var isWeightsOnly: Bool { self == .keras2WeightsH5 || self == .keras3WeightsH5 }
+    public var isWeightsOnly: Bool { self == .keras2WeightsH5 || self == .keras3WeightsH5 || self == .kerasCheckpoint }
 }

@@ -2,8 +2,10 @@ import ArgumentParser
 import BNConv
 import Foundation
 
-/// `bnconv convert IN -o OUT`: exports to ONNX or safetensors, or changes the activation layout
-/// of a checkpoint in its own format; every conversion is verified on the engine first.
+/// `bnconv convert IN -o OUT`: exports to ONNX or safetensors, freezes a TensorFlow graph, moves
+/// Keras weights between Keras files (TF-format weights, Keras 2 `.h5`), or changes the
+/// activation layout of a checkpoint in its own format; every conversion is verified on the
+/// engine first.
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
@@ -14,7 +16,11 @@ struct ConvertCommand: ParsableCommand {
           .safetensors   a PyTorch-convention state dict (OIHW conv weights, (out, in) dense weights)
           .pb            a frozen TensorFlow GraphDef, from a checkpoint (PREFIX + PREFIX.meta) or a SavedModel
                          directory: variables become constants, only what the outputs need is kept
-          anything else  the input's own format, with --layout nchw|nhwc
+          .h5 / .hdf5    a Keras 2 HDF5 model (config + weights, as tf_keras model.save writes it), from
+                         any tf_keras model: Keras TF-format weights + --config, a weights-only .h5 + --config
+          .ckpt / .index Keras TF-format weights (model.save_weights("w.ckpt")): w.ckpt.index + .data + the
+                         `checkpoint` file, and w.json beside it unless the architecture came from --config
+          anything else  the input's own format, with --layout nchw|nhwc (also for .h5, .pb, .ckpt)
         The converted model is run on the engine against the original (fed the transposed input, its
         output transposed back); beyond --tolerance nothing is written and the exit status is 3.
 
@@ -23,6 +29,8 @@ struct ConvertCommand: ParsableCommand {
           bnconv convert model.keras -o model.onnx --inputs-as-nhwc
           bnconv convert model.h5 -o model.safetensors
           bnconv convert model.ckpt -o frozen.pb --fold
+          bnconv convert weights.ckpt --config model.json -o model.h5
+          bnconv convert model.h5 -o weights.ckpt
           bnconv convert saved_model_dir -o model.onnx
           bnconv convert model.onnx -o model_nhwc.onnx --layout nhwc
         """
@@ -34,7 +42,7 @@ struct ConvertCommand: ParsableCommand {
         var layout: DataLayout { self == .nchw ? .channelsFirst : .channelsLast }
     }
 
-    @Option(name: .shortAndLong, help: "Where to write: .onnx, .safetensors, or the input's format (with --layout).")
+    @Option(name: .shortAndLong, help: "Where to write: .onnx, .safetensors, .pb, .h5, .ckpt, or the input's format (with --layout).")
     var output: String
 
     @Option(help: "Activation layout of a same-format conversion (nchw or nhwc).")
@@ -55,7 +63,7 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "Safetensors naming convention (only torch).")
     var naming: BatchNormNaming.Convention?
 
-    @Argument(help: "The checkpoint: Keras .h5 / .keras / .weights.h5, TensorFlow .pb, a TensorFlow checkpoint prefix or SavedModel directory, ONNX .onnx.")
+    @Argument(help: "The checkpoint: Keras .h5 / .keras / .weights.h5 / TF-format weights (w.ckpt with --config), TensorFlow .pb, a TensorFlow checkpoint prefix or SavedModel directory, ONNX .onnx.")
     var model: String
 
     /// --config, verification, --no-verify, --force, --report and the output flags.
@@ -79,8 +87,10 @@ struct ConvertCommand: ParsableCommand {
             if inputsAsNHWC { throw ValidationError("--inputs-as-nhwc applies to ONNX export; use --keep-io-layout with --layout") }
         case .frozenGraph:
             if inputsAsNHWC || keepIOLayout { throw ValidationError("--inputs-as-nhwc and --keep-io-layout do not apply to a frozen GraphDef (.pb) output") }
+        case .keras(let target):
+            if inputsAsNHWC || keepIOLayout { throw ValidationError("--inputs-as-nhwc and --keep-io-layout do not apply to a \(target.displayName) output") }
         case nil:
-            throw ValidationError("\(output): not .onnx, .safetensors or .pb, so a same-format conversion: give --layout nchw|nhwc")
+            throw ValidationError("\(output): not .onnx, .safetensors, .pb, .h5 or .ckpt, so a same-format conversion: give --layout nchw|nhwc")
         }
         if naming != nil && conversion != .safeTensors { throw ValidationError("--naming applies to a .safetensors output (inspect --naming shows every convention)") }
     }

@@ -66,7 +66,7 @@ struct FoldCommand: ParsableCommand {
         let model = inputs[0], out = job.out
         CrashGuard.install(reading: [model] + (job.config.map { [$0] } ?? []))
         try reportingErrors {
-            let target = inPlace ? model : (output ?? OutputPath.rewritten(model, tag: "folded"))
+            let target = inPlace ? model : (output ?? OutputPath.rewritten(model, tag: "folded", config: job.config))
             if !inPlace && OutputPath.sameFile(target, model) {
                 throw ValidationError("the output would overwrite the input \(model); use --in-place to replace it")
             }

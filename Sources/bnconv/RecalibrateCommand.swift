@@ -76,7 +76,7 @@ struct RecalibrateCommand: ParsableCommand {
     func run() throws {
         CrashGuard.install(reading: [model] + (config.map { [$0] } ?? []))
         try reportingErrors {
-            let target = output ?? OutputPath.rewritten(model, tag: fold ? "folded" : "recalibrated", changesGraph: fold)
+            let target = output ?? OutputPath.rewritten(model, tag: fold ? "folded" : "recalibrated", changesGraph: fold, config: config)
             if OutputPath.sameFile(target, model) {
                 throw ValidationError("the output would overwrite the input \(model); choose another --output")
             }

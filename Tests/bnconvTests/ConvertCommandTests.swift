@@ -130,7 +130,7 @@ final class ConvertCommandTests: XCTestCase {
     }
 
     func testUsageErrors() throws {
-        let noLayout = try CLIRunner.run(["convert", fixture("keras/mini_resnet/keras2.h5"), "-o", out("x.h5")])
+        let noLayout = try CLIRunner.run(["convert", fixture("keras/mini_resnet/keras2.h5"), "-o", out("x.bin")])
         // ArgumentParser's validation exit code (64 today; ExitStatus.usage documents 2).
         XCTAssertFalse([0, 1, 3].contains(noLayout.status), noLayout.stderr)
         XCTAssertTrue(noLayout.stderr.contains("Usage"), noLayout.stderr)

@@ -17,9 +17,13 @@ final class ReadmeCommandsTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bnconv-readme-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        // The files the tour names: the shipped example, the kept-BN case and the stale-statistics case.
+        // The files the tour names: the shipped example, the kept-BN case, the stale-statistics case,
+        // Keras TF-format weights.
+        let kerasWeights = "tf_checkpoint/keras_weights/"
         for (name, fixture) in [("mini_resnet.h5", "keras/mini_resnet/keras2.h5"), ("conv_relu_bn.h5", "keras/conv_relu_bn/keras2.h5"),
-                                ("stale.h5", "diagnostics/stale_moving_statistics/keras2.h5")] {
+                                ("stale.h5", "diagnostics/stale_moving_statistics/keras2.h5"),
+                                ("weights.ckpt.index", kerasWeights + "weights.ckpt.index"), ("model.json", kerasWeights + "model.json"),
+                                ("weights.ckpt.data-00000-of-00001", kerasWeights + "weights.ckpt.data-00000-of-00001")] {
             try FileManager.default.copyItem(at: root.appendingPathComponent("Tests/Fixtures/\(fixture)"), to: dir.appendingPathComponent(name))
         }
         for args in commands {

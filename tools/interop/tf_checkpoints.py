@@ -13,6 +13,9 @@ For every fixture under tf_checkpoint/ (TF1 Saver checkpoints with their .meta) 
   savedmodel  (SavedModels) `bnconv fold DIR -o NEWDIR`: tf.saved_model.load's serving_default answers the same.
   recalibrate  `bnconv recalibrate X --data calib.npy -o Y` (a checkpoint and a SavedModel): TensorFlow
            restores Y; only the moving statistics changed, to the moments of each BN's input.
+Keras TF-format weights (tf_keras model.save_weights + model.json) get the rows of
+tools/interop/keras_checkpoints.py (run, to .h5, from .h5, fold, recalibrate, refused configs; and every
+tf_keras fixture under keras/ through a checkpoint both ways).
 The moments MLP (a training graph normalizing by batch moments) must be refused without
 --assume-inference, and with it (or with --meta infer.meta) answer as TensorFlow's inference graph.
 A row passes at max|y - y_ref| <= 1e-5 x max|y_ref| (1e-4 for the folded ones). Ends with 'N passed, M failed'.
@@ -213,6 +216,12 @@ def main():
             continue
         ok, detail = recalibration_check(model, fixed, calib, saved)
         row(f"{name} recalibrate, restored by TensorFlow", ok, detail)
+
+    # Keras TF-format weights (tf_keras model.save_weights + model.json): tools/interop/keras_checkpoints.py.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import keras_checkpoints
+    keras_checkpoints.rows(args, row, args.fixtures, os.path.join(args.out, "keras"))
+    keras_checkpoints.zoo_rows(args, row, args.fixtures, os.path.join(args.out, "keras_zoo"))
 
     passed = sum(results)
     print(f"{passed} passed, {len(results) - passed} failed")

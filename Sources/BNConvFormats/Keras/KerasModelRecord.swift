@@ -53,6 +53,9 @@ public struct KerasModelRecord: SourceRecord {
     var topLevelWeights: [KerasStoredVariable]?
     /// Keras 3 store: the `name` attribute of every `vars` group (by group path), when written.
     var storeNames: [String: String] = [:]
+    /// Keras TF-format weights: the prefix of the tensor bundle read (the weights' storage keys
+    /// are its checkpoint keys), for a checkpoint written back in its place to copy from.
+    var checkpointPrefix: String?
 }
 
 /// A member of a `.keras` zip.

@@ -172,7 +172,7 @@ public enum KerasReader {
     /// The model the builder made, through the shared finish step: validated, shapes and layouts
     /// filled in (layouts derived from the layers, else Keras's default channels-last; a
     /// layout-converted file's outputs are channels-first).
-    private static func finish(_ builder: KerasGraphBuilder, outputs: [String], name: String, format: CheckpointFormat,
+    static func finish(_ builder: KerasGraphBuilder, outputs: [String], name: String, format: CheckpointFormat,
                                record: KerasModelRecord) throws -> Model {
         try ModelFinisher(layouts: .derivedElseChannelsLast).finish(
             Model(name: name, format: format, inputs: builder.inputs, outputs: outputs, nodes: builder.nodes,

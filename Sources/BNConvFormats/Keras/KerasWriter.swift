@@ -5,7 +5,8 @@ import BNConvInterop
 
 /// Writes a Model read from a Keras file back in the same flavour, with the edits a pass made
 /// (removed layers, rewired inputs, modified or added weights). Always builds a new file, in a
-/// temporary file beside the target that is renamed over it only on success.
+/// temporary file beside the target that is renamed over it only on success. Keras TF-format
+/// weights are written by `KerasCheckpointWriter` (or as a Keras 2 `.h5` for an `.h5` name).
 public enum KerasWriter {
     /// Writes `model` to `path` in the flavour it was read from. A weights-only flavour holds no
     /// architecture: when the edits changed it, the rewritten config (`model.to_json()` style) that
@@ -23,6 +24,15 @@ public enum KerasWriter {
         }
         guard let changes = changes ?? ModelChanges(model) else {
             throw CheckpointError.noReadOutline(file: path)
+        }
+        if record.format == .kerasCheckpoint {
+            // TF-format weights: a checkpoint again, or a Keras 2 HDF5 model for an .h5 name.
+            if KerasConversionTarget.forOutput(path) == .keras2H5 {
+                try writeKeras2H5(model, changes: changes, to: path)
+            } else {
+                try KerasCheckpointWriter.write(model, changes: changes, to: path, configPath: configPath)
+            }
+            return
         }
         do {
             try AtomicFile.write(to: path) { temporaryPath in
@@ -51,7 +61,7 @@ public enum KerasWriter {
                                                  weightsBytes: store.weightBytes, to: temporary.path, target: path) { file, whenComputed in
                         try store.write(to: file, whenComputed: whenComputed)
                     }
-                case .graphDef, .onnx:
+                case .kerasCheckpoint, .graphDef, .onnx:
                     throw CheckpointError(.unsupported, file: path, problem: "not a Keras format")
                 }
                 if record.format.isWeightsOnly, rewritten != config || configPath != nil {
@@ -77,7 +87,9 @@ public enum KerasWriter {
         try AtomicFile.write(Array(text.utf8), to: path)
     }
 
-    private static func mapWriteError(_ error: Error, path: String) -> CheckpointError {
+    /// A write failure as a ``CheckpointError`` naming `path` (HDF5, config and model errors
+    /// mapped; a ``CheckpointError`` passed on).
+    static func mapWriteError(_ error: Error, path: String) -> CheckpointError {
         switch error {
         case let e as CheckpointError: return e
         case let e as HDF5Error:

@@ -51,6 +51,8 @@ struct ConvertedOutput {
             }
             return ConvertedOutput(candidate: source, conversion: .init(boundary: LayoutBoundary(inputs: source.inputs.map { _ in nil }, outputs: source.outputs.map { _ in nil }), notes: [], opset: nil),
                                    commit: { _ in try Checkpoint.write(source, to: output) })
+        case .keras(let target):
+            return try keras(source, target: target, request: request)
         case .layout(let layout, let keepIOLayout):
             let converted = try ConvertLayout(target: layout, keepIOLayout: keepIOLayout).apply(to: source)
             return ConvertedOutput(candidate: converted.model,
@@ -63,6 +65,44 @@ struct ConvertedOutput {
                                            .write(comparison: comparison)
                                    })
         }
+    }
+
+    /// The output of a conversion to another Keras file: the model itself (what is verified is the
+    /// passes' model; the file holds its weights as they are), written by
+    /// ``Checkpoint/write(_:to:as:config:)``. Refused before anything runs for a model not read
+    /// from a Keras file, or in the Keras 3 dialect (tf_keras could not rebuild it), and when the
+    /// architecture a TF-format checkpoint gets beside it would replace an input.
+    static func keras(_ source: Model, target: KerasConversionTarget, request: RewriteRequest) throws -> ConvertedOutput {
+        let output = request.output
+        guard let record = source.source as? KerasModelRecord else {
+            throw UsageError("\(output): \(target.displayName) is written from a Keras model (tf_keras), not from \(source.format.displayName); export to .onnx instead")
+        }
+        guard record.dialect == .keras2 else {
+            throw UsageError("\(output): \(target.displayName) is what tf_keras (Keras 2) loads, but \(request.input) has a Keras 3 config, which tf_keras cannot rebuild; give --layout to convert within its own format, or export to .onnx")
+        }
+        if target == .keras2H5, output.lowercased().hasSuffix(".weights.h5") {
+            throw UsageError("\(output): tf_keras loads a file named .weights.h5 as a Keras 3 weights store; name the Keras 2 HDF5 model .h5")
+        }
+        var notes: [String] = []
+        if target == .tensorFlowCheckpoint {
+            let prefix = output.hasSuffix(".index") ? String(output.dropLast(".index".count)) : output
+            if !record.format.isWeightsOnly || request.fold {
+                // The architecture goes beside the weights: it must not replace an input.
+                let config = KerasWriter.defaultConfigPath(forWeights: prefix)
+                try OutputGuard.check(output: config, inputs: request.readFiles(includingModel: true))
+                notes.append(request.fold ? "the folded architecture is written to \(config) if a BatchNorm folds"
+                                          : "the architecture is written to \(config) (model_from_json)")
+            }
+            if source.format != .kerasCheckpoint || request.fold {
+                notes.append("no optimizer state is written")
+            }
+        } else {
+            notes.append("no optimizer state is written")
+        }
+        return ConvertedOutput(candidate: source,
+                               conversion: .init(boundary: LayoutBoundary(inputs: source.inputs.map { _ in nil }, outputs: source.outputs.map { _ in nil }),
+                                                 notes: notes, opset: nil),
+                               commit: { _ in try Checkpoint.write(source, to: output, as: target) })
     }
 
     /// The activation layout of every conv, pool and pad node, by name.

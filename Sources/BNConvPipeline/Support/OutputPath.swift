@@ -26,12 +26,14 @@ public enum OutputPath {
     /// extension. A TensorFlow checkpoint or SavedModel whose graph the rewrite changes
     /// (`changesGraph`: a fold) is written as a frozen GraphDef, `PREFIX.tag.pb` (`model.ckpt` ->
     /// `model.folded.pb`, `export/` -> `export.folded.pb`); one whose values alone change stays a
-    /// checkpoint (`model.recalibrated.ckpt`) or SavedModel (`export.recalibrated/`).
-    public static func rewritten(_ input: String, tag: String, changesGraph: Bool = true) -> String {
+    /// checkpoint (`model.recalibrated.ckpt`) or SavedModel (`export.recalibrated/`). Keras
+    /// TF-format weights (a checkpoint read with `config`, its architecture) stay a checkpoint
+    /// either way (`weights.folded.ckpt`, the folded architecture beside it).
+    public static func rewritten(_ input: String, tag: String, changesGraph: Bool = true, config: String? = nil) -> String {
         switch TensorFlowCheckpointLocation.resolve(input) {
         case .checkpoint(let prefix)?:
             let stem = prefix.hasSuffix(".ckpt") ? String(prefix.dropLast(5)) : prefix
-            return stem + ".\(tag)" + (changesGraph ? ".pb" : ".ckpt")
+            return stem + ".\(tag)" + (changesGraph && config == nil ? ".pb" : ".ckpt")
         case .savedModel(let directory)?:
             let trimmed = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
             return trimmed + ".\(tag)" + (changesGraph ? ".pb" : "")

@@ -63,6 +63,64 @@ final class CorruptionCorpusTests: XCTestCase {
         print("corruption corpus npy: \(variants.count) variants: \(tally)")
     }
 
+    /// Keras TF-format weights with a damaged object graph (the bundle otherwise intact), and an
+    /// intact checkpoint with a damaged architecture: each refused with a ``CheckpointError`` naming
+    /// the checkpoint or the config, or read, folded, written as a checkpoint and read back.
+    func testKerasCheckpointObjectGraphAndConfig() throws {
+        let fixture = FixturePaths.url("tf_checkpoint/keras_weights_nested").path
+        let source = try TensorBundle(prefix: fixture + "/weights.ckpt")
+        let graphKey = "_CHECKPOINTABLE_OBJECT_GRAPH"
+        let graph = try XCTUnwrap(try source.strings(graphKey).first)
+        let configText = try [UInt8](Data(contentsOf: URL(fileURLWithPath: fixture + "/model.json")))
+        let dir = try scratch()
+        let prefix = dir.appendingPathComponent("weights.ckpt").path, config = dir.appendingPathComponent("model.json").path
+        let out = dir.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        for (kind, container, seed) in [("object graph", CorruptionCorpus.Container.protobuf, UInt64(18)), ("config", .text, 19)] {
+            let variants = CorruptionCorpus(original: kind == "config" ? configText : graph, container: container, seed: seed)
+                .variants(count: Self.variantCount)
+            XCTAssertGreaterThanOrEqual(variants.count, 200)
+            var tally = Tally()
+            for v in variants {
+                let items = source.keysInStorageOrder.map { key in
+                    TensorBundleItem(key: key, content: key == graphKey && kind != "config" ? .strings([v.bytes], shape: []) : .copied(from: source, key: key))
+                }
+                try TensorBundleWriter.write(prefix: prefix, items: items)
+                try Data(kind == "config" ? v.bytes : configText).write(to: URL(fileURLWithPath: config))
+                for leftover in try FileManager.default.contentsOfDirectory(atPath: out.path) {
+                    try FileManager.default.removeItem(atPath: out.appendingPathComponent(leftover).path)
+                }
+                let model: Model
+                do {
+                    model = try Checkpoint.read(prefix, config: config)
+                } catch let e as CheckpointError {
+                    XCTAssertTrue(e.file == prefix || e.file == config, "\(kind) \(v.label): \(e) names \(e.file)")
+                    XCTAssertFalse(e.description.contains("\n"), "\(kind) \(v.label): several lines: \(e)")
+                    tally.refused += 1
+                    continue
+                } catch {
+                    XCTFail("\(kind) \(v.label): \(type(of: error)) instead of a CheckpointError: \(error)")
+                    continue
+                }
+                do {
+                    let folded = try FoldBatchNorm().apply(to: model)
+                    let target = out.appendingPathComponent("folded.ckpt").path
+                    try Checkpoint.write(folded.model, to: target)
+                    let architecture = out.appendingPathComponent("folded.json").path
+                    let back = try Checkpoint.read(target, config: FileManager.default.fileExists(atPath: architecture) ? architecture : config)
+                    XCTAssertEqual(back.nodes.count, folded.model.nodes.count, v.label)
+                    tally.folded += 1
+                } catch {
+                    XCTAssertFalse("\(error)".isEmpty, v.label)
+                    tally.laterError += 1
+                }
+                let stray = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasSuffix(".tmp") }
+                XCTAssertEqual(stray, [], "\(v.label): temporary files left")
+            }
+            print("corruption corpus Keras checkpoint \(kind): \(variants.count) variants: \(tally)")
+        }
+    }
+
     // MARK: Driver
 
     private func scratch() throws -> URL {

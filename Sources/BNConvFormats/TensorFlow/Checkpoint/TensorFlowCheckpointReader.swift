@@ -66,6 +66,11 @@ public enum TensorFlowCheckpointReader {
     private static func readCheckpoint(prefix: String, options: ReadOptions) throws -> Model {
         let metaPath = options.tensorFlow.metaGraph ?? prefix + ".meta"
         guard FileManager.default.fileExists(atPath: metaPath) else {
+            if options.tensorFlow.metaGraph == nil, (try? TensorBundle(prefix: prefix, limits: options.limits))?.entry(objectGraphKey) != nil {
+                throw CheckpointError(.unsupported, file: prefix, problem:
+                    "an object-based checkpoint holds values, not the model, and no \(URL(fileURLWithPath: metaPath).lastPathComponent) lies beside it: "
+                    + "for Keras TF-format weights (model.save_weights) give the architecture with --config model.json (model.to_json() output)")
+            }
             throw CheckpointError(.unsupported, file: prefix, problem:
                 "a checkpoint holds values, not the graph: \(URL(fileURLWithPath: metaPath).lastPathComponent) was not found beside it; give the graph with --meta FILE (a MetaGraphDef written by tf.train.Saver or export_meta_graph)")
         }
