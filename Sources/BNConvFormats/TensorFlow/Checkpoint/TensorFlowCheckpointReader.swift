@@ -4,7 +4,7 @@ import BNConvModel
 import BNConvInterop
 
 /// Reads a TensorFlow tensor-bundle checkpoint with its MetaGraphDef, or a SavedModel directory,
-/// into a ``Model``: the graph is frozen for inference (``GraphFreezer``: variables made constants
+/// into a ``Model``: the graph is frozen for inference (`GraphFreezer`: variables made constants
 /// from the checkpoint, only what the outputs need, TF2 functions inlined) and the frozen GraphDef
 /// read by ``GraphDefReader``, so everything a `.pb` supports (inspect, fold, verify, convert)
 /// works, and writing the model writes a frozen GraphDef.
