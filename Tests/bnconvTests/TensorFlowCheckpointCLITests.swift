@@ -34,6 +34,27 @@ final class TensorFlowCheckpointCLITests: XCTestCase {
 
     /// A training graph's batch-moment BatchNorms are a graph warning in text and JSON (exit 0); a
     /// SavedModel's BN variables are listed under their checkpoint keys.
+    /// Each BN variable's range in `inspect --json` is what TensorFlow read from the checkpoint (facts.json).
+    func testInspectShowsVariableRangesAsTensorFlowReadThem() throws {
+        let json = try CLIRunner.run(["inspect", fixture("tf_checkpoint/slim_conv/model.ckpt"), "--json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let bns = try XCTUnwrap(object["batchNorms"] as? [[String: Any]])
+        let facts = try fixtureJSON("tf_checkpoint/slim_conv/facts.json")["batch_norms"] as? [[String: Any]] ?? []
+        var checked = 0
+        for fact in facts {
+            guard let values = fact["checkpoint_values"] as? [String: [String: Any]] else { continue }
+            for (role, key) in [("gamma", "gamma"), ("moving_mean", "mean"), ("moving_variance", "variance")] {
+                guard let name = fact[key] as? String, let expected = values[key] else { continue }
+                let variable = try XCTUnwrap(bns.flatMap { ($0["variables"] as? [[String: Any]]) ?? [] }.first { $0["path"] as? String == name && $0["role"] as? String == role }, name)
+                XCTAssertEqual(variable["min"] as? Double, expected["min"] as? Double, name)
+                XCTAssertEqual(variable["max"] as? Double, expected["max"] as? Double, name)
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(checked, 5)
+    }
+
     func testInspectWarnsOfBatchStatisticsAndShowsCheckpointKeys() throws {
         let text = try CLIRunner.run(["inspect", fixture("tf_checkpoint/moments_mlp/model.ckpt")])
         XCTAssertEqual(text.status, 0, text.stderr)

@@ -36,6 +36,8 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
         public var shape: [Int]
         /// Its dtype.
         public var dtype: String
+        /// Its smallest and largest value (NaN counts as neither), when it has values.
+        public var min: Double?, max: Double?
     }
 
     /// One warning about a BatchNorm (``BatchNormWarning``): its stable code and its message.
@@ -133,8 +135,10 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
             guard case .batchNorm(let bn) = node.op else { return nil }
             let layer = node.source as? any LayerDescription
             let variables = node.weights.map { w in
-                Variable(role: w.role.rawValue, name: layer?.storedName(of: w.role) ?? w.storageKey,
-                         path: freezing?.variableKeys[w.storageKey] ?? w.storageKey, shape: w.tensor.shape, dtype: w.tensor.dtype.rawValue)
+                let values = (try? w.tensor.materialized().doubles())?.filter { !$0.isNaN } ?? []
+                return Variable(role: w.role.rawValue, name: layer?.storedName(of: w.role) ?? w.storageKey,
+                                path: freezing?.variableKeys[w.storageKey] ?? w.storageKey, shape: w.tensor.shape, dtype: w.tensor.dtype.rawValue,
+                                min: values.min(), max: values.max())
             }
             let decision = byName[node.name]
             return BatchNormInfo(name: node.name, epsilon: bn.epsilon, momentum: bn.momentum, axis: bn.axis, center: bn.center,
@@ -192,7 +196,8 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
         for bn in batchNorms {
             lines.append("  \(bn.name): epsilon \(bn.epsilon), momentum \(bn.momentum), axis \(bn.axis), center \(bn.center), scale \(bn.scale), \(bn.dtype)")
             for v in bn.variables {
-                lines.append("    \(pad(v.role, 15)) \(v.name)  at \(v.path)  \(v.shape) \(v.dtype)")
+                let range = v.min.map { lo in v.max.map { hi in String(format: "  in [%.4g, %.4g]", lo, hi) } ?? "" } ?? ""
+                lines.append("    \(pad(v.role, 15)) \(v.name)  at \(v.path)  \(v.shape) \(v.dtype)\(range)")
             }
             if let target = bn.foldInto {
                 lines.append("    fold: into \(target)")
