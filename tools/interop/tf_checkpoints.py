@@ -31,20 +31,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-
-
-def rel(a, b):
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        return float("inf")
-    return float(np.max(np.abs(a - b))) / max(float(np.max(np.abs(b))), 1e-30)
-
-
-def bnconv(args, *cmd):
-    proc = subprocess.run([args.bnconv, *cmd], capture_output=True, text=True)
-    text = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
-    return proc.returncode, (text[-1] if text else "")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import keras_checkpoints  # noqa: E402  (rows for Keras TF-format weights; rel and bnconv shared)
+from keras_checkpoints import bnconv, rel  # noqa: E402
 
 
 def tf_frozen(path, x, feeds=None):
@@ -219,7 +208,6 @@ def main():
 
     # Keras TF-format weights (tf_keras model.save_weights + model.json): tools/interop/keras_checkpoints.py.
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import keras_checkpoints
     keras_checkpoints.rows(args, row, args.fixtures, os.path.join(args.out, "keras"))
     keras_checkpoints.zoo_rows(args, row, args.fixtures, os.path.join(args.out, "keras_zoo"))
 
