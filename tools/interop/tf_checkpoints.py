@@ -207,7 +207,6 @@ def main():
         row(f"{name} recalibrate, restored by TensorFlow", ok, detail)
 
     # Keras TF-format weights (tf_keras model.save_weights + model.json): tools/interop/keras_checkpoints.py.
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     keras_checkpoints.rows(args, row, args.fixtures, os.path.join(args.out, "keras"))
     keras_checkpoints.zoo_rows(args, row, args.fixtures, os.path.join(args.out, "keras_zoo"))
 
