@@ -33,6 +33,9 @@ CASES = [
     ("paddleocr-cls-v2", "rapidocr/ch_ppocr_mobile_v2.0_cls_infer.onnx", (1, 3, 48, 192)),
     ("basic-pitch-onnx", "basic_pitch/nmp.onnx", (1, 43844, 1)),
     ("basic-pitch-frozen", "basic_pitch/nmp_frozen.pb", (1, 43844, 1)),
+    # The same model as it ships, a TF2 SavedModel, read by bnconv directly (frozen in memory); folded
+    # into a SavedModel that TensorFlow loads.
+    ("basic-pitch-savedmodel", "basic_pitch/nmp", (1, 43844, 1)),
 ]
 TOL = 1e-5
 NOISE_MULTIPLE = 16  # Verifier.noiseMultiple
@@ -59,7 +62,19 @@ def tf_run(path, x, optimize=True):
         return session.run(names["outputs"], {names["inputs"][0]: x}), [n.split(":")[0] for n in names["outputs"]]
 
 
+def saved_model_run(path, x):
+    """A SavedModel directory's serving_default signature in TensorFlow: outputs by sorted key, and the keys."""
+    import tensorflow as tf
+    loaded = tf.saved_model.load(path)
+    f = loaded.signatures["serving_default"]
+    out = f(**{list(f.structured_input_signature[1].keys())[0]: tf.constant(x)})
+    keys = sorted(out.keys())
+    return [out[k].numpy() for k in keys], keys
+
+
 def ort_run(path, x, optimize=True):
+    if os.path.isdir(path):
+        return saved_model_run(path, x)[0]
     if path.endswith(".pb"):
         return tf_run(path, x, optimize)[0]
     options = ort.SessionOptions()
@@ -74,6 +89,15 @@ def rel_error(a, b):
 
 
 def bn_count(path):
+    if os.path.isdir(path):
+        # Every FusedBatchNorm of the SavedModel's graph and its functions (every trace Keras saved,
+        # training ones included, so more than the serving path runs).
+        from tensorflow.core.protobuf import saved_model_pb2
+        sm = saved_model_pb2.SavedModel()
+        sm.ParseFromString(open(os.path.join(path, "saved_model.pb"), "rb").read())
+        g = sm.meta_graphs[0].graph_def
+        nodes = list(g.node) + [n for f in g.library.function for n in f.node_def]
+        return sum(1 for n in nodes if n.op.startswith("FusedBatchNorm"))
     if path.endswith(".pb"):
         import tensorflow as tf
         gd = tf.compat.v1.GraphDef()
@@ -108,7 +132,10 @@ def main():
             xp = os.path.join(tmp, name + "_x.npy")
             np.save(xp, x)
             ref = ort_run(path, x)
-            ref_names = tf_run(path, x)[1] if path.endswith(".pb") else [o.name for o in onnx.load(path).graph.output]
+            if os.path.isdir(path):
+                ref_names = saved_model_run(path, x)[1]
+            else:
+                ref_names = tf_run(path, x)[1] if path.endswith(".pb") else [o.name for o in onnx.load(path).graph.output]
             # The framework's own float32 noise on this model: its graph optimizations on vs off, and
             # its outputs when the input moves by four float32 roundings (bnconv's verifier measures
             # the original's noise the same way).
@@ -129,7 +156,7 @@ def main():
                 rows.append(("run", not missing and err <= tol,
                              f"{len(ref)} output(s), range-relative error {err:.2e} (framework noise {noise:.2e})"
                              + (f"; missing {missing}" if missing else "")))
-            folded = os.path.join(tmp, name + "_folded" + os.path.splitext(path)[1])
+            folded = os.path.join(tmp, name + "_folded" + ("" if os.path.isdir(path) else os.path.splitext(path)[1]))
             if path.endswith(".pb"):
                 import shutil
                 shutil.copy(path + ".json", folded + ".json")
