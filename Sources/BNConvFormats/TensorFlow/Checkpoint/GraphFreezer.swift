@@ -97,7 +97,7 @@ struct GraphFreezer {
                 for n in body where n.name != name {
                     guard nodes[n.name] == nil else { throw FreezeError("inlining '\(name)' would make a second node named '\(n.name)'") }
                 }
-                for n in body { add(n, replacing: n.name == name) }
+                for n in body { add(n) }
                 callResults[name] = body.last!.dataInputs
                 inlined += 1
                 if inlined > 100_000 { throw FreezeError("more than 100000 function calls to inline (recursive functions?)") }
@@ -341,8 +341,9 @@ struct GraphFreezer {
         return candidate
     }
 
-    /// Adds `node` (replacing the node of that name when `replacing`).
-    private mutating func add(_ node: FreezableNode, replacing: Bool = false) {
+    /// Adds `node`, in place of the node of that name if there is one (a call replaced by its
+    /// IdentityN keeps its place in the file order).
+    private mutating func add(_ node: FreezableNode) {
         if nodes[node.name] == nil { order.append(node.name) }
         nodes[node.name] = node
     }
