@@ -69,6 +69,27 @@ final class TensorFlowCheckpointCLITests: XCTestCase {
         XCTAssertTrue(saved.stdout.contains("/.ATTRIBUTES/VARIABLE_VALUE"), saved.stdout)
     }
 
+    /// A SavedModel's signature and tag set are chosen with --signature and --tags; an unknown one is
+    /// an error listing what the file has; --outputs freezes a sub-graph.
+    func testSignatureTagsAndOutputsAreChosen() throws {
+        let saved = fixture("tf_savedmodel/keras3_export/model")
+        let serve = try CLIRunner.run(["inspect", saved, "--signature", "serve", "--json"])
+        XCTAssertEqual(serve.status, 0, serve.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(serve.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((object["frozenFrom"] as? [String: Any])?["signature"] as? String, "serve")
+        let unknown = try CLIRunner.run(["inspect", saved, "--signature", "nope"])
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertTrue(unknown.stderr.contains("no signature 'nope' (it has: serve, serving_default)"), unknown.stderr)
+        let tags = try CLIRunner.run(["inspect", saved, "--tags", "train"])
+        XCTAssertEqual(tags.status, 1)
+        XCTAssertTrue(tags.stderr.contains("keras3_export/model/saved_model.pb: no graph has the tags [train]; the SavedModel holds [serve]"), tags.stderr)
+        let sub = try CLIRunner.run(["inspect", fixture("tf_checkpoint/layers_bn/model.ckpt"), "--outputs", "Relu", "--json"])
+        XCTAssertEqual(sub.status, 0, sub.stderr)
+        let subObject = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(sub.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(subObject["outputs"] as? [String], ["Relu"])
+        XCTAssertEqual((subObject["batchNorms"] as? [Any])?.count, 1)
+    }
+
     func testConvertFreezesAndFoldsIntoAGraphDefThatAnswersAsTensorFlow() throws {
         let target = out("frozen.pb")
         let result = try CLIRunner.run(["convert", fixture("tf_checkpoint/resource_vars/model.ckpt"), "-o", target, "--fold"])

@@ -84,8 +84,9 @@ public enum TensorFlowCheckpointReader {
 
     /// A SavedModel directory: its `serve` graph and `variables/variables` checkpoint.
     private static func readSavedModel(directory: String, options: ReadOptions) throws -> Model {
-        let dir = URL(fileURLWithPath: directory)
-        let pbPath = dir.appendingPathComponent("saved_model.pb").path
+        // Paths spelled as the user spelled the directory, for messages.
+        let base = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        let pbPath = base + "/saved_model.pb"
         try RegularFile.require(pbPath, allowingSpecial: options.allowsSpecialFiles)
         let saved = try ProtobufSavedModel(bytes: try FileBytes.contents(of: pbPath, limit: ProtobufWireCheck.maximumMessageBytes), file: pbPath)
         let wanted = options.tensorFlow.tags ?? ["serve"]
@@ -98,7 +99,7 @@ public enum TensorFlowCheckpointReader {
             let sets = saved.metaGraphs.map { "[\($0.tags.joined(separator: ","))]" }.joined(separator: ", ")
             throw CheckpointError(.unsupported, file: pbPath, problem: "no graph has the tags [\(wanted.joined(separator: ","))]; the SavedModel holds \(sets) (choose with --tags)")
         }
-        let prefix = dir.appendingPathComponent("variables/variables").path
+        let prefix = base + "/variables/variables"
         // A SavedModel of a frozen graph (what `bnconv fold DIR -o NEWDIR` writes) has no variables;
         // one whose graph reads a variable is refused then, naming it.
         let bundle = FileManager.default.fileExists(atPath: prefix + ".index") ? try TensorBundle(prefix: prefix, limits: options.limits) : nil
@@ -179,7 +180,8 @@ public enum TensorFlowCheckpointReader {
         let usable = meta.signatures.filter { !$0.outputs.isEmpty && $0.outputs.allSatisfy { !$0.name.isEmpty } }
         if let wanted = options.signature {
             guard let s = usable.first(where: { $0.key == wanted }) else {
-                throw FreezeError("the graph has no signature '\(wanted)' (it has: \(meta.signatures.map(\.key).joined(separator: ", ")))")
+                let keys = meta.signatures.map(\.key).filter { !$0.hasPrefix("__") }
+                throw FreezeError("the graph has no signature '\(wanted)' (it has: \(keys.joined(separator: ", ")))")
             }
             return s
         }
