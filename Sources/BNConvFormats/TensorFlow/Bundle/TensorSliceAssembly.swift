@@ -29,37 +29,22 @@ struct TensorSliceAssembly {
     /// (within the shape: checked when the index was read) from `source`, its own row-major
     /// bytes. Returns the first element (row-major index) some slice before already covered, or nil.
     mutating func add(starts: [Int], lengths: [Int], from source: UnsafeRawBufferPointer) -> Int? {
-        let rank = shape.count
-        guard rank > 0, !lengths.contains(0) else { return nil }
-        var strides = [Int](repeating: 1, count: rank)
-        for d in stride(from: rank - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * shape[d + 1] }
-        let run = lengths[rank - 1]
-        var index = [Int](repeating: 0, count: rank - 1)
-        var sourceOffset = 0
-        let runBytes = run * elementBytes
-        while true {
-            var target = starts[rank - 1]
-            for d in 0..<(rank - 1) { target += (starts[d] + index[d]) * strides[d] }
+        guard !shape.isEmpty else { return nil }
+        var overlap: Int?
+        let elementBytes = elementBytes
+        TensorBlockRows.forEach(shape: shape, starts: starts, lengths: lengths) { target, offset, run in
             for element in target..<(target + run) {
                 let (word, bit) = (element >> 6, UInt64(1) << UInt64(element & 63))
-                if covered[word] & bit != 0 { return element }
+                if covered[word] & bit != 0 { overlap = element; return false }
                 covered[word] |= bit
             }
             coveredCount += run
             bytes.withUnsafeMutableBytes { out in
                 out.baseAddress!.advanced(by: target * elementBytes)
-                    .copyMemory(from: source.baseAddress!.advanced(by: sourceOffset), byteCount: runBytes)
+                    .copyMemory(from: source.baseAddress!.advanced(by: offset * elementBytes), byteCount: run * elementBytes)
             }
-            sourceOffset += runBytes
-            // The next row of the slice, outer dimensions as an odometer.
-            var d = rank - 2
-            while d >= 0 {
-                index[d] += 1
-                if index[d] < lengths[d] { break }
-                index[d] = 0
-                d -= 1
-            }
-            if d < 0 { return nil }
+            return true
         }
+        return overlap
     }
 }

@@ -240,23 +240,15 @@ public enum TensorFlowCheckpointReader {
               (0..<rank).allSatisfy({ slice.offset[$0] >= 0 && slice.shape[$0] >= 0 && slice.offset[$0] + slice.shape[$0] <= Int64(whole.shape[$0]) }) else {
             throw FreezeError("partition '\(node)' (offset \(slice.offset), shape \(slice.shape)) does not lie inside '\(slice.fullName)' \(whole.shape)")
         }
-        let offset = slice.offset.map(Int.init), shape = slice.shape.map(Int.init)
+        let shape = slice.shape.map(Int.init)
         let element = whole.dtype.byteCount
-        let strides = Tensor.strides(of: whole.shape)
-        let count = shape.reduce(1, *)
-        var out = [UInt8](repeating: 0, count: count * element)
+        var out = [UInt8](repeating: 0, count: shape.reduce(1, *) * element)
         try whole.withUnsafeBytes { src in
             out.withUnsafeMutableBytes { dst in
-                let inner = rank == 0 ? 1 : shape[rank - 1]
-                let rows = inner == 0 ? 0 : count / inner
-                var index = [Int](repeating: 0, count: max(rank - 1, 0))
-                for row in 0..<rows {
-                    var from = rank == 0 ? 0 : offset[rank - 1]
-                    for d in 0..<index.count { from += (offset[d] + index[d]) * strides[d] }
-                    dst.baseAddress!.advanced(by: row * inner * element)
-                        .copyMemory(from: src.baseAddress!.advanced(by: from * element), byteCount: inner * element)
-                    var d = index.count - 1
-                    while d >= 0 { index[d] += 1; if index[d] < shape[d] { break }; index[d] = 0; d -= 1 }
+                TensorBlockRows.forEach(shape: whole.shape, starts: slice.offset.map(Int.init), lengths: shape) { from, to, run in
+                    dst.baseAddress!.advanced(by: to * element)
+                        .copyMemory(from: src.baseAddress!.advanced(by: from * element), byteCount: run * element)
+                    return true
                 }
             }
         }
