@@ -85,7 +85,7 @@ struct ConvertedOutput {
         }
         var notes: [String] = []
         if target == .tensorFlowCheckpoint {
-            let prefix = output.hasSuffix(".index") ? String(output.dropLast(".index".count)) : output
+            let prefix = TensorBundleNaming.prefix(of: output)
             if !record.format.isWeightsOnly || request.fold {
                 // The architecture goes beside the weights: it must not replace an input.
                 let config = KerasWriter.defaultConfigPath(forWeights: prefix)

@@ -43,7 +43,7 @@ struct LayoutChangeWrite {
         // A weights-only file's converted architecture is written beside it (`x.weights.h5` -> `x.json`,
         // `x.ckpt` -> `x.json`; Keras TF-format weights written as a full `.h5` have none).
         let checkpoint = converted.format == .kerasCheckpoint && KerasConversionTarget.forOutput(output) != .keras2H5
-        let besideStaged = KerasWriter.defaultConfigPath(forWeights: checkpoint ? KerasCheckpointWriter.prefix(of: staged) : staged)
+        let besideStaged = KerasWriter.defaultConfigPath(forWeights: checkpoint ? TensorBundleNaming.prefix(of: staged) : staged)
         let stagedConfig = converted.format.isWeightsOnly && FileManager.default.fileExists(atPath: besideStaged) ? besideStaged : nil
         let reread: Model
         do { reread = try Checkpoint.read(staged, config: stagedConfig) } catch let error as CheckpointError { throw named(error) }
@@ -70,14 +70,14 @@ struct LayoutChangeWrite {
         if checkpoint {
             // The bundle's data file, then its index (the order TensorFlow renames them in), then the
             // `checkpoint` state file naming the new prefix.
-            let (from, to) = (KerasCheckpointWriter.prefix(of: staged), KerasCheckpointWriter.prefix(of: output))
+            let (from, to) = (TensorBundleNaming.prefix(of: staged), TensorBundleNaming.prefix(of: output))
             for suffix in [".data-00000-of-00001", ".index"] { try AtomicFile.copy(from: from + suffix, to: to + suffix) }
             try KerasCheckpointWriter.writeState(prefix: to)
         } else {
             try AtomicFile.copy(from: staged, to: output)
         }
         if let stagedConfig {
-            try AtomicFile.copy(from: stagedConfig, to: KerasWriter.defaultConfigPath(forWeights: checkpoint ? KerasCheckpointWriter.prefix(of: output) : output))
+            try AtomicFile.copy(from: stagedConfig, to: KerasWriter.defaultConfigPath(forWeights: checkpoint ? TensorBundleNaming.prefix(of: output) : output))
         }
     }
 }

@@ -16,11 +16,6 @@ import BNConvInterop
 /// are laid out afresh (``KerasCheckpointObjects``) with the model's weights and no optimizer
 /// state. The bundle is written atomically (``TensorBundleWriter``).
 package enum KerasCheckpointWriter {
-    /// The prefix `path` names: itself, or without a trailing `.index`.
-    package static func prefix(of path: String) -> String {
-        path.hasSuffix(".index") ? String(path.dropLast(".index".count)) : path
-    }
-
     /// Writes `model` as TF-format weights at `path` (a prefix; a trailing `.index` is dropped).
     static func write(_ model: Model, changes: ModelChanges?, to path: String, configPath: String?) throws {
         guard let record = model.source as? KerasModelRecord else {
@@ -32,7 +27,7 @@ package enum KerasCheckpointWriter {
         guard let changes = changes ?? ModelChanges(model) else {
             throw CheckpointError.noReadOutline(file: path)
         }
-        let prefix = prefix(of: path)
+        let prefix = TensorBundleNaming.prefix(of: path)
         do {
             try model.validate()
             let edits = try KerasModelEdits(model: model, record: record, changes: changes)
@@ -63,28 +58,15 @@ package enum KerasCheckpointWriter {
         }
     }
 
-    /// The items of the checkpoint at `source` in its data file's order, each copied as stored but
-    /// the variables whose values changed; `nil` when the changes are more than values (a node
-    /// created or removed, an op or a wire changed, a weight added or removed) or a changed value no
-    /// longer fits its entry (another dtype or size).
+    /// The items of the checkpoint at `source`, each copied as stored but the variables whose
+    /// values changed (``BundleValueRewrite``); `nil` when the changes are more than values or a
+    /// changed value no longer fits its entry (another dtype or size).
     private static func copiedItems(_ model: Model, changes: ModelChanges, from source: String) throws -> [TensorBundleItem]? {
-        let structural = !changes.removed.isEmpty || changes.outputCountChanged || !changes.outputs.isEmpty
-            || changes.nodes.contains { $0.isCreated || $0.opChanged || $0.inputCountChanged || !$0.rewiredInputs.isEmpty
-                || $0.weights.contains { $0.kind != .modified } }
-        if structural { return nil }
-        let bundle = try TensorBundle(prefix: source)
-        var replaced = [String: Tensor]()
-        for change in changes.nodes where !change.weights.isEmpty {
-            let node = model.nodes[change.index]
-            for w in change.weights {
-                guard let weight = node.weight(w.role), let entry = bundle.entry(weight.storageKey) else { return nil }
-                let tensor = try weight.tensor.materialized()
-                guard let dtype = entry.dtype, tensor.dtype == dtype, tensor.count == entry.elementCount else { return nil }
-                replaced[weight.storageKey] = try tensor.reshaped(entry.shape)
-            }
-        }
-        return bundle.keysInStorageOrder.map { key in
-            TensorBundleItem(key: key, content: replaced[key].map { .tensor($0) } ?? .copied(from: bundle, key: key))
+        guard BundleValueRewrite.changesValuesOnly(changes) else { return nil }
+        do {
+            return try BundleValueRewrite.items(model, changes: changes, bundle: try TensorBundle(prefix: source)) { $0.storageKey }
+        } catch is BundleValueRewrite.Mismatch {
+            return nil
         }
     }
 

@@ -1,6 +1,11 @@
 /// The files of a tensor bundle written at a prefix (`tensorflow/core/util/tensor_bundle/naming.cc`):
 /// the index `PREFIX.index` and the data files `PREFIX.data-%05d-of-%05d` (shard, count).
-enum TensorBundleNaming {
+package enum TensorBundleNaming {
+    /// The prefix `path` names: itself, or without a trailing `.index`.
+    package static func prefix(of path: String) -> String {
+        path.hasSuffix(".index") ? String(path.dropLast(".index".count)) : path
+    }
+
     /// `PREFIX.index`.
     static func indexPath(_ prefix: String) -> String { prefix + ".index" }
 

@@ -17,43 +17,26 @@ enum TensorFlowCheckpointWriter {
     /// checkpoint prefix, or for a SavedModel a new directory.
     static func write(_ model: Model, freezing: FreezeReport, changes: ModelChanges?, to path: String) throws {
         let fail = { (problem: String) in CheckpointError(.unsupported, file: path, problem: problem) }
-        if let changes {
-            let structural = !changes.removed.isEmpty || changes.outputCountChanged || !changes.outputs.isEmpty
-                || changes.nodes.contains { $0.isCreated || $0.opChanged || $0.inputCountChanged || !$0.rewiredInputs.isEmpty
-                    || $0.weights.contains { $0.kind != .modified } }
-            if structural, freezing.savedModelDirectory != nil, freezing.signature != nil {
-                // A SavedModel whose graph changed (a fold): a SavedModel of the frozen graph.
-                try writeFrozenSavedModel(model, freezing: freezing, to: path)
-                return
-            }
-            if structural {
+        guard let changes = changes ?? ModelChanges(model) else { throw CheckpointError.noReadOutline(file: path) }
+        if !BundleValueRewrite.changesValuesOnly(changes) {
+            guard freezing.savedModelDirectory != nil, freezing.signature != nil else {
                 throw fail("a TensorFlow checkpoint keeps its graph, so only variable values may change, but this rewrite changed the graph (a fold removes BatchNorms); write a frozen graph instead (-o NAME.pb)")
             }
+            // A SavedModel whose graph changed (a fold): a SavedModel of the frozen graph.
+            try writeFrozenSavedModel(model, freezing: freezing, to: path)
+            return
         }
         let bundle = try TensorBundle(prefix: freezing.checkpointPrefix)
-        // The variables whose values changed, by checkpoint key.
-        var replaced = [String: Tensor]()
-        for change in changes?.nodes ?? [] where !change.weights.isEmpty {
-            let node = model.nodes[change.index]
-            for w in change.weights {
-                guard let weight = node.weight(w.role), let key = freezing.variableKeys[weight.storageKey],
-                      let entry = bundle.entry(key) else {
-                    throw fail("the \(w.role.rawValue) of '\(node.name)' changed, but it is not a variable of the checkpoint (a constant of the graph)")
-                }
-                let tensor = try weight.tensor.materialized()
-                guard let dtype = entry.dtype, tensor.dtype == dtype, tensor.count == entry.elementCount else {
-                    throw fail("the \(w.role.rawValue) of '\(node.name)' (\(key)) changed dtype or size (\(tensor.dtype) \(tensor.shape), the checkpoint holds \(entry.shape))")
-                }
-                replaced[key] = try tensor.reshaped(entry.shape)
-            }
-        }
-        let items = bundle.keys.map { key in
-            TensorBundleItem(key: key, content: replaced[key].map { .tensor($0) } ?? .copied(from: bundle, key: key))
+        let items: [TensorBundleItem]
+        do {
+            items = try BundleValueRewrite.items(model, changes: changes, bundle: bundle) { freezing.variableKeys[$0.storageKey] }
+        } catch let mismatch as BundleValueRewrite.Mismatch {
+            throw fail(mismatch.reason)
         }
         if let directory = freezing.savedModelDirectory {
             try writeSavedModel(from: directory, items: items, to: path)
         } else {
-            let prefix = path.hasSuffix(".index") ? String(path.dropLast(6)) : path
+            let prefix = TensorBundleNaming.prefix(of: path)
             try TensorBundleWriter.write(prefix: prefix, items: items)
             try AtomicFile.copy(from: freezing.graphFile, to: prefix + ".meta")
         }
