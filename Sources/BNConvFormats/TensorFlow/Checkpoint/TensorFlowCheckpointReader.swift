@@ -25,13 +25,7 @@ public enum TensorFlowCheckpointReader {
     /// for the fuzz driver. `file` names it in errors.
     package static func readMetaGraph(bytes: [UInt8], file: String, options: ReadOptions = ReadOptions()) throws -> Model {
         let meta = try bytes.withUnsafeBytes { try ProtobufMetaGraph.parse($0, file: file) }
-        guard !meta.graphDef.isEmpty else { throw CheckpointError(.malformed, file: file, problem: "the MetaGraphDef holds no graph_def") }
-        let graph = try ProtobufGraphDefFile(bytes: meta.graphDef, file: file)
-        if let refusal = options.limits.nodeRefusal(count: graph.nodeCount) {
-            throw CheckpointError(.unsupported, file: file, problem: refusal)
-        }
-        do {
-            var freezer = try GraphFreezer(graph: graph, file: file)
+        return try withFreezer(of: meta, graphFile: file, file: file, options: options) { freezer in
             let outputs = options.tensorFlow.outputs?.compactMap { TensorReference($0) } ?? freezer.plausibleOutputs().map { TensorReference(node: $0) }
             guard !outputs.isEmpty else { throw FreezeError("no output") }
             var declared = [String: (dtype: ProtobufAttrValue?, shape: ProtobufAttrValue?)]()
@@ -42,14 +36,11 @@ public enum TensorFlowCheckpointReader {
             let frozen = try freezer.freeze(outputs: outputs.map { GraphFreezer.Output(tensor: $0, name: nil) },
                                             assumeInference: options.tensorFlow.assumeInference) { node, _, _ in
                 guard let n = declared[node], case .type(let dtype)? = n.dtype, let d = TensorFlowDataType.dtype(dtype),
-                      case .shape(let dims?)? = n.shape, dims.allSatisfy({ $0 >= 0 }) else {
+                      case .shape(let dims?)? = n.shape else {
                     throw FreezeError("variable '\(node)' has no dtype and shape to make zeros of")
                 }
-                var count = 1
-                for dim in dims {
-                    let (product, overflow) = count.multipliedReportingOverflow(by: Int(clamping: dim))
-                    guard !overflow else { throw FreezeError("variable '\(node)' declares more than \(Int.max) elements") }
-                    count = product
+                guard let count = ElementCount.of(dims.map { Int(clamping: $0) }) else {
+                    throw FreezeError("variable '\(node)' declares the shape \(dims), which has no element count")
                 }
                 if let refusal = options.limits.refusal(count: count, elementBytes: d.byteCount) { throw FreezeError(refusal) }
                 return FrozenValue(dtype: dtype, byteCount: count * d.byteCount) {
@@ -57,6 +48,23 @@ public enum TensorFlowCheckpointReader {
                 }
             }
             return try GraphDefReader.read(bytes: frozen.bytes, file: file, options: options)
+        }
+    }
+
+    /// Runs `body` with a freezer of `meta`'s graph (read from `graphFile`, checked against the
+    /// node limit), turning a ``FreezeError`` into a ``CheckpointError`` naming `file`.
+    private static func withFreezer(of meta: ProtobufMetaGraph, graphFile: String, file: String, options: ReadOptions,
+                                    _ body: (inout GraphFreezer) throws -> Model) throws -> Model {
+        guard !meta.graphDef.isEmpty else {
+            throw CheckpointError(.malformed, file: graphFile, problem: "the MetaGraphDef holds no graph_def")
+        }
+        let graph = try ProtobufGraphDefFile(bytes: meta.graphDef, file: graphFile)
+        if let refusal = options.limits.nodeRefusal(count: graph.nodeCount) {
+            throw CheckpointError(.unsupported, file: graphFile, problem: refusal)
+        }
+        do {
+            var freezer = try GraphFreezer(graph: graph, file: graphFile)
+            return try body(&freezer)
         } catch let error as FreezeError {
             throw CheckpointError(.unsupported, file: file, problem: error.description)
         }
@@ -111,15 +119,7 @@ public enum TensorFlowCheckpointReader {
     /// The model of `meta`'s graph frozen with `bundle`'s values.
     private static func freeze(meta: ProtobufMetaGraph, metaFile: String, bundle: TensorBundle?, file: String, source: String,
                                savedModel: String?, options: ReadOptions) throws -> Model {
-        guard !meta.graphDef.isEmpty else {
-            throw CheckpointError(.malformed, file: metaFile, problem: "the MetaGraphDef holds no graph_def")
-        }
-        let graph = try ProtobufGraphDefFile(bytes: meta.graphDef, file: metaFile)
-        if let refusal = options.limits.nodeRefusal(count: graph.nodeCount) {
-            throw CheckpointError(.unsupported, file: metaFile, problem: refusal)
-        }
-        do {
-            var freezer = try GraphFreezer(graph: graph, file: metaFile)
+        try withFreezer(of: meta, graphFile: metaFile, file: file, options: options) { freezer in
             var describedSource = source
             var signatureUsed: ProtobufSignature?
             let outputs: [GraphFreezer.Output]
@@ -169,8 +169,6 @@ public enum TensorFlowCheckpointReader {
                 report.signatureOutputs = Dictionary(zip(signatureUsed.outputs.map(\.key), frozen.outputs).map { ($0, $1) }, uniquingKeysWith: { a, _ in a })
             }
             return try GraphDefReader.read(bytes: frozen.bytes, file: file, options: options, freezing: report)
-        } catch let error as FreezeError {
-            throw CheckpointError(.unsupported, file: file, problem: error.description)
         }
     }
 
