@@ -37,6 +37,12 @@ package struct ProtobufTrackableObjectGraph: Sendable, Equatable {
         /// tensor), `nil` when the message leaves it out.
         package var hasCheckpointValues: Bool?
 
+        /// The name of a variable's value attribute (`.ATTRIBUTES/VARIABLE_VALUE` in its key).
+        package static let variableValueName = "VARIABLE_VALUE"
+
+        /// The variable's value attribute, when the object is a variable.
+        package var variableValue: Attribute? { attributes.first { $0.name == Self.variableValueName } }
+
         /// An object with each field given.
         package init(children: [Child], attributes: [Attribute], hasCheckpointValues: Bool? = nil) {
             self.children = children

@@ -18,9 +18,6 @@ import BNConvInterop
 ///
 /// Everything else the root holds (`optimizer`, `save_counter`, tf.functions) is not the model's.
 struct KerasCheckpointKeys {
-    /// The name of a variable's value attribute.
-    static let valueAttribute = "VARIABLE_VALUE"
-
     /// Each leaf layer's variables by layer path (`conv`, `block/dw`), in the order the layer's
     /// object lists them (the order the layer created them); a variable the layer tracks under two
     /// names (tf_keras Normalization's `mean` and `adapt_mean`) once, by its first name.
@@ -39,7 +36,7 @@ struct KerasCheckpointKeys {
         self.graph = graph
         self.file = file
         guard !graph.objects.isEmpty else {
-            throw CheckpointError(.malformed, file: file, place: TensorFlowCheckpointReader.objectGraphKey, problem: "the object graph has no objects")
+            throw CheckpointError(.malformed, file: file, place: TensorBundle.objectGraphKey, problem: "the object graph has no objects")
         }
         try match(container, object: 0, objectPath: "", path: [])
     }
@@ -96,7 +93,7 @@ struct KerasCheckpointKeys {
                 try checkIndex(c.node, place: "\(layerObjectPath)/\(c.name)")
                 // One variable under two names (Normalization's `mean` and `adapt_mean`): the first.
                 guard seen.insert(c.node).inserted else { continue }
-                if let value = graph.objects[c.node].attributes.first(where: { $0.name == Self.valueAttribute }) {
+                if let value = graph.objects[c.node].variableValue {
                     found.append(KerasCheckpointVariable(name: c.name, fullName: value.fullName, key: value.checkpointKey))
                 } else {
                     // A sub-layer's variables (a wrapper's, an attention layer's): named by their path
@@ -138,7 +135,7 @@ struct KerasCheckpointKeys {
         let names = found.map { $0.name == "kernel" && entry.className.hasPrefix("DepthwiseConv") ? "depthwise_kernel" : $0.name }
         let holds = found.isEmpty ? "holds no variables" : "holds \(found.map(\.name).joined(separator: ", "))"
         if let missing = wanted.first(where: { !names.contains($0) }) {
-            throw CheckpointError(.malformed, file: file, place: "\(objectPath)/\(missing)/.ATTRIBUTES/\(KerasCheckpointKeys.valueAttribute)", problem:
+            throw CheckpointError(.malformed, file: file, place: "\(objectPath)/\(missing)/.ATTRIBUTES/\(ProtobufTrackableObjectGraph.Object.variableValueName)", problem:
                 "the config's \(entry.className) layer '\(layerPath)' needs '\(missing)', but the checkpoint has no such key "
                 + "(its object for the layer \(holds)); the config does not match the checkpoint")
         }
@@ -165,7 +162,7 @@ struct KerasCheckpointKeys {
         while !todo.isEmpty {
             let (n, path) = todo.removeFirst()
             guard n >= 0, n < graph.objects.count else { continue }
-            if let value = graph.objects[n].attributes.first(where: { $0.name == Self.valueAttribute }) {
+            if let value = graph.objects[n].variableValue {
                 out.append(KerasCheckpointVariable(name: path, fullName: value.fullName, key: value.checkpointKey))
             }
             for c in graph.objects[n].children where seen.insert(c.node).inserted {
@@ -177,7 +174,7 @@ struct KerasCheckpointKeys {
 
     /// Whether object `node` (an index checked or not) holds a variable's value itself.
     private func ownsValue(_ node: Int) -> Bool {
-        node >= 0 && node < graph.objects.count && graph.objects[node].attributes.contains { $0.name == Self.valueAttribute }
+        node >= 0 && node < graph.objects.count && graph.objects[node].variableValue != nil
     }
 
     /// Whether object `node` or an object under it saved a tensor.

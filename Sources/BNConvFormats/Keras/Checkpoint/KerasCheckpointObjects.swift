@@ -102,8 +102,8 @@ struct KerasCheckpointObjects {
             let draft = drafts[index]
             var attributes: [ProtobufTrackableObjectGraph.Attribute] = []
             if let value = draft.value {
-                let key = paths[id] + "/.ATTRIBUTES/" + KerasCheckpointKeys.valueAttribute
-                attributes.append(.init(name: KerasCheckpointKeys.valueAttribute, fullName: value.fullName, checkpointKey: key))
+                let key = paths[id] + "/.ATTRIBUTES/" + ProtobufTrackableObjectGraph.Object.variableValueName
+                attributes.append(.init(name: ProtobufTrackableObjectGraph.Object.variableValueName, fullName: value.fullName, checkpointKey: key))
                 tensors.append((key, value.tensor))
             }
             objects.append(.init(children: draft.children.map { .init(node: ids[$0.node]!, name: $0.name) }, attributes: attributes,

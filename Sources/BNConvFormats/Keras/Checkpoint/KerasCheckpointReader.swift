@@ -24,17 +24,11 @@ public enum KerasCheckpointReader {
                             options: ReadOptions = ReadOptions()) throws -> Model {
         try KerasReader.mapErrors(file: prefix) {
             let bundle = try TensorBundle(prefix: prefix, limits: options.limits)
-            let graphKey = TensorFlowCheckpointReader.objectGraphKey
-            guard bundle.entry(graphKey) != nil else {
+            guard let graph = try bundle.objectGraph(file: prefix) else {
                 throw CheckpointError(.unsupported, file: prefix, problem:
-                    "the checkpoint has no object graph (\(graphKey)): it is a name-based TF1 checkpoint, not Keras TF-format weights "
+                    "the checkpoint has no object graph (\(TensorBundle.objectGraphKey)): it is a name-based TF1 checkpoint, not Keras TF-format weights "
                     + "(model.save_weights); its graph is a MetaGraphDef (--meta FILE), not --config")
             }
-            let stored = try bundle.strings(graphKey)
-            guard stored.count == 1 else {
-                throw CheckpointError(.malformed, file: prefix, place: graphKey, problem: "the object graph is \(stored.count) strings, not one")
-            }
-            let graph = try ProtobufTrackableObjectGraph(bytes: stored[0], file: prefix)
             let (config, text) = try KerasReader.loadConfig(configPath, forWeightsOf: prefix)
             let container = try KerasContainer(model: config, place: "config")
             let keys = try KerasCheckpointKeys(graph: graph, container: container, file: prefix)

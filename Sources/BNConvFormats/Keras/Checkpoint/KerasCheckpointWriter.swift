@@ -43,7 +43,7 @@ package enum KerasCheckpointWriter {
             } else {
                 let objects = try KerasCheckpointObjects(container: try KerasContainer(model: rewritten, place: "config"), edits: edits)
                 items = objects.tensors.map { TensorBundleItem(key: $0.key, content: .tensor($0.tensor)) }
-                    + [TensorBundleItem(key: TensorFlowCheckpointReader.objectGraphKey, content: .strings([objects.graph.encoded()], shape: []))]
+                    + [TensorBundleItem(key: TensorBundle.objectGraphKey, content: .strings([objects.graph.encoded()], shape: []))]
             }
             try TensorBundleWriter.write(prefix: prefix, items: items)
             try writeState(prefix: prefix)

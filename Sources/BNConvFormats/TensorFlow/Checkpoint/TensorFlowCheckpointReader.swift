@@ -9,9 +9,6 @@ import BNConvInterop
 /// read by ``GraphDefReader``, so everything a `.pb` supports (inspect, fold, verify, convert)
 /// works, and writing the model writes a frozen GraphDef.
 public enum TensorFlowCheckpointReader {
-    /// The key under which an object-based checkpoint stores its object graph.
-    static let objectGraphKey = "_CHECKPOINTABLE_OBJECT_GRAPH"
-
     /// Reads the checkpoint or SavedModel at `location` as `options.tensorFlow` says.
     public static func read(_ location: TensorFlowCheckpointLocation, options: ReadOptions = ReadOptions()) throws -> Model {
         switch location {
@@ -74,7 +71,7 @@ public enum TensorFlowCheckpointReader {
     private static func readCheckpoint(prefix: String, options: ReadOptions) throws -> Model {
         let metaPath = options.tensorFlow.metaGraph ?? prefix + ".meta"
         guard FileManager.default.fileExists(atPath: metaPath) else {
-            if options.tensorFlow.metaGraph == nil, (try? TensorBundle(prefix: prefix, limits: options.limits))?.entry(objectGraphKey) != nil {
+            if options.tensorFlow.metaGraph == nil, (try? TensorBundle(prefix: prefix, limits: options.limits))?.entry(TensorBundle.objectGraphKey) != nil {
                 throw CheckpointError(.unsupported, file: prefix, problem:
                     "an object-based checkpoint holds values, not the model, and no \(URL(fileURLWithPath: metaPath).lastPathComponent) lies beside it: "
                     + "for Keras TF-format weights (model.save_weights) give the architecture with --config model.json (model.to_json() output)")
@@ -194,10 +191,7 @@ public enum TensorFlowCheckpointReader {
     /// function (SavedObjectGraph), whose `VARIABLE_VALUE` attribute in the checkpoint's object graph
     /// (same object numbering) names the key.
     private static func variableKeys(meta: ProtobufMetaGraph, bundle: TensorBundle, freezer: GraphFreezer, file: String) throws -> [String: String] {
-        guard let objects = meta.objectGraph, bundle.entry(objectGraphKey) != nil else { return [:] }
-        let stored = try bundle.strings(objectGraphKey)
-        guard let first = stored.first else { return [:] }
-        let trackable = try ProtobufTrackableObjectGraph(bytes: first, file: file)
+        guard let objects = meta.objectGraph, let trackable = try bundle.objectGraph(file: file) else { return [:] }
         var keys = [String: String]()
         for name in freezer.nodeNames {
             guard let call = freezer.node(name), FunctionInliner.callOps.contains(call.op),
@@ -206,7 +200,7 @@ public enum TensorFlowCheckpointReader {
             guard bound.count <= data.count else { continue }
             for (input, object) in zip(data.suffix(bound.count), bound) {
                 guard object >= 0, object < trackable.objects.count,
-                      let key = trackable.objects[object].attributes.first(where: { $0.name == "VARIABLE_VALUE" })?.checkpointKey else { continue }
+                      let key = trackable.objects[object].variableValue?.checkpointKey else { continue }
                 keys[input.node] = key
             }
         }
