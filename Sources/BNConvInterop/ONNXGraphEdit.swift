@@ -42,6 +42,10 @@ package struct ONNXGraphEdit {
     package var outputs: [(index: Int, name: String)]
     /// Indices of the original `graph.value_info` entries to keep, in order.
     package var valueInfos: [Int]
+    /// Graph inputs and outputs (by their written name) whose declared shape is permuted: the
+    /// new dim `i` is the old dim `permutation[i]` (numpy `transpose` order). Each dimension
+    /// message moves whole, so symbolic names and unknown fields go with it.
+    package var permutedShapes: [String: [Int]] = [:]
 
     /// Creates a value from each stored property (the memberwise initializer, across modules).
     package init(nodes: [NodeItem], initializers: [InitializerItem], inputs: [Int], newInputs: [(name: String, elemType: Int32, dims: [Int64])] = [], outputs: [(index: Int, name: String)], valueInfos: [Int]) {

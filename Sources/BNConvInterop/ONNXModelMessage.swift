@@ -305,7 +305,25 @@ package final class ONNXModelMessage {
             oldOutputs[index].pointee.name = strdup(name)
         }
         (g.n_output, g.output) = ONNXModelMessage.keep(g.output, g.n_output, edit.outputs.map(\.index))
+        if !edit.permutedShapes.isEmpty {
+            for info in PB.messages(g.input, g.n_input) + PB.messages(g.output, g.n_output) {
+                if let permutation = edit.permutedShapes[PB.string(info.pointee.name)] {
+                    ONNXModelMessage.permuteShape(of: info, permutation)
+                }
+            }
+        }
         graph.pointee = g
+    }
+
+    /// Reorders the dims of a tensor-typed value info's shape by `permutation` (left as it is when
+    /// the value has no tensor shape of that rank: the plan only asks for shapes it read).
+    private static func permuteShape(of info: UnsafeMutablePointer<Onnx__ValueInfoProto>, _ permutation: [Int]) {
+        guard let type = info.pointee.type, type.pointee.value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE,
+              let tensor = type.pointee.tensor_type, let shape = tensor.pointee.shape,
+              shape.pointee.n_dim == permutation.count, Set(permutation) == Set(0..<permutation.count),
+              let dims = shape.pointee.dim else { return }
+        let old = (0..<permutation.count).map { dims[$0] }
+        for (i, from) in permutation.enumerated() { dims[i] = old[from] }
     }
 
     /// Keeps the listed entries of a repeated message field (freeing the others) in the given order.

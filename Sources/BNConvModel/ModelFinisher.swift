@@ -21,7 +21,10 @@ public struct ModelFinisher: Sendable {
         /// unknown: TensorFlow GraphDefs, whose ops each name their own `data_format`.
         case derived
         /// Every 3-D to 5-D value without a declared layout is channels-first, nothing is
-        /// derived: ONNX, whose operators are channels-first by definition.
+        /// derived: ONNX, whose operators are channels-first by definition. Its interface is
+        /// the exception: a spatial input read only through transposes to channels-first, and a
+        /// spatial output written by a transpose from channels-first, are channels-last (what
+        /// tf2onnx writes for a TensorFlow or Keras model's NHWC inputs and outputs).
         case channelsFirst
     }
 
@@ -57,6 +60,7 @@ public struct ModelFinisher: Sendable {
             for (name, info) in model.values where info.layout == nil {
                 if let rank = info.shape?.count, (3...5).contains(rank) { model.values[name]?.layout = .channelsFirst }
             }
+            for (value, layout) in InterfaceTransposes.channelsLastInterface(of: model) { model.values[value]?.layout = layout }
         }
         for index in model.nodes.indices { model.nodes[index].readIndex = index }
         model.asRead = ModelOutline(model)

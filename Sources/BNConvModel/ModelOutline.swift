@@ -66,12 +66,20 @@ public struct ModelOutline: Equatable, Sendable {
     public var outputs: [String]
     /// Every node as read, in order (`nodes[i].index == i`).
     public var nodes: [NodeOutline]
+    /// The activation layout each model input and output was declared with as read (those
+    /// declared one), so a writer can tell an interface whose layout a pass changed.
+    public var boundaryLayouts: [String: DataLayout]
 
     /// The outline of `model`, its nodes numbered in order.
     public init(_ model: Model) {
         inputs = model.inputs
         outputs = model.outputs
         nodes = model.nodes.enumerated().map { NodeOutline($0.element, index: $0.offset) }
+        var layouts: [String: DataLayout] = [:]
+        for value in model.inputs + model.outputs {
+            if let layout = model.values[value]?.layout { layouts[value] = layout }
+        }
+        boundaryLayouts = layouts
     }
 
     /// The node `node` was read as (by its ``Node/readIndex``), or `nil` for a node a pass created.

@@ -1,6 +1,7 @@
 @testable import BNConvModel
 @testable import BNConvEngine
 @testable import BNConvFormats
+@testable import BNConvInterop
 @testable import BNConvTestSupport
 import Foundation
 import XCTest
@@ -119,6 +120,51 @@ final class ConvertCommandTests: XCTestCase {
         let result = try CLIRunner.run(["convert", source, "-o", target, "--layout", "nchw"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target)), try Data(contentsOf: URL(fileURLWithPath: source)))
+    }
+
+    /// `--layout` of an ONNX model moves its interface only: to NHWC through inserted transposes
+    /// (verified, read back with channels-last interface), and back to NCHW by removing them, which
+    /// gives the original file byte for byte.
+    func testONNXLayoutRoundTripIsByteIdentical() throws {
+        let source = fixture("onnx/conv_bn/model.onnx"), nhwc = out("nhwc.onnx"), back = out("back.onnx")
+        let first = try CLIRunner.run(["convert", source, "-o", nhwc, "--layout", "nhwc", "--json"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["inputPermutations"] as? [[Int]], [[0, 2, 3, 1]])
+        XCTAssertEqual((object["verification"] as? [String: Any])?["passed"] as? Bool, true)
+        let written = try Checkpoint.read(nhwc)
+        XCTAssertEqual(written.values[written.inputs[0]]?.layout, .channelsLast)
+        XCTAssertEqual(written.values[written.inputs[0]]?.shape, [nil, 6, 6, 3])
+        XCTAssertEqual(written.values[written.outputs[0]]?.layout, .channelsLast)
+        XCTAssertEqual(written.nodes.filter { if case .permute = $0.op { return true } else { return false } }.count, 2)
+        let second = try CLIRunner.run(["convert", nhwc, "-o", back, "--layout", "nchw"])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: back)), try Data(contentsOf: URL(fileURLWithPath: source)))
+    }
+
+    /// tf2onnx's NHWC interface becomes NCHW: both transposes and the value_info that described the
+    /// output's old shape are gone; the result answers like onnxruntime did on the original.
+    func testONNXNHWCInterfaceToNCHW() throws {
+        let target = out("nchw.onnx")
+        let result = try CLIRunner.run(["convert", fixture("onnx/nhwc_interface/model.onnx"), "-o", target, "--layout", "nchw"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let model = try Checkpoint.read(target)
+        XCTAssertFalse(model.nodes.contains { if case .permute = $0.op { return true } else { return false } })
+        XCTAssertEqual(model.values[model.inputs[0]]?.shape, [nil, 3, 6, 5])
+        let record = try XCTUnwrap(model.source as? ONNXModelRecord)
+        XCTAssertEqual(record.proto.outputs.first?.dims?.count, 4)
+        XCTAssertFalse(record.proto.valueInfos.contains { $0.name == model.outputs[0] })
+        let x = try NumPyFile.read(fixture("onnx/nhwc_interface/input.npy"))
+        let y = try XCTUnwrap(ModelRunner(model: model).run([try x.transposed([0, 3, 1, 2])]).first)
+        assertClose(try y.transposed([0, 2, 3, 1]), try NumPyFile.read(fixture("onnx/nhwc_interface/output.npy")))
+    }
+
+    func testONNXKeepIOLayoutIsRefused() throws {
+        let target = out("kept.onnx")
+        let result = try CLIRunner.run(["convert", fixture("onnx/conv_bn/model.onnx"), "-o", target, "--layout", "nhwc", "--keep-io-layout"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("--keep-io-layout"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: target))
     }
 
     func testVerificationFailureExitsThreeAndWritesNothing() throws {

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Checks an ONNX model bnconv wrote: onnx.checker, then onnxruntime against a recorded output.
 
-usage: check_onnx.py MODEL.onnx INPUT.npy EXPECTED.npy [--tolerance 1e-5]
+usage: check_onnx.py MODEL.onnx INPUT.npy EXPECTED.npy [--tolerance 1e-5] [--input-perm 0,2,3,1] [--output-perm 0,2,3,1]
 
 Runs the model's single input with onnxruntime (graph optimizations disabled, so onnxruntime does
 not fold anything itself) and compares its first output with EXPECTED.npy. Passes when
 max|out - expected| <= tolerance * max|expected|. Prints the op counts, the BatchNormalization
-count and the error; exits 0 on pass, 1 on a mismatch or a checker failure.
+count and the error; exits 0 on pass, 1 on a mismatch or a checker failure. --input-perm and
+--output-perm are the permutations `bnconv convert --json` reports (inputPermutations /
+outputPermutations: source -> converted) for a model whose interface layout changed: the input is
+transposed by the first before it is fed, the output transposed back by the inverse of the second.
 """
 import argparse
 import sys
@@ -23,6 +26,8 @@ def main():
     parser.add_argument("input")
     parser.add_argument("expected")
     parser.add_argument("--tolerance", type=float, default=1e-5, help="relative to max|expected|")
+    parser.add_argument("--input-perm", help="source -> converted permutation of the input, e.g. 0,2,3,1")
+    parser.add_argument("--output-perm", help="source -> converted permutation of the output")
     args = parser.parse_args()
 
     model = onnx.load(args.model)
@@ -38,8 +43,12 @@ def main():
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     session = ort.InferenceSession(args.model, options, providers=["CPUExecutionProvider"])
     x = np.load(args.input)
+    if args.input_perm:
+        x = np.ascontiguousarray(x.transpose([int(a) for a in args.input_perm.split(",")]))
     expected = np.load(args.expected)
     out = session.run(None, {session.get_inputs()[0].name: x})[0]
+    if args.output_perm:
+        out = out.transpose(np.argsort([int(a) for a in args.output_perm.split(",")]))
     if out.shape != expected.shape:
         print(f"shape mismatch: onnxruntime {out.shape}, expected {expected.shape}")
         return 1

@@ -12,7 +12,9 @@ the larger of the difference between its runs with graph optimizations on and of
 TensorFlow's Grappler) and 16 times the change of its outputs when the input moves by four float32
 roundings, bnconv's own verification rule; the row prints it); `bnconv fold --input x.npy` (verified, the
 default; the models' spatial sizes are dynamic) writes a file that its framework loads and that answers
-like the original to the same tolerance, with fewer BatchNormalization nodes.
+like the original to the same tolerance, with fewer BatchNormalization nodes; for the NCHW image models
+(ONNX, 4-D input), `bnconv convert --layout nhwc` writes a model onnxruntime runs on NHWC input with the same
+answers, and converting that back with `--layout nchw` gives the original file byte for byte.
 Ends with 'N passed, M failed'.
 """
 import argparse
@@ -129,6 +131,40 @@ def bnconv_outputs(bnconv, path, xp, tmp, name):
     return {o["name"]: np.load(o["file"]) for o in summary["outputs"]}, None
 
 
+def layout_rows(bnconv, path, x, xp, ref, tol, tmp, name):
+    """`convert --layout nhwc` (verified) of an NCHW ONNX model: onnxruntime fed the input in NHWC
+    answers like the original (outputs moved back by the permutations bnconv reports); then
+    `--layout nchw` of that file gives the original back byte for byte."""
+    import json
+    nhwc = os.path.join(tmp, name + "_nhwc.onnx")
+    proc = subprocess.run([bnconv, "convert", path, "-o", nhwc, "--layout", "nhwc", "--input", xp, "--json"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        return [("convert --layout nhwc", False, (proc.stderr or proc.stdout).strip().splitlines()[-1:])]
+    summary = json.loads(proc.stdout)
+    p_in = summary["inputPermutations"][0]
+    xt = np.ascontiguousarray(x.transpose(p_in)) if p_in else x
+    got = ort_run(nhwc, xt)
+    errs = []
+    for i, (y, r) in enumerate(zip(got, ref)):
+        p_out = summary["outputPermutations"][i] if i < len(summary["outputPermutations"]) else None
+        errs.append(rel_error(y.transpose(np.argsort(p_out)) if p_out else y, r))
+    err = max(errs)
+    rows = [("convert --layout nhwc", err <= tol and bool(p_in),
+             f"input permuted by {p_in}; onnxruntime on the converted file: range-relative error {err:.2e}")]
+    xtp = os.path.join(tmp, name + "_x_nhwc.npy")
+    np.save(xtp, xt)
+    back = os.path.join(tmp, name + "_back.onnx")
+    proc = subprocess.run([bnconv, "convert", nhwc, "-o", back, "--layout", "nchw", "--input", xtp],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        rows.append(("convert --layout nchw (back)", False, (proc.stderr or proc.stdout).strip().splitlines()[-1:]))
+    else:
+        same = open(back, "rb").read() == open(path, "rb").read()
+        rows.append(("convert --layout nchw (back)", same, "byte-identical to the original" if same else "differs from the original"))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bnconv", required=True)
@@ -186,6 +222,8 @@ def main():
                 before, after = bn_count(path), bn_count(folded)
                 rows.append(("fold", err <= tol and (after < before or before == 0),
                              f"BatchNormalization {before} -> {after}, the framework on the folded file: range-relative error {err:.2e}"))
+            if path.endswith(".onnx") and x.ndim == 4:
+                rows += layout_rows(args.bnconv, path, x, xp, ref, tol, tmp, name)
             for what, ok, detail in rows:
                 print(f"{'PASS' if ok else 'FAIL'} {name} {what}: {detail}", flush=True)
                 passed += ok

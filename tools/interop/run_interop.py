@@ -230,6 +230,39 @@ def layout_rows(args, out_dir):
                 perms += [flag, ",".join(map(str, perm))]
         rc, line = run_check("check_graphdef.py", [dst, paths[1], paths[2], *perms, *tolerance])
         rows.append((label, {0: "PASS", 3: "SKIP"}.get(rc, "FAIL"), line))
+    rows += onnx_layout_rows(args, out_dir)
+    return rows
+
+
+def onnx_layout_rows(args, out_dir):
+    """`convert --layout nhwc` and `--layout nchw` of each 4-D ONNX fixture: only the interface moves
+    (transposes inserted after inputs and before outputs, or tf2onnx's removed), and onnxruntime
+    answers like the original, fed and read through the permutations bnconv reports."""
+    rows = []
+    onnx_root = os.path.join(args.fixtures, "onnx")
+    for case in sorted(os.listdir(onnx_root)) if os.path.isdir(onnx_root) else []:
+        paths = [os.path.join(onnx_root, case, f) for f in ("model.onnx", "input.npy", "output.npy")]
+        if not all(os.path.exists(p) for p in paths) or (args.only and args.only not in case):
+            continue
+        if np.load(paths[1]).ndim != 4:
+            continue
+        for layout in ("nhwc", "nchw"):
+            label = f"layout/onnx/{case} {layout}"
+            dst = os.path.join(out_dir, f"{layout}-onnx-{case}.onnx")
+            proc = subprocess.run([args.bnconv, "convert", paths[0], "-o", dst, "--layout", layout, "--json"],
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                lines = [l for l in (proc.stderr + proc.stdout).splitlines() if l.strip()]
+                rows.append((label, "FAIL", f"bnconv convert exit {proc.returncode}: {lines[-1] if lines else ''}"[:240]))
+                continue
+            summary = json.loads(proc.stdout)
+            perms = []
+            for flag, key in (("--input-perm", "inputPermutations"), ("--output-perm", "outputPermutations")):
+                perm = summary[key][0] if summary.get(key) else None
+                if perm:
+                    perms += [flag, ",".join(map(str, perm))]
+            rc, line = run_check("check_onnx.py", [dst, paths[1], paths[2], *perms])
+            rows.append((label, "PASS" if rc == 0 else "FAIL", line))
     return rows
 
 

@@ -66,6 +66,13 @@ struct ONNXWritePlan {
         for change in changes.nodes {
             let node = model.nodes[change.index]
             if case .input = node.op { continue }
+            if change.asRead == nil, node.source == nil, case .permute(let dims) = node.op, node.inputs.count == 1, node.outputs.count == 1 {
+                // A transpose a pass inserted (at the interface, by a layout conversion).
+                modelItems.append((nil, .new(ONNXProto.Node(name: names.claim(node.name), opType: "Transpose", domain: "",
+                                                            inputs: [renamed(node.inputs[0])], outputs: [renamed(node.outputs[0])],
+                                                            attributes: [ONNXExportGraph.ints("perm", [0] + dims)]))))
+                continue
+            }
             guard change.asRead != nil, let record = node.source as? ONNXNodeRecord else {
                 throw CheckpointError(.unsupported, file: file, place: "node '\(node.name)'",
                                       problem: "the node was created by a pass and has no ONNX record to write (\(node.opName))")
@@ -143,14 +150,36 @@ struct ONNXWritePlan {
         for o in outputs where !defined.contains(o.name) {
             throw CheckpointError(.unsupported, file: file, place: "graph output '\(o.name)'", problem: "nothing in the written graph defines it")
         }
+        let permuted = permutedInterfaces(outputs: outputs)
         let live = defined.union(readNow)
-        let valueInfos = proto.valueInfos.indices.filter { live.contains(proto.valueInfos[$0].name) }
+        // A value_info of an input or output whose layout changed would contradict its new shape.
+        let valueInfos = proto.valueInfos.indices.filter { live.contains(proto.valueInfos[$0].name) && permuted[proto.valueInfos[$0].name] == nil }
         var edit = ONNXGraphEdit(nodes: nodes, initializers: initializers, inputs: inputs, outputs: outputs, valueInfos: valueInfos)
+        edit.permutedShapes = permuted
         if proto.irVersion < 4 {
             // IR 3 lists every initializer as a graph input: new ones too.
             edit.newInputs = newInitializers.map { (name: $0.0, elemType: $0.1, dims: $0.2) }
         }
         return edit
+    }
+
+    /// The graph inputs and outputs (by written name) whose declared layout differs from the one
+    /// they were read with, each with the permutation that turns the declared shape as read into
+    /// the new one.
+    private func permutedInterfaces(outputs: [(index: Int, name: String)]) -> [String: [Int]] {
+        var permuted: [String: [Int]] = [:]
+        func permutation(was: String, now: String) -> [Int]? {
+            guard let before = changes.asRead.boundaryLayouts[was], let after = model.values[now]?.layout, before != after,
+                  let rank = model.values[now]?.shape?.count, rank >= 3 else { return nil }
+            return [0] + LayoutPermutation.permuteDims(rank: rank, from: before, to: after)
+        }
+        for input in model.inputs where proto.inputs.contains(where: { $0.name == input }) {
+            if let p = permutation(was: input, now: input) { permuted[input] = p }
+        }
+        for (position, output) in outputs.enumerated() where position < changes.asRead.outputs.count {
+            if let p = permutation(was: changes.asRead.outputs[output.index], now: model.outputs[position]) { permuted[output.name] = p }
+        }
+        return permuted
     }
 
     /// The graph nodes for one model node (`change` sets it next to the node read, described by

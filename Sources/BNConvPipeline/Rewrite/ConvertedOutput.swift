@@ -53,6 +53,8 @@ struct ConvertedOutput {
                                    commit: { _ in try Checkpoint.write(source, to: output) })
         case .keras(let target):
             return try keras(source, target: target, request: request)
+        case .layout(let layout, let keepIOLayout) where source.format == .onnx:
+            return try onnxInterface(source, original: original, layout: layout, keepIOLayout: keepIOLayout, request: request)
         case .layout(let layout, let keepIOLayout):
             let converted = try ConvertLayout(target: layout, keepIOLayout: keepIOLayout).apply(to: source)
             return ConvertedOutput(candidate: converted.model,
@@ -65,6 +67,30 @@ struct ConvertedOutput {
                                            .write(comparison: comparison)
                                    })
         }
+    }
+
+    /// The output of `convert --layout` of an ONNX model: its layers are channels-first by
+    /// definition, so only its interface moves (``ConvertInterfaceLayout``: NHWC inputs and outputs
+    /// through transposes, or those transposes removed), written in place of the original graph's
+    /// nodes by the ONNX writer, staged, read back and checked like every layout change.
+    static func onnxInterface(_ source: Model, original: Model?, layout: DataLayout, keepIOLayout: Bool,
+                              request: RewriteRequest) throws -> ConvertedOutput {
+        guard !keepIOLayout else {
+            throw UsageError("\(request.input): an ONNX model's layers are channels-first whatever the layout; --layout only changes the layout of its inputs and outputs, which --keep-io-layout keeps: nothing would change")
+        }
+        let converted = ConvertInterfaceLayout(target: layout).apply(to: source)
+        var notes = converted.notes
+        if !converted.changed {
+            notes.append("every spatial input and output is already \(layout == .channelsFirst ? "nchw" : "nhwc") (ONNX layers are channels-first whatever the layout)")
+        }
+        return ConvertedOutput(candidate: converted.model,
+                               conversion: .init(boundary: LayoutBoundary(source: original ?? source, converted: converted.model), notes: notes),
+                               layoutChanged: false,
+                               commit: { comparison in
+                                   try LayoutChangeWrite(converted: converted.model, original: original ?? source, layout: layout,
+                                                         input: request.input, output: request.output, force: request.force)
+                                       .write(comparison: comparison)
+                               })
     }
 
     /// The output of a conversion to another Keras file: the model itself (what is verified is the
