@@ -77,7 +77,7 @@ public struct FoldPlanner {
         }
         if keep.contains(node.name) { return .keep(node.name, because: "kept on request (--keep)") }
         if let start = untaken[bnIndex] {
-            return .keep(node.name, because: "it never runs: no model output depends on it (it is in the untaken branch that starts at \(start))")
+            return .keep(node.name, because: "it never runs: no model output depends on it (it is in the branch that starts at \(start), which no output reads)")
         }
         if bn.training {
             let hint = AssumeInference.hasStoredStatistics(node) ? " (--assume-inference folds it with its stored statistics)" : ""

@@ -27,7 +27,7 @@ final class FoldPlannerTests: XCTestCase {
         XCTAssertEqual(decisions.map(\.batchNorm), ["bn", "bn2"])
         XCTAssertEqual(decisions[0].target, "conv")
         XCTAssertNil(decisions[1].target)
-        XCTAssertEqual(decisions[1].reason, "it never runs: no model output depends on it (it is in the untaken branch that starts at conv2)")
+        XCTAssertEqual(decisions[1].reason, "it never runs: no model output depends on it (it is in the branch that starts at conv2, which no output reads)")
         // Read by an output, it folds like the other.
         var needed = model
         needed.outputs.append("r2")

@@ -1,21 +1,5 @@
 import BNConvInterop
 
-/// A node of a TensorFlow graph as ``ConstantConditions`` reads it: its op, data inputs and attributes.
-protocol ControlFlowNode {
-    /// The op.
-    var op: String { get }
-    /// The data inputs (control inputs left out).
-    var dataInputs: [TensorReference] { get }
-    /// The attribute `key`.
-    func attribute(_ key: String) -> ProtobufAttrValue?
-}
-
-extension FreezableNode: ControlFlowNode {}
-
-extension ProtobufNodeDef: ControlFlowNode {
-    var dataInputs: [TensorReference] { inputs.compactMap(TensorReference.init) }
-}
-
 /// Which parts of a graph's `tf.cond` control flow (v1: `Switch` and `Merge`) run, when predicates
 /// are constant: a `Switch` whose predicate is a bool `Const` — or the default of a bool
 /// `PlaceholderWithDefault`, as TF1 `tf.layers`' and Keras's `training` flags freeze — forwards its
