@@ -56,8 +56,9 @@ public final class ModelRunner {
     /// `nil` when it cannot be loaded.
     public static var blasKernels: String? { BLAS.coreName }
 
-    /// Prepares every node; throws naming the first node the engine cannot run and its op. Weights
-    /// still deferred in their file are loaded first.
+    /// Prepares every node some model output depends on (the others never run); throws naming the
+    /// first such node the engine cannot run and its op. Weights still deferred in their file are
+    /// loaded first.
     public init(model: Model, options: RunOptions = .init()) throws {
         let model = try options.streamsWeights
             ? model.withLoadedWeights(except: KernelWeights.staysInFile) : model.withLoadedWeights()
@@ -68,7 +69,9 @@ public final class ModelRunner {
         try model.validate()
         do { try BLAS.load() } catch { throw EngineError.blasUnavailable("\(error)") }
         let inputs = Set(model.inputs)
-        for node in model.nodes {
+        // A node no output depends on (the untaken branch of a constant tf.cond) is neither prepared nor run.
+        let needed = model.nodesTheOutputsNeed()
+        for (index, node) in model.nodes.enumerated() {
             if node.op == .input {
                 guard node.outputs.allSatisfy(inputs.contains) else {
                     throw EngineError.unsupportedOp(node: node.name, op: node.opName,
@@ -76,6 +79,7 @@ public final class ModelRunner {
                 }
                 continue
             }
+            guard needed[index] else { continue }
             let writesSeveral: Bool
             if case .tensor = node.op { writesSeveral = true } else { writesSeveral = false }
             guard node.outputs.count == 1 || (writesSeveral && !node.outputs.isEmpty) else {

@@ -25,7 +25,8 @@ import BNConvModel
 /// - `batch-statistics`: the BN normalizes with each batch's statistics
 ///   (``BatchNorm/training``: a TensorFlow FusedBatchNorm with `is_training`, an ONNX
 ///   BatchNormalization in training mode), which in an inference graph makes one sample's output
-///   depend on the others in its batch.
+///   depend on the others in its batch; not for a BN no model output depends on (it never runs:
+///   the training branch of a `tf.cond` on a `training` flag that defaults to false).
 ///
 /// A BN whose statistics cannot be read, or are missing or of the wrong length, gets no statistics
 /// warning: the fold planner's reason names that.
@@ -41,11 +42,13 @@ public struct BatchNormDiagnosis {
     /// Every warning, BN by BN in topological order.
     public func warnings() -> [BatchNormWarning] {
         let overflows = foldOverflowWarnings()
+        // A BN no output depends on never runs (an untaken tf.cond branch): its mode does not matter.
+        let untaken = FoldPlanner.untakenBranches(of: model)
         var out: [BatchNormWarning] = []
         for i in model.batchNormIndices {
             let node = model.nodes[i]
             guard case .batchNorm(let bn) = node.op else { continue }
-            if bn.training { out.append(batchStatistics(node)) }
+            if bn.training, untaken[i] == nil { out.append(batchStatistics(node)) }
             if let p = try? BatchNormParameters(node: node, attributes: bn), p.channels > 0 {
                 out += statisticsWarnings(node.name, p, bn: bn)
             }

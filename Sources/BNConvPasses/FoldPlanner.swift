@@ -36,13 +36,37 @@ public struct FoldPlanner {
 
     /// Weight scans made ahead: empty, except in the copy of the planner ``plan()`` decides with.
     private var scan = NonFiniteWeightScan()
+    /// The BatchNorms no model output depends on, by index, with the node their branch starts at
+    /// (``untakenBranches(of:)``): empty, except in the copy ``plan()`` decides with.
+    private var untaken: [Int: String] = [:]
 
     /// One decision per BatchNorm node, in topological order.
     public func plan() -> [FoldDecision] {
         // Kernels left to the writer are not scanned ahead; anything else the planner meets it scans itself.
         var scanned = self
         if !checksDeferredKernelsWhenWritten { scanned.scan = NonFiniteWeightScan(model: model) }
+        scanned.untaken = FoldPlanner.untakenBranches(of: model)
         return model.batchNormIndices.map { scanned.decide(bnIndex: $0) }
+    }
+
+    /// For each BatchNorm no model output depends on (it never runs: the untaken branch of a
+    /// TensorFlow `tf.cond` whose predicate is a constant), the node its branch starts at: the last
+    /// node met walking up first inputs before one the outputs need.
+    static func untakenBranches(of model: Model) -> [Int: String] {
+        let needed = model.nodesTheOutputsNeed()
+        guard needed.contains(false) else { return [:] }
+        var producer = [String: Int]()
+        for (i, node) in model.nodes.enumerated() { for o in node.outputs where producer[o] == nil { producer[o] = i } }
+        var untaken = [Int: String]()
+        for b in model.batchNormIndices where !needed[b] {
+            var start = b
+            for _ in model.nodes.indices {
+                guard let x = model.nodes[start].inputs.first, let p = producer[x], !needed[p] else { break }
+                start = p
+            }
+            untaken[b] = model.nodes[start].name
+        }
+        return untaken
     }
 
     /// The decision for the BN at `bnIndex`.
@@ -52,6 +76,9 @@ public struct FoldPlanner {
             return .keep(node.name, because: "it is not a BatchNormalization")
         }
         if keep.contains(node.name) { return .keep(node.name, because: "kept on request (--keep)") }
+        if let start = untaken[bnIndex] {
+            return .keep(node.name, because: "it never runs: no model output depends on it (it is in the branch that starts at \(start), which no output reads)")
+        }
         if bn.training {
             let hint = AssumeInference.hasStoredStatistics(node) ? " (--assume-inference folds it with its stored statistics)" : ""
             return .keep(node.name, because: "it runs in training mode (normalizes with batch statistics), so it is not a fixed per-channel affine map" + hint)

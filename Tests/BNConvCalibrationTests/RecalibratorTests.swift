@@ -1,6 +1,7 @@
 @testable import BNConvCore
 @testable import BNConvModel
 @testable import BNConvCalibration
+@testable import BNConvFormats
 @testable import BNConvTestSupport
 import XCTest
 
@@ -138,6 +139,19 @@ final class RecalibratorTests: XCTestCase {
         model.nodes[index].setWeight(weight)
         XCTAssertThrowsError(try Recalibrator(mode: .cumulative, batchSize: 4, convention: .tfKeras).apply(to: model, data: try fixture.data())) {
             XCTAssertEqual($0 as? CalibrationError, .sharedStatistics(node: model.nodes[index].name))
+        }
+    }
+
+    /// A tf.layers BN on a `training` flag (a tf.cond read from a `.pb` as it is): its inference
+    /// branch and its training branch (which never runs) read the same moving-statistics variables,
+    /// so recalibrating one would change the other: refused, naming the first of them.
+    func testRefusesTheTwoBranchesOfATfCondSharingStatistics() throws {
+        let model = try Checkpoint.read(TensorFlowFixtures.graph("cond_training_flag"))
+        let data = try CalibrationSet(inputs: [try NumPyFile.read(TensorFlowCondFixtures.path("cond_training_flag", "input.npy"))])
+        for mode in RecalibrationMode.allCases {
+            XCTAssertThrowsError(try Recalibrator(mode: mode, batchSize: 3, convention: .tfKeras).apply(to: model, data: data)) {
+                XCTAssertEqual($0 as? CalibrationError, .sharedStatistics(node: "bn1/cond/FusedBatchNormV3"))
+            }
         }
     }
 

@@ -135,6 +135,12 @@ final class BatchNormDiagnosisTests: XCTestCase {
         XCTAssertEqual(planBatchNormFolds(graph).first?.folds, false, "the planner refuses it too")
         // Switched to inference (what --assume-inference does), it warns no more.
         XCTAssertEqual(warnings(AssumeInference.apply(to: graph).model), [])
+        // Read by no model output (the training branch of a tf.cond whose `training` defaults to
+        // false), it never runs: no warning either.
+        var untaken = graph
+        untaken.nodes.append(Node(name: "out", op: .identity, inputs: ["input"], outputs: ["out"]))
+        untaken.outputs = ["out"]
+        XCTAssertEqual(warnings(untaken), [])
     }
 
     // MARK: float16-overflow

@@ -3,7 +3,7 @@
 
     /root/.cache/bnconv/venv/bin/python tools/interop/check_graphdef.py GRAPH.pb INPUT.npy EXPECTED.npy \
         [--input-name input:0] [--output-name Identity:0] [--atol A] [--rtol R] [--nchw-input] [--nchw-output]
-        [--input-perm 0,2,1] [--output-perm 0,2,1]
+        [--input-perm 0,2,1] [--output-perm 0,2,1] [--feed training:0=true]...
 
 The graph is imported with tf.graph_util.import_graph_def and run in a tf.compat.v1.Session, so
 TensorFlow validates every node, input and attribute. Prints the op counts that matter for BN
@@ -14,7 +14,9 @@ with `bnconv convert --layout nchw`, --nchw-input transposes the (channels-last)
 and --nchw-output transposes a 4-D output back to NHWC before comparing; --input-perm / --output-perm
 give the permutations exactly (what `bnconv convert --json` reports as inputPermutations /
 outputPermutations: source -> converted; the output is transposed back by the inverse), for 3-D
-graphs and for outputs that did not change layout. Default tolerance: 1e-4 (rtol and atol);
+graphs and for outputs that did not change layout. --feed NAME=VALUE feeds another tensor a scalar
+(true / false, or a number): a `tf.cond`'s `training` PlaceholderWithDefault fed true runs the
+branch bnconv does not. Default tolerance: 1e-4 (rtol and atol);
 a graph that computes in half precision (an op with T = half or bfloat16) gets atol
 4e-3 x max|expected| and rtol 1e-2, since a fold rounds its weights to half once more.
 """
@@ -66,6 +68,8 @@ def main():
     ap.add_argument("--nchw-output", action="store_true", help="transpose a 4-D output NCHW -> NHWC before comparing")
     ap.add_argument("--input-perm", help="comma-separated permutation applied to INPUT.npy (source -> converted)")
     ap.add_argument("--output-perm", help="comma-separated permutation from the expected to the actual output (its inverse is applied)")
+    ap.add_argument("--feed", action="append", default=[], metavar="NAME=VALUE",
+                    help="also feed tensor NAME the scalar VALUE (true, false or a number); repeatable")
     args = ap.parse_args()
 
     graph_def = tf.compat.v1.GraphDef()
@@ -83,7 +87,11 @@ def main():
         with QuietStderr(), tf.Graph().as_default() as g:
             tf.graph_util.import_graph_def(graph_def, name="")
             with tf.compat.v1.Session(graph=g) as sess:
-                actual = sess.run(args.output_name, {args.input_name: x})
+                feeds = {args.input_name: x}
+                for item in args.feed:
+                    name, value = item.split("=", 1)
+                    feeds[name] = value.lower() == "true" if value.lower() in ("true", "false") else float(value)
+                actual = sess.run(args.output_name, feeds)
     except Exception as e:  # TensorFlow refused the graph
         message = " ".join(str(e).split())
         if CPU_NCHW_REFUSAL.search(message):

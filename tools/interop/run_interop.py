@@ -24,6 +24,10 @@ the same file answers right once `keras.ops.add` broadcasts like numpy is KNOWN:
 (its TensorFlow backend adds a channels_first bias along the width when width == channels;
 tools/interop/keras3_bias_add_probe.py, docs/layout.md), listed with both errors.
 
+tf.cond rows: the fixtures with a cond.json whose other outputs TensorFlow recorded with other feeds
+(`cond_training_flag` with `training` fed true, the branch bnconv does not run): the folded graph
+run by TensorFlow with those feeds against TensorFlow's own output of the original.
+
 Assume-inference rows (tools/interop/check_assumed_inference.py): the graph whose FusedBatchNormV3
 runs in training mode, folded with --assume-inference and kept with --keep (written with
 is_training: false), both run in TensorFlow against its own output of the original switched to
@@ -54,6 +58,17 @@ FLAVOUR_FILES = {
     "keras2": ["keras2.h5", "keras2.keras", "keras2_weights.h5"],
     "keras3": ["keras3.keras", "keras3_legacy.h5", "keras3.weights.h5"],
 }
+
+
+def graph_names(case_dir):
+    """--input-name / --output-name of a TensorFlow fixture: from facts.json, else from cond.json (a
+    tf.cond fixture the engine refuses has no facts.json), else check_graphdef.py's defaults."""
+    for file in ("facts.json", "cond.json"):
+        path = os.path.join(case_dir, file)
+        if os.path.exists(path):
+            facts = json.load(open(path))
+            return ["--input-name", facts.get("input", "input:0"), "--output-name", facts.get("output", "Identity:0")]
+    return []
 
 
 def bnconv_fold(bnconv, src, dst, extra=()):
@@ -228,7 +243,7 @@ def layout_rows(args, out_dir):
         for flag, perm in (("--input-perm", summary["inputPermutations"][0]), ("--output-perm", summary["outputPermutations"][0])):
             if perm:
                 perms += [flag, ",".join(map(str, perm))]
-        rc, line = run_check("check_graphdef.py", [dst, paths[1], paths[2], *perms, *tolerance])
+        rc, line = run_check("check_graphdef.py", [dst, paths[1], paths[2], *perms, *tolerance, *graph_names(case_dir)])
         rows.append((label, {0: "PASS", 3: "SKIP"}.get(rc, "FAIL"), line))
     rows += onnx_layout_rows(args, out_dir)
     return rows
@@ -314,19 +329,17 @@ def check_recalibrated_graph(args, script, case_dir, graph, dst):
     x = os.path.join(case_dir, "input.npy")
     rc, err = recalibrate(args.bnconv, os.path.join(case_dir, graph), x, dst, [])
     if rc != 0:
-        # Nothing to check: no BatchNorm, or an op the engine cannot run (recalibration needs the
-        # engine; the refusal itself is tested in Swift).
-        skip = "no BatchNormalization" in err or "cannot run node" in err or "is not supported (node" in err
+        # Nothing to check: no BatchNorm, an op the engine cannot run (recalibration needs the
+        # engine), or moving statistics two BatchNorms share (the taken and the untaken branch of a
+        # tf.layers BN on a `training` flag read the same variables); the refusals are tested in Swift.
+        skip = ("no BatchNormalization" in err or "cannot run node" in err or "is not supported (node" in err
+                or "shares its moving statistics" in err)
         return None if skip else False, f"bnconv recalibrate exit {rc}: {err.splitlines()[-1] if err else ''}"
     y = dst + ".engine.npy"
     rc, err = engine_output(args.bnconv, dst, x, y)
     if rc != 0:
         return False, f"bnconv run exit {rc}: {err.splitlines()[-1] if err else ''}"
-    names = []
-    facts_file = os.path.join(case_dir, "facts.json")
-    if script == "check_graphdef.py" and os.path.exists(facts_file):
-        facts = json.load(open(facts_file))
-        names = ["--input-name", facts.get("input", "input:0"), "--output-name", facts.get("output", "Identity:0")]
+    names = graph_names(case_dir) if script == "check_graphdef.py" else []
     proc = subprocess.run([sys.executable, os.path.join(HERE, script), dst, x, y, *names], capture_output=True, text=True)
     lines = [l for l in (proc.stdout + proc.stderr).splitlines() if l.strip()]
     return proc.returncode == 0, (lines[-1] if lines else "")[:200]
@@ -410,15 +423,14 @@ def main():
             dst = os.path.join(out_dir, f"{kind}-{case}.{graph.split('.')[-1]}")
             half = "float16" in case or "mixed" in case
             tolerance = {"check_graphdef.py": ["--atol", "5e-3", "--rtol", "5e-3"], "check_onnx.py": ["--tolerance", "5e-3"]}[script] if half else []
-            facts_file = os.path.join(case_dir, "facts.json")
-            if script == "check_graphdef.py" and os.path.exists(facts_file):
-                facts = json.load(open(facts_file))
-                tolerance += ["--input-name", facts.get("input", "input:0"), "--output-name", facts.get("output", "Identity:0")]
+            if script == "check_graphdef.py":
+                tolerance += graph_names(case_dir)
             ok, detail = check_script(args, script, src, dst, os.path.join(case_dir, "input.npy"),
                                       os.path.join(case_dir, "output.npy"), tolerance)
             rows.append((f"{kind}/{case}", ok, detail))
 
     rows += assumed_inference_rows(args, out_dir)
+    rows += cond_rows(args, out_dir)
 
     # `bnconv convert` exports (tools/interop/check_export.py): every Keras fixture to ONNX (plain,
     # --fold, --inputs-as-nhwc) checked by onnx.checker + onnxruntime against Keras's recorded
@@ -433,6 +445,32 @@ def main():
     if args.section == "all":
         rows += layout_rows(args, out_dir)
     return report(rows, out_dir)
+
+
+def cond_rows(args, out_dir):
+    """The tf.cond fixtures (cond.json) whose other outputs TensorFlow recorded with other feeds
+    (`training` fed true: the branch bnconv does not run and must leave as it was): bnconv's folded
+    graph, run by TensorFlow with those feeds, against TensorFlow's output of the original."""
+    rows = []
+    root = os.path.join(args.fixtures, "tensorflow")
+    for case in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+        case_dir = os.path.join(root, case)
+        cond_file = os.path.join(case_dir, "cond.json")
+        if not os.path.exists(cond_file) or (args.only and args.only not in case):
+            continue
+        cond = json.load(open(cond_file))
+        for file, feeds in sorted((cond.get("other_outputs") or {}).items()):
+            name = f"tensorflow/{case} folded, fed {', '.join(f'{k}={v}' for k, v in feeds.items())}"
+            dst = os.path.join(out_dir, f"cond-{case}.pb")
+            rc, summary, err = bnconv_fold(args.bnconv, os.path.join(case_dir, "graph.pb"), dst)
+            if rc != 0 or not os.path.exists(dst):
+                rows.append((name, False, f"bnconv fold exit {rc}: {err.splitlines()[-1] if err else 'nothing written'}"))
+                continue
+            feed_args = [a for k, v in feeds.items() for a in ("--feed", f"{k}={str(v).lower()}")]
+            rc, line = run_check("check_graphdef.py", [dst, os.path.join(case_dir, "input.npy"), os.path.join(case_dir, file),
+                                                       *graph_names(case_dir), *feed_args])
+            rows.append((name, rc == 0, line[:200]))
+    return rows
 
 
 def assumed_inference_rows(args, out_dir):

@@ -21,6 +21,11 @@ struct GraphDefGraph {
     let limits: ReadLimits
     /// The file opened for mapping, when constants' contents were left in it.
     let storage: MappedFile?
+    /// The `tf.cond` control flow whose predicates are constant (``ConstantConditions``: which
+    /// Switch outputs and Merges are live, which nodes are dead); empty for a graph without Switches.
+    let conditions: ConstantConditions
+    /// The nodes some node names as a control input (`^node`).
+    let controlRead: Set<String>
 
     /// Ops that pass a tensor on unchanged (or re-typed, for Cast): a weight read through them is
     /// still the Const (mixed precision reads float32 variables through a Cast to half).
@@ -51,6 +56,7 @@ struct GraphDefGraph {
         self.index = index
         var consumers = [String: [(node: Int, slot: Int)]](minimumCapacity: nodes.count)
         var predecessors = [[Int]](repeating: [], count: nodes.count)
+        var controlRead = Set<String>()
         for (i, n) in nodes.enumerated() {
             for (slot, input) in n.inputs.enumerated() {
                 let ref = GraphDefGraph.parse(input)
@@ -58,10 +64,11 @@ struct GraphDefGraph {
                     throw CheckpointError(.malformed, file: file, place: n.name, problem: "input '\(input)' names no node of the graph")
                 }
                 predecessors[i].append(p)
-                if !ref.isControl { consumers[ref.value, default: []].append((i, slot)) }
+                if ref.isControl { controlRead.insert(ref.node) } else { consumers[ref.value, default: []].append((i, slot)) }
             }
         }
         self.consumers = consumers
+        self.controlRead = controlRead
         // Kahn's algorithm, smallest file index first.
         var pending = predecessors.map { Set($0).count }
         var successors = [[Int]](repeating: [], count: nodes.count)
@@ -89,7 +96,11 @@ struct GraphDefGraph {
             if r.output > 0 { secondary[r.node, default: []].append((r.output, value)) }
         }
         secondaryOutputsRead = secondary.mapValues { $0.sorted { $0.output < $1.output }.map(\.value) }
-        constantValues = GraphDefGraph.constantValues(nodes: nodes, order: order, index: index)
+        let conditions = nodes.contains(where: { $0.op == "Switch" || $0.op == "RefSwitch" })
+            ? ConstantConditions(order: order.map { nodes[$0].name }) { name in index[name].map { nodes[$0] } }
+            : ConstantConditions()
+        self.conditions = conditions
+        constantValues = GraphDefGraph.constantValues(nodes: nodes, order: order, index: index, conditions: conditions)
     }
 
     /// Per node name, the values of its outputs other than output 0 that some input reads, in
@@ -103,7 +114,8 @@ struct GraphDefGraph {
     /// node of a long chain costs linear time, not quadratic.
     private let constantValues: [Bool]
 
-    private static func constantValues(nodes: [ProtobufNodeDef], order: [Int], index: [String: Int]) -> [Bool] {
+    private static func constantValues(nodes: [ProtobufNodeDef], order: [Int], index: [String: Int],
+                                       conditions: ConstantConditions) -> [Bool] {
         var constant = [Bool](repeating: false, count: nodes.count)
         for i in order {
             let n = nodes[i]
@@ -114,6 +126,13 @@ struct GraphDefGraph {
                 constant[i] = isConstant(inputs[0])
             } else if shapeOps.contains(n.op), !inputs.isEmpty {
                 constant[i] = inputs.allSatisfy(isConstant)
+            } else if (n.op == "Switch" || n.op == "RefSwitch"), inputs.count == 2 {
+                // A Switch's output, when it has one, is its data: a constant weight read in a
+                // tf.cond branch is still the Const (whatever the predicate).
+                constant[i] = isConstant(inputs[0])
+            } else if let live = conditions.merges[n.name] {
+                // A Merge with one live input is that input.
+                constant[i] = isConstant(GraphDefGraph.parse(live.input.text))
             }
         }
         return constant
@@ -214,6 +233,14 @@ struct GraphDefGraph {
                 current = inputs[0].value
                 continue
             }
+            if n.op == "Switch" || n.op == "RefSwitch", inputs.count == 2 {
+                current = inputs[0].value
+                continue
+            }
+            if let live = conditions.merges[n.name], GraphDefGraph.parse(current).output == 0 {
+                current = live.input.text
+                continue
+            }
             guard allowShapeOps, GraphDefGraph.shapeOps.contains(n.op), !inputs.isEmpty, depth < GraphDefGraph.constantOperandDepth else {
                 return nil
             }
@@ -268,5 +295,24 @@ struct GraphDefGraph {
     func storedDims(ofConstant i: Int) -> [Int]? {
         guard case .tensor(let proto)? = nodes[i].attribute("value") else { return nil }
         return proto.shape.map { $0.map(Int.init) }
+    }
+}
+
+extension GraphDefGraph {
+    /// Whether node `i` is a constant-predicate Switch whose taken output nothing reads: it
+    /// becomes no node of its own (its untaken output, when a node reads it, becomes one then:
+    /// ``GraphDefPatterns/switchOutput(_:)``).
+    func isSwitchWithTakenOutputUnread(_ i: Int) -> Bool {
+        guard let s = conditions.switches[nodes[i].name] else { return false }
+        return consumers[GraphDefGraph.valueName(nodes[i].name, s.live)] == nil
+    }
+
+    /// Whether the NodeDef named `name` is a sink no result is wanted of: it does not run (an
+    /// untaken `tf.cond` branch), or it reads a constant-predicate Switch and is read only as a
+    /// control input (a `tf.cond`'s `switch_t` / `switch_f` anchors).
+    func isControlFlowSink(_ name: String) -> Bool {
+        if conditions.deadNodes.contains(name) { return true }
+        guard controlRead.contains(name), let i = index[name] else { return false }
+        return dataInputs(i).contains { conditions.switches[GraphDefGraph.parse($0.value).node] != nil }
     }
 }

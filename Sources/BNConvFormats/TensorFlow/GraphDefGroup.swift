@@ -32,6 +32,9 @@ struct GraphDefGroup {
     var weights: [WeightSource] = []
     /// How many outputs the node writes (`name`, `name:1`, ...), for an op-library op with several.
     var outputCount = 1
+    /// The values the node writes when they are not the output NodeDef's own from output 0 on
+    /// (a constant-predicate Switch writes its taken output, `cond/Switch:1`, or its untaken one).
+    var outputValues: [String]? = nil
     /// The `data_format` of the op (for a BiasAdd a writer may add).
     var dataFormat: String = TensorFlowOpDefaults.dataFormat
 }

@@ -35,4 +35,9 @@ public struct GraphDefNodeRecord: SourceRecord {
     /// The stored dimensions of each weight's Const, by storage key (a weight tensor may be a
     /// flattened view of it).
     let storedDims: [String: [Int]]
+    /// The branch of a constant-predicate `tf.cond` the node sits in, in words (taken or not, and
+    /// why); nil outside one.
+    public internal(set) var branch: String? = nil
 }
+
+extension GraphDefNodeRecord: BranchDescription {}

@@ -396,6 +396,67 @@ struct GraphDefPatterns {
 
     // MARK: Single nodes
 
+    /// The op passing node `i`'s first data input on: the typed identity for float32 (`T`, or
+    /// `dtype` for a PlaceholderWithDefault), the op library's Identity for any other type.
+    private func passOn(_ i: Int) -> Op {
+        let type: Int32
+        if case .type(let t)? = graph.attribute(i, "T") ?? graph.attribute(i, "dtype") { type = t } else { type = TensorFlowDataType.float }
+        return type == TensorFlowDataType.float ? .identity : .tensor(TensorOp(type: "Identity", opset: 14, arguments: [.value(0)]))
+    }
+
+    /// Switch outputs made into nodes so far (``switchOutput(_:)``).
+    private var switchOutputsMade = Set<String>()
+
+    /// The output of Switch node `i` that the node named as the Switch writes: the taken one when
+    /// the predicate is constant, else the first one read. Each other output read becomes a node
+    /// of its own (``switchOutput(_:)``): a model node writes one value unless the op library runs it.
+    private func primaryOutput(ofSwitch i: Int) -> Int {
+        let name = graph.nodes[i].name
+        if let s = graph.conditions.switches[name] { return s.live }
+        return graph.consumers[name] == nil && graph.consumers[GraphDefGraph.valueName(name, 1)] != nil ? 1 : 0
+    }
+
+    /// The node named `name` writing output `k` of Switch node `i` (data and predicate inputs).
+    /// A constant predicate: the Switch's data passed on. The untaken output is passed on as it
+    /// would be if its branch were taken; no model output depends on it, so it never runs, and the
+    /// nodes it feeds (the untaken branch) are read as they are, so that `inspect` shows them and
+    /// the fold planner keeps their BatchNorms. A computed predicate: left as it is, the op's name
+    /// saying why the engine cannot run it.
+    private func switchGroup(_ i: Int, output k: Int, name: String) -> GraphDefGroup {
+        let n = graph.nodes[i]
+        let inputs = graph.dataInputs(i)
+        var group = GraphDefGroup(name: name, op: .opaque(type: n.op), members: name == n.name ? [i] : [], output: i)
+        group.inputs = inputs.map { ($0.value, slot(i, $0.slot)) }
+        group.outputValues = [GraphDefGraph.valueName(n.name, k)]
+        if graph.conditions.switches[n.name] != nil {
+            group.op = passOn(i)
+            group.inputs = [(inputs[0].value, slot(i, inputs[0].slot))]
+        } else if let predicate = TensorReference(inputs[1].value),
+                  ConstantConditions.constantBool(predicate, through: graph.conditions.source(of:), node: { graph.index[$0].map { graph.nodes[$0] } }) == nil {
+            group.op = .opaque(type: "Switch (its predicate \(predicate.node) is not constant)")
+        }
+        return group
+    }
+
+    /// Whether `value` is output 0 or 1 of a Switch with two data inputs (``switchOutput(_:)`` makes its node).
+    func isSwitchOutput(_ value: String) -> Bool {
+        let r = GraphDefGraph.parse(value)
+        guard !r.isControl, r.output <= 1, let i = graph.index[r.node] else { return false }
+        return (op(i) == "Switch" || op(i) == "RefSwitch") && graph.dataInputs(i).count == 2
+    }
+
+    /// The node writing `value` when it is an output of a Switch (two data inputs) that no node
+    /// writes yet: named as the Switch for its ``primaryOutput(ofSwitch:)``, else by the tensor
+    /// (`cond/Switch:1`), computing no NodeDef of its own.
+    mutating func switchOutput(_ value: String) -> GraphDefGroup? {
+        guard isSwitchOutput(value), !switchOutputsMade.contains(value) else { return nil }
+        let r = GraphDefGraph.parse(value)
+        let i = graph.index[r.node]!
+        switchOutputsMade.insert(value)
+        claimed.insert(i)
+        return switchGroup(i, output: r.output, name: r.output == primaryOutput(ofSwitch: i) ? r.node : "\(r.node):\(r.output)")
+    }
+
     /// The group for an unclaimed node `i` on its own: a known op, or `opaque`.
     mutating func single(_ i: Int) throws -> GraphDefGroup {
         let n = graph.nodes[i]
@@ -438,6 +499,26 @@ struct GraphDefPatterns {
                TensorFlowDataType.dtype(from)?.isFloatingPoint == true, TensorFlowDataType.dtype(to)?.isFloatingPoint == true,
                inputs.count == 1 {
                 group.op = .identity
+            }
+        case "Switch", "RefSwitch":
+            guard inputs.count == 2 else { break }
+            let k = primaryOutput(ofSwitch: i)
+            switchOutputsMade.insert(GraphDefGraph.valueName(n.name, k))
+            return switchGroup(i, output: k, name: n.name)
+        case "Merge", "RefMerge":
+            // A Merge with one live input is that input (when its value_index output is unread).
+            if let m = graph.conditions.merges[n.name], m.position < inputs.count,
+               graph.consumers[GraphDefGraph.valueName(n.name, 1)] == nil {
+                let live = inputs[m.position]
+                group.op = passOn(i)
+                group.inputs = [(live.value, slot(i, live.slot))]
+            }
+            return group
+        case "PlaceholderWithDefault":
+            // Never fed by bnconv: its default passed on.
+            if inputs.count == 1 {
+                group.op = passOn(i)
+                return group
             }
         case "Relu": group.op = .activation(.relu())
         case "Relu6": group.op = .activation(.relu6)

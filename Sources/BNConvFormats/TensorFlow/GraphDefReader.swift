@@ -77,14 +77,24 @@ public enum GraphDefReader {
         // 2. Every other node that computes something on its own.
         // Assert and NoOp do nothing at inference (their inputs still run when something else reads them).
         let skipped: Set<String> = ["NoOp", "Assert"]
+        // A Switch is the node of one of its outputs (a constant predicate's taken one); another
+        // output becomes a node when one reads it (3.).
         for i in graph.order where !patterns.claimed.contains(i) && !skipped.contains(graph.nodes[i].op)
-            && !graph.isConstant(graph.nodes[i].name) {
+            && !graph.isConstant(graph.nodes[i].name) && !graph.isSwitchWithTakenOutputUnread(i) {
             groups.append(try patterns.single(i))
         }
-        // 3. Constant-only nodes that a node reads as an input (not as a weight) become nodes too.
+        // 3. Constant-only nodes that a node reads as an input (not as a weight) become nodes too,
+        // and so does each Switch output a node reads that no node writes yet.
         var emitted = Set(groups.flatMap(\.members))
         var pending = groups.flatMap { $0.inputs.map(\.value) }
         while let v = pending.popLast() {
+            if patterns.isSwitchOutput(v) {
+                if let output = patterns.switchOutput(v) {
+                    pending.append(contentsOf: output.inputs.map(\.value))
+                    groups.append(output)
+                }
+                continue
+            }
             guard let p = graph.producer(of: v), !emitted.contains(p) else { continue }
             emitted.insert(p)
             let g = try patterns.single(p)
@@ -110,11 +120,14 @@ public enum GraphDefReader {
         values.reserveCapacity(groups.count)
         records.reserveCapacity(groups.count)
         var names = NameAllocator()
+        let branches = graph.conditions.switches.isEmpty ? nil : CondBranches(graph: graph)
         for g in groups {
             let name = names.claim(g.name)
             let outputNode = graph.nodes[g.output]
             var outputs = [outputNode.name]
-            if case .opaque = g.op {
+            if let values = g.outputValues {
+                outputs = values
+            } else if case .opaque = g.op {
                 // Every read output of an unmodelled op is a value.
                 outputs += graph.secondaryOutputs(ofNode: outputNode.name)
             } else if g.outputCount > 1 {
@@ -144,7 +157,7 @@ public enum GraphDefReader {
                 nodeDefs: g.members.map { graph.nodes[$0] },
                 inputSlots: g.inputs.map(\.slot), mirrorSlots: mirrors,
                 outputNodeDef: outputNode.name, dataFormat: g.dataFormat, dataType: dataType,
-                storedDims: storedDims)
+                storedDims: storedDims, branch: branches?.description(ofValue: outputs[0]))
             records[name] = record
             nodes.append(Node(name: name, op: g.op, inputs: g.inputs.map(\.value), outputs: outputs,
                               weights: weights, source: record))
@@ -167,11 +180,14 @@ public enum GraphDefReader {
                 }
             }
         }
-        // Outputs: values nothing reads (the graph's sinks), NoOps and unread constants aside.
+        // Outputs: values nothing reads (the graph's sinks), NoOps, unread constants and the sinks of
+        // constant tf.cond control flow (untaken nodes, switch_t / switch_f anchors) aside.
         let produced = nodes.filter { $0.op != .input }
         let outputs = produced.compactMap { node -> String? in
             let v = node.outputs[0]
-            guard graph.consumers[v] == nil else { return nil }
+            // A sink: none of its outputs read (an unresolved Switch is read on one output only).
+            guard node.outputs.allSatisfy({ graph.consumers[$0] == nil }) else { return nil }
+            if let record = node.source as? GraphDefNodeRecord, graph.isControlFlowSink(record.outputNodeDef) { return nil }
             if case .opaque("Const") = node.op { return nil }
             if node.op == GraphDefOpMapper.constantOp { return nil }
             return v

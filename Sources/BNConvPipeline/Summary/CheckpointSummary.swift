@@ -70,6 +70,9 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
         public var foldInto: String?
         /// Why it would be kept, if it is kept.
         public var reason: String?
+        /// The branch of conditional control flow fixed in the file it sits in, taken or not
+        /// (a TensorFlow `tf.cond` on a constant predicate; ``BranchDescription``), if any.
+        public var branch: String? = nil
         /// What ``BatchNormDiagnosis`` found (empty when nothing).
         public var warnings: [Warning]
     }
@@ -145,6 +148,7 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
                                  scale: bn.scale, dtype: node.weights.first?.tensor.dtype.rawValue ?? "float32",
                                  variables: variables, foldInto: decision?.target,
                                  reason: decision == nil ? "not planned" : decision?.reason,
+                                 branch: (node.source as? any BranchDescription)?.branch,
                                  warnings: (warned[node.name] ?? []).map { Warning(code: $0.code.rawValue, message: $0.message) })
         }
     }
@@ -198,6 +202,9 @@ public struct CheckpointSummary: Codable, Equatable, Sendable {
             for v in bn.variables {
                 let range = v.min.map { lo in v.max.map { hi in String(format: "  in [%.4g, %.4g]", lo, hi) } ?? "" } ?? ""
                 lines.append("    \(pad(v.role, 15)) \(v.name)  at \(v.path)  \(v.shape) \(v.dtype)\(range)")
+            }
+            if let branch = bn.branch {
+                lines.append("    branch: \(branch)")
             }
             if let target = bn.foldInto {
                 lines.append("    fold: into \(target)")

@@ -34,6 +34,27 @@ final class RewritePipelineTests: XCTestCase {
         XCTAssertNil(result.opsAfter["BatchNormalization"])
     }
 
+    /// `.pb` files holding constant tf.conds fold with verification (the engine runs the taken
+    /// branches): the BN outside a cond (a `training=False` layer) or in the taken branch of a
+    /// cond on a Const folds, the others are kept with their reasons, and the written file reads
+    /// back answering as the original.
+    func testVerifiedFoldOfConstantTfConds() throws {
+        let dir = try scratch()
+        for (name, folded) in [("cond_training_flag", "bn3/FusedBatchNormV3"), ("cond_const_pred", "pick/bn_a")] {
+            let output = dir.appendingPathComponent("\(name).pb").path
+            let result = try RewritePipeline.run(RewriteRequest(input: TensorFlowFixtures.graph(name), output: output))
+            XCTAssertTrue(result.passed, name)
+            XCTAssertTrue(result.written, name)
+            XCTAssertEqual(result.decisions.filter(\.folds).map(\.batchNorm), [folded], name)
+            XCTAssertLessThan(result.verification?.worst?.maxRel ?? 1, 1e-5, name)
+            let kept = result.decisions.filter { !$0.folds }
+            XCTAssertFalse(kept.isEmpty, name)
+            for decision in kept { XCTAssertFalse((decision.reason ?? "").isEmpty, "\(name): \(decision.batchNorm)") }
+            let verdict = try RewritePipeline.run(RewriteRequest(input: output, output: dir.appendingPathComponent("\(name).again.pb").path))
+            XCTAssertTrue(verdict.passed, name)
+        }
+    }
+
     func testStreamingFoldWritesTheSameModelAsTheVerifiedFold() throws {
         let input = FixturePaths.url("keras/mini_resnet/keras2.h5").path
         let dir = try scratch()

@@ -27,6 +27,30 @@ final class CheckpointSummaryTests: XCTestCase {
         XCTAssertTrue(text.contains("fold: into conv"), text)
     }
 
+    /// A `.pb` whose BatchNorms sit in constant tf.conds: each says its branch (taken or not) in
+    /// the summary, the text and the JSON; one outside any cond has no branch, and a model without
+    /// conds writes no `branch` key.
+    func testEachBatchNormInATfCondSaysItsBranch() throws {
+        let model = try Checkpoint.read(TensorFlowFixtures.graph("cond_training_flag"))
+        let summary = CheckpointSummary(model: model, decisions: planBatchNormFolds(model))
+        let branches = Dictionary(uniqueKeysWithValues: summary.batchNorms.map { ($0.name, $0.branch) })
+        XCTAssertEqual(branches.count, 6)
+        XCTAssertEqual(branches.values.compactMap { $0 }.count, 4, "\(branches)")
+        XCTAssertEqual(branches["bn3/FusedBatchNormV3"], .some(nil))
+        let untaken = try XCTUnwrap(summary.batchNorms.first { $0.name == "bn1/cond/FusedBatchNormV3" })
+        XCTAssertTrue(untaken.branch?.hasPrefix("true branch of tf.cond 'bn1/cond', not taken") == true, "\(untaken.branch ?? "")")
+        XCTAssertTrue(untaken.reason?.contains("it never runs") == true, "\(untaken.reason ?? "")")
+        XCTAssertEqual(untaken.warnings, [], "it never runs: no batch-statistics warning")
+        let text = summary.text(file: "graph.pb")
+        XCTAssertTrue(text.contains("    branch: false branch of tf.cond 'bn1/cond', taken: its predicate is false, the default of PlaceholderWithDefault 'training'"), text)
+        XCTAssertEqual(text.components(separatedBy: "\n    branch: ").count - 1, 4, text)
+        let json = String(decoding: try JSONEncoder().encode(summary), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"branch\""), json)
+        let plain = try Checkpoint.read(TensorFlowFixtures.graph("conv_bias_bn"))
+        let plainJSON = String(decoding: try JSONEncoder().encode(CheckpointSummary(model: plain, decisions: planBatchNormFolds(plain))), as: UTF8.self)
+        XCTAssertFalse(plainJSON.contains("\"branch\""), plainJSON)
+    }
+
     func testKeptBatchNormCarriesTheReason() throws {
         let path = FixturePaths.url("keras/conv_relu_bn/keras3.keras").path
         try XCTSkipUnless(FileManager.default.fileExists(atPath: path))

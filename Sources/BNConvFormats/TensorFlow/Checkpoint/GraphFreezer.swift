@@ -188,7 +188,7 @@ struct GraphFreezer {
         var keepsCalls = false
         for name in sorted {
             guard let node = nodes[name] else { continue }
-            if node.op == "Placeholder" || (node.op == "PlaceholderWithDefault" && ConstantSwitches.constantBool(TensorReference(node: name), nodes) == nil) {
+            if node.op == "Placeholder" || (node.op == "PlaceholderWithDefault" && ConstantConditions.constantBool(TensorReference(node: name), node: { nodes[$0] }) == nil) {
                 inputs.append(name)
             }
             if FunctionInliner.callOps.contains(node.op) || ["If", "StatelessIf", "While", "StatelessWhile"].contains(node.op) { keepsCalls = true }

@@ -1,0 +1,66 @@
+@testable import BNConvCore
+@testable import BNConvFormats
+@testable import BNConvTestSupport
+import Foundation
+import XCTest
+
+/// A `.pb` holding `tf.cond` control flow on the command line: with a constant predicate
+/// (`training` left at its default, a bool Const) `run` gives TensorFlow's output, `fold` verifies
+/// and `verify` passes, `inspect` shows each BN's branch; a computed predicate is refused by the
+/// engine with the Switch named, and folds only without verification.
+final class TensorFlowCondCLITests: XCTestCase {
+    private var scratch: URL!
+
+    override func setUpWithError() throws {
+        scratch = try FixturePaths.scratchDirectory()
+        addTeardownBlock { [scratch] in try? FileManager.default.removeItem(at: scratch!) }
+    }
+
+    private func out(_ name: String) -> String { scratch.appendingPathComponent(name).path }
+
+    func testRunFoldAndVerifyAConstantCond() throws {
+        for name in TensorFlowCondFixtures.constantCases {
+            let graph = TensorFlowFixtures.graph(name)
+            let input = TensorFlowCondFixtures.path(name, "input.npy")
+            let run = try CLIRunner.run(["run", graph, "--input", input, "-o", out("\(name).npy")])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            assertClose(try NumPyFile.read(out("\(name).npy")), try NumPyFile.read(TensorFlowCondFixtures.path(name, "output.npy")), tolerance: 1e-5, name)
+
+            let fold = try CLIRunner.run(["fold", graph, "-o", out("\(name).folded.pb"), "--input", input])
+            XCTAssertEqual(fold.status, 0, fold.stderr)
+            XCTAssertTrue(fold.stdout.contains("1 folded"), fold.stdout)
+            // The untaken branch named by the Switch output it starts at (TensorFlow never ran what it feeds).
+            let start = name == "cond_training_flag" ? "bn1/cond/FusedBatchNormV3/Switch:1" : "pick/conv_b/Switch:0"
+            XCTAssertTrue(fold.stdout.contains("kept: it never runs: no model output depends on it (it is in the branch that starts at \(start), which no output reads)"), fold.stdout)
+            XCTAssertTrue(fold.stdout.contains(": PASS"), fold.stdout)
+
+            let verify = try CLIRunner.run(["verify", graph, out("\(name).folded.pb"), "--input", input])
+            XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
+            let folded = try CLIRunner.run(["run", out("\(name).folded.pb"), "--input", input, "-o", out("\(name).folded.npy")])
+            XCTAssertEqual(folded.status, 0, folded.stderr)
+            assertClose(try NumPyFile.read(out("\(name).folded.npy")), try NumPyFile.read(TensorFlowCondFixtures.path(name, "output.npy")), tolerance: 1e-5, name)
+        }
+        let inspect = try CLIRunner.run(["inspect", TensorFlowFixtures.graph("cond_training_flag")])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        XCTAssertTrue(inspect.stdout.contains("""
+                branch: false branch of tf.cond 'bn2/cond', taken: its predicate is false, the default of PlaceholderWithDefault 'training' (feeding true takes the other branch)
+                fold: no, conv2/Conv2D's output also feeds bn2/cond/FusedBatchNormV3/Switch:1; folding would change that branch too
+            """), inspect.stdout)
+    }
+
+    func testAComputedPredicateIsRefusedByTheEngine() throws {
+        let graph = TensorFlowFixtures.graph("cond_computed_pred")
+        let input = TensorFlowCondFixtures.path("cond_computed_pred", "input.npy")
+        let run = try CLIRunner.run(["run", graph, "--input", input, "-o", out("y.npy")])
+        XCTAssertEqual(run.status, 1, run.stderr)
+        XCTAssertTrue(run.stderr.contains("TensorFlow op 'Switch (its predicate pick/pred_id is not constant)' is not supported (node 'pick/conv_"), run.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out("y.npy")))
+        let fold = try CLIRunner.run(["fold", graph, "-o", out("folded.pb")])
+        XCTAssertNotEqual(fold.status, 0, fold.stdout)
+        XCTAssertTrue(fold.stderr.contains("is not constant") && fold.stderr.contains("--no-verify"), fold.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out("folded.pb")))
+        let unverified = try CLIRunner.run(["fold", graph, "-o", out("folded.pb"), "--no-verify"])
+        XCTAssertEqual(unverified.status, 0, unverified.stderr)
+        XCTAssertTrue(unverified.stdout.contains("2 folded"), unverified.stdout)
+    }
+}
