@@ -4,7 +4,8 @@ import BNConvEngine
 
 /// One folded BatchNorm checked on its own: the layers it touched (the conv or dense it folded
 /// into, the BN, and any Identity/Dropout/Flatten between them) run on random inputs in the
-/// original model and in the folded one, compared.
+/// original model and in the folded one, each in float32 on the engine, and measured against a
+/// float64 reference of the original layers (``referenceError``, ``noiseFloor``).
 ///
 /// This works whatever else the graph holds: a model the engine cannot run as a whole still has
 /// each of its folds checked, and a wrong fold (a dropped epsilon, a wrong axis) is named.
@@ -13,17 +14,57 @@ public struct FoldCheck: Codable, Sendable {
     public var batchNorm: String
     /// The layer it folded into.
     public var target: String
-    /// The error of the folded layers against the original pair, when they could be run.
+    /// The error of the folded layers against the original ones, both run in float32 (with
+    /// ``inModel``: the folded layer's output against the BN's inside the whole-model run), when
+    /// they could be run.
     public var error: ErrorStatistics?
     /// Why the check could not run (an input shape that stays unknown, a layer the engine lacks).
     public var skipped: String?
     /// Whether the error was measured inside the whole-model run (the folded layer's output
-    /// against the BN's, on the verification's inputs) rather than on the layers alone.
+    /// against the BN's, on the verification's inputs) because the layers alone could not run.
     public var inModel = false
+    /// The folded layers' float32 output against the float64 reference of the original layers
+    /// (their exact result on the same inputs), when the reference was computed.
+    public var referenceError: ErrorStatistics?
+    /// The original layers' own float32 output against that same reference: the float32 rounding
+    /// of these layers on these inputs, the floor a correct fold's error stays near.
+    public var noiseFloor: ErrorStatistics?
+    /// Why the float64 reference was not used (an op it lacks, more work than it takes on, or an
+    /// answer the original layers' float32 run does not confirm), when it was not: the verdict then
+    /// rests on ``error``, the two float32 runs compared with each other.
+    public var referenceSkipped: String?
 
-    /// Whether the folded layers agree with the original within `tolerance` (a skipped check
-    /// neither passes nor fails: it is reported as skipped).
-    public func agrees(tolerance: Double) -> Bool { error.map { $0.maxRel <= tolerance } ?? true }
+    /// How many times the original layers' own float32 error (``noiseFloor``, max abs) the folded
+    /// layers' error may reach when it exceeds the tolerance (docs/math.md, Checking a fold). The
+    /// two float32 computations of the same affine map round about as often (the fold trades the
+    /// BN's two roundings for one per weight), so a correct fold stays within a few times the floor
+    /// (at most 2.2 times over every fold of every fixture); a dropped epsilon, a skipped gamma or
+    /// a scale on the wrong channels moves the output thousands of times more.
+    public static let noiseMultiple = 16.0
+
+    /// How far (range-relative) the original layers' float32 run may be from the float64 reference
+    /// before the reference is not trusted: float32 rounding of one layer stays orders of magnitude
+    /// below it, so a larger gap means the two disagree about what the layers compute, and the
+    /// check falls back to comparing the float32 runs (``referenceSkipped`` says so).
+    public static let referenceAgreement = 1e-3
+
+    /// The error the verdict rests on: against the float64 reference when there is one, else
+    /// between the two float32 runs.
+    public var judgedError: ErrorStatistics? { referenceError ?? error }
+
+    /// Whether the folded layers agree with the original ones within `tolerance` (range-relative).
+    /// With a float64 reference: the folded layers' error against it is within `tolerance` of its
+    /// range, or (when `tolerance` is not 0) within ``noiseMultiple`` times the original layers' own
+    /// float32 error. Without one: the two float32 runs agree within `tolerance`. A skipped check
+    /// neither passes nor fails: it is reported as skipped.
+    public func agrees(tolerance: Double) -> Bool {
+        if let referenceError, let noiseFloor {
+            if referenceError.maxRel <= tolerance { return true }
+            guard tolerance > 0, referenceError.maxAbs.isFinite else { return false }
+            return referenceError.maxAbs <= Self.noiseMultiple * noiseFloor.maxAbs
+        }
+        return error.map { $0.maxRel <= tolerance } ?? true
+    }
 }
 
 /// A fold to check: the BatchNorm, the layer it went into, and the direction.
@@ -45,22 +86,22 @@ public struct FoldToCheck: Sendable {
 
 /// Runs ``FoldCheck``s.
 public enum FoldChecker {
-    /// A check for each of `folds`: from the whole-model comparison in `report` when it compared the
-    /// fold's value (the folded layer's output against the BN's: the same check, in context, at no
-    /// cost), else on the layers alone.
+    /// A check for each of `folds` on the layers alone (``check(_:reference:candidate:seed:)``);
+    /// where those could not run and the whole-model comparison in `report` compared the fold's
+    /// value (the folded layer's output against the BN's), that comparison stands in for it.
     public static func check(_ folds: [FoldToCheck], reference: Model, candidate: Model, within report: VerificationReport,
                              foldMap: [String: String]?, seed: UInt64 = 0) -> [FoldCheck] {
-        folds.map { fold in
+        zip(folds, check(folds, reference: reference, candidate: candidate, seed: seed)).map { fold, local in
+            guard let reason = local.skipped else { return local }
             let value: String?
             if fold.intoProducer {
                 value = reference.node(named: fold.batchNorm)?.outputs.first.map { foldMap?[$0] ?? $0 }
             } else {
                 value = reference.node(named: fold.target)?.outputs.first
             }
-            if let value, let layer = report.layers.first(where: { $0.value == value }) {
-                return FoldCheck(batchNorm: fold.batchNorm, target: fold.target, error: layer.error, inModel: true)
-            }
-            return check([fold], reference: reference, candidate: candidate, seed: seed)[0]
+            guard let value, let layer = report.layers.first(where: { $0.value == value }) else { return local }
+            return FoldCheck(batchNorm: fold.batchNorm, target: fold.target, error: layer.error, inModel: true,
+                             referenceSkipped: "the layers alone could not run: \(reason)")
         }
     }
 
@@ -70,21 +111,35 @@ public enum FoldChecker {
     static let openDimension = 8
 
     /// Checks every fold of `folds` between `reference` (the model before the fold) and
-    /// `candidate` (after it), on one seeded random sample.
+    /// `candidate` (after it), on one seeded random sample: both sets of layers run in float32 on
+    /// the engine and are measured against the original layers computed in float64.
     public static func check(_ folds: [FoldToCheck], reference: Model, candidate: Model, seed: UInt64 = 0) -> [FoldCheck] {
         folds.map { fold in
-            func run(capped: Bool) throws -> ErrorStatistics {
+            func run(capped: Bool) throws -> FoldCheck {
                 let (before, after) = try pair(fold, reference: reference, candidate: candidate, capsSpatialSizes: capped)
                 let inputs = try RandomInputs.make(for: before, batch: 1, seed: seed)
                 let options = RunOptions(streamsWeights: true)
-                let expected = try ModelRunner(model: before, options: options).run(inputs)
-                let actual = try ModelRunner(model: after, options: options).run(inputs)
-                return try ErrorStatistics(reference: expected[0], candidate: actual[0])
+                let expected = try ModelRunner(model: before, options: options).run(inputs)[0]
+                let actual = try ModelRunner(model: after, options: options).run(inputs)[0]
+                var check = FoldCheck(batchNorm: fold.batchNorm, target: fold.target,
+                                      error: try ErrorStatistics(reference: expected, candidate: actual))
+                do {
+                    let truth = try Float64Reference.run(before, inputs: inputs)[0]
+                    let floor = try ErrorStatistics(reference: truth, candidate: expected)
+                    guard floor.maxRel <= FoldCheck.referenceAgreement else {
+                        throw Float64Reference.Unsupported(
+                            "the original layers' float32 run is \(floor.maxRel) of its range from it, more than float32 rounding explains")
+                    }
+                    check.noiseFloor = floor
+                    check.referenceError = try ErrorStatistics(reference: truth, candidate: actual)
+                } catch {
+                    check.referenceSkipped = "\(error)"
+                }
+                return check
             }
             do {
                 // A window too large for the capped size (a 17x17 valid conv) runs at full size.
-                let error = try (try? run(capped: true)) ?? run(capped: false)
-                return FoldCheck(batchNorm: fold.batchNorm, target: fold.target, error: error)
+                return try (try? run(capped: true)) ?? run(capped: false)
             } catch {
                 return FoldCheck(batchNorm: fold.batchNorm, target: fold.target, skipped: "\(error)")
             }
