@@ -49,6 +49,24 @@ enum Float64Activation {
         }
     }
 
+    /// The bound a rounding error of at most `u * m` in the activation's input carries to its output,
+    /// per element `m` of `magnitudes` (``Float64Reference/roundingScale(_:inputs:budget:)``): the error
+    /// times the activation's largest slope (at most 2 but for a larger `alpha`, negative slope or
+    /// hard-sigmoid slope; `exp(m)` for the exponential), plus one for the activation's own
+    /// rounding of a result at most `|f|`. (Softmax moves by at most twice its inputs' largest change.)
+    static func magnitudes(_ activation: Activation, _ magnitudes: [Double]) -> [Double] {
+        let slope: Double
+        switch activation {
+        case .linear: return magnitudes
+        case .exponential: return magnitudes.map { ($0 + 1) * exp($0) }
+        case let .relu(_, _, negativeSlope): slope = max(2, abs(negativeSlope))
+        case .leakyRelu(let alpha), .elu(let alpha): slope = max(2, abs(alpha))
+        case .hardSigmoid(let s, _): slope = max(2, abs(s))
+        default: slope = 2
+        }
+        return magnitudes.map { slope * $0 + 1 }
+    }
+
     /// `exp(x - max) / sum exp(x - max)` over each run of `lastAxis` values.
     static func softmax(_ values: [Double], lastAxis: Int) -> [Double] {
         guard lastAxis > 0 else { return values }

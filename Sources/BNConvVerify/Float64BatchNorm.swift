@@ -4,10 +4,11 @@ import BNConvModel
 /// `tf.nn.batch_normalization` defines it (docs/math.md, BatchNorm), evaluated as written:
 /// `(x - mean) / sqrt(variance + epsilon) * gamma + beta` along the BN's axis, gamma 1 without
 /// `scale`, beta 0 without `center`. (The engine and the fold both use the affine form
-/// `x * s + shift`; the reference does not.)
+/// `x * s + shift`; the reference does not.) With `magnitudes`, the bound of the magnitudes float32
+/// rounds on the way, `(|x| + |mean|) / sqrt(variance + epsilon) * |gamma| + |beta|` for `x >= 0`.
 enum Float64BatchNorm {
-    /// The BN `node` with attributes `bn` applied to `x`.
-    static func apply(_ node: Node, _ bn: BatchNorm, _ x: Float64Tensor) throws -> Float64Tensor {
+    /// The BN `node` with attributes `bn` applied to `x` (or, with `magnitudes`, the bound above).
+    static func apply(_ node: Node, _ bn: BatchNorm, _ x: Float64Tensor, magnitudes: Bool = false) throws -> Float64Tensor {
         guard !bn.training else { throw Float64Reference.Unsupported("\(node.name) normalizes with batch statistics") }
         guard node.inputs.count == 1 else { throw Float64Reference.Unsupported("\(node.name) reads its statistics at run time") }
         let rank = x.shape.count
@@ -29,7 +30,9 @@ enum Float64BatchNorm {
         var y = x.values
         for k in y.indices {
             let c = (k / inner) % channels
-            y[k] = (x.values[k] - mean[c]) / (variance[c] + bn.epsilon).squareRoot() * gamma[c] + beta[c]
+            let deviation = (variance[c] + bn.epsilon).squareRoot()
+            y[k] = magnitudes ? (x.values[k] + abs(mean[c])) / deviation * abs(gamma[c]) + abs(beta[c])
+                : (x.values[k] - mean[c]) / deviation * gamma[c] + beta[c]
         }
         return Float64Tensor(shape: x.shape, values: y)
     }

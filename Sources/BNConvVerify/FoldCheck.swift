@@ -42,12 +42,6 @@ public struct FoldCheck: Codable, Sendable {
     /// a scale on the wrong channels moves the output thousands of times more.
     public static let noiseMultiple = 16.0
 
-    /// How far (range-relative) the original layers' float32 run may be from the float64 reference
-    /// before the reference is not trusted: float32 rounding of one layer stays orders of magnitude
-    /// below it, so a larger gap means the two disagree about what the layers compute, and the
-    /// check falls back to comparing the float32 runs (``referenceSkipped`` says so).
-    public static let referenceAgreement = 1e-3
-
     /// The error the verdict rests on: against the float64 reference when there is one, else
     /// between the two float32 runs.
     public var judgedError: ErrorStatistics? { referenceError ?? error }
@@ -126,10 +120,7 @@ public enum FoldChecker {
                 do {
                     let truth = try Float64Reference.run(before, inputs: inputs)[0]
                     let floor = try ErrorStatistics(reference: truth, candidate: expected)
-                    guard floor.maxRel <= FoldCheck.referenceAgreement else {
-                        throw Float64Reference.Unsupported(
-                            "the original layers' float32 run is \(floor.maxRel) of its range from it, more than float32 rounding explains")
-                    }
+                    try ReferenceConfirmation.confirm(truth, original: expected, floor: floor, model: before, inputs: inputs)
                     check.noiseFloor = floor
                     check.referenceError = try ErrorStatistics(reference: truth, candidate: actual)
                 } catch {
