@@ -180,13 +180,19 @@ public enum FoldChecker {
             candidateChain[0].inputs = [input]
         }
         var info = reference.values[input] ?? ValueInfo(name: input)
-        guard let shape = info.shape else { throw FoldCheckError("the shape of its input '\(input)' is not known") }
+        let expected = expectedInput(of: chain, intoProducer: fold.intoProducer)
+        guard let shape = info.shape ?? expected.map({ Array(repeating: nil, count: $0.rank) }) else {
+            throw FoldCheckError("the shape of its input '\(input)' is not known")
+        }
         // Spatial sizes are capped (a fold acts per channel: a 16x16 window of a 224x224 image
-        // checks it as well, at a fiftieth of the cost); open ones take that size too.
-        let channel = shape.count >= 3 ? (info.layout ?? .channelsLast).channelAxis(rank: shape.count) : shape.count - 1
+        // checks it as well, at a fiftieth of the cost); open ones take that size too, and an open
+        // channel count the one the first layer reads.
+        let layout = expected?.layout ?? info.layout ?? .channelsLast
+        let channel = shape.count >= 3 ? layout.channelAxis(rank: shape.count) : shape.count - 1
         info.shape = shape.enumerated().map { axis, d -> Int? in
             if axis == 0 { return nil }
-            if axis == channel || shape.count < 3 { return d ?? openDimension }
+            if axis == channel { return d ?? expected?.channels ?? openDimension }
+            if shape.count < 3 { return d ?? openDimension }
             return capsSpatialSizes ? min(d ?? openDimension, openDimension) : (d ?? openDimension)
         }
         func model(_ nodes: [Node], output: String) -> Model {
@@ -198,6 +204,49 @@ public enum FoldChecker {
         let before = model(chain, output: chain.last!.outputs[0])
         let after = model(candidateChain, output: candidateChain.last?.outputs[0] ?? input)
         return (before, after)
+    }
+
+    /// What the first layer of a fold's chain reads, from the layer itself, for an input whose
+    /// shape the model leaves (partly) open: the rank, the layout and the channel count its
+    /// weights take. Into a producer, the producer's kernel says; into a consumer, the BN's
+    /// statistics give the channels and the conv after it the rank and layout (a dense consumer,
+    /// rank 2, unless a Flatten or Reshape stands between). `nil` when none of it is known.
+    static func expectedInput(of chain: [Node], intoProducer: Bool) -> (rank: Int, layout: DataLayout, channels: Int?)? {
+        guard let first = chain.first else { return nil }
+        if !intoProducer {
+            let channels = first.weight(.movingMean)?.tensor.count
+            guard let consumer = chain.last else { return nil }
+            switch consumer.op {
+            case .conv(let c): return (c.rank + 2, c.layout, channels)
+            case .dense where chain.dropFirst().dropLast().allSatisfy({ if case .identity = $0.op { true } else { false } }):
+                return (2, .channelsLast, channels)
+            default: return nil
+            }
+        }
+        func kernel(_ role: WeightRole) -> (shape: [Int], layout: KernelLayout)? {
+            first.weight(role).map { ($0.tensor.shape, $0.layout) }
+        }
+        switch first.op {
+        case .conv(let c):
+            guard let (k, layout) = kernel(.kernel), k.count == c.rank + 2 else { return (c.rank + 2, c.layout, nil) }
+            let perGroup = layout == .oihw ? k[1] : layout == .hwio ? k[c.rank] : nil
+            return (c.rank + 2, c.layout, perGroup.map { $0 * c.groups })
+        case .depthwiseConv(let c):
+            guard let (k, layout) = kernel(.kernel), k.count == c.rank + 2 else { return (c.rank + 2, c.layout, nil) }
+            let channels = layout == .hwcm ? k[c.rank] : layout == .oihw && c.depthMultiplier > 0 ? k[0] / c.depthMultiplier : nil
+            return (c.rank + 2, c.layout, channels)
+        case .separableConv(let c):
+            guard let (k, layout) = kernel(.depthwiseKernel), k.count == c.rank + 2, layout == .hwcm else { return (c.rank + 2, c.layout, nil) }
+            return (c.rank + 2, c.layout, k[c.rank])
+        case .convTranspose(let c):
+            guard let (k, layout) = kernel(.kernel), k.count == c.rank + 2 else { return (c.rank + 2, c.layout, nil) }
+            return (c.rank + 2, c.layout, layout == .iohw ? k[0] : layout == .hwoi ? k[c.rank + 1] : nil)
+        case .dense:
+            guard let (k, layout) = kernel(.kernel), k.count == 2 else { return nil }
+            return (2, .channelsLast, layout == .oi ? k[1] : k[0])
+        default:
+            return nil
+        }
     }
 }
 
