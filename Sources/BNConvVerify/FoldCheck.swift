@@ -38,7 +38,7 @@ public struct FoldCheck: Codable, Sendable {
     /// layers' error may reach when it exceeds the tolerance (docs/math.md, Checking a fold). The
     /// two float32 computations of the same affine map round about as often (the fold trades the
     /// BN's two roundings for one per weight), so a correct fold stays within a few times the floor
-    /// (at most 2.2 times over every fold of every fixture); a dropped epsilon, a skipped gamma or
+    /// (at most 2.8 times over the 338 folds of every fixture); a dropped epsilon, a skipped gamma or
     /// a scale on the wrong channels moves the output thousands of times more.
     public static let noiseMultiple = 16.0
 

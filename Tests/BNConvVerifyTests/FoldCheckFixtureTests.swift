@@ -116,7 +116,7 @@ final class FoldCheckFixtureTests: XCTestCase {
     /// layers' output beyond the tolerance (against the float64 reference) fails, however much
     /// float32 noise the original layers have; a skipped gamma and a wrong axis always do.
     func testWrongFoldsOfEveryFixtureFail() throws {
-        var figures: [String: (folds: Int, failed: Int, smallest: Double, ratio: Double)] = [:]
+        var figures: [String: (folds: Int, failed: Int, smallest: Double, ratio: Double, which: String)] = [:]
         for f in try foldedFixtures() {
             let dropped = try refolded(f.model) { $0.epsilon = 0 }
             let noGamma = try refolded(f.model) { $0.scale = false }
@@ -145,10 +145,11 @@ final class FoldCheckFixtureTests: XCTestCase {
                         XCTAssertTrue(fails, "\(name) passes: \(error) floor \(floor)")
                     }
                     let key = "\(kind), \(f.family)"
-                    var row = figures[key] ?? (0, 0, .infinity, .infinity)
+                    var row = figures[key] ?? (0, 0, .infinity, .infinity, "")
                     row.folds += 1
                     if fails {
                         row.failed += 1
+                        if error.maxRel < row.smallest { row.which = "\(f.path) \(check.batchNorm)" }
                         row.smallest = min(row.smallest, error.maxRel)
                         if floor.maxAbs > 0 { row.ratio = min(row.ratio, error.maxAbs / floor.maxAbs) }
                     }
@@ -161,7 +162,7 @@ final class FoldCheckFixtureTests: XCTestCase {
             XCTAssertGreaterThan(figures[kind]?.failed ?? 0, 0, "no wrong fold of kind \(kind) failed")
         }
         for (key, row) in figures.sorted(by: { $0.key < $1.key }) {
-            print("wrong folds, \(key): \(row.failed) of \(row.folds) fail; smallest max rel of a failing one \(row.smallest), smallest error / floor (max abs) \(row.ratio)")
+            print("wrong folds, \(key): \(row.failed) of \(row.folds) fail; smallest max rel of a failing one \(row.smallest) (\(row.which)), smallest error / floor (max abs) \(row.ratio)")
         }
     }
 }

@@ -33,7 +33,9 @@ enum ReportText {
         if let error = check.referenceError, let floor = check.noiseFloor {
             var line = "\(fold) checked on its own against a float64 reference: max rel \(sci(error.maxRel))"
                 + " (the original layers in float32: \(sci(floor.maxRel)))"
-            if error.maxRel > tolerance {
+            if error.maxRel > tolerance && tolerance == 0 {
+                line += "; a tolerance of 0 forgives no float32 rounding"
+            } else if error.maxRel > tolerance {
                 let multiple = String(format: "%g", FoldCheck.noiseMultiple)
                 line += check.agrees(tolerance: tolerance)
                     ? "; beyond the range tolerance but within \(multiple)x the original layers' own float32 error (max abs \(sci(error.maxAbs)) vs \(sci(floor.maxAbs)))"
