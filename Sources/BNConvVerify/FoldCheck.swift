@@ -100,9 +100,14 @@ public enum FoldChecker {
     }
 
     /// The size an input dimension the model leaves open takes in a check, and the most a spatial
-    /// one keeps (any size the layers accept will do: the check compares two computations of the
-    /// same layers, per channel, borders included; a window too large for it runs at full size).
+    /// one keeps (any size the layers accept will do: the check compares computations of the same
+    /// layers, per channel, borders included; a window too large for it runs at full size).
     static let openDimension = 8
+
+    /// About the most multiply-adds a check's layers should take at the capped size: wider layers
+    /// get smaller spatial sizes (``spatialCap(of:rank:)``), so that their float64 reference takes
+    /// milliseconds (ResNet-50's last 3x3 convolution, 512 to 512 channels, at 3x3 instead of 7x7).
+    static let checkWork = 1 << 25
 
     /// Checks every fold of `folds` between `reference` (the model before the fold) and
     /// `candidate` (after it), on one seeded random sample: both sets of layers run in float32 on
@@ -189,11 +194,13 @@ public enum FoldChecker {
         // channel count the one the first layer reads.
         let layout = expected?.layout ?? info.layout ?? .channelsLast
         let channel = shape.count >= 3 ? layout.channelAxis(rank: shape.count) : shape.count - 1
+        let spatialAxes = shape.count >= 3 ? layout.spatialAxes(rank: shape.count) : []
+        let caps = spatialCap(of: chain, rank: spatialAxes.count)
         info.shape = shape.enumerated().map { axis, d -> Int? in
             if axis == 0 { return nil }
             if axis == channel { return d ?? expected?.channels ?? openDimension }
-            if shape.count < 3 { return d ?? openDimension }
-            return capsSpatialSizes ? min(d ?? openDimension, openDimension) : (d ?? openDimension)
+            guard let s = spatialAxes.firstIndex(of: axis) else { return d ?? openDimension }
+            return capsSpatialSizes ? min(d ?? openDimension, caps[s]) : (d ?? openDimension)
         }
         func model(_ nodes: [Node], output: String) -> Model {
             var values: [String: ValueInfo] = [input: info]
@@ -204,6 +211,32 @@ public enum FoldChecker {
         let before = model(chain, output: chain.last!.outputs[0])
         let after = model(candidateChain, output: candidateChain.last?.outputs[0] ?? input)
         return (before, after)
+    }
+
+    /// The most each of `rank` spatial axes of a check's input keeps: ``openDimension``, or less for
+    /// layers whose kernels hold so many weights (multiply-adds per position) that the positions
+    /// would cost more than ``checkWork``, but never less than the window of a convolution among
+    /// them (so that a window without padding still fits).
+    static func spatialCap(of chain: [Node], rank: Int) -> [Int] {
+        let roles: Set<WeightRole> = [.kernel, .depthwiseKernel, .pointwiseKernel]
+        let perPosition = chain.reduce(0) { total, node in
+            node.weights.filter { roles.contains($0.role) }.reduce(total) { $0 + $1.tensor.count }
+        }
+        var side = openDimension
+        while side > 1, perPosition > 0, Float64Budget.product(Array(repeating: side, count: rank) + [perPosition]).map({ $0 > checkWork }) ?? true {
+            side -= 1
+        }
+        var windows = Array(repeating: 1, count: rank)
+        for node in chain {
+            switch node.op {
+            case .conv(let c), .depthwiseConv(let c), .separableConv(let c):
+                for a in 0..<min(rank, c.rank, c.kernelSize.count, c.dilations.count) {
+                    windows[a] = max(windows[a], (c.kernelSize[a] - 1) * c.dilations[a] + 1)
+                }
+            default: break
+            }
+        }
+        return windows.map { min(openDimension, max(side, $0)) }
     }
 
     /// What the first layer of a fold's chain reads, from the layer itself, for an input whose
