@@ -39,6 +39,27 @@ public struct ErrorStatistics: Codable, Equatable, Sendable {
         self.init(sums: sums ?? Sums.of(reference.floats(), candidate.floats(), cores: cores))
     }
 
+    /// Compares a float32 `candidate` with a float64 `reference` (``Float64Reference``) of the same
+    /// shape, every difference and sum in Double (the reference is not rounded to float32 first).
+    init(reference: Float64Tensor, candidate: Tensor) throws {
+        guard reference.shape == candidate.shape else {
+            throw VerificationError.shapeMismatch(reference: reference.shape, candidate: candidate.shape)
+        }
+        let b = try candidate.materialized().doubles()
+        var maxAbs = 0.0, refMax = 0.0, dot = 0.0, na = 0.0, nb = 0.0
+        var nonFinite = false
+        for (x, y) in zip(reference.values, b) {
+            if !x.isFinite || !y.isFinite { nonFinite = true; continue }
+            maxAbs = max(maxAbs, abs(x - y))
+            refMax = max(refMax, abs(x))
+            dot += x * y; na += x * x; nb += y * y
+        }
+        self.maxAbs = nonFinite ? .infinity : maxAbs
+        referenceMax = refMax
+        maxRel = nonFinite ? .infinity : (refMax > 0 ? maxAbs / refMax : (maxAbs > 0 ? .infinity : 0))
+        cosine = (na > 0 && nb > 0) ? dot / (na.squareRoot() * nb.squareRoot()) : (na == nb ? 1 : 0)
+    }
+
     /// The statistics of accumulated sums.
     private init(sums s: Sums) {
         maxAbs = s.nonFinite ? .infinity : s.maxAbs

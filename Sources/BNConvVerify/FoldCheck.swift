@@ -4,7 +4,8 @@ import BNConvEngine
 
 /// One folded BatchNorm checked on its own: the layers it touched (the conv or dense it folded
 /// into, the BN, and any Identity/Dropout/Flatten between them) run on random inputs in the
-/// original model and in the folded one, compared.
+/// original model and in the folded one, each in float32 on the engine, and measured against a
+/// float64 reference of the original layers (``referenceError``, ``noiseFloor``).
 ///
 /// This works whatever else the graph holds: a model the engine cannot run as a whole still has
 /// each of its folds checked, and a wrong fold (a dropped epsilon, a wrong axis) is named.
@@ -13,17 +14,51 @@ public struct FoldCheck: Codable, Sendable {
     public var batchNorm: String
     /// The layer it folded into.
     public var target: String
-    /// The error of the folded layers against the original pair, when they could be run.
+    /// The error of the folded layers against the original ones, both run in float32 (with
+    /// ``inModel``: the folded layer's output against the BN's inside the whole-model run), when
+    /// they could be run.
     public var error: ErrorStatistics?
     /// Why the check could not run (an input shape that stays unknown, a layer the engine lacks).
     public var skipped: String?
     /// Whether the error was measured inside the whole-model run (the folded layer's output
-    /// against the BN's, on the verification's inputs) rather than on the layers alone.
+    /// against the BN's, on the verification's inputs) because the layers alone could not run.
     public var inModel = false
+    /// The folded layers' float32 output against the float64 reference of the original layers
+    /// (their exact result on the same inputs), when the reference was computed.
+    public var referenceError: ErrorStatistics?
+    /// The original layers' own float32 output against that same reference: the float32 rounding
+    /// of these layers on these inputs, the floor a correct fold's error stays near.
+    public var noiseFloor: ErrorStatistics?
+    /// Why the float64 reference was not used (an op it lacks, more work than it takes on, or an
+    /// answer the original layers' float32 run does not confirm), when it was not: the verdict then
+    /// rests on ``error``, the two float32 runs compared with each other.
+    public var referenceSkipped: String?
 
-    /// Whether the folded layers agree with the original within `tolerance` (a skipped check
-    /// neither passes nor fails: it is reported as skipped).
-    public func agrees(tolerance: Double) -> Bool { error.map { $0.maxRel <= tolerance } ?? true }
+    /// How many times the original layers' own float32 error (``noiseFloor``, max abs) the folded
+    /// layers' error may reach when it exceeds the tolerance (docs/math.md, Checking a fold). The
+    /// two float32 computations of the same affine map round about as often (the fold trades the
+    /// BN's two roundings for one per weight), so a correct fold stays within a few times the floor
+    /// (at most 2.8 times over the 338 folds of every fixture); a dropped epsilon, a skipped gamma or
+    /// a scale on the wrong channels moves the output thousands of times more.
+    public static let noiseMultiple = 16.0
+
+    /// The error the verdict rests on: against the float64 reference when there is one, else
+    /// between the two float32 runs.
+    public var judgedError: ErrorStatistics? { referenceError ?? error }
+
+    /// Whether the folded layers agree with the original ones within `tolerance` (range-relative).
+    /// With a float64 reference: the folded layers' error against it is within `tolerance` of its
+    /// range, or (when `tolerance` is not 0) within ``noiseMultiple`` times the original layers' own
+    /// float32 error. Without one: the two float32 runs agree within `tolerance`. A skipped check
+    /// neither passes nor fails: it is reported as skipped.
+    public func agrees(tolerance: Double) -> Bool {
+        if let referenceError, let noiseFloor {
+            if referenceError.maxRel <= tolerance { return true }
+            guard tolerance > 0, referenceError.maxAbs.isFinite else { return false }
+            return referenceError.maxAbs <= Self.noiseMultiple * noiseFloor.maxAbs
+        }
+        return error.map { $0.maxRel <= tolerance } ?? true
+    }
 }
 
 /// A fold to check: the BatchNorm, the layer it went into, and the direction.
@@ -45,46 +80,63 @@ public struct FoldToCheck: Sendable {
 
 /// Runs ``FoldCheck``s.
 public enum FoldChecker {
-    /// A check for each of `folds`: from the whole-model comparison in `report` when it compared the
-    /// fold's value (the folded layer's output against the BN's: the same check, in context, at no
-    /// cost), else on the layers alone.
+    /// A check for each of `folds` on the layers alone (``check(_:reference:candidate:seed:)``);
+    /// where those could not run and the whole-model comparison in `report` compared the fold's
+    /// value (the folded layer's output against the BN's), that comparison stands in for it.
     public static func check(_ folds: [FoldToCheck], reference: Model, candidate: Model, within report: VerificationReport,
                              foldMap: [String: String]?, seed: UInt64 = 0) -> [FoldCheck] {
-        folds.map { fold in
+        zip(folds, check(folds, reference: reference, candidate: candidate, seed: seed)).map { fold, local in
+            guard let reason = local.skipped else { return local }
             let value: String?
             if fold.intoProducer {
                 value = reference.node(named: fold.batchNorm)?.outputs.first.map { foldMap?[$0] ?? $0 }
             } else {
                 value = reference.node(named: fold.target)?.outputs.first
             }
-            if let value, let layer = report.layers.first(where: { $0.value == value }) {
-                return FoldCheck(batchNorm: fold.batchNorm, target: fold.target, error: layer.error, inModel: true)
-            }
-            return check([fold], reference: reference, candidate: candidate, seed: seed)[0]
+            guard let value, let layer = report.layers.first(where: { $0.value == value }) else { return local }
+            return FoldCheck(batchNorm: fold.batchNorm, target: fold.target, error: layer.error, inModel: true,
+                             referenceSkipped: "the layers alone could not run: \(reason)")
         }
     }
 
     /// The size an input dimension the model leaves open takes in a check, and the most a spatial
-    /// one keeps (any size the layers accept will do: the check compares two computations of the
-    /// same layers, per channel, borders included; a window too large for it runs at full size).
+    /// one keeps (any size the layers accept will do: the check compares computations of the same
+    /// layers, per channel, borders included; a window too large for it runs at full size).
     static let openDimension = 8
 
+    /// About the most multiply-adds a check's layers should take at the capped size: wider layers
+    /// get smaller spatial sizes (``spatialCap(of:rank:)``), so that their float64 reference takes
+    /// a few milliseconds (ResNet-50's last 3x3 convolution, 512 to 512 channels, at 3x3 instead of
+    /// 7x7: the 53 checks of a ResNet-50 fold take about a quarter of a second in all).
+    static let checkWork = 1 << 23
+
     /// Checks every fold of `folds` between `reference` (the model before the fold) and
-    /// `candidate` (after it), on one seeded random sample.
+    /// `candidate` (after it), on one seeded random sample: both sets of layers run in float32 on
+    /// the engine and are measured against the original layers computed in float64.
     public static func check(_ folds: [FoldToCheck], reference: Model, candidate: Model, seed: UInt64 = 0) -> [FoldCheck] {
         folds.map { fold in
-            func run(capped: Bool) throws -> ErrorStatistics {
+            func run(capped: Bool) throws -> FoldCheck {
                 let (before, after) = try pair(fold, reference: reference, candidate: candidate, capsSpatialSizes: capped)
                 let inputs = try RandomInputs.make(for: before, batch: 1, seed: seed)
-                let options = RunOptions(streamsWeights: true)
-                let expected = try ModelRunner(model: before, options: options).run(inputs)
-                let actual = try ModelRunner(model: after, options: options).run(inputs)
-                return try ErrorStatistics(reference: expected[0], candidate: actual[0])
+                let options = RunOptions(threads: 1, streamsWeights: true)
+                let expected = try ModelRunner(model: before, options: options).run(inputs)[0]
+                let actual = try ModelRunner(model: after, options: options).run(inputs)[0]
+                var check = FoldCheck(batchNorm: fold.batchNorm, target: fold.target,
+                                      error: try ErrorStatistics(reference: expected, candidate: actual))
+                do {
+                    let truth = try Float64Reference.run(before, inputs: inputs)[0]
+                    let floor = try ErrorStatistics(reference: truth, candidate: expected)
+                    try ReferenceConfirmation.confirm(truth, original: expected, floor: floor, model: before, inputs: inputs)
+                    check.noiseFloor = floor
+                    check.referenceError = try ErrorStatistics(reference: truth, candidate: actual)
+                } catch {
+                    check.referenceSkipped = "\(error)"
+                }
+                return check
             }
             do {
                 // A window too large for the capped size (a 17x17 valid conv) runs at full size.
-                let error = try (try? run(capped: true)) ?? run(capped: false)
-                return FoldCheck(batchNorm: fold.batchNorm, target: fold.target, error: error)
+                return try (try? run(capped: true)) ?? run(capped: false)
             } catch {
                 return FoldCheck(batchNorm: fold.batchNorm, target: fold.target, skipped: "\(error)")
             }
@@ -134,14 +186,22 @@ public enum FoldChecker {
             candidateChain[0].inputs = [input]
         }
         var info = reference.values[input] ?? ValueInfo(name: input)
-        guard let shape = info.shape else { throw FoldCheckError("the shape of its input '\(input)' is not known") }
+        let expected = expectedInput(of: chain, intoProducer: fold.intoProducer)
+        guard let shape = info.shape ?? expected.map({ Array(repeating: nil, count: $0.rank) }) else {
+            throw FoldCheckError("the shape of its input '\(input)' is not known")
+        }
         // Spatial sizes are capped (a fold acts per channel: a 16x16 window of a 224x224 image
-        // checks it as well, at a fiftieth of the cost); open ones take that size too.
-        let channel = shape.count >= 3 ? (info.layout ?? .channelsLast).channelAxis(rank: shape.count) : shape.count - 1
+        // checks it as well, at a fiftieth of the cost); open ones take that size too, and an open
+        // channel count the one the first layer reads.
+        let layout = expected?.layout ?? info.layout ?? .channelsLast
+        let channel = shape.count >= 3 ? layout.channelAxis(rank: shape.count) : shape.count - 1
+        let spatialAxes = shape.count >= 3 ? layout.spatialAxes(rank: shape.count) : []
+        let caps = spatialCap(of: chain, rank: spatialAxes.count)
         info.shape = shape.enumerated().map { axis, d -> Int? in
             if axis == 0 { return nil }
-            if axis == channel || shape.count < 3 { return d ?? openDimension }
-            return capsSpatialSizes ? min(d ?? openDimension, openDimension) : (d ?? openDimension)
+            if axis == channel { return d ?? expected?.channels ?? openDimension }
+            guard let s = spatialAxes.firstIndex(of: axis) else { return d ?? openDimension }
+            return capsSpatialSizes ? min(d ?? openDimension, caps[s]) : (d ?? openDimension)
         }
         func model(_ nodes: [Node], output: String) -> Model {
             var values: [String: ValueInfo] = [input: info]
@@ -152,6 +212,75 @@ public enum FoldChecker {
         let before = model(chain, output: chain.last!.outputs[0])
         let after = model(candidateChain, output: candidateChain.last?.outputs[0] ?? input)
         return (before, after)
+    }
+
+    /// The most each of `rank` spatial axes of a check's input keeps: ``openDimension``, or less for
+    /// layers whose kernels hold so many weights (multiply-adds per position) that the positions
+    /// would cost more than ``checkWork``, but never less than the window of a convolution among
+    /// them (so that a window without padding still fits).
+    static func spatialCap(of chain: [Node], rank: Int) -> [Int] {
+        let roles: Set<WeightRole> = [.kernel, .depthwiseKernel, .pointwiseKernel]
+        let perPosition = chain.reduce(0) { total, node in
+            node.weights.filter { roles.contains($0.role) }.reduce(total) { $0 + $1.tensor.count }
+        }
+        var side = openDimension
+        while side > 1, perPosition > 0, Float64Budget.product(Array(repeating: side, count: rank) + [perPosition]).map({ $0 > checkWork }) ?? true {
+            side -= 1
+        }
+        var windows = Array(repeating: 1, count: rank)
+        for node in chain {
+            switch node.op {
+            case .conv(let c), .depthwiseConv(let c), .separableConv(let c):
+                for a in 0..<min(rank, c.rank, c.kernelSize.count, c.dilations.count) {
+                    windows[a] = max(windows[a], (c.kernelSize[a] - 1) * c.dilations[a] + 1)
+                }
+            default: break
+            }
+        }
+        return windows.map { min(openDimension, max(side, $0)) }
+    }
+
+    /// What the first layer of a fold's chain reads, from the layer itself, for an input whose
+    /// shape the model leaves (partly) open: the rank, the layout and the channel count its
+    /// weights take. Into a producer, the producer's kernel says; into a consumer, the BN's
+    /// statistics give the channels and the conv after it the rank and layout (a dense consumer,
+    /// rank 2, unless a Flatten or Reshape stands between). `nil` when none of it is known.
+    static func expectedInput(of chain: [Node], intoProducer: Bool) -> (rank: Int, layout: DataLayout, channels: Int?)? {
+        guard let first = chain.first else { return nil }
+        if !intoProducer {
+            let channels = first.weight(.movingMean)?.tensor.count
+            guard let consumer = chain.last else { return nil }
+            switch consumer.op {
+            case .conv(let c): return (c.rank + 2, c.layout, channels)
+            case .dense where chain.dropFirst().dropLast().allSatisfy({ if case .identity = $0.op { true } else { false } }):
+                return (2, .channelsLast, channels)
+            default: return nil
+            }
+        }
+        func kernel(_ role: WeightRole) -> (shape: [Int], layout: KernelLayout)? {
+            first.weight(role).map { ($0.tensor.shape, $0.layout) }
+        }
+        switch first.op {
+        case .conv(let c):
+            guard let (k, layout) = kernel(.kernel), k.count == c.rank + 2 else { return (c.rank + 2, c.layout, nil) }
+            let perGroup = layout == .oihw ? k[1] : layout == .hwio ? k[c.rank] : nil
+            return (c.rank + 2, c.layout, perGroup.map { $0 * c.groups })
+        case .depthwiseConv(let c):
+            guard let (k, layout) = kernel(.kernel), k.count == c.rank + 2 else { return (c.rank + 2, c.layout, nil) }
+            let channels = layout == .hwcm ? k[c.rank] : layout == .oihw && c.depthMultiplier > 0 ? k[0] / c.depthMultiplier : nil
+            return (c.rank + 2, c.layout, channels)
+        case .separableConv(let c):
+            guard let (k, layout) = kernel(.depthwiseKernel), k.count == c.rank + 2, layout == .hwcm else { return (c.rank + 2, c.layout, nil) }
+            return (c.rank + 2, c.layout, k[c.rank])
+        case .convTranspose(let c):
+            guard let (k, layout) = kernel(.kernel), k.count == c.rank + 2 else { return (c.rank + 2, c.layout, nil) }
+            return (c.rank + 2, c.layout, layout == .iohw ? k[0] : layout == .hwoi ? k[c.rank + 1] : nil)
+        case .dense:
+            guard let (k, layout) = kernel(.kernel), k.count == 2 else { return nil }
+            return (2, .channelsLast, layout == .oi ? k[1] : k[0])
+        default:
+            return nil
+        }
     }
 }
 

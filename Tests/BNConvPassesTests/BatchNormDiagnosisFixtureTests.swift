@@ -25,34 +25,6 @@ final class BatchNormDiagnosisFixtureTests: XCTestCase {
         "onnx/external_data/model.onnx",   // its initializers live in weights.bin
     ]
 
-    /// Model files under Tests/Fixtures, relative paths, with the config a weights-only file needs.
-    private func modelFiles() throws -> [(path: String, config: String?)] {
-        let root = FixturePaths.root.standardizedFileURL
-        let walk = try XCTUnwrap(FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil))
-        var files: [(String, String?)] = []
-        for case let url as URL in walk {
-            let relative = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
-            guard !relative.hasPrefix("robustness/") else { continue }
-            // A SavedModel is its directory; a TensorFlow checkpoint its prefix (read with PREFIX.meta).
-            if relative.hasPrefix("tf_savedmodel/") {
-                if url.lastPathComponent == "saved_model.pb" { files.append((String(relative.dropLast("/saved_model.pb".count)), nil)) }
-                continue
-            }
-            if url.lastPathComponent == "model.ckpt.meta" {
-                files.append((String(relative.dropLast(".meta".count)), nil))
-                continue
-            }
-            guard ["h5", "keras", "pb", "onnx"].contains(url.pathExtension) else { continue }
-            var config: String?
-            if url.lastPathComponent.contains("weights") {
-                let flavour = url.lastPathComponent.hasPrefix("keras2") ? "keras2" : "keras3"
-                config = url.deletingLastPathComponent().appendingPathComponent("\(flavour).json").path
-            }
-            files.append((relative, config))
-        }
-        return files.sorted { $0.0 < $1.0 }
-    }
-
     /// Expected warnings of the diagnostics family, from each case's facts.json `expect_warnings`.
     private func diagnosticsExpectations() throws -> [String: [String: [String]]] {
         let root = FixturePaths.url("diagnostics")
@@ -73,7 +45,7 @@ final class BatchNormDiagnosisFixtureTests: XCTestCase {
     private func check(family: String, atLeast minimumFiles: Int) throws -> (files: Int, batchNorms: Int) {
         let expected = try Self.warning.merging(diagnosticsExpectations()) { a, _ in a }.filter { $0.key.hasPrefix(family + "/") }
         var checked = 0, batchNorms = 0, warned = Set<String>()
-        for (relative, config) in try modelFiles() where relative.hasPrefix(family + "/") {
+        for (relative, config) in try FixtureModelFiles.all() where relative.hasPrefix(family + "/") {
             let path = FixturePaths.url(relative).path
             let model: Model
             do {
@@ -142,7 +114,7 @@ final class BatchNormDiagnosisFixtureTests: XCTestCase {
     /// The families above are every folder of Tests/Fixtures that holds model files (but the
     /// hostile inputs of robustness/), so a new family is not left out unnoticed.
     func testEveryFamilyIsChecked() throws {
-        let families = Set(try modelFiles().map { String($0.path.prefix { $0 != "/" }) })
+        let families = Set(try FixtureModelFiles.all().map { String($0.path.prefix { $0 != "/" }) })
         XCTAssertEqual(families, ["keras", "tensorflow", "onnx", "onnx_node", "engine", "diagnostics", "tf_checkpoint", "tf_savedmodel"])
     }
 

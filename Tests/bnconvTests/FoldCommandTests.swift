@@ -39,6 +39,27 @@ final class FoldCommandTests: XCTestCase {
         XCTAssertEqual(json["passed"] as? Bool, true)
     }
 
+    /// Each fold's own check is printed with `--verbose` (its error against the float64 reference,
+    /// and the original layers' own float32 error there) and carried in `--json`.
+    func testFoldPrintsEachFoldsCheckAgainstTheFloat64Reference() throws {
+        let verbose = try CLIRunner.run(["fold", "mini_resnet.h5", "-o", "v.h5", "--verbose"], in: dir)
+        XCTAssertEqual(verbose.status, 0, verbose.stderr)
+        let lines = verbose.stdout.split(separator: "\n").filter { $0.contains("checked on its own against a float64 reference") }
+        XCTAssertEqual(lines.count, 6, verbose.stdout)
+        XCTAssertTrue(lines.allSatisfy { $0.contains("(the original layers in float32: ") }, verbose.stdout)
+        let json = try CLIRunner.run(["fold", "mini_resnet.h5", "-o", "j.h5", "--json"], in: dir)
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let checks = try XCTUnwrap((object["verification"] as? [String: Any])?["foldChecks"] as? [[String: Any]])
+        XCTAssertEqual(checks.count, 6)
+        for check in checks {
+            let error = try XCTUnwrap(check["referenceError"] as? [String: Any], "\(check)")
+            XCTAssertLessThan(try XCTUnwrap(error["maxRel"] as? Double), 1e-5)
+            XCTAssertNotNil(check["noiseFloor"] as? [String: Any], "\(check)")
+            XCTAssertNil(check["referenceSkipped"], "\(check)")
+        }
+    }
+
     /// `--no-verify` reads the weights deferred and streams the fold into the file; the result is
     /// the file the verified fold writes, to the bit.
     func testNoVerifyWritesWhatTheVerifiedFoldWrites() throws {

@@ -25,11 +25,34 @@ enum ReportText {
         warnings.map { "  " + Terminal.warn("warning [\($0.code.rawValue)]") + ": " + $0.message }
     }
 
+    /// One fold checked on its own (``FoldCheck``): its error against the float64 reference and the
+    /// original layers' own float32 error there, or the float32 comparison it fell back to and why.
+    static func foldCheck(_ check: FoldCheck, tolerance: Double) -> String {
+        let fold = "  fold \(check.batchNorm) -> \(check.target)"
+        if let skipped = check.skipped { return "\(fold) not checked on its own: \(skipped)" }
+        if let error = check.referenceError, let floor = check.noiseFloor {
+            var line = "\(fold) checked on its own against a float64 reference: max rel \(sci(error.maxRel))"
+                + " (the original layers in float32: \(sci(floor.maxRel)))"
+            if error.maxRel > tolerance && tolerance == 0 {
+                line += "; a tolerance of 0 forgives no float32 rounding"
+            } else if error.maxRel > tolerance {
+                let multiple = String(format: "%g", FoldCheck.noiseMultiple)
+                line += check.agrees(tolerance: tolerance)
+                    ? "; beyond the range tolerance but within \(multiple)x the original layers' own float32 error (max abs \(sci(error.maxAbs)) vs \(sci(floor.maxAbs)))"
+                    : "; also beyond \(multiple)x the original layers' own float32 error (max abs \(sci(error.maxAbs)) vs \(sci(floor.maxAbs)))"
+            }
+            return line
+        }
+        let how = check.inModel ? "checked in the model" : "checked on its own against the original layers in float32"
+        let why = check.referenceSkipped.map { " (no float64 reference: \($0))" } ?? ""
+        return "\(fold) \(how): max rel \(sci(check.error?.maxRel ?? 0))\(why)"
+    }
+
     /// The verification summary, and the per-output lines when verbose or failing.
     static func verification(_ report: VerificationReport, verbose: Bool) -> [String] {
         let worst = report.worst
         let status = report.passed ? Terminal.good("PASS") : Terminal.bad("FAIL")
-        let checked = report.foldChecks.compactMap(\.error)
+        let checked = report.foldChecks.compactMap(\.judgedError)
         let worstCheck = checked.map(\.maxRel).max() ?? 0
         var lines: [String]
         if let reason = report.wholeModelNotRun {
@@ -38,12 +61,9 @@ enum ReportText {
         } else {
             lines = ["verify: \(report.runs) run(s): max abs error \(sci(worst?.maxAbs ?? 0)), max rel error \(sci(worst?.maxRel ?? 0)), cosine \(String(format: "%.9f", worst?.cosine ?? 1)) (tolerance \(sci(report.tolerance))): \(status)"]
         }
-        for check in report.foldChecks where verbose || check.skipped != nil || !check.agrees(tolerance: report.tolerance) {
-            if let error = check.error {
-                lines.append("  fold \(check.batchNorm) -> \(check.target) \(check.inModel ? "checked in the model" : "checked on its own"): max rel \(sci(error.maxRel))")
-            } else {
-                lines.append("  fold \(check.batchNorm) -> \(check.target) not checked on its own: \(check.skipped ?? "")")
-            }
+        for check in report.foldChecks
+        where verbose || check.skipped != nil || check.referenceSkipped != nil || !check.agrees(tolerance: report.tolerance) {
+            lines.append(foldCheck(check, tolerance: report.tolerance))
         }
         let judgedByNoise = report.outputs.contains { $0.noiseFloor != nil }
         if verbose || !report.passed || report.outputs.count > 1 || judgedByNoise {
