@@ -11,9 +11,10 @@ package enum InterfaceTransposes {
     /// The transposes reading input `input` (of rank `rank`), when every node reading it is one
     /// that turns channels-last into channels-first; `nil` otherwise (or when nothing reads it).
     package static func afterInput(_ input: String, rank: Int, in model: Model) -> [Int]? {
+        guard rank >= 4 else { return nil }
         let readers = model.consumerIndices(of: input)
+        guard !readers.isEmpty else { return nil }
         let toFirst = LayoutPermutation.permuteDims(rank: rank, from: .channelsLast, to: .channelsFirst)
-        guard rank >= 4, !readers.isEmpty else { return nil }
         for i in readers {
             guard case .permute(let dims) = model.nodes[i].op, dims == toFirst, model.nodes[i].inputs == [input] else { return nil }
         }

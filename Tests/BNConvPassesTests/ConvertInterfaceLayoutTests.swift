@@ -81,6 +81,16 @@ final class ConvertInterfaceLayoutTests: XCTestCase {
         assertClose(try run(result.model, try x.transposed([0, 2, 3, 1])), try fixtureArray("onnx/small_cnn/output.npy"))
     }
 
+    /// Inputs of rank 0 to 3 (a scalar Gemm bias, from the onnx node tests) have no interface
+    /// layout: read and converted without a change.
+    func testLowRankInputsAreLeftAlone() throws {
+        let model = try Checkpoint.read(FixturePaths.url("onnx_node/test_gemm_default_scalar_bias/model.onnx").path)
+        XCTAssertTrue(model.inputs.contains { model.values[$0]?.shape?.count == 0 })
+        for target in [DataLayout.channelsFirst, .channelsLast] {
+            XCTAssertFalse(ConvertInterfaceLayout(target: target).apply(to: model).changed)
+        }
+    }
+
     func testAlreadyInTheTargetLayoutChangesNothing() throws {
         for (name, target) in [("nhwc_interface", DataLayout.channelsLast), ("conv_bn", .channelsFirst), ("small_cnn", .channelsFirst)] {
             let model = try read(name)
