@@ -12,7 +12,9 @@ the larger of the difference between its runs with graph optimizations on and of
 TensorFlow's Grappler) and 16 times the change of its outputs when the input moves by four float32
 roundings, bnconv's own verification rule; the row prints it); `bnconv fold --input x.npy` (verified, the
 default; the models' spatial sizes are dynamic) writes a file that its framework loads and that answers
-like the original to the same tolerance, with fewer BatchNormalization nodes.
+like the original to the same tolerance, with fewer BatchNormalization nodes; and every model that is not
+ONNX already is exported with `bnconv convert -o x.onnx --input x.npy`, checked by onnx.checker
+(full_check) and run by onnxruntime against the framework to the same tolerance.
 Ends with 'N passed, M failed'.
 """
 import argparse
@@ -129,6 +131,38 @@ def bnconv_outputs(bnconv, path, xp, tmp, name):
     return {o["name"]: np.load(o["file"]) for o in summary["outputs"]}, None
 
 
+def onnx_export_row(bnconv, path, x, xp, tmp, name, ref_names, ref, tol):
+    """`bnconv convert -o x.onnx` (verified on `xp`): onnx.checker (full_check) accepts it and
+    onnxruntime, fed `x` laid out as `--json` says, gives the framework's outputs within `tol`."""
+    import json
+    dst = os.path.join(tmp, name + "_export.onnx")
+    proc = subprocess.run([bnconv, "convert", path, "-o", dst, "--input", xp, "--json"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return False, ((proc.stderr or proc.stdout).strip().splitlines() or [""])[-1][:200]
+    summary = json.loads(proc.stdout)
+    model = onnx.load(dst)
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as error:
+        return False, f"onnx.checker: {str(error).splitlines()[0][:160]}"
+    sess = ort.InferenceSession(dst, providers=["CPUExecutionProvider"])
+    perm = (summary.get("inputPermutations") or [None])[0]
+    got = dict(zip([o.name for o in sess.get_outputs()],
+                   sess.run(None, {sess.get_inputs()[0].name: np.ascontiguousarray(np.transpose(x, perm) if perm else x)})))
+    out_perms = dict(zip([o.name for o in sess.get_outputs()], summary.get("outputPermutations") or []))
+    missing = [n for n in ref_names if n not in got]
+    if missing:
+        return False, f"outputs {missing} missing from the export ({sorted(got)})"
+    err = max(rel_error(np.transpose(got[n], np.argsort(out_perms[n])) if out_perms.get(n) else got[n], r)
+              for n, r in zip(ref_names, ref))
+    counts = {}
+    for node in model.graph.node:
+        counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    return err <= tol, (f"opset {opset}, {len(model.graph.node)} nodes ({counts.get('Transpose', 0)} Transpose), onnxruntime on the "
+                        f"export: range-relative error {err:.2e}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bnconv", required=True)
@@ -186,6 +220,8 @@ def main():
                 before, after = bn_count(path), bn_count(folded)
                 rows.append(("fold", err <= tol and (after < before or before == 0),
                              f"BatchNormalization {before} -> {after}, the framework on the folded file: range-relative error {err:.2e}"))
+            if not path.endswith(".onnx"):
+                rows.append(("export", *onnx_export_row(args.bnconv, path, x, xp, tmp, name, ref_names, ref, tol)))
             for what, ok, detail in rows:
                 print(f"{'PASS' if ok else 'FAIL'} {name} {what}: {detail}", flush=True)
                 passed += ok

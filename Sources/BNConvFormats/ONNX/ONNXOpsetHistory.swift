@@ -26,7 +26,7 @@ enum ONNXOpsetHistory {
         "MeanVarianceNormalization": [9, 13], "Min": [1, 6, 8, 12, 13], "Mish": [18, 22], "Mod": [10, 13, 28],
         "Mul": [1, 6, 7, 13, 14], "Neg": [1, 6, 13], "NonZero": [9, 13], "Not": [1], "OneHot": [9, 11, 28],
         "Or": [1, 7], "PRelu": [1, 6, 7, 9, 16], "Pad": [1, 2, 11, 13, 18, 19, 21, 23, 24, 25], "Pow": [1, 7, 12, 13, 15],
-        "Range": [11, 27], "Reciprocal": [1, 6, 13], "ReduceLogSum": [1, 11, 13, 18, 28],
+        "Range": [11, 27], "Reciprocal": [1, 6, 13], "ReduceL1": [1, 11, 13, 18], "ReduceL2": [1, 11, 13, 18], "ReduceLogSum": [1, 11, 13, 18, 28],
         "ReduceLogSumExp": [1, 11, 13, 18, 28], "ReduceMax": [1, 11, 12, 13, 18, 20], "ReduceMean": [1, 11, 13, 18],
         "ReduceMin": [1, 11, 12, 13, 18, 20], "ReduceProd": [1, 11, 13, 18], "ReduceSum": [1, 11, 13],
         "ReduceSumSquare": [1, 11, 13, 18], "Relu": [1, 6, 13, 14], "Reshape": [1, 5, 13, 14, 19, 21, 23, 24, 25],

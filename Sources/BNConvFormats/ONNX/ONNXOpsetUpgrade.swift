@@ -126,15 +126,20 @@ enum ONNXOpsetUpgrade {
         all["Squeeze@13"] = axesAsInput(required: false)
         all["Unsqueeze@13"] = axesAsInput(required: true)
         all["ReduceSum@13"] = axesAsInput(required: false)
-        for op in ["ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSumSquare"] {
+        for op in ["ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
+                   "ReduceSumSquare"] {
             all["\(op)@18"] = axesAsInput(required: false)
         }
-        all["Split@2"] = { work, _, _ in
+        all["Split@2"] = { work, _, facts in
             // Opset 1's optional `split` input became the attribute.
             switch work.node.input(1) {
             case .absent: break
             case .constant(let sizes): work.node.attributes["split"] = .ints(sizes.integers().map { Int(truncatingIfNeeded: $0) })
-            case .value: throw ONNXExportRefusal("its split sizes are computed at run time, and opset 2 takes them as an attribute")
+            case .value(let v):
+                guard let sizes = facts.integers(v) else {
+                    throw ONNXExportRefusal("its split sizes are computed at run time, and opset 2 takes them as an attribute")
+                }
+                work.node.attributes["split"] = .ints(sizes)
             }
             work.node.inputs = Array(work.node.inputs.prefix(1))
         }
@@ -278,8 +283,9 @@ enum ONNXOpsetUpgrade {
     /// is `asymmetric`, and its nearest rounding goes down when an axis grows and up when it
     /// shrinks (the op library's reading), which one `nearest_mode` expresses only when every
     /// scale grows (`floor`) or every scale shrinks (`ceil`).
-    private static let resizeCoordinates: Step = { work, _, _ in
-        let scales = work.node.input(1)
+    private static let resizeCoordinates: Step = { work, _, facts in
+        var scales = work.node.input(1)
+        if let v = scales.valueName, let known = facts.constant(v) { scales = .constant(known) }
         work.node.inputs = [work.node.input(0), .constant(Tensor(shape: [0], doubles: [], dtype: .float32)), scales]
         work.node.attributes["coordinate_transformation_mode"] = .string("asymmetric")
         guard (work.node.string("mode") ?? "nearest") == "nearest" else { return }

@@ -91,12 +91,24 @@ struct ONNXTensorFlowLowering {
                 add("Div", [x(0), x(1)], [quotient], suffix: "divide")
                 add("Floor", [.value(quotient)], [y])
             } else {
-                // a - mod(a, b) is a multiple of b (ONNX Mod with fmod 0 takes the divisor's sign,
-                // as floor division leaves it), so the truncating Div is exact.
-                let remainder = graph.unique("\(y)__remainder"), multiple = graph.unique("\(y)__multiple")
-                add("Mod", [x(0), x(1)], [remainder], ["fmod": .int(0)], suffix: "remainder")
-                add("Sub", [x(0), .value(remainder)], [multiple], suffix: "multiple")
-                add("Div", [.value(multiple), x(1)], [y])
+                // ONNX's integer Div truncates: one less where the division leaves a remainder and
+                // the operands' signs differ (as tf.math.floordiv rounds toward -infinity).
+                let zero = ONNXExportOperand.constant(Tensor(shape: [], doubles: [0], dtype: dtype))
+                let names = ["quotient", "product", "remainder", "exact", "inexact", "a_negative", "b_negative", "signs_differ",
+                             "adjust", "adjust_number"].map { graph.unique("\(y)__\($0)") }
+                let (q, p, r, exact, inexact, an, bn, differ, adjust, one) = (names[0], names[1], names[2], names[3], names[4], names[5],
+                                                                              names[6], names[7], names[8], names[9])
+                add("Div", [x(0), x(1)], [q], suffix: "divide")
+                add("Mul", [.value(q), x(1)], [p], suffix: "product")
+                add("Sub", [x(0), .value(p)], [r], suffix: "remainder")
+                add("Equal", [.value(r), zero], [exact], suffix: "exact")
+                add("Not", [.value(exact)], [inexact], suffix: "inexact")
+                add("Less", [x(0), zero], [an], suffix: "a_negative")
+                add("Less", [x(1), zero], [bn], suffix: "b_negative")
+                add("Xor", [.value(an), .value(bn)], [differ], suffix: "signs_differ")
+                add("And", [.value(inexact), .value(differ)], [adjust], suffix: "adjust")
+                add("Cast", [.value(adjust)], [one], ["to": .int(ONNXExportAttributes.typeCode(dtype))], suffix: "adjust_number")
+                add("Sub", [.value(q), .value(one)], [y])
             }
         case "TF.BiasAdd":
             let channelsFirst = (string("data_format") ?? "NHWC").hasPrefix("NC")
