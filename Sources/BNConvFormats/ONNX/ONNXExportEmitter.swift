@@ -319,8 +319,36 @@ struct ONNXExportEmitter {
             try tensorOp(node, op)
         case .opaque(let type):
             throw refuse(node, "bnconv has no ONNX form of op '\(type)' (it reads it as an opaque op)")
-        case .crop, .upsample:
-            throw refuse(node, "bnconv has no ONNX form for this layer")
+        case let .crop(cropping, layout):
+            // Keras Cropping: the spatial axes without `before` cells at the start and `after` at the end.
+            let rank = cropping.count + 2
+            if let known = shapes[x]?.count, known != rank {
+                throw refuse(node, "it crops \(cropping.count) axes of a value of rank \(known)")
+            }
+            let axes = layout.spatialAxes(rank: rank)
+            let ends = cropping.map { $0.after == 0 ? Int.max : -$0.after }
+            graph.add("Slice", name: node.name,
+                      inputs: [x, graph.int64s("\(node.name).starts", cropping.map(\.before)), graph.int64s("\(node.name).ends", ends),
+                               graph.int64s("\(node.name).axes", axes)],
+                      outputs: [y], since: 13)
+        case let .upsample(size, interpolation, layout):
+            // Keras UpSampling: nearest repeats each cell (x_in = floor(x_out / f)); bilinear is
+            // tf.image.resize with half-pixel centres, clamped at the borders.
+            var attributes: [ONNXProto.Attribute]
+            switch interpolation {
+            case "nearest":
+                attributes = [ONNXExportGraph.string("mode", "nearest"), ONNXExportGraph.string("coordinate_transformation_mode", "asymmetric"),
+                              ONNXExportGraph.string("nearest_mode", "floor")]
+            case "bilinear":
+                attributes = [ONNXExportGraph.string("mode", "linear"), ONNXExportGraph.string("coordinate_transformation_mode", "half_pixel")]
+            default:
+                throw refuse(node, "interpolation '\(interpolation)' has no ONNX Resize form in bnconv")
+            }
+            let rank = size.count + 2
+            let (xcf, ycf) = channelsFirst(node, layout, rank: rank, x, y)
+            let scales = graph.constant("\(node.name).scales", Tensor(shape: [rank], doubles: [1, 1] + size.map(Double.init), dtype: .float32))
+            graph.add("Resize", name: node.name, inputs: [xcf, "", scales], outputs: [ycf], attributes: attributes, since: 13)
+            fromChannelsFirst(node, layout, rank: rank, ycf, y)
         }
     }
 

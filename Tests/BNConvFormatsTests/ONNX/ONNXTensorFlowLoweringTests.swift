@@ -5,6 +5,7 @@ import XCTest
 @testable import BNConvEngine
 @testable import BNConvOps
 @testable import BNConvFormats
+@testable import BNConvTestSupport
 
 /// Every TensorFlow op of the op library (`TF.` types) exported to ONNX, read back and run on the
 /// engine gives what the op library's own TensorFlow kernel gives on the model as read (those

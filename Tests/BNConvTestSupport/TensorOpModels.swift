@@ -5,7 +5,7 @@ import XCTest
 @testable import BNConvEngine
 @testable import BNConvFormats
 
-/// Small op-library models for the ONNX export tests: a model of inputs, Consts and op-library
+/// Small op-library models for the ONNX export tests (formats and pipeline): a model of inputs, Consts and op-library
 /// nodes; its export read back; both run on the engine and compared.
 enum TensorOpModels {
     /// A `Const` node (an op-library Identity of its weight) giving `tensor` as `name`.
