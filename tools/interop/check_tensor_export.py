@@ -12,6 +12,9 @@ recorded outputs.
 (b) Tests/Fixtures/onnx_opset/<case>/model.onnx (one graph per signature change, in the opset before
     it): the export, in opset 17 or newer, against onnxruntime's outputs of the old-opset graph.
 
+(c) tf_keras Cropping2D and UpSampling2D (nearest, bilinear) before a Conv2D, saved as .h5, exported plain
+    and with --inputs-as-nhwc, against Keras's prediction.
+
 A row passes when the checker accepts the model, no op of the old form is left (Upsample, or a
 node in an opset older than the graph's), and every output matches: integers and bools exactly,
 floats within 1e-5 x max(1, max|reference|). Prints one row per file and ends with
@@ -143,10 +146,45 @@ def opset_rows(bnconv, fixtures, only, out_dir):
     return rows
 
 
+def resampling_rows(bnconv, only, out_dir):
+    """tf_keras Cropping2D and UpSampling2D (nearest, bilinear) saved as .h5, exported (NCHW and
+    --inputs-as-nhwc) and run by onnxruntime against Keras's prediction."""
+    if only and only not in "keras_resampling":
+        return []
+    import tf_keras as K
+
+    rng = np.random.default_rng(20261206)
+    x = rng.standard_normal((2, 5, 7, 3)).astype(np.float32)
+    rows = []
+    for name, layer in [("crop", K.layers.Cropping2D(((1, 2), (2, 1)))), ("upsample_nearest", K.layers.UpSampling2D((2, 3))),
+                        ("upsample_bilinear", K.layers.UpSampling2D((3, 2), interpolation="bilinear"))]:
+        inp = K.Input((5, 7, 3))
+        model = K.Model(inp, K.layers.Conv2D(4, 3, padding="same", name="conv")(layer(inp)))
+        src = os.path.join(out_dir, f"keras_resampling-{name}.h5")
+        model.save(src)
+        reference = model.predict(x, verbose=0)
+        for variant, flags in (("nchw", []), ("nhwc", ["--inputs-as-nhwc"])):
+            dst = os.path.join(out_dir, f"keras_resampling-{name}-{variant}.onnx")
+            label = f"keras_resampling/{name} -> onnx ({variant})"
+            proc = subprocess.run([bnconv, "convert", src, "-o", dst, "--json", *flags], capture_output=True, text=True)
+            if proc.returncode != 0:
+                rows.append((label, False, f"bnconv convert exit {proc.returncode}: {(proc.stderr.strip().splitlines() or [''])[-1][:200]}"))
+                continue
+            try:
+                outputs, counts, opset = run_export(dst, json.loads(proc.stdout), [x])
+            except Exception as error:
+                rows.append((label, False, f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"))
+                continue
+            problem = compare(next(iter(outputs.values())), reference)
+            rows.append((label, problem is None, f"opset {opset}, {dict(counts)}" + (f"; {problem}" if problem else "")))
+    return rows
+
+
 def rows(bnconv, fixtures, only=None, out_dir=None):
     """The check rows: (name, ok, detail)."""
     out_dir = out_dir or tempfile.mkdtemp(prefix="bnconv-tensor-export-")
-    return graphdef_rows(bnconv, fixtures, only, out_dir) + opset_rows(bnconv, fixtures, only, out_dir)
+    return (graphdef_rows(bnconv, fixtures, only, out_dir) + opset_rows(bnconv, fixtures, only, out_dir)
+            + resampling_rows(bnconv, only, out_dir))
 
 
 def main():
