@@ -106,8 +106,16 @@ extension ONNXExportEmitter {
         }
     }
 
-    /// Writes `node` as it is (its form's opset raises the graph's when newer).
+    /// Writes `node` as it is (its form's opset raises the graph's when newer). An Identity of a
+    /// constant (an IdentityN passing swish's beta on) is that constant, written at the end if read.
     private mutating func write(_ node: ONNXExportNode) throws {
+        if node.type == "Identity", node.inputs.count == 1, node.outputs.count == 1, !model.outputs.contains(node.outputs[0]) {
+            switch node.inputs[0] {
+            case .constant(let t): constantValues[node.outputs[0]] = t; return
+            case .value(let v) where constantValues[v] != nil: constantValues[node.outputs[0]] = constantValues[v]; return
+            default: break
+            }
+        }
         let form = ONNXOpsetHistory.formVersion(of: node.type, at: node.opset) ?? node.opset
         let facts = self.facts
         let reference = node.inputs.compactMap { $0.valueName }.compactMap { facts.dtype($0) }.first { $0.isFloatingPoint }

@@ -161,8 +161,13 @@ final class ONNXTensorFlowLoweringTests: XCTestCase {
             M.op("filled", "TF.Fill", ["s", "v"]),
             M.int32s("dims", [2, 3]), M.constant("seven", Tensor(shape: [], doubles: [7], dtype: .int32)),
             M.op("ints", "TF.Fill", ["dims", "seven"]), M.op("intzeros", "TF.ZerosLike", ["ints"]),
-        ], outputs: ["n0", "zeros", "ones", "filled", "ints", "intzeros"])
-        try M.assertExportRunsAlike(model, [x], "fill")
+            // Keras's swish: IdentityN passes its beta constant on; that output is the constant itself.
+            M.constant("beta", Tensor(shape: [], doubles: [1.5], dtype: .float32)),
+            M.op("swish", "TF.IdentityN", ["x", "beta"], outputs: ["s0", "s1"]), M.op("scaled", "Mul", ["s0", "s1"], opset: 14),
+        ], outputs: ["n0", "zeros", "ones", "filled", "ints", "intzeros", "scaled"])
+        let graph = try M.assertExportRunsAlike(model, [x], "fill")
+        let read = try ONNXReader.read(bytes: graph.bytes, file: "f.onnx")
+        XCTAssertNil(read.producerIndex(of: "s1"), "an Identity of a constant is written as the constant")
     }
 
     func testAllAndAnyOverConstantComputedAndEmptyAxes() throws {
