@@ -207,7 +207,8 @@ struct ONNXExportEmitter {
             let k = try weight(node, .kernel)
             let out = activationInput(node, d.activation, y)
             let b = try d.useBias ? initializer(node, "bias", weight(node, .bias).tensor) : nil
-            if (shapes[x]?.count ?? 2) == 2 {
+            // Gemm takes a 2-D input only; MatMul (+ Add) any rank, so an input of unknown rank gets that.
+            if shapes[x]?.count == 2 {
                 let transB = k.layout == .oi
                 let w = initializer(node, "weight", transB ? try ChannelsFirstWeights.denseOutIn(k, node: node.name)
                                                            : try ChannelsFirstWeights.denseInOut(k, node: node.name))
