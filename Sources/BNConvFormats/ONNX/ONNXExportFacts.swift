@@ -77,12 +77,6 @@ struct ONNXExportFacts {
     /// The largest constant (in elements) kept as a known value.
     static let constantLimit = 1 << 16
 
-    /// Records a value the export itself makes.
-    mutating func record(_ value: String, dtype: DType?, shape: [Int?]?) {
-        dtypes[value] = dtype
-        shapes[value] = shape
-    }
-
     // MARK: - Op-library ops
 
     /// Operand `position` of `op` on `node`: its type, shape and constant.

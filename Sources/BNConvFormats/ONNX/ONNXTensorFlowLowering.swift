@@ -43,11 +43,11 @@ struct ONNXTensorFlowLowering {
         switch op.type {
         case "TF.Shape", "TF.Size":
             let outType = try dtypeAttribute("out_type", .int32)
-            try integerResult(op.type == "TF.Shape" ? "Shape" : "Size", x(0), y, outType, &graph)
+            integerResult(op.type == "TF.Shape" ? "Shape" : "Size", x(0), y, outType, &graph)
         case "TF.Rank":
             let shape = graph.unique("\(y)__shape")
             add("Shape", [x(0)], [shape], suffix: "shape")
-            try integerResult("Size", .value(shape), y, .int32, &graph)
+            integerResult("Size", .value(shape), y, .int32, &graph)
         case "TF.Pack":
             let axis = int("axis") ?? 0
             let parts = operands.filter { !$0.isAbsent }
@@ -362,7 +362,7 @@ struct ONNXTensorFlowLowering {
 
     /// An int64 result of `type` (Shape, Size) on `x`, cast to `dtype` when TensorFlow asks for another.
     private mutating func integerResult(_ type: String, _ x: ONNXExportOperand, _ y: String, _ dtype: DType,
-                                        _ graph: inout ONNXExportGraph) throws {
+                                        _ graph: inout ONNXExportGraph) {
         guard dtype != .int64 else { return add(type, [x], [y]) }
         let code = ONNXExportAttributes.typeCode(dtype)
         let wide = graph.unique("\(y)__int64")

@@ -128,6 +128,37 @@ final class ONNXOpsetUpgradeTests: XCTestCase {
         XCTAssertEqual(scales.doubles(), [1, 1, 2, 3])
     }
 
+    /// Upgrades whose nodes no fixture holds, checked on the rewritten node.
+    func testUpgradedNodesOfTheRemainingSteps() throws {
+        var graph = ONNXExportGraph(baseOpset: 17, taken: [])
+        let facts = ONNXExportFacts(model: M.model(inputs: [("x", [2, 3], .float32)], [], outputs: ["x"]), floatType: .float32)
+        func upgraded(_ node: ONNXExportNode) throws -> ONNXExportNode {
+            let nodes = try ONNXOpsetUpgrade.upgrade(node, to: 17, graph: &graph, facts: facts)
+            XCTAssertEqual(nodes.count, 1, node.type)
+            return try XCTUnwrap(nodes.first)
+        }
+        let gemm = try upgraded(ONNXExportNode("Gemm", name: "g", opset: 6, inputs: [.value("x"), .value("w"), .value("b")], outputs: ["y"],
+                                               attributes: ["broadcast": .int(1), "transB": .int(1)]))
+        XCTAssertEqual(gemm.attributes, ["transB": .int(1)])
+        let split = try upgraded(ONNXExportNode("Split", name: "s", opset: 11, inputs: [.value("x")], outputs: ["a", "b"],
+                                                attributes: ["axis": .int(1), "split": .ints([1, 2])]))
+        XCTAssertNil(split.attributes["split"])
+        guard case .constant(let sizes) = split.input(1) else { return XCTFail("\(split.inputs)") }
+        XCTAssertEqual(sizes.integers(), [1, 2])
+        XCTAssertEqual(sizes.dtype, .int64)
+        // The ONNX reader's part count of a Split without sizes is not an attribute before opset 18.
+        let equal = try upgraded(ONNXExportNode("Split", name: "e", opset: 13, inputs: [.value("x")], outputs: ["a", "b"],
+                                                attributes: ["axis": .int(1), "num_outputs": .int(2)]))
+        XCTAssertNil(equal.attributes["num_outputs"])
+        let at18 = try ONNXOpsetUpgrade.upgrade(ONNXExportNode("Split", name: "f", opset: 13, inputs: [.value("x")], outputs: ["a", "b", "c"],
+                                                               attributes: ["axis": .int(1)]), to: 18, graph: &graph, facts: facts)
+        XCTAssertEqual(at18.first?.attributes["num_outputs"], .int(3))
+        let squeeze = try upgraded(ONNXExportNode("Squeeze", name: "q", opset: 1, inputs: [.value("x")], outputs: ["y"], attributes: ["axes": .ints([0])]))
+        XCTAssertNil(squeeze.attributes["axes"])
+        guard case .constant(let axes) = squeeze.input(1) else { return XCTFail("\(squeeze.inputs)") }
+        XCTAssertEqual(axes.integers(), [0])
+    }
+
     func testRefusalsNameTheOpTheOpsetsAndTheReason() {
         assertRefused(M.model(inputs: [("x", [2, 3], .float32)], [
             M.int32s("t", [2]), M.int32s("a", [1]), M.op("y", "Tile", ["x", "t", "a"], opset: 1),
@@ -138,12 +169,23 @@ final class ONNXOpsetUpgradeTests: XCTestCase {
         assertRefused(M.model(inputs: [("x", [1, 1, 4, 4], .float32), ("s", [4], .float32)], [
             M.op("y", "Resize", ["x", "s"], opset: 10),
         ], outputs: ["y"]), node: "y", "ONNX Resize of opset 10 cannot be upgraded to opset 17: nearest resizing by scales computed at run time: opset 10 rounds down where an axis grows and up where it shrinks, which no later nearest_mode says for scales unknown in advance")
+        assertRefused(M.model(inputs: [("x", [1, 1, 4, 4], .float32)], [
+            M.constant("roi", Tensor(shape: [0], doubles: [], dtype: .float32)),
+            M.constant("scales", Tensor(shape: [4], doubles: [1, 1, 2, 2], dtype: .float32)),
+            M.op("y", "Resize", ["x", "roi", "scales"], opset: 11, ["mode": .string("linear"), "coordinate_transformation_mode": .string("tf_half_pixel_for_nn")]),
+        ], outputs: ["y"]), node: "y", "ONNX Resize of opset 11 cannot be upgraded to opset 17: coordinate_transformation_mode 'tf_half_pixel_for_nn' with mode 'linear'")
         // GroupNormalization of opset 18 in a graph of opset 21 (its scale and bias change meaning).
         var graph = ONNXExportGraph(baseOpset: 21, taken: [])
         let facts = ONNXExportFacts(model: M.model(inputs: [], [], outputs: []), floatType: .float32)
         let node = ONNXExportNode("GroupNormalization", name: "g", opset: 18, inputs: [.value("x"), .value("s"), .value("b")], outputs: ["y"])
         XCTAssertThrowsError(try ONNXOpsetUpgrade.upgrade(node, to: 21, graph: &graph, facts: facts)) { error in
             XCTAssertEqual("\(error)", "ONNX GroupNormalization of opset 18 cannot be upgraded to opset 21: its scale and bias change from one value per group to one per channel")
+        }
+        // A BatchNormalization of opset 9 writing its running statistics.
+        let bn = ONNXExportNode("BatchNormalization", name: "bn", opset: 9, inputs: ["x", "s", "b", "m", "v"].map { .value($0) },
+                                outputs: ["y", "mean", "var"])
+        XCTAssertThrowsError(try ONNXOpsetUpgrade.upgrade(bn, to: 17, graph: &graph, facts: facts)) { error in
+            XCTAssertEqual("\(error)", "ONNX BatchNormalization of opset 9 cannot be upgraded to opset 17: it writes its running statistics, which opset 14 writes only in training mode")
         }
     }
 

@@ -103,6 +103,16 @@ final class ONNXTensorFlowLoweringTests: XCTestCase {
                       "TF.StridedSlice cannot be exported to ONNX: its begin and end are computed at run time (ONNX needs its masks resolved against constants)")
     }
 
+    /// A begin behind a TensorFlow Identity of its Const (an op-library Identity: its values are int32) is still a constant.
+    func testStridedSliceBeginBehindAnIdentity() throws {
+        let model = image([
+            M.int32s("b", [0, 1]), M.op("b_read", "Identity", ["b"], opset: 14),
+            M.int32s("e", [0, 4]), M.int32s("s", [1, 1]),
+            M.op("y", "TF.StridedSlice", ["x", "b_read", "e", "s"], ["begin_mask": .int(1), "end_mask": .int(1)]),
+        ], outputs: ["y"])
+        try M.assertExportRunsAlike(model, [x], "identity begin")
+    }
+
     func testSliceWithConstantAndComputedSizes() throws {
         let model = image([
             M.int32s("b", [0, 1, 0, 1]), M.int32s("size", [-1, 3, -1, 2]),
