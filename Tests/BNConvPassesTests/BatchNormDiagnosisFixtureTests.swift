@@ -90,6 +90,13 @@ final class BatchNormDiagnosisFixtureTests: XCTestCase {
         try check(family: "onnx_node", atLeast: 150)
     }
 
+    /// The op-library export fixtures: graphs of raw TensorFlow ops and old-opset ONNX graphs
+    /// (one BatchNormalization of opset 7 among them).
+    func testOpLibraryExportFixturesHaveNoWarnings() throws {
+        try check(family: "graphdef_ops", atLeast: 4)
+        try check(family: "onnx_opset", atLeast: 25)
+    }
+
     /// The engine's reference models.
     func testEngineFixturesHaveNoWarnings() throws {
         try check(family: "engine", atLeast: 2)
@@ -115,7 +122,8 @@ final class BatchNormDiagnosisFixtureTests: XCTestCase {
     /// hostile inputs of robustness/), so a new family is not left out unnoticed.
     func testEveryFamilyIsChecked() throws {
         let families = Set(try FixtureModelFiles.all().map { String($0.path.prefix { $0 != "/" }) })
-        XCTAssertEqual(families, ["keras", "tensorflow", "onnx", "onnx_node", "engine", "diagnostics", "tf_checkpoint", "tf_savedmodel"])
+        XCTAssertEqual(families, ["keras", "tensorflow", "onnx", "onnx_node", "engine", "diagnostics", "tf_checkpoint", "tf_savedmodel",
+                                  "graphdef_ops", "onnx_opset"])
     }
 
     /// The stale fixture in each of its three formats: every BN's message names it, its channel

@@ -188,7 +188,7 @@ final class ReadmeOpsTableTests: XCTestCase {
             } else if refused.contains(row.op) || !Set(cases.flatMap(\.ops)).contains(row.op) {
                 XCTAssertEqual(row.export, "no", "\(row.op): the exporter refuses it")
             } else {
-                XCTAssertEqual(row.export, "yes", "\(row.op): the exporter writes it")
+                XCTAssertTrue(row.export.hasPrefix("yes"), "\(row.op): the exporter writes it, the README says \(row.export)")
             }
         }
     }

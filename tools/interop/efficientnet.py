@@ -7,7 +7,8 @@ GraphDef of the Keras 2 model (convert_variables_to_constants_v2) and its ONNX e
 weights=None, 224x224, every BatchNorm given random statistics (gamma, beta, mean, variance). For
 each file: `bnconv run` against the framework's own output; `bnconv fold` (verified) and the folded
 file loaded back in its framework (tf_keras, keras 3, TensorFlow, onnxruntime) against the same
-output; `bnconv convert -o x.onnx` (Keras files) in onnxruntime; `bnconv convert --layout nchw`
+output; `bnconv convert -o x.onnx` (Keras files and the GraphDef, whose op-library nodes export
+too) in onnx.checker and onnxruntime; `bnconv convert --layout nchw`
 (Keras files and the GraphDef) verified by bnconv. A row passes at max|y - y_ref| <= 1e-5 x max|y_ref|.
 Ends with 'N passed, M failed'.
 """
@@ -114,6 +115,23 @@ def main():
         row("keras3.keras convert -o .onnx", rel(y, ref3) <= TOL, f"onnxruntime error {rel(y, ref3):.2e}")
     else:
         row("keras3.keras convert -o .onnx", False, msg[0])
+
+    # bnconv's ONNX export of the frozen GraphDef (its swish IdentityN and squeeze-excite shape
+    # arithmetic run in the op library), fed as `convert --json` says.
+    proc = subprocess.run([args.bnconv, "convert", out("graph.pb"), "-o", out("graph_exported.onnx"), "--json"],
+                          capture_output=True, text=True)
+    if proc.returncode == 0:
+        import onnx
+        summary = json.loads(proc.stdout)
+        onnx.checker.check_model(onnx.load(out("graph_exported.onnx")), full_check=True)
+        perm = (summary.get("inputPermutations") or [None])[0]
+        import onnxruntime as ort
+        sess = ort.InferenceSession(out("graph_exported.onnx"), providers=["CPUExecutionProvider"])
+        y = sess.run(None, {sess.get_inputs()[0].name: np.ascontiguousarray(np.transpose(x, perm) if perm else x)})[0]
+        row("graph.pb convert -o .onnx", rel(y, ref2) <= TOL,
+            f"opset {summary.get('opset')}, onnx.checker ok, onnxruntime error {rel(y, ref2):.2e}")
+    else:
+        row("graph.pb convert -o .onnx", False, ((proc.stderr or proc.stdout).strip().splitlines() or [""])[-1])
 
     for name, (load, ref) in loaders.items():
         path = out(name)

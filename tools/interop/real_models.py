@@ -14,7 +14,10 @@ roundings, bnconv's own verification rule; the row prints it); `bnconv fold --in
 default; the models' spatial sizes are dynamic) writes a file that its framework loads and that answers
 like the original to the same tolerance, with fewer BatchNormalization nodes; for the NCHW image models
 (ONNX, 4-D input), `bnconv convert --layout nhwc` writes a model onnxruntime runs on NHWC input with the same
-answers, and converting that back with `--layout nchw` gives the original file byte for byte.
+answers, and converting that back with `--layout nchw` gives the original file byte for byte;
+and every model is exported
+with `bnconv convert -o x.onnx --input x.npy` (an ONNX one rewritten in opset 17 or newer), checked by
+onnx.checker (full_check) and run by onnxruntime against the framework to the same tolerance.
 Ends with 'N passed, M failed'.
 """
 import argparse
@@ -163,6 +166,36 @@ def layout_rows(bnconv, path, x, xp, ref, tol, tmp, name):
         same = open(back, "rb").read() == open(path, "rb").read()
         rows.append(("convert --layout nchw (back)", same, "byte-identical to the original" if same else "differs from the original"))
     return rows
+def onnx_export_row(bnconv, path, x, xp, tmp, name, ref_names, ref, tol):
+    """`bnconv convert -o x.onnx` (verified on `xp`): onnx.checker (full_check) accepts it and
+    onnxruntime, fed `x` laid out as `--json` says, gives the framework's outputs within `tol`."""
+    import json
+    dst = os.path.join(tmp, name + "_export.onnx")
+    proc = subprocess.run([bnconv, "convert", path, "-o", dst, "--input", xp, "--json"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return False, ((proc.stderr or proc.stdout).strip().splitlines() or [""])[-1][:200]
+    summary = json.loads(proc.stdout)
+    model = onnx.load(dst)
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as error:
+        return False, f"onnx.checker: {str(error).splitlines()[0][:160]}"
+    sess = ort.InferenceSession(dst, providers=["CPUExecutionProvider"])
+    perm = (summary.get("inputPermutations") or [None])[0]
+    got = dict(zip([o.name for o in sess.get_outputs()],
+                   sess.run(None, {sess.get_inputs()[0].name: np.ascontiguousarray(np.transpose(x, perm) if perm else x)})))
+    out_perms = dict(zip([o.name for o in sess.get_outputs()], summary.get("outputPermutations") or []))
+    missing = [n for n in ref_names if n not in got]
+    if missing:
+        return False, f"outputs {missing} missing from the export ({sorted(got)})"
+    err = max(rel_error(np.transpose(got[n], np.argsort(out_perms[n])) if out_perms.get(n) else got[n], r)
+              for n, r in zip(ref_names, ref))
+    counts = {}
+    for node in model.graph.node:
+        counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    return err <= tol, (f"opset {opset}, {len(model.graph.node)} nodes ({counts.get('Transpose', 0)} Transpose), onnxruntime on the "
+                        f"export: range-relative error {err:.2e}")
 
 
 def main():
@@ -224,6 +257,7 @@ def main():
                              f"BatchNormalization {before} -> {after}, the framework on the folded file: range-relative error {err:.2e}"))
             if path.endswith(".onnx") and x.ndim == 4:
                 rows += layout_rows(args.bnconv, path, x, xp, ref, tol, tmp, name)
+            rows.append(("export", *onnx_export_row(args.bnconv, path, x, xp, tmp, name, ref_names, ref, tol)))
             for what, ok, detail in rows:
                 print(f"{'PASS' if ok else 'FAIL'} {name} {what}: {detail}", flush=True)
                 passed += ok

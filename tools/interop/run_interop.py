@@ -11,7 +11,8 @@ onnxruntime (tools/interop/check_onnx.py). A row passes when the file loads, no 
 remains that a correct folder removes, and max|y - y_ref| <= tol x max|y_ref| (1e-5; the half
 precision cases use their dtype's epsilon). Then the `bnconv convert` exports
 (tools/interop/check_export.py: ONNX in onnx.checker + onnxruntime, safetensors with the
-safetensors package).
+safetensors package; tools/interop/check_tensor_export.py: graphs of op-library ops, the GraphDef op
+fixtures against TensorFlow and the old-opset ONNX fixtures upgraded, against onnxruntime).
 
 Layout section (`bnconv convert --layout nchw`, with and without --keep-io-layout): every Keras
 fixture with a 3-, 4- or 5-D input (full-model files) is converted, loaded in its Keras by
@@ -440,6 +441,11 @@ def main():
     import check_export
 
     rows.extend(check_export.rows(args.bnconv, args.fixtures, args.only, out_dir))
+    # Exports of op-library graphs (tools/interop/check_tensor_export.py): the GraphDef op fixtures
+    # against TensorFlow's outputs, the old-opset ONNX fixtures upgraded against onnxruntime's.
+    import check_tensor_export
+
+    rows.extend(check_tensor_export.rows(args.bnconv, args.fixtures, args.only, out_dir))
     rows += recalibration_rows(args, out_dir)
     rows = [(name, "SKIP" if ok is None else "PASS" if ok else "FAIL", detail) for name, ok, detail in rows]
     if args.section == "all":

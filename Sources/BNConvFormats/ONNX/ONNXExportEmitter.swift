@@ -20,24 +20,47 @@ struct ONNXExportEmitter {
 
     let model: Model
     let file: String
-    private let shapes: [String: [Int?]]
-    private let dtype: DType
-    private var graph: ONNXExportGraph
+    /// The opset every node is written in (op-library nodes of older opsets are upgraded to it);
+    /// a typed op that needs a newer one raises ``Output/opset`` above it, and the exporter emits again.
+    let target: Int
+    /// Element types, shapes and constants of the model's values.
+    let facts: ONNXExportFacts
+    /// The graph's float type: typed ops compute in it and their weights are stored in it.
+    let dtype: DType
+    /// The graph built so far.
+    var graph: ONNXExportGraph
+    /// Values some node reads (a Const nobody reads is not written).
+    let consumed: Set<String>
+    /// Values Consts give, written as initializers once the graph is built if a node reads them.
+    var constantValues: [String: Tensor] = [:]
 
     /// The names the graph outputs must carry (the source model's), in order.
     private let outputNames: [String]
 
-    /// Prepares to emit `model` (channels-first); `outputNames` are the source model's output names.
-    init(model: Model, outputNames: [String], file: String) {
+    /// Prepares to emit `model` (channels-first) in opset `target`; `outputNames` are the source
+    /// model's output names.
+    init(model: Model, outputNames: [String], file: String, target: Int = ONNXGraphExporter.baseOpset) {
         self.model = model
         self.outputNames = outputNames
         self.file = file
-        shapes = ShapeInference.shapes(of: model)
+        self.target = target
         let first = model.inputs.first.flatMap { model.values[$0]?.dtype } ?? .float32
         dtype = first.isFloatingPoint ? first : .float32
+        facts = ONNXExportFacts(model: model, floatType: dtype)
         var taken = Set(model.inputs + model.outputs)
         for n in model.nodes { taken.formUnion(n.inputs); taken.formUnion(n.outputs) }
-        graph = ONNXExportGraph(baseOpset: ONNXGraphExporter.baseOpset, taken: taken)
+        consumed = Set(model.nodes.flatMap(\.inputs))
+        graph = ONNXExportGraph(baseOpset: target, taken: taken)
+    }
+
+    /// The lowest opset that holds every op-library node of `model` in its own form (at least
+    /// `base`): where the emitter starts.
+    static func opsetNeeded(by model: Model, base: Int) -> Int {
+        model.nodes.reduce(base) { needed, node in
+            guard case .tensor(let op) = node.op, !op.type.hasPrefix("TF."),
+                  let form = ONNXOpsetHistory.formVersion(of: op.type, at: op.opset) else { return needed }
+            return max(needed, form)
+        }
     }
 
     /// Emits every node; throws a `CheckpointError` (`.unsupported`) naming the first node that
@@ -52,6 +75,10 @@ struct ONNXExportEmitter {
             } catch {
                 throw CheckpointError(.unsupported, file: file, place: node.name, problem: "\(error)")
             }
+        }
+        let read = Set(graph.nodes.flatMap(\.inputs))
+        for (name, value) in constantValues.sorted(by: { $0.key < $1.key }) where read.contains(name) {
+            graph.constant(named: name, value)
         }
         var outputs = model.outputs.map(valueInfo)
         // An output behind a boundary transpose (keepIOLayout) takes back the source's name; the
@@ -70,20 +97,25 @@ struct ONNXExportEmitter {
     // MARK: - Interface
 
     private func valueInfo(_ name: String) -> ONNXProto.ValueInfo {
-        let shape = shapes[name] ?? model.values[name]?.shape
+        let shape = facts.shape(name) ?? model.values[name]?.shape
         let dims = shape.map { s in
             s.enumerated().map { i, d -> ONNXProto.Dimension in
                 if i == 0 { return .param("N") }
                 return d.map { .value(Int64($0)) } ?? .unknown
             }
         }
-        let type = model.values[name]?.dtype ?? dtype
+        // An op-library op's output has the type ONNX gives it (a TensorFlow Shape cast to int32, a
+        // comparison's bool); a typed layer's, the model's.
+        let fromTensorOp = model.nodes.contains { node in
+            if case .tensor = node.op { return node.outputs.contains(name) } else { return false }
+        }
+        let type = (fromTensorOp ? facts.dtype(name) : nil) ?? model.values[name]?.dtype ?? dtype
         return ONNXProto.ValueInfo(name: name, elemType: ONNXTensorCodec.dataType(of: type), dims: dims)
     }
 
     // MARK: - Nodes
 
-    private func refuse(_ node: Node, _ why: String) -> CheckpointError {
+    func refuse(_ node: Node, _ why: String) -> CheckpointError {
         CheckpointError(.unsupported, file: file, place: node.name,
                         problem: "\(node.opName) cannot be exported to ONNX: \(why)")
     }
@@ -99,9 +131,11 @@ struct ONNXExportEmitter {
         return graph.constant("\(node.name).\(suffix)", t)
     }
 
-    private func spatialShape(_ value: String) -> [Int?] {
+    private var shapes: [String: [Int?]] { facts.shapes }
+
+    private func spatialShape(_ value: String, _ layout: DataLayout) -> [Int?] {
         guard let s = shapes[value], s.count >= 3 else { return [] }
-        return Array(s[2...])
+        return layout == .channelsLast ? Array(s[1..<(s.count - 1)]) : Array(s[2...])
     }
 
     private mutating func emit(_ node: Node) throws {
@@ -111,42 +145,44 @@ struct ONNXExportEmitter {
         case .input:
             return
         case .conv(let c):
-            try requireChannelsFirst(node, c.layout)
             let w = initializer(node, "weight", try ChannelsFirstWeights.convolution(try weight(node, .kernel), node: node.name))
             let b = try c.useBias ? initializer(node, "bias", weight(node, .bias).tensor) : nil
             let out = activationInput(node, c.activation, y)
-            graph.add("Conv", name: node.name, inputs: [x, w] + (b.map { [$0] } ?? []), outputs: [out],
+            let (xcf, outcf) = channelsFirst(node, c.layout, rank: c.rank + 2, x, out)
+            graph.add("Conv", name: node.name, inputs: [xcf, w] + (b.map { [$0] } ?? []), outputs: [outcf],
                       attributes: try windowAttributes(node, c, x, groups: c.groups))
+            fromChannelsFirst(node, c.layout, rank: c.rank + 2, outcf, out)
             try activation(node, c.activation, out, y)
         case .depthwiseConv(let c):
-            try requireChannelsFirst(node, c.layout)
             let kernel = try ChannelsFirstWeights.depthwise(try weight(node, .kernel), node: node.name)
             let w = initializer(node, "weight", kernel)
             let b = try c.useBias ? initializer(node, "bias", weight(node, .bias).tensor) : nil
             let groups = kernel.shape[0] / max(c.depthMultiplier, 1)
             let out = activationInput(node, c.activation, y)
-            graph.add("Conv", name: node.name, inputs: [x, w] + (b.map { [$0] } ?? []), outputs: [out],
+            let (xcf, outcf) = channelsFirst(node, c.layout, rank: c.rank + 2, x, out)
+            graph.add("Conv", name: node.name, inputs: [xcf, w] + (b.map { [$0] } ?? []), outputs: [outcf],
                       attributes: try windowAttributes(node, c, x, groups: groups))
+            fromChannelsFirst(node, c.layout, rank: c.rank + 2, outcf, out)
             try activation(node, c.activation, out, y)
         case .separableConv(let c):
-            try requireChannelsFirst(node, c.layout)
             let dk = try ChannelsFirstWeights.depthwise(try weight(node, .depthwiseKernel), node: node.name)
             let pk = try ChannelsFirstWeights.convolution(try weight(node, .pointwiseKernel), node: node.name)
             let dw = initializer(node, "depthwise.weight", dk)
             let pw = initializer(node, "pointwise.weight", pk)
             let b = try c.useBias ? initializer(node, "pointwise.bias", weight(node, .bias).tensor) : nil
-            let mid = graph.unique("\(y)__depthwise")
-            graph.add("Conv", name: "\(node.name)/depthwise", inputs: [x, dw], outputs: [mid],
-                      attributes: try windowAttributes(node, c, x, groups: dk.shape[0] / max(c.depthMultiplier, 1)))
             let out = activationInput(node, c.activation, y)
+            let (xcf, outcf) = channelsFirst(node, c.layout, rank: c.rank + 2, x, out)
+            let mid = graph.unique("\(y)__depthwise")
+            graph.add("Conv", name: "\(node.name)/depthwise", inputs: [xcf, dw], outputs: [mid],
+                      attributes: try windowAttributes(node, c, x, groups: dk.shape[0] / max(c.depthMultiplier, 1)))
             let ones = Array(repeating: 1, count: c.rank)
-            graph.add("Conv", name: "\(node.name)/pointwise", inputs: [mid, pw] + (b.map { [$0] } ?? []), outputs: [out],
+            graph.add("Conv", name: "\(node.name)/pointwise", inputs: [mid, pw] + (b.map { [$0] } ?? []), outputs: [outcf],
                       attributes: [ONNXExportGraph.ints("kernel_shape", ones), ONNXExportGraph.ints("strides", ones),
                                    ONNXExportGraph.ints("dilations", ones), ONNXExportGraph.int("group", 1),
                                    ONNXExportGraph.ints("pads", ones.map { _ in 0 } + ones.map { _ in 0 })])
+            fromChannelsFirst(node, c.layout, rank: c.rank + 2, outcf, out)
             try activation(node, c.activation, out, y)
         case .convTranspose(let c):
-            try requireChannelsFirst(node, c.layout)
             let kernel = try weight(node, .kernel)
             // A grouped one is exported only from ONNX's own (in, out/group, k...) layout.
             guard c.groups == 1 || kernel.layout == .iohw else { throw refuse(node, "grouped transposed convolutions are exported only from an iohw kernel") }
@@ -162,14 +198,17 @@ struct ONNXExportEmitter {
                 attributes.append(ONNXExportGraph.ints("output_padding", outputPadding))
             }
             let out = activationInput(node, c.activation, y)
-            graph.add("ConvTranspose", name: node.name, inputs: [x, w] + (b.map { [$0] } ?? []), outputs: [out],
+            let (xcf, outcf) = channelsFirst(node, c.layout, rank: c.rank + 2, x, out)
+            graph.add("ConvTranspose", name: node.name, inputs: [xcf, w] + (b.map { [$0] } ?? []), outputs: [outcf],
                       attributes: attributes)
+            fromChannelsFirst(node, c.layout, rank: c.rank + 2, outcf, out)
             try activation(node, c.activation, out, y)
         case .dense(let d):
             let k = try weight(node, .kernel)
             let out = activationInput(node, d.activation, y)
             let b = try d.useBias ? initializer(node, "bias", weight(node, .bias).tensor) : nil
-            if (shapes[x]?.count ?? 2) == 2 {
+            // Gemm takes a 2-D input only; MatMul (+ Add) any rank, so an input of unknown rank gets that.
+            if shapes[x]?.count == 2 {
                 let transB = k.layout == .oi
                 let w = initializer(node, "weight", transB ? try ChannelsFirstWeights.denseOutIn(k, node: node.name)
                                                            : try ChannelsFirstWeights.denseInOut(k, node: node.name))
@@ -193,21 +232,29 @@ struct ONNXExportEmitter {
         case .softmax(let axis):
             graph.add("Softmax", name: node.name, inputs: [x], outputs: [y], attributes: [ONNXExportGraph.int("axis", axis)], since: 13)
         case .pool(let p):
-            try requireChannelsFirst(node, p.layout)
             let ones = p.poolSize.map { _ in 1 }
             var attributes = [ONNXExportGraph.ints("kernel_shape", p.poolSize), ONNXExportGraph.ints("strides", p.strides),
-                              try padAttribute(node, p.padding, x, kernel: p.poolSize, strides: p.strides, dilations: ones)]
+                              try padAttribute(node, p.padding, x, p.layout, kernel: p.poolSize, strides: p.strides, dilations: ones)]
             if p.kind == .average { attributes.append(ONNXExportGraph.int("count_include_pad", 0)) }
-            graph.add(p.kind == .max ? "MaxPool" : "AveragePool", name: node.name, inputs: [x], outputs: [y],
+            let (xcf, ycf) = channelsFirst(node, p.layout, rank: p.poolSize.count + 2, x, y)
+            graph.add(p.kind == .max ? "MaxPool" : "AveragePool", name: node.name, inputs: [xcf], outputs: [ycf],
                       attributes: attributes, since: p.kind == .max ? 12 : 11)
+            fromChannelsFirst(node, p.layout, rank: p.poolSize.count + 2, ycf, y)
         case .globalPool(let g):
-            try requireChannelsFirst(node, g.layout)
             let type = g.kind == .max ? "GlobalMaxPool" : "GlobalAveragePool"
+            var xcf = x
+            let rank = shapes[x]?.count
+            if g.layout == .channelsLast {
+                guard let rank else { throw refuse(node, "it pools a channels-last value whose rank is unknown") }
+                xcf = channelsFirst(node, g.layout, rank: rank, x, y).0
+            }
             if g.keepDims {
-                graph.add(type, name: node.name, inputs: [x], outputs: [y])
+                let ycf = g.layout == .channelsLast ? graph.unique("\(y)__nchw") : y
+                graph.add(type, name: node.name, inputs: [xcf], outputs: [ycf])
+                if let rank { fromChannelsFirst(node, g.layout, rank: rank, ycf, y) }
             } else {
                 let pooled = graph.unique("\(y)__pooled")
-                graph.add(type, name: node.name, inputs: [x], outputs: [pooled])
+                graph.add(type, name: node.name, inputs: [xcf], outputs: [pooled])
                 graph.add("Flatten", name: "\(node.name)/flatten", inputs: [pooled], outputs: [y],
                           attributes: [ONNXExportGraph.int("axis", 1)], since: 13)
             }
@@ -223,11 +270,24 @@ struct ONNXExportEmitter {
         case .permute(let dims):
             graph.add("Transpose", name: node.name, inputs: [x], outputs: [y], attributes: [ONNXExportGraph.ints("perm", [0] + dims)], since: 13)
         case .pad(let padding, let layout):
-            try requireChannelsFirst(node, layout)
-            let pads = graph.int64s("\(node.name).pads", [0, 0] + padding.map(\.before) + [0, 0] + padding.map(\.after))
+            // Zero before and after the batch and the channel axis, wherever the layout puts it.
+            let (head, tail) = layout == .channelsLast ? ([0], [0]) : ([0, 0], [])
+            let pads = graph.int64s("\(node.name).pads", head + padding.map(\.before) + tail + head + padding.map(\.after) + tail)
             graph.add("Pad", name: node.name, inputs: [x, pads], outputs: [y], since: 13)
+        case .identity where constantValues[x] != nil && !model.outputs.contains(y):
+            // An identity of a Const is the Const (a float one in the graph's float type, as the
+            // identity of a TensorFlow Cast between floats gives it).
+            let value = constantValues[x]!
+            constantValues[y] = value.dtype.isFloatingPoint && value.dtype != dtype ? value.converted(to: dtype) : value
         case .identity:
-            graph.add("Identity", name: node.name, inputs: [x], outputs: [y], since: 14)
+            // A float value of another type (a TensorFlow Cast between float types, from a float64
+            // constant) is cast to the graph's.
+            if let type = facts.dtype(x), type.isFloatingPoint, type != dtype {
+                graph.add("Cast", name: node.name, inputs: [x], outputs: [y],
+                          attributes: [ONNXExportGraph.int("to", ONNXExportAttributes.typeCode(dtype))], since: 13)
+            } else {
+                graph.add("Identity", name: node.name, inputs: [x], outputs: [y], since: 14)
+            }
         case let .rescaling(scale, offset):
             // y = x * scale + offset, the vectors along the last axis (numpy broadcasting, as Keras).
             guard !scale.isEmpty else { throw refuse(node, "it has no scale") }
@@ -256,15 +316,61 @@ struct ONNXExportEmitter {
                       outputs: [centered], since: 14)
             graph.add("Div", name: "\(node.name)/std", inputs: [centered, graph.constant("\(node.name).std", Tensor(shape: shape, doubles: std, dtype: dtype))],
                       outputs: [y], since: 14)
-        case .crop, .upsample, .opaque, .tensor:
-            throw refuse(node, "bnconv has no ONNX form for this layer")
+        case .tensor(let op):
+            try tensorOp(node, op)
+        case .opaque(let type):
+            throw refuse(node, "bnconv has no ONNX form of op '\(type)' (it reads it as an opaque op)")
+        case let .crop(cropping, layout):
+            // Keras Cropping: the spatial axes without `before` cells at the start and `after` at the end.
+            let rank = cropping.count + 2
+            if let known = shapes[x]?.count, known != rank {
+                throw refuse(node, "it crops \(cropping.count) axes of a value of rank \(known)")
+            }
+            let axes = layout.spatialAxes(rank: rank)
+            let ends = cropping.map { $0.after == 0 ? Int.max : -$0.after }
+            graph.add("Slice", name: node.name,
+                      inputs: [x, graph.int64s("\(node.name).starts", cropping.map(\.before)), graph.int64s("\(node.name).ends", ends),
+                               graph.int64s("\(node.name).axes", axes)],
+                      outputs: [y], since: 13)
+        case let .upsample(size, interpolation, layout):
+            // Keras UpSampling: nearest repeats each cell (x_in = floor(x_out / f)); bilinear is
+            // tf.image.resize with half-pixel centres, clamped at the borders.
+            var attributes: [ONNXProto.Attribute]
+            switch interpolation {
+            case "nearest":
+                attributes = [ONNXExportGraph.string("mode", "nearest"), ONNXExportGraph.string("coordinate_transformation_mode", "asymmetric"),
+                              ONNXExportGraph.string("nearest_mode", "floor")]
+            case "bilinear":
+                attributes = [ONNXExportGraph.string("mode", "linear"), ONNXExportGraph.string("coordinate_transformation_mode", "half_pixel")]
+            default:
+                throw refuse(node, "interpolation '\(interpolation)' has no ONNX Resize form in bnconv")
+            }
+            let rank = size.count + 2
+            let (xcf, ycf) = channelsFirst(node, layout, rank: rank, x, y)
+            let scales = graph.constant("\(node.name).scales", Tensor(shape: [rank], doubles: [1, 1] + size.map(Double.init), dtype: .float32))
+            graph.add("Resize", name: node.name, inputs: [xcf, "", scales], outputs: [ycf], attributes: attributes, since: 13)
+            fromChannelsFirst(node, layout, rank: rank, ycf, y)
         }
     }
 
-    private func requireChannelsFirst(_ node: Node, _ layout: DataLayout) throws {
-        guard layout == .channelsFirst else {
-            throw refuse(node, "it still computes channels-last after the layout conversion")
-        }
+    /// A layer computing in `layout` on a rank-`rank` value, in ONNX's channels-first terms: its
+    /// input (`x`, or `x` transposed to channels-first) and the name its ONNX op writes (`y`, or a
+    /// fresh one that ``fromChannelsFirst(_:_:rank:_:_:)`` transposes back to `y`).
+    private mutating func channelsFirst(_ node: Node, _ layout: DataLayout, rank: Int, _ x: String, _ y: String) -> (String, String) {
+        guard layout == .channelsLast else { return (x, y) }
+        let moved = graph.unique("\(x)__nchw")
+        graph.add("Transpose", name: "\(node.name)/to_nchw", inputs: [x], outputs: [moved],
+                  attributes: [ONNXExportGraph.ints("perm", [0] + LayoutPermutation.permuteDims(rank: rank, from: .channelsLast, to: .channelsFirst))],
+                  since: 13)
+        return (moved, graph.unique("\(y)__nchw"))
+    }
+
+    /// Transposes `ycf` (channels-first) back to `y` for a layer computing in `layout`.
+    private mutating func fromChannelsFirst(_ node: Node, _ layout: DataLayout, rank: Int, _ ycf: String, _ y: String) {
+        guard layout == .channelsLast, ycf != y else { return }
+        graph.add("Transpose", name: "\(node.name)/to_nhwc", inputs: [ycf], outputs: [y],
+                  attributes: [ONNXExportGraph.ints("perm", [0] + LayoutPermutation.permuteDims(rank: rank, from: .channelsFirst, to: .channelsLast))],
+                  since: 13)
     }
 
     /// Conv attributes with explicit pads; `auto_pad = SAME_UPPER` (TensorFlow's SAME: the odd
@@ -272,12 +378,12 @@ struct ONNXExportEmitter {
     private func windowAttributes(_ node: Node, _ c: Convolution, _ x: String, groups: Int) throws -> [ONNXProto.Attribute] {
         [ONNXExportGraph.ints("kernel_shape", c.kernelSize), ONNXExportGraph.ints("strides", c.strides),
          ONNXExportGraph.ints("dilations", c.dilations), ONNXExportGraph.int("group", groups),
-         try padAttribute(node, c.padding, x, kernel: c.kernelSize, strides: c.strides, dilations: c.dilations)]
+         try padAttribute(node, c.padding, x, c.layout, kernel: c.kernelSize, strides: c.strides, dilations: c.dilations)]
     }
 
-    private func padAttribute(_ node: Node, _ padding: Padding, _ x: String, kernel: [Int], strides: [Int],
+    private func padAttribute(_ node: Node, _ padding: Padding, _ x: String, _ layout: DataLayout, kernel: [Int], strides: [Int],
                               dilations: [Int]) throws -> ONNXProto.Attribute {
-        if let pads = ONNXExportPadding.window(padding, input: spatialShape(x), kernel: kernel, strides: strides, dilations: dilations) {
+        if let pads = ONNXExportPadding.window(padding, input: spatialShape(x, layout), kernel: kernel, strides: strides, dilations: dilations) {
             return ONNXExportGraph.ints("pads", pads)
         }
         guard padding == .same else { throw refuse(node, "its padding needs the input's spatial size, which is unknown") }

@@ -27,12 +27,19 @@ struct ONNXExportGraph {
         tensorNames.claim(base)
     }
 
-    /// Adds `tensor` as an initializer named after `base`; returns its name.
+    /// Adds `tensor` (loaded) as an initializer named after `base`; returns its name.
     mutating func constant(_ base: String, _ tensor: Tensor) -> String {
         let name = unique(base)
+        constant(named: name, tensor)
+        return name
+    }
+
+    /// Adds `tensor` (loaded) as an initializer named `name` exactly: a value of the model that a
+    /// constant gives (a TensorFlow Const), which no other tensor of the graph may be named.
+    mutating func constant(named name: String, _ tensor: Tensor) {
+        tensorNames.reserve(name)
         initializers.append(ONNXProto.Tensor(name: name, dataType: ONNXTensorCodec.dataType(of: tensor.dtype),
                                              dims: tensor.shape.map(Int64.init), rawData: tensor.bytes))
-        return name
     }
 
     /// A 1-D int64 initializer (Reshape shapes, Pad pads).
@@ -65,6 +72,7 @@ struct ONNXExportGraph {
             nodes[i].inputs = nodes[i].inputs.map { $0 == old ? new : $0 }
             nodes[i].outputs = nodes[i].outputs.map { $0 == old ? new : $0 }
         }
+        for i in initializers.indices where initializers[i].name == old { initializers[i].name = new }
     }
 
     /// An INT attribute.

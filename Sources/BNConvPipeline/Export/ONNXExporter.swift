@@ -6,7 +6,9 @@ import BNConvPasses
 /// Exports any ``Model`` (typically one read from Keras or a GraphDef) as a new channels-first
 /// ONNX model: undeclared input layouts filled in (``BoundaryLayouts``), ``ConvertLayout`` to
 /// channels-first (with `keepIOLayout` when the caller wants NHWC inputs and outputs, which inserts
-/// one Transpose per spatial input and output), then ``ONNXGraphExporter``. The Flatten -> Dense
+/// one Transpose per spatial input and output; element-wise op-library ops follow the layout),
+/// then ``ONNXGraphExporter``. A model whose op-library ops read image axes by position keeps
+/// its own layout (see ``export(_:inputsAsNHWC:file:)``). The Flatten -> Dense
 /// row permutation is absorbed into the Dense kernel by ``ConvertLayout``, so no Transpose stands
 /// before the Gemm.
 public enum ONNXExporter {
@@ -28,10 +30,23 @@ public enum ONNXExporter {
     }
 
     /// Exports `model`; `inputsAsNHWC` keeps its spatial inputs and outputs channels-last (one
-    /// Transpose each at the boundary). `file` names the target in errors.
+    /// Transpose each at the boundary). A model with op-library nodes that read image axes by
+    /// position (a frozen TensorFlow graph's StridedSlice, Pack, MirrorPad, Conv2D on a computed
+    /// filter) is exported in its own layout instead: each channels-last layer is computed between
+    /// two Transposes, and inputs and outputs keep the source's layout. `file` names the target in errors.
     public static func export(_ model: Model, inputsAsNHWC: Bool = false, file: String) throws -> Export {
         let model = BoundaryLayouts.annotated(model)
-        let converted = try ConvertLayout(target: .channelsFirst, keepIOLayout: inputsAsNHWC).apply(to: model)
+        var converted: ConvertLayout.Result
+        if let reader = ONNXGraphExporter.firstAxisReadingTensorOp(in: model) {
+            // The layout pass run on an empty model: a result that changes nothing, with this note.
+            converted = try ConvertLayout(target: .channelsFirst)
+                .apply(to: Model(name: model.name, format: model.format, inputs: [], outputs: [], nodes: [], values: [:]))
+            converted.model = model
+            converted.notes = ["kept in the source layout: op-library node \(reader.name) (\(reader.opName)) reads image axes by position; "
+                               + "channels-last layers are computed between Transposes"]
+        } else {
+            converted = try ConvertLayout(target: .channelsFirst, keepIOLayout: inputsAsNHWC).apply(to: model)
+        }
         let graph = try ONNXGraphExporter.export(channelsFirst: converted.model, outputNames: model.outputs,
                                                  graphName: model.name, file: file)
         return Export(bytes: graph.bytes, opset: graph.opset, layout: converted,
