@@ -107,6 +107,11 @@ final class BatchNormDiagnosisFixtureTests: XCTestCase {
         try check(family: "tensorflow", atLeast: 21)
     }
 
+    /// The layout-conversion GraphDefs (random statistics, variance in [0.3, 2]): no warning.
+    func testTensorFlowLayoutFixturesHaveNoWarnings() throws {
+        try check(family: "tensorflow_layout", atLeast: 13)
+    }
+
     /// Every ONNX fixture; bn_training warns batch-statistics, external_data is refused.
     func testONNXFixturesWarnOnlyForBatchStatistics() throws {
         try check(family: "onnx", atLeast: 24)
@@ -143,7 +148,8 @@ final class BatchNormDiagnosisFixtureTests: XCTestCase {
     /// hostile inputs of robustness/), so a new family is not left out unnoticed.
     func testEveryFamilyIsChecked() throws {
         let families = Set(try modelFiles().map { String($0.path.prefix { $0 != "/" }) })
-        XCTAssertEqual(families, ["keras", "tensorflow", "onnx", "onnx_node", "engine", "diagnostics", "tf_checkpoint", "tf_savedmodel"])
+        XCTAssertEqual(families, ["keras", "tensorflow", "tensorflow_layout", "onnx", "onnx_node", "engine", "diagnostics", "tf_checkpoint",
+                                  "tf_savedmodel"])
     }
 
     /// The stale fixture in each of its three formats: every BN's message names it, its channel

@@ -2,6 +2,7 @@ import Foundation
 import BNConvCore
 import BNConvModel
 import BNConvFormats
+import BNConvPasses
 
 /// Writes a layout-converted model in its own format: first to a scratch copy with the output's
 /// name, which is read back and (when verifying) checked against the original, so that a writer
@@ -53,6 +54,15 @@ struct LayoutChangeWrite {
         if let (name, layout) = wrong.sorted(by: { $0.key < $1.key }).first {
             throw HintedError(CheckpointError(.unsupported, file: output, place: name,
                                               problem: "the \(formatName) writer did not write the layout change (the layer reads back as \(layout == .channelsFirst ? "nhwc" : "nchw"))"),
+                              hint: hint)
+        }
+        // What the file holds must be what the pass made, node for node (a writer that leaves an
+        // op in its old layout is caught here too when nothing is verified).
+        do {
+            try LayoutConversionCheck(original: converted, converted: reread).verify()
+        } catch let error as LayoutConversionError {
+            throw HintedError(CheckpointError(.unsupported, file: output, place: error.node,
+                                              problem: "the file written reads back as something else than the converted model: \(error.problem)"),
                               hint: hint)
         }
         if let comparison {
