@@ -163,9 +163,12 @@ struct GraphDefLayoutEdits {
                 break
             }
             guard let from, let to else {
-                // An op that changed (a BN's axis) in a layout bnconv cannot name: never written as read.
-                if change.opChanged {
-                    throw fail(node.name, "its \(node.opName) changed in a way bnconv cannot write as a data_format (the rank of its input is unknown, or its axis is not a channel axis)")
+                // A layout change bnconv cannot name as a data_format (a BN's axis moved on an input of
+                // unknown rank, or off the channel axes) is never written as read.
+                var axisMoved = false
+                if case .batchNorm(let a) = node.op, case .batchNorm(let b) = read.op { axisMoved = a.axis != b.axis }
+                if axisMoved || (from == nil) != (to == nil) {
+                    throw fail(node.name, "its \(node.opName) changed layout in a way bnconv cannot write as a data_format (the rank of its input is unknown, or its axis is not a channel axis)")
                 }
                 continue
             }
