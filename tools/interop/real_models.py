@@ -12,7 +12,11 @@ the larger of the difference between its runs with graph optimizations on and of
 TensorFlow's Grappler) and 16 times the change of its outputs when the input moves by four float32
 roundings, bnconv's own verification rule; the row prints it); `bnconv fold --input x.npy` (verified, the
 default; the models' spatial sizes are dynamic) writes a file that its framework loads and that answers
-like the original to the same tolerance, with fewer BatchNormalization nodes.
+like the original to the same tolerance, with fewer BatchNormalization nodes. A frozen GraphDef is also
+converted with `bnconv convert --layout nchw`, verified and with `--no-verify` (#17: a GraphDef with
+ExpandDims/Transpose/Pack/MirrorPad around its convs); TensorFlow imports each written file and runs it
+on the input moved by the permutation `convert --json` reports, against the original's output (outputs
+moved back) to the same tolerance.
 Ends with 'N passed, M failed'.
 """
 import argparse
@@ -129,6 +133,29 @@ def bnconv_outputs(bnconv, path, xp, tmp, name):
     return {o["name"]: np.load(o["file"]) for o in summary["outputs"]}, None
 
 
+def layout_row(bnconv, path, x, ref, tol, tmp, name, extra):
+    """`convert --layout nchw` of the frozen GraphDef `path`: (ok, detail) of TensorFlow running the file."""
+    import json
+    import shutil
+    out = os.path.join(tmp, f"{name}_nchw{'_noverify' if extra else ''}.pb")
+    shutil.copy(path + ".json", out + ".json")
+    proc = subprocess.run([bnconv, "convert", path, "--layout", "nchw", "-o", out, "--json", *extra], capture_output=True, text=True)
+    if proc.returncode != 0 or not os.path.exists(out):
+        return False, (proc.stderr or proc.stdout).strip().splitlines()[-1:]
+    summary = json.loads(proc.stdout)
+    p = summary["inputPermutations"][0]
+    try:
+        y = tf_run(out, np.transpose(x, p) if p else x)[0]
+    except Exception as error:  # noqa: BLE001 - TensorFlow refusing the file is the failure reported
+        return False, f"TensorFlow cannot run the written file: {' '.join(str(error).split())[:240]}"
+    errors = []
+    for a, b, q in zip(y, ref, summary["outputPermutations"]):
+        a = np.transpose(a, np.argsort(q)) if q else a
+        errors.append(rel_error(a, b) if a.shape == b.shape else float("inf"))
+    worst = max(errors)
+    return worst <= tol, f"input moved by {p}; TensorFlow runs the written file: range-relative error {worst:.2e}"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bnconv", required=True)
@@ -186,6 +213,9 @@ def main():
                 before, after = bn_count(path), bn_count(folded)
                 rows.append(("fold", err <= tol and (after < before or before == 0),
                              f"BatchNormalization {before} -> {after}, the framework on the folded file: range-relative error {err:.2e}"))
+            if path.endswith(".pb"):
+                for what, extra in (("convert --layout nchw", []), ("convert --layout nchw --no-verify", ["--no-verify"])):
+                    rows.append((what, *layout_row(args.bnconv, path, x, ref, tol, tmp, name, extra)))
             for what, ok, detail in rows:
                 print(f"{'PASS' if ok else 'FAIL'} {name} {what}: {detail}", flush=True)
                 passed += ok

@@ -115,6 +115,7 @@ struct GraphDefLayoutEdits {
                 if newDims != dims { replace(def, ["shape": .shape(newDims)]) }
                 continue
             case (.softmax(let a), .softmax(let b)):
+                guard a != b else { continue }
                 guard let rank = rank(node.inputs.first) else {
                     throw fail(node.name, "the rank of the Softmax's input is unknown; TensorFlow's Softmax works on the last axis only")
                 }
@@ -123,6 +124,7 @@ struct GraphDefLayoutEdits {
                 }
                 continue
             case (.concat(let a), .concat(let b)):
+                guard a != b else { continue }
                 guard let rank = rank(node.inputs.first) else {
                     throw fail(node.name, "the rank of the ConcatV2's inputs is unknown, so its axis cannot be rewritten")
                 }
