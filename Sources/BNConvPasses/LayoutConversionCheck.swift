@@ -33,17 +33,22 @@ package struct LayoutConversionCheck {
     package var original: Model
     /// The converted model.
     package var converted: Model
+    /// How the converted model's inputs and outputs are transposed from the original's; `nil`:
+    /// as the two models' declared layouts say (``LayoutBoundary/init(source:converted:)``).
+    package var boundary: LayoutBoundary?
 
-    /// A check of `converted` against `original`.
-    package init(original: Model, converted: Model) {
+    /// A check of `converted` against `original`, whose boundary is `boundary` (or what the
+    /// models declare).
+    package init(original: Model, converted: Model, boundary: LayoutBoundary? = nil) {
         self.original = original
         self.converted = converted
+        self.boundary = boundary
     }
 
     /// Throws ``LayoutConversionError`` at the first node the check cannot prove right.
     package func verify() throws {
         var walk = Walk(original: original, converted: converted)
-        try walk.run()
+        try walk.run(boundary: boundary ?? LayoutBoundary(source: original, converted: converted))
     }
 
     private struct Walk {
@@ -105,9 +110,9 @@ package struct LayoutConversionCheck {
         func identity(_ r: Int) -> [Int] { Array(0..<r) }
         func text(_ p: [Int]?) -> String { p.map { "[\($0.map(String.init).joined(separator: ", "))]" } ?? "nothing" }
 
-        mutating func run() throws {
-            let boundary = LayoutBoundary(source: original, converted: converted)
-            guard converted.inputs == original.inputs else {
+        mutating func run(boundary: LayoutBoundary) throws {
+            guard converted.inputs == original.inputs, boundary.inputs.count == converted.inputs.count,
+                  boundary.outputs.count == converted.outputs.count else {
                 throw fail(converted.inputs.first ?? "model inputs", "the converted model's inputs are not the original's")
             }
             for (k, v) in converted.inputs.enumerated() {
@@ -173,8 +178,9 @@ package struct LayoutConversionCheck {
         mutating func rule(_ source: Node, _ node: Node) throws -> [Int]? {
             let x = node.inputs.first
             let q = x.flatMap { moves[$0] }
-            if source.op == node.op && node.inputs.allSatisfy({ moves[$0] == nil && rows[$0] == nil }) { return nil }
-            switch (source.op, node.op) {
+            let (sourceOp, nodeOp) = (Self.canonical(source.op), Self.canonical(node.op))
+            if sourceOp == nodeOp && node.inputs.allSatisfy({ moves[$0] == nil && rows[$0] == nil }) { return nil }
+            switch (sourceOp, nodeOp) {
             case (.conv(let a), .conv(let b)), (.depthwiseConv(let a), .depthwiseConv(let b)),
                  (.separableConv(let a), .separableConv(let b)), (.convTranspose(let a), .convTranspose(let b)):
                 var same = a
@@ -264,11 +270,20 @@ package struct LayoutConversionCheck {
             default:
                 break
             }
-            guard source.op == node.op else {
+            guard sourceOp == nodeOp else {
                 throw fail(node.name, "the conversion changed its \(source.opName) op in a way the check cannot prove")
             }
             try unmoved(node, from: 0)
             return nil
+        }
+
+        /// One form for ops that compute the same: an op-library Add / Sub / Mul / Max / Min of two
+        /// values is the typed element-wise op (a reader picks one or the other by whether an
+        /// operand is a constant, which a transpose inserted before it changes).
+        static func canonical(_ op: Op) -> Op {
+            guard case .tensor(let t) = op, t.attributes.isEmpty, t.arguments == [.value(0), .value(1)] else { return op }
+            let kinds: [String: ElementwiseKind] = ["Add": .add, "Sub": .subtract, "Mul": .multiply, "Max": .maximum, "Min": .minimum]
+            return kinds[t.type].map { .elementwise($0) } ?? op
         }
 
         /// Inputs from `k` on must be the original's tensors.

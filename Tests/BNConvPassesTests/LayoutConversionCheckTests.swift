@@ -89,6 +89,24 @@ final class LayoutConversionCheckTests: XCTestCase {
         }
     }
 
+    /// An op-library Sub of two values and the typed element-wise subtract are one op to the check
+    /// (a reader picks one or the other by whether an operand is a Const, which a transpose hides).
+    func testAnOpLibraryElementwiseOpAndTheTypedOneAreTheSame() throws {
+        let nodes = [
+            Node(name: "input", op: .input, inputs: [], outputs: ["input"]),
+            Node(name: "other", op: .input, inputs: [], outputs: ["other"]),
+            Node(name: "sub", op: .tensor(TensorOp(type: "Sub", opset: 14, arguments: [.value(0), .value(1)])), inputs: ["input", "other"], outputs: ["sub"]),
+        ]
+        let shape: [Int?] = [nil, 3, 4, 2]
+        let model = Model(name: "t", format: .graphDef, inputs: ["input", "other"], outputs: ["sub"], nodes: nodes,
+                          values: ["input": ValueInfo(name: "input", shape: shape), "other": ValueInfo(name: "other", shape: shape)])
+        var typed = model
+        typed.nodes[2].op = .elementwise(.subtract)
+        XCTAssertNoThrow(try LayoutConversionCheck(original: model, converted: typed).verify())
+        typed.nodes[2].op = .elementwise(.add)
+        assertRefused(model, typed, at: "sub", "changed its")
+    }
+
     /// Checked against a model that holds created transposes (what a file read back is compared
     /// with), the check looks through them: renamed, read transposes doing the same pass; one that
     /// transposes otherwise is caught where its value is read.

@@ -75,10 +75,9 @@ final class ConvertLayoutCLITests: XCTestCase {
             // Structure: the file is the original up to transposes, node for node.
             let original = try Checkpoint.read(source)
             let reread = try Checkpoint.read(out)
-            XCTAssertNoThrow(try LayoutConversionCheck(original: original, converted: reread).verify(), c.name)
-            let boundary = LayoutBoundary(source: original, converted: reread)
-            XCTAssertEqual(boundary.inputs, [inputPerm], c.name)
-            XCTAssertEqual(boundary.outputs, [outputPerm], c.name)
+            let reported = LayoutBoundary(inputs: [inputPerm], outputs: [outputPerm])
+            XCTAssertNoThrow(try LayoutConversionCheck(original: original, converted: reread, boundary: reported).verify(), c.name)
+            XCTAssertEqual(LayoutBoundary(source: original, converted: reread), reported, "\(c.name): the file declares what was reported")
             // Numbers: TensorFlow's recorded output, through the reported permutations.
             let input = try NumPyFile.read(c.folder.appendingPathComponent("input.npy").path)
             let output = try XCTUnwrap(try ModelRunner(model: reread).run([try inputPerm.map { try input.transposed($0) } ?? input]).first)
