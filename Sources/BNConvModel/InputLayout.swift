@@ -7,7 +7,7 @@ import BNConvCore
 /// (``readersLayout(of:rank:consumers:positional:)``).
 ///
 /// Following the input through ops that keep a tensor's layout and rank (activations, Rescaling,
-/// Normalization, merges, identities, BN) to the first ops with a layout attribute (conv, pool,
+/// Normalization, merges, identities, BN, op-library element-wise ops) to the first ops with a layout attribute (conv, pool,
 /// pad, crop, upsample; a BatchNorm on axis 1 or the last axis also votes), the input has the
 /// layout they all agree on. An op that reads axes by position (Reshape, Dense, Flatten, ...)
 /// votes for the format's default layout when the caller names one (`positional`), or not at all.
@@ -71,6 +71,9 @@ package enum InputLayout {
                     }
                     pending += node.outputs
                 case .activation, .identity, .rescaling, .normalization, .elementwise, .concat:
+                    pending += node.outputs
+                case .tensor(let op) where TensorOpShapes.isLayoutFree(op, node: node):
+                    // Op-library element-wise ops (a frozen Normalization's Sub / RealDiv) keep the layout too.
                     pending += node.outputs
                 case .permute(let dims) where isLayoutSwap(dims):
                     let r = dims.count + 1

@@ -20,13 +20,23 @@ public struct LayoutBoundary: Equatable, Sendable {
     }
 
     /// Compares the declared layouts of `source`'s and `converted`'s inputs and outputs (in order).
-    /// A value of rank 3 or more without a declared layout counts as channels-last in the source.
+    /// A value of rank 3 or more without a declared layout counts as channels-last in either
+    /// (the GraphDef reader declares channels-first inputs only).
     public init(source: Model, converted: Model) {
+        // Ranks of boundary values whose sizes are unknown, from the ops that write them.
+        var sourceRanks: [String: Int]?, convertedRanks: [String: Int]?
         func permutation(_ from: String, _ to: String) -> [Int]? {
-            let rank = converted.values[to]?.shape?.count ?? source.values[from]?.shape?.count ?? 0
+            var known = converted.values[to]?.shape?.count ?? source.values[from]?.shape?.count
+            if known == nil {
+                if convertedRanks == nil { convertedRanks = LayoutPropagation.ranks(of: converted) }
+                if sourceRanks == nil { sourceRanks = LayoutPropagation.ranks(of: source) }
+                known = convertedRanks?[to] ?? sourceRanks?[from]
+            }
+            let rank = known ?? 0
             guard rank >= 3 else { return nil }
             let a = source.values[from]?.layout ?? .channelsLast
-            guard let b = converted.values[to]?.layout, a != b else { return nil }
+            let b = converted.values[to]?.layout ?? .channelsLast
+            guard a != b else { return nil }
             let dims = LayoutPermutation.permuteDims(rank: rank, from: a, to: b)
             return [0] + dims
         }

@@ -31,20 +31,63 @@ package enum LayoutPermutation {
         return dims
     }
 
-    /// For a flattened feature vector of a tensor with spatial sizes `spatial` and `channels`
-    /// channels: `perm[newIndex] = oldIndex` when the flatten input switches from `from` to `to`.
-    package static func flattenRowPermutation(spatial: [Int], channels: Int, from: DataLayout, to: DataLayout) -> [Int] {
-        let s = spatial.reduce(1, *)
-        var perm = [Int](repeating: 0, count: s * channels)
-        for p in 0..<s {
-            for c in 0..<channels {
-                let last = p * channels + c        // channels-last flatten order
-                let first = c * s + p              // channels-first flatten order
-                if from == .channelsLast { perm[to == .channelsFirst ? first : last] = last }
-                else { perm[to == .channelsLast ? last : first] = first }
+    /// The transpose (numpy order, batch axis first and kept) that turns a rank-`rank` tensor in
+    /// layout `from` into layout `to`; the identity when they are the same.
+    package static func transposition(rank: Int, from: DataLayout, to: DataLayout) -> [Int] {
+        rank < 3 ? Array(0..<max(rank, 0)) : [0] + permuteDims(rank: rank, from: from, to: to)
+    }
+
+    /// Whether `p` leaves every axis where it is.
+    package static func isIdentity(_ p: [Int]) -> Bool { p.enumerated().allSatisfy { $0.offset == $0.element } }
+
+    /// The inverse of a transpose: `inverse(p)[p[i]] = i`.
+    package static func inverse(_ p: [Int]) -> [Int] {
+        var inv = [Int](repeating: 0, count: p.count)
+        for (i, axis) in p.enumerated() { inv[axis] = i }
+        return inv
+    }
+
+    /// `first` then `second`: `x.transposed(first).transposed(second) == x.transposed(composed(first, second))`.
+    package static func composed(_ first: [Int], _ second: [Int]) -> [Int] { second.map { first[$0] } }
+
+    /// The transpose that takes `x.transposed(have)` to `x.transposed(want)`.
+    package static func bridge(from have: [Int], to want: [Int]) -> [Int] {
+        let inv = inverse(have)
+        return want.map { inv[$0] }
+    }
+
+    /// A shape transposed by `p` (numpy order).
+    package static func permuted<T>(_ shape: [T], by p: [Int]) -> [T] { p.map { shape[$0] } }
+
+    /// Where axis `axis` of a tensor lies once the tensor is transposed by `p`.
+    package static func position(of axis: Int, in p: [Int]) -> Int? { p.firstIndex(of: axis) }
+
+    /// For the flattened feature vector of a tensor whose dimensions after the batch are `dims`,
+    /// transposed by `p` (numpy order, batch first) before flattening: `rows[newIndex] = oldIndex`,
+    /// the element of the original flattened vector each converted one holds.
+    package static func flattenRowPermutation(dims: [Int], transposedBy p: [Int]) -> [Int] {
+        let count = dims.reduce(1, *)
+        var strides = [Int](repeating: 1, count: dims.count)
+        for a in stride(from: dims.count - 2, through: 0, by: -1) { strides[a] = strides[a + 1] * dims[a + 1] }
+        let newDims = p.dropFirst().map { dims[$0 - 1] }
+        let newStrides = p.dropFirst().map { strides[$0 - 1] }
+        var rows = [Int](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: newDims.count)
+        var offset = 0
+        for k in 0..<count {
+            rows[k] = offset
+            // Odometer over the converted dims (last fastest), carrying the original offset.
+            var a = newDims.count - 1
+            while a >= 0 {
+                index[a] += 1
+                offset += newStrides[a]
+                if index[a] < newDims[a] { break }
+                offset -= newStrides[a] * newDims[a]
+                index[a] = 0
+                a -= 1
             }
         }
-        return perm
+        return rows
     }
 
     /// `tensor` with its rows (axis 0) gathered: `out[i] = in[perm[i]]`; exact for every dtype.

@@ -79,6 +79,11 @@ final class BatchNormDiagnosisFixtureTests: XCTestCase {
         try check(family: "tensorflow", atLeast: 21)
     }
 
+    /// The layout-conversion GraphDefs (random statistics, variance in [0.3, 2]): no warning.
+    func testTensorFlowLayoutFixturesHaveNoWarnings() throws {
+        try check(family: "tensorflow_layout", atLeast: 13)
+    }
+
     /// Every ONNX fixture; bn_training warns batch-statistics, external_data is refused.
     func testONNXFixturesWarnOnlyForBatchStatistics() throws {
         try check(family: "onnx", atLeast: 24)
@@ -123,7 +128,7 @@ final class BatchNormDiagnosisFixtureTests: XCTestCase {
     func testEveryFamilyIsChecked() throws {
         let families = Set(try FixtureModelFiles.all().map { String($0.path.prefix { $0 != "/" }) })
         XCTAssertEqual(families, ["keras", "tensorflow", "onnx", "onnx_node", "engine", "diagnostics", "tf_checkpoint", "tf_savedmodel",
-                                  "graphdef_ops", "onnx_opset"])
+                                  "graphdef_ops", "onnx_opset", "tensorflow_layout"])
     }
 
     /// The stale fixture in each of its three formats: every BN's message names it, its channel

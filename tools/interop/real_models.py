@@ -18,6 +18,11 @@ answers, and converting that back with `--layout nchw` gives the original file b
 and every model is exported
 with `bnconv convert -o x.onnx --input x.npy` (an ONNX one rewritten in opset 17 or newer), checked by
 onnx.checker (full_check) and run by onnxruntime against the framework to the same tolerance.
+A frozen GraphDef is also
+converted with `bnconv convert --layout nchw`, verified and with `--no-verify` (#17: a GraphDef with
+ExpandDims/Transpose/Pack/MirrorPad around its convs); TensorFlow imports each written file and runs it
+on the input moved by the permutation `convert --json` reports, against the original's output (outputs
+moved back) to the same tolerance.
 Ends with 'N passed, M failed'.
 """
 import argparse
@@ -196,6 +201,27 @@ def onnx_export_row(bnconv, path, x, xp, tmp, name, ref_names, ref, tol):
     opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
     return err <= tol, (f"opset {opset}, {len(model.graph.node)} nodes ({counts.get('Transpose', 0)} Transpose), onnxruntime on the "
                         f"export: range-relative error {err:.2e}")
+def layout_row(bnconv, path, x, ref, tol, tmp, name, extra):
+    """`convert --layout nchw` of the frozen GraphDef `path`: (ok, detail) of TensorFlow running the file."""
+    import json
+    import shutil
+    out = os.path.join(tmp, f"{name}_nchw{'_noverify' if extra else ''}.pb")
+    shutil.copy(path + ".json", out + ".json")
+    proc = subprocess.run([bnconv, "convert", path, "--layout", "nchw", "-o", out, "--json", *extra], capture_output=True, text=True)
+    if proc.returncode != 0 or not os.path.exists(out):
+        return False, (proc.stderr or proc.stdout).strip().splitlines()[-1:]
+    summary = json.loads(proc.stdout)
+    p = summary["inputPermutations"][0]
+    try:
+        y = tf_run(out, np.transpose(x, p) if p else x)[0]
+    except Exception as error:  # noqa: BLE001 - TensorFlow refusing the file is the failure reported
+        return False, f"TensorFlow cannot run the written file: {' '.join(str(error).split())[:240]}"
+    errors = []
+    for a, b, q in zip(y, ref, summary["outputPermutations"]):
+        a = np.transpose(a, np.argsort(q)) if q else a
+        errors.append(rel_error(a, b) if a.shape == b.shape else float("inf"))
+    worst = max(errors)
+    return worst <= tol, f"input moved by {p}; TensorFlow runs the written file: range-relative error {worst:.2e}"
 
 
 def main():
@@ -258,6 +284,9 @@ def main():
             if path.endswith(".onnx") and x.ndim == 4:
                 rows += layout_rows(args.bnconv, path, x, xp, ref, tol, tmp, name)
             rows.append(("export", *onnx_export_row(args.bnconv, path, x, xp, tmp, name, ref_names, ref, tol)))
+            if path.endswith(".pb"):
+                for what, extra in (("convert --layout nchw", []), ("convert --layout nchw --no-verify", ["--no-verify"])):
+                    rows.append((what, *layout_row(args.bnconv, path, x, ref, tol, tmp, name, extra)))
             for what, ok, detail in rows:
                 print(f"{'PASS' if ok else 'FAIL'} {name} {what}: {detail}", flush=True)
                 passed += ok

@@ -18,7 +18,10 @@ Layout section (`bnconv convert --layout nchw`, with and without --keep-io-layou
 fixture with a 3-, 4- or 5-D input (full-model files) is converted, loaded in its Keras by
 tools/interop/check_layout.py and fed the recorded input transposed to NCHW; every 3-D and 4-D
 TensorFlow fixture is converted and run by tools/interop/check_graphdef.py with the input and
-output permutations `bnconv convert --json` reports. A row
+output permutations `bnconv convert --json` reports; every graph of Tests/Fixtures/tensorflow_layout
+(ExpandDims/Reshape/Transpose/Pad/grouped convs/Mean/ConcatV2/StridedSlice around the convs, NHWC and
+NCHW) is converted to the other layout verified and with --no-verify, and the --no-verify file back
+again, each file imported and run by TensorFlow (tools/interop/graphdef_layout.py). A row
 the framework's CPU kernels refuse in channels-first, or that bnconv itself refuses to write with
 a reason, is listed as SKIP, not counted as a failure. A row where Keras 3 answers wrongly and
 the same file answers right once `keras.ops.add` broadcasts like numpy is KNOWN: a Keras 3 bug
@@ -54,6 +57,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)   # the sibling check modules (check_export, graphdef_layout)
 HALF_TOLERANCE = {"mixed_dtypes": 2.0 ** -10 * 5, "mixed_bfloat16": 2.0 ** -7 * 2.5}
 FLAVOUR_FILES = {
     "keras2": ["keras2.h5", "keras2.keras", "keras2_weights.h5"],
@@ -246,6 +250,11 @@ def layout_rows(args, out_dir):
                 perms += [flag, ",".join(map(str, perm))]
         rc, line = run_check("check_graphdef.py", [dst, paths[1], paths[2], *perms, *tolerance, *graph_names(case_dir)])
         rows.append((label, {0: "PASS", 3: "SKIP"}.get(rc, "FAIL"), line))
+    # The GraphDefs with ExpandDims/Reshape/Transpose/Pad/... around the convs, both directions,
+    # verified and --no-verify, and back again (tools/interop/graphdef_layout.py).
+    import graphdef_layout
+
+    rows += graphdef_layout.rows(args.bnconv, args.fixtures, args.only, out_dir)
     rows += onnx_layout_rows(args, out_dir)
     return rows
 
@@ -437,7 +446,6 @@ def main():
     # --fold, --inputs-as-nhwc) checked by onnx.checker + onnxruntime against Keras's recorded
     # output, and to safetensors read by the safetensors package against Keras's weights (h5py).
     # A layer bnconv refuses to export is a SKIP row, counted neither passed nor failed.
-    sys.path.insert(0, HERE)
     import check_export
 
     rows.extend(check_export.rows(args.bnconv, args.fixtures, args.only, out_dir))

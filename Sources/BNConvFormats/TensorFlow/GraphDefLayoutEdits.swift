@@ -43,6 +43,8 @@ struct GraphDefLayoutEdits {
     init(model: Model, changes: ModelChanges, original: [String: ProtobufNodeDef], file: String, limits: ReadLimits,
          names: inout NameAllocator) throws {
         let shapes = ShapeInference.shapes(of: model)
+        /// The rank of value `v`: inferred, or declared (a moved value whose sizes are unknown).
+        func rank(_ v: String?) -> Int? { v.flatMap { shapes[$0]?.count ?? model.values[$0]?.shape?.count } }
         func fail(_ place: String, _ problem: String) -> CheckpointError {
             CheckpointError(.unsupported, file: file, place: place, problem: problem)
         }
@@ -103,8 +105,8 @@ struct GraphDefLayoutEdits {
                 tensorNames[node.outputs[0]] = name
                 continue
             }
-            let from = GraphDefLayoutEdits.layout(of: read.op, rank: read.inputs.first.flatMap { shapes[$0]?.count })
-            let to = GraphDefLayoutEdits.layout(of: node.op, rank: node.inputs.first.flatMap { shapes[$0]?.count })
+            let from = GraphDefLayoutEdits.layout(of: read.op, rank: rank(node.inputs.first))
+            let to = GraphDefLayoutEdits.layout(of: node.op, rank: rank(node.inputs.first))
             switch (node.op, read.op) {
             case (.input, _):
                 guard let def = record.nodeDefs.first, case .shape(let dims?)? = def.attribute("shape"),
@@ -113,13 +115,19 @@ struct GraphDefLayoutEdits {
                 if newDims != dims { replace(def, ["shape": .shape(newDims)]) }
                 continue
             case (.softmax(let a), .softmax(let b)):
-                let rank = node.inputs.first.flatMap { shapes[$0]?.count } ?? 2
+                guard a != b else { continue }
+                guard let rank = rank(node.inputs.first) else {
+                    throw fail(node.name, "the rank of the Softmax's input is unknown; TensorFlow's Softmax works on the last axis only")
+                }
                 if Op.resolveAxis(a, rank: rank) != Op.resolveAxis(b, rank: rank) {
                     throw fail(node.name, "TensorFlow's Softmax works on the last axis only; after the layout change it would have to work on axis \(a)")
                 }
                 continue
             case (.concat(let a), .concat(let b)):
-                let rank = node.inputs.first.flatMap { shapes[$0]?.count } ?? 4
+                guard a != b else { continue }
+                guard let rank = rank(node.inputs.first) else {
+                    throw fail(node.name, "the rank of the ConcatV2's inputs is unknown, so its axis cannot be rewritten")
+                }
                 guard Op.resolveAxis(a, rank: rank) != Op.resolveAxis(b, rank: rank) else { continue }
                 guard let def = record.nodeDefs.first(where: { $0.op == "ConcatV2" }), let last = def.inputs.indices.last,
                       let c = constant(def.inputs[last]) else {
@@ -156,10 +164,20 @@ struct GraphDefLayoutEdits {
             default:
                 break
             }
-            guard let from, let to, from != to else { continue }
+            guard let from, let to else {
+                // A layout change bnconv cannot name as a data_format (a BN's axis moved on an input of
+                // unknown rank, or off the channel axes) is never written as read.
+                var axisMoved = false
+                if case .batchNorm(let a) = node.op, case .batchNorm(let b) = read.op { axisMoved = a.axis != b.axis }
+                if axisMoved || (from == nil) != (to == nil) {
+                    throw fail(node.name, "its \(node.opName) changed layout in a way bnconv cannot write as a data_format (the rank of its input is unknown, or its axis is not a channel axis)")
+                }
+                continue
+            }
+            guard from != to else { continue }
             let format = to == .channelsFirst ? "NCHW" : "NHWC"
             if case .batchNorm = node.op, record.nodeDefs.contains(where: { $0.op == "Rsqrt" }) {
-                try reshapeDecomposedBatchNorm(node, record, rank: node.inputs.first.flatMap { shapes[$0]?.count }, to: to,
+                try reshapeDecomposedBatchNorm(node, record, rank: rank(node.inputs.first), to: to,
                                                original: original, fail: fail)
                 continue
             }
@@ -212,10 +230,11 @@ struct GraphDefLayoutEdits {
                     let axes = c.values.map { Int64(LayoutPermutation.mapAxis(Int($0), rank: 4, from: from, to: to)) }
                     inputs.append((def.name, 1, addConstant(def.name + "/bnconv_axes", axes, dtype: c.dtype, dims: c.dims)))
                 case "Pad", "PadV2", "MirrorPad":
-                    guard def.inputs.count >= 2, let c = constant(def.inputs[1]), c.dims == [4, 2] else {
-                        throw fail(node.name, "the paddings are not a 4x2 constant bnconv can rewrite")
+                    guard def.inputs.count >= 2, let c = constant(def.inputs[1]), c.dims.count == 2, c.dims[1] == 2,
+                          c.dims[0] >= 3, c.dims[0] == rank(node.inputs.first), c.values.count == 2 * c.dims[0] else {
+                        throw fail(node.name, "the paddings are not a constant of one row per axis bnconv can rewrite")
                     }
-                    let rows = (0..<4).map { [c.values[2 * $0], c.values[2 * $0 + 1]] }
+                    let rows = (0..<c.dims[0]).map { [c.values[2 * $0], c.values[2 * $0 + 1]] }
                     let permuted = LayoutPermutation.mapShape(rows, from: from, to: to).flatMap { $0 }
                     inputs.append((def.name, 1, addConstant(def.name + "/bnconv_paddings", permuted, dtype: c.dtype, dims: c.dims)))
                 case "Identity", "Relu", "Relu6", "Elu", "Selu", "Sigmoid", "Tanh", "LeakyRelu", "Softplus", "Softsign", "Cast":

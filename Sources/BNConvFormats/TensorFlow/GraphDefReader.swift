@@ -106,8 +106,10 @@ public enum GraphDefReader {
         for (k, i) in graph.order.enumerated() { position[i] = k }
         groups.sort { position[$0.output] < position[$1.output] }
 
-        // A Mean/Max read as a global pooling stays one only on an input proven 4-D.
-        return GraphDefReductions.provingGlobalPools(try assemble(groups, graph: graph, message: message, file: file))
+        // A Mean/Max read as a global pooling stays one only on an input proven 4-D; a Conv2D
+        // whose input is deeper than its filter is grouped.
+        return GraphDefConvolutionGroups.grouped(
+            GraphDefReductions.provingGlobalPools(try assemble(groups, graph: graph, message: message, file: file)))
     }
 
     /// The model of `groups`, not yet through the finish step.

@@ -2,6 +2,7 @@ import Foundation
 import BNConvCore
 import BNConvModel
 import BNConvFormats
+import BNConvPasses
 
 /// Writes a layout-converted model in its own format: first to a scratch copy with the output's
 /// name, which is read back and (when verifying) checked against the original, so that a writer
@@ -55,8 +56,19 @@ struct LayoutChangeWrite {
                                               problem: "the \(formatName) writer did not write the layout change (the layer reads back as \(layout == .channelsFirst ? "nhwc" : "nchw"))"),
                               hint: hint)
         }
+        // What the file holds must be what the pass made, node for node, with the same interface (a
+        // writer that leaves an op in its old layout is caught here too when nothing is verified).
+        // The boundary is the converted model's: a reader cannot always tell a placeholder's layout.
+        let sameInterface = LayoutBoundary(inputs: converted.inputs.map { _ in nil }, outputs: converted.outputs.map { _ in nil })
+        do {
+            try LayoutConversionCheck(original: converted, converted: reread, boundary: sameInterface).verify()
+        } catch let error as LayoutConversionError {
+            throw HintedError(CheckpointError(.unsupported, file: output, place: error.node,
+                                              problem: "the file written reads back as something else than the converted model: \(error.problem)"),
+                              hint: hint)
+        }
         if let comparison {
-            let report = try comparison.compare(reference: original, candidate: reread, boundary: LayoutBoundary(source: original, converted: reread),
+            let report = try comparison.compare(reference: original, candidate: reread, boundary: LayoutBoundary(source: original, converted: converted),
                                                 compareLayers: false, stage: "re-read", file: input,
                                                 hint: { _ in "the engine cannot verify this model; rerun with --no-verify to convert without verification" })
             if !report.passed && !force {

@@ -125,7 +125,13 @@ public enum RewritePipeline {
                                  inputBytes: OutputPath.fileSize(request.input), outputBytes: nil,
                                  passSeconds: passSeconds, seconds: Date().timeIntervalSince(started))
         }
-        let output = try ConvertedOutput.make(source, original: original, request: request)
+        let output: ConvertedOutput
+        do {
+            output = try ConvertedOutput.make(source, original: original, request: request)
+        } catch let refusal as LayoutConversionError {
+            // The layout pass names the node; the message names the file too.
+            throw CheckpointError(.unsupported, file: request.input, problem: "\(refusal)")
+        }
 
         // 4. Verify.
         let verb = request.verb
