@@ -71,6 +71,11 @@ struct ONNXNodeMapper {
         guard !typed, let op = self.op(for: node, roles: &roles) else { return mapTensorOp(node, index: index) }
         var mapped = Mapped(op: op, inputs: [], outputs: [], weights: [], record: Self.emptyRecord)
         var part = slots(for: node, index: index, roles: roles, into: &mapped)
+        if !holdsWeights, case .fixed(let data)? = part.inputs.first, !data.isEmpty {
+            // The data operand itself is a constant (an Identity or Relu of an initializer): the
+            // typed layer would have no input to read; the op library takes it as a weight.
+            return mapTensorOp(node, index: index)
+        }
         if case .elementwise = op, part.inputs.contains(where: { if case .fixed(let s) = $0 { return !s.isEmpty } else { return false } }) {
             // An element-wise op with a constant operand: the op library broadcasts it.
             return mapTensorOp(node, index: index)
