@@ -141,14 +141,14 @@ extension TensorOpShapes {
             guard let shape = o.integers(0), shape.allSatisfy({ $0 >= 0 }) else { return nil }
             return shape
         case "TF.Fill":
-            guard let dims = o.integers(0), dims.allSatisfy({ $0 >= 0 }) else { return nil }
+            guard let dims = o.flatIntegers(0), dims.allSatisfy({ $0 >= 0 }) else { return nil }
             return dims
         case "Range":
             return rangeCount(o).map { [$0] }
         case "Pad":
             return padded(o)
         case "TF.MirrorPad":
-            guard let x = o.shape(0), let pads = o.integers(1), pads.count == 2 * x.count else { return nil }
+            guard let x = o.shape(0), let pads = o.flatIntegers(1), pads.count == 2 * x.count else { return nil }
             return x.indices.map { x[$0] + pads[2 * $0] + pads[2 * $0 + 1] }
         case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
              "ReduceLogSumExp", "ReduceSumSquare", "ReduceLogSum":
@@ -167,7 +167,7 @@ extension TensorOpShapes {
         case "TF.All", "TF.Any":
             guard let x = o.shape(0) else { return nil }
             let axes: [Int]
-            if o.isGiven(1) { guard let given = o.integers(1) else { return nil }; axes = given } else { axes = Array(x.indices) }
+            if o.isGiven(1) { guard let given = o.flatIntegers(1) else { return nil }; axes = given } else { axes = Array(x.indices) }
             var set = Set<Int>()
             for axis in axes {
                 guard let r = resolved(axis, rank: x.count) else { return nil }
@@ -185,6 +185,19 @@ extension TensorOpShapes {
         case "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool":
             guard let x = o.shape(0), x.count >= 2 else { return nil }
             return Array(x[..<2]) + Array(repeating: 1, count: x.count - 2)
+        case "Resize", "Upsample":
+            return resized(o)
+        case "Conv":
+            guard let x = o.shape(0), let w = o.shape(1), x.count >= 3, w.count == x.count, let group = o.intOrNil("group", 1),
+                  group >= 1, w[1] * group == x[1], w[0] % group == 0 else { return nil }
+            let kernel = Array(w[2...])
+            if let given = o.intsAttribute("kernel_shape"), given != kernel { return nil }
+            return window(Array(x[2...]), kernel: kernel, o, ceilMode: false).map { [x[0], w[0]] + $0 }
+        case "MaxPool", "AveragePool", "LpPool":
+            guard let x = o.shape(0), let kernel = o.intsAttribute("kernel_shape"), x.count == kernel.count + 2 else { return nil }
+            return window(Array(x[2...]), kernel: kernel, o, ceilMode: o.int("ceil_mode", 0) != 0).map { Array(x[..<2]) + $0 }
+        case "TF.Conv2D", "TF.DepthwiseConv2dNative":
+            return tensorFlowConvolution(o, depthwise: type == "TF.DepthwiseConv2dNative")
         case "BatchNormalization", "LayerNormalization":
             return o.shape(0)
         case "DepthToSpace", "SpaceToDepth":
@@ -203,12 +216,12 @@ extension TensorOpShapes {
             shape.insert(shapes.count, at: a)
             return shape
         case "TF.StridedSlice":
-            guard let x = o.shape(0), let begin = o.integers(1), let end = o.integers(2) else { return nil }
+            guard let x = o.shape(0), let begin = o.flatIntegers(1), let end = o.flatIntegers(2) else { return nil }
             let strides: [Int]
-            if o.isGiven(3) { guard let s = o.integers(3) else { return nil }; strides = s } else { strides = Array(repeating: 1, count: begin.count) }
+            if o.isGiven(3) { guard let s = o.flatIntegers(3) else { return nil }; strides = s } else { strides = Array(repeating: 1, count: begin.count) }
             return stridedSliced(x, begin: begin, end: end, strides: strides, o)
         case "TF.Slice":
-            guard let x = o.shape(0), let begin = o.integers(1), let size = o.integers(2), begin.count == x.count,
+            guard let x = o.shape(0), let begin = o.flatIntegers(1), let size = o.flatIntegers(2), begin.count == x.count,
                   size.count == x.count else { return nil }
             var lengths: [Int] = []
             for axis in x.indices {
@@ -374,6 +387,156 @@ extension TensorOpShapes {
         return out
     }
 
+    /// The output lengths of a sliding window over `input` (the op library's `SlidingWindow.forward`:
+    /// `strides`, `dilations`, `pads` and `auto_pad` from the op's attributes, unless given).
+    private static func window(_ input: [Int], kernel: [Int], _ o: Operands, ceilMode: Bool, strides given: [Int]? = nil,
+                               dilations givenDilations: [Int]? = nil, autoPad givenPad: String? = nil, pads givenPads: [Int]? = nil) -> [Int]? {
+        let rank = input.count
+        let largest = 1 << 24
+        let strides = given ?? o.intsAttribute("strides") ?? Array(repeating: 1, count: rank)
+        let dilations = givenDilations ?? o.intsAttribute("dilations") ?? Array(repeating: 1, count: rank)
+        for list in [kernel, strides, dilations] {
+            guard list.count == rank, list.allSatisfy({ $0 >= 1 && $0 <= largest }) else { return nil }
+        }
+        guard rank >= 1, rank <= 3 else { return nil }
+        let autoPad: String
+        if let givenPad { autoPad = givenPad } else {
+            switch o.op.attributes["auto_pad"] {
+            case nil: autoPad = "NOTSET"
+            case .string(let v)?: autoPad = v
+            default: return nil
+            }
+        }
+        func extent(_ i: Int) -> Int { (kernel[i] - 1) * dilations[i] + 1 }
+        var out: [Int] = []
+        switch autoPad {
+        case "NOTSET", "":
+            let pads = givenPads ?? o.intsAttribute("pads") ?? Array(repeating: 0, count: 2 * rank)
+            guard pads.count == 2 * rank, pads.allSatisfy({ $0 >= 0 && $0 <= largest }) else { return nil }
+            for i in 0..<rank {
+                let span = input[i] + pads[i] + pads[i + rank] - extent(i)
+                guard span >= 0 else { return nil }
+                var size = span / strides[i] + 1
+                if ceilMode && span % strides[i] != 0 {
+                    size += 1
+                    if (size - 1) * strides[i] >= input[i] + pads[i] { size -= 1 }
+                }
+                out.append(size)
+            }
+        case "VALID":
+            for i in 0..<rank {
+                let span = input[i] - extent(i)
+                guard span >= 0 else { return nil }
+                out.append(span / strides[i] + 1)
+            }
+        case "SAME_UPPER", "SAME_LOWER":
+            for i in 0..<rank { out.append((input[i] + strides[i] - 1) / strides[i]) }
+        default:
+            return nil
+        }
+        return out
+    }
+
+    /// TensorFlow's Conv2D and DepthwiseConv2dNative on a filter computed in the graph (the op
+    /// library's `TensorFlowConvolution`: NHWC or NCHW, HWIO or HWCM filters).
+    private static func tensorFlowConvolution(_ o: Operands, depthwise: Bool) -> [Int]? {
+        guard let x = o.shape(0), let f = o.shape(1), x.count == 4, f.count == 4 else { return nil }
+        let format: String
+        switch o.op.attributes["data_format"] {
+        case nil: format = "NHWC"
+        case .string(let v)?: format = v
+        default: return nil
+        }
+        let channelsFirst = format.hasPrefix("NC")
+        let spatial = channelsFirst ? [2, 3] : [1, 2], channelAxis = channelsFirst ? 1 : 3
+        let strides = o.intsAttribute("strides") ?? [1, 1, 1, 1], dilations = o.intsAttribute("dilations") ?? [1, 1, 1, 1]
+        guard strides.count == 4, dilations.count == 4 else { return nil }
+        let padding: String
+        switch o.op.attributes["padding"] {
+        case nil: padding = "VALID"
+        case .string(let v)?: padding = v
+        default: return nil
+        }
+        let autoPad: String, pads: [Int]?
+        switch padding {
+        case "SAME": autoPad = "SAME_UPPER"; pads = nil
+        case "VALID": autoPad = "VALID"; pads = nil
+        case "EXPLICIT":
+            guard let explicit = o.intsAttribute("explicit_paddings"), explicit.count == 8 else { return nil }
+            autoPad = "NOTSET"
+            pads = [explicit[2 * spatial[0]], explicit[2 * spatial[1]], explicit[2 * spatial[0] + 1], explicit[2 * spatial[1] + 1]]
+        default: return nil
+        }
+        let channels = x[channelAxis]
+        let outputChannels: Int
+        if depthwise {
+            guard f[2] == channels else { return nil }
+            outputChannels = f[2] * f[3]
+        } else {
+            guard f[2] > 0, channels % f[2] == 0, f[3] % (channels / f[2]) == 0 else { return nil }
+            outputChannels = f[3]
+        }
+        guard let lengths = window(spatial.map { x[$0] }, kernel: [f[0], f[1]], o, ceilMode: false, strides: spatial.map { strides[$0] },
+                                   dilations: spatial.map { dilations[$0] }, autoPad: autoPad, pads: pads) else { return nil }
+        return channelsFirst ? [x[0], outputChannels] + lengths : [x[0]] + lengths + [outputChannels]
+    }
+
+    /// ONNX Resize's and Upsample's output lengths (the op library's `resampled`): `floor(scale x
+    /// length)` per axis, or the sizes given (`keep_aspect_ratio_policy` other than `stretch` is left out).
+    private static func resized(_ o: Operands) -> [Int]? {
+        guard let x = o.shape(0) else { return nil }
+        let op = o.op
+        var scales: [Double]?, sizes: [Int]?
+        if op.type == "Upsample" {
+            if op.opset < 9 {
+                guard case .floats(let v)? = op.attributes["scales"] else { return nil }
+                scales = v
+            } else {
+                guard let v = o.value(1), v.dtype.isFloatingPoint else { return nil }
+                scales = v.doubles()
+            }
+        } else if op.opset < 11 {
+            guard let v = o.value(1), v.dtype.isFloatingPoint else { return nil }
+            scales = v.doubles()
+        } else {
+            // An empty scales or sizes tensor stands for an absent one; a present one must be known.
+            if o.isGiven(2) {
+                guard let v = o.value(2) else { return nil }
+                if v.count > 0 { scales = v.doubles() }
+            }
+            if o.isGiven(3) {
+                guard let v = o.value(3), v.count == 0 || !v.dtype.isFloatingPoint else { return nil }
+                if v.count > 0 { sizes = v.integers().map { Int(truncatingIfNeeded: $0) } }
+            }
+            if case .string(let policy)? = op.attributes["keep_aspect_ratio_policy"], policy != "stretch" { return nil }
+        }
+        var axes = Array(x.indices)
+        if op.type == "Resize", op.opset >= 18, let given = o.intsAttribute("axes") {
+            guard let resolvedAxes = distinctAxes(given, rank: x.count) else { return nil }
+            axes = resolvedAxes
+        }
+        var out = x
+        switch (scales, sizes) {
+        case (let scales?, nil):
+            guard scales.count == axes.count else { return nil }
+            for (k, axis) in axes.enumerated() {
+                guard scales[k] > 0, scales[k].isFinite else { return nil }
+                let length = scales[k] * Double(x[axis])
+                guard length < 1e15 else { return nil }
+                out[axis] = Int(length.rounded(.down))
+            }
+        case (nil, let sizes?):
+            guard sizes.count == axes.count else { return nil }
+            for (k, axis) in axes.enumerated() {
+                guard sizes[k] >= 0, x[axis] > 0 || sizes[k] == 0 else { return nil }
+                out[axis] = sizes[k]
+            }
+        default:
+            return nil
+        }
+        return out
+    }
+
     private static func reduced(_ x: [Int], axes: [Int]?, keepDims: Bool, noopWhenEmpty: Bool) -> [Int]? {
         var flags: [Bool]
         if let axes, !axes.isEmpty {
@@ -500,6 +663,13 @@ extension TensorOpShapes {
         /// dimension (as the op library reads shapes, axes and pads).
         func integers(_ p: Int) -> [Int]? {
             guard let t = value(p), t.rank <= 1, !t.dtype.isFloatingPoint, t.dtype != .bool, t.count <= 1 << 16 else { return nil }
+            return t.integers().map { Int(truncatingIfNeeded: $0) }
+        }
+
+        /// The operand at position `p` as integers in element order, whatever its rank (as the
+        /// op library reads the index operands of TensorFlow's ops).
+        func flatIntegers(_ p: Int) -> [Int]? {
+            guard let t = value(p), !t.dtype.isFloatingPoint, t.dtype != .bool, t.count <= 1 << 16 else { return nil }
             return t.integers().map { Int(truncatingIfNeeded: $0) }
         }
 
