@@ -33,11 +33,14 @@ struct ConstantPlan {
         ConstantPlan(folded: [], constants: [], readerCounts: [:], expectedShapes: [:], kernels: [], folding: .none)
     }
 
-    /// Every value `outcome` evaluated, as an engine value the caller keeps.
-    static func engineValues(_ outcome: ConstantPlanner.Outcome, steps: [ModelRunner.Step]) -> [String: EngineValue] {
+    /// The values `outcome` evaluated that a step it did not evaluate reads, or that are model
+    /// `outputs`, as engine values the caller keeps (what any plan made from `outcome` may need).
+    static func engineValues(_ outcome: ConstantPlanner.Outcome, steps: [ModelRunner.Step], outputs: Set<String>) -> [String: EngineValue] {
+        var read = outputs
+        for (i, step) in steps.enumerated() where outcome.results[i] == nil { read.formUnion(step.distinctInputs) }
         var values: [String: EngineValue] = [:]
         for (i, results) in outcome.results {
-            for (name, value) in zip(steps[i].node.outputs, results) { values[name] = engineValue(value) }
+            for (name, value) in zip(steps[i].node.outputs, results) where read.contains(name) { values[name] = engineValue(value) }
         }
         return values
     }

@@ -149,7 +149,7 @@ public final class ModelRunner {
         } else {
             base = ConstantPlanner.plan(steps: steps, model: model, inputShapes: nil)
             basePlan = base
-            baseConstants = ConstantPlan.engineValues(base, steps: steps)
+            baseConstants = ConstantPlan.engineValues(base, steps: steps, outputs: outputNames)
         }
         let outcome = ConstantPlanner.plan(steps: steps, model: model, inputShapes: shapes, base: base)
         let plan = ConstantPlan.make(outcome, steps: steps, outputs: outputNames, shared: baseConstants)
