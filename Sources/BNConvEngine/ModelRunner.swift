@@ -6,8 +6,11 @@ import BNConvInterop
 /// Runs a format-neutral ``Model`` on the CPU in float32: the engine bnconv verifies with.
 ///
 /// Weights are converted to float32 once at init; shapes are worked out from the inputs at each
-/// run. Intermediate buffers come from a pool and are returned once their last reader has run, so
-/// repeated runs allocate nothing. One runner runs one model at a time (`run` is serialized).
+/// run. The first run of new input shapes plans them (``RunOptions/foldsConstants``): op-library
+/// nodes whose result depends on no input value are evaluated then, once, and later runs of those
+/// shapes start with their results (the last few input shapes' plans are kept). Intermediate
+/// buffers come from a pool and are returned once their last reader has run, so repeated runs
+/// allocate nothing. One runner runs one model at a time (`run` is serialized).
 ///
 /// Runners on different threads run at the same time without sharing state: each spreads its
 /// kernels over its own ``RunOptions/threads``. OpenBLAS's thread count is the one setting they
@@ -40,6 +43,23 @@ public final class ModelRunner {
 
     /// Per-node wall times of the last run, in milliseconds, when ``RunOptions/recordsNodeTimes`` is set.
     public internal(set) var lastNodeTimes: [(node: String, op: String, milliseconds: Double)] = []
+    /// The nodes the last run did not run because planning its input shapes evaluated them once
+    /// (``RunOptions/foldsConstants``; none for a run that observes every value).
+    public internal(set) var lastRunFolding = ConstantFolding.none
+    /// How many kernels the last run ran (a fused chain counts once).
+    public internal(set) var lastRunKernels = 0
+
+    /// What planning evaluated with no input shape known (nodes on constants only), the start of
+    /// every input shapes' plan; made for the first run that uses a plan.
+    private var basePlan: ConstantPlanner.Outcome?
+    /// The values of ``basePlan`` as engine values, shared by every plan.
+    private var baseConstants: [String: EngineValue] = [:]
+    /// Whether runs plan constants: folding is on and the model has op-library nodes.
+    private var plansConstants = false
+    /// Plans by input shapes, the most recently used last (at most ``cachedPlans``).
+    private var plans: [(shapes: [[Int]], plan: ConstantPlan)] = []
+    /// How many input shapes' plans a runner keeps.
+    static let cachedPlans = 8
 
     var steps: [Step] = []
     let pool = BufferPool()
@@ -115,6 +135,42 @@ public final class ModelRunner {
         fusion = FusionPlan(nodes: steps.map(\.node), kernels: kernels, model: model)
         for step in steps { for v in step.distinctInputs { readerCounts[v, default: 0] += 1 } }
         outputNames = Set(model.outputs)
+        plansConstants = options.foldsConstants && steps.contains { $0.kernel is TensorOpKernel }
+    }
+
+    /// The plan for runs of inputs shaped `shapes` (made the first time, then kept), or nil when
+    /// nothing is evaluated once. Called with the runner's lock held.
+    func constantPlan(for shapes: [[Int]]) -> ConstantPlan? {
+        guard plansConstants else { return nil }
+        if let i = plans.firstIndex(where: { $0.shapes == shapes }) {
+            let entry = plans.remove(at: i)
+            plans.append(entry)
+            return entry.plan.isEmpty ? nil : entry.plan
+        }
+        let base: ConstantPlanner.Outcome
+        if let basePlan {
+            base = basePlan
+        } else {
+            base = ConstantPlanner.plan(steps: steps, model: model, inputShapes: nil)
+            basePlan = base
+            baseConstants = ConstantPlan.engineValues(base, steps: steps, outputs: outputNames)
+        }
+        let outcome = ConstantPlanner.plan(steps: steps, model: model, inputShapes: shapes, base: base)
+        let plan = ConstantPlan.make(outcome, steps: steps, outputs: outputNames, shared: baseConstants)
+        keep(plan, for: shapes)
+        return plan.isEmpty ? nil : plan
+    }
+
+    /// Runs of inputs shaped `shapes` no longer use their plan (a value's shape differed from the
+    /// planned one). Called with the runner's lock held.
+    func dropConstantPlan(for shapes: [[Int]]) { keep(.empty, for: shapes) }
+
+    /// Keeps `plan` for `shapes` as the most recently used, dropping the least recently used
+    /// beyond ``cachedPlans``.
+    private func keep(_ plan: ConstantPlan, for shapes: [[Int]]) {
+        plans.removeAll { $0.shapes == shapes }
+        if plans.count >= Self.cachedPlans { plans.removeFirst() }
+        plans.append((shapes, plan))
     }
 
     /// Runs the model on `inputs` (in ``Model/inputs`` order; converted to float32) and returns its
@@ -125,8 +181,17 @@ public final class ModelRunner {
     public func run(_ inputs: [Tensor], observe: ((_ value: String, _ tensor: Tensor) -> Void)? = nil,
                     batchNormMoments: ((BatchNormObservation) -> Void)? = nil) throws -> [Tensor] {
         let run = try RunInProgress(self, inputs: inputs, observed: observe != nil, observesMoments: batchNormMoments != nil)
-        while try run.step(observe: observe, batchNormMoments: batchNormMoments) {}
-        return try run.outputs()
+        do {
+            while try run.step(observe: observe, batchNormMoments: batchNormMoments) {}
+            return try run.outputs()
+        } catch where run.plannedShapeDiffered && batchNormMoments == nil {
+            // The plan is dropped for these shapes (an engine bug, reported by the error otherwise):
+            // nothing was handed to a caller yet, so the run starts again without it.
+            run.end()
+            let again = try RunInProgress(self, inputs: inputs, observed: false, observesMoments: false)
+            while try again.step() {}
+            return try again.outputs()
+        }
     }
 
     /// Starts a run of `inputs` that the caller advances one node at a time

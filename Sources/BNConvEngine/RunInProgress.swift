@@ -26,6 +26,12 @@ package final class RunInProgress {
     /// Whether chains are fused and zero paddings folded (not when every value is observed).
     private let fuses: Bool
     private var holdsRunner = true
+    /// The constants planned for this run's input shapes (nil: every node runs).
+    private var plan: ConstantPlan?
+    /// The input shapes the plan was made for.
+    private let inputShapes: [[Int]]
+    /// Whether a value turned out another shape than planned (the run stopped; its plan is dropped).
+    private(set) var plannedShapeDiffered = false
 
     /// Takes `runner` (waiting for a run in progress) and loads `inputs` (in ``Model/inputs`` order).
     init(_ runner: ModelRunner, inputs: [Tensor], observed: Bool, observesMoments: Bool) throws {
@@ -36,15 +42,29 @@ package final class RunInProgress {
         fuses = !observed
         if observesMoments { context.batchNormObservations = [] }
         runner.lastNodeTimes.removeAll(keepingCapacity: true)
+        runner.lastRunKernels = 0
+        inputShapes = inputs.map(\.shape)
         do {
             try load(inputs)
         } catch {
             finish()
             throw error
         }
+        plan = fuses ? runner.constantPlan(for: inputShapes) : nil
+        runner.lastRunFolding = plan?.folding ?? .none
+        if let plan {
+            readers = plan.readerCounts
+            for (name, value) in plan.constants {
+                value.buffer.references += 1
+                if let old = live.updateValue(value, forKey: name) { runner.pool.release(old.buffer) }
+            }
+        }
     }
 
     deinit { finish() }
+
+    /// Releases every value and the runner, before the run ends when it is dropped.
+    func end() { finish() }
 
     /// Releases every value and the runner (once).
     private func finish() {
@@ -92,6 +112,7 @@ package final class RunInProgress {
             next += 1
             if fuses, let head = runner.fusion.headOf[i], !unfused.contains(head) { continue }
             if fuses && runner.padFolding.skipped.contains(i) { continue }
+            if let plan, plan.folded[i] { continue }
             // The value is copied only for an observer that wants it.
             let see: ((String, () -> Tensor) -> Void)? = observe.map { observe in
                 { name, tensor in if observes?(name) ?? true { observe(name, tensor()) } }
@@ -117,7 +138,7 @@ package final class RunInProgress {
         let started = runner.options.recordsNodeTimes ? DispatchTime.now().uptimeNanoseconds : 0
         let fold = fuses ? runner.padFolding.folds[i] : nil
         let node = fold?.node ?? step.node
-        let stepKernel = fold?.kernel ?? step.kernel
+        let stepKernel = fold?.kernel ?? plannedKernel(i) ?? step.kernel
         var args = node.inputs.map { live[$0]! }
         var chain = fuses ? runner.fusion.chains[i] : nil
         if let c = chain, !c.residualShapes.isEmpty,
@@ -162,6 +183,7 @@ package final class RunInProgress {
             throw EngineError.nodeFailed(node: node.name, op: node.opName, problem: "\(error)")
         }
         let result = results[0]
+        runner.lastRunKernels += 1
         if runner.options.recordsNodeTimes {
             let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
             runner.lastNodeTimes.append((node.name, node.opName, ms))
@@ -169,6 +191,9 @@ package final class RunInProgress {
         if let old = live.updateValue(result, forKey: chain?.output ?? node.outputs[0]) { runner.pool.release(old.buffer) }
         for (name, extra) in zip(node.outputs.dropFirst(), results.dropFirst()) {
             if let old = live.updateValue(extra, forKey: name) { runner.pool.release(old.buffer) }
+        }
+        if let expected = plan?.expectedShapes, !expected.isEmpty {
+            try checkPlannedShapes(expected, written: [chain?.output ?? node.outputs[0]] + node.outputs.dropFirst(), node: node)
         }
         if let observations = context.batchNormObservations, !observations.isEmpty {
             for observation in observations { batchNormMoments?(observation) }
@@ -182,6 +207,24 @@ package final class RunInProgress {
                     runner.pool.release(value.buffer)
                 }
             }
+        }
+    }
+
+    /// The kernel the plan runs step `i` with instead of its own, if any.
+    private func plannedKernel(_ i: Int) -> EngineKernel? {
+        guard let kernels = plan?.kernels, i < kernels.count else { return nil }
+        return kernels[i]
+    }
+
+    /// Throws when a value among `written` has another shape than the one the plan's constants
+    /// were evaluated from, and drops the plan for these input shapes: planning inferred it wrong.
+    private func checkPlannedShapes(_ expected: [String: [Int]], written: [String], node: Node) throws {
+        for name in written {
+            guard let planned = expected[name], let got = live[name]?.shape, got != planned else { continue }
+            plannedShapeDiffered = true
+            runner.dropConstantPlan(for: inputShapes)
+            throw EngineError.nodeFailed(node: node.name, op: node.opName,
+                                         problem: "its output '\(name)' has shape \(got), not the \(planned) planning inferred for the constants read from it")
         }
     }
 }

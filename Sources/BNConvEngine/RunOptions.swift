@@ -27,15 +27,22 @@ public struct RunOptions: Equatable, Sendable {
     /// every run (a float32 weight in the kernel's own layout is read in place). Such a runner does not
     /// use Winograd's algorithm. For runs of a model too large to hold twice, as verification does.
     public var streamsWeights: Bool
+    /// Whether op-library nodes whose result depends on no input value (shape arithmetic on the
+    /// shapes a run's input shapes determine, ops on constants only) are evaluated once, when a run
+    /// of new input shapes is planned, instead of at every run (``ConstantFolding``). The results
+    /// are the same bits either way; a run that observes every value runs every node.
+    public var foldsConstants: Bool
 
     /// Creates options.
     public init(threads: Int? = nil, blasThreads: Int? = nil, recordsNodeTimes: Bool = false,
-                batchNormStatistics: BatchNormStatistics = .asRecorded, winograd: Bool = true, streamsWeights: Bool = false) {
+                batchNormStatistics: BatchNormStatistics = .asRecorded, winograd: Bool = true, streamsWeights: Bool = false,
+                foldsConstants: Bool = true) {
         self.threads = threads
         self.blasThreads = blasThreads
         self.recordsNodeTimes = recordsNodeTimes
         self.batchNormStatistics = batchNormStatistics
         self.winograd = winograd
         self.streamsWeights = streamsWeights
+        self.foldsConstants = foldsConstants
     }
 }

@@ -52,9 +52,15 @@ struct TensorOpKernel: MultiOutputKernel {
     }
 
     func runAll(_ inputs: [EngineValue], _ context: KernelContext) throws -> [EngineValue] {
-        let values: [HostTensor?] = arguments.map { argument in
+        try evaluate { Self.host(inputs[$0]) }.map { try Self.engineValue($0, context) }
+    }
+
+    /// The node's outputs (as many as it keeps), its input `i` being `input(i)`: what
+    /// ``runAll(_:_:)`` computes, on the op library's tensors (planning evaluates constants so).
+    func evaluate(_ input: (Int) throws -> HostTensor) throws -> [HostTensor] {
+        let values: [HostTensor?] = try arguments.map { argument in
             switch argument {
-            case .value(let i): return Self.host(inputs[i])
+            case .value(let i): return try input(i)
             case .constant(let t): return t
             case .absent: return nil
             }
@@ -63,7 +69,7 @@ struct TensorOpKernel: MultiOutputKernel {
         guard results.count >= outputCount else {
             throw EngineError.unsupportedOp(node: "", op: op.type, reason: "it wrote \(results.count) outputs, the node has \(outputCount)")
         }
-        return try results.prefix(outputCount).map { try Self.engineValue($0, context) }
+        return Array(results.prefix(outputCount))
     }
 
     /// The op library's view of an engine value.

@@ -42,6 +42,24 @@ public enum ShapeInference {
         return zip(declared, inferred).map { $0 ?? $1 }
     }
 
+    /// The shape of every output of `node` when its inputs' shapes are known exactly (`inputs`,
+    /// nil for an unknown one) and the elements of its constant inputs are (`values`, nil for a
+    /// value computed at run time): the shapes a run of known input shapes gives, or nil where
+    /// they are not determined without the data. The engine plans a run's constants with it.
+    package static func exactOutputShapes(of node: Node, inputs: [[Int]?], values: [Tensor?]) -> [[Int]]? {
+        if case .tensor(let op) = node.op {
+            return TensorOpShapes.exactOutputShapes(op, node: node, inputs: inputs, values: values)
+        }
+        guard node.outputs.count == 1, inputs.allSatisfy({ $0 != nil }),
+              let shape = outputShape(of: node, inputs: inputs.map { $0!.map { Optional($0) } }) else { return nil }
+        var exact: [Int] = []
+        for d in shape {
+            guard let d, d >= 0 else { return nil }
+            exact.append(d)
+        }
+        return [exact]
+    }
+
     /// The shape of `node`'s (first) output given its inputs' shapes.
     public static func outputShape(of node: Node, inputs: [[Int?]?]) -> [Int?]? {
         if case .tensor(let op) = node.op {

@@ -95,6 +95,7 @@ struct RunCommand: ParsableCommand {
                 print(timing.line)
                 if !out.quiet {
                     for t in result.opTimes { print(String(format: "  %-24@ %4d nodes %9.2f ms", t.op as NSString, t.nodes, t.milliseconds)) }
+                    if profile { print("  " + RunCommand.planning(result)) }
                 }
             }
             if let paths = result.outputFiles {
@@ -105,6 +106,16 @@ struct RunCommand: ParsableCommand {
                 for (name, tensor) in zip(result.outputNames, result.outputs) { print(RunCommand.summary(name, tensor)) }
             }
         }
+    }
+
+    /// `12 nodes evaluated once at planning (Shape 4, Gather 4, ...), 6 reshapes as views, 540 kernels per run`.
+    static func planning(_ result: RunResult) -> String {
+        let folding = result.constantFolding
+        let kinds = folding.byOp.map { "\($0.op) \($0.nodes)" }.joined(separator: ", ")
+        return "\(folding.nodes) node\(folding.nodes == 1 ? "" : "s") evaluated once at planning"
+            + (kinds.isEmpty ? "" : " (\(kinds))")
+            + (folding.reshapeViews > 0 ? ", \(folding.reshapeViews) reshape\(folding.reshapeViews == 1 ? "" : "s") as views" : "")
+            + ", \(result.kernelsPerRun) kernels per run"
     }
 
     /// One line per output: name, shape, range, mean and the first values.

@@ -55,12 +55,32 @@ struct RunSummary: JSONSummary {
         }
     }
 
+    /// What the last run's planning evaluated once, and the kernels the run ran.
+    struct Planning: Encodable {
+        /// Nodes evaluated once at planning.
+        var nodesEvaluatedOnce: Int
+        /// Their count per op type.
+        var byOp: [String: Int]
+        /// Op-library reshapes run as views of their input.
+        var reshapeViews: Int
+        /// Kernels the last run ran (a fused chain counts once).
+        var kernelsPerRun: Int
+
+        init(_ result: RunResult) {
+            nodesEvaluatedOnce = result.constantFolding.nodes
+            byOp = Dictionary(uniqueKeysWithValues: result.constantFolding.byOp.map { ($0.op, $0.nodes) })
+            reshapeViews = result.constantFolding.reshapeViews
+            kernelsPerRun = result.kernelsPerRun
+        }
+    }
+
     var command = "run"
     var model: String
     var format: String
     var inputs: [Input]
     var outputs: [Output]
     var timing: Timing?
+    var planning: Planning
 
     /// The summary of a run and its `--time` figures.
     init(_ result: RunResult, timing: RunTiming?) {
@@ -75,5 +95,6 @@ struct RunSummary: JSONSummary {
             Output(name: pair.0, tensor: pair.1, file: result.outputFiles?[i])
         }
         self.timing = timing.map { Timing($0) }
+        planning = Planning(result)
     }
 }

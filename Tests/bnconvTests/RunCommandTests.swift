@@ -70,6 +70,26 @@ final class RunCommandTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.contains("Conv2D") && $0.hasSuffix(" ms") }, result.stdout)
     }
 
+    /// `--profile` and `--json` say what planning evaluated once (the shape subgraph fixture, batch 2).
+    func testProfileAndJSONSayWhatWasEvaluatedOnce() throws {
+        let folder = fixtures.appendingPathComponent("engine/shape_folding/onnx_shape_chain")
+        let arguments = ["run", folder.appendingPathComponent("model.onnx").path,
+                         "--input", folder.appendingPathComponent("x_batch2.npy").path, "--time", "--runs", "2"]
+        let profile = try CLIRunner.run(arguments + ["--profile"])
+        XCTAssertEqual(profile.status, 0, profile.stderr)
+        let line = profile.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        XCTAssertTrue(line.hasPrefix("  16 nodes evaluated once at planning (Concat 4, Cast 2, Gather 2, ConstantOfShape 1,"), profile.stdout)
+        XCTAssertTrue(line.hasSuffix(", 3 reshapes as views, 11 kernels per run"), profile.stdout)
+        let json = try CLIRunner.run(arguments + ["--json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let planning = try XCTUnwrap(object["planning"] as? [String: Any])
+        XCTAssertEqual(planning["nodesEvaluatedOnce"] as? Int, 16)
+        XCTAssertEqual((planning["byOp"] as? [String: Int])?["Concat"], 4)
+        XCTAssertEqual(planning["reshapeViews"] as? Int, 3)
+        XCTAssertEqual(planning["kernelsPerRun"] as? Int, 11)
+    }
+
     func testAnOpTheEngineCannotRunIsNamedWithItsLayer() throws {
         let out = try scratch().appendingPathComponent("y.npy")
         let result = try CLIRunner.run(["run", fixtures.appendingPathComponent("engine/cli/layernorm.h5").path, "-o", out.path])

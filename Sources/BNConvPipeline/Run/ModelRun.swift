@@ -72,6 +72,7 @@ public enum ModelRun {
         return RunResult(request: request, format: model.format, nodeCount: model.nodes.count, inputNames: model.inputs,
                          outputNames: model.outputs, inputs: feeds, outputs: results, outputFiles: paths,
                          loadSeconds: loadSeconds, firstRunMilliseconds: firstRun, timedMilliseconds: times,
-                         opTimes: byOp.values.sorted { $0.milliseconds > $1.milliseconds })
+                         opTimes: byOp.values.sorted { $0.milliseconds > $1.milliseconds },
+                         constantFolding: runner.lastRunFolding, kernelsPerRun: runner.lastRunKernels)
     }
 }

@@ -1,5 +1,6 @@
 import BNConvCore
 import BNConvModel
+import BNConvEngine
 
 /// What ``ModelRun/run(_:progress:)`` did: the inputs fed, the outputs, and the times.
 public struct RunResult: Sendable {
@@ -35,4 +36,9 @@ public struct RunResult: Sendable {
     public var timedMilliseconds: [Double]
     /// Per op kind, the last run's times, slowest first (with per-node timing on).
     public var opTimes: [OpTime]
+    /// The nodes the last run did not run because they were evaluated once when its input shapes
+    /// were planned (``RunOptions/foldsConstants``).
+    public var constantFolding: ConstantFolding = .none
+    /// How many kernels the last run ran (a fused chain counts once).
+    public var kernelsPerRun = 0
 }
