@@ -26,7 +26,7 @@ public struct ConstantFolding: Equatable, Sendable {
     /// Nothing evaluated once, no reshape run as a view.
     public static let none = ConstantFolding(nodeNames: [], byOp: [])
 
-    /// A summary of `nodes` (name and op type each, in node order).
+    /// The nodes `nodeNames`, counted per op type in `byOp`.
     init(nodeNames: [String], byOp: [OpCount]) {
         self.nodeNames = nodeNames
         self.byOp = byOp
