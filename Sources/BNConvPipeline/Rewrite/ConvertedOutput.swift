@@ -61,11 +61,7 @@ struct ConvertedOutput {
                                    conversion: .init(boundary: LayoutBoundary(source: original ?? source, converted: converted.model),
                                                      notes: converted.notes),
                                    layoutChanged: spatialLayouts(of: converted.model) != spatialLayouts(of: source),
-                                   commit: { comparison in
-                                       try LayoutChangeWrite(converted: converted.model, original: original ?? source, layout: layout,
-                                                             input: request.input, output: output, force: request.force)
-                                           .write(comparison: comparison)
-                                   })
+                                   commit: layoutChangeCommit(converted.model, original: original ?? source, layout: layout, request: request))
         }
     }
 
@@ -86,11 +82,18 @@ struct ConvertedOutput {
         return ConvertedOutput(candidate: converted.model,
                                conversion: .init(boundary: LayoutBoundary(source: original ?? source, converted: converted.model), notes: notes),
                                layoutChanged: false,
-                               commit: { comparison in
-                                   try LayoutChangeWrite(converted: converted.model, original: original ?? source, layout: layout,
-                                                         input: request.input, output: request.output, force: request.force)
-                                       .write(comparison: comparison)
-                               })
+                               commit: layoutChangeCommit(converted.model, original: original ?? source, layout: layout, request: request))
+    }
+
+    /// The commit of a conversion written in the input's own format: staged, read back and
+    /// checked by ``LayoutChangeWrite`` before it is moved into place.
+    static func layoutChangeCommit(_ converted: Model, original: Model, layout: DataLayout,
+                                   request: RewriteRequest) -> (ModelComparison?) throws -> Void {
+        { comparison in
+            try LayoutChangeWrite(converted: converted, original: original, layout: layout,
+                                  input: request.input, output: request.output, force: request.force)
+                .write(comparison: comparison)
+        }
     }
 
     /// The output of a conversion to another Keras file: the model itself (what is verified is the
