@@ -41,8 +41,9 @@ public final class ModelRunner {
     /// The model's outputs, never released during a run.
     var outputNames: Set<String> = []
 
-    /// Per-node wall times of the last run, in milliseconds, when ``RunOptions/recordsNodeTimes`` is set.
-    public internal(set) var lastNodeTimes: [(node: String, op: String, milliseconds: Double)] = []
+    /// Per-node wall times of the last run, in milliseconds, with each node's output shape, when
+    /// ``RunOptions/recordsNodeTimes`` is set (a fused chain is timed as its first node).
+    public internal(set) var lastNodeTimes: [(node: String, op: String, milliseconds: Double, shape: [Int])] = []
     /// The nodes the last run did not run because planning its input shapes evaluated them once
     /// (``RunOptions/foldsConstants``; none for a run that observes every value).
     public internal(set) var lastRunFolding = ConstantFolding.none

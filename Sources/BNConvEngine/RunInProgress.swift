@@ -186,7 +186,7 @@ package final class RunInProgress {
         runner.lastRunKernels += 1
         if runner.options.recordsNodeTimes {
             let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
-            runner.lastNodeTimes.append((node.name, node.opName, ms))
+            runner.lastNodeTimes.append((node.name, node.opName, ms, result.shape))
         }
         if let old = live.updateValue(result, forKey: chain?.output ?? node.outputs[0]) { runner.pool.release(old.buffer) }
         for (name, extra) in zip(node.outputs.dropFirst(), results.dropFirst()) {

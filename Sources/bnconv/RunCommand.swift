@@ -46,7 +46,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Timed runs with --time.")
     var runs = 10
 
-    @Flag(help: "With --time: also print the time per op kind of the last run.")
+    @Flag(help: "With --time: also print the time per op kind and the slowest nodes of the last run (--verbose: every node).")
     var profile = false
 
     @Option(help: "Cores the engine uses (default: all).")
@@ -95,7 +95,15 @@ struct RunCommand: ParsableCommand {
                 print(timing.line)
                 if !out.quiet {
                     for t in result.opTimes { print(String(format: "  %-24@ %4d nodes %9.2f ms", t.op as NSString, t.nodes, t.milliseconds)) }
-                    if profile { print("  " + RunCommand.planning(result)) }
+                    if profile {
+                        print("  " + RunCommand.planning(result))
+                        let shown = out.verbose ? result.nodeTimes : Array(result.nodeTimes.prefix(RunCommand.slowestShown))
+                        print(out.verbose ? "  every node, slowest first:" : "  slowest nodes (--verbose: all):")
+                        for t in shown {
+                            print(String(format: "  %9.3f ms  %-18@ %@ -> %@", t.milliseconds, t.op as NSString, t.node as NSString,
+                                         "\(t.shape)" as NSString))
+                        }
+                    }
                 }
             }
             if let paths = result.outputFiles {
@@ -107,6 +115,9 @@ struct RunCommand: ParsableCommand {
             }
         }
     }
+
+    /// Slowest nodes `--profile` lists without `--verbose`.
+    static let slowestShown = 12
 
     /// `12 nodes evaluated once at planning (Shape 4, Gather 4, ...), 6 reshapes as views, 540 kernels per run`.
     static func planning(_ result: RunResult) -> String {

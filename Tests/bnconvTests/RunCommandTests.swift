@@ -77,7 +77,11 @@ final class RunCommandTests: XCTestCase {
                          "--input", folder.appendingPathComponent("x_batch2.npy").path, "--time", "--runs", "2"]
         let profile = try CLIRunner.run(arguments + ["--profile"])
         XCTAssertEqual(profile.status, 0, profile.stderr)
-        let line = profile.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let lines = profile.stdout.split(separator: "\n").map(String.init)
+        let line = lines.first { $0.contains("evaluated once at planning") } ?? ""
+        // Then the slowest nodes, each with the shape it wrote.
+        XCTAssertTrue(lines.contains("  slowest nodes (--verbose: all):"), profile.stdout)
+        XCTAssertTrue(lines.contains { $0.contains(" ms  ConstantOfShape") && $0.hasSuffix(" big_fill -> [2, 300, 300]") }, profile.stdout)
         XCTAssertTrue(line.hasPrefix("  16 nodes evaluated once at planning (Concat 4, Cast 2, Gather 2, ConstantOfShape 1,"), profile.stdout)
         XCTAssertTrue(line.hasSuffix(", 3 reshapes as views, 11 kernels per run"), profile.stdout)
         let json = try CLIRunner.run(arguments + ["--json"])

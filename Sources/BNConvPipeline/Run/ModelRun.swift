@@ -58,7 +58,10 @@ public enum ModelRun {
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
         var byOp: [String: RunResult.OpTime] = [:]
+        var nodeTimes: [RunResult.NodeTime] = []
         if request.timedRuns != nil && request.options.recordsNodeTimes {
+            nodeTimes = runner.lastNodeTimes.map { RunResult.NodeTime(node: $0.node, op: $0.op, shape: $0.shape, milliseconds: $0.milliseconds) }
+                .sorted { $0.milliseconds > $1.milliseconds }
             for t in runner.lastNodeTimes {
                 byOp[t.op, default: RunResult.OpTime(op: t.op, nodes: 0, milliseconds: 0)].nodes += 1
                 byOp[t.op]!.milliseconds += t.milliseconds
@@ -73,6 +76,6 @@ public enum ModelRun {
                          outputNames: model.outputs, inputs: feeds, outputs: results, outputFiles: paths,
                          loadSeconds: loadSeconds, firstRunMilliseconds: firstRun, timedMilliseconds: times,
                          opTimes: byOp.values.sorted { $0.milliseconds > $1.milliseconds },
-                         constantFolding: runner.lastRunFolding, kernelsPerRun: runner.lastRunKernels)
+                         nodeTimes: nodeTimes, constantFolding: runner.lastRunFolding, kernelsPerRun: runner.lastRunKernels)
     }
 }

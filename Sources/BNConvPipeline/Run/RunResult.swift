@@ -14,6 +14,18 @@ public struct RunResult: Sendable {
         public var milliseconds: Double
     }
 
+    /// One node's time during the last timed run.
+    public struct NodeTime: Sendable {
+        /// The node's name.
+        public var node: String
+        /// Its op kind.
+        public var op: String
+        /// The shape it wrote.
+        public var shape: [Int]
+        /// Its wall time (a fused chain counts as its first node).
+        public var milliseconds: Double
+    }
+
     /// The request carried out.
     public var request: RunRequest
     /// The checkpoint's format.
@@ -36,6 +48,8 @@ public struct RunResult: Sendable {
     public var timedMilliseconds: [Double]
     /// Per op kind, the last run's times, slowest first (with per-node timing on).
     public var opTimes: [OpTime]
+    /// Per node, the last run's times, slowest first (with per-node timing on).
+    public var nodeTimes: [NodeTime] = []
     /// The nodes the last run did not run because they were evaluated once when its input shapes
     /// were planned (``RunOptions/foldsConstants``).
     public var constantFolding: ConstantFolding = .none
