@@ -20,6 +20,8 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
     let bias: [Float]?
     /// The activation applied after the bias.
     let activation: Activation
+    /// The same taps, sixteen channels to a block, for narrow 2-D planes.
+    let blocked: ChannelBlockedDepthwise
 
     /// The tail runs on planes of the output itself: a bound residual Add may be fused.
     var acceptsResidual: Bool { true }
@@ -37,6 +39,7 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
         let values = try channelsLast.kernel.values()
         for t in 0..<taps { for o in 0..<cm { transposed[o * taps + t] = values[t * cm + o] } }
         kernel = transposed
+        blocked = ChannelBlockedDepthwise(kernel: transposed, outputChannels: cm, taps: taps)
     }
 
     func run(_ inputs: [EngineValue], _ context: KernelContext, tail: [PostOp]) throws -> EngineValue {
@@ -58,6 +61,49 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
         let inPlane = xs.positions, outPlane = os.positions
         let ops = try Epilogue.bind(Epilogue.layerOps(bias: bias, activation: activation) + tail, to: out)
         let blockOps = ChannelsFirstEpilogue.blockOps(ops)
+        if od == 1 && id == 1 && kd == 1 && ow < ChannelBlockedDepthwise.widestRow {
+            let g = ChannelBlockedDepthwise.Geometry(ih: ih, iw: iw, oh: oh, ow: ow, kh: kh, kw: kw,
+                                                     sh: axes[1].stride, sw: axes[2].stride,
+                                                     ph: axes[1].padBefore, pw: axes[2].padBefore,
+                                                     dh: axes[1].dilation, dw: axes[2].dilation, multiplier: multiplier)
+            let lanes = ChannelBlockedDepthwise.lanes
+            let blocks = (cm + lanes - 1) / lanes
+            let blocked = self.blocked
+            context.parallel.ranges(xs.n * blocks, costPerItem: lanes * outPlane * taps) { range in
+                for task in range {
+                    let n = task / blocks, block = task % blocks
+                    let image = out.pointer + n * cm * outPlane
+                    blocked.run(block: block, input: x.pointer + n * channels * inPlane, output: image, g)
+                    if let blockOps {
+                        ChannelsFirstEpilogue.applyBlock(blockOps, image: image, channels: (block * lanes)..<min(cm, (block + 1) * lanes),
+                                                         columns: 0..<outPlane, positions: outPlane)
+                    }
+                }
+            }
+        } else {
+            planes(x, out, axes: axes, input: xs, outPlane: outPlane, blockOps: blockOps, context)
+        }
+        if blockOps == nil {
+            ChannelsFirstEpilogue.apply(ops, output: out.pointer, images: xs.n, channels: cm, positions: outPlane, parallel: context.parallel)
+        }
+        return out
+    }
+
+    /// Computes every output plane on its own: the taps of a kernel row slide along the input row
+    /// (the loop that vectorizes is the output row), then the plane's tail.
+    private func planes(_ x: EngineValue, _ out: EngineValue, axes: [WindowAxis], input xs: SpatialShape, outPlane: Int,
+                        blockOps: [PostOp]?, _ context: KernelContext) {
+        let cm = channels * multiplier
+        let (od, oh, ow) = (axes[0].output, axes[1].output, axes[2].output)
+        let (id, ih, iw) = (xs.spatial[0], xs.spatial[1], xs.spatial[2])
+        let (kd, kh, kw) = (window[0], window[1], window[2])
+        let taps = kd * kh * kw
+        let inPlane = xs.positions
+        // Per kernel column, the output columns whose tap lands inside the input row (so the
+        // innermost loop has no bounds test and vectorizes at stride 1).
+        let s = axes[2].stride
+        let columns = (0..<kw).map { c in Self.inside(offset: c * axes[2].dilation - axes[2].padBefore, stride: s,
+                                                       input: iw, output: ow) }
         kernel.withUnsafeBufferPointer { w in
             context.parallel.ranges(xs.n * cm, costPerItem: outPlane * taps) { planes in
                 for plane in planes {
@@ -78,11 +124,14 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
                                     let line = src + (dd * ih + hh) * iw
                                     for c in 0..<kw {
                                         let wt = wo[(a * kh + b) * kw + c]
+                                        let span = columns[c]
+                                        if span.lo >= span.hi { continue }
                                         let off = c * axes[2].dilation - axes[2].padBefore
-                                        let s = axes[2].stride
-                                        for yw in 0..<ow {
-                                            let ww = yw * s + off
-                                            if ww >= 0 && ww < iw { row[yw] += line[ww] * wt }
+                                        if s == 1 {
+                                            let from = line + off
+                                            for yw in span.lo..<span.hi { row[yw] += from[yw] * wt }
+                                        } else {
+                                            for yw in span.lo..<span.hi { row[yw] += line[yw * s + off] * wt }
                                         }
                                     }
                                 }
@@ -97,9 +146,12 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
                 }
             }
         }
-        if blockOps == nil {
-            ChannelsFirstEpilogue.apply(ops, output: out.pointer, images: xs.n, channels: cm, positions: outPlane, parallel: context.parallel)
-        }
-        return out
+    }
+
+    /// The output columns `lo..<hi` whose input column `column * stride + offset` lies in `0..<input`.
+    static func inside(offset: Int, stride: Int, input: Int, output: Int) -> (lo: Int, hi: Int) {
+        let lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+        let hi = input - 1 - offset < 0 ? 0 : min(output, (input - 1 - offset) / stride + 1)
+        return (min(lo, output), hi)
     }
 }

@@ -19,6 +19,7 @@ enum KernelFactory {
         case .conv(let c):
             try checkRank(node, c.rank)
             if c.layout == .channelsFirst {
+                if let depthwise = try depthwise(node, c, streamsWeights: streamsWeights) { return depthwise }
                 let direct = try ChannelsFirstConvolutionKernel(node: node, attributes: c, streamsWeights: streamsWeights)
                 return (winograd && !streamsWeights ? ChannelsFirstWinogradKernel(direct, parallel: parallel) : nil) ?? direct
             }
@@ -88,6 +89,20 @@ enum KernelFactory {
         case .opaque(let type):
             throw EngineError.notSupported(kind: "op", op: type, node: node.name)
         }
+    }
+
+    /// A channels-first grouped convolution with one input channel per group (ONNX's and PyTorch's
+    /// depthwise convolution: kernel `(C * M, 1, k...)`, `group = C`) as the direct depthwise kernel,
+    /// which computes each output plane from its one input plane; a GEMM per group would multiply
+    /// one row at a time. `nil` for any other convolution.
+    private static func depthwise(_ node: Node, _ c: Convolution, streamsWeights: Bool) throws -> EngineKernel? {
+        guard c.groups > 1, let weight = node.weight(.kernel), weight.layout == .oihw else { return nil }
+        let shape = weight.tensor.shape
+        guard shape.count == c.rank + 2, shape[1] == 1, shape[0] % c.groups == 0 else { return nil }
+        var attributes = c
+        attributes.depthMultiplier = shape[0] / c.groups
+        let kernel = try DepthwiseKernel(node: node, attributes: attributes, role: .kernel, separable: false, streamsWeights: streamsWeights)
+        return try ChannelsFirstDepthwiseKernel(kernel)
     }
 
     private static func checkRank(_ node: Node, _ rank: Int) throws {
