@@ -35,6 +35,9 @@ package enum TensorOpShapes {
                                               "Tile", "MaxPool", "AveragePool", "LpPool", "TF.MirrorPad"]
 
     static func outputShape(_ op: TensorOp, node: Node, inputs: [[Int?]?]) -> [Int?]? {
+        if op.type == "Resize" || op.type == "Upsample", let resized = resizedShape(op, node: node, inputs: inputs) {
+            return resized
+        }
         if rankPreserving.contains(op.type), case .value(let i)? = op.arguments.first, i < inputs.count, let x = inputs[i], !x.isEmpty {
             // Resize, Pad and Slice keep the channels of an image (axis 1 in ONNX's NCHW) when they
             // do not touch it; what they do to the other axes is left unknown here.
@@ -77,5 +80,19 @@ package enum TensorOpShapes {
             if let big = dims.compactMap({ $0 }).first(where: { $0 != 1 }) { return big }
             return dims.contains { $0 == nil } ? nil : 1
         }
+    }
+
+    /// A Resize's or Upsample's output shape when its scales or sizes are constants and its input's
+    /// shape is known but for the batch: the lengths the op computes (``exactOutputShapes``), the
+    /// batch left symbolic.
+    private static func resizedShape(_ op: TensorOp, node: Node, inputs: [[Int?]?]) -> [Int?]? {
+        guard case .value(let i)? = op.arguments.first, i < inputs.count, let x = inputs[i], !x.isEmpty,
+              x.dropFirst().allSatisfy({ $0 != nil }) else { return nil }
+        var exact: [[Int]?] = inputs.map { shape in shape.flatMap { s in s.allSatisfy { $0 != nil } ? s.map { $0! } : nil } }
+        // The batch, when symbolic, as a stand-in length: the output keeps it symbolic.
+        exact[i] = [x[0] ?? 1] + x.dropFirst().map { $0! }
+        guard let shape = exactOutputShapes(op, node: node, inputs: exact, values: Array(repeating: nil, count: inputs.count))?.first,
+              shape.count == x.count else { return nil }
+        return [x[0] == nil ? nil : shape[0]] + shape.dropFirst().map { Optional($0) }
     }
 }

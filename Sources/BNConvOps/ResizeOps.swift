@@ -146,6 +146,9 @@ enum ResizeOps {
     }
 
     /// Nearest resampling: every output element is one input element (or the extrapolation value).
+    /// Walks the output row by row (a row: the last axis): each row's source row is found from the
+    /// other axes' source indices, its elements are gathered through the last axis's indices, and a
+    /// row whose source row is the previous row's (upsampling) is copied from the row just written.
     static func gathered(_ x: HostTensor, _ plans: [(axis: Int, plan: ResamplingPlan)], outShape: [Int], fill: Double) -> HostTensor {
         if plans.isEmpty { return x }
         // Per axis, the source index of each output position (-1: extrapolated).
@@ -154,17 +157,57 @@ enum ResizeOps {
             sources[axis] = (0..<plan.outputLength).map { plan.extrapolated[$0] ? -1 : plan.indices[$0 * plan.taps] }
         }
         let strides = Shapes.strides(x.shape)
-        var indices = [0]
-        for axis in outShape.indices {
-            var next = [Int]()
-            next.reserveCapacity(indices.count * outShape[axis])
-            let stride = strides[axis]
-            for base in indices {
-                for s in sources[axis] { next.append(base < 0 || s < 0 ? -1 : base + s * stride) }
+        let rank = outShape.count
+        let count = outShape.reduce(1, *)
+        let rowLength = rank == 0 ? 1 : outShape[rank - 1]
+        let rows = rowLength == 0 ? 0 : count / rowLength
+        let last = rank == 0 ? [0] : sources[rank - 1]
+        let lastStride = rank == 0 ? 1 : strides[rank - 1]
+        func pick<T>(_ v: [T], _ pad: T) -> [T] {
+            [T](unsafeUninitializedCapacity: count) { out, written in
+                v.withUnsafeBufferPointer { src in
+                    var index = [Int](repeating: 0, count: max(rank - 1, 0))
+                    var previous = Int.min
+                    for row in 0..<rows {
+                        // The source row's offset (-1: outside the input on some axis).
+                        var base = 0
+                        for axis in 0..<max(rank - 1, 0) {
+                            let s = sources[axis][index[axis]]
+                            if s < 0 { base = -1; break }
+                            base += s * strides[axis]
+                        }
+                        let dst = out.baseAddress! + row * rowLength
+                        if base == previous && row > 0 {
+                            dst.initialize(from: dst - rowLength, count: rowLength)
+                        } else if base < 0 {
+                            dst.initialize(repeating: pad, count: rowLength)
+                        } else {
+                            for j in 0..<rowLength {
+                                let s = last[j]
+                                (dst + j).initialize(to: s < 0 ? pad : src[base + s * lastStride])
+                            }
+                        }
+                        previous = base
+                        var axis = rank - 2
+                        while axis >= 0 {
+                            index[axis] += 1
+                            if index[axis] < outShape[axis] { break }
+                            index[axis] = 0
+                            axis -= 1
+                        }
+                    }
+                }
+                written = rows * rowLength
             }
-            indices = next
         }
-        return HostTensor(dtype: x.dtype, shape: outShape, storage: x.storage.gathered(indices, fill: fill))
+        let storage: HostStorage
+        switch x.storage {
+        case .float(let v): storage = .float(pick(v, Float(fill)))
+        case .double(let v): storage = .double(pick(v, fill))
+        case .int(let v): storage = .int(pick(v, fill.isFinite ? Int64(fill) : 0))
+        case .bool(let v): storage = .bool(pick(v, fill != 0))
+        }
+        return HostTensor(dtype: x.dtype, shape: outShape, storage: storage)
     }
 
     /// Linear or cubic resampling: each planned axis in turn, as weighted sums of input lanes.
