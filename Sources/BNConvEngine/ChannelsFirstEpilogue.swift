@@ -58,6 +58,8 @@ enum ChannelsFirstEpilogue {
                 case let .residual(other, base):
                     let r = PostOp.residualElement(other, base, for: row, count: n)
                     for j in 0..<n { row[j] += r[j] }
+                case .program(let program):
+                    program.apply(row, count: n)
                 }
             }
         }

@@ -30,10 +30,9 @@ struct ElementwiseKernel: FusableKernel {
         let kind = self.kind
         let scale = 1 / Float(inputs.count)
         if inputs.allSatisfy({ $0.shape == shape }) {
-            let activations = tail.compactMap { op -> Activation? in
-                if case .activation(let a) = op { return a } else { return nil }
-            }
-            context.parallel.ranges(out.count, costPerItem: inputs.count + activations.count) { range in
+            // A merge's tail holds only activations and element programs (``FusionPlan``): each
+            // applies to an element whatever its position, so to any block.
+            context.parallel.ranges(out.count, costPerItem: inputs.count + tail.count) { range in
                 var lo = range.lowerBound
                 while lo < range.upperBound {
                     let n = min(ElementwiseKernel.block, range.upperBound - lo)
@@ -43,7 +42,13 @@ struct ElementwiseKernel: FusableKernel {
                         ElementwiseKernel.combine(kind, o, inputs[k].pointer + lo, n, 1, flipped: kind == .subtract && k == 0)
                     }
                     if kind == .average { for j in 0..<n { o[j] *= scale } }
-                    for a in activations { ActivationFunction.applySerially(a, input: o, output: o, count: n) }
+                    for op in tail {
+                        switch op {
+                        case .activation(let a): ActivationFunction.applySerially(a, input: o, output: o, count: n)
+                        case .program(let program): program.apply(o, count: n)
+                        default: preconditionFailure("a merge's fused tail holds only activations and element programs")
+                        }
+                    }
                     lo += n
                 }
             }

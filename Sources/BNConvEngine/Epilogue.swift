@@ -50,6 +50,8 @@ enum Epilogue {
                 case let .residual(other, base):
                     let r = PostOp.residualElement(other, base, for: row, count: columns)
                     for c in 0..<columns { row[c] += r[c] }
+                case .program(let program):
+                    program.apply(row, count: columns)
                 }
             }
         }

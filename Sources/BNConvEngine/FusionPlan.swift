@@ -93,36 +93,30 @@ struct FusionPlan {
             var current = nodes[head].outputs[0]
             var links: [Link] = [], taken: [Int] = []
             var residualShapes: [String: [Int?]] = [:]
-            while let only = readers[current], only.count == 1, let next = only.first, next > head,
-                  !outputs.contains(current) {
-                let link: Link?
-                if nodes[next].inputs.count != 1 {
-                    // Written before the head runs: by an earlier step, or by an earlier chain
-                    // that absorbed its writer (Keras lists `0_conv, 3_conv, 0_bn, 3_bn, add`).
-                    let heads = headOf
-                    let ready = { (value: String) in
-                        inputs.contains(value) || (producer[value].map { (heads[$0] ?? $0) < head } ?? false)
+            while !outputs.contains(current), let readerSteps = readers[current] {
+                var link: Link? = nil
+                var joined: [Int] = []
+                var written = current
+                if readerSteps.count == 1, let next = readerSteps.first, next > head {
+                    link = singleReaderLink(next, head: head, current: current, fusable: fusable, rank: rank,
+                                                 channelAxis: channelAxis, nodes: nodes, kernels: kernels, model: model,
+                                                 inputs: inputs, producer: producer, residualShapes: &residualShapes,
+                                                 shapes: &shapes)
+                    if link != nil {
+                        joined = [next]
+                        written = nodes[next].outputs[0]
                     }
-                    if shapes == nil { shapes = ShapeInference.shapes(of: model) }
-                    if fusable.acceptsResidual,
-                       let other = Self.residualOperand(of: nodes[next], chainValue: current, model: model, shapes: shapes!),
-                       ready(other), residualShapes[other] == nil {
-                        residualShapes[other] = shapes![other]!
-                        link = .residual(other)
-                    } else {
-                        link = nil
-                    }
-                } else if let bn = kernels[next] as? BatchNormKernel, fusable.acceptsChannelAffine {
-                    link = bn.postOp(outputRank: rank, channelAxis: channelAxis).map(Link.op)
-                } else if case .activation(let a) = nodes[next].op, a != .softmax {
-                    link = .op(.activation(a))
-                } else {
-                    link = nil
+                }
+                if link == nil, let region = ElementRegion(from: current, head: head, nodes: nodes, readers: readers,
+                                                           outputs: outputs, model: model) {
+                    link = .op(.program(region.program))
+                    joined = region.steps
+                    written = region.output
                 }
                 guard let link else { break }
                 links.append(link)
-                taken.append(next)
-                current = nodes[next].outputs[0]
+                taken.append(contentsOf: joined)
+                current = written
             }
             if !taken.isEmpty {
                 chains[head] = Chain(head: head, absorbed: taken, links: links, output: current,
@@ -131,6 +125,39 @@ struct FusionPlan {
                 for step in taken { headOf[step] = head }
             }
         }
+    }
+
+    /// The link that absorbs `next`, the only reader of the chain's value `current`: a residual
+    /// Add, a BatchNorm on the head's channel axis, or an activation; `nil` for anything else.
+    private func singleReaderLink(_ next: Int, head: Int, current: String, fusable: FusableKernel, rank: Int?,
+                                  channelAxis: Int?, nodes: [Node], kernels: [EngineKernel], model: Model,
+                                  inputs: Set<String>, producer: [String: Int], residualShapes: inout [String: [Int?]],
+                                  shapes: inout [String: [Int?]]?) -> Link? {
+        let link: Link?
+        if nodes[next].inputs.count != 1 {
+            // Written before the head runs: by an earlier step, or by an earlier chain
+            // that absorbed its writer (Keras lists `0_conv, 3_conv, 0_bn, 3_bn, add`).
+            let heads = headOf
+            let ready = { (value: String) in
+                inputs.contains(value) || (producer[value].map { (heads[$0] ?? $0) < head } ?? false)
+            }
+            if shapes == nil { shapes = ShapeInference.shapes(of: model) }
+            if fusable.acceptsResidual,
+               let other = Self.residualOperand(of: nodes[next], chainValue: current, model: model, shapes: shapes!),
+               ready(other), residualShapes[other] == nil {
+                residualShapes[other] = shapes![other]!
+                link = .residual(other)
+            } else {
+                link = nil
+            }
+        } else if let bn = kernels[next] as? BatchNormKernel, fusable.acceptsChannelAffine {
+            link = bn.postOp(outputRank: rank, channelAxis: channelAxis).map(Link.op)
+        } else if case .activation(let a) = nodes[next].op, a != .softmax {
+            link = .op(.activation(a))
+        } else {
+            link = nil
+        }
+        return link
     }
 
     /// The other operand of `node` when it is a plain residual Add of `chainValue` and one other

@@ -20,6 +20,9 @@ enum PostOp {
     /// allocated its output (`nil` before): the epilogues find the residual of any element they
     /// write by its distance from there.
     case residual(other: EngineValue, output: UnsafeMutablePointer<Float>?)
+    /// Element-wise nodes fused as one program (``ElementRegion``): applied to each element alone,
+    /// whatever its position.
+    case program(ElementProgram)
 
     /// The residual's element matching output element `target`, where `count` values are read
     /// from. Traps when the op was not bound, or when the values lie outside the output (a kernel

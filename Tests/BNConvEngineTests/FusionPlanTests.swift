@@ -175,7 +175,6 @@ final class FusionPlanTests: XCTestCase, EngineTestData {
         let cases: [(String, Model)] = [
             ("broadcasting", model([pooled, head, Node(name: "add", op: .elementwise(.add), inputs: ["c", "g"], outputs: ["y"])])),
             ("three operands", model([head, Node(name: "add", op: .elementwise(.add), inputs: ["c", "x", "x"], outputs: ["y"])])),
-            ("the same value twice", model([head, Node(name: "add", op: .elementwise(.add), inputs: ["c", "c"], outputs: ["y"])])),
             ("subtract", model([head, Node(name: "sub", op: .elementwise(.subtract), inputs: ["c", "x"], outputs: ["y"])])),
             ("shortcut written after the head", model([head, later,
                                                       Node(name: "add", op: .elementwise(.add), inputs: ["c", "l"], outputs: ["y"])])),
@@ -190,6 +189,12 @@ final class FusionPlanTests: XCTestCase, EngineTestData {
             XCTAssertNil(plan.chains[index(m, "conv")], name)
             try assertFusedEqualsUnfused(m, [input(layout: layout, batch: 2, channels: 4, side: 5)], name)
         }
+        // The same value twice is no residual, but `c + c` reads only the chain: an element program.
+        let twice = model([head, Node(name: "add", op: .elementwise(.add), inputs: ["c", "c"], outputs: ["y"])])
+        let chain = try XCTUnwrap(try plan(twice).chains[index(twice, "conv")])
+        guard case .op(.program(let program))? = chain.links.first else { return XCTFail("c + c is not an element program: \(chain.links)") }
+        XCTAssertEqual(program.steps, [.arithmetic(.add, .register(0), .register(0), into: 1)])
+        try assertFusedEqualsUnfused(twice, [input(layout: layout, batch: 2, channels: 4, side: 5)], "the same value twice")
     }
 
     func testAnAddOfTwoConvolutionsJoinsTheLaterOne() throws {

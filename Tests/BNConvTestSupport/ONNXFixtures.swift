@@ -8,7 +8,8 @@ enum ONNXFixtures {
     /// Cases with a model, an input, onnxruntime's output and facts.
     static let cases = ["conv_bn", "conv_nobias_bn", "grouped_conv_bn", "depthwise_conv_bn", "conv_transpose_bn", "conv_transpose_add_bn",
                         "gemm_transb_bn", "gemm_bn", "matmul_add_bn", "matmul_bn", "bn_training", "conv_bn_branch", "small_cnn", "mobilenet_block",
-                        "shared_weight", "constant_nodes", "same_padding", "bn_before_conv", "ops_zoo", "opaque_op", "ir3_conv_bn"]
+                        "shared_weight", "constant_nodes", "same_padding", "bn_before_conv", "ops_zoo", "opaque_op", "ir3_conv_bn",
+                        "pplcnet_block"]
     /// Cases without input/output: every initializer encoding, a float16 Conv + BN, and a Conv + BN
     /// carrying metadata_props outside bnconv's schema.
     static let modelOnlyCases = ["initializers", "float16_conv_bn", "metadata"]
