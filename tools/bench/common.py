@@ -26,3 +26,16 @@ def measure(cmd):
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{err}")
     return wall, usage.ru_maxrss * 1024
+
+
+def randomize_batch_norms(model, rng, bn_class):
+    """Gives every `bn_class` layer of `model` random, non-trivial statistics, so that a benchmark on
+    weights=None models does not run identity BatchNorms: gamma U(0.5, 1.5), beta U(-0.5, 0.5),
+    moving mean U(-0.5, 0.5), moving variance U(0.5, 2.0), drawn from `rng` (numpy Generator) in that
+    order, layer by layer (a BN without scale or center skips the draw it has no weight for)."""
+    ranges = (("gamma", 0.5, 1.5), ("beta", -0.5, 0.5), ("moving_mean", -0.5, 0.5), ("moving_variance", 0.5, 2.0))
+    for layer in model.layers:
+        if isinstance(layer, bn_class):
+            c = layer.moving_mean.shape[0]
+            layer.set_weights([rng.uniform(low, high, c) for name, low, high in ranges
+                               if getattr(layer, name, None) is not None])

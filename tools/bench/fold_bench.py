@@ -16,7 +16,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from common import measure  # noqa: E402  (shared with the other benches)
+from common import measure, randomize_batch_norms  # noqa: E402  (shared with the other benches)
 
 
 def randomized_resnet50(rng=None):
@@ -26,11 +26,7 @@ def randomized_resnet50(rng=None):
     import tf_keras
     rng = rng if rng is not None else np.random.default_rng(50)
     model = tf_keras.applications.ResNet50(weights=None)
-    for layer in model.layers:
-        if isinstance(layer, tf_keras.layers.BatchNormalization):
-            c = layer.gamma.shape[0]
-            layer.set_weights([rng.uniform(0.5, 1.5, c), rng.uniform(-0.5, 0.5, c),
-                               rng.uniform(-0.5, 0.5, c), rng.uniform(0.5, 2.0, c)])
+    randomize_batch_norms(model, rng, tf_keras.layers.BatchNormalization)
     return model
 
 
