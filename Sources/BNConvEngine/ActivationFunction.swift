@@ -55,12 +55,12 @@ enum ActivationFunction {
             let a = Float(alpha)
             for i in 0..<n { let v = x[i]; y[i] = v > 0 ? v : a * expm1f(v) }
         case .sigmoid:
-            for i in 0..<n { y[i] = sigmoid(x[i]) }
+            for i in 0..<n { y[i] = FastExponential.sigmoid(x[i]) }
         case let .hardSigmoid(slope, offset):
             let s = Float(slope), o = Float(offset)
             for i in 0..<n { y[i] = min(max(s * x[i] + o, 0), 1) }
         case .swish:
-            for i in 0..<n { let v = x[i]; y[i] = v * sigmoid(v) }
+            for i in 0..<n { let v = x[i]; y[i] = v * FastExponential.sigmoid(v) }
         case .hardSwish:
             for i in 0..<n { let v = x[i]; y[i] = v * (min(max(v + 3, 0), 6) / 6) }
         case .tanh:
@@ -86,14 +86,6 @@ enum ActivationFunction {
         case .mish:
             for i in 0..<n { let v = x[i]; y[i] = v * tanhf(softplus(v)) }
         }
-    }
-
-    /// `1 / (1 + exp(-x))`, stable for large |x|.
-    @inline(__always)
-    static func sigmoid(_ v: Float) -> Float {
-        if v >= 0 { return 1 / (1 + expf(-v)) }
-        let e = expf(v)
-        return e / (1 + e)
     }
 
     /// `log(1 + exp(x))`, stable for large |x|.
