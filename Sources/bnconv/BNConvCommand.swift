@@ -29,6 +29,7 @@ struct BNConvCommand: ParsableCommand {
     /// Parses and runs, mapping ArgumentParser's usage failures (EX_USAGE, 64) to bnconv's
     /// documented status 2.
     static func main() {
+        CPUFeatureCheck.requireBuildFeatures()
         MemoryTuning.apply()
         do {
             var command = try parseAsRoot()
