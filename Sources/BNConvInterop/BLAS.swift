@@ -24,6 +24,8 @@ package enum BLAS {
     package static var coreName: String? { (try? OpenBLASLibrary.shared.get())?.coreName }
 
     /// `C = alpha * op(A) * op(B) + beta * C` with `op(A)` of `m x k`, `op(B)` of `k x n`, `C` of `m x n`.
+    /// A single row with `beta = 0` runs as OpenBLAS's matrix-vector product (`cblas_sgemv`), which
+    /// reads `B` once instead of packing it.
     ///
     /// - Parameters:
     ///   - transposeA: use `A` transposed (`A` is then stored `k x m`).
@@ -35,6 +37,13 @@ package enum BLAS {
                       beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         guard m > 0, n > 0 else { return }
         let t = OpenBLASLibrary.transpose, nt = OpenBLASLibrary.noTranspose
+        if m == 1 && beta == 0 && k > 0 {
+            // One row (a dense layer at batch 1): a matrix-vector product reads B once, unpacked.
+            // c = op(B)^T a: with B stored k x n that is B transposed; stored n x k (transposeB), B.
+            library.sgemv(OpenBLASLibrary.rowMajor, transposeB ? nt : t, transposeB ? Int32(n) : Int32(k),
+                          transposeB ? Int32(k) : Int32(n), alpha, b, Int32(ldb), a, transposeA ? Int32(lda) : 1, 0, c, 1)
+            return
+        }
         library.sgemm(OpenBLASLibrary.rowMajor, transposeA ? t : nt, transposeB ? t : nt,
                       Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }

@@ -17,6 +17,9 @@ struct OpenBLASLibrary: Sendable {
     /// `cblas_sgemm(order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)`.
     typealias SGEMM = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
                                       UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+    /// `cblas_sgemv(order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy)`.
+    typealias SGEMV = @convention(c) (Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+                                      UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
     /// `openblas_set_num_threads(n)`.
     typealias SetThreads = @convention(c) (Int32) -> Void
     /// `openblas_get_num_threads()`.
@@ -57,6 +60,8 @@ struct OpenBLASLibrary: Sendable {
 
     /// The matrix product.
     let sgemm: SGEMM
+    /// `cblas_sgemv`.
+    let sgemv: SGEMV
     /// Thread-count setter.
     let setThreads: SetThreads
     /// Thread-count getter.
@@ -82,6 +87,7 @@ struct OpenBLASLibrary: Sendable {
             return unsafeBitCast(p, to: type)
         }
         sgemm = try symbol("cblas_sgemm", as: SGEMM.self)
+        sgemv = try symbol("cblas_sgemv", as: SGEMV.self)
         setThreads = try symbol("openblas_set_num_threads", as: SetThreads.self)
         getThreads = try symbol("openblas_get_num_threads", as: GetThreads.self)
         coreName = dlsym(handle, "openblas_get_corename")

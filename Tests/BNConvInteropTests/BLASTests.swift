@@ -17,6 +17,31 @@ final class BLASTests: XCTestCase {
         XCTAssertEqual(c, [4, 5, 10, 11])
     }
 
+    /// One row runs as a matrix-vector product: every way A and B can be stored, sub-matrices of a
+    /// wider leading dimension included, gives the product (integers: exact in float32).
+    func testASingleRowMultipliesAsTheFullProductDoes() throws {
+        try BLAS.load()
+        let (k, n, wide) = (5, 7, 9)
+        let a = (0..<k).map { Float($0 + 1) }
+        let b = (0..<(k * wide)).map { Float(($0 * 7) % 11) - 5 }           // k x wide, row-major
+        let expected = (0..<n).map { j in (0..<k).reduce(Float(0)) { $0 + a[$1] * b[$1 * wide + j] } }
+        var c = [Float](repeating: .nan, count: n)
+        BLAS.sgemm(m: 1, n: n, k: k, a: a, lda: k, b: b, ldb: wide, c: &c, ldc: n)
+        XCTAssertEqual(c, expected, "B stored k x n")
+        // B stored n x k (transposeB), with its rows `wide` apart.
+        var bt = [Float](repeating: 0, count: n * wide)
+        for i in 0..<k { for j in 0..<n { bt[j * wide + i] = b[i * wide + j] } }
+        c = [Float](repeating: .nan, count: n)
+        BLAS.sgemm(transposeB: true, m: 1, n: n, k: k, a: a, lda: k, b: bt, ldb: wide, c: &c, ldc: n)
+        XCTAssertEqual(c, expected, "B stored n x k")
+        // A stored k x 1 (transposeA), its elements `3` apart.
+        var at = [Float](repeating: .nan, count: 3 * k)
+        for i in 0..<k { at[i * 3] = a[i] }
+        c = [Float](repeating: .nan, count: n)
+        BLAS.sgemm(transposeA: true, m: 1, n: n, k: k, a: at, lda: 3, b: b, ldb: wide, c: &c, ldc: n)
+        XCTAssertEqual(c, expected, "A stored k x 1")
+    }
+
     func testTheKernelSetFollowsTheCPUUnlessTheUserChoseOne() throws {
         try BLAS.load()
         guard let features = CPUFeatures.current,
