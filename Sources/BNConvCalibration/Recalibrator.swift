@@ -17,6 +17,12 @@ import BNConvEngine
 ///   fixed point: run on the calibration set, the recalibrated model's every BN sees inputs whose
 ///   population statistics are exactly its moving ones. It equals one training-mode forward over
 ///   the whole set as a single batch, and does not depend on batch size or order.
+///
+/// BatchNorms that read one stored moving mean and variance are recalibrated only when one of them
+/// runs and the others normalize by batch statistics (a TensorFlow `tf.layers` BatchNorm on a
+/// `training` flag, read from a frozen graph as a `tf.cond` of a training-mode node, which does not
+/// run as read, and an inference one): the running node's input is measured and every node of the
+/// group gets the result. Other sharing is refused (``CalibrationError``).
 public struct Recalibrator: Sendable {
     /// Which estimate to make.
     public var mode: RecalibrationMode
@@ -59,17 +65,17 @@ public struct Recalibrator: Sendable {
         }
         let indices = model.batchNormIndices
         guard !indices.isEmpty else { throw CalibrationError.noBatchNorm }
-        for index in indices {
-            let node = model.nodes[index]
-            if [WeightRole.movingMean, .movingVariance].contains(where: { node.weight($0)?.isShared == true }) {
-                throw CalibrationError.sharedStatistics(node: node.name)
-            }
-        }
+        let sharing = try SharedStatisticsPlan(model: model)
         let old = try indices.map { try layer(model.nodes[$0]) }
         var result: RecalibrationResult
         switch mode {
-        case .momentum: result = try momentum(model, data: data, progress: progress)
-        case .cumulative: result = try cumulative(model, data: data, progress: progress)
+        case .momentum: result = try momentum(model, sharing, data: data, progress: progress)
+        case .cumulative: result = try cumulative(model, sharing, data: data, progress: progress)
+        }
+        // Nodes reading the statistics another node's input measured (a tf.cond's training branch).
+        for (follower, leader) in sharing.followers.sorted(by: { $0.key < $1.key }) {
+            let measured = try layer(result.model.nodes[leader])
+            store(mean: measured.movingMean, variance: measured.movingVariance, in: &result.model.nodes[follower])
         }
         result.drift = try zip(indices, old).map { index, before in
             let after = try layer(result.model.nodes[index])
@@ -81,7 +87,8 @@ public struct Recalibrator: Sendable {
 
     // MARK: - momentum
 
-    private func momentum(_ model: Model, data: CalibrationSet, progress: ((Int, Int) -> Void)?) throws -> RecalibrationResult {
+    private func momentum(_ model: Model, _ sharing: SharedStatisticsPlan, data: CalibrationSet,
+                          progress: ((Int, Int) -> Void)?) throws -> RecalibrationResult {
         var options = runOptions
         options.batchNormStatistics = .batch
         let runner = try ModelRunner(model: model, options: options)
@@ -107,7 +114,7 @@ public struct Recalibrator: Sendable {
             progress?(done, data.sampleCount)
         }
         var out = model
-        for index in out.batchNormIndices {
+        for index in out.batchNormIndices where sharing.isMeasured(index) {
             guard let layer = layers[out.nodes[index].name] else { continue }
             store(mean: layer.movingMean, variance: layer.movingVariance, in: &out.nodes[index])
         }
@@ -116,9 +123,11 @@ public struct Recalibrator: Sendable {
 
     // MARK: - cumulative
 
-    private func cumulative(_ model: Model, data: CalibrationSet, progress: ((Int, Int) -> Void)?) throws -> RecalibrationResult {
+    private func cumulative(_ model: Model, _ sharing: SharedStatisticsPlan, data: CalibrationSet,
+                            progress: ((Int, Int) -> Void)?) throws -> RecalibrationResult {
         let depths = Self.depths(of: model)
-        let levels = Set(depths.values).sorted()
+        let measured = model.batchNormIndices.filter(sharing.isMeasured)
+        let levels = Set(measured.compactMap { depths[model.nodes[$0].name] }).sorted()
         let total = levels.count * data.sampleCount
         let ranges = data.batchRanges(size: batchSize)
         let modelInputs = Set(model.inputs)
@@ -130,7 +139,7 @@ public struct Recalibrator: Sendable {
         var ran = Set<Int>()
         progress?(0, total)
         for level in levels {
-            let members = out.batchNormIndices.filter { depths[out.nodes[$0].name] == level }
+            let members = measured.filter { depths[out.nodes[$0].name] == level }
             let targets = Array(Set(members.map { out.nodes[$0].inputs[0] })).sorted()
             let prefix = Self.ancestors(in: out, of: targets)
             let fresh = prefix.subtracting(ran).filter { out.nodes[$0].op != .input }.sorted()

@@ -1,6 +1,7 @@
 @testable import BNConvCore
 @testable import BNConvModel
 @testable import BNConvCalibration
+@testable import BNConvEngine
 @testable import BNConvFormats
 @testable import BNConvTestSupport
 import XCTest
@@ -143,14 +144,53 @@ final class RecalibratorTests: XCTestCase {
     }
 
     /// A tf.layers BN on a `training` flag (a tf.cond read from a `.pb` as it is): its inference
-    /// branch and its training branch (which never runs) read the same moving-statistics variables,
-    /// so recalibrating one would change the other: refused, naming the first of them.
-    func testRefusesTheTwoBranchesOfATfCondSharingStatistics() throws {
+    /// node (which runs) and its training node (the untaken branch, which normalizes by batch
+    /// statistics) read the same moving-statistics Consts. Cumulative mode measures the inference
+    /// node's input and stores the result in both: TensorFlow's own measurement (each BN's input on
+    /// calibration.npy with the BNs before it recalibrated, recorded by make_cond_fixtures.py), and
+    /// run on input.npy the model answers as TensorFlow does with those statistics.
+    func testRecalibratesATfCondOnATrainingFlagAsTensorFlowMeasures() throws {
         let model = try Checkpoint.read(TensorFlowFixtures.graph("cond_training_flag"))
-        let data = try CalibrationSet(inputs: [try NumPyFile.read(TensorFlowCondFixtures.path("cond_training_flag", "input.npy"))])
+        let data = try CalibrationSet(inputs: [try NumPyFile.read(TensorFlowCondFixtures.path("cond_training_flag", "calibration.npy"))])
+        let result = try Recalibrator(mode: .cumulative, batchSize: 5, convention: .tfKeras).apply(to: model, data: data)
+        let expected = try TensorFlowCondFixtures.recalibratedStatistics(of: model)
+        XCTAssertEqual(expected.count, 6)
+        assertBatchNormStatistics(result.model, expected, tolerance: 1e-5, "cond_training_flag")
+        XCTAssertEqual(result.drift.count, 6)
+        XCTAssertTrue(result.drift.allSatisfy { $0.meanMaxChange > 0 }, "\(result.drift)")
+        let input = try NumPyFile.read(TensorFlowCondFixtures.path("cond_training_flag", "input.npy"))
+        let output = try ModelRunner(model: result.model).run([input])[0]
+        let reference = try NumPyFile.read(TensorFlowCondFixtures.path("cond_training_flag", "recalibrated_output.npy"))
+        XCTAssertLessThanOrEqual(relativeError(output.floats(), reference.floats()), 1e-5)
+        XCTAssertGreaterThan(relativeError(try ModelRunner(model: model).run([input])[0].floats(), reference.floats()), 1e-2,
+                             "the statistics as stored answer otherwise")
+    }
+
+    /// Momentum mode on the same graph: the two nodes of each tf.cond end with the same statistics
+    /// (the inference node's moving average), moved from the stored ones.
+    func testMomentumModeGivesBothNodesOfATfCondTheRunningNodesStatistics() throws {
+        let model = try Checkpoint.read(TensorFlowFixtures.graph("cond_training_flag"))
+        let data = try CalibrationSet(inputs: [try NumPyFile.read(TensorFlowCondFixtures.path("cond_training_flag", "calibration.npy"))])
+        let result = try Recalibrator(mode: .momentum, batchSize: 4, convention: .tfKeras).apply(to: model, data: data)
+        for scope in ["bn1", "bn2"] {
+            let training = try XCTUnwrap(result.model.node(named: "\(scope)/cond/FusedBatchNormV3"))
+            let inference = try XCTUnwrap(result.model.node(named: "\(scope)/cond/FusedBatchNormV3_1"))
+            for role in [WeightRole.movingMean, .movingVariance] {
+                XCTAssertEqual(training.weight(role)?.tensor, inference.weight(role)?.tensor, "\(scope) \(role)")
+                XCTAssertNotEqual(inference.weight(role)?.tensor, model.node(named: inference.name)?.weight(role)?.tensor, "\(scope) \(role)")
+            }
+        }
+    }
+
+    /// A tf.cond on a flag whose two branches run one inference-mode BN's variables on different
+    /// convs: the statistics would fit one branch only, and which runs is fed at run time: refused,
+    /// naming the BN of the branch not taken and the one that runs.
+    func testRefusesStatisticsReadByTwoBranchesOfATfCond() throws {
+        let model = try Checkpoint.read(TensorFlowFixtures.graph(TensorFlowCondFixtures.sharedBatchNorm))
+        let data = try CalibrationSet(inputs: [try NumPyFile.read(TensorFlowCondFixtures.path(TensorFlowCondFixtures.sharedBatchNorm, "input.npy"))])
         for mode in RecalibrationMode.allCases {
             XCTAssertThrowsError(try Recalibrator(mode: mode, batchSize: 3, convention: .tfKeras).apply(to: model, data: data)) {
-                XCTAssertEqual($0 as? CalibrationError, .sharedStatistics(node: "bn1/cond/FusedBatchNormV3"))
+                XCTAssertEqual($0 as? CalibrationError, .statisticsSharedWithABranchNotRun(node: "pick/bn_b", running: "pick/bn_a"))
             }
         }
     }

@@ -1,12 +1,17 @@
 import Foundation
 @testable import BNConvInterop
+@testable import BNConvModel
+@testable import BNConvFormats
 
 /// The TensorFlow `tf.cond` fixtures under Tests/Fixtures/tensorflow (tools/fixtures/make_cond_fixtures.py):
 /// `cond_training_flag` (tf.layers BNs on a `training` PlaceholderWithDefault(False)),
-/// `cond_const_pred` (a cond on a bool Const), `cond_computed_pred` (a cond on mean(x) > 0).
+/// `cond_const_pred` (a cond on a bool Const), `cond_computed_pred` (a cond on mean(x) > 0), and
+/// `cond_shared_bn` (a cond whose two branches read one inference-mode BN's statistics).
 enum TensorFlowCondFixtures {
-    /// The three cases.
+    /// The three cases of the cond tests.
     static let cases = ["cond_training_flag", "cond_const_pred", "cond_computed_pred"]
+    /// The case whose two branches normalize by the same stored statistics (recalibration refuses it).
+    static let sharedBatchNorm = "cond_shared_bn"
     /// The cases whose predicates are constant.
     static let constantCases = ["cond_training_flag", "cond_const_pred"]
 
@@ -44,6 +49,20 @@ enum TensorFlowCondFixtures {
     /// A case's cond.json.
     static func facts(_ name: String) throws -> Facts {
         try JSONDecoder().decode(Facts.self, from: Data(contentsOf: FixturePaths.url("tensorflow/\(name)/cond.json")))
+    }
+
+    /// cond_training_flag's moving statistics after cumulative recalibration on its
+    /// calibration.npy, as TensorFlow measured them (recalibrated_<bn>_moving_*.npy), for every
+    /// BatchNorm node of `model` (both nodes of a BN's tf.cond), by node name.
+    static func recalibratedStatistics(of model: Model) throws -> [String: (mean: [Double], variance: [Double])] {
+        var statistics: [String: (mean: [Double], variance: [Double])] = [:]
+        for index in model.batchNormIndices {
+            let name = model.nodes[index].name
+            let scope = String(name.prefix { $0 != "/" })
+            statistics[name] = (try NumPyFile.read(path("cond_training_flag", "recalibrated_\(scope)_moving_mean.npy")).doubles(),
+                                try NumPyFile.read(path("cond_training_flag", "recalibrated_\(scope)_moving_variance.npy")).doubles())
+        }
+        return statistics
     }
 
     /// A file of a case's folder.

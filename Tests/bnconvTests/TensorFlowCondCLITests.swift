@@ -1,4 +1,6 @@
 @testable import BNConvCore
+@testable import BNConvModel
+@testable import BNConvEngine
 @testable import BNConvFormats
 @testable import BNConvTestSupport
 import Foundation
@@ -7,7 +9,9 @@ import XCTest
 /// A `.pb` holding `tf.cond` control flow on the command line: with a constant predicate
 /// (`training` left at its default, a bool Const) `run` gives TensorFlow's output, `fold` verifies
 /// and `verify` passes, `inspect` shows each BN's branch; a computed predicate is refused by the
-/// engine with the Switch named, and folds only without verification.
+/// engine with the Switch named, and folds only without verification. `recalibrate` stores what
+/// TensorFlow measures for BNs on a `training` flag, and refuses a BN whose statistics two branches
+/// read, saying so.
 final class TensorFlowCondCLITests: XCTestCase {
     private var scratch: URL!
 
@@ -66,5 +70,44 @@ final class TensorFlowCondCLITests: XCTestCase {
         let unverified = try CLIRunner.run(["fold", graph, "-o", out("folded.pb"), "--no-verify"])
         XCTAssertEqual(unverified.status, 0, unverified.stderr)
         XCTAssertTrue(unverified.stdout.contains("2 folded"), unverified.stdout)
+    }
+
+    /// tf.layers BNs on a `training` flag: recalibrated (the tf.cond's inference node measured,
+    /// both nodes given the result), written as a `.pb` whose moving-statistics Consts hold what
+    /// TensorFlow measures, and which answers as TensorFlow does with them; with `--fold` too.
+    func testRecalibrateATrainingFlagCondStoresWhatTensorFlowMeasures() throws {
+        let name = "cond_training_flag"
+        let graph = TensorFlowFixtures.graph(name)
+        let data = TensorFlowCondFixtures.path(name, "calibration.npy")
+        let input = try NumPyFile.read(TensorFlowCondFixtures.path(name, "input.npy"))
+        let reference = try NumPyFile.read(TensorFlowCondFixtures.path(name, "recalibrated_output.npy"))
+        let recalibrate = try CLIRunner.run(["recalibrate", graph, "--data", data, "-o", out("recalibrated.pb")])
+        XCTAssertEqual(recalibrate.status, 0, recalibrate.stderr)
+        XCTAssertTrue(recalibrate.stdout.contains("6 BatchNorm layer(s) recalibrated on 16 sample(s)"), recalibrate.stdout)
+        let written = try Checkpoint.read(out("recalibrated.pb"))
+        assertBatchNormStatistics(written, try TensorFlowCondFixtures.recalibratedStatistics(of: written), tolerance: 1e-5, name)
+        assertClose(try ModelRunner(model: written).run([input])[0], reference, tolerance: 1e-5, "recalibrated.pb")
+
+        let folded = try CLIRunner.run(["recalibrate", graph, "--data", data, "--fold", "-o", out("folded.pb")])
+        XCTAssertEqual(folded.status, 0, folded.stdout + folded.stderr)
+        XCTAssertTrue(folded.stdout.contains(": PASS"), folded.stdout)
+        assertClose(try ModelRunner(model: try Checkpoint.read(out("folded.pb"))).run([input])[0], reference, tolerance: 1e-5, "folded.pb")
+    }
+
+    /// A tf.cond on a flag whose branches run one inference-mode BN's variables on different convs:
+    /// exit 1 naming the file, both BNs and their branches, and nothing written.
+    func testRecalibrateRefusesStatisticsReadByTwoBranches() throws {
+        let name = TensorFlowCondFixtures.sharedBatchNorm
+        let graph = TensorFlowFixtures.graph(name)
+        let run = try CLIRunner.run(["recalibrate", graph, "--data", TensorFlowCondFixtures.path(name, "input.npy"), "-o", out("x.pb")])
+        XCTAssertEqual(run.status, 1, run.stdout + run.stderr)
+        XCTAssertTrue(run.stderr.contains("\(graph): BatchNorm 'pick/bn_b' normalizes by the same moving statistics as 'pick/bn_a', "
+                                          + "but no model output depends on it as the file is read"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("'pick/bn_b': true branch of tf.cond 'pick', not taken: its predicate is false, "
+                                          + "the default of PlaceholderWithDefault 'use_b' (it runs only when true is fed)"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("'pick/bn_a': false branch of tf.cond 'pick', taken"), run.stderr)
+        XCTAssertFalse(run.stderr.contains("called more than once"), run.stderr)
+        XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out("x.pb")))
     }
 }

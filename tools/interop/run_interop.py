@@ -340,10 +340,11 @@ def check_recalibrated_graph(args, script, case_dir, graph, dst):
     rc, err = recalibrate(args.bnconv, os.path.join(case_dir, graph), x, dst, [])
     if rc != 0:
         # Nothing to check: no BatchNorm, an op the engine cannot run (recalibration needs the
-        # engine), or moving statistics two BatchNorms share (the taken and the untaken branch of a
-        # tf.layers BN on a `training` flag read the same variables); the refusals are tested in Swift.
+        # engine), or moving statistics two BatchNorms read that one value cannot fit (a layer called
+        # twice; an inference-mode BN in each branch of a tf.cond on a flag: cond_shared_bn); the
+        # refusals are tested in Swift. A tf.layers BN on a `training` flag recalibrates.
         skip = ("no BatchNormalization" in err or "cannot run node" in err or "is not supported (node" in err
-                or "shares its moving statistics" in err)
+                or "shares its moving statistics" in err or "normalizes by the same moving statistics" in err)
         return None if skip else False, f"bnconv recalibrate exit {rc}: {err.splitlines()[-1] if err else ''}"
     y = dst + ".engine.npy"
     rc, err = engine_output(args.bnconv, dst, x, y)

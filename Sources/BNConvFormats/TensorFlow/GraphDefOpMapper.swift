@@ -103,7 +103,10 @@ struct GraphDefOpMapper {
         case "Mean", "Sum", "Max", "Min", "Prod":
             let keep = { if case .bool(let b)? = n.attribute("keep_dims") { return b } else { return TensorFlowOpDefaults.keepDims } }()
             let type = ["Mean": "ReduceMean", "Sum": "ReduceSum", "Max": "ReduceMax", "Min": "ReduceMin", "Prod": "ReduceProd"][n.op]!
-            return first(2, type, opset: 18, ["keepdims": .int(keep ? 1 : 0)])
+            // An empty reduction_indices reduces no axis in TensorFlow (the input comes back, keep_dims
+            // or not; Tests/Fixtures/graphdef_ops/empty_axes records it), where ONNX
+            // reduces every axis unless noop_with_empty_axes is set.
+            return first(2, type, opset: 18, ["keepdims": .int(keep ? 1 : 0), "noop_with_empty_axes": .int(1)])
         case "All", "Any":
             let keep = { if case .bool(let b)? = n.attribute("keep_dims") { return b } else { return TensorFlowOpDefaults.keepDims } }()
             return first(2, "TF.\(n.op)", ["keep_dims": .int(keep ? 1 : 0)])

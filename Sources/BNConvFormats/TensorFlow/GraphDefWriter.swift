@@ -128,8 +128,11 @@ public enum GraphDefWriter {
             }
         }
 
-        // Modified weights.
+        // Modified weights. A Const several nodes read (a BN's moving statistics read by both
+        // branches of a tf.cond, recalibrated) is written once; two nodes asking for different
+        // values of it is refused.
         var rewritten = Set<String>()
+        var writtenValues: [String: Tensor] = [:]
         for change in changes.nodes {
             let node = model.nodes[change.index]
             guard let asRead = change.asRead, let record = node.source as? GraphDefNodeRecord else { continue }
@@ -147,6 +150,14 @@ public enum GraphDefWriter {
                 let dims = layout.reshapedConstants[w.storageKey]
                     ?? (read.shape == w.tensor.shape ? (record.storedDims[w.storageKey] ?? read.shape) : w.tensor.shape)
                 guard let at = position[w.storageKey] else { continue }
+                if let first = writtenValues[w.storageKey] {
+                    guard first == w.tensor else {
+                        throw CheckpointError(.unsupported, file: file, place: node.name, problem:
+                            "weight \(w.role) is stored in '\(w.storageKey)', which another node reading it changed to other values")
+                    }
+                    continue
+                }
+                writtenValues[w.storageKey] = w.tensor
                 if w.tensor.isDeferred && w.tensor.dtype == dtype {
                     // Still to be computed (a folded kernel of a fold without verification): its
                     // bytes are made when its Const is written, one at a time.

@@ -178,6 +178,13 @@ public enum RewritePipeline {
                 return CheckpointError(.unsupported, file: settings.dataFiles.joined(separator: ", "), problem: error.description)
             case .noBatchNorm, .sharedStatistics:
                 return CheckpointError(.unsupported, file: file, problem: error.description)
+            case .statisticsSharedWithABranchNotRun(let node, let running):
+                // The format's own words for the two branches (a TensorFlow tf.cond's), when it has them.
+                let branches = [node, running].compactMap { name in
+                    model.node(named: name).flatMap { ($0.source as? any BranchDescription)?.branch }.map { "'\(name)': \($0)" }
+                }
+                let detail = branches.isEmpty ? "" : " (" + branches.joined(separator: "; ") + ")"
+                return CheckpointError(.unsupported, file: file, problem: error.description + detail)
             }
         }
         let samples: CalibrationSet

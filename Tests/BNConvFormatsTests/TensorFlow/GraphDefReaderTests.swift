@@ -25,7 +25,7 @@ final class GraphDefReaderTests: XCTestCase {
     /// (each op of these graphs is modelled or absorbed); the model validates.
     func testBatchNormsMatchTensorFlowFacts() throws {
         let cases = try TensorFlowFixtures.cases()
-        XCTAssertEqual(cases.count, 22)
+        XCTAssertEqual(cases.count, 23)
         for name in cases {
             let facts = try TensorFlowFixtures.facts(name)
             let model = try read(name)

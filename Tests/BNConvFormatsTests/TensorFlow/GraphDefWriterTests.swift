@@ -201,6 +201,37 @@ final class GraphDefWriterTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [])
     }
 
+    /// A Const two nodes read (a tf.layers BN's moving mean, read by both branches of its tf.cond)
+    /// changed alike in both is written once with the new values; changed differently, the write
+    /// is refused naming the node and the Const.
+    func testAConstReadByTwoNodesIsWrittenOnceOrRefusedWhenTheyDisagree() throws {
+        let model = try read("cond_training_flag")
+        func edited(_ values: [String: [Double]]) throws -> Model {
+            var model = model
+            for (name, doubles) in values {
+                let i = try XCTUnwrap(model.nodes.firstIndex { $0.name == name })
+                var w = try XCTUnwrap(model.nodes[i].weight(.movingMean))
+                XCTAssertTrue(w.isShared)
+                w.tensor = Tensor(shape: w.tensor.shape, doubles: doubles, dtype: w.tensor.dtype)
+                w.isModified = true
+                model.nodes[i].setWeight(w)
+            }
+            return model
+        }
+        let new = [0.5, -0.25, 1.5, 2]
+        let alike = try edited(["bn1/cond/FusedBatchNormV3": new, "bn1/cond/FusedBatchNormV3_1": new])
+        let back = try GraphDefReader.read(bytes: try GraphDefWriter.serialize(alike, file: "o.pb"), file: "o.pb")
+        for name in ["bn1/cond/FusedBatchNormV3", "bn1/cond/FusedBatchNormV3_1"] {
+            XCTAssertEqual(back.node(named: name)?.weight(.movingMean)?.tensor.doubles(), new, name)
+        }
+        let apart = try edited(["bn1/cond/FusedBatchNormV3": new, "bn1/cond/FusedBatchNormV3_1": new.map { $0 + 1 }])
+        let error = TensorFlowFixtures.checkpointError { _ = try GraphDefWriter.serialize(apart, file: "o.pb") }
+        XCTAssertEqual(error?.kind, .unsupported)
+        XCTAssertEqual(error?.place, "bn1/cond/FusedBatchNormV3_1")
+        XCTAssertTrue(error?.problem.contains("stored in 'bn1/moving_mean', which another node reading it changed to other values") ?? false,
+                      error?.description ?? "")
+    }
+
     /// Removing a node whose output another NodeDef still reads is refused (nothing dangles).
     func testRemovingAStillReadNodeIsRefused() throws {
         var model = try read("conv_bias_bn")
