@@ -20,7 +20,7 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
     let bias: [Float]?
     /// The activation applied after the bias.
     let activation: Activation
-    /// The same taps, sixteen channels to a block, for narrow 2-D planes.
+    /// The same taps, sixteen channels to a block: how 2-D planes are computed.
     let blocked: ChannelBlockedDepthwise
 
     /// The tail runs on planes of the output itself: a bound residual Add may be fused.
@@ -104,6 +104,7 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
         let s = axes[2].stride
         let columns = (0..<kw).map { c in Self.inside(offset: c * axes[2].dilation - axes[2].padBefore, stride: s,
                                                        input: iw, output: ow) }
+        let rowKernel = kd == 1 && od == 1 && (s == 1 || s == 2)
         kernel.withUnsafeBufferPointer { w in
             context.parallel.ranges(xs.n * cm, costPerItem: outPlane * taps) { planes in
                 for plane in planes {
@@ -111,6 +112,19 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
                     let src = x.pointer + (n * channels + o / multiplier) * inPlane
                     let dst = out.pointer + plane * outPlane
                     let wo = w.baseAddress! + o * taps
+                    if rowKernel {
+                        for yh in 0..<oh {
+                            Self.row(dst + yh * ow, width: ow, plane: src, rows: ih, inputWidth: iw,
+                                     firstRow: yh * axes[1].stride - axes[1].padBefore, rowStep: axes[1].dilation,
+                                     kernelRows: kh, kernelColumns: kw, stride: s, columnStep: axes[2].dilation,
+                                     pad: axes[2].padBefore, spans: columns, weights: wo)
+                        }
+                        if let blockOps {
+                            ChannelsFirstEpilogue.applyBlock(blockOps, image: out.pointer + n * cm * outPlane, channels: o..<(o + 1),
+                                                             columns: 0..<outPlane, positions: outPlane)
+                        }
+                        continue
+                    }
                     dst.update(repeating: 0, count: outPlane)
                     for yd in 0..<od {
                         for yh in 0..<oh {
@@ -145,6 +159,87 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
                     }
                 }
             }
+        }
+    }
+
+    /// One output row of a 2-D plane at stride 1 or 2 along the row: each output is the sum of its
+    /// taps in kernel order (rows, then columns), taps outside the input left out. Eight outputs
+    /// whose every tap lies inside the row are computed at once in a vector register; the others
+    /// (the edges, the rest) one by one.
+    @inline(__always)
+    static func row(_ out: UnsafeMutablePointer<Float>, width ow: Int, plane: UnsafePointer<Float>, rows ih: Int, inputWidth iw: Int,
+                    firstRow: Int, rowStep: Int, kernelRows kh: Int, kernelColumns kw: Int, stride s: Int, columnStep: Int,
+                    pad: Int, spans: [(lo: Int, hi: Int)], weights: UnsafePointer<Float>) {
+        // Outputs every tap of which is inside the row; at stride 2 the vector load reads one
+        // element past the last tap, so that element must be inside too.
+        var lo = 0, hi = ow
+        for span in spans { lo = max(lo, span.lo); hi = min(hi, span.hi) }
+        if s == 2 {
+            let lastOffset = (kw - 1) * columnStep - pad
+            let room = iw - 2 - lastOffset
+            hi = room < 0 ? 0 : min(hi, room / 2 + 1)
+        }
+        if hi < lo { hi = lo }
+        func scalar(_ yw: Int) -> Float {
+            var acc: Float = 0
+            for b in 0..<kh {
+                let hh = firstRow + b * rowStep
+                if hh < 0 || hh >= ih { continue }
+                let line = plane + hh * iw
+                for c in 0..<kw {
+                    let ww = yw * s + c * columnStep - pad
+                    if ww < 0 || ww >= iw { continue }
+                    acc += line[ww] * weights[b * kw + c]
+                }
+            }
+            return acc
+        }
+        for yw in 0..<lo { out[yw] = scalar(yw) }
+        // Four vectors at a time: their sums are independent, so the adds overlap.
+        @inline(__always)
+        func load(_ line: UnsafeRawPointer, _ start: Int) -> SIMD8<Float> {
+            s == 1 ? line.loadUnaligned(fromByteOffset: start &* 4, as: SIMD8<Float>.self)
+                : line.loadUnaligned(fromByteOffset: start &* 4, as: SIMD16<Float>.self).evenHalf
+        }
+        var yw = lo
+        while yw &+ 32 <= hi {
+            var a0 = SIMD8<Float>(repeating: 0), a1 = a0, a2 = a0, a3 = a0
+            for b in 0..<kh {
+                let hh = firstRow &+ b &* rowStep
+                if hh < 0 || hh >= ih { continue }
+                let line = UnsafeRawPointer(plane + hh &* iw)
+                for c in 0..<kw {
+                    let start = yw &* s &+ c &* columnStep &- pad
+                    let w = SIMD8<Float>(repeating: weights[b &* kw &+ c])
+                    a0 += load(line, start) * w
+                    a1 += load(line, start &+ 8 &* s) * w
+                    a2 += load(line, start &+ 16 &* s) * w
+                    a3 += load(line, start &+ 24 &* s) * w
+                }
+            }
+            let target = UnsafeMutableRawPointer(out + yw)
+            target.storeBytes(of: a0, as: SIMD8<Float>.self)
+            target.storeBytes(of: a1, toByteOffset: 32, as: SIMD8<Float>.self)
+            target.storeBytes(of: a2, toByteOffset: 64, as: SIMD8<Float>.self)
+            target.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
+            yw &+= 32
+        }
+        while yw &+ 8 <= hi {
+            var acc = SIMD8<Float>(repeating: 0)
+            for b in 0..<kh {
+                let hh = firstRow &+ b &* rowStep
+                if hh < 0 || hh >= ih { continue }
+                let line = UnsafeRawPointer(plane + hh &* iw)
+                for c in 0..<kw {
+                    acc += load(line, yw &* s &+ c &* columnStep &- pad) * SIMD8<Float>(repeating: weights[b &* kw &+ c])
+                }
+            }
+            UnsafeMutableRawPointer(out + yw).storeBytes(of: acc, as: SIMD8<Float>.self)
+            yw &+= 8
+        }
+        while yw < ow {
+            out[yw] = scalar(yw)
+            yw += 1
         }
     }
 

@@ -41,11 +41,12 @@ final class ChannelBlockedDepthwiseTests: XCTestCase, EngineTestData {
     }
 
     func testBlockedPlanesEqualThePlaneLoopAndTheGroupedConvolution() throws {
-        // (channels, multiplier, kernel, stride, dilation, padding, height, width): narrow rows take
-        // the blocked path, wide ones the plane loop; channel counts that fill no whole block.
+        // (channels, multiplier, kernel, stride, dilation, padding, height, width): channel counts
+        // that fill no whole block; planes wide enough to take several bands of rows.
         let cases: [(c: Int, m: Int, k: Int, s: Int, d: Int, p: Int, h: Int, w: Int)] = [
             (19, 1, 5, 1, 1, 2, 10, 14), (8, 2, 3, 2, 1, 1, 9, 11), (16, 1, 3, 1, 2, 2, 7, 7),
             (3, 3, 3, 1, 1, 0, 6, 5), (17, 1, 5, 2, 1, 2, 5, 7), (4, 1, 3, 1, 1, 1, 4, 40),
+            (2, 1, 3, 2, 1, 1, 70, 300), (3, 1, 5, 1, 2, 4, 40, 120),
         ]
         for t in cases {
             let node = groupedConv(channels: t.c, multiplier: t.m, k: t.k, stride: t.s, dilation: t.d, pad: t.p)
@@ -53,7 +54,7 @@ final class ChannelBlockedDepthwiseTests: XCTestCase, EngineTestData {
             let x = Tensor(shape: [2, t.c, t.h, t.w], floats: values(2 * t.c * t.h * t.w, seed: 8))
             let depthwise = try XCTUnwrap(try KernelFactory.make(node) as? ChannelsFirstDepthwiseKernel)
             let got = try run(depthwise, x)
-            // The same taps summed plane by plane (the loop every wide plane takes).
+            // The definition, the taps summed in the kernel's order.
             let taps = t.k * t.k
             let axes = try ConvolutionKernel.windows(input: [1, t.h, t.w], window: [1, t.k, t.k], strides: attributes.strides,
                                                      dilations: attributes.dilations, padding: attributes.padding, rank: 2)
@@ -85,5 +86,21 @@ final class ChannelBlockedDepthwiseTests: XCTestCase, EngineTestData {
             XCTAssertEqual(gemm.count, got.count)
             for (a, b) in zip(gemm, got) { XCTAssertEqual(a, b, accuracy: 1e-5, "\(t)") }
         }
+    }
+
+    func testThreeDimensionalDepthwiseMatchesTheGroupedConvolution() throws {
+        // 3-D planes take the plane-by-plane loop.
+        let (c, m, k) = (5, 2, 3)
+        let attributes = Convolution(rank: 3, filters: c * m, kernelSize: [k, k, k], strides: [1, 2, 1],
+                                     padding: .explicit([Pair(1, 1), Pair(1, 1), Pair(0, 0)]), groups: c, layout: .channelsFirst)
+        let node = Node(name: "dw3", op: .conv(attributes), inputs: ["x"], outputs: ["y"],
+                        weights: [Weight(role: .kernel, tensor: Tensor(shape: [c * m, 1, k, k, k], floats: values(c * m * 27, seed: 5)),
+                                         layout: .oihw, storageKey: "dw3/k")])
+        let depthwise = try XCTUnwrap(try KernelFactory.make(node) as? ChannelsFirstDepthwiseKernel)
+        let x = Tensor(shape: [2, c, 4, 6, 5], floats: values(2 * c * 120, seed: 6))
+        let got = try run(depthwise, x)
+        let gemm = try run(try ChannelsFirstConvolutionKernel(node: node, attributes: attributes), x)
+        XCTAssertEqual(got.count, gemm.count)
+        for (a, b) in zip(gemm, got) { XCTAssertEqual(a, b, accuracy: 1e-5) }
     }
 }
