@@ -43,15 +43,7 @@ struct ConvolutionTransposeKernel: FusableKernel {
         guard xs.c == inputChannels else {
             throw EngineError.shapeMismatch("transposed convolution input channels", expected: [inputChannels], got: [xs.c])
         }
-        let rank = attributes.rank
-        let s = SpatialShape.pad3(attributes.strides, fill: 1), d = SpatialShape.pad3(attributes.dilations, fill: 1)
-        let op = attributes.outputPadding.map { SpatialShape.pad3($0, fill: 0) }
-        let axes = try (0..<3).map { a -> WindowAxis in
-            let real = a - (3 - rank)
-            return try WindowAxis(transposedInput: xs.spatial[a], kernel: window[a], stride: s[a], dilation: d[a],
-                                  padding: real >= 0 ? attributes.padding : .valid,
-                                  outputPadding: real >= 0 ? op?[a] : nil, axis: max(real, 0))
-        }
+        let axes = try Self.windows(input: xs.spatial, window: window, attributes: attributes)
         let coutG = outputChannelsPerGroup, cout = coutG * groups, cinG = inputChannels / groups
         let os = SpatialShape(n: xs.n, spatial: axes.map(\.output), c: cout)
         let out = try context.allocate(os.shape(rank: x.shape.count))
@@ -104,5 +96,19 @@ struct ConvolutionTransposeKernel: FusableKernel {
         }
         Epilogue.apply(Epilogue.layerOps(bias: bias, activation: attributes.activation) + tail, output: out.pointer, rows: os.n * os.positions, columns: cout, parallel: context.parallel)
         return out
+    }
+
+    /// The three window axes (leading unit axes for 1-D/2-D) of a transposed convolution of
+    /// `attributes` with `window` over `input` (three spatial lengths).
+    static func windows(input: [Int], window: [Int], attributes: Convolution) throws -> [WindowAxis] {
+        let rank = attributes.rank
+        let s = SpatialShape.pad3(attributes.strides, fill: 1), d = SpatialShape.pad3(attributes.dilations, fill: 1)
+        let op = attributes.outputPadding.map { SpatialShape.pad3($0, fill: 0) }
+        return try (0..<3).map { a -> WindowAxis in
+            let real = a - (3 - rank)
+            return try WindowAxis(transposedInput: input[a], kernel: window[a], stride: s[a], dilation: d[a],
+                                  padding: real >= 0 ? attributes.padding : .valid,
+                                  outputPadding: real >= 0 ? op?[a] : nil, axis: max(real, 0))
+        }
     }
 }

@@ -5,7 +5,7 @@ import BNConvOps
 
 /// Builds the kernel that runs one node, or says why the engine cannot run it.
 enum KernelFactory {
-    /// The kernel for `node` (BatchNorms normalizing as `batchNormStatistics` says); channels-first convolutions, depthwise convolutions and pooling run natively, the other channels-first spatial ops inside a ``ChannelsFirstAdapter``; channels-first 3x3 stride-1 convolutions by Winograd's algorithm when `winograd` and ``ChannelsFirstWinogradKernel`` takes them.
+    /// The kernel for `node` (BatchNorms normalizing as `batchNormStatistics` says); channels-first convolutions, 2-D transposed convolutions, depthwise convolutions and pooling run natively, the other channels-first spatial ops inside a ``ChannelsFirstAdapter``; channels-first 3x3 stride-1 convolutions by Winograd's algorithm when `winograd` and ``ChannelsFirstWinogradKernel`` takes them.
     /// Weights are prepared on `parallel`'s cores, or, with `streamsWeights`, the large ones only planned
     /// and made at each run (``KernelWeights``; no Winograd, whose transformed filters would be kept).
     static func make(_ node: Node, batchNormStatistics: BatchNormStatistics = .asRecorded,
@@ -35,6 +35,9 @@ enum KernelFactory {
             try checkRank(node, c.rank)
             if case .causal = c.padding {
                 throw EngineError.unsupportedOp(node: node.name, op: node.opName, reason: "causal padding on a transposed convolution")
+            }
+            if c.layout == .channelsFirst && c.rank == 2 {
+                return try ChannelsFirstConvolutionTransposeKernel(node: node, attributes: c, streamsWeights: streamsWeights)
             }
             return spatial(try ConvolutionTransposeKernel(node: node, attributes: c, streamsWeights: streamsWeights), c.layout)
         case .dense(let d):
