@@ -39,3 +39,15 @@ def randomize_batch_norms(model, rng, bn_class):
             c = layer.moving_mean.shape[0]
             layer.set_weights([rng.uniform(low, high, c) for name, low, high in ranges
                                if getattr(layer, name, None) is not None])
+
+
+def openblas_env(coretype):
+    """The environment for `bnconv run` given an --openblas-coretype value: 'auto' unsets
+    OPENBLAS_CORETYPE (bnconv then picks the kernels for the CPU), a name sets it, None inherits."""
+    import os
+    env = dict(os.environ)
+    if coretype == "auto":
+        env.pop("OPENBLAS_CORETYPE", None)
+    elif coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
+    return env

@@ -21,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import wall  # noqa: E402
+from common import openblas_env, wall  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -75,11 +75,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="alternating onnxruntime/bnconv rounds per batch size")
     ap.add_argument("--openblas-coretype", help="'auto' (unset OPENBLAS_CORETYPE for bnconv run) or a kernel set name")
     args = ap.parse_args()
-    run_env = dict(os.environ)
-    if args.openblas_coretype == "auto":
-        run_env.pop("OPENBLAS_CORETYPE", None)
-    elif args.openblas_coretype:
-        run_env["OPENBLAS_CORETYPE"] = args.openblas_coretype
+    run_env = openblas_env(args.openblas_coretype)
     os.makedirs(args.dir, exist_ok=True)
     h5 = os.path.join(args.dir, "resnet50_keras2.h5")
     if not os.path.exists(h5):

@@ -65,7 +65,7 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
-from common import randomize_batch_norms  # noqa: E402  (shared with fold_bench.py)
+from common import openblas_env, randomize_batch_norms  # noqa: E402  (shared with fold_bench.py)
 
 TOL = 1e-5
 
@@ -313,11 +313,7 @@ def main():
     bnconv = os.path.abspath(args.bnconv)
     if not os.access(bnconv, os.X_OK):
         sys.exit(f"zoo_bench: {bnconv} is not an executable (build it with tools/release)")
-    run_env = dict(os.environ)
-    if args.openblas_coretype == "auto":
-        run_env.pop("OPENBLAS_CORETYPE", None)
-    elif args.openblas_coretype:
-        run_env["OPENBLAS_CORETYPE"] = args.openblas_coretype
+    run_env = openblas_env(args.openblas_coretype)
     os.makedirs(args.dir, exist_ok=True)
 
     # The files, made once.
