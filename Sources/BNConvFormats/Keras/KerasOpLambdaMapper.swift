@@ -175,8 +175,9 @@ enum KerasOpLambdaMapper {
                 guard only(["axis"]), let x = tensor(first: 0), let axis = integers("axis"), axis.count == 1 else { return nil }
                 return .tensor(TensorOp(type: "Unsqueeze", opset: 13,
                                         arguments: [.value(x), constant(int64: axis, shape: [1], site: .keyword("axis"), position: 1)]))
-            case "squeeze":
-                guard only(["axis"]), let x = tensor(first: 0) else { return nil }
+            case "squeeze", "compat.v1.squeeze":
+                // tf.squeeze is compat.v1.squeeze, whose deprecated `squeeze_dims` must be unused.
+                guard only(["axis", "squeeze_dims"]), isNone("squeeze_dims"), let x = tensor(first: 0) else { return nil }
                 var arguments: [TensorOpArgument] = [.value(x)]
                 if let axes = integers("axis") {
                     arguments.append(constant(int64: axes, shape: [axes.count], site: .keyword("axis"), position: 1))
