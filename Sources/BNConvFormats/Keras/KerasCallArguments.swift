@@ -31,6 +31,10 @@ struct KerasCallArguments {
     var first: [Argument]
     /// Whether the first argument is a single leaf (not a list of them).
     var firstIsLeaf: Bool
+    /// The first argument as one constant when it holds no tensor: a constant leaf's value, or the
+    /// structure of constant leaves with each leaf replaced by its value (tf_keras writes a list
+    /// constant as one leaf, and, once the model is loaded and saved again, as a list of leaves).
+    var firstConstant: JSONValue?
     /// The keyword arguments (every argument but the first), in the order written.
     var keywords: [(key: String, value: Argument)]
     /// The call's tensors: the first argument's leaves, then the keyword arguments' by sorted key.
@@ -44,6 +48,7 @@ struct KerasCallArguments {
         var leaves: [[JSONValue]] = []
         Self.collectLeaves(call, into: &leaves)
         firstIsLeaf = Self.isLeaf(call)
+        firstConstant = Self.constantValue(call)
         refs = []
         first = []
         for leaf in leaves {
@@ -113,6 +118,18 @@ struct KerasCallArguments {
             return .array(try items.map(walk))
         }
         return try walk(call)
+    }
+
+    /// Node data with every leaf replaced by its constant value; nil when a leaf is a tensor.
+    private static func constantValue(_ value: JSONValue) -> JSONValue? {
+        guard let items = value.arrayValue else { return nil }
+        if isLeaf(value) { return items[0].stringValue == constantMarker ? items[2] : nil }
+        var out: [JSONValue] = []
+        for item in items {
+            guard let v = constantValue(item) else { return nil }
+            out.append(v)
+        }
+        return .array(out)
     }
 
     /// The marker of a constant leaf (`node._CONSTANT_VALUE`).

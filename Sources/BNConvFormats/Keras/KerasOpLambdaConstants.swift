@@ -30,13 +30,26 @@ enum KerasOpLambdaConstants {
         return out
     }
 
-    /// `call` with the constant at `site` replaced by `value`.
+    /// `call` with the constant at `site` replaced by `value`. A whole first argument becomes one
+    /// constant leaf (the form tf_keras writes first), with the kwargs its leaves carried.
     static func setting(_ value: JSONValue, at site: KerasOpLambdaMapper.Site, in call: JSONValue) -> JSONValue {
+        if site == .firstArgument {
+            var kwargs: JSONValue?
+            func lastKwargs(_ v: JSONValue) {
+                guard let items = v.arrayValue else { return }
+                if KerasCallArguments.isLeaf(v) { if items.count == 4 { kwargs = items[3] }; return }
+                items.forEach(lastKwargs)
+            }
+            lastKwargs(call)
+            return .array([.string(KerasCallArguments.constantMarker), .integer(-1), value] + (kwargs.map { [$0] } ?? []))
+        }
         var leaf = 0
         func walk(_ v: JSONValue) -> JSONValue {
             guard case .array(var items) = v else { return v }
             guard KerasCallArguments.isLeaf(v) else { return .array(items.map(walk)) }
             switch site {
+            case .firstArgument:
+                break
             case .leaf(let k):
                 if leaf == k, items[0].stringValue == KerasCallArguments.constantMarker { items[2] = value }
             case .keyword(let key):

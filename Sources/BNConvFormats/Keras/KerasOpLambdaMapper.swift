@@ -26,6 +26,8 @@ enum KerasOpLambdaMapper {
 
     /// Where a constant operand is written in the inbound node.
     enum Site: Equatable {
+        /// The whole first argument (one constant leaf, or a structure of them).
+        case firstArgument
         /// The `k`-th leaf of the first argument (`["_CONSTANT_VALUE", -1, value, kwargs]`).
         case leaf(Int)
         /// A keyword argument (repeated in every leaf's kwargs).
@@ -108,7 +110,7 @@ enum KerasOpLambdaMapper {
         /// The op for `function`, or nil.
         mutating func op(_ function: String) -> Op? {
             if let raw = KerasOpLambdaMapper.binaryFunctions[function] {
-                guard only(["y"]), call.firstIsLeaf, let x = operand(first: 0, position: 0), let y = operand(keyword: "y", position: 1),
+                guard only(["y"]), let x = firstOperand(position: 0), let y = operand(keyword: "y", position: 1),
                       x != .weight(TensorOp.operandRole(0)) || y != .weight(TensorOp.operandRole(1)) else { return nil }
                 return tensorFlowOp(raw, arguments: [x, y])
             }
@@ -213,6 +215,13 @@ enum KerasOpLambdaMapper {
             return i
         }
 
+        /// The whole first argument (a tensor, or a constant) as the operand at ONNX input `position`.
+        private mutating func firstOperand(position: Int) -> TensorOpArgument? {
+            if call.firstIsLeaf, call.first.count == 1, case .tensor(let i) = call.first[0] { return .value(i) }
+            guard let json = call.firstConstant else { return nil }
+            return constant(json, site: .firstArgument, position: position)
+        }
+
         /// Leaf `k` of the first argument as the operand at ONNX input `position`.
         private mutating func operand(first k: Int, position: Int) -> TensorOpArgument? {
             guard k < call.first.count else { return nil }
@@ -247,6 +256,7 @@ enum KerasOpLambdaMapper {
             let role = TensorOp.operandRole(position)
             let name: String
             switch site {
+            case .firstArgument: name = "first argument"
             case .leaf(let k): name = "argument \(k)"
             case .keyword(let key): name = key
             }

@@ -101,6 +101,26 @@ final class KerasOpLambdaMapperTests: XCTestCase {
         XCTAssertEqual(t.attributes["max"], .float(try written("tf.clip_by_value", leaf: false, key: "clip_value_max")[0]))
     }
 
+    /// A list constant as the first argument: tf_keras writes it as one leaf when the model is built,
+    /// and as one leaf per element when a loaded model is saved again (observed for oplambda_zoo's
+    /// `tf.math.subtract(c, x)`: tools/interop/keras_checkpoints.py saves it so). Either is one operand;
+    /// a changed value is written back as the single leaf.
+    func testAConstantFirstArgumentWrittenAsAListOfLeavesIsOneOperand() throws {
+        let call = try JSONValue.parse(#"[["_CONSTANT_VALUE", -1, 1.5, {"y": ["bn", 0, 0]}], ["_CONSTANT_VALUE", -1, -0.5, {"y": ["bn", 0, 0]}]]"#)
+        let arguments = KerasCallArguments(call)
+        XCTAssertEqual(arguments.firstConstant, .array([.number("1.5"), .number("-0.5")]))
+        var config = JSONObject()
+        config["function"] = .string("math.subtract")
+        let mapped = KerasOpLambdaMapper.map(config: config, call: arguments, layer: "tf.math.subtract_1")
+        XCTAssertEqual(mapped.op, .tensor(TensorOp(type: "Sub", opset: 14, arguments: [.weight(TensorOp.operandRole(0)), .value(0)])))
+        XCTAssertEqual(mapped.constants.map(\.site), [.firstArgument])
+        XCTAssertEqual(mapped.constants.first?.weight.tensor.shape, [2])
+        XCTAssertEqual(mapped.constants.first?.weight.tensor.doubles(), [1.5, -0.5])
+        let written = KerasOpLambdaConstants.setting(.array([.number("3.0"), .number("-1.0")]), at: .firstArgument, in: call)
+        XCTAssertEqual(written.serialized(), #"["_CONSTANT_VALUE", -1, [3.0, -1.0], {"y": ["bn", 0, 0]}]"#)
+        XCTAssertEqual(KerasCallArguments(written).firstConstant, .array([.number("3.0"), .number("-1.0")]))
+    }
+
     /// The config with one TFOpLambda's function (or kwargs) changed, read with the fixture's weights.
     private func readEdited(_ edit: (inout JSONObject) -> Void) throws -> Model {
         let folder = FixturePaths.url("keras/oplambda_zoo")
