@@ -56,6 +56,7 @@ interop: venv release  ## load bnconv's outputs in the real frameworks and compa
 	VENV=$(VENV) tools/interop/fetch_real_models
 	$(PY) tools/interop/real_models.py --bnconv .build/release/bnconv
 	$(PY) tools/interop/efficientnet.py --bnconv .build/release/bnconv
+	$(PY) tools/interop/mobilenetv3.py --bnconv .build/release/bnconv
 	$(PY) tools/interop/tf_checkpoints.py --bnconv .build/release/bnconv
 
 bench: venv release    ## side-by-side timings against the real frameworks (not a test)

@@ -7,7 +7,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     /// The node's op is one the engine does not run (an unsupported variant of a known op).
     case unsupportedOp(node: String, op: String, reason: String)
     /// An op neither the CNN kernels nor the op library know: `kind` says what the file calls it
-    /// ("ONNX op", "TensorFlow op", "Keras layer"; "op" before the runner knows the format).
+    /// ("ONNX op", "TensorFlow op", "Keras layer"; "op" before the runner knows the format; empty
+    /// when `op` already says it, as a Keras `TFOpLambda 'math.cumsum'` does).
     case notSupported(kind: String, op: String, node: String)
     /// A node lacks a weight its op needs.
     case missingWeight(node: String, role: WeightRole)
@@ -36,7 +37,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
         case let .unsupportedOp(node, op, reason):
             return "cannot run node '\(node)' (\(op)): \(reason)"
         case let .notSupported(kind, op, node):
-            return "\(kind) '\(op)' is not supported (node '\(node)')"
+            return (kind.isEmpty ? op : "\(kind) '\(op)'") + " is not supported (node '\(node)')"
         case let .missingWeight(node, role):
             return "node '\(node)' has no '\(role)' weight"
         case let .weightShape(node, role, expected, got):

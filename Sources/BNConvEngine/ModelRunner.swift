@@ -117,7 +117,9 @@ public final class ModelRunner {
                 switch model.format {
                 case .onnx: kind = "ONNX op"
                 case .graphDef: kind = "TensorFlow op"
-                default: kind = "Keras layer"
+                default:
+                    // A layer named with what it runs ("TFOpLambda 'math.cumsum'") says it itself.
+                    kind = op.contains("'") ? "" : "Keras layer"
                 }
                 throw EngineError.notSupported(kind: kind, op: op, node: name)
             } catch let error as EngineError {

@@ -187,10 +187,42 @@ final class ConvertCommandTests: XCTestCase {
     }
 
     func testUnsupportedLayerIsNamed() throws {
-        // A ReLU with a threshold has no ONNX op.
+        // A ReLU with a threshold has no ONNX op: the error names the layer and the file it is in.
         let result = try CLIRunner.run(["convert", fixture("keras/activations_zoo/keras2.h5"), "-o", out("zoo.onnx")])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.contains("relu_custom"), result.stderr)
+        XCTAssertTrue(result.stderr.contains(fixture("keras/activations_zoo/keras2.h5") + ": relu_custom"), result.stderr)
+        XCTAssertFalse(result.stderr.contains("zoo.onnx"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out("zoo.onnx")))
+    }
+
+    func testTFOpLambdaModelsExportAndAnUnknownFunctionIsNamed() throws {
+        // tf_keras's TFOpLambda layers (x + 3, tf.nn.relu6, ...) export and answer like tf_keras.
+        let target = out("v3.onnx")
+        let result = try CLIRunner.run(["convert", fixture("keras/mini_mobilenetv3/keras2.h5"), "-o", target, "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let permutation = ((summary["inputPermutations"] as? [Any])?.first as? [Int]) ?? [0, 1, 2, 3]
+        let model = try ONNXReader.read(target)
+        let input = try NumPyFile.read(fixture("keras/mini_mobilenetv3/input.npy")).transposed(permutation)
+        let output = try XCTUnwrap(try ModelRunner(model: model).run([input]).first)
+        let expected = try NumPyFile.read(fixture("keras/mini_mobilenetv3/output_keras2.npy"))
+        XCTAssertEqual(output.shape, expected.shape)
+        XCTAssertLessThanOrEqual(relativeError(output.floats(), expected.floats()), 1e-5)
+        // A function bnconv does not map: refused naming the function, the layer and the input file.
+        let text = try String(contentsOfFile: fixture("keras/oplambda_zoo/keras2.json"), encoding: .utf8)
+        XCTAssertTrue(text.contains("\"function\": \"math.tanh\""))
+        let config = out("cumsum.json")
+        try text.replacingOccurrences(of: "\"function\": \"math.tanh\"", with: "\"function\": \"math.cumsum\"")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let weights = fixture("keras/oplambda_zoo/keras2_weights.h5")
+        let refused = try CLIRunner.run(["convert", weights, "--config", config, "-o", out("cumsum.onnx")])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("\(weights): tf.math.tanh: TFOpLambda 'math.cumsum' cannot be exported to ONNX"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out("cumsum.onnx")))
+        let run = try CLIRunner.run(["run", weights, "--config", config, "--input", fixture("keras/oplambda_zoo/input.npy"), "-o", out("y.npy")])
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("TFOpLambda 'math.cumsum' is not supported (node 'tf.math.tanh')"), run.stderr)
     }
 
     func testInspectNamingTextAndJSON() throws {

@@ -166,9 +166,20 @@ struct KerasConfigRewriter {
                 entry["config"] = .object(config)
             }
             if functional, let inbound = entry["inbound_nodes"] {
-                var calls = try rewriteRefs(inbound, path: path).arrayValue ?? []
+                var calls: [JSONValue]
+                if edits.record.dialect == .keras2 {
+                    // Keyword-argument tensors (a TFOpLambda's `y`) are rewired as well.
+                    calls = try (inbound.arrayValue ?? []).map { call in
+                        try KerasCallArguments.replacingRefs(in: call) { _, ref in try edits.rewired(ref, in: path) }
+                    }
+                } else {
+                    calls = try rewriteRefs(inbound, path: path).arrayValue ?? []
+                }
                 for (ci, call) in calls.enumerated() {
                     calls[ci] = try rewireCall(call, node: edits.nodesByCall[layerPath]?[ci], path: path)
+                    if className == KerasOpLambdaMapper.className, let node = edits.nodesByCall[layerPath]?[ci] {
+                        calls[ci] = try KerasOpLambdaConstants.written(into: calls[ci], node: node, config: entry["config"]?.objectValue ?? JSONObject(), edits: edits)
+                    }
                 }
                 entry["inbound_nodes"] = .array(calls)
                 if var build = entry["build_config"]?.objectValue, let first = calls.first {
@@ -187,11 +198,13 @@ struct KerasConfigRewriter {
     /// inserted Permute) and, in Keras 3, each keras tensor's `shape` set to its value's shape.
     private func rewireCall(_ call: JSONValue, node: Node?, path: [String]) throws -> JSONValue {
         let original = node.flatMap(edits.inputsAsRead(of:))
-        return try replacingRefs(in: call, keras3: call["args"] != nil) { k, old in
+        let replace = { (k: Int, old: KerasTensorRef) throws -> KerasTensorRef in
             guard let node, let original, node.inputs.count == original.count, k < node.inputs.count,
                   edits.resolve(original[k]) != node.inputs[k] else { return old }
             return try currentRef(node.inputs[k], path: path, place: node.name)
-        } shape: { ref in value(of: ref, path: path).flatMap { edits.shapes[$0] } }
+        }
+        if call["args"] == nil { return try KerasCallArguments.replacingRefs(in: call, replace) }
+        return try replacingRefs(in: call, keras3: true, replace) { ref in value(of: ref, path: path).flatMap { edits.shapes[$0] } }
     }
 
     /// `value` with its k-th tensor reference (in ``KerasLayerEntry/tensors(inCall:)`` order)

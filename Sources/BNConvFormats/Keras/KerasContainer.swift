@@ -80,6 +80,8 @@ struct KerasLayerEntry: Sendable {
     var config: JSONObject
     /// Per call (inbound node), the Keras tensors it reads, flattened in argument order.
     var calls: [[KerasTensorRef]]
+    /// Per call, the inbound node as written (a TFOpLambda's constants and keyword arguments).
+    var callData: [JSONValue]
     /// Per call, the shapes Keras recorded for its tensors (Keras 3 `__keras_tensor__` shapes).
     var callShapes: [[[Int?]?]]
     /// The nested model, when the layer is a Functional/Sequential model.
@@ -101,6 +103,7 @@ struct KerasLayerEntry: Sendable {
         self.name = name
         let inbound = entry["inbound_nodes"]?.arrayValue ?? []
         calls = inbound.map(KerasLayerEntry.tensors(inCall:))
+        callData = inbound
         callShapes = inbound.map(KerasLayerEntry.shapes(inCall:))
         if let first = entry["build_config"]?["input_shape"], !callShapes.isEmpty, let shapes = KerasLayerEntry.shapeList(first),
            shapes.count == calls[0].count {
@@ -142,7 +145,8 @@ struct KerasLayerEntry: Sendable {
         return out
     }
 
-    /// The Keras tensors of one inbound node, in either dialect.
+    /// The Keras tensors of one inbound node, in either dialect (Keras 2: ``KerasCallArguments``
+    /// order, keyword-argument tensors included).
     static func tensors(inCall call: JSONValue) -> [KerasTensorRef] {
         if let args = call["args"] {
             var out: [KerasTensorRef] = []
@@ -157,10 +161,7 @@ struct KerasLayerEntry: Sendable {
             walk(args)
             return out
         }
-        return (call.arrayValue ?? []).compactMap { item in
-            guard let r = KerasTensorRef(item), r.layer != "_CONSTANT_VALUE" else { return nil }
-            return r
-        }
+        return KerasCallArguments.refs(inCall: call)
     }
 }
 

@@ -259,6 +259,12 @@ struct KerasGraphBuilder {
             weights.append(Weight(role: role, tensor: v.tensor, layout: layout, storageKey: v.storageKey, isShared: callCount > 1))
             storedNames[role.rawValue] = v.storedName
         }
+        if call < entry.callData.count,
+           let mapped = KerasLayerMapper.callOp(className: entry.className, config: entry.config, call: entry.callData[call], layer: layerPath) {
+            // A TFOpLambda: its op and constants come from the call's arguments.
+            op = mapped.op
+            weights += mapped.constants.map(\.weight)
+        }
         op = try checked(op, weights: weights, entry: entry, place: layerPath)
         let layout: DataLayout? = entry.config["data_format"]?.stringValue == "channels_first" ? .channelsFirst
             : (entry.config["data_format"]?.stringValue == "channels_last" ? .channelsLast : nil)

@@ -11,6 +11,19 @@ enum KerasLayerMapper {
         mappedOp(className: className, config: c, dialect: dialect) ?? .opaque(type: className)
     }
 
+    /// The op of one call of a layer whose op depends on the call's arguments, with the constants
+    /// the op reads as weights: a `TFOpLambda` (a TensorFlow function called in functional code;
+    /// its operands are in the inbound node, `KerasOpLambdaMapper`). `nil` for every other layer,
+    /// whose op ``op(className:config:dialect:)`` gives.
+    static func callOp(className: String, config c: JSONObject, call: JSONValue, layer: String) -> KerasOpLambdaMapper.Mapped? {
+        switch className {
+        case "TFOpLambda":
+            return KerasOpLambdaMapper.map(config: c, call: KerasCallArguments(call), layer: layer)
+        default:
+            return nil
+        }
+    }
+
     private static func mappedOp(className: String, config c: JSONObject, dialect: KerasDialect) -> Op? {
         let layout: DataLayout = c["data_format"]?.stringValue == "channels_first" ? .channelsFirst : .channelsLast
         switch className {

@@ -18,3 +18,11 @@ public struct KerasLayerRecord: SourceRecord {
     /// The Keras 3 store group (`/layers/conv2d`), for `.keras` and `.weights.h5`.
     public var storeGroup: String?
 }
+
+extension KerasLayerRecord {
+    /// The weights of `node` its layer keeps as variables in the weights file: all of them, but
+    /// for a `TFOpLambda`, whose constant operands the config holds (`KerasOpLambdaConstants`).
+    static func storedWeights(of node: Node) -> [Weight] {
+        (node.source as? KerasLayerRecord)?.className == KerasOpLambdaMapper.className ? [] : node.weights
+    }
+}

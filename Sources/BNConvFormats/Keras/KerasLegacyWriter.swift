@@ -40,7 +40,10 @@ struct KerasLegacyWriter {
         let ordered = container.isSequential ? kept : KerasLayerOrder.layers(of: container).filter { keptSet.contains($0) }
         let layerNames = ordered.count == kept.count ? ordered : kept
         try KerasAttributeList.write("layer_names", layerNames, on: weightsGroup)
-        let layers = try layerNames.map { (name: $0, entries: try weightEntries(forTopLevel: $0)) }
+        // Groups are made in name order, as tf_keras makes them (`save_weights_to_hdf5_group` sorts
+        // the layers by name): a layer named `a/b` before `a/b/pad`, whose group would make `a/b`.
+        let layers = try layerNames.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+            .map { (name: $0, entries: try weightEntries(forTopLevel: $0)) }
         let creation = { (weight: Weight) in record.creation[weight.storageKey] ?? .contiguous }
         let weights = layers.flatMap { $0.entries.map { ($0.weight.tensor, creation($0.weight)) } }
             + (record.topLevelWeights?.map { ($0.tensor, $0.creation) } ?? [])
@@ -157,7 +160,7 @@ struct KerasLegacyWriter {
     private func entries(of node: Node) throws -> [Entry] {
         guard let record = node.source as? KerasLayerRecord else { return [] }
         let template = [WeightRole.pointwiseKernel, .kernel, .depthwiseKernel].compactMap { record.storedNames[$0.rawValue] }.first
-        return try node.weights.map { weight in
+        return try KerasLayerRecord.storedWeights(of: node).map { weight in
             if let name = record.storedNames[weight.role.rawValue], !weight.storageKey.isEmpty {
                 return Entry(name: name, weight: weight)
             }

@@ -24,6 +24,8 @@ struct KerasModelEdits {
     let permutes: KerasInsertedPermutes
     /// Every value's shape in the edited model (for InputLayer shapes, `build_config`, keras tensors).
     let shapes: [String: [Int?]]
+    /// What changed in each node of the edited model, by node name.
+    let nodeChanges: [String: ModelChanges.NodeChange]
 
     /// Maps `changes` (the changes of `model`) onto the file; throws when a node was created or
     /// removed in a way Keras cannot express.
@@ -35,8 +37,10 @@ struct KerasModelEdits {
         var byCall: [String: [Int: Node]] = [:]
         var liveLayers = Set<String>()
         var created: [Node] = []
+        var nodeChanges: [String: ModelChanges.NodeChange] = [:]
         for change in changes.nodes {
             let node = model.nodes[change.index]
+            nodeChanges[node.name] = change
             guard !change.isCreated, let r = node.source as? KerasLayerRecord else {
                 if change.isCreated, case .permute = node.op {
                     created.append(node)
@@ -51,6 +55,7 @@ struct KerasModelEdits {
             byCall[path, default: [:]][r.callIndex] = node
         }
         nodesByLayer = byLayer
+        self.nodeChanges = nodeChanges
         nodesByCall = byCall
         shapes = ShapeInference.shapes(of: model)
         var removed = Set<String>()

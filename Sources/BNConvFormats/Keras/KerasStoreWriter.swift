@@ -30,7 +30,7 @@ struct KerasStoreWriter {
     /// The sum of the sizes of the weights ``write(to:whenComputed:)`` writes (the data part of the file).
     var weightBytes: Int {
         edits.nodesByLayer.values.reduce(0) { sum, node in
-            node.weights.reduce(sum) { $0 + $1.tensor.count * $1.tensor.dtype.byteCount }
+            KerasLayerRecord.storedWeights(of: node).reduce(sum) { $0 + $1.tensor.count * $1.tensor.dtype.byteCount }
         }
     }
 
@@ -93,7 +93,7 @@ struct KerasStoreWriter {
                 try vars.writeStrings("name", [name], encoding: .variableUTF8, scalar: true)
             }
             guard let node = edits.nodesByLayer[(path + [layer.name]).joined(separator: "/")] else { continue }
-            for (i, weight) in node.weights.enumerated() {
+            for (i, weight) in KerasLayerRecord.storedWeights(of: node).enumerated() {
                 let creation = edits.record.creation[weight.storageKey] ?? .contiguous
                 let tensor = weight.tensor
                 if sink.isOpen && Self.writesRaw(tensor, creation: creation) {

@@ -319,7 +319,8 @@ struct ONNXExportEmitter {
         case .tensor(let op):
             try tensorOp(node, op)
         case .opaque(let type):
-            throw refuse(node, "bnconv has no ONNX form of op '\(type)' (it reads it as an opaque op)")
+            // A type naming what the layer runs ("TFOpLambda 'math.cumsum'") is already in the message.
+            throw refuse(node, "bnconv has no ONNX form of " + (type.contains("'") ? "it" : "op '\(type)'") + " (it reads it as an opaque op)")
         case let .crop(cropping, layout):
             // Keras Cropping: the spatial axes without `before` cells at the start and `after` at the end.
             let rank = cropping.count + 2

@@ -20,12 +20,15 @@ import BNConvInterop
 /// | BatchNorm | `weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked` | gamma, beta, moving mean/var | as is; ones/zeros for scale/center False; int64 0 |
 /// | other | `<role>` | as stored | as stored |
 ///
+/// The constant operands of a Keras `TFOpLambda` (`x + 3`), which the config holds and no layer
+/// stores as a variable, are not in it.
+///
 /// Values keep their dtype (bit-exact).
 public enum TorchStateDict {
     /// The state dict of `converted`, a model already converted to channels-first.
     public static func entries(ofChannelsFirst converted: Model) throws -> [SafeTensorsFile.Entry] {
         var out: [SafeTensorsFile.Entry] = []
-        for node in converted.nodes where !node.weights.isEmpty {
+        for node in converted.nodes where !KerasLayerRecord.storedWeights(of: node).isEmpty {
             let m = BatchNormNaming.torchModule(node.name)
             func add(_ key: String, _ tensor: Tensor) { out.append(.init(name: "\(m).\(key)", tensor: tensor)) }
             switch node.op {
@@ -64,7 +67,7 @@ public enum TorchStateDict {
                 add("running_var", variance.tensor)
                 add("num_batches_tracked", Tensor(shape: [], doubles: [0], dtype: .int64))
             default:
-                for w in node.weights { add(w.role.rawValue, w.tensor) }
+                for w in KerasLayerRecord.storedWeights(of: node) { add(w.role.rawValue, w.tensor) }
             }
         }
         return out

@@ -28,23 +28,8 @@ struct GraphDefOpMapper {
             guard count >= k else { return nil }
             return (TensorOp(type: type, opset: opset, attributes: attributes, arguments: (0..<k).map { .value($0) }), 1)
         }
-        let elementwise: [String: String] = [
-            "Add": "Add", "AddV2": "Add", "Sub": "Sub", "Mul": "Mul", "RealDiv": "Div", "Maximum": "Max", "Minimum": "Min",
-            "Pow": "Pow", "Equal": "Equal", "Greater": "Greater", "Less": "Less", "GreaterEqual": "GreaterOrEqual",
-            "LessEqual": "LessOrEqual", "LogicalAnd": "And", "LogicalOr": "Or", "LogicalNot": "Not", "Sqrt": "Sqrt",
-            "Neg": "Neg", "Abs": "Abs", "Exp": "Exp", "Log": "Log", "Reciprocal": "Reciprocal", "Inv": "Reciprocal",
-            "Floor": "Floor", "Ceil": "Ceil", "Erf": "Erf", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "Relu": "Relu",
-            "Softplus": "Softplus", "Softsign": "Softsign", "Sign": "Sign", "SelectV2": "Where", "AddN": "Sum",
-            "Elu": "Elu", "Selu": "Selu", "Tile": "Tile", "Range": "Range",
-        ]
         // Ops that pass their first input on at inference.
         let identities: Set<String> = ["Identity", "Snapshot", "StopGradient", "CheckNumerics", "PreventGradient"]
-        let tensorFlowOps: [String: String] = [
-            "StridedSlice": "TF.StridedSlice", "Slice": "TF.Slice", "Square": "TF.Square", "Rsqrt": "TF.Rsqrt",
-            "SquaredDifference": "TF.SquaredDifference", "DivNoNan": "TF.DivNoNan", "FloorDiv": "TF.FloorDiv",
-            "MirrorPad": "TF.MirrorPad", "BiasAdd": "TF.BiasAdd", "Fill": "TF.Fill", "Rank": "TF.Rank",
-            "ZerosLike": "TF.ZerosLike", "OnesLike": "TF.OnesLike",
-        ]
         /// The NodeDef's attributes `keys` as they are (INT, STRING, a non-empty list of INTs; others left out).
         func copied(_ keys: [String]) -> [String: OpAttribute] {
             var attributes: [String: OpAttribute] = [:]
@@ -59,8 +44,8 @@ struct GraphDefOpMapper {
             return attributes
         }
         if identities.contains(n.op) { return first(1, "Identity", opset: 14) }
-        if let type = elementwise[n.op] { return all(type, opset: 14) }
-        if let type = tensorFlowOps[n.op] {
+        if let type = Self.elementwiseTypes[n.op] { return all(type, opset: 14) }
+        if let type = Self.tensorFlowTypes[n.op] {
             return all(type, copied(["begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask", "mode", "data_format"]))
         }
         switch n.op {
@@ -138,6 +123,26 @@ struct GraphDefOpMapper {
             return nil
         }
     }
+
+    /// TensorFlow ops that are one ONNX operator with every data input in order, by TensorFlow op
+    /// name (also the TensorFlow ops behind a tf_keras TFOpLambda, `KerasOpLambdaMapper`).
+    static let elementwiseTypes: [String: String] = [
+        "Add": "Add", "AddV2": "Add", "Sub": "Sub", "Mul": "Mul", "RealDiv": "Div", "Maximum": "Max", "Minimum": "Min",
+        "Pow": "Pow", "Equal": "Equal", "Greater": "Greater", "Less": "Less", "GreaterEqual": "GreaterOrEqual",
+        "LessEqual": "LessOrEqual", "LogicalAnd": "And", "LogicalOr": "Or", "LogicalNot": "Not", "Sqrt": "Sqrt",
+        "Neg": "Neg", "Abs": "Abs", "Exp": "Exp", "Log": "Log", "Reciprocal": "Reciprocal", "Inv": "Reciprocal",
+        "Floor": "Floor", "Ceil": "Ceil", "Erf": "Erf", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "Relu": "Relu",
+        "Softplus": "Softplus", "Softsign": "Softsign", "Sign": "Sign", "SelectV2": "Where", "AddN": "Sum",
+        "Elu": "Elu", "Selu": "Selu", "Tile": "Tile", "Range": "Range",
+    ]
+
+    /// TensorFlow ops the op library runs as its own `TF.` op with every data input in order.
+    static let tensorFlowTypes: [String: String] = [
+        "StridedSlice": "TF.StridedSlice", "Slice": "TF.Slice", "Square": "TF.Square", "Rsqrt": "TF.Rsqrt",
+        "SquaredDifference": "TF.SquaredDifference", "DivNoNan": "TF.DivNoNan", "FloorDiv": "TF.FloorDiv",
+        "MirrorPad": "TF.MirrorPad", "BiasAdd": "TF.BiasAdd", "Fill": "TF.Fill", "Rank": "TF.Rank",
+        "ZerosLike": "TF.ZerosLike", "OnesLike": "TF.OnesLike",
+    ]
 
     /// The op of a `Const` node read as a value: its tensor (the node's `value` weight) passed on.
     static let constantOp = Op.tensor(TensorOp(type: "Identity", opset: 14, arguments: [.weight(constantRole)]))

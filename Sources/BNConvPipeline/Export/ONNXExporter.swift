@@ -33,7 +33,8 @@ public enum ONNXExporter {
     /// Transpose each at the boundary). A model with op-library nodes that read image axes by
     /// position (a frozen TensorFlow graph's StridedSlice, Pack, MirrorPad, Conv2D on a computed
     /// filter) is exported in its own layout instead: each channels-last layer is computed between
-    /// two Transposes, and inputs and outputs keep the source's layout. `file` names the target in errors.
+    /// two Transposes, and inputs and outputs keep the source's layout. `file` is the file errors name
+    /// (what the export refuses is in the model: `bnconv convert` names its input).
     public static func export(_ model: Model, inputsAsNHWC: Bool = false, file: String) throws -> Export {
         let model = BoundaryLayouts.annotated(model)
         var converted: ConvertLayout.Result

@@ -26,7 +26,8 @@ struct ConvertedOutput {
         case nil:
             return ConvertedOutput(candidate: source)
         case .onnx(let inputsAsNHWC):
-            let export = try ONNXExporter.export(source, inputsAsNHWC: inputsAsNHWC, file: output)
+            // What the export refuses is in the model read, so its errors name the input.
+            let export = try ONNXExporter.export(source, inputsAsNHWC: inputsAsNHWC, file: request.input)
             let candidate = try ONNXReader.read(bytes: export.bytes, file: output)
             return ConvertedOutput(candidate: candidate,
                                    conversion: .init(boundary: export.boundary, notes: export.layout.notes, opset: export.opset),

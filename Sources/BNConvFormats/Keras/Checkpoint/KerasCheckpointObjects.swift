@@ -119,7 +119,7 @@ struct KerasCheckpointObjects {
     /// `<layer>/<local name>` for a new weight).
     static func variables(of node: Node, className: String) throws -> [KerasCheckpointVariableValue] {
         guard let record = node.source as? KerasLayerRecord else { return [] }
-        return node.weights.map { weight in
+        return KerasLayerRecord.storedWeights(of: node).map { weight in
             let stored = weight.storageKey.isEmpty ? nil : record.storedNames[weight.role.rawValue]
             let name: String
             if className.hasPrefix("DepthwiseConv") && weight.role == .kernel || weight.role == .depthwiseKernel {
