@@ -36,55 +36,67 @@ enum ActivationFunction {
             if UnsafePointer(y) != x { y.update(from: x, count: n) }
         case .softmax: break
         case .relu(nil, 0, 0):
-            for i in 0..<n { y[i] = max(x[i], 0) }
+            map(x, y, n) { max($0, 0) }
         case let .relu(maxValue, threshold, slope):
             let t = Float(threshold), s = Float(slope), m = maxValue.map(Float.init)
-            for i in 0..<n {
-                let v = x[i]
+            map(x, y, n) { v in
                 var r: Float = threshold != 0 ? (v > t ? v : 0) : max(v, 0)
                 if let m { r = min(max(r, 0), m) }
                 if s != 0 { r -= s * max(t - v, 0) }
-                y[i] = r
+                return r
             }
         case .relu6:
-            for i in 0..<n { y[i] = min(max(x[i], 0), 6) }
+            map(x, y, n) { min(max($0, 0), 6) }
         case .leakyRelu(let alpha):
             let a = Float(alpha)
-            for i in 0..<n { let v = x[i]; y[i] = v >= 0 ? v : a * v }
+            map(x, y, n) { v in v >= 0 ? v : a * v }
         case .elu(let alpha):
             let a = Float(alpha)
-            for i in 0..<n { let v = x[i]; y[i] = v > 0 ? v : a * expm1f(v) }
+            map(x, y, n) { v in v > 0 ? v : a * expm1f(v) }
         case .sigmoid:
-            for i in 0..<n { y[i] = FastExponential.sigmoid(x[i]) }
+            map(x, y, n) { FastExponential.sigmoid($0) }
         case let .hardSigmoid(slope, offset):
             let s = Float(slope), o = Float(offset)
-            for i in 0..<n { y[i] = min(max(s * x[i] + o, 0), 1) }
+            map(x, y, n) { min(max(s * $0 + o, 0), 1) }
         case .swish:
-            for i in 0..<n { let v = x[i]; y[i] = v * FastExponential.sigmoid(v) }
+            map(x, y, n) { v in v * FastExponential.sigmoid(v) }
         case .hardSwish:
-            for i in 0..<n { let v = x[i]; y[i] = v * (min(max(v + 3, 0), 6) / 6) }
+            map(x, y, n) { v in v * (min(max(v + 3, 0), 6) / 6) }
         case .tanh:
-            for i in 0..<n { y[i] = tanhf(x[i]) }
+            map(x, y, n) { tanhf($0) }
         case .gelu(let approximate):
             if approximate {
                 let k = Float((2.0 / Double.pi).squareRoot())
-                for i in 0..<n { let v = x[i]; y[i] = 0.5 * v * (1 + tanhf(k * (v + 0.044715 * v * v * v))) }
+                map(x, y, n) { v in 0.5 * v * (1 + tanhf(k * (v + 0.044715 * v * v * v))) }
             } else {
                 let r = Float(1 / 2.0.squareRoot())
-                for i in 0..<n { let v = x[i]; y[i] = 0.5 * v * (1 + erff(v * r)) }
+                map(x, y, n) { v in 0.5 * v * (1 + erff(v * r)) }
             }
         case .softplus:
-            for i in 0..<n { y[i] = softplus(x[i]) }
+            map(x, y, n) { softplus($0) }
         case .softsign:
-            for i in 0..<n { let v = x[i]; y[i] = v / (1 + abs(v)) }
+            map(x, y, n) { v in v / (1 + abs(v)) }
         case .exponential:
-            for i in 0..<n { y[i] = expf(x[i]) }
+            map(x, y, n) { expf($0) }
         case .selu:
             let scale: Float = 1.0507009873554804934193349852946
             let alpha: Float = 1.6732632423543772848170429916717
-            for i in 0..<n { let v = x[i]; y[i] = v > 0 ? scale * v : scale * alpha * expm1f(v) }
+            map(x, y, n) { v in v > 0 ? scale * v : scale * alpha * expm1f(v) }
         case .mish:
-            for i in 0..<n { let v = x[i]; y[i] = v * tanhf(softplus(v)) }
+            map(x, y, n) { v in v * tanhf(softplus(v)) }
+        }
+    }
+
+    /// `y[i] = f(x[i])` for `n` elements. In place (`y` is `x`) it reads and writes through one
+    /// pointer: the loop then vectorizes, where two pointers that might overlap would keep it
+    /// element by element (an in-place activation's pointers do overlap, so the overlap check
+    /// would always send it to the scalar loop).
+    @inline(__always)
+    private static func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ f: (Float) -> Float) {
+        if UnsafePointer(y) == x {
+            for i in 0..<n { y[i] = f(y[i]) }
+        } else {
+            for i in 0..<n { y[i] = f(x[i]) }
         }
     }
 
