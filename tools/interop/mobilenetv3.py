@@ -32,15 +32,8 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 TOL = 1e-5
 MODELS = {"small": "MobileNetV3Small", "large": "MobileNetV3Large"}
 
-
-def randomize_bn(model, rng, bn_class):
-    """Random gamma, beta, moving mean and moving variance for every BatchNormalization."""
-    for layer in model.layers:
-        if isinstance(layer, bn_class):
-            weights = layer.get_weights()
-            c = weights[-1].shape
-            values = [rng.uniform(0.5, 1.5, c), rng.uniform(-0.2, 0.2, c), rng.uniform(-0.2, 0.2, c), rng.uniform(0.5, 2.0, c)]
-            layer.set_weights([v.astype(np.float32) for v in values[4 - len(weights):]])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from efficientnet import randomize_bn  # noqa: E402  (random gamma, beta, mean and variance per BN)
 
 
 def range_rel(y, ref):
