@@ -224,18 +224,28 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
             target.storeBytes(of: a3, toByteOffset: 96, as: SIMD8<Float>.self)
             yw &+= 32
         }
-        while yw &+ 8 <= hi {
+        @inline(__always)
+        func eight(_ at: Int) {
             var acc = SIMD8<Float>(repeating: 0)
             for b in 0..<kh {
                 let hh = firstRow &+ b &* rowStep
                 if hh < 0 || hh >= ih { continue }
                 let line = UnsafeRawPointer(plane + hh &* iw)
                 for c in 0..<kw {
-                    acc += load(line, yw &* s &+ c &* columnStep &- pad) * SIMD8<Float>(repeating: weights[b &* kw &+ c])
+                    acc += load(line, at &* s &+ c &* columnStep &- pad) * SIMD8<Float>(repeating: weights[b &* kw &+ c])
                 }
             }
-            UnsafeMutableRawPointer(out + yw).storeBytes(of: acc, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(out + at).storeBytes(of: acc, as: SIMD8<Float>.self)
+        }
+        while yw &+ 8 <= hi {
+            eight(yw)
             yw &+= 8
+        }
+        // The last few inside outputs: the eight that end at `hi`, overlapping outputs already
+        // written (with the same values), rather than one at a time.
+        if yw < hi && hi &- 8 >= lo {
+            eight(hi &- 8)
+            yw = hi
         }
         while yw < ow {
             out[yw] = scalar(yw)
