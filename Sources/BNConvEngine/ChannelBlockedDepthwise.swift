@@ -50,14 +50,37 @@ struct ChannelBlockedDepthwise {
         /// Input channels per output channel's input plane (the depth multiplier).
         let multiplier: Int
 
-        /// Padded scratch rows and columns: every position a window reads.
-        var paddedRows: Int { (oh - 1) * sh + (kh - 1) * dh + 1 }
+        /// Padded scratch columns: every column a window reads (``scratch(_:)`` has checked that this
+        /// is small before a run uses it).
         var paddedColumns: Int { (ow - 1) * sw + (kw - 1) * dw + 1 }
     }
 
     /// Floats of interleaved input one band of output rows takes at most (about 64 KB): the band's
     /// input rows stay in the L1/L2 cache while its windows are read.
     static let bandBudget = 1 << 14
+
+    /// Most floats of scratch one block may take (16 MB): a window spread wide by a file's dilation
+    /// or padding (a 3x3 window dilated by 100,000 reads 200,001 rows) runs the plane loop instead,
+    /// which takes no scratch.
+    static let scratchLimit = 1 << 22
+
+    /// The floats of scratch ``run(block:input:output:_:)`` takes for `g`, or nil when that is more
+    /// than ``scratchLimit`` (or does not fit an Int).
+    static func scratch(_ g: Geometry) -> Int? {
+        // The window's reach first, checked: a file may declare any dilation up to 2^31 - 1.
+        let (columnSpan, o1) = (g.ow - 1).multipliedReportingOverflow(by: g.sw)
+        let (windowWidth, o2) = (g.kw - 1).multipliedReportingOverflow(by: g.dw)
+        let (rowSpan, o3) = (g.kh - 1).multipliedReportingOverflow(by: g.dh)
+        guard !o1, !o2, !o3, columnSpan < scratchLimit, windowWidth < scratchLimit, rowSpan < scratchLimit,
+              g.sh < scratchLimit else { return nil }
+        let width = columnSpan + windowWidth + 1
+        let band = bandRows(g)
+        let rows = (band - 1) * g.sh + rowSpan + 1
+        let (padded, o4) = rows.multipliedReportingOverflow(by: width * lanes)
+        let (total, o5) = padded.addingReportingOverflow(band * g.ow * lanes)
+        guard !o4, !o5, total <= scratchLimit else { return nil }
+        return total
+    }
 
     /// Output rows per band for `g`: as many as fit ``bandBudget`` with their input rows, at least one.
     static func bandRows(_ g: Geometry) -> Int {

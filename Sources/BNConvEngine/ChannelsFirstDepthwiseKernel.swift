@@ -61,11 +61,11 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
         let inPlane = xs.positions, outPlane = os.positions
         let ops = try Epilogue.bind(Epilogue.layerOps(bias: bias, activation: activation) + tail, to: out)
         let blockOps = ChannelsFirstEpilogue.blockOps(ops)
-        if od == 1 && id == 1 && kd == 1 && ow < ChannelBlockedDepthwise.widestRow {
-            let g = ChannelBlockedDepthwise.Geometry(ih: ih, iw: iw, oh: oh, ow: ow, kh: kh, kw: kw,
-                                                     sh: axes[1].stride, sw: axes[2].stride,
-                                                     ph: axes[1].padBefore, pw: axes[2].padBefore,
-                                                     dh: axes[1].dilation, dw: axes[2].dilation, multiplier: multiplier)
+        let g = ChannelBlockedDepthwise.Geometry(ih: ih, iw: iw, oh: oh, ow: ow, kh: kh, kw: kw,
+                                                 sh: axes[1].stride, sw: axes[2].stride,
+                                                 ph: axes[1].padBefore, pw: axes[2].padBefore,
+                                                 dh: axes[1].dilation, dw: axes[2].dilation, multiplier: multiplier)
+        if od == 1 && id == 1 && kd == 1 && ow < ChannelBlockedDepthwise.widestRow && ChannelBlockedDepthwise.scratch(g) != nil {
             let lanes = ChannelBlockedDepthwise.lanes
             let blocks = (cm + lanes - 1) / lanes
             let blocked = self.blocked

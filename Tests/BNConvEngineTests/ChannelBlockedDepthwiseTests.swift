@@ -103,4 +103,20 @@ final class ChannelBlockedDepthwiseTests: XCTestCase, EngineTestData {
         XCTAssertEqual(got.count, gemm.count)
         for (a, b) in zip(gemm, got) { XCTAssertEqual(a, b, accuracy: 1e-5) }
     }
+
+    func testAWindowSpreadByAFilesDilationTakesNoScratch() throws {
+        // A 3x3 window dilated by 60,000 with 60,000 padding on a 1x1 plane: one output, which only
+        // the centre tap reaches. Interleaved, the window would need 120,001 x 120,001 x 16 floats.
+        let node = groupedConv(channels: 2, multiplier: 1, k: 3, stride: 1, dilation: 60_000, pad: 60_000)
+        let g = ChannelBlockedDepthwise.Geometry(ih: 1, iw: 1, oh: 1, ow: 1, kh: 3, kw: 3, sh: 1, sw: 1, ph: 60_000, pw: 60_000,
+                                                 dh: 60_000, dw: 60_000, multiplier: 1)
+        XCTAssertNil(ChannelBlockedDepthwise.scratch(g))
+        let huge = ChannelBlockedDepthwise.Geometry(ih: 1, iw: 1, oh: 1, ow: 1, kh: 3, kw: Int(Int32.max), sh: 1, sw: 1, ph: 0, pw: 0,
+                                                    dh: Int(Int32.max), dw: Int(Int32.max), multiplier: 1)
+        XCTAssertNil(ChannelBlockedDepthwise.scratch(huge), "overflowing products are refused, not trapped on")
+        let x = Tensor(shape: [1, 2, 1, 1], floats: [0.5, -2])
+        let got = try run(try KernelFactory.make(node), x)
+        let weights = try node.weight(.kernel)!.tensor.floats(), bias = try node.weight(.bias)!.tensor.floats()
+        XCTAssertEqual(got, [0.5 * weights[4] + bias[0], -2 * weights[13] + bias[1]])
+    }
 }
