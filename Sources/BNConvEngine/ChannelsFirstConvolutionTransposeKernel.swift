@@ -63,12 +63,7 @@ struct ChannelsFirstConvolutionTransposeKernel: FusableKernel {
         let (sh, sw, ph, pw, dh, dw) = (axes[1].stride, axes[2].stride, axes[1].padBefore, axes[2].padBefore,
                                         axes[1].dilation, axes[2].dilation)
         // Per kernel column, the input columns landing inside an output row.
-        let columns = (0..<kw).map { b -> Range<Int> in
-            let offset = b * dw - pw
-            let lo = offset >= 0 ? 0 : (-offset + sw - 1) / sw
-            let hi = ow - 1 - offset < 0 ? 0 : min(iw, (ow - 1 - offset) / sw + 1)
-            return min(lo, hi)..<hi
-        }
+        let columns = (0..<kw).map { b in WindowAxis.inside(offset: b * dw - pw, stride: sw, length: ow, count: iw) }
         try kernel.withFloats(context.pool) { w in
             let col = context.pool.take(max(rows * positions, 1))
             defer { context.pool.release(col) }

@@ -102,8 +102,8 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
         // Per kernel column, the output columns whose tap lands inside the input row (so the
         // innermost loop has no bounds test and vectorizes at stride 1).
         let s = axes[2].stride
-        let columns = (0..<kw).map { c in Self.inside(offset: c * axes[2].dilation - axes[2].padBefore, stride: s,
-                                                       input: iw, output: ow) }
+        let columns = (0..<kw).map { c in WindowAxis.inside(offset: c * axes[2].dilation - axes[2].padBefore, stride: s,
+                                                             length: iw, count: ow) }
         let rowKernel = kd == 1 && od == 1 && (s == 1 || s == 2)
         kernel.withUnsafeBufferPointer { w in
             context.parallel.ranges(xs.n * cm, costPerItem: outPlane * taps) { planes in
@@ -139,13 +139,13 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
                                     for c in 0..<kw {
                                         let wt = wo[(a * kh + b) * kw + c]
                                         let span = columns[c]
-                                        if span.lo >= span.hi { continue }
+                                        if span.isEmpty { continue }
                                         let off = c * axes[2].dilation - axes[2].padBefore
                                         if s == 1 {
                                             let from = line + off
-                                            for yw in span.lo..<span.hi { row[yw] += from[yw] * wt }
+                                            for yw in span { row[yw] += from[yw] * wt }
                                         } else {
-                                            for yw in span.lo..<span.hi { row[yw] += line[yw * s + off] * wt }
+                                            for yw in span { row[yw] += line[yw * s + off] * wt }
                                         }
                                     }
                                 }
@@ -169,11 +169,11 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
     @inline(__always)
     static func row(_ out: UnsafeMutablePointer<Float>, width ow: Int, plane: UnsafePointer<Float>, rows ih: Int, inputWidth iw: Int,
                     firstRow: Int, rowStep: Int, kernelRows kh: Int, kernelColumns kw: Int, stride s: Int, columnStep: Int,
-                    pad: Int, spans: [(lo: Int, hi: Int)], weights: UnsafePointer<Float>) {
+                    pad: Int, spans: [Range<Int>], weights: UnsafePointer<Float>) {
         // Outputs every tap of which is inside the row; at stride 2 the vector load reads one
         // element past the last tap, so that element must be inside too.
         var lo = 0, hi = ow
-        for span in spans { lo = max(lo, span.lo); hi = min(hi, span.hi) }
+        for span in spans { lo = max(lo, span.lowerBound); hi = min(hi, span.upperBound) }
         if s == 2 {
             let lastOffset = (kw - 1) * columnStep - pad
             let room = iw - 2 - lastOffset
@@ -251,12 +251,5 @@ struct ChannelsFirstDepthwiseKernel: FusableKernel {
             out[yw] = scalar(yw)
             yw += 1
         }
-    }
-
-    /// The output columns `lo..<hi` whose input column `column * stride + offset` lies in `0..<input`.
-    static func inside(offset: Int, stride: Int, input: Int, output: Int) -> (lo: Int, hi: Int) {
-        let lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride
-        let hi = input - 1 - offset < 0 ? 0 : min(output, (input - 1 - offset) / stride + 1)
-        return (min(lo, output), hi)
     }
 }

@@ -34,13 +34,12 @@ enum ChannelsFirstIm2Col {
             var remaining = columns.count
             var yw0 = startW, yh = startH, yd = startD
             // Output columns whose tap lies inside a whole input line.
-            let loFull = min(max(0, ceilDiv(-off, sw)), ow)
-            let hiFull = max(min(ow, floorDiv(iw - 1 - off, sw) + 1), loFull)
+            let full = WindowAxis.inside(offset: off, stride: sw, length: iw, count: ow)
             while remaining > 0 {
                 if wholeLines && yw0 == 0 && remaining >= ow && yd == 0 && dOff == 0 {
                     let lines = min(remaining / ow, oh - yh)
                     copyLines(dst, plane: plane, firstLine: yh + hOff, lines: lines, inputLines: ih, width: iw, offset: off,
-                              valid: loFull..<hiFull)
+                              valid: full)
                     dst += lines * ow
                     remaining -= lines * ow
                     yh += lines
@@ -54,8 +53,8 @@ enum ChannelsFirstIm2Col {
                 } else {
                     let src = plane + (dd * ih + hh) * iw
                     // Valid j: 0 <= (yw0 + j) * sw + off < iw.
-                    let lo = yw0 == 0 && n == ow ? loFull : min(max(0, ceilDiv(-off, sw) - yw0), n)
-                    let hi = yw0 == 0 && n == ow ? hiFull : max(min(n, floorDiv(iw - 1 - off, sw) + 1 - yw0), lo)
+                    let lo = yw0 == 0 && n == ow ? full.lowerBound : min(max(0, ceilDiv(-off, sw) - yw0), n)
+                    let hi = yw0 == 0 && n == ow ? full.upperBound : max(min(n, floorDiv(iw - 1 - off, sw) + 1 - yw0), lo)
                     for j in 0..<lo { dst[j] = 0 }
                     if sw == 1 {
                         (dst + lo).update(from: src + (yw0 + off + lo), count: hi - lo)

@@ -83,4 +83,13 @@ struct WindowAxis: Equatable {
             throw EngineError.shapeMismatch("causal padding on a transposed convolution", expected: [], got: [])
         }
     }
+
+    /// The columns `j` in `0..<count` whose `j * stride + offset` lies in `0..<length` (empty when
+    /// none): the output columns whose tap lands inside an input line (a convolution's im2col and
+    /// depthwise rows), or the input columns that land inside an output line (col2im).
+    static func inside(offset: Int, stride: Int, length: Int, count: Int) -> Range<Int> {
+        let lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+        let hi = length - 1 - offset < 0 ? 0 : min(count, (length - 1 - offset) / stride + 1)
+        return min(lo, hi)..<hi
+    }
 }
