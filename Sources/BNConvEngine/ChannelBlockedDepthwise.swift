@@ -73,7 +73,7 @@ struct ChannelBlockedDepthwise {
         let (rowSpan, o3) = (g.kh - 1).multipliedReportingOverflow(by: g.dh)
         guard !o1, !o2, !o3, columnSpan < scratchLimit, windowWidth < scratchLimit, rowSpan < scratchLimit,
               g.sh < scratchLimit else { return nil }
-        let width = columnSpan + windowWidth + 1
+        let width = g.paddedColumns   // columnSpan + windowWidth + 1, both now known to be small
         let band = bandRows(g)
         let rows = (band - 1) * g.sh + rowSpan + 1
         let (padded, o4) = rows.multipliedReportingOverflow(by: width * lanes)
