@@ -61,25 +61,14 @@ final class GraphDefLayoutFixtureTests: XCTestCase {
             let model = try Checkpoint.read(c.folder.appendingPathComponent("graph.pb").path)
             let converted = try ConvertLayout(target: c.target, keepIOLayout: keepIOLayout).apply(to: model).model
             let out = dir.appendingPathComponent("\(c.name).pb").path
-            if let reason = refused[c.name] {
-                XCTAssertThrowsError(try Checkpoint.write(converted, to: out), label) { error in
-                    XCTAssertTrue("\(error)".contains(reason), "\(label): \(error)")
-                }
-                XCTAssertFalse(FileManager.default.fileExists(atPath: out), label)
-                continue
-            }
-            try Checkpoint.write(converted, to: out)
-            let reread = try Checkpoint.read(out)
+            guard let reread = try GraphDefLayoutChecks.writeOrRefuse(converted, to: out, refusal: refused[c.name], label) else { continue }
             // The file holds what the pass made, node for node, with the converted model's interface.
             let sameInterface = LayoutBoundary(inputs: [nil], outputs: converted.outputs.map { _ in nil })
             XCTAssertNoThrow(try LayoutConversionCheck(original: converted, converted: reread, boundary: sameInterface).verify(), label)
             let boundary = LayoutBoundary(source: model, converted: converted)
             XCTAssertEqual(LayoutBoundary(source: model, converted: reread), boundary, "\(label): boundary read back")
             if keepIOLayout { XCTAssertTrue(boundary.isIdentity, label) }
-            let input = try tensor(c, "input.npy")
-            let outputs = try ModelRunner(model: reread).run([try boundary.inputs[0].map { try input.transposed($0) } ?? input])
-            let output = try XCTUnwrap(outputs.first, label)
-            let back = try boundary.outputs[0].map { try output.transposed(LayoutBoundary.inverse($0)) } ?? output
+            let back = try GraphDefLayoutChecks.run(reread, boundary, input: try tensor(c, "input.npy"), label)
             let expected = try tensor(c, "output.npy")
             assertClose(back, expected, tolerance: 1e-5, label)
             if back.shape == expected.shape { worst = max(worst, relativeError(back.floats(), expected.floats())) }
@@ -101,27 +90,12 @@ final class GraphDefLayoutFixtureTests: XCTestCase {
         let dir = try FixturePaths.scratchDirectory()
         addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
         for c in try cases() where refused[c.name] == nil {
-            let original = try Checkpoint.read(c.folder.appendingPathComponent("graph.pb").path)
-            let there = dir.appendingPathComponent("\(c.name)_there.pb").path
-            let back = dir.appendingPathComponent("\(c.name)_back.pb").path
-            try Checkpoint.write(try ConvertLayout(target: c.target).apply(to: original).model, to: there)
-            try Checkpoint.write(try ConvertLayout(target: c.source).apply(to: try Checkpoint.read(there)).model, to: back)
-            let returned = try Checkpoint.read(back)
-            for node in original.nodes {
-                let again = try XCTUnwrap(returned.node(named: node.name), "\(c.name): \(node.name)")
-                XCTAssertEqual(again.weights.map(\.tensor), node.weights.map(\.tensor), "\(c.name): \(node.name)")
-            }
-            XCTAssertEqual(returned.values[returned.inputs[0]]?.shape, original.values[original.inputs[0]]?.shape, c.name)
+            try GraphDefLayoutChecks.assertRoundTripKeepsWeights(c.folder.appendingPathComponent("graph.pb").path, through: c.target,
+                                                                 back: c.source, in: dir, c.name)
         }
     }
 
     private func nodeDefs(_ bytes: [UInt8]) throws -> [ProtobufNodeDef] { try ProtobufGraphDef(bytes: bytes, file: "x.pb").nodeDefs() }
-
-    private func integers(_ name: String, in defs: [ProtobufNodeDef]) throws -> [Int64] {
-        let def = try XCTUnwrap(defs.first { $0.name == GraphDefGraph.parse(name).node }, name)
-        guard case .tensor(let proto)? = def.attribute("value") else { throw XCTSkip("\(name) holds no tensor") }
-        return try GraphDefTensorCodec.decode(proto, file: "x.pb", place: name, limits: ReadLimits()).integers()
-    }
 
     /// The graph: a bare ExpandDims makes the (N, 187) signal (N, 187, 1) before a
     /// Conv1D(128). The Conv1D's own ExpandDims moves to the NCW axis, so the value it expands
@@ -136,14 +110,14 @@ final class GraphDefLayoutFixtureTests: XCTestCase {
         XCTAssertEqual(feed.op, .permute(permutation: [2, 1]))
         XCTAssertEqual(result.model.node(named: feed.inputs[0])?.opName, "Unsqueeze")
         let before = try nodeDefs(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))))
-        let axis = try integers(try XCTUnwrap(before.first { $0.name == "conv1d/ExpandDims" }).inputs[1], in: before)
+        let axis = try GraphDefLayoutChecks.constant(try XCTUnwrap(before.first { $0.name == "conv1d/ExpandDims" }).inputs[1], in: before).values
         XCTAssertTrue(axis == [1] || axis == [-3], "TensorFlow expands an NWC Conv1D's input at 1 (or -3): \(axis)")
         let defs = try nodeDefs(try GraphDefWriter.serialize(result.model, file: "x.pb"))
         let expand = try XCTUnwrap(defs.first { $0.name == "conv1d/ExpandDims" })
-        XCTAssertEqual(try integers(expand.inputs[1], in: defs), [axis == [1] ? 2 : -2], "the Conv1D's dummy height goes before the length in NCW")
+        XCTAssertEqual(try GraphDefLayoutChecks.constant(expand.inputs[1], in: defs).values, [axis == [1] ? 2 : -2], "the Conv1D's dummy height goes before the length in NCW")
         let transpose = try XCTUnwrap(defs.first { $0.name == GraphDefGraph.parse(expand.inputs[0]).node })
         XCTAssertEqual(transpose.op, "Transpose")
-        XCTAssertEqual(try integers(transpose.inputs[1], in: defs), [0, 2, 1])
+        XCTAssertEqual(try GraphDefLayoutChecks.constant(transpose.inputs[1], in: defs).values, [0, 2, 1])
         XCTAssertEqual(defs.first { $0.op == "Conv2D" && $0.name == "conv1d" }?.attribute("data_format")?.string, "NCHW")
     }
 

@@ -40,29 +40,14 @@ final class GraphDefLayoutWriteTests: XCTestCase {
             let model = try Checkpoint.read(TensorFlowFixtures.graph(name))
             let converted = try ConvertLayout(target: .channelsFirst, keepIOLayout: keepIOLayout).apply(to: model).model
             let out = dir.appendingPathComponent("\(name).pb").path
-            if let reason = refused[name] {
-                XCTAssertThrowsError(try Checkpoint.write(converted, to: out), name) { error in
-                    XCTAssertTrue("\(error)".contains(reason), "\(name): \(error)")
-                }
-                XCTAssertFalse(FileManager.default.fileExists(atPath: out), name)
-                continue
-            }
-            do {
-                try Checkpoint.write(converted, to: out)
-            } catch {
-                XCTFail("\(name): \(error)")
-                continue
-            }
-            let reread = try Checkpoint.read(out)
+            let label = "\(name) keep-io \(keepIOLayout)"
+            guard let reread = try GraphDefLayoutChecks.writeOrRefuse(converted, to: out, refusal: refused[name], label) else { continue }
             let boundary = LayoutBoundary(source: model, converted: converted)
-            XCTAssertEqual(LayoutBoundary(source: model, converted: reread), boundary, "\(name) keep-io \(keepIOLayout): boundary read back")
+            XCTAssertEqual(LayoutBoundary(source: model, converted: reread), boundary, "\(label): boundary read back")
             XCTAssertEqual(boundary.inputs, [keepIOLayout ? nil : [0, input.shape.count - 1] + Array(1..<(input.shape.count - 1))], name)
-            let outputs = try ModelRunner(model: reread).run([try boundary.inputs[0].map { try input.transposed($0) } ?? input])
-            XCTAssertEqual(outputs.count, 1, name)
-            guard let output = outputs.first else { continue }
-            let back = try boundary.outputs[0].map { try output.transposed(LayoutBoundary.inverse($0)) } ?? output
+            let back = try GraphDefLayoutChecks.run(reread, boundary, input: input, label)
             let tolerance = halfPrecisionTolerance[name] ?? 1e-5
-            assertClose(back, expected, tolerance: tolerance, "\(name) keep-io \(keepIOLayout)")
+            assertClose(back, expected, tolerance: tolerance, label)
             if back.shape == expected.shape, halfPrecisionTolerance[name] == nil {
                 worst = max(worst, relativeError(back.floats(), expected.floats()))
             }
@@ -84,26 +69,9 @@ final class GraphDefLayoutWriteTests: XCTestCase {
         let dir = try FixturePaths.scratchDirectory()
         addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
         for name in try cases() where refused[name] == nil {
-            let original = try Checkpoint.read(TensorFlowFixtures.graph(name))
-            let first = dir.appendingPathComponent("\(name)_nchw.pb").path
-            let second = dir.appendingPathComponent("\(name)_nhwc.pb").path
-            try Checkpoint.write(try ConvertLayout(target: .channelsFirst).apply(to: original).model, to: first)
-            try Checkpoint.write(try ConvertLayout(target: .channelsLast).apply(to: try Checkpoint.read(first)).model, to: second)
-            let back = try Checkpoint.read(second)
-            for node in original.nodes {
-                let returned = try XCTUnwrap(back.node(named: node.name), "\(name): \(node.name)")
-                XCTAssertEqual(returned.weights.map(\.tensor), node.weights.map(\.tensor), "\(name): \(node.name)")
-            }
-            XCTAssertEqual(back.values[back.inputs[0]]?.shape, original.values[original.inputs[0]]?.shape, name)
+            try GraphDefLayoutChecks.assertRoundTripKeepsWeights(TensorFlowFixtures.graph(name), through: .channelsFirst,
+                                                                 back: .channelsLast, in: dir, name)
         }
-    }
-
-    /// The integer values of the Const `name` in `defs`.
-    private func constant(_ name: String, in defs: [ProtobufNodeDef]) throws -> (values: [Int64], dims: [Int]) {
-        let def = try XCTUnwrap(defs.first { $0.name == GraphDefGraph.parse(name).node }, name)
-        guard case .tensor(let proto)? = def.attribute("value") else { throw XCTSkip("\(name) holds no tensor") }
-        let tensor = try GraphDefTensorCodec.decode(proto, file: "x.pb", place: name, limits: ReadLimits())
-        return (tensor.integers(), proto.shape?.map { Int($0) } ?? [])
     }
 
     func testConv1DSandwichMovesItsExpandAndSqueezeAxes() throws {
@@ -111,13 +79,13 @@ final class GraphDefLayoutWriteTests: XCTestCase {
         let before = try ProtobufGraphDef(bytes: try Data(contentsOf: URL(fileURLWithPath: TensorFlowFixtures.graph("conv1d_bn"))).map { $0 },
                                           file: "x.pb").nodeDefs()
         let data = try XCTUnwrap(before.first { $0.op == "ExpandDims" && $0.inputs[0].hasPrefix("input") })
-        let axis = try constant(data.inputs[1], in: before).values
+        let axis = try GraphDefLayoutChecks.constant(data.inputs[1], in: before).values
         XCTAssertTrue(axis == [1] || axis == [-3], "TensorFlow writes an NWC Conv1D with the height at 1 (or -3): \(axis)")
         let moved: Int64 = axis == [1] ? 2 : -2
         let bytes = try GraphDefWriter.serialize(try ConvertLayout(target: .channelsFirst).apply(to: model).model, file: "x.pb")
         let defs = try ProtobufGraphDef(bytes: bytes, file: "x.pb").nodeDefs()
         let expand = try XCTUnwrap(defs.first { $0.name == data.name })
-        XCTAssertEqual(try constant(expand.inputs[1], in: defs).values, [moved])
+        XCTAssertEqual(try GraphDefLayoutChecks.constant(expand.inputs[1], in: defs).values, [moved])
         let squeeze = try XCTUnwrap(defs.first { $0.op == "Squeeze" })
         guard case .list(let dims)? = squeeze.attribute("squeeze_dims") else { return XCTFail("no squeeze_dims") }
         XCTAssertEqual(dims.ints, [moved])
