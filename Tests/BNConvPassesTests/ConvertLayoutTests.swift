@@ -7,23 +7,8 @@ final class ConvertLayoutTests: XCTestCase {
     typealias M = FoldTestModels
 
     /// input(4x3x2) -> conv -> bn -> flatten -> dense: the classic Flatten trap.
-    func makeConvBNFlattenDense() -> Model {
-        var rng = M.Random(state: 11)
-        let nodes = [
-            Node(name: "input", op: .input, inputs: [], outputs: ["input"]),
-            Node(name: "conv", op: .conv(Convolution(rank: 2, filters: 3, kernelSize: [1, 1])), inputs: ["input"], outputs: ["conv"],
-                 weights: [M.weight(.kernel, [1, 1, 2, 3], .hwio, &rng), M.weight(.bias, [3], .vector, &rng)]),
-            Node(name: "bn", op: .batchNorm(BatchNorm(epsilon: 1e-3, axis: 3)), inputs: ["conv"], outputs: ["bn"], weights: M.bnWeights(3, &rng)),
-            Node(name: "flatten", op: .flatten, inputs: ["bn"], outputs: ["flatten"]),
-            Node(name: "dense", op: .dense(Dense(units: 5)), inputs: ["flatten"], outputs: ["dense"],
-                 weights: [M.weight(.kernel, [36, 5], .io, &rng), M.weight(.bias, [5], .vector, &rng)]),
-        ]
-        return Model(name: "t", format: .keras2H5, inputs: ["input"], outputs: ["dense"], nodes: nodes,
-                     values: ["input": ValueInfo(name: "input", shape: [nil, 4, 3, 2], layout: .channelsLast)])
-    }
-
     func testFlattenDenseAbsorbsThePermutationWithoutTransposes() throws {
-        let model = makeConvBNFlattenDense()
+        let model = M.convBNFlattenDense(seed: 11)
         let result = try ConvertLayout(target: .channelsFirst).apply(to: model)
         XCTAssertEqual(result.insertedTransposes, [])
         XCTAssertEqual(result.permutedDenseRows, ["dense"])
@@ -45,7 +30,7 @@ final class ConvertLayoutTests: XCTestCase {
     }
 
     func testRoundTripRestoresIdenticalWeights() throws {
-        let model = makeConvBNFlattenDense()
+        let model = M.convBNFlattenDense(seed: 11)
         let there = try ConvertLayout(target: .channelsFirst).apply(to: model).model
         let back = try ConvertLayout(target: .channelsLast).apply(to: there).model
         for node in model.nodes {
@@ -58,7 +43,7 @@ final class ConvertLayoutTests: XCTestCase {
     }
 
     func testKeepIOLayoutInsertsOneTransposePerSpatialBoundary() throws {
-        var model = makeConvBNFlattenDense()
+        var model = M.convBNFlattenDense(seed: 11)
         model.outputs = ["bn"]
         model.nodes.removeLast(2)
         let result = try ConvertLayout(target: .channelsFirst, keepIOLayout: true).apply(to: model)

@@ -12,19 +12,9 @@ final class LayoutConversionCheckTests: XCTestCase {
     typealias M = FoldTestModels
 
     /// input (N, 4, 3, 2) -> conv 1x1 (3) -> bn (axis 3) -> flatten -> dense (5).
+    /// The shared conv -> BN -> Flatten -> Dense model, with this file's seed.
     private func convBNFlattenDense(kernelInputChannels: Int = 2) -> Model {
-        var rng = M.Random(state: 17)
-        let nodes = [
-            Node(name: "input", op: .input, inputs: [], outputs: ["input"]),
-            Node(name: "conv", op: .conv(Convolution(rank: 2, filters: 3, kernelSize: [1, 1])), inputs: ["input"], outputs: ["conv"],
-                 weights: [M.weight(.kernel, [1, 1, kernelInputChannels, 3], .hwio, &rng), M.weight(.bias, [3], .vector, &rng)]),
-            Node(name: "bn", op: .batchNorm(BatchNorm(epsilon: 1e-3, axis: 3)), inputs: ["conv"], outputs: ["bn"], weights: M.bnWeights(3, &rng)),
-            Node(name: "flatten", op: .flatten, inputs: ["bn"], outputs: ["flatten"]),
-            Node(name: "dense", op: .dense(Dense(units: 5)), inputs: ["flatten"], outputs: ["dense"],
-                 weights: [M.weight(.kernel, [36, 5], .io, &rng), M.weight(.bias, [5], .vector, &rng)]),
-        ]
-        return Model(name: "t", format: .keras2H5, inputs: ["input"], outputs: ["dense"], nodes: nodes,
-                     values: ["input": ValueInfo(name: "input", shape: [nil, 4, 3, 2], layout: .channelsLast)])
+        M.convBNFlattenDense(seed: 17, kernelInputChannels: kernelInputChannels)
     }
 
     private func assertRefused(_ original: Model, _ converted: Model, at node: String, _ words: String,

@@ -49,4 +49,21 @@ enum FoldTestModels {
         return Model(name: "t", format: .keras2H5, inputs: ["input"], outputs: outputs,
                      nodes: [input, producer, bnNode] + extraNodes, values: values)
     }
+
+    /// A channels-last 1x1 conv (`kernelInputChannels` in, 3 out) -> BN -> Flatten -> Dense(5) on a
+    /// (4, 3, 2) input, weights drawn from `seed`: the layout tests' model with a Flatten before a Dense.
+    static func convBNFlattenDense(seed: UInt64, kernelInputChannels: Int = 2) -> Model {
+        var rng = Random(state: seed)
+        let nodes = [
+            Node(name: "input", op: .input, inputs: [], outputs: ["input"]),
+            Node(name: "conv", op: .conv(Convolution(rank: 2, filters: 3, kernelSize: [1, 1])), inputs: ["input"], outputs: ["conv"],
+                 weights: [weight(.kernel, [1, 1, kernelInputChannels, 3], .hwio, &rng), weight(.bias, [3], .vector, &rng)]),
+            Node(name: "bn", op: .batchNorm(BatchNorm(epsilon: 1e-3, axis: 3)), inputs: ["conv"], outputs: ["bn"], weights: bnWeights(3, &rng)),
+            Node(name: "flatten", op: .flatten, inputs: ["bn"], outputs: ["flatten"]),
+            Node(name: "dense", op: .dense(Dense(units: 5)), inputs: ["flatten"], outputs: ["dense"],
+                 weights: [weight(.kernel, [36, 5], .io, &rng), weight(.bias, [5], .vector, &rng)]),
+        ]
+        return Model(name: "t", format: .keras2H5, inputs: ["input"], outputs: ["dense"], nodes: nodes,
+                     values: ["input": ValueInfo(name: "input", shape: [nil, 4, 3, 2], layout: .channelsLast)])
+    }
 }
