@@ -38,17 +38,23 @@ final class ConvertLayoutCLITests: XCTestCase {
         }
     }
 
+    /// For a case the layout change must refuse (``refused``): asserts exit 1, an error naming
+    /// each of its words and no file at `out`, and returns true; false for any other case.
+    private func assertRefused(_ result: CLIRunner.Result, _ name: String, _ out: String,
+                               file: StaticString = #filePath, line: UInt = #line) -> Bool {
+        guard let words = refused[name] else { return false }
+        XCTAssertEqual(result.status, 1, "\(name): \(result.stderr)", file: file, line: line)
+        for w in words { XCTAssertTrue(result.stderr.contains(w), "\(name): \(result.stderr)", file: file, line: line) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), name, file: file, line: line)
+        return true
+    }
+
     func testVerifiedConversionsPassOrAreRefusedNamingTheNode() throws {
         var passed = 0
         for c in try cases() {
             let out = scratch.appendingPathComponent("\(c.name).pb").path
             let result = try CLIRunner.run(["convert", c.folder.appendingPathComponent("graph.pb").path, "--layout", c.target, "-o", out])
-            if let words = refused[c.name] {
-                XCTAssertEqual(result.status, 1, "\(c.name): \(result.stderr)")
-                for w in words { XCTAssertTrue(result.stderr.contains(w), "\(c.name): \(result.stderr)") }
-                XCTAssertFalse(FileManager.default.fileExists(atPath: out), c.name)
-                continue
-            }
+            if assertRefused(result, c.name, out) { continue }
             XCTAssertEqual(result.status, 0, "\(c.name): \(result.stderr)")
             XCTAssertTrue(result.stdout.contains("PASS"), "\(c.name): \(result.stdout)")
             passed += 1
@@ -62,12 +68,7 @@ final class ConvertLayoutCLITests: XCTestCase {
             let source = c.folder.appendingPathComponent("graph.pb").path
             let out = scratch.appendingPathComponent("\(c.name).pb").path
             let result = try CLIRunner.run(["convert", source, "--layout", c.target, "-o", out, "--no-verify", "--json"])
-            if let words = refused[c.name] {
-                XCTAssertEqual(result.status, 1, "\(c.name): \(result.stderr)")
-                for w in words { XCTAssertTrue(result.stderr.contains(w), "\(c.name): \(result.stderr)") }
-                XCTAssertFalse(FileManager.default.fileExists(atPath: out), c.name)
-                continue
-            }
+            if assertRefused(result, c.name, out) { continue }
             XCTAssertEqual(result.status, 0, "\(c.name): \(result.stderr)")
             let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], c.name)
             let inputPerm = (summary["inputPermutations"] as? [Any])?.first as? [Int]
