@@ -34,13 +34,27 @@ import numpy as np
 TOLERANCE = 1e-5
 
 
-def convert(bnconv, src, dst):
-    proc = subprocess.run([bnconv, "convert", src, "-o", dst, "--json"], capture_output=True, text=True)
+def convert(bnconv, src, dst, flags=()):
+    proc = subprocess.run([bnconv, "convert", src, "-o", dst, "--json", *flags], capture_output=True, text=True)
     try:
         summary = json.loads(proc.stdout) if proc.stdout.strip() else None
     except json.JSONDecodeError:
         summary = None
     return proc.returncode, summary, proc.stderr.strip()
+
+
+def export_and_run(bnconv, src, dst, inputs, label, rows, flags=()):
+    """`bnconv convert src -o dst`, then the export run by onnxruntime on `inputs`: (outputs by
+    name, op counts, opset), or None after a failed row for `label` is added to `rows`."""
+    rc, summary, err = convert(bnconv, src, dst, flags)
+    if rc != 0:
+        rows.append((label, False, f"bnconv convert exit {rc}: {(err.splitlines() or [''])[-1][:200]}"))
+        return None
+    try:
+        return run_export(dst, summary, inputs)
+    except Exception as error:
+        rows.append((label, False, f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"))
+        return None
 
 
 def compare(got, reference):
@@ -85,15 +99,10 @@ def graphdef_rows(bnconv, fixtures, only, out_dir):
         facts = json.load(open(os.path.join(folder, "facts.json")))
         dst = os.path.join(out_dir, f"graphdef_ops-{case}.onnx")
         label = f"graphdef_ops/{case} -> onnx"
-        rc, summary, err = convert(bnconv, os.path.join(folder, "graph.pb"), dst)
-        if rc != 0:
-            rows.append((label, False, f"bnconv convert exit {rc}: {(err.splitlines() or [''])[-1][:200]}"))
+        ran = export_and_run(bnconv, os.path.join(folder, "graph.pb"), dst, [np.load(os.path.join(folder, "input.npy"))], label, rows)
+        if ran is None:
             continue
-        try:
-            outputs, counts, opset = run_export(dst, summary, [np.load(os.path.join(folder, "input.npy"))])
-        except Exception as error:
-            rows.append((label, False, f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"))
-            continue
+        outputs, counts, opset = ran
         problems, worst = [], 0.0
         for k, out in enumerate(facts["outputs"]):
             reference = np.load(os.path.join(folder, f"output_{k}.npy"))
@@ -121,19 +130,14 @@ def opset_rows(bnconv, fixtures, only, out_dir):
         facts = json.load(open(os.path.join(folder, "facts.json")))
         dst = os.path.join(out_dir, f"onnx_opset-{case}.onnx")
         label = f"onnx_opset/{case} (opset {facts['opset']}) -> onnx"
-        rc, summary, err = convert(bnconv, os.path.join(folder, "model.onnx"), dst)
-        if rc != 0:
-            rows.append((label, False, f"bnconv convert exit {rc}: {(err.splitlines() or [''])[-1][:200]}"))
-            continue
         inputs, k = [], 0
         while os.path.exists(os.path.join(folder, f"input_{k}.npy")):
             inputs.append(np.load(os.path.join(folder, f"input_{k}.npy")))
             k += 1
-        try:
-            outputs, counts, opset = run_export(dst, summary, inputs)
-        except Exception as error:
-            rows.append((label, False, f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"))
+        ran = export_and_run(bnconv, os.path.join(folder, "model.onnx"), dst, inputs, label, rows)
+        if ran is None:
             continue
+        outputs, counts, opset = ran
         problems = []
         if "Upsample" in counts:
             problems.append("Upsample left")
@@ -166,15 +170,10 @@ def resampling_rows(bnconv, only, out_dir):
         for variant, flags in (("nchw", []), ("nhwc", ["--inputs-as-nhwc"])):
             dst = os.path.join(out_dir, f"keras_resampling-{name}-{variant}.onnx")
             label = f"keras_resampling/{name} -> onnx ({variant})"
-            proc = subprocess.run([bnconv, "convert", src, "-o", dst, "--json", *flags], capture_output=True, text=True)
-            if proc.returncode != 0:
-                rows.append((label, False, f"bnconv convert exit {proc.returncode}: {(proc.stderr.strip().splitlines() or [''])[-1][:200]}"))
+            ran = export_and_run(bnconv, src, dst, [x], label, rows, flags)
+            if ran is None:
                 continue
-            try:
-                outputs, counts, opset = run_export(dst, json.loads(proc.stdout), [x])
-            except Exception as error:
-                rows.append((label, False, f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"))
-                continue
+            outputs, counts, opset = ran
             problem = compare(next(iter(outputs.values())), reference)
             rows.append((label, problem is None, f"opset {opset}, {dict(counts)}" + (f"; {problem}" if problem else "")))
     return rows
