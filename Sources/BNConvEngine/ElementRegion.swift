@@ -89,6 +89,15 @@ struct ElementRegion {
         case activation(Activation, String)
     }
 
+    /// The Keras merges a region takes, as program steps.
+    private static let mergeArithmetic: [ElementwiseKind: ElementProgram.Arithmetic] = [
+        .add: .add, .subtract: .subtract, .multiply: .multiply, .maximum: .mergeMaximum, .minimum: .mergeMinimum,
+    ]
+    /// The op-library binary ops a region takes, as program steps.
+    private static let opLibraryArithmetic: [String: ElementProgram.Arithmetic] = [
+        "Add": .add, "Sub": .subtract, "Mul": .multiply, "Div": .divide, "Min": .minimum, "Max": .maximum,
+    ]
+
     /// What `node` computes when it is expressible on values of the group (and scalar constants).
     private static func instruction(_ node: Node, inGroup: Set<String>, model: Model) -> Instruction? {
         guard node.outputs.count == 1, (model.values[node.outputs[0]]?.dtype ?? .float32) == .float32 else { return nil }
@@ -97,16 +106,10 @@ struct ElementRegion {
             guard a != .softmax, node.inputs.count == 1, inGroup.contains(node.inputs[0]) else { return nil }
             return .activation(a, node.inputs[0])
         case .elementwise(let kind):
-            let ops: [ElementwiseKind: ElementProgram.Arithmetic] = [
-                .add: .add, .subtract: .subtract, .multiply: .multiply, .maximum: .mergeMaximum, .minimum: .mergeMinimum,
-            ]
-            guard let op = ops[kind], node.inputs.count == 2, node.inputs.allSatisfy(inGroup.contains) else { return nil }
+            guard let op = mergeArithmetic[kind], node.inputs.count == 2, node.inputs.allSatisfy(inGroup.contains) else { return nil }
             return .arithmetic(op, .value(node.inputs[0]), .value(node.inputs[1]))
         case .tensor(let t):
-            let ops: [String: ElementProgram.Arithmetic] = [
-                "Add": .add, "Sub": .subtract, "Mul": .multiply, "Div": .divide, "Min": .minimum, "Max": .maximum,
-            ]
-            guard let op = ops[t.type], t.arguments.count == 2 else { return nil }
+            guard let op = opLibraryArithmetic[t.type], t.arguments.count == 2 else { return nil }
             var operands: [Operand] = []
             for argument in t.arguments {
                 switch argument {
