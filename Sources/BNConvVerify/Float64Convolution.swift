@@ -12,15 +12,35 @@
 /// to every position the tap links, so the kernel is read once however many positions there are.
 enum Float64Convolution {
     /// The forward convolution of `x` (`(N, spatial..., groups * G)`) with `kernel` (`(taps..., G, out)`).
-    static func forward(_ x: Float64Tensor, kernel: Float64Tensor, groups: Int, windows: [Float64Window], bias: [Double]?,
+    static func forward(_ x: Float64Tensor, kernel: Float64KernelView, groups: Int, windows: [Float64Window], bias: [Double]?,
                         budget: inout Float64Budget) throws -> Float64Tensor {
-        let rank = windows.count
-        guard x.shape.count == rank + 2, kernel.shape.count == rank + 2, groups >= 1 else {
-            throw Float64Reference.Unsupported("a convolution of \(rank) spatial axes over \(x.shape) with a kernel \(kernel.shape)")
+        switch kernel.elements {
+        case .floats(let w): return try forward(x, kernel: w, shape: kernel.shape, groups: groups, windows: windows, bias: bias, budget: &budget)
+        case .doubles(let w): return try forward(x, kernel: w, shape: kernel.shape, groups: groups, windows: windows, bias: bias, budget: &budget)
         }
-        let cin = x.shape[rank + 1], cinG = kernel.shape[rank], cout = kernel.shape[rank + 1]
-        guard cinG * groups == cin, cout % groups == 0, zip(windows, kernel.shape).allSatisfy({ $0.kernel == $1 }) else {
-            throw Float64Reference.Unsupported("a kernel \(kernel.shape) in \(groups) group(s) cannot read \(cin) channels")
+    }
+
+    /// The transposed convolution of `x` (`(N, spatial..., in)`) with `kernel` (`(taps..., in, G')`)
+    /// in `groups` groups: `groups * G'` output channels.
+    static func transposed(_ x: Float64Tensor, kernel: Float64KernelView, groups: Int, windows: [Float64Window], bias: [Double]?,
+                           budget: inout Float64Budget) throws -> Float64Tensor {
+        switch kernel.elements {
+        case .floats(let w): return try transposed(x, kernel: w, shape: kernel.shape, groups: groups, windows: windows, bias: bias, budget: &budget)
+        case .doubles(let w): return try transposed(x, kernel: w, shape: kernel.shape, groups: groups, windows: windows, bias: bias, budget: &budget)
+        }
+    }
+
+    /// ``forward(_:kernel:groups:windows:bias:budget:)`` over the kernel's values as stored (float32
+    /// ones widened as they are read).
+    private static func forward<W: BinaryFloatingPoint>(_ x: Float64Tensor, kernel wp: UnsafeBufferPointer<W>, shape kernelShape: [Int], groups: Int,
+                                                        windows: [Float64Window], bias: [Double]?, budget: inout Float64Budget) throws -> Float64Tensor {
+        let rank = windows.count
+        guard x.shape.count == rank + 2, kernelShape.count == rank + 2, groups >= 1 else {
+            throw Float64Reference.Unsupported("a convolution of \(rank) spatial axes over \(x.shape) with a kernel \(kernelShape)")
+        }
+        let cin = x.shape[rank + 1], cinG = kernelShape[rank], cout = kernelShape[rank + 1]
+        guard cinG * groups == cin, cout % groups == 0, zip(windows, kernelShape).allSatisfy({ $0.kernel == $1 }) else {
+            throw Float64Reference.Unsupported("a kernel \(kernelShape) in \(groups) group(s) cannot read \(cin) channels")
         }
         let coutG = cout / groups
         let n = x.shape[0]
@@ -29,22 +49,24 @@ enum Float64Convolution {
         let inPositions = inSize.reduce(1, *), outPositions = outSize.reduce(1, *)
         var out = [Double](repeating: 0, count: n * outPositions * cout)
         let links = tapLinks(windows, inSize: inSize, transposed: false)
+        guard wp.count == kernelShape.reduce(1, *) else {
+            throw Float64Reference.Unsupported("a kernel of shape \(kernelShape) holds \(wp.count) values")
+        }
         x.values.withUnsafeBufferPointer { xp in
-            kernel.values.withUnsafeBufferPointer { wp in
-                out.withUnsafeMutableBufferPointer { yp in
-                    for b in 0..<n {
-                        let xb = xp.baseAddress! + b * inPositions * cin, yb = yp.baseAddress! + b * outPositions * cout
-                        if let bias {
-                            for p in 0..<outPositions { for o in 0..<cout { yb[p * cout + o] = bias[o] } }
-                        }
-                        for (tap, pairs) in links.enumerated() {
-                            for g in 0..<groups {
-                                for i in 0..<cinG {
-                                    let w = wp.baseAddress! + (tap * cinG + i) * cout + g * coutG
-                                    let channel = g * cinG + i
-                                    for (from, to) in pairs {
-                                        axpy(yb + to * cout + g * coutG, xb[from * cin + channel], w, coutG)
-                                    }
+            out.withUnsafeMutableBufferPointer { yp in
+                for b in 0..<n {
+                    let xb = xp.baseAddress! + b * inPositions * cin, yb = yp.baseAddress! + b * outPositions * cout
+                    if let bias {
+                        for p in 0..<outPositions { for o in 0..<cout { yb[p * cout + o] = bias[o] } }
+                    }
+                    // A kernel without values (a zero-sized axis) adds nothing.
+                    for (tap, pairs) in links.enumerated() where wp.baseAddress != nil {
+                        for g in 0..<groups {
+                            for i in 0..<cinG {
+                                let w = wp.baseAddress! + (tap * cinG + i) * cout + g * coutG
+                                let channel = g * cinG + i
+                                for (from, to) in pairs {
+                                    axpy(yb + to * cout + g * coutG, xb[from * cin + channel], w, coutG)
                                 }
                             }
                         }
@@ -55,17 +77,16 @@ enum Float64Convolution {
         return Float64Tensor(shape: [n] + outSize + [cout], values: out)
     }
 
-    /// The transposed convolution of `x` (`(N, spatial..., in)`) with `kernel` (`(taps..., in, G')`)
-    /// in `groups` groups: `groups * G'` output channels.
-    static func transposed(_ x: Float64Tensor, kernel: Float64Tensor, groups: Int, windows: [Float64Window], bias: [Double]?,
-                           budget: inout Float64Budget) throws -> Float64Tensor {
+    /// ``transposed(_:kernel:groups:windows:bias:budget:)`` over the kernel's values as stored.
+    private static func transposed<W: BinaryFloatingPoint>(_ x: Float64Tensor, kernel wp: UnsafeBufferPointer<W>, shape kernelShape: [Int], groups: Int,
+                                                           windows: [Float64Window], bias: [Double]?, budget: inout Float64Budget) throws -> Float64Tensor {
         let rank = windows.count
-        guard x.shape.count == rank + 2, kernel.shape.count == rank + 2, groups >= 1 else {
-            throw Float64Reference.Unsupported("a transposed convolution of \(rank) spatial axes over \(x.shape) with a kernel \(kernel.shape)")
+        guard x.shape.count == rank + 2, kernelShape.count == rank + 2, groups >= 1 else {
+            throw Float64Reference.Unsupported("a transposed convolution of \(rank) spatial axes over \(x.shape) with a kernel \(kernelShape)")
         }
-        let cin = x.shape[rank + 1], coutG = kernel.shape[rank + 1]
-        guard kernel.shape[rank] == cin, cin % groups == 0, zip(windows, kernel.shape).allSatisfy({ $0.kernel == $1 }) else {
-            throw Float64Reference.Unsupported("a transposed kernel \(kernel.shape) in \(groups) group(s) cannot read \(cin) channels")
+        let cin = x.shape[rank + 1], coutG = kernelShape[rank + 1]
+        guard kernelShape[rank] == cin, cin % groups == 0, zip(windows, kernelShape).allSatisfy({ $0.kernel == $1 }) else {
+            throw Float64Reference.Unsupported("a transposed kernel \(kernelShape) in \(groups) group(s) cannot read \(cin) channels")
         }
         let cinG = cin / groups, cout = coutG * groups
         let n = x.shape[0]
@@ -75,23 +96,24 @@ enum Float64Convolution {
         let inPositions = inSize.reduce(1, *), outPositions = outSize.reduce(1, *)
         var out = [Double](repeating: 0, count: n * outPositions * cout)
         let links = tapLinks(windows, inSize: inSize, transposed: true)
+        guard wp.count == kernelShape.reduce(1, *) else {
+            throw Float64Reference.Unsupported("a kernel of shape \(kernelShape) holds \(wp.count) values")
+        }
         x.values.withUnsafeBufferPointer { xp in
-            kernel.values.withUnsafeBufferPointer { wp in
-                out.withUnsafeMutableBufferPointer { yp in
-                    for b in 0..<n {
-                        let xb = xp.baseAddress! + b * inPositions * cin, yb = yp.baseAddress! + b * outPositions * cout
-                        for (tap, pairs) in links.enumerated() {
-                            for i in 0..<cin {
-                                let w = wp.baseAddress! + (tap * cin + i) * coutG
-                                let first = (i / cinG) * coutG
-                                for (from, to) in pairs {
-                                    axpy(yb + to * cout + first, xb[from * cin + i], w, coutG)
-                                }
+            out.withUnsafeMutableBufferPointer { yp in
+                for b in 0..<n {
+                    let xb = xp.baseAddress! + b * inPositions * cin, yb = yp.baseAddress! + b * outPositions * cout
+                    for (tap, pairs) in links.enumerated() where wp.baseAddress != nil {
+                        for i in 0..<cin {
+                            let w = wp.baseAddress! + (tap * cin + i) * coutG
+                            let first = (i / cinG) * coutG
+                            for (from, to) in pairs {
+                                axpy(yb + to * cout + first, xb[from * cin + i], w, coutG)
                             }
                         }
-                        if let bias {
-                            for p in 0..<outPositions { for o in 0..<cout { yb[p * cout + o] += bias[o] } }
-                        }
+                    }
+                    if let bias {
+                        for p in 0..<outPositions { for o in 0..<cout { yb[p * cout + o] += bias[o] } }
                     }
                 }
             }
@@ -137,9 +159,9 @@ enum Float64Convolution {
         return links
     }
 
-    /// `y[k] += a * x[k]` for `k < count`.
+    /// `y[k] += a * x[k]` for `k < count`, each `x[k]` widened to Double exactly.
     @inline(__always)
-    private static func axpy(_ y: UnsafeMutablePointer<Double>, _ a: Double, _ x: UnsafePointer<Double>, _ count: Int) {
-        for k in 0..<count { y[k] += a * x[k] }
+    private static func axpy<W: BinaryFloatingPoint>(_ y: UnsafeMutablePointer<Double>, _ a: Double, _ x: UnsafePointer<W>, _ count: Int) {
+        for k in 0..<count { y[k] += a * Double(x[k]) }
     }
 }

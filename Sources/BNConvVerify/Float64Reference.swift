@@ -183,34 +183,38 @@ enum Float64Reference {
             var y: Float64Tensor
             switch node.op {
             case .conv:
-                let w = try Float64Kernel.forward(node, .kernel, spatialRank: r, absolute: abs)
-                let bias = c.useBias ? try Float64Kernel.vector(node, .bias, count: w.shape[r + 1], absolute: abs) : nil
-                roundings += taps * w.shape[r] + 1
-                y = try Float64Convolution.forward(input, kernel: w, groups: c.groups, windows: try forwardWindows(), bias: bias, budget: &budget)
+                y = try Float64Kernel.withForward(node, .kernel, spatialRank: r, absolute: abs) { w in
+                    let bias = c.useBias ? try Float64Kernel.vector(node, .bias, count: w.shape[r + 1], absolute: abs) : nil
+                    roundings += taps * w.shape[r] + 1
+                    return try Float64Convolution.forward(input, kernel: w, groups: c.groups, windows: try forwardWindows(), bias: bias, budget: &budget)
+                }
             case .depthwiseConv:
-                let w = try Float64Kernel.depthwise(node, .kernel, spatialRank: r, absolute: abs)
-                let bias = c.useBias ? try Float64Kernel.vector(node, .bias, count: w.shape[r + 1], absolute: abs) : nil
-                roundings += taps + 1
-                y = try Float64Convolution.forward(input, kernel: w, groups: channels, windows: try forwardWindows(), bias: bias, budget: &budget)
+                y = try Float64Kernel.withDepthwise(node, .kernel, spatialRank: r, absolute: abs) { w in
+                    let bias = c.useBias ? try Float64Kernel.vector(node, .bias, count: w.shape[r + 1], absolute: abs) : nil
+                    roundings += taps + 1
+                    return try Float64Convolution.forward(input, kernel: w, groups: channels, windows: try forwardWindows(), bias: bias, budget: &budget)
+                }
             case .separableConv:
                 // The depthwise step (no bias), then a 1x1 pointwise convolution with the layer's bias.
-                let dw = try Float64Kernel.depthwise(node, .depthwiseKernel, spatialRank: r, absolute: abs)
-                let between = try Float64Convolution.forward(input, kernel: dw, groups: channels, windows: try forwardWindows(),
-                                                             bias: nil, budget: &budget)
-                let pw = try Float64Kernel.forward(node, .pointwiseKernel, spatialRank: r, absolute: abs)
-                let bias = c.useBias ? try Float64Kernel.vector(node, .bias, count: pw.shape[r + 1], absolute: abs) : nil
-                let unit = (0..<r).map { Float64Window(unit: between.shape[1 + $0]) }
-                roundings += taps + pw.shape[r] + 1
-                y = try Float64Convolution.forward(between, kernel: pw, groups: 1, windows: unit, bias: bias, budget: &budget)
+                let between = try Float64Kernel.withDepthwise(node, .depthwiseKernel, spatialRank: r, absolute: abs) { dw in
+                    try Float64Convolution.forward(input, kernel: dw, groups: channels, windows: try forwardWindows(), bias: nil, budget: &budget)
+                }
+                y = try Float64Kernel.withForward(node, .pointwiseKernel, spatialRank: r, absolute: abs) { pw in
+                    let bias = c.useBias ? try Float64Kernel.vector(node, .bias, count: pw.shape[r + 1], absolute: abs) : nil
+                    let unit = (0..<r).map { Float64Window(unit: between.shape[1 + $0]) }
+                    roundings += taps + pw.shape[r] + 1
+                    return try Float64Convolution.forward(between, kernel: pw, groups: 1, windows: unit, bias: bias, budget: &budget)
+                }
             case .convTranspose:
-                let w = try Float64Kernel.transposed(node, .kernel, spatialRank: r, absolute: abs)
                 let windows = try (0..<r).map { a in
                     try Float64Window(transposed: spatial[a], kernel: c.kernelSize[a], stride: c.strides[a], dilation: c.dilations[a],
                                       padding: c.padding, outputPadding: c.outputPadding.flatMap { a < $0.count ? $0[a] : nil }, axis: a)
                 }
-                let bias = c.useBias ? try Float64Kernel.vector(node, .bias, count: w.shape[r + 1] * c.groups, absolute: abs) : nil
-                roundings += taps * (channels / max(c.groups, 1)) + 1
-                y = try Float64Convolution.transposed(input, kernel: w, groups: c.groups, windows: windows, bias: bias, budget: &budget)
+                y = try Float64Kernel.withTransposed(node, .kernel, spatialRank: r, absolute: abs) { w in
+                    let bias = c.useBias ? try Float64Kernel.vector(node, .bias, count: w.shape[r + 1] * c.groups, absolute: abs) : nil
+                    roundings += taps * (channels / max(c.groups, 1)) + 1
+                    return try Float64Convolution.transposed(input, kernel: w, groups: c.groups, windows: windows, bias: bias, budget: &budget)
+                }
             default:
                 throw Unsupported("\(node.name) is not a convolution")
             }

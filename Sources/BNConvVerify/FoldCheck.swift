@@ -1,6 +1,9 @@
+import Dispatch
+import Synchronization
 import BNConvCore
 import BNConvModel
 import BNConvEngine
+import BNConvInterop
 
 /// One folded BatchNorm checked on its own: the layers it touched (the conv or dense it folded
 /// into, the BN, and any Identity/Dropout/Flatten between them) run on random inputs in the
@@ -113,10 +116,22 @@ public enum FoldChecker {
     /// Checks every fold of `folds` between `reference` (the model before the fold) and
     /// `candidate` (after it), on one seeded random sample: both sets of layers run in float32 on
     /// the engine and are measured against the original layers computed in float64.
+    ///
+    /// The checks are independent, so they run on every core at once (largest first), each on one
+    /// thread; a check whose layers hold a weight that can be read only on this thread (one read
+    /// through the serial libhdf5, ``Tensor/loadsConcurrently``) runs here, after the others.
+    /// ResNet-50's 53 checks: 0.15-0.20 s on one core, about half that on two.
     public static func check(_ folds: [FoldToCheck], reference: Model, candidate: Model, seed: UInt64 = 0) -> [FoldCheck] {
-        folds.map { fold in
-            func run(capped: Bool) throws -> FoldCheck {
-                let (before, after) = try pair(fold, reference: reference, candidate: candidate, capsSpatialSizes: capped)
+        // The layers are picked out here (cheap, and it reads no weight): capped, and at full size
+        // for a window too large for the capped size (a 17x17 valid conv).
+        let pairs = folds.map { fold in
+            (capped: Result { try pair(fold, reference: reference, candidate: candidate, capsSpatialSizes: true) },
+             full: Result { try pair(fold, reference: reference, candidate: candidate, capsSpatialSizes: false) })
+        }
+        @Sendable func checked(_ i: Int) -> FoldCheck {
+            let fold = folds[i]
+            func run(_ layers: Result<(Model, Model), Error>) throws -> FoldCheck {
+                let (before, after) = try layers.get()
                 let inputs = try RandomInputs.make(for: before, batch: 1, seed: seed)
                 let options = RunOptions(threads: 1, streamsWeights: true)
                 let expected = try ModelRunner(model: before, options: options).run(inputs)[0]
@@ -135,12 +150,37 @@ public enum FoldChecker {
                 return check
             }
             do {
-                // A window too large for the capped size (a 17x17 valid conv) runs at full size.
-                return try (try? run(capped: true)) ?? run(capped: false)
+                return try (try? run(pairs[i].capped)) ?? run(pairs[i].full)
             } catch {
                 return FoldCheck(batchNorm: fold.batchNorm, target: fold.target, skipped: "\(error)")
             }
         }
+        func readableAnywhere(_ i: Int) -> Bool {
+            [pairs[i].capped, pairs[i].full].allSatisfy { layers in
+                guard case .success(let (before, after)) = layers else { return true }
+                return (before.nodes + after.nodes).allSatisfy { $0.weights.allSatisfy(\.tensor.loadsConcurrently) }
+            }
+        }
+        let anywhere = folds.indices.filter(readableAnywhere)
+        var results = [FoldCheck?](repeating: nil, count: folds.count)
+        if Parallel.cores > 1 && anywhere.count > 1 {
+            // The workers are threads the allocator gives heaps of their own: what the whole-model
+            // runs freed is handed back first, so that it is not held beside the checks' memory.
+            FreedHeapMemory.release()
+            // Largest kernels first, so that the cores finish together.
+            let weight: (Int) -> Int = { i in
+                guard case .success(let (before, _)) = pairs[i].capped else { return 0 }
+                return before.nodes.reduce(0) { $0 + $1.weights.reduce(0) { $0 + $1.tensor.count } }
+            }
+            let order = anywhere.sorted { weight($0) > weight($1) }
+            let done = Mutex<[Int: FoldCheck]>([:])
+            DispatchQueue.concurrentPerform(iterations: order.count) { k in
+                let check = checked(order[k])
+                done.withLock { $0[order[k]] = check }
+            }
+            for (i, check) in done.withLock({ $0 }) { results[i] = check }
+        }
+        return folds.indices.map { results[$0] ?? checked($0) }
     }
 
     /// The original layers of `fold` and their folded counterparts, each as a one-input model.

@@ -41,6 +41,28 @@ final class FoldCheckTests: XCTestCase {
         XCTAssertGreaterThan(checked, 20)
     }
 
+    /// The checks run on every core at once give what each check gives alone, in the folds' order,
+    /// whether the weights are held in memory or lent from the file's mapping: the same errors, bit
+    /// for bit.
+    func testChecksOnEveryCoreGiveWhatEachGivesAlone() throws {
+        let path = FixturePaths.url("keras/mini_resnet/keras2.h5").path
+        for deferral in [nil, 0] as [Int?] {
+            let model = try Checkpoint.read(path, deferringWeights: deferral)
+            let folded = try FoldBatchNorm().apply(to: model)
+            let folds = checks(model, folded)
+            XCTAssertGreaterThanOrEqual(folds.count, 4)
+            let together = FoldChecker.check(folds, reference: model, candidate: folded.model)
+            XCTAssertEqual(together.map(\.batchNorm), folds.map(\.batchNorm))
+            for (fold, check) in zip(folds, together) {
+                let alone = try XCTUnwrap(FoldChecker.check([fold], reference: model, candidate: folded.model).first)
+                XCTAssertNil(check.skipped, "\(fold.batchNorm): \(check.skipped ?? "")")
+                XCTAssertEqual(check.error, alone.error, fold.batchNorm)
+                XCTAssertEqual(check.referenceError, alone.referenceError, fold.batchNorm)
+                XCTAssertEqual(check.noiseFloor, alone.noiseFloor, fold.batchNorm)
+            }
+        }
+    }
+
     /// A folder that forgot epsilon (folds with epsilon 0): every check of a BN whose epsilon
     /// matters fails, and so does the whole-model verification with its noise allowance measured.
     func testADroppedEpsilonFailsLocallyAndOnTheWholeModel() throws {
