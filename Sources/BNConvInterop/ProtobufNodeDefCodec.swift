@@ -91,6 +91,7 @@ enum ProtobufNodeDefCodec {
         let n = node.pointee
         let inputs = (0..<n.n_input).map { String(cString: n.input[$0]!) }
         var attributes: [(key: String, value: ProtobufAttrValue)] = []
+        attributes.reserveCapacity(n.n_attr)
         for i in 0..<n.n_attr {
             let entry = n.attr[i]!.pointee
             var value = entry.value.map { copy($0.pointee) } ?? .unset

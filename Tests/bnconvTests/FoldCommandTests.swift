@@ -224,6 +224,15 @@ final class FoldCommandTests: XCTestCase {
         XCTAssertTrue(try files().contains("out.h5"), "--force writes anyway")
     }
 
+    /// A verification that ends in an error (a random input too large to make) writes nothing:
+    /// exit 1 with the advice, no output and no temporary file left.
+    func testAVerificationErrorLeavesNothingWritten() throws {
+        let result = try CLIRunner.run(["fold", "mini_resnet.h5", "-o", "out.h5", "--batch", "100000"], in: dir)
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("smaller --batch"), result.stderr)
+        XCTAssertEqual(try files(), ["conv_relu_bn.h5", "mini_resnet.h5"])
+    }
+
     func testVerifyOfDifferentModelsExitsThreeAndNamesTheLayer() throws {
         let result = try CLIRunner.run(["verify", "mini_resnet.h5", "conv_relu_bn.h5"], in: dir)
         XCTAssertEqual(result.status, 1, "different interfaces are an error: \(result.stdout) \(result.stderr)")

@@ -99,6 +99,7 @@ public enum ONNXReader {
                                     file: file, limits: options.limits, opset: opset, readValues: read)
 
         var nodes: [Node] = []
+        nodes.reserveCapacity(proto.inputs.count + proto.nodes.count)
         var names = NameAllocator()
         func uniqueName(_ preferred: String, fallback: String) -> String {
             names.claim(preferred.isEmpty ? fallback : preferred)
@@ -138,7 +139,7 @@ public enum ONNXReader {
         // from the inputs'; ONNX activations of rank 3 to 5 are channels-first.
         return try ModelFinisher(layouts: .channelsFirst).finish(
             Model(name: proto.graphName, format: .onnx, inputs: modelInputs, outputs: proto.outputs.map(\.name),
-                  nodes: nodes, values: values, source: ONNXModelRecord(origin: message.origin ?? .bytes([]), proto: proto, constants: constants)),
+                  nodes: consume nodes, values: consume values, source: ONNXModelRecord(origin: message.origin ?? .bytes([]), proto: proto, constants: constants)),
             file: file)
     }
 

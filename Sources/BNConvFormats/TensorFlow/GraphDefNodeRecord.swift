@@ -5,7 +5,10 @@ import BNConvInterop
 /// The record of one ``Node`` read from a GraphDef: which NodeDefs it stands for and how its
 /// inputs and weights map onto them (the node as read, which the writer compares the edited one
 /// with, is the model's ``Model/asRead`` outline).
-public struct GraphDefNodeRecord: SourceRecord {
+///
+/// A class: the reader's table of records (``GraphDefSource``) and the node share one, instead of
+/// each holding a copy (a 100,000-node graph's table held 31 MB of copies).
+public final class GraphDefNodeRecord: SourceRecord {
     /// Where a ``Node`` input is read in the graph: input `index` of the NodeDef `nodeDef`.
     struct InputSlot: Sendable, Equatable {
         /// The NodeDef's name.
@@ -37,7 +40,22 @@ public struct GraphDefNodeRecord: SourceRecord {
     let storedDims: [String: [Int]]
     /// The branch of a constant-predicate `tf.cond` the node sits in, in words (taken or not, and
     /// why); nil outside one.
-    public internal(set) var branch: String? = nil
+    public let branch: String?
+
+    init(nodeDefNames: [String], auxiliaryNames: [String], nodeDefs: [ProtobufNodeDef], inputSlots: [InputSlot],
+         mirrorSlots: [[InputSlot]], outputNodeDef: String, dataFormat: String, dataType: Int32,
+         storedDims: [String: [Int]], branch: String? = nil) {
+        self.nodeDefNames = nodeDefNames
+        self.auxiliaryNames = auxiliaryNames
+        self.nodeDefs = nodeDefs
+        self.inputSlots = inputSlots
+        self.mirrorSlots = mirrorSlots
+        self.outputNodeDef = outputNodeDef
+        self.dataFormat = dataFormat
+        self.dataType = dataType
+        self.storedDims = storedDims
+        self.branch = branch
+    }
 }
 
 extension GraphDefNodeRecord: BranchDescription {}

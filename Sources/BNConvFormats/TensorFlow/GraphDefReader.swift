@@ -184,20 +184,20 @@ public enum GraphDefReader {
         }
         // Outputs: values nothing reads (the graph's sinks), NoOps, unread constants and the sinks of
         // constant tf.cond control flow (untaken nodes, switch_t / switch_f anchors) aside.
-        let produced = nodes.filter { $0.op != .input }
-        let outputs = produced.compactMap { node -> String? in
+        var outputs: [String] = []
+        for node in nodes where node.op != .input {
             let v = node.outputs[0]
             // A sink: none of its outputs read (an unresolved Switch is read on one output only).
-            guard node.outputs.allSatisfy({ graph.consumers[$0] == nil }) else { return nil }
-            if let record = node.source as? GraphDefNodeRecord, graph.isControlFlowSink(record.outputNodeDef) { return nil }
-            if case .opaque("Const") = node.op { return nil }
-            if node.op == GraphDefOpMapper.constantOp { return nil }
-            return v
+            guard node.outputs.allSatisfy({ graph.consumers[$0] == nil }) else { continue }
+            if let record = node.source as? GraphDefNodeRecord, graph.isControlFlowSink(record.outputNodeDef) { continue }
+            if case .opaque("Const") = node.op { continue }
+            if node.op == GraphDefOpMapper.constantOp { continue }
+            outputs.append(v)
         }
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let source = GraphDefSource(file: file, graph: message, nodeDefs: graph.nodes, readNodes: records,
                                     nodeDefNames: Set(graph.nodes.map(\.name)), limits: graph.limits)
-        return Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs, nodes: nodes, values: values, source: source)
+        return Model(name: name, format: .graphDef, inputs: inputs, outputs: outputs, nodes: consume nodes, values: consume values, source: source)
     }
 
     /// The TensorFlow data type a node produces (`T`, or `dtype` for Const and Placeholder).
