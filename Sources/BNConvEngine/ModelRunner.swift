@@ -130,12 +130,13 @@ public final class ModelRunner {
         }
         let statistics = options.batchNormStatistics
         let streams = options.streamsWeights
-        padFolding = PadFolding(nodes: steps.map(\.node), model: model) {
+        let stepNodes = steps.map(\.node)
+        padFolding = PadFolding(nodes: stepNodes, model: model) {
             try KernelFactory.make($0, batchNormStatistics: statistics, streamsWeights: streams, parallel: parallel)
         }
         // Chains are planned over the kernels an unobserved run uses (folded consumers included).
         let kernels = steps.indices.map { padFolding.folds[$0]?.kernel ?? steps[$0].kernel }
-        fusion = FusionPlan(nodes: steps.map(\.node), kernels: kernels, model: model)
+        fusion = FusionPlan(nodes: stepNodes, kernels: kernels, model: model)
         for step in steps { for v in step.distinctInputs { readerCounts[v, default: 0] += 1 } }
         outputNames = Set(model.outputs)
         plansConstants = options.foldsConstants && steps.contains { $0.kernel is TensorOpKernel }
