@@ -5,7 +5,8 @@ import BNConvModel
 /// value read elsewhere is their last: what ``FusionPlan`` runs as an ``ElementProgram`` in the
 /// epilogue of the step that writes the value.
 ///
-/// The nodes taken: activations (not softmax), op-library `Add`/`Sub`/`Mul`/`Div`/`Min`/`Max` of
+/// The nodes taken: activations (not softmax), Keras `Rescaling` by scalars (tf.keras's swish
+/// scales its input by `beta`), op-library `Add`/`Sub`/`Mul`/`Div`/`Min`/`Max` of
 /// two values of the group or of one and a float32 scalar constant, and Keras merges
 /// (`Add`/`Subtract`/`Multiply`/`Maximum`/`Minimum`) of two values of the group. The group may
 /// branch and join (`x * clip(x + 3, 0, 6)` reads `x` twice); every value but the last must be
@@ -69,6 +70,10 @@ struct ElementRegion {
             switch member.instruction {
             case let .arithmetic(op, a, b): program.append(.arithmetic(op, operand(a), operand(b), into: into))
             case let .activation(activation, name): program.append(.activation(activation, register[name]!, into: into))
+            case let .affine(scale, offset, name):
+                // As ``RescalingKernel`` computes it: `x * scale + offset`, two float32 roundings.
+                program.append(.arithmetic(.multiply, .register(register[name]!), .constant(scale), into: into))
+                program.append(.arithmetic(.add, .register(into), .constant(offset), into: into))
             }
             register[nodes[member.step].outputs[0]] = into
         }
@@ -87,6 +92,8 @@ struct ElementRegion {
     private enum Instruction {
         case arithmetic(ElementProgram.Arithmetic, Operand, Operand)
         case activation(Activation, String)
+        /// A Keras `Rescaling` by scalars: `x * scale + offset`.
+        case affine(scale: Float, offset: Float, String)
     }
 
     /// The Keras merges a region takes, as program steps.
@@ -105,6 +112,10 @@ struct ElementRegion {
         case .activation(let a):
             guard a != .softmax, node.inputs.count == 1, inGroup.contains(node.inputs[0]) else { return nil }
             return .activation(a, node.inputs[0])
+        case let .rescaling(scale, offset):
+            // Scalars only (a per-channel vector would need the channel of each element).
+            guard scale.count == 1, offset.count == 1, node.inputs.count == 1, inGroup.contains(node.inputs[0]) else { return nil }
+            return .affine(scale: Float(scale[0]), offset: Float(offset[0]), node.inputs[0])
         case .elementwise(let kind):
             guard let op = mergeArithmetic[kind], node.inputs.count == 2, node.inputs.allSatisfy(inGroup.contains) else { return nil }
             return .arithmetic(op, .value(node.inputs[0]), .value(node.inputs[1]))

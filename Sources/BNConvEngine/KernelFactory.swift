@@ -85,6 +85,7 @@ enum KernelFactory {
             return SoftmaxKernel(axis: axis)
         case .tensor(let op):
             do {
+                if op.type == "TF.IdentityN" { return try IdentityNKernel(node: node, op: op) }
                 return try TensorOpKernel(node: node, op: op)
             } catch let error as OpError {
                 throw EngineError.unsupportedOp(node: node.name, op: op.type, reason: "\(error)")

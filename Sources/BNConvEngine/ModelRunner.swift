@@ -92,7 +92,11 @@ public final class ModelRunner {
         let inputs = Set(model.inputs)
         // A node no output depends on (the untaken branch of a constant tf.cond) is neither prepared nor run.
         let needed = model.nodesTheOutputsNeed()
-        for (index, node) in model.nodes.enumerated() {
+        // What the run reads: an IdentityN passes on only those of its operands (``IdentityNKernel``).
+        var read = Set(model.outputs)
+        for (index, node) in model.nodes.enumerated() where needed[index] { read.formUnion(node.inputs) }
+        for (index, original) in model.nodes.enumerated() {
+            let node = IdentityNKernel.narrowed(original, isRead: read.contains) ?? original
             if node.op == .input {
                 guard node.outputs.allSatisfy(inputs.contains) else {
                     throw EngineError.unsupportedOp(node: node.name, op: node.opName,

@@ -136,6 +136,37 @@ final class ElementRegionTests: XCTestCase, EngineTestData {
         XCTAssertEqual(try runner.run([a, b]), try runner.run([a, b], observe: { _, _ in }))
     }
 
+    /// tf.keras's swish as a frozen graph writes it: `Rescaling(beta)` -> `Sigmoid` -> `Multiply(x, .)`,
+    /// then `IdentityN(mul, x, beta)` of which only the first output is read. The IdentityN passes on
+    /// only that operand (``IdentityNKernel``), so `x` is read inside the region alone and the three
+    /// nodes become one program in the convolution; fused and unfused runs agree bit for bit.
+    func testTfKerasSwishWithItsIdentityNBecomesOneProgram() throws {
+        let beta = Weight(role: TensorOp.operandRole(2), tensor: Tensor(shape: [], floats: [1]), storageKey: "beta")
+        let identityN = TensorOp(type: "TF.IdentityN", opset: 13, arguments: [.value(0), .value(1), .weight(beta.role)])
+        let model = Model(name: "swish", format: .graphDef, inputs: ["x"], outputs: ["conv2"], nodes: [
+            conv("conv", "x", cin: 3, filters: 4, layout: .channelsLast, seed: 1),
+            Node(name: "scaled", op: .rescaling(scale: [1.5], offset: [0]), inputs: ["conv"], outputs: ["scaled"]),
+            Node(name: "sig", op: .activation(.sigmoid), inputs: ["scaled"], outputs: ["sig"]),
+            Node(name: "mul", op: .elementwise(.multiply), inputs: ["conv", "sig"], outputs: ["mul"]),
+            Node(name: "idn", op: .tensor(identityN), inputs: ["mul", "conv"], outputs: ["idn", "idn:1", "idn:2"], weights: [beta]),
+            conv("conv2", "idn", cin: 4, filters: 2, layout: .channelsLast, seed: 3),
+        ], values: ["x": ValueInfo(name: "x", shape: [nil, 9, 9, 3], layout: .channelsLast)])
+        let runner = try ModelRunner(model: model)
+        let chain = try XCTUnwrap(runner.fusion.chains[0])
+        XCTAssertEqual(chain.output, "mul")
+        XCTAssertEqual(chain.absorbed, [1, 2, 3])
+        let narrowed = try XCTUnwrap(runner.steps.first { $0.node.name == "idn" }?.node)
+        XCTAssertEqual(narrowed.inputs, ["mul"])
+        XCTAssertEqual(narrowed.outputs, ["idn"])
+        XCTAssertTrue(runner.steps.first { $0.node.name == "idn" }?.kernel is IdentityNKernel)
+        try assertFusedEqualsUnfused(model, input(.channelsLast), "tf.keras swish")
+        // The same numbers as the nodes computed by the op library, one by one, without the IdentityN.
+        var direct = model
+        direct.nodes.remove(at: 4)
+        direct.nodes[4].inputs = ["mul"]
+        XCTAssertEqual(try runner.run([input(.channelsLast)]), try ModelRunner(model: direct).run([input(.channelsLast)], observe: { _, _ in }))
+    }
+
     func testTheProgramAcrossChunkBoundariesEqualsTheStepsOneByOne() {
         // Register 0 read twice, a constant first, every arithmetic kind; 600 values: three chunks.
         let program = ElementProgram(steps: [
