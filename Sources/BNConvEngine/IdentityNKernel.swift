@@ -14,19 +14,9 @@ struct IdentityNKernel: MultiOutputKernel {
 
     /// The kernel of `node`, an `IdentityN` whose arguments are `op`'s.
     init(node: Node, op: TensorOp) throws {
-        operands = try op.arguments.map { argument in
-            switch argument {
-            case .value(let i):
-                guard i >= 0 && i < node.inputs.count else {
-                    throw EngineError.unsupportedOp(node: node.name, op: op.type, reason: "argument \(i) names no input of the node")
-                }
-                return .value(i)
-            case .weight(let role):
-                guard let w = node.weight(role) else { throw EngineError.missingWeight(node: node.name, role: role) }
-                return .constant(try HostTensor(w.tensor))
-            case .absent:
-                throw EngineError.unsupportedOp(node: node.name, op: op.type, reason: "an absent operand")
-            }
+        operands = try TensorOpKernel.arguments(of: op, node: node)
+        if operands.contains(where: { if case .absent = $0 { true } else { false } }) {
+            throw EngineError.unsupportedOp(node: node.name, op: op.type, reason: "an absent operand")
         }
     }
 

@@ -28,7 +28,14 @@ struct TensorOpKernel: MultiOutputKernel {
     init(node: Node, op: TensorOp) throws {
         self.op = op
         kernel = try OpLibrary.kernel(for: op)
-        arguments = try op.arguments.map { argument in
+        arguments = try Self.arguments(of: op, node: node)
+        outputCount = node.outputs.count
+    }
+
+    /// `op`'s arguments for `node`: input positions checked, constant operands (the node's
+    /// weights) converted once.
+    static func arguments(of op: TensorOp, node: Node) throws -> [Argument] {
+        try op.arguments.map { argument in
             switch argument {
             case .value(let i):
                 guard i >= 0 && i < node.inputs.count else {
@@ -42,7 +49,6 @@ struct TensorOpKernel: MultiOutputKernel {
                 return .absent
             }
         }
-        outputCount = node.outputs.count
     }
 
     func run(_ inputs: [EngineValue], _ context: KernelContext) throws -> EngineValue {
