@@ -116,13 +116,17 @@ public enum ShapeInference {
             out[a] = sizes.contains { $0 == nil } ? nil : checkedSum(sizes.map { $0! })
             return out
         case .flatten:
+            guard !x.isEmpty else { return nil }
             let rest = x.dropFirst()
             return [x[0], rest.contains { $0 == nil } ? nil : checkedProduct(rest.map { $0! })]
         case .reshape(let target):
+            guard !x.isEmpty else { return nil }
             let known = x.dropFirst().contains { $0 == nil } ? nil : checkedProduct(x.dropFirst().map { $0! })
             guard let fixed = checkedProduct(target.filter { $0 != -1 }) else { return nil }
             return [x[0]] + target.map { $0 == -1 ? known.map { $0 / max(fixed, 1) } : $0 }
         case .permute(let permutation):
+            // The 1-based dims a file gives may name no axis of the value (a fuzzed Transpose did).
+            guard !x.isEmpty, permutation.count == x.count - 1, permutation.allSatisfy({ $0 >= 1 && $0 < x.count }) else { return nil }
             return [x[0]] + permutation.map { x[$0] }
         case .pad(let padding, let layout):
             var out = x

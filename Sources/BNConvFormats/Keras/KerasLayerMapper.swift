@@ -89,7 +89,9 @@ enum KerasLayerMapper {
         case "Reshape":
             return ints(c["target_shape"]).map { .reshape(targetShape: $0) }
         case "Permute":
-            return ints(c["dims"]).map { .permute(permutation: $0) }
+            // 1-based, a permutation of the non-batch axes; anything else is not run.
+            guard let dims = ints(c["dims"]), !dims.isEmpty, Set(dims) == Set(1...dims.count) else { return nil }
+            return .permute(permutation: dims)
         case "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D":
             return pairs(c["padding"], rank: rank(className)).map { .pad(padding: $0, layout: layout) }
         case "Cropping1D", "Cropping2D", "Cropping3D":

@@ -291,7 +291,9 @@ struct ONNXNodeMapper {
         case "Reshape":
             return reshape(node, a)
         case "Transpose":
-            guard let perm = a.ints("perm"), perm.first == 0 else { return nil }
+            // A permutation keeping the batch first is a Keras-style Permute; any other (or an
+            // invalid `perm`, which the op library's Transpose refuses) runs in the op library.
+            guard let perm = a.ints("perm"), perm.count >= 2, perm.first == 0, Set(perm) == Set(0..<perm.count) else { return nil }
             return .permute(permutation: Array(perm.dropFirst()))
         case "Pad":
             return pad(node, a)
