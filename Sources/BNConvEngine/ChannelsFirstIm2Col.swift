@@ -53,8 +53,8 @@ enum ChannelsFirstIm2Col {
                 } else {
                     let src = plane + (dd * ih + hh) * iw
                     // Valid j: 0 <= (yw0 + j) * sw + off < iw.
-                    let lo = yw0 == 0 && n == ow ? full.lowerBound : min(max(0, ceilDiv(-off, sw) - yw0), n)
-                    let hi = yw0 == 0 && n == ow ? full.upperBound : max(min(n, floorDiv(iw - 1 - off, sw) + 1 - yw0), lo)
+                    let valid = yw0 == 0 && n == ow ? full : WindowAxis.inside(offset: yw0 * sw + off, stride: sw, length: iw, count: n)
+                    let lo = valid.lowerBound, hi = valid.upperBound
                     for j in 0..<lo { dst[j] = 0 }
                     if sw == 1 {
                         (dst + lo).update(from: src + (yw0 + off + lo), count: hi - lo)
@@ -124,10 +124,4 @@ enum ChannelsFirstIm2Col {
             j += 1
         }
     }
-
-    @inline(__always)
-    private static func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
-
-    @inline(__always)
-    private static func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }
 }
