@@ -17,27 +17,13 @@ enum Float64Kernel {
         guard tensor.dtype.isFloatingPoint else {
             throw Float64Reference.Unsupported("\(node.name)'s \(role) is \(tensor.dtype.rawValue)")
         }
-        let order = permutation ?? Array(tensor.shape.indices)
-        guard order.sorted() == Array(tensor.shape.indices) else {
-            throw Float64Reference.Unsupported("\(node.name)'s \(role) of shape \(tensor.shape) cannot be arranged as \(order)")
-        }
-        let shape = order.map { tensor.shape[$0] }
+        let order = try arrangement(permutation, of: tensor, node, role)
         guard tensor.dtype == .float32 else {
             let values = try tensor.materialized().doubles()
             return (Float64Tensor(shape: tensor.shape, values: absolute ? values.map(abs) : values).permuted(order), weight.layout)
         }
-        var out = [Double](repeating: 0, count: tensor.count)
-        try tensor.withUnsafeBytes { raw in
-            out.withUnsafeMutableBufferPointer { destination in
-                Float64Tensor.forEachRow(of: tensor.shape, permuted: order) { to, from, count, stride in
-                    for j in 0..<count {
-                        let v = Double(raw.loadUnaligned(fromByteOffset: (from + j * stride) * 4, as: Float.self))
-                        destination[to + j] = absolute ? abs(v) : v
-                    }
-                }
-            }
-        }
-        return (Float64Tensor(shape: shape, values: out), weight.layout)
+        let values = try arranged(tensor, order) { v in absolute ? abs(Double(v)) : Double(v) }
+        return (Float64Tensor(shape: order.map { tensor.shape[$0] }, values: values), weight.layout)
     }
 
     /// A per-channel vector (bias) of `count` values, or nil when the node has none.
@@ -103,29 +89,45 @@ enum Float64Kernel {
             guard view.reduce(1, *) == arranged.count else { throw unexpected(node, role) }
             return try arranged.values.withUnsafeBufferPointer { try body(Float64KernelView(shape: view, elements: .doubles($0))) }
         }
-        let order = permutation ?? Array(tensor.shape.indices)
-        guard order.sorted() == Array(tensor.shape.indices) else { throw unexpected(node, role) }
+        let order = try arrangement(permutation, of: tensor, node, role)
         let view = shape ?? order.map { tensor.shape[$0] }
         guard view.reduce(1, *) == tensor.count else { throw unexpected(node, role) }
         if order == Array(tensor.shape.indices) {
-            return try tensor.withUnsafeBytes { raw in
-                if let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
-                    let floats = UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self), count: tensor.count)
-                    return try body(Float64KernelView(shape: view, elements: .floats(floats)))
-                }
-                let copy = (0..<tensor.count).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }
-                return try copy.withUnsafeBufferPointer { try body(Float64KernelView(shape: view, elements: .floats($0))) }
+            let lent = try tensor.withUnsafeBytes { raw -> R? in
+                guard let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 else { return nil }
+                let floats = UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self), count: tensor.count)
+                return try body(Float64KernelView(shape: view, elements: .floats(floats)))
             }
+            if let lent { return lent }
         }
-        var arranged = [Float](repeating: 0, count: tensor.count)
+        return try arranged(tensor, order) { $0 }.withUnsafeBufferPointer { try body(Float64KernelView(shape: view, elements: .floats($0))) }
+    }
+
+    /// `permutation` (nil: the stored order), checked to be a permutation of `tensor`'s axes.
+    private static func arrangement(_ permutation: [Int]?, of tensor: Tensor, _ node: Node, _ role: WeightRole) throws -> [Int] {
+        let order = permutation ?? Array(tensor.shape.indices)
+        guard order.sorted() == Array(tensor.shape.indices) else {
+            throw Float64Reference.Unsupported("\(node.name)'s \(role) of shape \(tensor.shape) cannot be arranged as \(order)")
+        }
+        return order
+    }
+
+    /// The elements of the float32 `tensor` with its axes in `order`, each through `convert`, read
+    /// where they lie (a deferred tensor from its file's mapping, at any alignment) in one pass,
+    /// a row of the result at a time (``Float64Tensor/forEachRow(of:permuted:_:)``).
+    @inline(__always)
+    private static func arranged<T>(_ tensor: Tensor, _ order: [Int], _ convert: (Float) -> T) throws -> [T] {
         try tensor.withUnsafeBytes { raw in
-            arranged.withUnsafeMutableBufferPointer { destination in
+            [T](unsafeUninitializedCapacity: tensor.count) { out, done in
+                // Every result element lies in exactly one row.
                 Float64Tensor.forEachRow(of: tensor.shape, permuted: order) { to, from, count, stride in
-                    for j in 0..<count { destination[to + j] = raw.loadUnaligned(fromByteOffset: (from + j * stride) * 4, as: Float.self) }
+                    for j in 0..<count {
+                        (out.baseAddress! + to + j).initialize(to: convert(raw.loadUnaligned(fromByteOffset: (from + j * stride) * 4, as: Float.self)))
+                    }
                 }
+                done = tensor.count
             }
         }
-        return try arranged.withUnsafeBufferPointer { try body(Float64KernelView(shape: view, elements: .floats($0))) }
     }
 
     /// A dense kernel as `(in, out)`, from `io` or `oi`.
